@@ -1,0 +1,202 @@
+"""Confusion counts, rates with Wilson intervals, ROC AUC with its Hanley-McNeil interval, and slices.
+
+A row is *flagged* when its score is at or above the threshold (the convention scikit-learn's ``predict``
+uses for ``predict_proba >= 0.5`` on binary problems).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = [
+    "PROPORTION_KINDS",
+    "Confusion",
+    "Estimate",
+    "SliceRow",
+    "SliceTable",
+    "auc_estimate",
+    "brier_score",
+    "confusion_at",
+    "disaggregate",
+    "proportion",
+    "rate",
+    "roc_auc",
+    "wilson_interval",
+]
+
+Z_95 = 1.959963984540054
+# Rates that are a share of some group of rows, so a Wilson interval applies.
+PROPORTION_KINDS = ("recall", "precision", "specificity", "accuracy", "false_positive_rate",
+                    "false_negative_rate")
+
+
+@dataclass(frozen=True)
+class Confusion:
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.tn + self.fn
+
+    @property
+    def positives(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def negatives(self) -> int:
+        return self.tn + self.fp
+
+    @property
+    def flagged(self) -> int:
+        return self.tp + self.fp
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its 95% interval and the count behind it. ``value`` is None when nothing was counted."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    n: int
+    successes: int | None = None
+
+    @property
+    def width(self) -> float | None:
+        return None if self.low is None or self.high is None else self.high - self.low
+
+
+def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a proportion; (0, 1) when n is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def proportion(successes: int, n: int) -> Estimate:
+    if n == 0:
+        return Estimate(None, None, None, 0, 0)
+    low, high = wilson_interval(successes, n)
+    return Estimate(successes / n, low, high, n, successes)
+
+
+def confusion_at(labels: npt.ArrayLike, scores: npt.ArrayLike, threshold: float) -> Confusion:
+    """Counts when rows scoring at or above ``threshold`` are flagged. ``labels`` are booleans."""
+    truth = np.asarray(labels, dtype=bool)
+    flagged = np.asarray(scores, dtype=float) >= threshold
+    tp = int(np.count_nonzero(truth & flagged))
+    fp = int(np.count_nonzero(~truth & flagged))
+    fn = int(np.count_nonzero(truth & ~flagged))
+    tn = int(truth.size - tp - fp - fn)
+    return Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
+
+
+def rate(kind: str, confusion: Confusion) -> Estimate:
+    """One of PROPORTION_KINDS from a confusion table, with its Wilson interval."""
+    c = confusion
+    counts = {
+        "recall": (c.tp, c.positives),
+        "precision": (c.tp, c.flagged),
+        "specificity": (c.tn, c.negatives),
+        "accuracy": (c.tp + c.tn, c.n),
+        "false_positive_rate": (c.fp, c.negatives),
+        "false_negative_rate": (c.fn, c.positives),
+    }
+    if kind not in counts:
+        raise ValueError(f"not a proportion: {kind}")
+    successes, n = counts[kind]
+    return proportion(successes, n)
+
+
+def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties counted as half); None without both classes."""
+    truth = np.asarray(labels, dtype=bool)
+    values = np.asarray(scores, dtype=float)
+    n_pos = int(truth.sum())
+    n_neg = int(truth.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = pd.Series(values).rank(method="average").to_numpy()
+    rank_sum = float(ranks[truth].sum())
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def auc_estimate(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Estimate:
+    """ROC AUC with the Hanley & McNeil (1982) 95% interval."""
+    truth = np.asarray(labels, dtype=bool)
+    area = roc_auc(truth, scores)
+    n = int(truth.size)
+    if area is None:
+        return Estimate(None, None, None, n)
+    n_pos = int(truth.sum())
+    n_neg = n - n_pos
+    q1 = area / (2 - area)
+    q2 = 2 * area * area / (1 + area)
+    variance = (area * (1 - area) + (n_pos - 1) * (q1 - area * area) + (n_neg - 1) * (q2 - area * area)) / (
+        n_pos * n_neg)
+    half = Z_95 * math.sqrt(max(variance, 0.0))
+    return Estimate(area, max(0.0, area - half), min(1.0, area + half), n)
+
+
+def brier_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
+    truth = np.asarray(labels, dtype=float)
+    if truth.size == 0:
+        return None
+    return float(np.mean((np.asarray(scores, dtype=float) - truth) ** 2))
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    """One group of a slice column (e.g. size_band = small)."""
+
+    value: str
+    n: int
+    positives: int
+    confusion: Confusion
+    rates: dict[str, Estimate]
+    auc: Estimate
+
+
+@dataclass(frozen=True)
+class SliceTable:
+    column: str
+    rows: tuple[SliceRow, ...]
+
+
+def _slice_row(value: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
+               threshold: float) -> SliceRow:
+    confusion = confusion_at(labels, scores, threshold)
+    return SliceRow(
+        value=value, n=confusion.n, positives=confusion.positives, confusion=confusion,
+        rates={kind: rate(kind, confusion) for kind in PROPORTION_KINDS},
+        auc=auc_estimate(labels, scores),
+    )
+
+
+def disaggregate(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.DataFrame, threshold: float,
+                 ) -> tuple[SliceRow, list[SliceTable]]:
+    """The overall row, and one table per column of ``groups`` (rows in the same order as labels)."""
+    truth = np.asarray(labels, dtype=bool)
+    values = np.asarray(scores, dtype=float)
+    overall = _slice_row("all", truth, values, threshold)
+    tables: list[SliceTable] = []
+    for column in groups.columns:
+        keys = groups[column].astype("string").fillna("(missing)").to_numpy()
+        rows = []
+        for key in sorted(set(keys)):
+            mask = keys == key
+            rows.append(_slice_row(str(key), truth[mask], values[mask], threshold))
+        tables.append(SliceTable(column=str(column), rows=tuple(rows)))
+    return overall, tables

@@ -1,0 +1,124 @@
+"""``build()``: sources → resolve → analyse → render → publish, one story at a time, written all at once.
+
+Nothing is written until every story has been tried. A story that fails is reported with its located error
+and listed on the index as not built; the others are published.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storybook.analyse.model_card import analyse_model_card
+from storybook.errors import StorybookError, StoryError, TrackingError
+from storybook.publish.site import SiteWriter
+from storybook.render.pages import (
+    RenderedStory,
+    StoryEntry,
+    page_environment,
+    render_index,
+    render_story,
+    stylesheet,
+)
+from storybook.resolve.mlflow_source import MlflowSource
+from storybook.resolve.tracking import tracking_uri
+from storybook.sources.loader import BrokenStory, Project, StorySource, load_project
+
+__all__ = ["BuildReport", "build"]
+
+
+@dataclass
+class BuildReport:
+    out: Path
+    built: list[str] = field(default_factory=list)
+    failed: dict[str, StorybookError] = field(default_factory=dict)
+    pdfs: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only: list[str] | None = None,
+          now: datetime | None = None, on_story: Callable[[str, StorybookError | None], None] | None = None,
+          ) -> BuildReport:
+    """Build the project at ``root`` into its site folder (or ``out``). Raises only for project-wide errors."""
+    project = load_project(root, only)
+    out_dir = (out or project.site_dir).resolve()
+    make_pdf = project.config.pdf if pdf is None else pdf
+    built_at = (now or datetime.now(UTC)).strftime("%d %B %Y, %H:%M UTC")
+    env = page_environment(project.templates_dir)
+    source = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
+                          cache_dir=project.root / ".storybook" / "cache")
+    report = BuildReport(out=out_dir)
+    rendered: list[tuple[StorySource, RenderedStory]] = []
+    entries: list[StoryEntry] = []
+
+    for story in project.stories:
+        if isinstance(story, BrokenStory):
+            _fail(report, entries, story.slug, story.error, on_story)
+            continue
+        try:
+            resolved = source.resolve(story)
+            card = analyse_model_card(story, resolved)
+            page = render_story(env, story, resolved, card, built_at=built_at,
+                                pdf_name=f"{story.slug}.pdf" if make_pdf else None)
+        except (StoryError, TrackingError) as error:
+            _fail(report, entries, story.slug, error, on_story, story)
+            continue
+        rendered.append((story, page))
+        report.built.append(story.slug)
+        entries.append(_entry(story, "built", pdf=make_pdf))
+        if on_story:
+            on_story(story.slug, None)
+
+    writer = SiteWriter(out_dir, protected=_protected(project))
+    writer.add("assets/style.css", stylesheet())
+    writer.add("index.html", render_index(env, project.config.title, project.config.description, entries,
+                                          built_at))
+    for story, page in rendered:
+        writer.add(f"{story.slug}.html", page.html)
+        for name, svg in page.charts.items():
+            writer.add(f"charts/{name}", svg)
+    staging = writer.stage()
+    try:
+        if make_pdf:
+            from storybook.publish.pdf import render_pdf
+
+            for story, page in rendered:
+                (staging / f"{story.slug}.pdf").write_bytes(render_pdf(page.html, staging,
+                                                                       title=story.config.title))
+                report.pdfs.append(story.slug)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    writer.publish(staging)
+    return report
+
+
+def _entry(story: StorySource | BrokenStory, status: str, *, message: str = "", pdf: bool = False) -> StoryEntry:
+    if isinstance(story, BrokenStory):
+        return StoryEntry(story.slug, story.slug, "–", "–", status, message)
+    config = story.config
+    return StoryEntry(story.slug, config.title, config.audience, config.model.describe(), status, message, pdf)
+
+
+def _fail(report: BuildReport, entries: list[StoryEntry], slug: str, error: StorybookError,
+          on_story: Callable[[str, StorybookError | None], None] | None,
+          story: StorySource | None = None) -> None:
+    report.failed[slug] = error
+    shown = BrokenStory(slug, Path(slug), error) if story is None else story
+    entries.append(_entry(shown, "failed", message=error.message.splitlines()[0]))
+    if on_story:
+        on_story(slug, error)
+
+
+def _protected(project: Project) -> list[Path]:
+    """Folders the site may never replace."""
+    protected = [project.root / project.config.stories_dir, project.root / "storybook.yaml"]
+    if project.templates_dir.exists():
+        protected.append(project.templates_dir)
+    return protected

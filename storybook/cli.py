@@ -1,0 +1,124 @@
+"""The ``storybook`` command: parse options, call the library, print one-line errors with the next step."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from storybook.errors import ConfigError, StorybookError
+
+__all__ = ["app", "main"]
+
+EXIT_OK, EXIT_STORIES_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="storybook",
+    help="Turn MLflow runs into model cards, cost-of-error stories and trust reports that people who never "
+    "open a notebook can read and act on.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+_state = {"debug": False}
+
+ProjectArg = Annotated[Path, typer.Argument(
+    help="The project folder (the one holding storybook.yaml), or any folder inside it.",
+    show_default="the current folder")]
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+) -> None:
+    _state["debug"] = debug or bool(os.environ.get("STORYBOOK_DEBUG"))
+
+
+def _report(error: StorybookError) -> None:
+    if _state["debug"]:
+        err.print(traceback.format_exc(), markup=False)
+    err.print(f"error: {error}", markup=False)
+
+
+@app.command()
+def build(
+    project: ProjectArg = Path("."),
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Write the site here instead of the "
+                                                  "project's site folder.")] = None,
+    pdf: Annotated[bool | None, typer.Option("--pdf/--no-pdf", help="Also write one PDF per story.",
+                                             show_default="the project's setting")] = None,
+    story: Annotated[list[str] | None, typer.Option("--story", "-s", help="Build only this story (repeat "
+                                                     "for several).")] = None,
+) -> None:
+    """Resolve every story against MLflow and write the static site (and PDFs).
+
+    Exit codes: 0 every story built; 1 some stories failed (the others were published);
+    2 the project or the command line is wrong (nothing was written).
+    """
+    from storybook.build import build as run_build
+
+    def progress(slug: str, error: StorybookError | None) -> None:
+        if error is None:
+            out.print(f"[green]built[/green]  {slug}")
+        else:
+            out.print(f"[red]failed[/red] {slug}")
+            _report(error)
+
+    try:
+        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    summary = f"{len(report.built)} built, {len(report.failed)} failed"
+    if report.pdfs:
+        summary += f", {len(report.pdfs)} PDFs"
+    out.print(f"{summary}; site at {report.out}/index.html")
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
+
+
+@app.command()
+def example(
+    project: ProjectArg = Path("."),
+    build_site: Annotated[bool, typer.Option("--build/--no-build", help="Build the site (and PDFs) after "
+                                             "training.")] = True,
+) -> None:
+    """Train the bundled breast-cancer screening example into the project's local MLflow store.
+
+    Trains two real scikit-learn models on the breast-cancer data that scikit-learn ships, logs them
+    (params, metrics, cross-validation folds, datasets, the scored evaluation set and a simulated
+    production series) to the sqlite store named in storybook.yaml, registers them as versions 1 and 2
+    with the aliases champion and challenger, then builds the site and PDFs.
+    """
+    from storybook.example import train_example
+
+    try:
+        summary = train_example(project)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    out.print(summary)
+    if build_site:
+        build(project, out_dir=None, pdf=True, story=None)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; the previous site is untouched")
+        sys.exit(130)

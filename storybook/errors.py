@@ -1,0 +1,94 @@
+"""The errors storybook raises, each with a message written for the person who has to fix it.
+
+Every message says where (file:line when there is one), what was expected and how to fix it. The CLI prints
+``str(error)`` without a traceback; ``--debug`` shows it.
+
+    StorybookError                      anything storybook reports to a user
+    ├── ConfigError                     storybook.yaml or command-line usage is wrong   (exit code 2)
+    ├── StoryError                      one story cannot be built; the others still can (exit code 1)
+    │   ├── SourceError                 a story file is malformed or fails the schema
+    │   ├── ExpressionError             a {{ ... }} expression in story Markdown is not allowed or fails
+    │   └── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
+    ├── TrackingError                   MLflow cannot be reached or answered with an error
+    └── PublishError                    the site or a PDF could not be written (nothing was replaced)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "ConfigError",
+    "ExpressionError",
+    "Location",
+    "PublishError",
+    "ReferenceNotFound",
+    "SourceError",
+    "StoryError",
+    "StorybookError",
+    "TrackingError",
+]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file, shown to users as ``path:line``."""
+
+    path: Path
+    line: int | None = None
+
+    def __str__(self) -> str:
+        shown = _display_path(self.path)
+        return f"{shown}:{self.line}" if self.line else shown
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class StorybookError(Exception):
+    """Base class: a problem a user can act on. ``str()`` gives the complete message."""
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        text = f"{self.location}: {self.message}" if self.location else self.message
+        if self.hint:
+            text += f"\n  fix: {self.hint}"
+        return text
+
+
+class ConfigError(StorybookError):
+    """The project configuration or the command line is wrong; nothing can be built."""
+
+
+class StoryError(StorybookError):
+    """One story cannot be built. Other stories are unaffected."""
+
+
+class SourceError(StoryError, ValueError):
+    """A story source (YAML or Markdown) is malformed or does not match the schema."""
+
+
+class ExpressionError(StoryError, ValueError):
+    """An expression written in story Markdown is not allowed or cannot be evaluated."""
+
+
+class ReferenceNotFound(StoryError, LookupError):
+    """A story refers to a model, version, run, metric, param or artifact that does not exist."""
+
+
+class TrackingError(StorybookError, ConnectionError):
+    """MLflow could not be reached, or answered with an error."""
+
+
+class PublishError(StorybookError, OSError):
+    """Writing the site or a PDF failed; the previous output is left as it was."""

@@ -1,0 +1,209 @@
+"""The bundled example: a breast-cancer screening model, really trained and really logged to MLflow.
+
+scikit-learn ships the Wisconsin breast-cancer data (569 tumours, 30 measurements each). Two logistic
+regressions are trained, logged to a local sqlite MLflow store inside the project, and registered as versions
+1 (alias ``champion``) and 2 (alias ``challenger``). Each run logs params, test metrics, per-fold
+cross-validation scores (a metric history, one step per fold), dataset fingerprints, the scored evaluation set
+and the model itself. The champion's run also logs a simulated production series: 42 days of daily batches
+whose scanner starts reporting tumour areas in different units on day 29, so the mean prediction jumps.
+
+The "screening site" column is simulated (the data has no such field); tumour size bands come from the data.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from storybook.errors import ConfigError
+from storybook.sources.loader import load_project
+
+__all__ = ["MODEL_NAME", "SHIFT_DAY", "train_example"]
+
+MODEL_NAME = "breast-cancer-screening"
+EXPERIMENT = "breast-cancer-screening"
+STORE_DIR = "mlflow"
+MARKER = ".storybook-example"
+SEED = 7
+DAYS = 42
+SHIFT_DAY = 29  # 1-based day on which the scanner's units change
+START = datetime(2026, 9, 1, tzinfo=UTC)
+SITES = ("North clinic", "South clinic", "Mobile unit")
+
+
+def example_data() -> pd.DataFrame:
+    """The breast-cancer table with a 0/1 ``label`` (1 = malignant) and the two slice columns."""
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.drop(columns=["target"]).copy()
+    frame["label"] = (bunch.frame["target"] == 0).astype(int)  # scikit-learn codes malignant as 0
+    frame["size_band"] = pd.qcut(frame["mean radius"], 3, labels=["small", "medium", "large"]).astype(str)
+    rng = np.random.default_rng(SEED)
+    frame["site"] = rng.choice(SITES, size=len(frame), p=[0.5, 0.4, 0.1])
+    return frame
+
+
+def _store(root: Path) -> Path:
+    store = root / STORE_DIR
+    if store.exists():
+        if not (store / MARKER).exists():
+            raise ConfigError(
+                f"{store} exists and was not made by 'storybook example'; refusing to replace it",
+                hint="move it away, or run the example in a fresh project folder")
+        shutil.rmtree(store)
+    (store / "artifacts").mkdir(parents=True)
+    (store / MARKER).write_text("Made by 'storybook example'; replaced each time it runs.\n")
+    return store
+
+
+def train_example(project: Path) -> str:
+    """Train, log and register the example; returns a one-paragraph summary."""
+    loaded = load_project(project)
+    root = loaded.root
+    expected = f"sqlite:///{STORE_DIR}/mlflow.db"
+    if loaded.config.tracking_uri != expected:
+        raise ConfigError(f"the example logs to a local store; storybook.yaml must say tracking_uri: {expected}",
+                          hint="run the example in the project that ships it")
+    store = _store(root)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _train(store)
+
+
+def _train(store: Path) -> str:
+    import mlflow
+    from mlflow.tracking import MlflowClient
+    from sklearn.model_selection import train_test_split
+
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient(uri, uri)
+    experiment_id = client.create_experiment(EXPERIMENT, artifact_location=(store / "artifacts").as_uri())
+
+    data = example_data()
+    train, test = train_test_split(data, test_size=0.3, stratify=data["label"], random_state=SEED)
+    mean_features = [c for c in data.columns if c.startswith("mean ")]
+    all_features = [c for c in data.columns if c not in ("label", "size_band", "site")]
+    versions = [
+        ("v1-mean-features", mean_features, 0.05, "Logistic regression on the ten 'mean' measurements."),
+        ("v2-all-features", all_features, 0.5, "Logistic regression on all thirty measurements."),
+    ]
+    run_ids = []
+    for index, (name, features, c_value, description) in enumerate(versions):
+        run_ids.append(_train_one(client, experiment_id, name, features, c_value, description, train, test,
+                                  production=index == 0))
+    client.set_registered_model_alias(MODEL_NAME, "champion", "1")
+    client.set_registered_model_alias(MODEL_NAME, "challenger", "2")
+    client.update_registered_model(MODEL_NAME, description="Flags breast tumours that are likely malignant, "
+                                   "so that a clinician looks at them first.")
+    return (f"trained 2 models on {len(train)} tumours, tested on {len(test)}; logged to {uri} as "
+            f"{MODEL_NAME} versions 1 (champion, run {run_ids[0]}) and 2 (challenger, run {run_ids[1]})")
+
+
+def _pipeline(c_value: float) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c_value, max_iter=2000))
+
+
+def _train_one(client: Any, experiment_id: str, name: str, features: list[str], c_value: float,
+               description: str, train: pd.DataFrame, test: pd.DataFrame, *, production: bool) -> str:
+    import mlflow
+    import mlflow.data
+    import mlflow.sklearn
+    from mlflow.entities import Metric
+    from sklearn.metrics import (
+        accuracy_score,
+        brier_score_loss,
+        precision_score,
+        recall_score,
+        roc_auc_score,
+    )
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+
+    threshold = 0.5
+    model = _pipeline(c_value)
+    with mlflow.start_run(experiment_id=experiment_id, run_name=name) as run:
+        run_id: str = run.info.run_id
+        mlflow.log_params({"model_type": "logistic regression", "C": c_value, "features": len(features),
+                           "threshold": threshold, "seed": SEED, "test_size": 0.3})
+        mlflow.set_tags({"team": "screening analytics", "purpose": "breast cancer screening triage",
+                         "mlflow.note.content": description})
+        folds = cross_validate(_pipeline(c_value), train[features], train["label"],
+                               cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
+                               scoring=["recall", "roc_auc", "accuracy"])
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        cv_metrics = [Metric(f"cv_{score}", float(value), now_ms, step)
+                      for score in ("recall", "roc_auc", "accuracy")
+                      for step, value in enumerate(folds[f"test_{score}"])]
+        client.log_batch(run_id, metrics=cv_metrics)
+
+        model.fit(train[features], train["label"])
+        scores = model.predict_proba(test[features])[:, 1]
+        flagged = (scores >= threshold).astype(int)
+        truth = test["label"].to_numpy()
+        mlflow.log_metrics({
+            "test_recall": recall_score(truth, flagged),
+            "test_precision": precision_score(truth, flagged),
+            "test_specificity": recall_score(truth, flagged, pos_label=0),
+            "test_accuracy": accuracy_score(truth, flagged),
+            "test_roc_auc": roc_auc_score(truth, scores),
+            "test_brier": brier_score_loss(truth, scores),
+        })
+        mlflow.log_input(mlflow.data.from_pandas(train[[*features, "label"]], name="breast-cancer-train",
+                                                 targets="label"), context="training")
+        mlflow.log_input(mlflow.data.from_pandas(test[[*features, "label"]], name="breast-cancer-test",
+                                                 targets="label"), context="evaluation")
+        scored = test[["label", "size_band", "site", *features]].copy()
+        scored.insert(1, "score", np.round(scores, 6))
+        mlflow.log_text(scored.to_csv(index=False), "evaluation/scored.csv")
+        mlflow.log_text(train[["label", "size_band", "site", *features]].to_csv(index=False), "data/train.csv")
+        if production:
+            _log_production(client, run_id, model, features, pd.concat([train, test]))
+        mlflow.sklearn.log_model(model, name="model", registered_model_name=MODEL_NAME,
+                                 input_example=test[features].head(3))
+    version = client.search_model_versions(f"name = '{MODEL_NAME}' and run_id = '{run_id}'")[0]
+    client.update_model_version(MODEL_NAME, version.version, description=description)
+    return run_id
+
+
+def _log_production(client: Any, run_id: str, model: Any, features: list[str], pool: pd.DataFrame) -> None:
+    """Score 42 daily batches; from SHIFT_DAY the scanner reports areas in mm² x 100 (a unit change)."""
+    from mlflow.entities import Metric
+
+    rng = np.random.default_rng(SEED + 1)
+    metrics = []
+    batches = []
+    for day in range(1, DAYS + 1):
+        batch = pool.sample(n=120, replace=True, random_state=int(rng.integers(1_000_000)))[features].copy()
+        batch = batch * rng.normal(1.0, 0.02, size=batch.shape)
+        if day >= SHIFT_DAY:
+            for column in features:
+                if "area" in column:
+                    batch[column] = batch[column] * 100
+        scores = model.predict_proba(batch)[:, 1]
+        stamp = int((START + timedelta(days=day - 1)).timestamp() * 1000)
+        metrics += [
+            Metric("production_mean_score", float(scores.mean()), stamp, day),
+            Metric("production_flag_rate", float((scores >= 0.5).mean()), stamp, day),
+            Metric("production_mean_area", float(batch["mean area"].mean()), stamp, day),
+        ]
+        batch.insert(0, "day", (START + timedelta(days=day - 1)).date().isoformat())
+        batches.append(batch.head(20))
+    client.log_batch(run_id, metrics=metrics)
+    import mlflow
+
+    mlflow.log_text(pd.concat(batches).round(4).to_csv(index=False), "production/inputs.csv")

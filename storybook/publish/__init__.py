@@ -1,0 +1,1 @@
+"""Publish: write the site atomically and render PDFs without touching the network."""

@@ -1,0 +1,1 @@
+"""Render: templates, sanitised Markdown and offline charts."""

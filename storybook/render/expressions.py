@@ -1,0 +1,231 @@
+"""The ``{{ ... }}`` expressions story authors write in Markdown, evaluated in a small sandbox.
+
+Authors may write only output expressions built from a fixed vocabulary::
+
+    {{ metric("test_recall") | percent }}     a metric logged on the story's run
+    {{ param("C") }}  {{ tag("team") }}         a param or tag of the run
+    {{ model.name }} {{ model.version }} {{ model.alias }} {{ model.run_id }}
+    {{ evaluation.size | count }} {{ evaluation.positives | count }}
+
+Filters: percent(digits=0), number(digits=2), count, date. Nothing else parses: no statements, loops,
+arithmetic, attribute walking, or other filters. Each expression is checked against the template's syntax
+tree before anything runs, so every refusal points at its line. A figure renders as a Markdown link to its
+provenance (run, metric key, step, time), one click from the number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from storybook.analyse.plain import format_count, format_date, format_number, format_percent
+from storybook.errors import ExpressionError, Location, ReferenceNotFound
+from storybook.resolve.resolved import Figure, Provenance
+
+__all__ = ["FUNCTIONS", "Reference", "Vocabulary", "find_references", "provenance_anchor", "render_expressions"]
+
+FUNCTIONS = ("metric", "param", "tag")
+FILTERS = ("percent", "number", "count", "date")
+MAX_SOURCE = 200_000
+MAX_OUTPUT = 1_000_000
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A value an expression asks for, e.g. metric 'test_recall' on line 4."""
+
+    function: str
+    key: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The values an author may reach."""
+
+    metrics: Mapping[str, Figure]
+    params: Mapping[str, str]
+    tags: Mapping[str, str]
+    model: Mapping[str, str]
+    evaluation: Mapping[str, int]
+
+
+def provenance_anchor(provenance: Provenance) -> str:
+    return "prov-" + re.sub(r"[^a-z0-9]+", "-", f"{provenance.kind}-{provenance.key}".lower()).strip("-")
+
+
+class _Shown:
+    """A figure on its way to the page: the formatted text plus a link to where it came from."""
+
+    def __init__(self, text: str, figure: Figure) -> None:
+        self.text = text
+        self.figure = figure
+
+    def __str__(self) -> str:
+        p = self.figure.provenance
+        step = f", step {p.step}" if p.step is not None else ""
+        when = f", logged {format_date(p.timestamp_ms)}" if p.timestamp_ms else ""
+        title = f"{p.kind} {p.key} of run {p.run_id[:12]}{step}{when}".replace('"', "'")
+        return f'[{self.text}](#{provenance_anchor(p)} "{title}")'
+
+
+def _value(item: Any) -> tuple[float, Figure | None]:
+    if isinstance(item, Figure):
+        return item.value, item
+    if isinstance(item, _Shown):
+        return item.figure.value, item.figure
+    if isinstance(item, bool) or not isinstance(item, int | float):
+        raise ExpressionError(f"expected a number, got {item!r}")
+    return float(item), None
+
+
+def _shown(item: Any, text: Callable[[float], str]) -> Any:
+    value, figure = _value(item)
+    return _Shown(text(value), figure) if figure is not None else text(value)
+
+
+def _percent(item: Any, digits: int = 0) -> Any:
+    return _shown(item, lambda v: format_percent(v, _digits(digits)))
+
+
+def _number(item: Any, digits: int = 2) -> Any:
+    return _shown(item, lambda v: format_number(v, _digits(digits)))
+
+
+def _count(item: Any) -> Any:
+    return _shown(item, format_count)
+
+
+def _date(item: Any) -> str:
+    value, _ = _value(item)
+    return format_date(int(value))
+
+
+def _digits(digits: Any) -> int:
+    if not isinstance(digits, int) or isinstance(digits, bool) or not 0 <= digits <= 6:
+        raise ExpressionError("digits must be a whole number from 0 to 6")
+    return digits
+
+
+def _finalize(item: Any) -> Any:
+    if isinstance(item, Figure):
+        return _Shown(f"{item.value:,.3g}", item)
+    return item
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=_finalize,
+                                        keep_trailing_newline=True)
+    env.filters = {"percent": _percent, "number": _number, "count": _count, "date": _date}
+    env.tests = {}
+    env.globals = {}
+    return env
+
+
+_ENV = _environment()
+
+
+def _check(node: nodes.Node, path: Location) -> None:
+    """Refuse any syntax outside the vocabulary, naming the line."""
+    where = Location(path.path, (path.line or 1) + (node.lineno or 1) - 1)
+    if isinstance(node, nodes.Template | nodes.Output | nodes.TemplateData):
+        pass
+    elif isinstance(node, nodes.Const):
+        if not isinstance(node.value, str | int | float) or isinstance(node.value, bool):
+            raise ExpressionError("only text and numbers may be written as values", location=where)
+        if isinstance(node.value, str) and len(node.value) > 250:
+            raise ExpressionError("a key may be at most 250 characters", location=where)
+    elif isinstance(node, nodes.Name):
+        if node.name not in ("model", "evaluation"):
+            raise ExpressionError(
+                f"unknown name {node.name!r}", location=where,
+                hint="use metric(\"key\"), param(\"key\"), tag(\"key\"), model.<field> or evaluation.<field>")
+    elif isinstance(node, nodes.Getattr):
+        if not isinstance(node.node, nodes.Name):
+            raise ExpressionError("only model.<field> and evaluation.<field> may use a dot", location=where)
+    elif isinstance(node, nodes.Call):
+        if not isinstance(node.node, nodes.Name) or node.node.name not in FUNCTIONS:
+            raise ExpressionError("only metric(...), param(...) and tag(...) may be called", location=where)
+        if node.kwargs or node.dyn_args or node.dyn_kwargs or len(node.args) != 1 or not (
+                isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
+            raise ExpressionError(f'{node.node.name}() takes one quoted key, e.g. {node.node.name}("accuracy")',
+                                  location=where)
+        return  # the callee name is not a free variable
+    elif isinstance(node, nodes.Filter):
+        if node.name not in FILTERS:
+            raise ExpressionError(f"unknown filter {node.name!r}", location=where,
+                                  hint=f"filters: {', '.join(FILTERS)}")
+        if node.dyn_args or node.dyn_kwargs or len(node.args) + len(node.kwargs) > 1:
+            raise ExpressionError(f"filter {node.name!r} takes at most one argument", location=where)
+    elif isinstance(node, nodes.Keyword):
+        pass
+    else:
+        kind = type(node).__name__
+        raise ExpressionError(
+            f"{kind} is not allowed in a story; only {{{{ value | filter }}}} expressions are",
+            location=where, hint='write e.g. {{ metric("accuracy") | percent }}; move logic into story.yaml')
+    for child in node.iter_child_nodes():
+        _check(child, path)
+
+
+def _parse(text: str, where: Location) -> nodes.Template:
+    if len(text) > MAX_SOURCE:
+        raise ExpressionError(f"text is longer than {MAX_SOURCE:,} characters", location=where)
+    try:
+        tree = _ENV.parse(text)
+    except TemplateSyntaxError as exc:
+        line = (where.line or 1) + (exc.lineno or 1) - 1
+        raise ExpressionError(f"expression syntax: {exc.message}", location=Location(where.path, line),
+                              hint='write e.g. {{ metric("accuracy") | percent }}') from None
+    _check(tree, where)
+    return tree
+
+
+def find_references(text: str, where: Location) -> list[Reference]:
+    """Every metric(), param() and tag() the text asks for, with its line; refuses what is not allowed."""
+    tree = _parse(text, where)
+    found = []
+    for call in tree.find_all(nodes.Call):
+        assert isinstance(call.node, nodes.Name) and isinstance(call.args[0], nodes.Const)
+        found.append(Reference(call.node.name, str(call.args[0].value), (where.line or 1) + call.lineno - 1))
+    for attribute in tree.find_all(nodes.Getattr):
+        assert isinstance(attribute.node, nodes.Name)
+        found.append(Reference(attribute.node.name, attribute.attr, (where.line or 1) + attribute.lineno - 1))
+    return found
+
+
+def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
+    """Evaluate every expression in ``text``; unknown keys are located errors."""
+    references = find_references(text, where)
+    tables: dict[str, Mapping[str, Any]] = {
+        "metric": values.metrics, "param": values.params, "tag": values.tags,
+        "model": values.model, "evaluation": values.evaluation,
+    }
+    for ref in references:
+        table = tables[ref.function]
+        if ref.key not in table:
+            known = ", ".join(sorted(table)[:12]) or "none"
+            raise ReferenceNotFound(f"{ref.function} {ref.key!r} is not available to this story",
+                                    location=Location(where.path, ref.line), hint=f"available: {known}")
+    template = _ENV.from_string(text)
+    context = {
+        "metric": lambda key: values.metrics[key],
+        "param": lambda key: values.params[key],
+        "tag": lambda key: values.tags[key],
+        "model": dict(values.model),
+        "evaluation": dict(values.evaluation),
+    }
+    try:
+        output = template.render(context)
+    except ExpressionError as exc:
+        raise ExpressionError(exc.message, location=where, hint=exc.hint) from None
+    except Exception as exc:
+        raise ExpressionError(f"expression failed: {type(exc).__name__}", location=where) from None
+    if len(output) > MAX_OUTPUT:
+        raise ExpressionError(f"text expands beyond {MAX_OUTPUT:,} characters", location=where)
+    return output

@@ -1,0 +1,1 @@
+"""Resolve: the only code that talks to MLflow or reads data artifacts."""

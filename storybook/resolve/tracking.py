@@ -1,0 +1,84 @@
+"""The tracking URI: where it comes from, and how it is shown without credentials."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from storybook.errors import ConfigError
+
+__all__ = ["SECRET_ENV_VARS", "Secrets", "display_uri", "tracking_uri"]
+
+SECRET_ENV_VARS = (
+    "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_CLIENT_CERT_PATH", "DATABRICKS_TOKEN", "AWS_SECRET_ACCESS_KEY",
+)
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def tracking_uri(configured: str | None, root: Path, env: Mapping[str, str] | None = None) -> str:
+    """The URI to use: the project's setting (with ${VAR} expanded) or MLFLOW_TRACKING_URI.
+
+    A relative sqlite path or a relative folder is taken relative to the project, not the working directory.
+    """
+    env = os.environ if env is None else env
+    uri = configured if configured is not None else env.get("MLFLOW_TRACKING_URI")
+    if not uri:
+        raise ConfigError(
+            "no MLflow tracking URI: storybook.yaml has no tracking_uri and MLFLOW_TRACKING_URI is not set",
+            hint="set tracking_uri in storybook.yaml (e.g. sqlite:///mlflow/mlflow.db) or export "
+            "MLFLOW_TRACKING_URI",
+        )
+
+    def expand(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ConfigError(f"tracking_uri refers to ${{{name}}}, which is not set in the environment",
+                              hint=f"export {name}=... before running storybook")
+        return env[name]
+
+    uri = _VARIABLE.sub(expand, uri)
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        return "sqlite:///" + str((root / uri.removeprefix("sqlite:///")).resolve())
+    if "://" not in uri and not uri.startswith("databricks"):
+        return str((root / uri).resolve())
+    return uri
+
+
+def display_uri(uri: str) -> str:
+    """The URI as it may appear anywhere a person can read it: no user, password or query string."""
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.scheme == "sqlite" or "://" not in uri:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class Secrets:
+    """Every credential storybook knows of, so that any text can be scrubbed before it is shown."""
+
+    def __init__(self, uri: str, env: Mapping[str, str] | None = None) -> None:
+        env = os.environ if env is None else env
+        found: set[str] = set()
+        parts = urlsplit(uri)
+        for value in (parts.username, parts.password, parts.query):
+            if value:
+                found.add(value)
+        for name in SECRET_ENV_VARS:
+            if env.get(name):
+                found.add(env[name])
+        self._values = sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+        self._uri = uri
+        self._shown = display_uri(uri)
+
+    def scrub(self, text: str) -> str:
+        if self._uri and self._uri != self._shown:
+            text = text.replace(self._uri, self._shown)
+        for secret in self._values:
+            text = text.replace(secret, "***")
+        return re.sub(r"(://)[^/@\s:]+:[^/@\s]+@", r"\1***@", text)

@@ -1,0 +1,1 @@
+"""Sources: read storybook.yaml and each story, validated once, here, at the edge."""

@@ -1,0 +1,253 @@
+"""Find the project and its stories, read their files and validate them against the schema.
+
+``load_project`` fails only when the project itself is unusable (ConfigError). A story that cannot be read
+becomes a ``BrokenStory`` carrying its located error; the others load normally.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from storybook.errors import ConfigError, Location, SourceError, StorybookError
+from storybook.sources.schema import SLUG_PATTERN, ProjectConfig, StoryConfig
+from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
+
+__all__ = [
+    "CARD_SECTIONS",
+    "PROJECT_FILE",
+    "BrokenStory",
+    "MarkdownSource",
+    "Project",
+    "StorySource",
+    "find_project_root",
+    "load_project",
+    "load_story",
+]
+
+PROJECT_FILE = "storybook.yaml"
+STORY_FILE = "story.yaml"
+MAX_MARKDOWN_BYTES = 200_000
+
+# Mitchell et al. (2019) model card sections, in order, with the file an author may write for each.
+CARD_SECTIONS: dict[str, str] = {
+    "model-details": "Model details",
+    "intended-use": "Intended use",
+    "factors": "Factors",
+    "metrics": "Metrics",
+    "evaluation-data": "Evaluation data",
+    "training-data": "Training data",
+    "quantitative-analyses": "Quantitative analyses",
+    "ethical-considerations": "Ethical considerations",
+    "caveats-and-recommendations": "Caveats and recommendations",
+}
+# Sections that only people can write: the build fails without them.
+AUTHORED_SECTIONS = ("ethical-considerations", "caveats-and-recommendations")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class MarkdownSource:
+    """One Markdown file of a story: untrusted text with ``{{ ... }}`` references."""
+
+    path: Path
+    text: str
+
+
+@dataclass(frozen=True)
+class StorySource:
+    """A story as its author wrote it, validated."""
+
+    slug: str
+    directory: Path
+    config: StoryConfig
+    sections: dict[str, MarkdownSource]
+    yaml: LoadedYaml = field(repr=False)
+
+    @property
+    def story_file(self) -> Path:
+        return self.directory / STORY_FILE
+
+
+@dataclass(frozen=True)
+class BrokenStory:
+    """A story that could not be loaded, and why."""
+
+    slug: str
+    directory: Path
+    error: StorybookError
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    config: ProjectConfig
+    stories: list[StorySource | BrokenStory]
+
+    @property
+    def site_dir(self) -> Path:
+        return (self.root / self.config.site_dir).resolve()
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / self.config.templates_dir
+
+
+def find_project_root(start: Path) -> Path:
+    """``start`` itself or the nearest parent holding storybook.yaml."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    raise ConfigError(
+        f"no {PROJECT_FILE} found in {start} or any folder above it",
+        hint=f"run storybook inside a project, pass its folder, or create {PROJECT_FILE}",
+    )
+
+
+def load_project(root: Path, only: list[str] | None = None) -> Project:
+    """Load storybook.yaml and every story under the stories folder (or only the slugs given)."""
+    root = find_project_root(root)
+    project_file = root / PROJECT_FILE
+    try:
+        config = validate(ProjectConfig, load_yaml(project_file))
+    except SourceError as exc:
+        raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
+    stories_dir = inside(root, config.stories_dir, Location(project_file))
+    if not stories_dir.is_dir():
+        raise ConfigError(f"stories folder {config.stories_dir!r} does not exist",
+                          location=Location(project_file),
+                          hint="create it, or set stories_dir to the folder that holds your stories")
+    slugs = sorted(p.name for p in stories_dir.iterdir() if (p / STORY_FILE).is_file())
+    if only:
+        unknown = [slug for slug in only if slug not in slugs]
+        if unknown:
+            raise ConfigError(f"no story named {', '.join(unknown)} in {config.stories_dir}/",
+                              hint=f"stories here: {', '.join(slugs) or 'none'}")
+        slugs = [slug for slug in slugs if slug in only]
+    stories: list[StorySource | BrokenStory] = []
+    for slug in slugs:
+        directory = stories_dir / slug
+        try:
+            stories.append(load_story(root, directory))
+        except StorybookError as exc:
+            stories.append(BrokenStory(slug=slug, directory=directory, error=exc))
+    return Project(root=root, config=config, stories=stories)
+
+
+def load_story(root: Path, directory: Path) -> StorySource:
+    slug = directory.name
+    story_file = directory / STORY_FILE
+    if re.fullmatch(SLUG_PATTERN, slug) is None:
+        raise SourceError(f"story folder name {slug!r} is not a valid slug", location=Location(story_file),
+                          hint="use lower-case letters, digits and dashes, e.g. 'churn-risk'")
+    loaded = load_yaml(story_file)
+    config = validate(StoryConfig, loaded)
+    sections: dict[str, MarkdownSource] = {}
+    for section_id in CARD_SECTIONS:
+        path = directory / f"{section_id}.md"
+        if path.exists():
+            sections[section_id] = read_markdown(root, path)
+    for section_id in AUTHORED_SECTIONS:
+        if section_id not in sections or not sections[section_id].text.strip():
+            raise SourceError(
+                f"the model card needs the section {CARD_SECTIONS[section_id]!r}, written by people",
+                location=Location(directory / f"{section_id}.md"),
+                hint=f"write {section_id}.md in {directory.name}/ (plain Markdown)",
+            )
+    return StorySource(slug=slug, directory=directory, config=config, sections=sections, yaml=loaded)
+
+
+def read_markdown(root: Path, path: Path) -> MarkdownSource:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()) or not resolved.is_file():
+        raise SourceError("Markdown file must be a regular file inside the project", location=Location(path),
+                          hint="replace the link or symlink with the file itself")
+    raw = resolved.read_bytes()
+    if len(raw) > MAX_MARKDOWN_BYTES:
+        raise SourceError(f"file is {len(raw):,} bytes; a section may be at most {MAX_MARKDOWN_BYTES:,}",
+                          location=Location(path), hint="split the section or shorten it")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"not valid UTF-8 (byte {exc.start})", location=Location(path),
+                          hint="save the file as UTF-8") from None
+    return MarkdownSource(path=path, text=text.replace("\r\n", "\n"))
+
+
+def inside(root: Path, relative: str, location: Location) -> Path:
+    """``root / relative``, refusing anything that resolves outside ``root``."""
+    candidate = (root / relative).resolve()
+    if os.path.isabs(relative) or not candidate.is_relative_to(root.resolve()):
+        raise ConfigError(f"path {relative!r} points outside the project", location=location,
+                          hint="use a path relative to the project folder, without '..'")
+    return candidate
+
+
+def validate(model: type[M], loaded: LoadedYaml) -> M:
+    """Validate YAML data against a schema model; every problem is reported with its file:line."""
+    data = loaded.data if loaded.data is not None else {}
+    if not isinstance(data, dict):
+        raise SourceError("expected a mapping of keys to values at the top of the file",
+                          location=loaded.location(()))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe(model, error, loaded) for error in exc.errors()]
+        if len(problems) == 1:
+            location, text = problems[0]
+            raise SourceError(text, location=location) from None
+        listed = "\n".join(f"  {location}: {text}" for location, text in problems)
+        raise SourceError(f"the file does not match the schema:\n{listed}", location=Location(loaded.path),
+                          hint="fix each line listed above") from None
+
+
+def _key_path(loc: tuple[Any, ...]) -> KeyPath:
+    return tuple(part for part in loc if isinstance(part, str | int))
+
+
+def _describe(model: type[BaseModel], error: Any, loaded: LoadedYaml) -> tuple[Location, str]:
+    loc = _key_path(tuple(error["loc"]))
+    dotted = ".".join(str(part) for part in loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        close = difflib.get_close_matches(key, sorted(_field_names(model)), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else " Remove it."
+        return loaded.location(loc), f"unknown key {dotted!r}.{suggestion}"
+    if kind == "missing":
+        return loaded.location(loc[:-1]), f"missing required key {dotted!r}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return loaded.location(loc), f"{dotted}: {message}"
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    pending: list[type[BaseModel]] = [model]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name, info in current.model_fields.items():
+            names.add(name)
+            for candidate in _models_in(info.annotation):
+                pending.append(candidate)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        found.append(annotation)
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found.extend(_models_in(arg))
+    return found

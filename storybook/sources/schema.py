@@ -1,0 +1,174 @@
+"""The schema of storybook.yaml and story.yaml: pydantic models, validated once, here.
+
+Unknown keys are errors (with a "did you mean" hint): a misspelt key silently ignored would leave a story
+telling something its author did not intend. Values arrive as strings from the YAML loader and are typed here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+__all__ = [
+    "METRIC_KINDS",
+    "SLUG_PATTERN",
+    "EvaluationSpec",
+    "IntendedUse",
+    "MetricKind",
+    "MetricSpec",
+    "ModelRef",
+    "ProjectConfig",
+    "SeriesSpec",
+    "SliceSpec",
+    "StoryConfig",
+]
+
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+MetricKind = Literal[
+    "recall", "precision", "specificity", "accuracy", "f1", "roc_auc", "false_positive_rate",
+    "false_negative_rate", "brier", "other",
+]
+METRIC_KINDS: tuple[str, ...] = MetricKind.__args__  # type: ignore[attr-defined]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250,
+                                       pattern=r"^[A-Za-z0-9_./ -]+$")]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class ProjectConfig(_Schema):
+    """storybook.yaml at the project root."""
+
+    title: ShortText = "Model stories"
+    description: Text | None = None
+    tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI; ${VAR} is read from the environment. "
+        "Falls back to MLFLOW_TRACKING_URI. Relative sqlite paths are relative to the project.",
+    )
+    stories_dir: ShortText = "stories"
+    site_dir: ShortText = "site"
+    templates_dir: ShortText = "templates"
+    pdf: bool = False
+
+
+class ModelRef(_Schema):
+    """Which model a story is about: a registered name with an alias or version, or a run id."""
+
+    name: ShortText | None = None
+    alias: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = None
+    version: Annotated[int, Field(ge=1)] | None = None
+    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_name_it(self) -> ModelRef:
+        if self.run_id is not None:
+            if self.alias is not None or self.version is not None:
+                raise ValueError("give either run_id, or name with alias or version, not both")
+            return self
+        if self.name is None:
+            raise ValueError("give the registered model's name (with alias or version) or a run_id")
+        if (self.alias is None) == (self.version is None):
+            raise ValueError("give exactly one of alias (e.g. champion) or version (e.g. 3)")
+        return self
+
+    def describe(self) -> str:
+        if self.run_id is not None:
+            return f"run {self.run_id}"
+        which = f"@{self.alias}" if self.alias is not None else f" version {self.version}"
+        return f"model {self.name}{which}"
+
+
+class IntendedUse(_Schema):
+    """Mitchell et al.: primary intended uses and users, and uses that are out of scope."""
+
+    primary: Text
+    users: list[ShortText] = Field(min_length=1)
+    out_of_scope: list[Text] = Field(min_length=1)
+
+
+class MetricSpec(_Schema):
+    """A metric the story reports: a key logged on the run, told in plain words."""
+
+    key: Key
+    label: ShortText
+    kind: MetricKind = "other"
+    higher_is_better: bool = True
+
+
+class EvaluationSpec(_Schema):
+    """The scored evaluation set the run logged as an artifact: one row per example."""
+
+    artifact: Key = "evaluation/scored.csv"
+    label_column: Key = "label"
+    score_column: Key = "score"
+    positive_value: ShortText = "1"
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+    threshold_param: Key | None = "threshold"
+    positive_means: ShortText = Field(description="the positive class in plain words, e.g. 'has cancer'")
+    negative_means: ShortText
+    flagged_means: ShortText = Field(default="flagged", description="what the model's 'yes' leads to")
+    unit: ShortText = Field(default="people", description="what one row is, in plural: 'patients'")
+
+    @model_validator(mode="after")
+    def _threshold_source(self) -> EvaluationSpec:
+        if self.threshold is None and self.threshold_param is None:
+            raise ValueError("give threshold (a number) or threshold_param (the run param that holds it)")
+        return self
+
+
+class SliceSpec(_Schema):
+    """A column of the evaluation set to disaggregate by (a Mitchell et al. 'factor')."""
+
+    column: Key
+    label: ShortText
+    why: Text | None = None
+
+
+class SeriesSpec(_Schema):
+    """A metric history (e.g. a production series) the story shows."""
+
+    key: Key
+    label: ShortText
+
+
+class StoryConfig(_Schema):
+    """stories/<slug>/story.yaml."""
+
+    title: ShortText
+    summary: Text
+    audience: ShortText
+    owner: ShortText
+    model: ModelRef
+    intended_use: IntendedUse
+    metrics: list[MetricSpec] = Field(min_length=1)
+    evaluation: EvaluationSpec | None = None
+    slices: list[SliceSpec] = Field(default_factory=list)
+    series: list[SeriesSpec] = Field(default_factory=list)
+    min_slice_size: Annotated[int, Field(ge=1)] = 30
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metric_keys(cls, metrics: list[MetricSpec]) -> list[MetricSpec]:
+        seen: set[str] = set()
+        for metric in metrics:
+            if metric.key in seen:
+                raise ValueError(f"metric {metric.key!r} is listed twice")
+            seen.add(metric.key)
+        return metrics
+
+    @model_validator(mode="after")
+    def _slices_need_evaluation(self) -> StoryConfig:
+        if self.slices and self.evaluation is None:
+            raise ValueError("slices need an evaluation: section naming the scored evaluation set")
+        return self
+
+
+def is_slug(name: str) -> bool:
+    return re.fullmatch(SLUG_PATTERN, name) is not None
