@@ -101,7 +101,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
 
 def _entry(story: StorySource | BrokenStory, status: str, *, message: str = "", pdf: bool = False) -> StoryEntry:
     if isinstance(story, BrokenStory):
-        return StoryEntry(story.slug, story.slug, "–", "–", status, message)
+        return StoryEntry(story.slug, story.slug, "-", "-", status, message)
     config = story.config
     return StoryEntry(story.slug, config.title, config.audience, config.model.describe(), status, message, pdf)
 

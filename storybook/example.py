@@ -48,7 +48,7 @@ def example_data() -> pd.DataFrame:
     frame["size_band"] = pd.qcut(frame["mean radius"], 3, labels=["small", "medium", "large"]).astype(str)
     rng = np.random.default_rng(SEED)
     frame["site"] = rng.choice(SITES, size=len(frame), p=[0.5, 0.4, 0.1])
-    return frame
+    return pd.DataFrame(frame)
 
 
 def _store(root: Path) -> Path:
@@ -122,8 +122,8 @@ def _pipeline(c_value: float) -> Any:
 def _train_one(client: Any, experiment_id: str, name: str, features: list[str], c_value: float,
                description: str, train: pd.DataFrame, test: pd.DataFrame, *, production: bool) -> str:
     import mlflow
-    import mlflow.data
     import mlflow.sklearn
+    from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import Metric
     from sklearn.metrics import (
         accuracy_score,
@@ -140,7 +140,7 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
         run_id: str = run.info.run_id
         mlflow.log_params({"model_type": "logistic regression", "C": c_value, "features": len(features),
                            "threshold": threshold, "seed": SEED, "test_size": 0.3})
-        mlflow.set_tags({"team": "screening analytics", "purpose": "breast cancer screening triage",
+        mlflow.set_tags({"team": "screening analytics team", "purpose": "breast cancer screening triage",
                          "mlflow.note.content": description})
         folds = cross_validate(_pipeline(c_value), train[features], train["label"],
                                cv=StratifiedKFold(5, shuffle=True, random_state=SEED),
@@ -163,9 +163,9 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
             "test_roc_auc": roc_auc_score(truth, scores),
             "test_brier": brier_score_loss(truth, scores),
         })
-        mlflow.log_input(mlflow.data.from_pandas(train[[*features, "label"]], name="breast-cancer-train",
+        mlflow.log_input(from_pandas(train[[*features, "label"]], name="breast-cancer-train",
                                                  targets="label"), context="training")
-        mlflow.log_input(mlflow.data.from_pandas(test[[*features, "label"]], name="breast-cancer-test",
+        mlflow.log_input(from_pandas(test[[*features, "label"]], name="breast-cancer-test",
                                                  targets="label"), context="evaluation")
         scored = test[["label", "size_band", "site", *features]].copy()
         scored.insert(1, "score", np.round(scores, 6))

@@ -15,7 +15,7 @@ from storybook.analyse.classification import (
     disaggregate,
 )
 from storybook.analyse.plain import Vocabulary, definition, format_percent, metric_sentence
-from storybook.errors import Location, SourceError
+from storybook.errors import SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, SliceSpec
@@ -84,16 +84,16 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
             slices.append(SliceAnalysis(spec=spec, table=table, small=small))
 
     metrics = []
-    for spec in config.metrics:
-        figure = resolved.run.metrics[spec.key]
+    for metric_spec in config.metrics:
+        figure = resolved.run.metrics[metric_spec.key]
         estimate = None
-        if overall is not None and spec.kind in PROPORTION_KINDS:
-            estimate = overall.rates[spec.kind]
-        elif overall is not None and spec.kind == "roc_auc" and labels is not None and scores is not None:
+        if overall is not None and metric_spec.kind in PROPORTION_KINDS:
+            estimate = overall.rates[metric_spec.kind]
+        elif overall is not None and metric_spec.kind == "roc_auc" and labels is not None and scores is not None:
             estimate = auc_estimate(labels, scores)
         metrics.append(MetricLine(
-            spec=spec, figure=figure, definition=definition(spec.kind, words),
-            sentence=metric_sentence(spec.kind, figure.value, estimate, words), estimate=estimate,
+            spec=metric_spec, figure=figure, definition=definition(metric_spec.kind, words),
+            sentence=metric_sentence(metric_spec.kind, figure.value, estimate, words), estimate=estimate,
         ))
     datasets = resolved.run.datasets
     return ModelCard(

@@ -46,7 +46,7 @@ def format_number(value: float | None, digits: int = 2) -> str:
 
 
 def format_count(value: int | float) -> str:
-    return f"{int(round(value)):,}"
+    return f"{round(value):,}"
 
 
 def format_date(timestamp_ms: int | None) -> str:
@@ -71,7 +71,7 @@ def definition(kind: str, words: Vocabulary) -> str:
         "false_positive_rate": f"Of the {u} who {neg}, the share the model {flag} anyway.",
         "false_negative_rate": f"Of the {u} who {pos}, the share the model misses.",
         "f1": "A single score that balances finding cases against raising false alarms (F1; 1 is perfect).",
-        "roc_auc": f"How well the scores rank {u}: pick one who {pos} and one who {neg}; how often the "
+        "roc_auc": f"How well the scores rank {u}: pick one of the {u} who {pos} and one who {neg}: how often the "
                    "first gets the higher score (ROC AUC; 0.5 is a coin toss, 1 is perfect).",
         "brier": "The average squared gap between the predicted chance and what happened "
                  "(Brier score; 0 is perfect, 0.25 is no better than always saying 50%).",
@@ -83,8 +83,8 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
     """One sentence telling a metric's value as a natural frequency, with its range when known."""
     u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
     if estimate is not None and estimate.low is not None and estimate.high is not None:
-        span = (f" (the evaluation supports anything from {per_hundred(estimate.low)} "
-                f"to {per_hundred(estimate.high)})")
+        span = (f" (the evaluation supports anything from {round(estimate.low * 100)} "
+                f"to {round(estimate.high * 100)} in 100)")
     else:
         span = ""
     share = per_hundred(value)

@@ -41,14 +41,14 @@ def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceT
     """A dot per group with its 95% interval as a bar."""
     import altair as alt
 
-    rows = [
-        {"group": row.value, "value": est.value, "low": est.low, "high": est.high, "n": row.n}
+    rows: list[tuple[str, float, float, float, int]] = [
+        (row.value, est.value, est.low or 0.0, est.high or 1.0, row.n)
         for row in table.rows
         if (est := row.rates[kind]).value is not None
     ]
     if not rows:
         return None
-    data = pd.DataFrame(rows)
+    data = pd.DataFrame(rows, columns=["group", "value", "low", "high", "n"])
     base = alt.Chart(data).encode(y=alt.Y("group:N", title=label, sort=None))
     bars = base.mark_rule(strokeWidth=3, color="#8fb3cc").encode(
         x=alt.X("low:Q", title=f"{kind_label} (dot), with its likely range (bar)",
@@ -58,8 +58,8 @@ def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceT
     dots = base.mark_point(filled=True, size=90, color=COLOUR).encode(x="value:Q")
     chart = (bars + dots).properties(width=420, height=max(60, 36 * len(rows))).configure(**_config())
     parts = "; ".join(
-        f"{r['group']}: {format_percent(r['value'])} (likely {format_percent(r['low'])} to "
-        f"{format_percent(r['high'])}, {r['n']} cases)" for r in rows)
+        f"{group}: {format_percent(value)} (likely {format_percent(low)} to {format_percent(high)}, {n} cases)"
+        for group, value, low, high, n in rows)
     alt_text = f"Chart of {kind_label.lower()} by {label.lower()}. {parts}."
     caption = f"{kind_label} for each group of {label.lower()}. Bars show the range the evaluation supports."
     return Chart(name=name, spec=chart.to_dict(), alt=alt_text, caption=caption)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
 
 from storybook.analyse.model_card import ModelCard
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent, per_hundred
@@ -118,14 +119,15 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, card: ModelCard,
                  *, built_at: str, pdf_name: str | None) -> RenderedStory:
     vocabulary = _vocabulary(resolved, card)
-    prose: dict[str, str] = {}
+    prose: dict[str, Markup] = {}
     used_metrics: set[str] = set()
     from storybook.render.expressions import find_references
 
     for section_id, source in story.sections.items():
         where = Location(source.path, 1)
         used_metrics.update(r.key for r in find_references(source.text, where) if r.function == "metric")
-        prose[section_id] = markdown_to_html(render_expressions(source.text, where, vocabulary))
+        # Sanitised by markdown_to_html, so it may be placed into the page as HTML.
+        prose[section_id] = Markup(markdown_to_html(render_expressions(source.text, where, vocabulary)))
     charts = _charts(story, resolved, card)
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
