@@ -1,0 +1,40 @@
+"""Shared fixtures: a real local MLflow store, filled once per session by really training the example."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def copy_example_project(target: Path) -> Path:
+    """The repository's own storybook project (storybook.yaml + stories/), copied to ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "storybook.yaml", target / "storybook.yaml")
+    shutil.copytree(REPO / "stories", target / "stories")
+    return target
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the example project whose MLflow store holds the two really trained example models.
+
+    Tests must not change this project; copy it with ``project_copy`` to change stories.
+    """
+    from storybook.example import train_example
+
+    root = copy_example_project(tmp_path_factory.mktemp("example") / "project")
+    train_example(root)
+    return root
+
+
+@pytest.fixture
+def project_copy(trained_project: Path, tmp_path: Path) -> Iterator[Path]:
+    """A private copy of the trained project (stories and MLflow store), safe to edit."""
+    target = tmp_path / "project"
+    shutil.copytree(trained_project, target, ignore=shutil.ignore_patterns("site", ".storybook"))
+    yield target

@@ -1,0 +1,179 @@
+"""The bundled example, end to end: a real MLflow store, a real build, the figures read back from the page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from storybook.cli import app
+from storybook.sources.loader import CARD_SECTIONS
+
+STORY = "breast-cancer-screening"
+runner = CliRunner()
+
+
+class _Cells(HTMLParser):
+    """Collects the text of elements with data-metric, and every id and section id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.metrics: dict[str, str] = {}
+        self.ids: set[str] = set()
+        self._current: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(str(attributes["id"]))
+        if "data-metric" in attributes:
+            self._current = str(attributes["data-metric"])
+            self.metrics[self._current] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._current is not None:
+            self.metrics[self._current] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._current = None
+
+
+def _mlflow_client(project: Path) -> MlflowClient:
+    uri = f"sqlite:///{project / 'mlflow' / 'mlflow.db'}"
+    return MlflowClient(uri, uri)
+
+
+def test_example_builds_a_model_card_whose_figures_equal_mlflow(project_copy: Path) -> None:
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+
+    client = _mlflow_client(project_copy)
+    champion = client.get_model_version_by_alias("breast-cancer-screening", "champion")
+    run = client.get_run(champion.run_id)
+    cells = _Cells()
+    cells.feed(page)
+    for key in ("test_recall", "test_precision", "test_specificity", "test_roc_auc", "test_brier"):
+        assert float(cells.metrics[key]) == pytest.approx(run.data.metrics[key], abs=5e-5), key
+    # The prose reference {{ metric("test_recall") | percent }} shows the same number, linked to provenance.
+    recall_percent = f"{run.data.metrics['test_recall'] * 100:.0f}%"
+    assert re.search(rf'<a href="#prov-metric-test-recall"[^>]*>{re.escape(recall_percent)}</a>', page)
+    assert champion.run_id in page
+    # Every Mitchell et al. section is present and has content, plus the provenance appendix.
+    for section_id in CARD_SECTIONS:
+        assert section_id in cells.ids, section_id
+        body = page.split(f'<section id="{section_id}">', 1)[1].split("</section>", 1)[0]
+        assert len(re.sub(r"<[^>]+>", "", body).split()) > 5, section_id
+    assert "prov-metric-test-recall" in cells.ids
+    # Charts are static SVG files with alt text that states what they show.
+    assert re.search(r'<img src="charts/[^"]+\.svg" alt="Chart of share of cases found by tumour size\. ', page)
+    for svg in (project_copy / "site" / "charts").glob("*.svg"):
+        assert svg.read_text().lstrip().startswith("<svg")
+    index = (project_copy / "site" / "index.html").read_text()
+    assert f'href="{STORY}.html"' in index
+
+
+def test_slice_table_counts_match_the_logged_evaluation_set(project_copy: Path) -> None:
+    import pandas as pd
+
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    client = _mlflow_client(project_copy)
+    champion = client.get_model_version_by_alias("breast-cancer-screening", "champion")
+    scored = pd.read_csv(client.download_artifacts(champion.run_id, "evaluation/scored.csv",
+                                                   str(project_copy / "dl")))
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+    assert f"tested on {len(scored)} patients" in page
+    for band, group in scored.groupby("size_band"):
+        flagged = group["score"] >= 0.5
+        found = int((flagged & (group["label"] == 1)).sum())
+        positives = int((group["label"] == 1).sum())
+        row = re.search(rf'<th scope="row">{band}[^<]*(?:<span[^>]*>[^<]*</span>)?</th>'
+                        rf'<td class="num">(\d+)</td><td class="num">(\d+)</td>\s*<td class="num">([^<]+)', page)
+        assert row is not None, band
+        assert (int(row.group(1)), int(row.group(2))) == (len(group), positives)
+        expected = "no cases" if positives == 0 else f"{found / positives * 100:.0f}%"
+        assert row.group(3).strip() == expected
+
+
+def test_broken_story_gives_located_error_and_exit_1_while_good_story_builds(project_copy: Path) -> None:
+    broken = project_copy / "stories" / "broken-story"
+    shutil.copytree(project_copy / "stories" / STORY, broken)
+    text = (broken / "story.yaml").read_text()
+    (broken / "story.yaml").write_text(text.replace("key: test_precision", "key: test_precisoin"))
+    line = next(i for i, l in enumerate((broken / "story.yaml").read_text().splitlines(), 1) if "test_precisoin" in l)
+
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 1
+    assert f"story.yaml:{line}: metric 'test_precisoin' is not logged on run" in result.output
+    assert "test_precision" in result.output  # the fix lists what is logged
+    assert "Traceback" not in result.output
+    assert (project_copy / "site" / f"{STORY}.html").is_file()
+    assert not (project_copy / "site" / "broken-story.html").exists()
+    index = (project_copy / "site" / "index.html").read_text()
+    assert "Not built" in index and "test_precisoin" in index
+
+
+def test_unknown_alias_names_the_aliases_that_exist(project_copy: Path) -> None:
+    story_file = project_copy / "stories" / STORY / "story.yaml"
+    story_file.write_text(story_file.read_text().replace("alias: champion", "alias: champoin"))
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 1
+    assert "model breast-cancer-screening@champoin is not in the model registry" in result.output
+    assert "challenger, champion" in result.output
+    assert re.search(r"story\.yaml:\d+: ", result.output)
+
+
+def test_project_config_error_exits_2_and_writes_nothing(project_copy: Path) -> None:
+    config = project_copy / "storybook.yaml"
+    config.write_text(config.read_text() + "\nsite_dri: elsewhere\n")
+    result = runner.invoke(app, ["build", str(project_copy)])
+    assert result.exit_code == 2
+    assert "unknown key 'site_dri'. Did you mean 'site_dir'?" in result.output
+    assert "storybook.yaml:" in result.output
+    assert not (project_copy / "site").exists()
+
+
+def test_pdf_is_written_and_holds_the_card(project_copy: Path) -> None:
+    from pypdf import PdfReader
+
+    result = runner.invoke(app, ["build", str(project_copy), "--pdf", "--story", STORY])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(project_copy / "site" / f"{STORY}.pdf")
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for title in CARD_SECTIONS.values():
+        assert title in text, title
+    assert "Where the numbers come from" in text
+    assert re.search(r"Page 1 of \d+", text)
+
+
+def test_rebuild_replaces_the_site_and_refuses_foreign_folders(project_copy: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["build", str(project_copy), "--no-pdf"]).exit_code == 0
+    stale = project_copy / "site" / "stale.html"
+    stale.write_text("old")
+    assert runner.invoke(app, ["build", str(project_copy), "--no-pdf"]).exit_code == 0
+    assert not stale.exists()
+    assert not list(project_copy.glob(".site.*"))
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("precious")
+    result = runner.invoke(app, ["build", str(project_copy), "--out", str(foreign), "--no-pdf"])
+    assert result.exit_code == 1
+    assert "was not written by storybook" in result.output
+    assert (foreign / "notes.txt").read_text() == "precious"
+    result = runner.invoke(app, ["build", str(project_copy), "--out", str(project_copy), "--no-pdf"])
+    assert "holds the project's sources" in result.output
+
+
+def test_help_reads_like_a_mature_cli() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "build" in result.output and "example" in result.output
+    result = runner.invoke(app, ["build", "--help"])
+    assert "Exit codes: 0 every story built" in result.output
+    assert "--out" in result.output and "--pdf" in result.output
