@@ -106,7 +106,8 @@ def test_broken_story_gives_located_error_and_exit_1_while_good_story_builds(pro
     shutil.copytree(project_copy / "stories" / STORY, broken)
     text = (broken / "story.yaml").read_text()
     (broken / "story.yaml").write_text(text.replace("key: test_precision", "key: test_precisoin"))
-    line = next(i for i, l in enumerate((broken / "story.yaml").read_text().splitlines(), 1) if "test_precisoin" in l)
+    lines = (broken / "story.yaml").read_text().splitlines()
+    line = next(number for number, text in enumerate(lines, 1) if "test_precisoin" in text)
 
     result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
     assert result.exit_code == 1

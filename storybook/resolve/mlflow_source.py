@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -36,6 +38,11 @@ if TYPE_CHECKING:
 __all__ = ["MlflowSource"]
 
 MAX_EVALUATION_BYTES = 512 * 1024 * 1024
+BOUNDED_HTTP = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+}
 
 
 class MlflowSource:
@@ -51,6 +58,9 @@ class MlflowSource:
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
+            # Bounded waiting: MLflow's defaults retry for minutes before giving up on a dead server.
+            for name, value in BOUNDED_HTTP.items():
+                os.environ.setdefault(name, value)
             from mlflow.tracking import MlflowClient
 
             self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
@@ -215,12 +225,29 @@ class MlflowSource:
         except StorybookError:
             raise
         except Exception as exc:
-            detail = self.secrets.scrub(_first_line(str(exc)))
             raise TrackingError(
-                f"MLflow at {self.shown_uri} failed while resolving {story.config.model.describe()}: {detail}",
+                f"MLflow at {self.shown_uri} {_explain(self.secrets.scrub(str(exc)))} while resolving "
+                f"{story.config.model.describe()}",
                 location=location,
-                hint="check that the tracking server is running and the credentials are right",
+                hint="check that the tracking server is running, the URI is right and the credentials are valid; "
+                "a build from a pinned snapshot needs no server",
             ) from None
+
+
+def _explain(text: str) -> str:
+    """What went wrong, in words, from an MLflow or requests error message."""
+    status = re.search(r"(?:status code|HTTP|response code)[^0-9]{0,12}(\d{3})", text)
+    if "401" in text or "403" in text or "Unauthorized" in text or "PERMISSION_DENIED" in text:
+        return "refused the credentials"
+    if "NewConnectionError" in text or "Connection refused" in text or "Failed to establish" in text:
+        return "could not be reached (connection refused)"
+    if "timed out" in text.lower() or "timeout" in text.lower():
+        return "did not answer in time"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "ConnectionReset" in text:
+        return "dropped the connection"
+    if status is not None and status.group(1).startswith("5"):
+        return f"answered with a server error (HTTP {status.group(1)})"
+    return f"failed ({_first_line(text)})"
 
 
 def _version_record(version: Any) -> ModelVersionRecord:
