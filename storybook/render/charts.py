@@ -92,3 +92,64 @@ def to_svg(chart: Chart) -> str:
 
     svg: str = vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
     return svg
+
+
+def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: list[float],
+               best: float, current: float | None) -> Chart:
+    """Expected cost against the threshold, with the best and the current threshold marked."""
+    import altair as alt
+
+    curve = pd.DataFrame({"threshold": thresholds, "cost": costs})
+    line = alt.Chart(curve).mark_line(color=COLOUR).encode(
+        x=alt.X("threshold:Q", title="Threshold (score at or above which the model flags)",
+                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("cost:Q", title=f"Expected cost per {per:,} ({unit})"),
+    )
+    marks = [{"threshold": best, "label": "lowest cost"}]
+    if current is not None:
+        marks.append({"threshold": current, "label": "in use now"})
+    rules = alt.Chart(pd.DataFrame(marks)).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
+        x="threshold:Q",
+        color=alt.Color("label:N", title=None, scale=alt.Scale(domain=["lowest cost", "in use now"],
+                                                                range=["#1b7a3a", "#a3441b"])),
+    )
+    chart = (line + rules).properties(width=520, height=220).configure(**_config())
+    lowest = min(costs) if costs else 0.0
+    current_text = f"; the threshold in use now is {current:.2f}" if current is not None else ""
+    alt_text = (f"Line chart of the expected cost per {per:,} in {unit} for every threshold from 0 to 1. "
+                f"The cost is lowest, {lowest:,.0f}, at threshold {best:.2f}{current_text}.")
+    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
+                 caption=f"Expected cost per {per:,} at each threshold. Dashed lines: the lowest-cost threshold "
+                 "and the one in use now.")
+
+
+ICON_CATEGORIES = ("found", "false alarm", "missed", "rightly left alone")
+ICON_COLOURS = ("#1b7a3a", "#e0a100", "#b3261e", "#c9d3dc")
+
+
+def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[str, str]) -> Chart:
+    """One square per person out of the population, coloured by what happens to them."""
+    import math
+
+    import altair as alt
+
+    total = sum(counts.values())
+    columns = max(10, math.ceil(math.sqrt(total * 1.6)))
+    cells = []
+    for category in ICON_CATEGORIES:
+        cells += [category] * counts.get(category, 0)
+    data = pd.DataFrame({
+        "column": [i % columns for i in range(len(cells))],
+        "row": [i // columns for i in range(len(cells))],
+        "what": cells,
+    })
+    chart = alt.Chart(data).mark_square(size=40).encode(
+        x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
+        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=list(ICON_CATEGORIES),
+                                                              range=list(ICON_COLOURS)),
+                        legend=alt.Legend(orient="bottom", labelFontSize=12)),
+    ).properties(width=columns * 11, height=math.ceil(total / columns) * 11).configure(**_config())
+    parts = "; ".join(f"{counts.get(c, 0):,} {descriptions.get(c, c)}" for c in ICON_CATEGORIES)
+    alt_text = f"Picture of {total:,} {unit}, one square each: {parts}."
+    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
+                 caption=f"What happens to {total:,} {unit}, one square each.")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 __all__ = [
     "METRIC_KINDS",
     "SLUG_PATTERN",
+    "CostOfError",
     "EvaluationSpec",
     "IntendedUse",
     "MetricKind",
@@ -138,6 +139,45 @@ class SeriesSpec(_Schema):
     label: ShortText
 
 
+class CostOfError(_Schema):
+    """What each kind of mistake costs, in the stakeholder's own unit, and who stated it."""
+
+    unit: ShortText = Field(description="what costs are counted in, plural: 'hours of specialist time'")
+    owner: ShortText = Field(description="who stated these costs and answers for them")
+    false_positive: Annotated[float, Field(ge=0)] | None = None
+    false_negative: Annotated[float, Field(ge=0)] | None = None
+    true_positive: Annotated[float, Field(ge=0)] = 0.0
+    true_negative: Annotated[float, Field(ge=0)] = 0.0
+    ratio: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="instead of both costs: a false negative costs this many false positives")
+    false_positive_means: ShortText | None = None
+    false_negative_means: ShortText | None = None
+    population: Annotated[int, Field(ge=10, le=1_000_000)] = 1000
+    capacity: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="at most this many may be flagged out of every `population`")
+    bootstrap_rounds: Annotated[int, Field(ge=0, le=10_000)] = 1000
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _costs_or_ratio(self) -> CostOfError:
+        both = self.false_positive is not None and self.false_negative is not None
+        if self.ratio is not None and (self.false_positive is not None or self.false_negative is not None):
+            raise ValueError("give either ratio, or false_positive and false_negative costs, not both")
+        if self.ratio is None and not both:
+            raise ValueError("give the cost of a false_positive and of a false_negative (or a ratio)")
+        if self.capacity is not None and self.capacity > self.population:
+            raise ValueError(f"capacity {self.capacity} is more than the population {self.population}")
+        return self
+
+    @property
+    def cost_fp(self) -> float:
+        return 1.0 if self.ratio is not None else float(self.false_positive or 0.0)
+
+    @property
+    def cost_fn(self) -> float:
+        return float(self.ratio) if self.ratio is not None else float(self.false_negative or 0.0)
+
+
 class StoryConfig(_Schema):
     """stories/<slug>/story.yaml."""
 
@@ -152,6 +192,7 @@ class StoryConfig(_Schema):
     slices: list[SliceSpec] = Field(default_factory=list)
     series: list[SeriesSpec] = Field(default_factory=list)
     min_slice_size: Annotated[int, Field(ge=1)] = 30
+    cost_of_error: CostOfError | None = None
 
     @field_validator("metrics")
     @classmethod
@@ -167,6 +208,8 @@ class StoryConfig(_Schema):
     def _slices_need_evaluation(self) -> StoryConfig:
         if self.slices and self.evaluation is None:
             raise ValueError("slices need an evaluation: section naming the scored evaluation set")
+        if self.cost_of_error is not None and self.evaluation is None:
+            raise ValueError("cost_of_error needs an evaluation: section naming the scored evaluation set")
         return self
 
 

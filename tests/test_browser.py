@@ -1,0 +1,83 @@
+"""The built site in a real headless Chromium (Debian's, driven by Playwright; never a downloaded browser)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import itertools
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storybook.cli import app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed "
+                                "(scripts/setup.sh installs it)")
+STORY = "breast-cancer-screening"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def built_site(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser") / "site"
+    result = CliRunner().invoke(app, ["build", str(trained_project), "--no-pdf", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def served(built_site: Path) -> Iterator[str]:
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["http", "file"])
+def test_reader_follows_index_to_story_and_sees_charts(served: str, built_site: Path, how: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    start = f"{served}/index.html" if how == "http" else (built_site / "index.html").as_uri()
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(start)
+        assert page.locator("h1").first.inner_text() == "Screening model stories"
+        page.get_by_role("link", name="Which tumour scans should a specialist see first?").click()
+        page.wait_for_load_state("load")
+        assert page.url.endswith(f"{STORY}.html")
+        images = page.locator("img")
+        assert images.count() >= 4
+        for index in range(images.count()):
+            image = images.nth(index)
+            assert len(image.get_attribute("alt") or "") > 40
+            assert image.evaluate("img => img.complete && img.naturalWidth > 0"), image.get_attribute("src")
+        # The figure in prose links to its provenance row.
+        page.locator('a[href="#prov-metric-test-recall"]').first.click()
+        assert page.url.endswith("#prov-metric-test-recall")
+        assert page.locator("#prov-metric-test-recall").is_visible()
+        headings = [int(tag[1]) for tag in page.eval_on_selector_all("h1,h2,h3,h4", "els => els.map(e => e.tagName)")]
+        assert headings[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(headings))
+        browser.close()
+    allowed = (served, "file://")
+    assert requests and all(url.startswith(allowed) for url in requests), [
+        url for url in requests if not url.startswith(allowed)]
