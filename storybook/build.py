@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storybook.analyse.model_card import analyse_model_card
+from storybook.analyse.model_card import analyse_story
 from storybook.errors import StorybookError, StoryError, TrackingError
 from storybook.publish.site import SiteWriter
 from storybook.render.pages import (
@@ -63,8 +63,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             continue
         try:
             resolved = source.resolve(story)
-            card = analyse_model_card(story, resolved)
-            page = render_story(env, story, resolved, card, built_at=built_at,
+            analysis = analyse_story(story, resolved)
+            page = render_story(env, story, resolved, analysis, built_at=built_at,
                                 pdf_name=f"{story.slug}.pdf" if make_pdf else None)
         except (StoryError, TrackingError) as error:
             _fail(report, entries, story.slug, error, on_story, story)

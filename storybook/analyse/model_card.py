@@ -14,13 +14,17 @@ from storybook.analyse.classification import (
     auc_estimate,
     disaggregate,
 )
+from storybook.analyse.cost_story import CostStory, analyse_cost_story
 from storybook.analyse.plain import Vocabulary, definition, format_percent, metric_sentence
 from storybook.errors import SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, SliceSpec
 
-__all__ = ["MetricLine", "ModelCard", "SliceAnalysis", "analyse_model_card", "vocabulary"]
+__all__ = [
+    "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
+    "labels_and_scores", "vocabulary",
+]
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,26 @@ class ModelCard:
     caveats: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class StoryAnalysis:
+    """Everything analysed for one story: its model card and, when asked for, its cost of error."""
+
+    card: ModelCard
+    cost: CostStory | None
+
+
+def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
+    card = analyse_model_card(story, resolved)
+    config = story.config
+    cost = None
+    if config.cost_of_error is not None and resolved.evaluation is not None and card.threshold is not None:
+        labels, scores = labels_and_scores(story, resolved)
+        cost = analyse_cost_story(config.cost_of_error, labels, scores, card.threshold,
+                                  resolved.evaluation[[s.column for s in config.slices]], config.slices,
+                                  config.min_slice_size)
+    return StoryAnalysis(card=card, cost=cost)
+
+
 def vocabulary(story: StorySource) -> Vocabulary:
     evaluation = story.config.evaluation
     if evaluation is None:
@@ -68,7 +92,7 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
     slices: list[SliceAnalysis] = []
     labels = scores = None
     if config.evaluation is not None and resolved.evaluation is not None:
-        labels, scores = _labels_and_scores(story, resolved)
+        labels, scores = labels_and_scores(story, resolved)
         frame = resolved.evaluation
         for index, spec in enumerate(config.slices):
             if spec.column not in frame.columns:
@@ -126,7 +150,7 @@ def _threshold(story: StorySource, resolved: ResolvedStory) -> tuple[float | Non
     return value, f"the run's param {key!r}"
 
 
-def _labels_and_scores(story: StorySource, resolved: ResolvedStory) -> tuple[np.ndarray, np.ndarray]:
+def labels_and_scores(story: StorySource, resolved: ResolvedStory) -> tuple[np.ndarray, np.ndarray]:
     evaluation = story.config.evaluation
     frame = resolved.evaluation
     assert evaluation is not None and frame is not None

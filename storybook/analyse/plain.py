@@ -25,7 +25,10 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """How a story names things: 'patients' who 'have a malignant tumour' and are 'flagged'."""
+    """How a story names things: 'patients' who 'have a malignant tumour' and are 'flagged'.
+
+    ``positive`` and ``negative`` complete "patients who ..."; ``flagged`` completes "patients who are ...".
+    """
 
     unit: str = "people"
     positive: str = "are positive"
@@ -64,11 +67,11 @@ def definition(kind: str, words: Vocabulary) -> str:
     """What a metric of this kind measures, in the story's own words."""
     u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
     texts = {
-        "recall": f"Of the {u} who {pos}, the share the model {flag} (also called recall or sensitivity).",
-        "precision": f"Of the {u} the model {flag}, the share who really {pos} (also called precision).",
+        "recall": f"Of the {u} who {pos}, the share who are {flag} (also called recall or sensitivity).",
+        "precision": f"Of the {u} who are {flag}, the share who really {pos} (also called precision).",
         "specificity": f"Of the {u} who {neg}, the share the model correctly does not flag (specificity).",
         "accuracy": f"The share of all {u} for whom the model's call is right (accuracy).",
-        "false_positive_rate": f"Of the {u} who {neg}, the share the model {flag} anyway.",
+        "false_positive_rate": f"Of the {u} who {neg}, the share who are {flag} anyway.",
         "false_negative_rate": f"Of the {u} who {pos}, the share the model misses.",
         "f1": "A single score that balances finding cases against raising false alarms (F1; 1 is perfect).",
         "roc_auc": f"How well the scores rank {u}: pick one of the {u} who {pos} and one who {neg}: how often the "
@@ -89,8 +92,8 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         span = ""
     share = per_hundred(value)
     texts = {
-        "recall": f"Of every 100 {u} who {pos}, the model {flag} about {round(value * 100)}{span}.",
-        "precision": f"Of every 100 {u} the model {flag}, about {round(value * 100)} really {pos}{span}.",
+        "recall": f"Of every 100 {u} who {pos}, about {round(value * 100)} are {flag}{span}.",
+        "precision": f"Of every 100 {u} who are {flag}, about {round(value * 100)} really {pos}{span}.",
         "specificity": f"Of every 100 {u} who {neg}, about {round(value * 100)} are correctly not "
                        f"{flag}{span}.",
         "accuracy": f"The model's call is right for about {share} {u}{span}.",

@@ -33,6 +33,9 @@ FUNCTIONS = ("metric", "param", "tag")
 FILTERS = ("percent", "number", "count", "date")
 MAX_SOURCE = 200_000
 MAX_OUTPUT = 1_000_000
+MAX_NESTING = 16  # filters applied to filters etc.; real expressions need three or four levels
+MAX_KEY = 250
+_DIGITS_FILTERS = ("percent", "number")
 
 
 @dataclass(frozen=True)
@@ -130,16 +133,19 @@ def _environment() -> ImmutableSandboxedEnvironment:
 _ENV = _environment()
 
 
-def _check(node: nodes.Node, path: Location) -> None:
+def _check(node: nodes.Node, path: Location, depth: int = 0) -> None:
     """Refuse any syntax outside the vocabulary, naming the line."""
     where = Location(path.path, (path.line or 1) + (node.lineno or 1) - 1)
+    if depth > MAX_NESTING:
+        raise ExpressionError(f"expression is nested more than {MAX_NESTING} levels deep", location=where,
+                              hint='write e.g. {{ metric("accuracy") | percent }}')
     if isinstance(node, nodes.Template | nodes.Output | nodes.TemplateData):
         pass
     elif isinstance(node, nodes.Const):
         if not isinstance(node.value, str | int | float) or isinstance(node.value, bool):
             raise ExpressionError("only text and numbers may be written as values", location=where)
-        if isinstance(node.value, str) and len(node.value) > 250:
-            raise ExpressionError("a key may be at most 250 characters", location=where)
+        if isinstance(node.value, str) and len(node.value) > MAX_KEY:
+            raise ExpressionError(f"a key may be at most {MAX_KEY} characters", location=where)
     elif isinstance(node, nodes.Name):
         if node.name not in ("model", "evaluation"):
             raise ExpressionError(
@@ -155,13 +161,14 @@ def _check(node: nodes.Node, path: Location) -> None:
                 isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
             raise ExpressionError(f'{node.node.name}() takes one quoted key, e.g. {node.node.name}("accuracy")',
                                   location=where)
+        if len(node.args[0].value) > MAX_KEY:
+            raise ExpressionError(f"a key may be at most {MAX_KEY} characters", location=where)
         return  # the callee name is not a free variable
     elif isinstance(node, nodes.Filter):
         if node.name not in FILTERS:
             raise ExpressionError(f"unknown filter {node.name!r}", location=where,
                                   hint=f"filters: {', '.join(FILTERS)}")
-        if node.dyn_args or node.dyn_kwargs or len(node.args) + len(node.kwargs) > 1:
-            raise ExpressionError(f"filter {node.name!r} takes at most one argument", location=where)
+        _check_filter_arguments(node, where)
     elif isinstance(node, nodes.Keyword):
         pass
     else:
@@ -170,7 +177,26 @@ def _check(node: nodes.Node, path: Location) -> None:
             f"{kind} is not allowed in a story; only {{{{ value | filter }}}} expressions are",
             location=where, hint='write e.g. {{ metric("accuracy") | percent }}; move logic into story.yaml')
     for child in node.iter_child_nodes():
-        _check(child, path)
+        _check(child, path, depth + 1)
+
+
+def _check_filter_arguments(node: nodes.Filter, where: Location) -> None:
+    """percent and number take digits (a whole number written out, 0 to 6); count and date take nothing."""
+    if node.name not in _DIGITS_FILTERS:
+        if node.args or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            raise ExpressionError(f"filter {node.name!r} takes no argument", location=where)
+        return
+    if node.dyn_args or node.dyn_kwargs or len(node.args) + len(node.kwargs) > 1:
+        raise ExpressionError(f"filter {node.name!r} takes at most one argument (digits)", location=where)
+    if node.kwargs and node.kwargs[0].key != "digits":
+        raise ExpressionError(f"filter {node.name!r} has no argument {node.kwargs[0].key!r}", location=where,
+                              hint=f"write {node.name}(1) or {node.name}(digits=1)")
+    arguments = [*node.args, *(keyword.value for keyword in node.kwargs)]
+    for argument in arguments:
+        value = argument.value if isinstance(argument, nodes.Const) else None
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 6:
+            raise ExpressionError("digits must be a whole number from 0 to 6", location=where,
+                                  hint=f"write e.g. {node.name}(1)")
 
 
 def _parse(text: str, where: Location) -> nodes.Template:
@@ -182,6 +208,11 @@ def _parse(text: str, where: Location) -> nodes.Template:
         line = (where.line or 1) + (exc.lineno or 1) - 1
         raise ExpressionError(f"expression syntax: {exc.message}", location=Location(where.path, line),
                               hint='write e.g. {{ metric("accuracy") | percent }}') from None
+    except RecursionError:
+        raise ExpressionError("an expression is nested too deeply to read", location=where,
+                              hint='write e.g. {{ metric("accuracy") | percent }}') from None
+    except ValueError:  # the lexer refuses integers with thousands of digits
+        raise ExpressionError("a number in an expression is too long to read", location=where) from None
     _check(tree, where)
     return tree
 
@@ -212,7 +243,6 @@ def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
             known = ", ".join(sorted(table)[:12]) or "none"
             raise ReferenceNotFound(f"{ref.function} {ref.key!r} is not available to this story",
                                     location=Location(where.path, ref.line), hint=f"available: {known}")
-    template = _ENV.from_string(text)
     context = {
         "metric": lambda key: values.metrics[key],
         "param": lambda key: values.params[key],
@@ -221,11 +251,22 @@ def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
         "evaluation": dict(values.evaluation),
     }
     try:
-        output = template.render(context)
+        output = _ENV.from_string(text).render(context)
     except ExpressionError as exc:
-        raise ExpressionError(exc.message, location=where, hint=exc.hint) from None
+        raise ExpressionError(exc.message, location=_failed_at(exc, where), hint=exc.hint) from None
     except Exception as exc:
-        raise ExpressionError(f"expression failed: {type(exc).__name__}", location=where) from None
+        raise ExpressionError(f"expression failed: {type(exc).__name__}", location=_failed_at(exc, where)) from None
     if len(output) > MAX_OUTPUT:
         raise ExpressionError(f"text expands beyond {MAX_OUTPUT:,} characters", location=where)
     return output
+
+
+def _failed_at(exc: BaseException, where: Location) -> Location:
+    """The line of the expression that raised: Jinja rewrites tracebacks so template frames carry it."""
+    line = None
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_filename == "<template>":
+            line = frame.tb_lineno
+        frame = frame.tb_next
+    return Location(where.path, (where.line or 1) + line - 1) if line else where

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import nh3
@@ -15,6 +16,9 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope"}, "td": set[str](), "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
+# An HTML parser drops one newline right after <pre>; nh3's serialiser does not write it back.
+_PRE_NEWLINE = re.compile(r"(<pre(?:\s[^>]*)?>)\n")
+_MAX_PASSES = 5
 
 _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
@@ -28,8 +32,23 @@ def _shift_headings(tokens: list[Any]) -> None:
 
 
 def sanitise(html: str) -> str:
-    """Keep only the allowlisted tags, attributes and URL schemes. Idempotent."""
-    return nh3.clean(
+    """Keep only the allowlisted tags, attributes and URL schemes. Idempotent.
+
+    One cleaning pass can leave a tree the HTML parser would not build (unwrapping a disallowed tag can nest
+    a <p> in a <p>), so the browser would see something other than what was checked. Cleaning is repeated
+    until the text stops changing, so what is returned is exactly what a second parse sees.
+    """
+    text = html
+    for _ in range(_MAX_PASSES):
+        cleaned = _clean_once(text)
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
+
+
+def _clean_once(html: str) -> str:
+    cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         clean_content_tags={"script", "style", "svg", "math", "iframe", "object", "embed", "template", "noscript"},
@@ -38,6 +57,8 @@ def sanitise(html: str) -> str:
         strip_comments=True,
         link_rel="noopener noreferrer",
     )
+    # nh3 escapes '<' and '>' inside attribute values, so every '<pre' here is a real tag.
+    return _PRE_NEWLINE.sub("\\1\n\n", cleaned)
 
 
 def markdown_to_html(text: str) -> str:

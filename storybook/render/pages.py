@@ -10,10 +10,10 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
-from storybook.analyse.model_card import ModelCard
+from storybook.analyse.model_card import ModelCard, StoryAnalysis
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent, per_hundred
 from storybook.errors import Location, PublishError
-from storybook.render.charts import Chart, series_chart, slice_chart, to_svg
+from storybook.render.charts import Chart, cost_chart, icon_array, series_chart, slice_chart, to_svg
 from storybook.render.expressions import Vocabulary, provenance_anchor, render_expressions
 from storybook.render.markdown import markdown_to_html
 from storybook.resolve.resolved import Provenance, ResolvedStory
@@ -102,6 +102,25 @@ def _charts(story: StorySource, resolved: ResolvedStory, card: ModelCard) -> lis
     return charts
 
 
+def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
+    cost = analysis.cost
+    assert cost is not None
+    words = analysis.card.words
+    curve = cost_chart(f"{story.slug}-cost-curve", cost.spec.unit, cost.per, list(cost.curve.thresholds),
+                       list(cost.curve.costs), cost.comparison.best.threshold, cost.comparison.current_threshold)
+    frequencies = cost.current
+    counts = {"found": frequencies.tp, "false alarm": frequencies.fp, "missed": frequencies.fn,
+              "rightly left alone": frequencies.tn}
+    descriptions = {
+        "found": f"who {words.positive} and are {words.flagged}",
+        "false alarm": f"who {words.negative} but are {words.flagged}",
+        "missed": f"who {words.positive} but are missed",
+        "rightly left alone": f"who {words.negative} and are left alone",
+    }
+    icons = icon_array(f"{story.slug}-icons", words.unit, counts, descriptions)
+    return [curve, icons]
+
+
 def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[str]) -> list[Provenance]:
     entries: dict[str, Provenance] = {}
     keys = [m.key for m in story.config.metrics] + sorted(used_metrics - {m.key for m in story.config.metrics})
@@ -116,8 +135,9 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
     return list(entries.values())
 
 
-def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, card: ModelCard,
+def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
                  *, built_at: str, pdf_name: str | None) -> RenderedStory:
+    card = analysis.card
     vocabulary = _vocabulary(resolved, card)
     prose: dict[str, Markup] = {}
     used_metrics: set[str] = set()
@@ -129,9 +149,12 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         # Sanitised by markdown_to_html, so it may be placed into the page as HTML.
         prose[section_id] = Markup(markdown_to_html(render_expressions(source.text, where, vocabulary)))
     charts = _charts(story, resolved, card)
+    if analysis.cost is not None:
+        charts += _cost_charts(story, analysis)
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
-        "story": story.config, "slug": story.slug, "card": card, "resolved": resolved, "prose": prose,
+        "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "resolved": resolved,
+        "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
     }

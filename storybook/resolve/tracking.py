@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from storybook.errors import ConfigError
 
@@ -50,13 +50,32 @@ def tracking_uri(configured: str | None, root: Path, env: Mapping[str, str] | No
 
 def display_uri(uri: str) -> str:
     """The URI as it may appear anywhere a person can read it: no user, password or query string."""
-    parts = urlsplit(uri)
+    try:
+        parts = urlsplit(uri)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: cut by hand rather than fail or show it whole
+        return re.split(r"[?#]", re.sub(r"(?<=//)[^/?#]*@", "", uri, count=1), maxsplit=1)[0]
     if not parts.scheme or parts.scheme == "sqlite" or "://" not in uri:
         return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    # The host as written (IPv6 brackets, port) after the last '@'; parts.port would raise on a bad port.
+    host = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _uri_secrets(uri: str) -> set[str]:
+    """User, password and query values of ``uri``, as written and percent-decoded."""
+    try:
+        parts = urlsplit(uri)
+        userinfo = parts.netloc.rpartition("@")[0]
+        query = parts.query
+    except ValueError:
+        match = re.search(r"//([^/?#]*)@", uri)
+        userinfo = match.group(1) if match else ""
+        query = uri.partition("?")[2].partition("#")[0]
+    user, _, password = userinfo.partition(":")
+    found = {user, password, query}
+    found.update(value for _, value in parse_qsl(query, keep_blank_values=True))
+    found.update(unquote(value) for value in list(found))
+    return {value for value in found if value}
 
 
 class Secrets:
@@ -64,11 +83,7 @@ class Secrets:
 
     def __init__(self, uri: str, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
-        found: set[str] = set()
-        parts = urlsplit(uri)
-        for value in (parts.username, parts.password, parts.query):
-            if value:
-                found.add(value)
+        found = _uri_secrets(uri)
         for name in SECRET_ENV_VARS:
             if env.get(name):
                 found.add(env[name])

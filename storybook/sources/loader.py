@@ -47,6 +47,8 @@ CARD_SECTIONS: dict[str, str] = {
     "ethical-considerations": "Ethical considerations",
     "caveats-and-recommendations": "Caveats and recommendations",
 }
+# Narrative sections beyond the card, told when the story asks for them.
+STORY_SECTIONS: dict[str, str] = {"cost-of-error": "What mistakes cost"}
 # Sections that only people can write: the build fails without them.
 AUTHORED_SECTIONS = ("ethical-considerations", "caveats-and-recommendations")
 
@@ -148,10 +150,13 @@ def load_story(root: Path, directory: Path) -> StorySource:
     if re.fullmatch(SLUG_PATTERN, slug) is None:
         raise SourceError(f"story folder name {slug!r} is not a valid slug", location=Location(story_file),
                           hint="use lower-case letters, digits and dashes, e.g. 'churn-risk'")
+    if not story_file.resolve().is_relative_to(root.resolve()):
+        raise SourceError("story.yaml must be a file inside the project", location=Location(story_file),
+                          hint="replace the link or symlink with the file itself")
     loaded = load_yaml(story_file)
     config = validate(StoryConfig, loaded)
     sections: dict[str, MarkdownSource] = {}
-    for section_id in CARD_SECTIONS:
+    for section_id in (*CARD_SECTIONS, *STORY_SECTIONS):
         path = directory / f"{section_id}.md"
         if path.exists():
             sections[section_id] = read_markdown(root, path)
@@ -170,14 +175,18 @@ def read_markdown(root: Path, path: Path) -> MarkdownSource:
     if not resolved.is_relative_to(root.resolve()) or not resolved.is_file():
         raise SourceError("Markdown file must be a regular file inside the project", location=Location(path),
                           hint="replace the link or symlink with the file itself")
-    raw = resolved.read_bytes()
+    try:
+        raw = resolved.read_bytes()
+    except OSError as exc:
+        raise SourceError(f"cannot read file ({exc.strerror or exc})", location=Location(path)) from None
     if len(raw) > MAX_MARKDOWN_BYTES:
         raise SourceError(f"file is {len(raw):,} bytes; a section may be at most {MAX_MARKDOWN_BYTES:,}",
                           location=Location(path), hint="split the section or shorten it")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not valid UTF-8 (byte {exc.start})", location=Location(path),
+        raise SourceError(f"not valid UTF-8 (byte {exc.start})",
+                          location=Location(path, raw.count(b"\n", 0, exc.start) + 1),
                           hint="save the file as UTF-8") from None
     return MarkdownSource(path=path, text=text.replace("\r\n", "\n"))
 

@@ -13,20 +13,24 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from storybook.errors import Location, SourceError
 
-__all__ = ["MAX_NODES", "MAX_YAML_BYTES", "KeyPath", "LoadedYaml", "load_yaml", "parse_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_YAML_BYTES", "KeyPath", "LoadedYaml", "load_yaml", "parse_yaml"]
 
 MAX_YAML_BYTES = 1_000_000
 MAX_NODES = 100_000
+MAX_DEPTH = 64
 _NULLS = {"", "~", "null", "Null", "NULL"}
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
+# Tags the resolver gives plain scalars such as '<<' and '='; as values they are just text.
+_IMPLICIT_SCALAR_TAGS = {"tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"}
 
 KeyPath = tuple[str | int, ...]
 
@@ -64,15 +68,33 @@ def load_yaml(path: Path) -> LoadedYaml:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not valid UTF-8 (byte {exc.start})", location=Location(path),
+        raise SourceError(f"not valid UTF-8 (byte {exc.start})",
+                          location=Location(path, raw.count(b"\n", 0, exc.start) + 1),
                           hint="save the file as UTF-8") from None
     return parse_yaml(text, path)
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """A SafeLoader whose composer refuses documents nested deeper than MAX_DEPTH (instead of overflowing
+    Python's stack), naming the line where the limit was passed."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+                raise ComposerError(None, None, f"values are nested more than {MAX_DEPTH} levels deep", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def parse_yaml(text: str, path: Path) -> LoadedYaml:
     """Parse YAML text that came from ``path`` (used in messages only)."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_DepthLimitedLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         problem = exc.problem or "invalid YAML"
@@ -90,6 +112,7 @@ class _Builder:
         self.path = path
         self.lines: dict[KeyPath, int] = {}
         self.visited = 0
+        self.open: set[int] = set()  # ids of the collections being built, to spot an alias to its own parent
 
     def build(self, node: Node, key_path: KeyPath) -> Any:
         self.visited += 1
@@ -99,13 +122,21 @@ class _Builder:
                 location=self._loc(node), hint="write the values out instead of repeating anchors",
             )
         self.lines.setdefault(key_path, node.start_mark.line + 1)
-        if node.tag not in _PLAIN_TAGS and not node.tag.startswith("tag:yaml.org,2002:"):
-            raise SourceError(f"YAML tag {node.tag!r} is not allowed", location=self._loc(node),
-                              hint="remove the tag; story files hold plain values only")
+        self._check_tag(node)
         if isinstance(node, ScalarNode):
             if node.style is None and node.value in _NULLS:
                 return None
             return node.value
+        if id(node) in self.open:
+            raise SourceError("an alias refers to the value that contains it", location=self._loc(node),
+                              hint="write the values out instead of using an anchor inside itself")
+        self.open.add(id(node))
+        try:
+            return self._build_collection(node, key_path)
+        finally:
+            self.open.discard(id(node))
+
+    def _build_collection(self, node: Node, key_path: KeyPath) -> Any:
         if isinstance(node, SequenceNode):
             return [self.build(item, (*key_path, index)) for index, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
@@ -116,6 +147,7 @@ class _Builder:
                 if key_node.tag == "tag:yaml.org,2002:merge":
                     raise SourceError("merge keys (<<) are not supported", location=self._loc(key_node),
                                       hint="write the keys out")
+                self._check_tag(key_node)
                 key = key_node.value
                 if key in result:
                     first = self.lines.get((*key_path, key))
@@ -127,6 +159,14 @@ class _Builder:
                 result[key] = self.build(value_node, (*key_path, key))
             return result
         raise SourceError("unsupported YAML node", location=self._loc(node))  # pragma: no cover
+
+    def _check_tag(self, node: Node) -> None:
+        # Only the core schema's own tags: '!!python/object', '!!binary', '!!set', '!custom' and the like are
+        # refused, whether the tag was written out or not.
+        if node.tag in _PLAIN_TAGS or (isinstance(node, ScalarNode) and node.tag in _IMPLICIT_SCALAR_TAGS):
+            return
+        raise SourceError(f"YAML tag {node.tag!r} is not allowed", location=self._loc(node),
+                          hint="remove the tag; story files hold plain values only")
 
     def _loc(self, node: Node) -> Location:
         return Location(self.path, node.start_mark.line + 1)

@@ -1,0 +1,506 @@
+"""Cost of error: sweep the decision threshold, price each kind of mistake, find the cheapest threshold.
+
+The stakeholder says what each outcome costs in their own unit (hours of teacher time, money, missed
+diagnoses); everything here is a pure function of labels, scores and those costs. A row is *flagged* when
+its score is at or above the threshold, as in :func:`storybook.analyse.classification.confusion_at`.
+
+Conventions used throughout:
+
+- The candidate thresholds are the distinct scores, sorted ascending, plus one threshold just above the
+  highest score (``numpy.nextafter``), which flags nobody. Any other threshold flags the same rows as the
+  smallest candidate at or above it (:meth:`Sweep.index_for`).
+- Costs are reported per ``per`` cases (1,000 unless told otherwise).
+- Equal costs are broken towards the **highest** threshold, i.e. the one that flags fewest cases. Totals
+  that differ only by floating-point rounding (within ``1e-12`` of the largest possible total) are equal.
+- Scores must be finite; labels are read as booleans.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.classification import Confusion, Estimate
+
+__all__ = [
+    "BootstrapResult",
+    "Comparison",
+    "CostModel",
+    "NaturalFrequencies",
+    "SliceCost",
+    "Sweep",
+    "ThresholdChoice",
+    "best_threshold",
+    "bootstrap",
+    "by_slice",
+    "compare",
+    "costs_from_ratio",
+    "expected_cost",
+    "natural_frequencies",
+    "sweep",
+]
+
+PER = 1000
+MISSING = "(missing)"
+# Two totals are one tie when they differ by less than this share of the largest possible total.
+_TIE_RTOL = 1e-12
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """What one case of each outcome costs, in the stakeholder's unit. A negative cost is a benefit."""
+
+    cost_fp: float
+    cost_fn: float
+    cost_tp: float = 0.0
+    cost_tn: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("cost_fp", "cost_fn", "cost_tp", "cost_tn"):
+            if not math.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number, not {getattr(self, name)!r}")
+
+    @property
+    def largest(self) -> float:
+        return max(abs(self.cost_fp), abs(self.cost_fn), abs(self.cost_tp), abs(self.cost_tn))
+
+
+def costs_from_ratio(fn_to_fp: float) -> CostModel:
+    """Costs from "a missed case costs as much as ``fn_to_fp`` false alarms": cost_fp = 1, cost_fn = ratio."""
+    if not math.isfinite(fn_to_fp) or fn_to_fp <= 0:
+        raise ValueError(f"the cost ratio must be a positive number, not {fn_to_fp!r}")
+    return CostModel(cost_fp=1.0, cost_fn=float(fn_to_fp))
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """Confusion counts at every candidate threshold (see the module docstring). Arrays are read-only.
+
+    Compared by identity (``eq=False``): numpy arrays have no single truth value for ``==``.
+    """
+
+    thresholds: Floats
+    tp: Ints
+    fp: Ints
+    tn: Ints
+    fn: Ints
+    n: int
+    positives: int
+
+    @property
+    def flagged(self) -> Ints:
+        return self.tp + self.fp
+
+    def confusion(self, index: int) -> Confusion:
+        return Confusion(tp=int(self.tp[index]), fp=int(self.fp[index]), tn=int(self.tn[index]),
+                         fn=int(self.fn[index]))
+
+    def index_for(self, threshold: float) -> int:
+        """The candidate that flags exactly the rows ``score >= threshold`` flags."""
+        if self.n == 0:
+            raise ValueError("no cases: an empty evaluation set has no thresholds")
+        if math.isnan(threshold):
+            raise ValueError("the threshold must be a number, not NaN")
+        index = int(np.searchsorted(self.thresholds, threshold, side="left"))
+        return min(index, self.thresholds.size - 1)
+
+
+def _read(labels: npt.ArrayLike, scores: npt.ArrayLike) -> tuple[npt.NDArray[np.bool_], Floats]:
+    truth = np.asarray(labels, dtype=bool).ravel()
+    values = np.asarray(scores, dtype=np.float64).ravel()
+    if truth.size != values.size:
+        raise ValueError(f"labels and scores differ in length ({truth.size} and {values.size})")
+    if not np.isfinite(values).all():
+        raise ValueError("scores must be finite numbers (found NaN or infinity)")
+    return truth, values
+
+
+@dataclass(frozen=True)
+class _Sorted:
+    """Rows sorted by score, and where each run of equal scores starts."""
+
+    order: npt.NDArray[np.intp]
+    truth: Ints
+    starts: npt.NDArray[np.intp]
+    thresholds: Floats
+
+
+def _sort(truth: npt.NDArray[np.bool_], values: Floats) -> _Sorted:
+    # Order within a run of equal scores never matters (runs are summed), so the fast unstable sort will do.
+    order = np.argsort(values)
+    ranked = values[order]
+    starts = np.concatenate(([0], np.flatnonzero(ranked[1:] != ranked[:-1]) + 1)).astype(np.intp)
+    above = np.nextafter(ranked[-1], np.inf)
+    thresholds = np.append(ranked[starts], above)
+    return _Sorted(order=order, truth=truth[order].astype(np.int64), starts=starts, thresholds=thresholds)
+
+
+def _from_top(per_run: Ints) -> Ints:
+    """Per candidate threshold, the total of the runs at or above it (0 for the flag-nobody threshold)."""
+    return np.append(np.cumsum(per_run[::-1])[::-1], 0).astype(np.int64)
+
+
+def _counts(ranked: _Sorted, weights: Ints | None) -> tuple[Ints, Ints, int, int]:
+    """Flagged and true-positive counts per candidate; ``weights`` (per sorted row) for resamples."""
+    rows = ranked.truth if weights is None else weights * ranked.truth
+    per_run_pos = np.add.reduceat(rows, ranked.starts)
+    if weights is None:
+        per_run = np.diff(np.append(ranked.starts, ranked.truth.size)).astype(np.int64)
+    else:
+        per_run = np.add.reduceat(weights, ranked.starts)
+    flagged, tp = _from_top(per_run), _from_top(per_run_pos)
+    return flagged, tp, int(flagged[0]), int(tp[0])
+
+
+def _readonly(array: npt.NDArray[np.generic]) -> None:
+    array.flags.writeable = False
+
+
+def sweep(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Sweep:
+    """Confusion counts at every candidate threshold, in O(n log n) (one sort, then cumulative sums).
+
+    Rows with equal scores are flagged or not together. An empty input gives a sweep with no thresholds.
+    """
+    truth, values = _read(labels, scores)
+    if truth.size == 0:
+        none = np.zeros(0, dtype=np.int64)
+        result = Sweep(thresholds=np.zeros(0, dtype=np.float64), tp=none, fp=none.copy(), tn=none.copy(),
+                       fn=none.copy(), n=0, positives=0)
+    else:
+        ranked = _sort(truth, values)
+        flagged, tp, n, positives = _counts(ranked, None)
+        fp = flagged - tp
+        result = Sweep(thresholds=ranked.thresholds, tp=tp, fp=fp, tn=(n - positives) - fp, fn=positives - tp,
+                       n=n, positives=positives)
+    for array in (result.thresholds, result.tp, result.fp, result.tn, result.fn):
+        _readonly(array)
+    return result
+
+
+def _totals(tp: Ints, fp: Ints, tn: Ints, fn: Ints, costs: CostModel) -> Floats:
+    return np.asarray(tp * costs.cost_tp + fp * costs.cost_fp + tn * costs.cost_tn + fn * costs.cost_fn,
+                      dtype=np.float64)
+
+
+def expected_cost(result: Sweep, costs: CostModel, per: int = PER) -> Floats:
+    """Total cost per ``per`` cases at each candidate threshold; an empty array when there are no cases."""
+    _check_per(per)
+    if result.n == 0:
+        return np.zeros(0, dtype=np.float64)
+    return _totals(result.tp, result.fp, result.tn, result.fn, costs) / result.n * per
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The cost-minimising threshold (highest threshold among equal-cost minima).
+
+    ``capacity_binding``: the cheapest threshold overall flags more than ``capacity`` allows, so this choice
+    costs more (``uncapped_cost_per``). ``nothing_fits``: every threshold that flags anyone exceeds the
+    capacity, so the choice is to flag nobody. ``flags_nobody``: the threshold is above every score.
+    """
+
+    threshold: float
+    index: int
+    confusion: Confusion
+    cost_per: float
+    per: int
+    flagged_share: float
+    capacity: float | None
+    capacity_binding: bool
+    nothing_fits: bool
+    flags_nobody: bool
+    uncapped_cost_per: float
+
+
+@dataclass(frozen=True)
+class _Pick:
+    index: int
+    uncapped: int
+    binding: bool
+    nothing_fits: bool
+
+
+def _cheapest_highest(totals: Floats, tolerance: float) -> int:
+    """The last (highest-threshold) index whose total is within ``tolerance`` of the minimum."""
+    near = np.flatnonzero(totals <= totals.min() + tolerance)
+    return int(near[-1])
+
+
+def _pick(totals: Floats, flagged: Ints, n: int, costs: CostModel, capacity: float | None) -> _Pick:
+    tolerance = _TIE_RTOL * costs.largest * n
+    uncapped = _cheapest_highest(totals, tolerance)
+    if capacity is None:
+        return _Pick(index=uncapped, uncapped=uncapped, binding=False, nothing_fits=False)
+    limit = math.floor(capacity * n + 1e-9)
+    # Flagged counts fall as the threshold rises, so the allowed thresholds are a tail of the sweep; the
+    # flag-nobody threshold at the end is always allowed.
+    first = int(np.argmax(flagged <= limit))
+    index = first + _cheapest_highest(totals[first:], tolerance)
+    return _Pick(index=index, uncapped=uncapped, binding=uncapped < first, nothing_fits=first == totals.size - 1)
+
+
+def _check_capacity(capacity: float | None) -> None:
+    if capacity is not None and not 0.0 <= capacity <= 1.0:
+        raise ValueError(f"capacity is a share of cases between 0 and 1, not {capacity!r}")
+
+
+def _check_per(per: int) -> None:
+    if per <= 0:
+        raise ValueError(f"per must be a positive number of cases, not {per!r}")
+
+
+def best_threshold(result: Sweep, costs: CostModel, capacity: float | None = None, *, per: int = PER,
+                   ) -> ThresholdChoice:
+    """The threshold with the lowest expected cost, flagging at most ``capacity`` (a share) of cases.
+
+    Among thresholds of equal cost the highest (fewest flags) is chosen. Raises ValueError without cases.
+    """
+    _check_capacity(capacity)
+    _check_per(per)
+    if result.n == 0:
+        raise ValueError("no cases: cannot choose a threshold on an empty evaluation set")
+    totals = _totals(result.tp, result.fp, result.tn, result.fn, costs)
+    pick = _pick(totals, result.flagged, result.n, costs, capacity)
+    confusion = result.confusion(pick.index)
+    return ThresholdChoice(
+        threshold=float(result.thresholds[pick.index]), index=pick.index, confusion=confusion,
+        cost_per=float(totals[pick.index]) / result.n * per, per=per,
+        flagged_share=confusion.flagged / result.n, capacity=capacity, capacity_binding=pick.binding,
+        nothing_fits=pick.nothing_fits, flags_nobody=pick.index == result.thresholds.size - 1,
+        uncapped_cost_per=float(totals[pick.uncapped]) / result.n * per,
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The threshold in use against the cheapest one. ``saving_per`` = current cost - best cost, per ``per``.
+
+    With a capacity the saving can be negative: keeping to the capacity may cost more than today.
+    """
+
+    current_threshold: float
+    current: Confusion
+    current_cost_per: float
+    best: ThresholdChoice
+    saving_per: float
+    per: int
+
+
+def compare(result: Sweep, costs: CostModel, current_threshold: float, *, capacity: float | None = None,
+            per: int = PER) -> Comparison:
+    best = best_threshold(result, costs, capacity, per=per)
+    index = result.index_for(current_threshold)
+    totals = _totals(result.tp, result.fp, result.tn, result.fn, costs)
+    current_per = float(totals[index]) / result.n * per
+    return Comparison(current_threshold=float(current_threshold), current=result.confusion(index),
+                      current_cost_per=current_per, best=best, saving_per=current_per - best.cost_per, per=per)
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Percentile intervals from ``rounds`` resamples; each ``value`` is the figure on the whole data.
+
+    ``min_cost``: the lowest expected cost per ``per``, the threshold re-chosen in every resample. It is
+    chosen on the data it is measured on, so it flatters; the interval shows spread, not that optimism.
+    ``threshold``: the cost-minimising threshold. ``cost_at_threshold``: the cost at ``at_threshold``.
+    ``saving``: cost at ``at_threshold`` minus cost at the whole-data best threshold, both on the same
+    resample (paired), so it can come out negative when switching may not help.
+    """
+
+    min_cost: Estimate
+    threshold: Estimate
+    cost_at_threshold: Estimate | None
+    saving: Estimate | None
+    at_threshold: float | None
+    capacity: float | None
+    rounds: int
+    seed: int
+    confidence: float
+    per: int
+
+
+def _estimate(value: float, samples: Floats, confidence: float, n: int) -> Estimate:
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return Estimate(value=value, low=float(low), high=float(high), n=n)
+
+
+def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *, rounds: int = 1000,
+              seed: int = 0, capacity: float | None = None, at_threshold: float | None = None,
+              confidence: float = 0.95, per: int = PER) -> BootstrapResult:
+    """Resample cases with replacement and read off percentile intervals (see :class:`BootstrapResult`).
+
+    Round r draws ``rng.integers(0, n, size=n)`` row positions from ``numpy.random.default_rng(seed)``;
+    the same inputs and seed give the same result. Each round reuses one sort of the whole data (resampled
+    rows are counted by weight), so a round costs O(n). A resample whose cheapest choice is to flag nobody
+    counts at the whole data's flag-nobody threshold.
+    """
+    _check_capacity(capacity)
+    _check_per(per)
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, not {rounds!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    truth, values = _read(labels, scores)
+    n = int(truth.size)
+    if n == 0:
+        raise ValueError("no cases: cannot bootstrap an empty evaluation set")
+    whole = sweep(truth, values)
+    best = best_threshold(whole, costs, capacity, per=per)
+    ranked = _sort(truth, values)
+    fixed = None if at_threshold is None else whole.index_for(at_threshold)
+
+    rng = np.random.default_rng(seed)
+    min_costs = np.empty(rounds, dtype=np.float64)
+    chosen = np.empty(rounds, dtype=np.float64)
+    at_fixed = np.empty(rounds, dtype=np.float64)
+    at_best = np.empty(rounds, dtype=np.float64)
+    for r in range(rounds):
+        draws = rng.integers(0, n, size=n)
+        weights = np.bincount(draws, minlength=n).astype(np.int64)[ranked.order]
+        flagged, tp, _, positives = _counts(ranked, weights)
+        fp = flagged - tp
+        totals = _totals(tp, fp, (n - positives) - fp, positives - tp, costs)
+        pick = _pick(totals, flagged, n, costs, capacity)
+        min_costs[r] = totals[pick.index] / n * per
+        chosen[r] = ranked.thresholds[pick.index]
+        at_best[r] = totals[best.index] / n * per
+        if fixed is not None:
+            at_fixed[r] = totals[fixed] / n * per
+
+    cost_at = saving = None
+    if at_threshold is not None:
+        current = compare(whole, costs, at_threshold, capacity=capacity, per=per)
+        cost_at = _estimate(current.current_cost_per, at_fixed, confidence, n)
+        saving = _estimate(current.saving_per, at_fixed - at_best, confidence, n)
+    return BootstrapResult(
+        min_cost=_estimate(best.cost_per, min_costs, confidence, n),
+        threshold=_estimate(best.threshold, chosen, confidence, n),
+        cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
+        rounds=rounds, seed=seed, confidence=confidence, per=per,
+    )
+
+
+@dataclass(frozen=True)
+class NaturalFrequencies:
+    """A confusion table told as "out of ``per`` cases": the four cells add up to exactly ``per``.
+
+    Cells are rounded by largest remainder (Hamilton): each cell gets the whole part of its exact share,
+    and the cases left over go one each to the cells with the largest fractional parts (ties: the larger
+    original count, then the order tp, fp, tn, fn). A cell that is exactly whole, or zero, is never moved;
+    a small non-zero cell can show as 0. Totals (``flagged``, ``positives``...) are sums of the rounded
+    cells, so they can differ by one from rounding the total on its own.
+    """
+
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    per: int
+    out_of: int
+
+    @property
+    def flagged(self) -> int:
+        return self.tp + self.fp
+
+    @property
+    def not_flagged(self) -> int:
+        return self.tn + self.fn
+
+    @property
+    def positives(self) -> int:
+        return self.tp + self.fn
+
+    @property
+    def negatives(self) -> int:
+        return self.tn + self.fp
+
+
+def natural_frequencies(confusion: Confusion, per: int = PER) -> NaturalFrequencies:
+    """Scale a confusion table to a population of ``per``. Raises ValueError when it counts no cases."""
+    _check_per(per)
+    n = confusion.n
+    if n == 0:
+        raise ValueError("no cases: an empty confusion table cannot be scaled")
+    cells = (confusion.tp, confusion.fp, confusion.tn, confusion.fn)
+    # Integer arithmetic: whole part and remainder of cell * per / n, exactly.
+    whole = [cell * per // n for cell in cells]
+    remainder = [cell * per % n for cell in cells]
+    left = per - sum(whole)
+    ranking = sorted(range(4), key=lambda i: (-remainder[i], -cells[i], i))
+    for i in ranking[:left]:
+        whole[i] += 1
+    return NaturalFrequencies(tp=whole[0], fp=whole[1], tn=whole[2], fn=whole[3], per=per, out_of=n)
+
+
+@dataclass(frozen=True)
+class SliceCost:
+    """Who carries the mistakes: one group's cost, and its share of all false negatives and positives.
+
+    Shares are of the totals over every group (None when there are none of that mistake at all);
+    ``cost_per`` is None for a group with no cases; ``small`` marks groups under the minimum size.
+    """
+
+    value: str
+    n: int
+    positives: int
+    confusion: Confusion
+    cost_per: float | None
+    share_of_cases: float | None
+    share_of_false_negatives: float | None
+    share_of_false_positives: float | None
+    small: bool
+
+
+def _share(part: int, total: int) -> float | None:
+    return None if total == 0 else part / total
+
+
+def by_slice(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.Series, costs: CostModel,
+             threshold: float, *, min_size: int = 30, per: int = PER) -> tuple[SliceCost, ...]:
+    """Cost and mistakes per group at ``threshold``; groups sorted by name, missing values as "(missing)".
+
+    ``groups`` lines up with the labels by position. A categorical column lists every category, so a
+    category with no cases appears with n = 0.
+    """
+    _check_per(per)
+    truth, values = _read(labels, scores)
+    if len(groups) != truth.size:
+        raise ValueError(f"groups has {len(groups)} rows but there are {truth.size} labels")
+    if math.isnan(threshold):
+        raise ValueError("the threshold must be a number, not NaN")
+    keys = groups.astype("string").fillna(MISSING).to_numpy(dtype=object)
+    names = {str(key) for key in keys}
+    if isinstance(groups.dtype, pd.CategoricalDtype):
+        names |= {str(category) for category in groups.dtype.categories}
+    ordered = sorted(names)
+    codes = np.asarray(pd.Categorical(keys, categories=ordered).codes, dtype=np.intp)
+    flagged = values >= threshold
+
+    def count(rows: npt.NDArray[np.bool_]) -> list[int]:
+        return [int(x) for x in np.bincount(codes[rows], minlength=len(ordered))]
+
+    sizes = count(np.ones(truth.size, dtype=bool))
+    tps, fps, fns = count(truth & flagged), count(~truth & flagged), count(truth & ~flagged)
+    cells = {name: Confusion(tp=tps[i], fp=fps[i], tn=sizes[i] - tps[i] - fps[i] - fns[i], fn=fns[i])
+             for i, name in enumerate(ordered)}
+    total_n = int(truth.size)
+    total_fn = sum(c.fn for c in cells.values())
+    total_fp = sum(c.fp for c in cells.values())
+    rows = []
+    for name, c in cells.items():
+        total = c.tp * costs.cost_tp + c.fp * costs.cost_fp + c.tn * costs.cost_tn + c.fn * costs.cost_fn
+        rows.append(SliceCost(
+            value=name, n=c.n, positives=c.positives, confusion=c,
+            cost_per=None if c.n == 0 else total / c.n * per, share_of_cases=_share(c.n, total_n),
+            share_of_false_negatives=_share(c.fn, total_fn), share_of_false_positives=_share(c.fp, total_fp),
+            small=c.n < min_size,
+        ))
+    return tuple(rows)
