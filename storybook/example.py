@@ -162,6 +162,11 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
             "test_accuracy": accuracy_score(truth, flagged),
             "test_roc_auc": roc_auc_score(truth, scores),
             "test_brier": brier_score_loss(truth, scores),
+            # The confusion counts at the threshold, for tools (and stories) that have no scores.
+            "test_tp": int(((flagged == 1) & (truth == 1)).sum()),
+            "test_fp": int(((flagged == 1) & (truth == 0)).sum()),
+            "test_tn": int(((flagged == 0) & (truth == 0)).sum()),
+            "test_fn": int(((flagged == 0) & (truth == 1)).sum()),
         })
         mlflow.log_input(from_pandas(train[[*features, "label"]], name="breast-cancer-train",
                                                  targets="label"), context="training")

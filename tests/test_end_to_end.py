@@ -178,3 +178,75 @@ def test_help_reads_like_a_mature_cli() -> None:
     result = runner.invoke(app, ["build", "--help"])
     assert "Exit codes: 0 every story built" in result.output
     assert "--out" in result.output and "--pdf" in result.output
+
+
+def _text(html: str) -> str:
+    import html as html_module
+
+    return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def test_cost_of_error_story_agrees_with_sklearn_at_every_threshold(project_copy: Path) -> None:
+    """The page's lowest-cost threshold and natural frequencies, recomputed independently with scikit-learn."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import confusion_matrix
+
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    client = _mlflow_client(project_copy)
+    run_id = client.get_model_version_by_alias("breast-cancer-screening", "champion").run_id
+    scored = pd.read_csv(client.download_artifacts(run_id, "evaluation/scored.csv", str(project_copy / "dl")))
+    truth, scores = scored["label"].to_numpy(), scored["score"].to_numpy()
+    cost_fp, cost_fn = 1.5, 40.0  # as stated in the example's story.yaml
+
+    def cost_at(threshold: float) -> tuple[float, np.ndarray]:
+        tn, fp, fn, tp = confusion_matrix(truth, scores >= threshold, labels=[0, 1]).ravel()
+        return (fp * cost_fp + fn * cost_fn) / len(truth) * 1000, np.array([tp, fp, tn, fn])
+
+    candidates = sorted(set(scores)) + [np.nextafter(scores.max(), np.inf)]
+    costs = [cost_at(t)[0] for t in candidates]
+    lowest = min(costs)
+    best = max(t for t, c in zip(candidates, costs, strict=True) if c <= lowest + 1e-9)
+    current_cost, cells = cost_at(0.5)
+
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+    section = _text(page.split('<section id="cost-of-error">', 1)[1].split("</section>", 1)[0])
+    assert f"Using a threshold of {best:.2f}" in section
+    assert f"would cost about {lowest:,.0f} instead of {current_cost:,.0f} hours of specialist time" in section
+    found = re.search(r"Out of 1,000 patients, (\d+) are put at the front of the queue: (\d+) of them have a "
+                      r"malignant tumour and (\d+) do not\. Of the (\d+) who have a malignant tumour, (\d+) are "
+                      r"missed\.", section)
+    assert found is not None, section[:600]
+    flagged, tp, fp, positives, fn = (int(g) for g in found.groups())
+    exact = cells / len(truth) * 1000
+    assert abs(tp - exact[0]) < 1 and abs(fp - exact[1]) < 1 and abs(fn - exact[3]) < 1
+    assert flagged == tp + fp and positives == tp + fn
+    assert "Who carries the mistakes" in section
+    assert '<img src="charts/breast-cancer-screening-icons.svg" alt="Picture of 1,000 patients, one square' in page
+
+
+def test_cost_story_from_confusion_counts_only_says_the_sweep_needs_scores(trained_project: Path,
+                                                                          tmp_path: Path) -> None:
+    """A run with only confusion counts at one threshold: the story is told there, and says what is missing."""
+    import yaml
+
+    project = tmp_path / "counts"
+    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    story_file = project / "stories" / STORY / "story.yaml"
+    data = yaml.safe_load(story_file.read_text())
+    data.pop("slices")
+    data["evaluation"].pop("artifact")
+    data["evaluation"]["counts"] = {"tp": "test_tp", "fp": "test_fp", "tn": "test_tn", "fn": "test_fn"}
+    story_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = runner.invoke(app, ["build", str(project), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    client = _mlflow_client(project)
+    metrics = client.get_run(client.get_model_version_by_alias("breast-cancer-screening", "champion").run_id
+                             ).data.metrics
+    tp, fp, tn, fn = (metrics[f"test_{k}"] for k in ("tp", "fp", "tn", "fn"))
+    section = _text((project / "site" / f"{STORY}.html").read_text().split('<section id="cost-of-error">')[1])
+    n = tp + fp + tn + fn
+    assert f"That costs about {(fp * 1.5 + fn * 40) / n * 1000:,.0f} hours of specialist time" in section
+    assert "cannot work out what another threshold would cost" in section
+    assert "Using a threshold of" not in section

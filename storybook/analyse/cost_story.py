@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from storybook.analyse.classification import Confusion
 from storybook.analyse.costs import (
     BootstrapResult,
     Comparison,
@@ -28,7 +29,7 @@ from storybook.analyse.costs import (
 )
 from storybook.sources.schema import CostOfError, SliceSpec
 
-__all__ = ["CostCurve", "CostSlices", "CostStory", "analyse_cost_story"]
+__all__ = ["CostCurve", "CostSlices", "CostStory", "analyse_cost_at_counts", "analyse_cost_story"]
 
 MAX_CURVE_POINTS = 201
 
@@ -47,28 +48,52 @@ class CostSlices:
 
 @dataclass(frozen=True)
 class CostStory:
+    """The cost-of-error narrative. Without scores (only confusion counts), nothing past "current" is known."""
+
     spec: CostOfError
     costs: CostModel
     per: int
-    comparison: Comparison
+    current_threshold: float
+    current_cost_per: float
     current: NaturalFrequencies
-    best: NaturalFrequencies
+    comparison: Comparison | None
+    best: NaturalFrequencies | None
     capped: ThresholdChoice | None
     capped_frequencies: NaturalFrequencies | None
     uncertainty: BootstrapResult | None
-    curve: CostCurve
+    curve: CostCurve | None
     slices: tuple[CostSlices, ...]
     positives: int
     n: int
     few_cases: bool
 
 
+def _costs(spec: CostOfError) -> CostModel:
+    return CostModel(cost_fp=spec.cost_fp, cost_fn=spec.cost_fn, cost_tp=spec.true_positive,
+                     cost_tn=spec.true_negative)
+
+
+def analyse_cost_at_counts(spec: CostOfError, confusion: Confusion, threshold: float,
+                           min_slice_size: int) -> CostStory:
+    """The story at the one threshold the run logged counts for; finding a better one needs scores."""
+    costs = _costs(spec)
+    per = spec.population
+    total = (confusion.tp * costs.cost_tp + confusion.fp * costs.cost_fp + confusion.tn * costs.cost_tn
+             + confusion.fn * costs.cost_fn)
+    return CostStory(
+        spec=spec, costs=costs, per=per, current_threshold=threshold,
+        current_cost_per=total / confusion.n * per if confusion.n else 0.0,
+        current=natural_frequencies(confusion, per), comparison=None, best=None, capped=None,
+        capped_frequencies=None, uncertainty=None, curve=None, slices=(), positives=confusion.positives,
+        n=confusion.n, few_cases=confusion.positives < min_slice_size,
+    )
+
+
 def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
                        current_threshold: float, groups: pd.DataFrame, slices: list[SliceSpec],
                        min_slice_size: int) -> CostStory:
     """Everything the cost-of-error narrative tells, from the scored evaluation set and the stated costs."""
-    costs = CostModel(cost_fp=spec.cost_fp, cost_fn=spec.cost_fn, cost_tp=spec.true_positive,
-                      cost_tn=spec.true_negative)
+    costs = _costs(spec)
     per = spec.population
     result = sweep(labels, scores)
     comparison = compare(result, costs, current_threshold, per=per)
@@ -92,6 +117,7 @@ def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores:
     )
     return CostStory(
         spec=spec, costs=costs, per=per, comparison=comparison,
+        current_threshold=current_threshold, current_cost_per=comparison.current_cost_per,
         current=natural_frequencies(comparison.current, per),
         best=natural_frequencies(comparison.best.confusion, per),
         capped=capped,

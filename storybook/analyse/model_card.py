@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from storybook.analyse.classification import (
     PROPORTION_KINDS,
+    Confusion,
     Estimate,
     SliceRow,
     SliceTable,
     auc_estimate,
     disaggregate,
+    rate,
 )
-from storybook.analyse.cost_story import CostStory, analyse_cost_story
+from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
 from storybook.analyse.plain import Vocabulary, definition, format_percent, metric_sentence
-from storybook.errors import SourceError
+from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, SliceSpec
@@ -68,11 +71,15 @@ def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
     card = analyse_model_card(story, resolved)
     config = story.config
     cost = None
-    if config.cost_of_error is not None and resolved.evaluation is not None and card.threshold is not None:
-        labels, scores = labels_and_scores(story, resolved)
-        cost = analyse_cost_story(config.cost_of_error, labels, scores, card.threshold,
-                                  resolved.evaluation[[s.column for s in config.slices]], config.slices,
-                                  config.min_slice_size)
+    if config.cost_of_error is not None and card.threshold is not None:
+        if resolved.evaluation is not None:
+            labels, scores = labels_and_scores(story, resolved)
+            cost = analyse_cost_story(config.cost_of_error, labels, scores, card.threshold,
+                                      resolved.evaluation[[s.column for s in config.slices]], config.slices,
+                                      config.min_slice_size)
+        elif card.overall is not None:
+            cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
+                                          config.min_slice_size)
     return StoryAnalysis(card=card, cost=cost)
 
 
@@ -91,6 +98,15 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
     overall: SliceRow | None = None
     slices: list[SliceAnalysis] = []
     labels = scores = None
+    if config.evaluation is not None and config.evaluation.counts is not None:
+        counts = config.evaluation.counts
+        logged = resolved.run.metrics
+        where = story.yaml.location(("evaluation", "counts"))
+        confusion = Confusion(tp=_count(logged[counts.tp].value, where), fp=_count(logged[counts.fp].value, where),
+                              tn=_count(logged[counts.tn].value, where), fn=_count(logged[counts.fn].value, where))
+        overall = SliceRow(value="all", n=confusion.n, positives=confusion.positives, confusion=confusion,
+                           rates={kind: rate(kind, confusion) for kind in PROPORTION_KINDS},
+                           auc=Estimate(None, None, None, confusion.n))
     if config.evaluation is not None and resolved.evaluation is not None:
         labels, scores = labels_and_scores(story, resolved)
         frame = resolved.evaluation
@@ -127,6 +143,13 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
         evaluation_data=tuple(d for d in datasets if d.context in ("evaluation", "testing", "test")),
         caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words)),
     )
+
+
+def _count(value: float, location: Location) -> int:
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        raise SourceError(f"a confusion count must be a whole number of cases, not {value}", location=location,
+                          hint="point counts at the metrics that hold the tp, fp, tn and fn counts")
+    return int(value)
 
 
 def _threshold(story: StorySource, resolved: ResolvedStory) -> tuple[float | None, str]:

@@ -106,8 +106,11 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
     cost = analysis.cost
     assert cost is not None
     words = analysis.card.words
-    curve = cost_chart(f"{story.slug}-cost-curve", cost.spec.unit, cost.per, list(cost.curve.thresholds),
-                       list(cost.curve.costs), cost.comparison.best.threshold, cost.comparison.current_threshold)
+    charts = []
+    if cost.curve is not None and cost.comparison is not None:
+        charts.append(cost_chart(f"{story.slug}-cost-curve", cost.spec.unit, cost.per,
+                                 list(cost.curve.thresholds), list(cost.curve.costs),
+                                 cost.comparison.best.threshold, cost.current_threshold))
     frequencies = cost.current
     counts = {"found": frequencies.tp, "false alarm": frequencies.fp, "missed": frequencies.fn,
               "rightly left alone": frequencies.tn}
@@ -117,8 +120,8 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
         "missed": f"who {words.positive} but are missed",
         "rightly left alone": f"who {words.negative} and are left alone",
     }
-    icons = icon_array(f"{story.slug}-icons", words.unit, counts, descriptions)
-    return [curve, icons]
+    charts.append(icon_array(f"{story.slug}-icons", words.unit, counts, descriptions))
+    return charts
 
 
 def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[str]) -> list[Provenance]:

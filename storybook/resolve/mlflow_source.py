@@ -93,7 +93,16 @@ class MlflowSource:
                 series[spec.key] = history
         evaluation = None
         evaluation_provenance = None
-        if config.evaluation is not None:
+        if config.evaluation is not None and config.evaluation.counts is not None:
+            counts = config.evaluation.counts
+            for name in ("tp", "fp", "tn", "fn"):
+                key = getattr(counts, name)
+                if key not in run.metrics:
+                    raise ReferenceNotFound(
+                        f"metric {key!r} (the {name} count) is not logged on run {run_id}",
+                        location=story.yaml.location(("evaluation", "counts", name)),
+                        hint=_available("metrics logged", run.metrics))
+        if config.evaluation is not None and config.evaluation.artifact is not None:
             location = story.yaml.location(("evaluation", "artifact"))
             with self._errors(story, location):
                 evaluation = self._evaluation(run_id, config.evaluation.artifact, location)

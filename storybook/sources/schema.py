@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 __all__ = [
     "METRIC_KINDS",
     "SLUG_PATTERN",
+    "ConfusionKeys",
     "CostOfError",
     "EvaluationSpec",
     "IntendedUse",
@@ -103,10 +104,21 @@ class MetricSpec(_Schema):
     higher_is_better: bool = True
 
 
-class EvaluationSpec(_Schema):
-    """The scored evaluation set the run logged as an artifact: one row per example."""
+class ConfusionKeys(_Schema):
+    """Metric keys holding the four confusion counts at the threshold in use, for runs without scores."""
 
-    artifact: Key = "evaluation/scored.csv"
+    tp: Key
+    fp: Key
+    tn: Key
+    fn: Key
+
+
+class EvaluationSpec(_Schema):
+    """The scored evaluation set the run logged as an artifact (one row per example), or its confusion counts."""
+
+    artifact: Key | None = "evaluation/scored.csv"
+    counts: ConfusionKeys | None = Field(
+        default=None, description="instead of a scored set: metric keys of the confusion counts at the threshold")
     label_column: Key = "label"
     score_column: Key = "score"
     positive_value: ShortText = "1"
@@ -117,8 +129,17 @@ class EvaluationSpec(_Schema):
     flagged_means: ShortText = Field(default="flagged", description="what the model's 'yes' leads to")
     unit: ShortText = Field(default="people", description="what one row is, in plural: 'patients'")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _counts_replace_artifact(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("counts") is not None and "artifact" not in data:
+            return {**data, "artifact": None}
+        return data
+
     @model_validator(mode="after")
     def _threshold_source(self) -> EvaluationSpec:
+        if (self.artifact is None) == (self.counts is None):
+            raise ValueError("give either artifact (the scored evaluation set) or counts (confusion count metrics)")
         if self.threshold is None and self.threshold_param is None:
             raise ValueError("give threshold (a number) or threshold_param (the run param that holds it)")
         return self
@@ -206,8 +227,8 @@ class StoryConfig(_Schema):
 
     @model_validator(mode="after")
     def _slices_need_evaluation(self) -> StoryConfig:
-        if self.slices and self.evaluation is None:
-            raise ValueError("slices need an evaluation: section naming the scored evaluation set")
+        if self.slices and (self.evaluation is None or self.evaluation.artifact is None):
+            raise ValueError("slices need an evaluation: section naming the scored evaluation set (artifact)")
         if self.cost_of_error is not None and self.evaluation is None:
             raise ValueError("cost_of_error needs an evaluation: section naming the scored evaluation set")
         return self
