@@ -204,7 +204,7 @@ def test_cost_of_error_story_agrees_with_sklearn_at_every_threshold(project_copy
         tn, fp, fn, tp = confusion_matrix(truth, scores >= threshold, labels=[0, 1]).ravel()
         return (fp * cost_fp + fn * cost_fn) / len(truth) * 1000, np.array([tp, fp, tn, fn])
 
-    candidates = sorted(set(scores)) + [np.nextafter(scores.max(), np.inf)]
+    candidates = [*sorted(set(scores)), np.nextafter(scores.max(), np.inf)]
     costs = [cost_at(t)[0] for t in candidates]
     lowest = min(costs)
     best = max(t for t, c in zip(candidates, costs, strict=True) if c <= lowest + 1e-9)
