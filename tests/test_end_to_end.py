@@ -150,6 +150,8 @@ def test_pdf_is_written_and_holds_the_card(project_copy: Path) -> None:
     for title in CARD_SECTIONS.values():
         assert title in text, title
     assert "Where the numbers come from" in text
+    assert "What mistakes cost" in text and "The threshold that costs least" in text
+    assert re.search(r"Out of 1,000 patients, \d+ are put at the front of the queue", " ".join(text.split()))
     assert re.search(r"Page 1 of \d+", text)
 
 
