@@ -46,3 +46,27 @@ def test_server_that_is_down_gives_a_clear_error(project_copy: Path) -> None:
                      r"\(connection refused\) while resolving model breast-cancer-screening@champion", result.output)
     assert "s3cret-pass" not in result.output and "user:" not in result.output
     assert "Traceback" not in result.output
+
+
+def test_credentials_never_reach_the_site_or_the_terminal(project_copy: Path, tmp_path: Path) -> None:
+    backend = f"sqlite:///{project_copy / 'mlflow' / 'mlflow.db'}"
+    with mlflow_server(backend, tmp_path / "served", tmp_path / "server.log") as url:
+        config = project_copy / "storybook.yaml"
+        with_password = url.replace("http://", "http://alice:hunter2-secret@")
+        config.write_text(config.read_text().replace("sqlite:///mlflow/mlflow.db", "${TEAM_MLFLOW_URI}"))
+        result = runner.invoke(app, ["build", str(project_copy), "--pdf"],
+                               env={"TEAM_MLFLOW_URI": with_password, "MLFLOW_TRACKING_TOKEN": "tok-98765-secret"})
+        assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output and "alice" not in result.output
+    for path in (project_copy / "site").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert b"hunter2" not in content and b"alice:" not in content and b"tok-98765" not in content, path
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+    assert url in page
+
+    from pypdf import PdfReader
+
+    pdf_text = "".join(p.extract_text() for p in PdfReader(project_copy / "site" / f"{STORY}.pdf").pages)
+    assert "Where the numbers come from" in pdf_text
+    assert "hunter2" not in pdf_text and "alice" not in pdf_text
