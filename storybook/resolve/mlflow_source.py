@@ -245,8 +245,9 @@ class MlflowSource:
 
 def _explain(text: str) -> str:
     """What went wrong, in words, from an MLflow or requests error message."""
-    status = re.search(r"(?:status code|HTTP|response code)[^0-9]{0,12}(\d{3})", text)
-    if "401" in text or "403" in text or "Unauthorized" in text or "PERMISSION_DENIED" in text:
+    status = re.search(r"(?:status code|HTTP|response code|too many)[^0-9]{0,12}(\d{3})", text)
+    code = status.group(1) if status is not None else ""
+    if code in ("401", "403") or re.search(r"Unauthorized|PERMISSION_DENIED|UNAUTHENTICATED", text):
         return "refused the credentials"
     if "NewConnectionError" in text or "Connection refused" in text or "Failed to establish" in text:
         return "could not be reached (connection refused)"
@@ -254,8 +255,8 @@ def _explain(text: str) -> str:
         return "did not answer in time"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "ConnectionReset" in text:
         return "dropped the connection"
-    if status is not None and status.group(1).startswith("5"):
-        return f"answered with a server error (HTTP {status.group(1)})"
+    if code.startswith("5"):
+        return f"answered with a server error (HTTP {code})"
     return f"failed ({_first_line(text)})"
 
 
