@@ -64,6 +64,8 @@ def test_example_builds_a_model_card_whose_figures_equal_mlflow(project_copy: Pa
     recall_percent = f"{run.data.metrics['test_recall'] * 100:.0f}%"
     assert re.search(rf'<a href="#prov-metric-test-recall"[^>]*>{re.escape(recall_percent)}</a>', page)
     assert champion.run_id in page
+    # Both registered versions are listed with the aliases they hold.
+    assert "<td>1</td>" in page and "<td>champion</td>" in page and "<td>challenger</td>" in page
     # Every Mitchell et al. section is present and has content, plus the provenance appendix.
     for section_id in CARD_SECTIONS:
         assert section_id in cells.ids, section_id

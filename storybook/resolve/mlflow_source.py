@@ -132,11 +132,14 @@ class MlflowSource:
                     location=location, hint=self._registered_hint(ref.name),
                 ) from None
             raise
-        versions = tuple(
-            sorted((_version_record(v) for v in self.client.search_model_versions(f"name = '{_quote(ref.name)}'")),
-                   key=lambda v: v.version)
-        )
-        return _version_record(found), versions
+        # search_model_versions leaves aliases out on some stores; the registered model has them all.
+        aliases: dict[int, list[str]] = {}
+        for alias, number in (getattr(self.client.get_registered_model(ref.name), "aliases", None) or {}).items():
+            aliases.setdefault(int(number), []).append(alias)
+        versions = tuple(sorted(
+            (_version_record(v, aliases) for v in self.client.search_model_versions(f"name = '{_quote(ref.name)}'")),
+            key=lambda v: v.version))
+        return _version_record(found, aliases), versions
 
     def _registered_hint(self, name: str) -> str:
         try:
@@ -260,10 +263,12 @@ def _explain(text: str) -> str:
     return f"failed ({_first_line(text)})"
 
 
-def _version_record(version: Any) -> ModelVersionRecord:
+def _version_record(version: Any, aliases: dict[int, list[str]]) -> ModelVersionRecord:
+    number = int(version.version)
     return ModelVersionRecord(
-        name=version.name, version=int(version.version), run_id=version.run_id or "",
-        created_ms=int(version.creation_timestamp or 0), aliases=tuple(sorted(version.aliases or ())),
+        name=version.name, version=number, run_id=version.run_id or "",
+        created_ms=int(version.creation_timestamp or 0),
+        aliases=tuple(sorted({*(version.aliases or ()), *aliases.get(number, ())})),
         description=version.description or "",
     )
 
