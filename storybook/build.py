@@ -24,6 +24,8 @@ from storybook.render.pages import (
     stylesheet,
 )
 from storybook.resolve.mlflow_source import MlflowSource
+from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import BrokenStory, Project, StorySource, load_project
 
@@ -44,15 +46,18 @@ class BuildReport:
 
 def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only: list[str] | None = None,
           now: datetime | None = None, on_story: Callable[[str, StorybookError | None], None] | None = None,
-          ) -> BuildReport:
-    """Build the project at ``root`` into its site folder (or ``out``). Raises only for project-wide errors."""
+          offline: bool = False) -> BuildReport:
+    """Build the project at ``root`` into its site folder (or ``out``). Raises only for project-wide errors.
+
+    A story with a pinned snapshot (``stories/<slug>/snapshot.json``) is built from it; the others are
+    resolved against MLflow. ``offline`` never touches MLflow: a story without a snapshot fails.
+    """
     project = load_project(root, only)
     out_dir = (out or project.site_dir).resolve()
     make_pdf = project.config.pdf if pdf is None else pdf
     built_at = (now or datetime.now(UTC)).strftime("%d %B %Y, %H:%M UTC")
     env = page_environment(project.templates_dir)
-    source = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                          cache_dir=project.root / ".storybook" / "cache")
+    sources = _Sources(project, offline)
     report = BuildReport(out=out_dir)
     rendered: list[tuple[StorySource, RenderedStory]] = []
     entries: list[StoryEntry] = []
@@ -62,7 +67,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             _fail(report, entries, story.slug, story.error, on_story)
             continue
         try:
-            resolved = source.resolve(story)
+            resolved = sources.resolve(story)
             analysis = analyse_story(story, resolved)
             page = render_story(env, story, resolved, analysis, built_at=built_at,
                                 pdf_name=f"{story.slug}.pdf" if make_pdf else None)
@@ -97,6 +102,26 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         raise
     writer.publish(staging)
     return report
+
+
+class _Sources:
+    """The snapshot when a story has one, MLflow otherwise (created only when a story needs it)."""
+
+    def __init__(self, project: Project, offline: bool) -> None:
+        self.project = project
+        self.offline = offline
+        self.snapshots = SnapshotSource()
+        self._mlflow: MlflowSource | None = None
+
+    def resolve(self, story: StorySource) -> ResolvedStory:
+        if has_snapshot(story.directory):
+            return self.snapshots.resolve(story)
+        if self.offline:
+            load_snapshot(story.directory, story.slug)  # raises the located "run storybook pin" error
+        if self._mlflow is None:
+            self._mlflow = MlflowSource(tracking_uri(self.project.config.tracking_uri, self.project.root),
+                                        cache_dir=self.project.root / ".storybook" / "cache")
+        return self._mlflow.resolve(story)
 
 
 def _entry(story: StorySource | BrokenStory, status: str, *, message: str = "", pdf: bool = False) -> StoryEntry:

@@ -57,8 +57,10 @@ def build(
                                              show_default="the project's setting")] = None,
     story: Annotated[list[str] | None, typer.Option("--story", "-s", help="Build only this story (repeat "
                                                      "for several).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Never talk to MLflow: build every story from "
+                                          "its pinned snapshot (see `storybook pin`).")] = False,
 ) -> None:
-    """Resolve every story against MLflow and write the static site (and PDFs).
+    """Resolve every story (from its pinned snapshot, else MLflow) and write the static site (and PDFs).
 
     Exit codes: 0 every story built; 1 some stories failed (the others were published);
     2 the project or the command line is wrong (nothing was written).
@@ -73,7 +75,7 @@ def build(
             _report(error)
 
     try:
-        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress)
+        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline)
     except ConfigError as error:
         _report(error)
         raise typer.Exit(EXIT_USAGE) from None
@@ -112,7 +114,57 @@ def example(
         raise typer.Exit(EXIT_STORIES_FAILED) from None
     out.print(summary)
     if build_site:
-        build(project, out_dir=None, pdf=True, story=None)
+        build(project, out_dir=None, pdf=True, story=None, offline=False)
+
+
+StoryOption = Annotated[list[str] | None, typer.Option("--story", "-s", help="Only this story (repeat for "
+                                                       "several).")]
+
+
+def _shown_value(value: object) -> str:
+    return "(none)" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+@app.command()
+def pin(
+    project: ProjectArg = Path("."),
+    story: StoryOption = None,
+) -> None:
+    """Resolve stories against MLflow and write each one's pinned snapshot (stories/<slug>/snapshot.json).
+
+    Builds then use the snapshot instead of MLflow; refreshing it is an explicit change to review.
+    Exit codes: 0 every story pinned; 1 some stories failed; 2 the project or command line is wrong.
+    """
+    from storybook.resolve.snapshot import SnapshotChange
+    from storybook.review.pin import pin as run_pin
+
+    def progress(slug: str, change: SnapshotChange | None, error: StorybookError | None) -> None:
+        if error is not None or change is None:
+            out.print(f"[red]failed[/red] {slug}")
+            if error is not None:
+                _report(error)
+            return
+        if change.created:
+            out.print(f"[green]pinned[/green] {slug}: wrote {change.path.name}")
+        elif not change.changes:
+            out.print(f"[green]pinned[/green] {slug}: unchanged")
+        else:
+            out.print(f"[green]pinned[/green] {slug}: {len(change.changes)} values changed")
+            for key, old, new in change.changes[:50]:
+                out.print(f"  {key}: {_shown_value(old)} -> {_shown_value(new)}", markup=False)
+            if len(change.changes) > 50:
+                out.print(f"  ... and {len(change.changes) - 50} more (see `git diff`)")
+
+    try:
+        report = run_pin(project, only=story or None, on_story=progress)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    out.print(f"{len(report.pinned)} pinned, {len(report.failed)} failed")
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
 
 def main() -> None:

@@ -22,7 +22,9 @@ __all__ = [
     "MetricSpec",
     "ModelRef",
     "ProjectConfig",
+    "Readability",
     "SeriesSpec",
+    "SignoffPolicy",
     "SliceSpec",
     "StoryConfig",
 ]
@@ -44,6 +46,12 @@ class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+class Readability(_Schema):
+    """How hard the prose may be to read: `storybook check` warns above this reading grade."""
+
+    max_grade: Annotated[float, Field(gt=0, le=30)] = 12.0
+
+
 class ProjectConfig(_Schema):
     """storybook.yaml at the project root."""
 
@@ -58,6 +66,7 @@ class ProjectConfig(_Schema):
     site_dir: ShortText = "site"
     templates_dir: ShortText = "templates"
     pdf: bool = False
+    readability: Readability | None = None
 
 
 class ModelRef(_Schema):
@@ -199,6 +208,12 @@ class CostOfError(_Schema):
         return float(self.ratio) if self.ratio is not None else float(self.false_negative or 0.0)
 
 
+class SignoffPolicy(_Schema):
+    """Who must sign a story before `storybook check` passes (see `storybook sign`)."""
+
+    required_roles: list[ShortText] = Field(default_factory=list)
+
+
 class StoryConfig(_Schema):
     """stories/<slug>/story.yaml."""
 
@@ -214,6 +229,7 @@ class StoryConfig(_Schema):
     series: list[SeriesSpec] = Field(default_factory=list)
     min_slice_size: Annotated[int, Field(ge=1)] = 30
     cost_of_error: CostOfError | None = None
+    signoffs: SignoffPolicy | None = None
 
     @field_validator("metrics")
     @classmethod

@@ -1,0 +1,463 @@
+"""Pinned values: a story's resolved MLflow data written to ``snapshot.json``, and read back without MLflow.
+
+A snapshot is to a story what a lockfile is to a package: ``storybook pin`` writes it, builds read it, and a
+change to it is a reviewable diff. The file is stable and diff-friendly (sorted keys, indent 2, floats as
+``repr`` so they round-trip) and serialises :class:`ResolvedStory` generically, by walking the fields of its
+frozen dataclasses: a field added to ``resolved.py`` is pinned without touching this module. A pandas
+DataFrame field is written as a CSV file beside the snapshot (``snapshot/<field>.csv``), referenced from the
+JSON by its sha256, which is verified on every read.
+
+Nothing here imports mlflow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import tempfile
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, Union
+
+import pandas as pd
+
+from storybook.errors import Location, ReferenceNotFound, SourceError
+from storybook.resolve.resolved import ResolvedStory
+from storybook.sources.loader import StorySource
+
+__all__ = [
+    "FORMAT_VERSION",
+    "SNAPSHOT_DIR",
+    "SNAPSHOT_FILE",
+    "SnapshotChange",
+    "SnapshotSource",
+    "atomic_write",
+    "decode_resolved",
+    "encode_resolved",
+    "flatten",
+    "has_snapshot",
+    "load_snapshot",
+    "snapshot_files",
+    "snapshot_path",
+    "write_snapshot",
+]
+
+FORMAT_VERSION = 1
+SNAPSHOT_FILE = "snapshot.json"
+SNAPSHOT_DIR = "snapshot"
+MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024
+_FIX = "run `storybook pin --story {slug}` to write it again from MLflow (and review the diff)"
+
+
+def snapshot_path(story_dir: Path) -> Path:
+    return story_dir / SNAPSHOT_FILE
+
+
+def has_snapshot(story_dir: Path) -> bool:
+    return snapshot_path(story_dir).is_file()
+
+
+def snapshot_files(story_dir: Path) -> list[Path]:
+    """The snapshot and the CSV files it references (those that exist), for hashing and review."""
+    files = [snapshot_path(story_dir)] if has_snapshot(story_dir) else []
+    folder = story_dir / SNAPSHOT_DIR
+    if folder.is_dir():
+        files.extend(sorted(p for p in folder.iterdir() if p.suffix == ".csv" and p.is_file()))
+    return files
+
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all at once: a temp file in the same folder, fsync, then os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    try:
+        folder = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _float(value: float) -> float | str:
+    """Finite floats stay numbers (json writes them with repr); NaN and infinities become strings."""
+    if math.isfinite(value):
+        return value
+    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def encode_resolved(resolved: ResolvedStory, write_frame: Callable[[str, pd.DataFrame], dict[str, Any]],
+                    scrub: Callable[[str], str] = lambda text: text) -> Any:
+    """Plain JSON data for ``resolved``; each DataFrame is handed to ``write_frame(field_path, frame)``."""
+
+    def encode(value: Any, where: str) -> Any:
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            return _float(value)
+        if isinstance(value, str):
+            return scrub(value)
+        if isinstance(value, pd.DataFrame):
+            return write_frame(where, value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {f.name: encode(getattr(value, f.name), f"{where}.{f.name}" if where else f.name)
+                    for f in dataclasses.fields(value)}
+        if isinstance(value, dict):
+            return {str(k): encode(v, f"{where}.{k}") for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [encode(item, f"{where}.{index}") for index, item in enumerate(value)]
+        raise TypeError(f"cannot pin a value of type {type(value).__name__} at {where}")
+
+    return encode(resolved, "")
+
+
+def _frame_csv(frame: pd.DataFrame) -> bytes:
+    text = frame.to_csv(index=False, lineterminator="\n")
+    return text.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class SnapshotChange:
+    """What ``pin`` changed: dotted paths of the snapshot, with old and new values (None when absent)."""
+
+    path: Path
+    created: bool
+    changes: tuple[tuple[str, Any, Any], ...]
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.changes)
+
+
+def write_snapshot(story: StorySource, resolved: ResolvedStory, *, source: str,
+                   scrub: Callable[[str], str] = lambda text: text) -> SnapshotChange:
+    """Write ``stories/<slug>/snapshot.json`` (and its CSV files) for ``resolved``; say what changed.
+
+    ``source`` is the tracking URI as it may be shown (no credentials); ``scrub`` removes any secret from
+    the strings that are written.
+    """
+    target = snapshot_path(story.directory)
+    old: Any = None
+    if target.is_file():
+        try:
+            old = json.loads(target.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+    frames: dict[str, bytes] = {}
+
+    def write_frame(where: str, frame: pd.DataFrame) -> dict[str, Any]:
+        data = _frame_csv(frame)
+        name = f"{SNAPSHOT_DIR}/{where}.csv"
+        frames[name] = data
+        return {
+            "csv": name,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "rows": len(frame),
+            "columns": {str(column): str(dtype) for column, dtype in frame.dtypes.items()},
+            "column_order": [str(column) for column in frame.columns],
+        }
+
+    document = {
+        "format": FORMAT_VERSION,
+        "written_by": "storybook pin",
+        "story": story.slug,
+        "source": scrub(source),
+        "model": story.config.model.describe(),
+        "resolved": encode_resolved(resolved, write_frame, scrub),
+    }
+    text = json.dumps(document, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    for name, data in sorted(frames.items()):
+        atomic_write(story.directory / name, data)
+    atomic_write(target, text.encode("utf-8"))
+    # CSV files of fields that are gone would be hashed into sign-offs and confuse reviewers.
+    folder = story.directory / SNAPSHOT_DIR
+    if folder.is_dir():
+        for stale in folder.glob("*.csv"):
+            if f"{SNAPSHOT_DIR}/{stale.name}" not in frames:
+                stale.unlink()
+    new = json.loads(text)
+    changes = _changes(flatten(old.get("resolved")) if isinstance(old, dict) else {},
+                       flatten(new["resolved"])) if old is not None else ()
+    return SnapshotChange(path=target, created=old is None, changes=tuple(changes))
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"run": {"metrics": {"x": 1}}}`` → ``{"run.metrics.x": 1}``; lists by index."""
+    flat: dict[str, Any] = {}
+    if isinstance(data, dict):
+        if "csv" in data and "sha256" in data:  # a DataFrame: its content is its hash
+            flat[prefix] = f"{data['csv']} (sha256 {str(data['sha256'])[:12]}, {data.get('rows')} rows)"
+            return flat
+        for key, value in data.items():
+            flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    elif isinstance(data, list) and data:
+        for index, value in enumerate(data):
+            flat.update(flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix] = data
+    return flat
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    return [(key, old.get(key), new.get(key)) for key in sorted(set(old) | set(new))
+            if old.get(key) != new.get(key)]
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+class _Malformed(Exception):
+    """Raised while decoding; turned into a located SourceError by the caller."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where or 'top level'}: {message}")
+        self.where = where
+
+
+def load_snapshot(story_dir: Path, slug: str | None = None) -> tuple[dict[str, Any], ResolvedStory]:
+    """Read and verify ``story_dir/snapshot.json``: its document and the ResolvedStory it pins."""
+    slug = slug or story_dir.name
+    path = snapshot_path(story_dir)
+    fix = _FIX.format(slug=slug)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SourceError("this story has no pinned snapshot", location=Location(path),
+                          hint=f"run `storybook pin --story {slug}` while MLflow is reachable") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read the snapshot ({exc.strerror or exc})", location=Location(path),
+                          hint=fix) from None
+    if len(raw) > MAX_SNAPSHOT_BYTES:
+        raise SourceError(f"the snapshot is {len(raw):,} bytes, more than {MAX_SNAPSHOT_BYTES:,}",
+                          location=Location(path), hint=fix)
+    try:
+        document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"the snapshot is not valid UTF-8 (byte {exc.start})",
+                          location=Location(path, raw.count(b"\n", 0, exc.start) + 1), hint=fix) from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"the snapshot is not valid JSON: {exc.msg}", location=Location(path, exc.lineno),
+                          hint=fix) from None
+    except ValueError as exc:
+        raise SourceError(f"the snapshot is not valid JSON: {exc}", location=Location(path), hint=fix) from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_VERSION:
+        found = document.get("format") if isinstance(document, dict) else None
+        raise SourceError(f"the snapshot has format {found!r}; this storybook reads format {FORMAT_VERSION}",
+                          location=Location(path, 1), hint=fix)
+    text = raw.decode("utf-8")
+    try:
+        resolved = _decode(ResolvedStory, document.get("resolved"), "resolved", _FrameReader(story_dir))
+    except _Malformed as exc:
+        raise SourceError(f"the snapshot is malformed at {exc}", location=Location(path, _line_of(text, exc.where)),
+                          hint=f"{fix}; do not edit snapshots by hand") from None
+    if not isinstance(resolved, ResolvedStory):  # pragma: no cover - _decode returns what it was asked for
+        raise SourceError("the snapshot holds no resolved story", location=Location(path), hint=fix)
+    return document, resolved
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _line_of(text: str, where: str) -> int:
+    """The line of the deepest key of a dotted path that can be found, walking down the indented JSON."""
+    lines = text.splitlines()
+    line = 0
+    for part in where.split("."):
+        if not part or part.isdigit():
+            continue
+        needle = json.dumps(part) + ":"
+        for index in range(line, len(lines)):
+            if lines[index].lstrip().startswith(needle):
+                line = index
+                break
+    return line + 1
+
+
+class _FrameReader:
+    """Reads the CSV files a snapshot references, refusing paths outside the story and wrong hashes."""
+
+    def __init__(self, story_dir: Path) -> None:
+        self.story_dir = story_dir
+
+    def __call__(self, data: Any, where: str) -> pd.DataFrame:
+        if not isinstance(data, dict) or not isinstance(data.get("csv"), str) \
+                or not isinstance(data.get("sha256"), str):
+            raise _Malformed(where, "expected a table reference {csv, sha256}")
+        name = PurePosixPath(data["csv"])
+        if name.is_absolute() or ".." in name.parts or len(name.parts) != 2 or name.parts[0] != SNAPSHOT_DIR:
+            raise _Malformed(where, f"table path {data['csv']!r} must be {SNAPSHOT_DIR}/<name>.csv")
+        path = self.story_dir.joinpath(*name.parts)
+        if not path.resolve().is_relative_to(self.story_dir.resolve()) or not path.is_file():
+            raise _Malformed(where, f"table file {data['csv']} is missing")
+        raw = path.read_bytes()
+        if hashlib.sha256(raw).hexdigest() != data["sha256"]:
+            raise _Malformed(where, f"{data['csv']} does not match its sha256 in the snapshot "
+                                    "(the table was changed after it was pinned)")
+        try:
+            frame = pd.read_csv(io.BytesIO(raw))
+        except Exception as exc:
+            raise _Malformed(where, f"{data['csv']} is not a readable CSV ({type(exc).__name__})") from None
+        order = data.get("column_order")
+        if isinstance(order, list) and [str(c) for c in frame.columns] != order:
+            raise _Malformed(where, f"{data['csv']} has columns {list(frame.columns)}, expected {order}")
+        columns = data.get("columns")
+        if isinstance(columns, dict):
+            for column, dtype in columns.items():
+                if column in frame.columns and str(frame[column].dtype) != dtype:
+                    try:
+                        frame[column] = frame[column].astype(dtype)
+                    except (TypeError, ValueError):
+                        raise _Malformed(where, f"column {column!r} cannot be read as {dtype}") from None
+        return frame
+
+
+def _decode(tp: Any, data: Any, where: str, frames: _FrameReader) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return data
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _decode(arg, data, where, frames)
+            except _Malformed as exc:
+                errors.append(exc)
+        raise errors[0] if errors else _Malformed(where, "unexpected null")
+    if origin is Literal:
+        if data not in typing.get_args(tp):
+            raise _Malformed(where, f"expected one of {typing.get_args(tp)}, got {data!r}")
+        return data
+    if tp is pd.DataFrame:
+        return frames(data, where)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        return _decode_dataclass(tp, data, where, frames)
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp)
+        if not isinstance(data, dict):
+            raise _Malformed(where, "expected a mapping")
+        return {_decode(key_type, k, f"{where}.{k}", frames): _decode(value_type, v, f"{where}.{k}", frames)
+                for k, v in data.items()}
+    if origin in (tuple, list):
+        if not isinstance(data, list):
+            raise _Malformed(where, "expected a list")
+        args = typing.get_args(tp)
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(args) != len(data):
+                raise _Malformed(where, f"expected {len(args)} items")
+            return tuple(_decode(a, d, f"{where}.{i}", frames) for i, (a, d) in enumerate(zip(args, data, strict=True)))
+        item_type = args[0] if args else Any
+        items = [_decode(item_type, item, f"{where}.{i}", frames) for i, item in enumerate(data)]
+        return tuple(items) if origin is tuple else items
+    if tp is float:
+        if isinstance(data, str) and data in ("nan", "inf", "-inf"):
+            return float(data)
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise _Malformed(where, f"expected a number, got {data!r}")
+        return float(data)
+    if tp is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise _Malformed(where, f"expected a whole number, got {data!r}")
+        return data
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise _Malformed(where, f"expected true or false, got {data!r}")
+        return data
+    if tp is str:
+        if not isinstance(data, str):
+            raise _Malformed(where, f"expected text, got {data!r}")
+        return data
+    raise _Malformed(where, f"cannot read a value of type {tp!r}")
+
+
+def _decode_dataclass(cls: type[Any], data: Any, where: str, frames: _FrameReader) -> Any:
+    if not isinstance(data, dict):
+        raise _Malformed(where, f"expected a mapping for {cls.__name__}")
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        inner = f"{where}.{f.name}"
+        if f.name not in data:
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                continue  # pinned before this field existed: its default applies
+            raise _Malformed(inner, "missing (the snapshot was written by an older storybook)")
+        values[f.name] = _decode(hints[f.name], data[f.name], inner, frames)
+    return cls(**values)
+
+
+def decode_resolved(data: Any, story_dir: Path) -> ResolvedStory:
+    """A ResolvedStory from already-parsed snapshot data (``document["resolved"]``)."""
+    try:
+        resolved = _decode(ResolvedStory, data, "resolved", _FrameReader(story_dir))
+    except _Malformed as exc:
+        raise SourceError(f"the snapshot is malformed at {exc}", location=Location(snapshot_path(story_dir)),
+                          hint=_FIX.format(slug=story_dir.name)) from None
+    assert isinstance(resolved, ResolvedStory)
+    return resolved
+
+
+# -- the source ---------------------------------------------------------------------------------------------
+
+
+class SnapshotSource:
+    """Resolves stories from their pinned snapshots: the same ``resolve`` as MlflowSource, with no MLflow."""
+
+    def resolve(self, story: StorySource) -> ResolvedStory:
+        document, resolved = load_snapshot(story.directory, story.slug)
+        path = snapshot_path(story.directory)
+        pinned_model = document.get("model")
+        wanted = story.config.model.describe()
+        if pinned_model != wanted:
+            raise SourceError(
+                f"the snapshot pins {pinned_model}, but story.yaml now names {wanted}",
+                location=story.yaml.location(("model",)),
+                hint=f"run `storybook pin --story {story.slug}` to pin the model the story names")
+        for problem, location in _missing(story, resolved):
+            raise ReferenceNotFound(f"{problem} is not in the pinned snapshot {path.name}", location=location,
+                                    hint=f"run `storybook pin --story {story.slug}` to pin what the story uses")
+        return resolved
+
+
+def _missing(story: StorySource, resolved: ResolvedStory) -> Iterator[tuple[str, Location]]:
+    config = story.config
+    for index, metric in enumerate(config.metrics):
+        if metric.key not in resolved.run.metrics:
+            yield f"metric {metric.key!r}", story.yaml.location(("metrics", index, "key"))
+    for index, spec in enumerate(config.series):
+        if spec.key not in resolved.series:
+            yield f"series {spec.key!r}", story.yaml.location(("series", index, "key"))
+    evaluation = config.evaluation
+    if evaluation is not None and evaluation.artifact is not None and resolved.evaluation is None:
+        yield f"the evaluation set {evaluation.artifact!r}", story.yaml.location(("evaluation", "artifact"))
+    if evaluation is not None and evaluation.counts is not None:
+        for name in ("tp", "fp", "tn", "fn"):
+            key = getattr(evaluation.counts, name)
+            if key not in resolved.run.metrics:
+                yield f"metric {key!r}", story.yaml.location(("evaluation", "counts", name))
