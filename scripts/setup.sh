@@ -26,4 +26,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+# axe-core for the accessibility tests, from the npm registry (pinned, integrity-checked); no Node.js needed.
+.venv/bin/python scripts/fetch_axe.py
 echo "setup: done (.venv/bin/storybook is ready)"

@@ -81,3 +81,44 @@ def test_reader_follows_index_to_story_and_sees_charts(served: str, built_site: 
     allowed = (served, "file://")
     assert requests and all(url.startswith(allowed) for url in requests), [
         url for url in requests if not url.startswith(allowed)]
+
+
+AXE = Path(__file__).resolve().parents[1] / ".cache" / "axe-core-4.14.1" / "axe.min.js"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not AXE.is_file(), reason="axe-core is fetched by scripts/setup.sh (scripts/fetch_axe.py)")
+@pytest.mark.parametrize("page_name", ["index.html", f"{STORY}.html"])
+@pytest.mark.parametrize("width", [1280, 390])
+def test_axe_finds_no_serious_or_critical_violations(served: str, page_name: str, width: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        # The pages forbid scripts by CSP; the checker is injected by the test, so the test lifts it.
+        page = browser.new_page(bypass_csp=True, viewport={"width": width, "height": 900})
+        page.goto(f"{served}/{page_name}")
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("""async () => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length,
+                                           first: v.nodes[0] && v.nodes[0].html}));
+        }""")
+        browser.close()
+    serious = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert serious == [], serious
+
+
+@pytest.mark.browser
+def test_keyboard_reaches_the_content_first(served: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(f"{served}/{STORY}.html")
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+        page.keyboard.press("Enter")
+        assert page.url.endswith("#main")
+        browser.close()
