@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from storybook.errors import ConfigError, StorybookError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from storybook.review.check import Finding
 
 __all__ = ["app", "main"]
 
@@ -165,6 +172,86 @@ def pin(
         raise typer.Exit(EXIT_STORIES_FAILED) from None
     out.print(f"{len(report.pinned)} pinned, {len(report.failed)} failed")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+@app.command()
+def check(
+    project: ProjectArg = Path("."),
+    output: Annotated[CheckFormat, typer.Option("--format", "-f", help="text for people, json, or github "
+                                                "(workflow annotations).")] = CheckFormat.text,
+    online: Annotated[bool, typer.Option("--online", help="Also resolve against MLflow and report pinned "
+                                         "values it now disagrees with.")] = False,
+    story: StoryOption = None,
+) -> None:
+    """Lint every story: schema and references, model-card sections, literal numbers in prose, readability,
+    chart alt text, sign-offs (and with --online, pinned values MLflow disagrees with).
+
+    Exit codes: 0 no errors (warnings may be shown); 1 some story has errors; 2 the project or command line
+    is wrong.
+    """
+    from storybook.review.check import check_project, config_finding, format_github, format_json
+
+    def show(findings: list[Finding], checked: int) -> None:
+        if output is CheckFormat.json:
+            sys.stdout.write(format_json(findings))
+        elif output is CheckFormat.github:
+            sys.stdout.write(format_github(findings))
+        else:
+            _print_findings(findings, checked)
+
+    try:
+        report = check_project(project, online=online, only=story or None)
+    except ConfigError as error:
+        show([config_finding(error)], 0)
+        raise typer.Exit(EXIT_USAGE) from None
+    show(report.findings, len(report.stories))
+    raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
+
+
+def _print_findings(shown: Sequence[Finding], checked: int) -> None:
+    for f in shown:
+        mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
+        where = f"{f.file}:{f.line}" if f.line else f.file
+        out.print(f"{escape(where)}: {mark} {escape(f.message)} [dim]\\[{f.code}][/dim]")
+    errors = sum(f.severity == "error" for f in shown)
+    out.print(f"{checked} stories checked: {errors} errors, {len(shown) - errors} warnings")
+
+
+@app.command()
+def sign(
+    story: Annotated[str, typer.Argument(help="The story's slug (its folder under stories/).")],
+    name: Annotated[str, typer.Option("--name", help="Who signs.")],
+    role: Annotated[str, typer.Option("--role", help="In which role, e.g. 'clinical lead'.")],
+    note: Annotated[str, typer.Option("--note", help="What was checked, or conditions.")] = "",
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+) -> None:
+    """Sign the story's current content (sources + snapshot): appends to stories/<slug>/signoffs.yaml.
+
+    The sign-off is bound to a hash of the content; when the content changes it shows as stale.
+    """
+    from storybook.review.signoff import append_signoff
+    from storybook.sources.loader import BrokenStory, load_project
+
+    try:
+        loaded = load_project(project, [story])
+        target = loaded.stories[0]
+        if isinstance(target, BrokenStory):
+            raise target.error
+        signed = append_signoff(target.directory, name=name, role=role, note=note)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    out.print(f"signed {story} as {escape(signed.role)} ({escape(signed.name)}), content "
+              f"{signed.content_hash[:19]}, in {signed.file.name}")
 
 
 def main() -> None:

@@ -43,6 +43,7 @@ __all__ = [
     "encode_resolved",
     "flatten",
     "has_snapshot",
+    "line_of",
     "load_snapshot",
     "snapshot_files",
     "snapshot_path",
@@ -270,7 +271,7 @@ def load_snapshot(story_dir: Path, slug: str | None = None) -> tuple[dict[str, A
     try:
         resolved = _decode(ResolvedStory, document.get("resolved"), "resolved", _FrameReader(story_dir))
     except _Malformed as exc:
-        raise SourceError(f"the snapshot is malformed at {exc}", location=Location(path, _line_of(text, exc.where)),
+        raise SourceError(f"the snapshot is malformed at {exc}", location=Location(path, line_of(text, exc.where)),
                           hint=f"{fix}; do not edit snapshots by hand") from None
     if not isinstance(resolved, ResolvedStory):  # pragma: no cover - _decode returns what it was asked for
         raise SourceError("the snapshot holds no resolved story", location=Location(path), hint=fix)
@@ -281,7 +282,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
-def _line_of(text: str, where: str) -> int:
+def line_of(text: str, where: str) -> int:
     """The line of the deepest key of a dotted path that can be found, walking down the indented JSON."""
     lines = text.splitlines()
     line = 0

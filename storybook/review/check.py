@@ -1,0 +1,413 @@
+"""``storybook check``: lint every story, as a reviewer would before reading it.
+
+Each problem is a :class:`Finding` with a severity, a file and line, a short code and a message that says how
+to fix it. Errors make ``check`` fail; warnings are shown. The checks reuse the build's own stages (load,
+resolve from the snapshot, analyse, render), so a story that passes ``check`` builds.
+
+    code              severity  what
+    config            error     storybook.yaml is wrong
+    source            error     a story file is malformed or fails the schema
+    section-missing   error     a model-card section only people can write is missing or empty
+    section-empty     warning   a section file holds nothing
+    section-unknown   warning   a Markdown file that is no section (it is never shown)
+    build             error     the story cannot be resolved, analysed or rendered
+    literal-number    warning   a number in prose that looks like a metric, not a {{ reference }}
+    readability       warning   prose harder to read than storybook.yaml's readability.max_grade
+    chart-alt         error     a chart or image without alt text
+    no-snapshot       warning   no pinned snapshot: builds need MLflow
+    pinned-drift      error     (--online) MLflow now disagrees with a pinned value
+    signoff-stale     warning   a sign-off no longer matches the story's content
+    signoff-missing   error     a required role has no current sign-off
+    cost-owner        error     a cost assumption without its owner
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Literal
+
+from storybook.errors import ConfigError, Location, StorybookError
+from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.snapshot import SnapshotSource, has_snapshot, line_of, snapshot_path
+from storybook.sources.loader import (
+    AUTHORED_SECTIONS,
+    CARD_SECTIONS,
+    STORY_SECTIONS,
+    BrokenStory,
+    Project,
+    StorySource,
+    load_project,
+    read_markdown,
+)
+
+__all__ = [
+    "CheckReport",
+    "Finding",
+    "check_project",
+    "config_finding",
+    "escape_github_data",
+    "escape_github_property",
+    "find_literal_numbers",
+    "format_github",
+    "format_json",
+    "prose_only",
+    "readability_grade",
+]
+
+Severity = Literal["error", "warning"]
+MIN_WORDS_FOR_GRADE = 30
+
+_EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1", re.DOTALL | re.MULTILINE)
+_CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.DOTALL)
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
+# "97%", "97.5 %", "12 percent"; "0.93", ".93" (a share written as a decimal). Not years, counts or "1.5 hours".
+_PERCENT = re.compile(r"(?<![\w.,])\d{1,3}(?:\.\d+)?\s?(?:%|per ?cent\b)", re.IGNORECASE)
+_DECIMAL = re.compile(r"(?<![\w.,])0?\.\d+(?!\w|\.\d|%)")
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    file: str
+    line: int | None
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "file": self.file, "line": self.line, "code": self.code,
+                "message": self.message}
+
+
+@dataclass
+class CheckReport:
+    root: Path
+    findings: list[Finding] = field(default_factory=list)
+    stories: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _shown(path: Path) -> str:
+    """A path as GitHub and people expect it: relative to the working directory (the repository root in CI)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+class _Collector:
+    def __init__(self, report: CheckReport) -> None:
+        self.report = report
+
+    def add(self, severity: Severity, location: Location | Path, code: str, message: str,
+            hint: str | None = None) -> None:
+        if isinstance(location, Path):
+            location = Location(location)
+        text = f"{message} (fix: {hint})" if hint else message
+        self.report.findings.append(Finding(severity, _shown(location.path), location.line, code, text))
+
+    def error(self, error: StorybookError, code: str, fallback: Path) -> None:
+        self.add("error", error.location or Location(fallback), code, error.message, error.hint)
+
+
+def check_project(root: Path, *, online: bool = False, only: list[str] | None = None) -> CheckReport:
+    """Lint every story (or only the slugs given). Raises ConfigError when the project itself is unusable."""
+    project = load_project(root, only)
+    report = CheckReport(root=project.root)
+    found = _Collector(report)
+    env = None
+    mlflow = None
+    for story in project.stories:
+        report.stories.append(story.slug)
+        _sections(found, story)
+        _literals_and_readability(found, project, story.directory)
+        if isinstance(story, BrokenStory):
+            if not story.error.message.startswith("the model card needs the section"):
+                found.error(story.error, "source", story.directory / "story.yaml")
+            _signoffs(found, story.directory, [], None)
+            continue
+        _cost_owner(found, story)
+        roles = list(story.config.signoffs.required_roles) if story.config.signoffs else []
+        _signoffs(found, story.directory, roles, story)
+        pinned: ResolvedStory | None = None
+        if has_snapshot(story.directory):
+            try:
+                pinned = SnapshotSource().resolve(story)
+            except StorybookError as error:
+                found.error(error, "build", snapshot_path(story.directory))
+                continue
+        else:
+            found.add("warning", snapshot_path(story.directory),
+                      "no-snapshot", "this story has no pinned snapshot: its build needs MLflow",
+                      f"run `storybook pin --story {story.slug}` and commit snapshot.json")
+        fresh: ResolvedStory | None = None
+        if online:
+            if mlflow is None:
+                from storybook.resolve.mlflow_source import MlflowSource
+                from storybook.resolve.tracking import tracking_uri
+
+                mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
+                                      cache_dir=project.root / ".storybook" / "cache")
+            try:
+                fresh = mlflow.resolve(story)
+            except StorybookError as error:
+                found.error(error, "build", story.story_file)
+                continue
+            if pinned is not None:
+                _drift(found, story, pinned, fresh)
+        resolved = pinned or fresh
+        if resolved is None:
+            continue
+        if env is None:
+            from storybook.render.pages import page_environment
+
+            env = page_environment(project.templates_dir)
+        _render(found, story, resolved, env)
+    return report
+
+
+# -- sections and prose -------------------------------------------------------------------------------------
+
+
+def _sections(found: _Collector, story: StorySource | BrokenStory) -> None:
+    directory = story.directory
+    known = (*CARD_SECTIONS, *STORY_SECTIONS)
+    for section_id in AUTHORED_SECTIONS:
+        path = directory / f"{section_id}.md"
+        if not path.is_file() or not path.read_text(encoding="utf-8", errors="replace").strip():
+            found.add("error", path, "section-missing",
+                      f"the model card needs the section {CARD_SECTIONS[section_id]!r}, written by people",
+                      f"write {section_id}.md in {directory.name}/ (plain Markdown)")
+    for path in sorted(directory.glob("*.md")):
+        section_id = path.stem
+        if section_id not in known:
+            close = difflib.get_close_matches(section_id, known, n=1)
+            hint = f"rename it to {close[0]}.md" if close else f"sections are: {', '.join(known)}"
+            found.add("warning", path, "section-unknown",
+                      f"{path.name} is not a model-card section, so it is never shown", hint)
+        elif section_id not in AUTHORED_SECTIONS and not path.read_text(encoding="utf-8",
+                                                                          errors="replace").strip():
+            found.add("warning", path, "section-empty", f"{path.name} is empty",
+                      "write the section, or delete the file (storybook generates this section anyway)")
+
+
+def _spaces(text: str) -> str:
+    """``text`` as spaces, keeping its newlines so line numbers stay right."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return _spaces(match.group(0))
+
+
+def prose_only(text: str) -> str:
+    """The words a reader sees, roughly: no {{ expressions }}, code or link targets (lines preserved)."""
+    text = _EXPRESSION.sub(_blank, text)
+    text = _FENCE.sub(_blank, text)
+    text = _CODE_SPAN.sub(_blank, text)
+    return _LINK_TARGET.sub(lambda match: "]" + _spaces(match.group(0)[1:]), text)
+
+
+def find_literal_numbers(text: str) -> list[tuple[int, str]]:
+    """``(line, literal)`` for every number in prose that looks like a metric: "97%", "0.93"."""
+    found: list[tuple[int, str]] = []
+    for number, line in enumerate(prose_only(text).splitlines(), 1):
+        for pattern in (_PERCENT, _DECIMAL):
+            found.extend((number, match.group(0).strip()) for match in pattern.finditer(line))
+    return sorted(found)
+
+
+def readability_grade(text: str) -> tuple[float, int]:
+    """The Flesch-Kincaid grade of the prose (textstat) and its word count."""
+    import textstat  # type: ignore[import-untyped]  # no type information shipped
+
+    plain = prose_only(text)
+    plain = re.sub(r"^\s{0,3}(?:#{1,6}|[-*+]|\d+[.)]|>)\s+", "", plain, flags=re.MULTILINE)
+    plain = re.sub(r"[*_~\[\]]", "", plain)
+    words = int(textstat.lexicon_count(plain))
+    if words == 0:
+        return 0.0, 0
+    return float(textstat.flesch_kincaid_grade(plain)), words
+
+
+def _literals_and_readability(found: _Collector, project: Project, directory: Path) -> None:
+    """Over every section file, also of a story that does not load (its prose can still be read)."""
+    target = project.config.readability
+    for section_id in (*CARD_SECTIONS, *STORY_SECTIONS):
+        path = directory / f"{section_id}.md"
+        try:
+            section = read_markdown(project.root, path)
+        except (OSError, StorybookError):
+            continue  # missing or unreadable: reported by the section and source checks
+        for line, literal in find_literal_numbers(section.text):
+            found.add("warning", Location(section.path, line), "literal-number",
+                      f"{literal!r} is written as a literal; if it is a figure, it will not follow the model",
+                      'write a reference instead, e.g. {{ metric("test_recall") | percent }}')
+        if target is None:
+            continue
+        grade, words = readability_grade(section.text)
+        if words >= MIN_WORDS_FOR_GRADE and grade > target.max_grade:
+            found.add("warning", Location(section.path, 1), "readability",
+                      f"{section.path.name} reads at grade {grade:.1f}; this project aims for "
+                      f"{target.max_grade:g} or below",
+                      "use shorter sentences and everyday words")
+
+
+def _cost_owner(found: _Collector, story: StorySource) -> None:
+    cost = story.config.cost_of_error
+    if cost is not None and not cost.owner.strip():
+        found.add("error", story.yaml.location(("cost_of_error", "owner")), "cost-owner",
+                  "the cost assumptions have no owner", "name who stated these costs and answers for them")
+
+
+# -- sign-offs ----------------------------------------------------------------------------------------------
+
+
+def _signoffs(found: _Collector, directory: Path, roles: list[str], story: StorySource | None) -> None:
+    from storybook.review.signoff import role_status, signoff_status
+
+    try:
+        statuses = signoff_status(directory)
+    except StorybookError as error:
+        found.error(error, "signoff-missing", directory / "signoffs.yaml")
+        return
+    for status in statuses:
+        if not status.current:
+            found.add("warning", Location(status.file, status.line), "signoff-stale",
+                      f"the sign-off by {status.name} ({status.role}) on {status.date} no longer matches the "
+                      "story: its content changed since",
+                      f"review the change, then `storybook sign {directory.name} --name ... --role {status.role!r}`")
+    if story is None:
+        return
+    for index, role in enumerate(role_status(statuses, roles)):
+        if role.signed_by is not None:
+            continue
+        where = story.yaml.location(("signoffs", "required_roles", index))
+        why = (f"only a stale sign-off (by {role.stale[-1].name} on {role.stale[-1].date}) before the content "
+               "changed" if role.stale else "none yet")
+        found.add("error", where, "signoff-missing",
+                  f"the story needs a current sign-off by the role {role.role!r}: {why}",
+                  f"after review, run `storybook sign {story.slug} --name ... --role {role.role!r}`")
+
+
+# -- resolve, analyse, render -------------------------------------------------------------------------------
+
+
+class _Images(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.without_alt: list[str] = []
+        self.count = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.count += 1
+            attributes = dict(attrs)
+            if not (attributes.get("alt") or "").strip():
+                self.without_alt.append(str(attributes.get("src") or "(no src)"))
+
+
+def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any) -> None:
+    from storybook.analyse.model_card import analyse_story
+    from storybook.render.pages import render_story
+
+    try:
+        analysis = analyse_story(story, resolved)
+        page = render_story(env, story, resolved, analysis, built_at="(check)", pdf_name=None)
+    except StorybookError as error:
+        found.error(error, "build", story.story_file)
+        return
+    images = _Images()
+    images.feed(page.html)
+    for src in images.without_alt:
+        found.add("error", story.story_file, "chart-alt", f"the chart or image {src} has no alt text",
+                  "every chart needs alt text that says what it shows; check the templates or the image's Markdown")
+
+
+def _drift(found: _Collector, story: StorySource, pinned: ResolvedStory, fresh: ResolvedStory) -> None:
+    path = snapshot_path(story.directory)
+    text = path.read_text(encoding="utf-8")
+    hint = f"if the change is expected, run `storybook pin --story {story.slug}` and review the diff"
+
+    def differ(where: str, what: str, old: object, new: object) -> None:
+        found.add("error", Location(path, line_of(text, where)), "pinned-drift",
+                  f"{what} is pinned as {old} but MLflow now says {new}", hint)
+
+    if (pinned.model is None) != (fresh.model is None) or (
+            pinned.model is not None and fresh.model is not None
+            and (pinned.model.version, pinned.model.run_id) != (fresh.model.version, fresh.model.run_id)):
+        old = f"version {pinned.model.version}" if pinned.model else "no model"
+        new = f"version {fresh.model.version}" if fresh.model else "no model"
+        differ("resolved.model.version", story.config.model.describe(), old, new)
+    for key in sorted(set(pinned.run.metrics) | set(fresh.run.metrics)):
+        old_figure, new_figure = pinned.run.metrics.get(key), fresh.run.metrics.get(key)
+        old_value = old_figure.value if old_figure else None
+        new_value = new_figure.value if new_figure else None
+        if not _same(old_value, new_value):
+            differ(f"resolved.run.metrics.{key}.value", f"metric {key!r}", _text(old_value), _text(new_value))
+    for key in sorted(set(pinned.run.params) | set(fresh.run.params)):
+        if pinned.run.params.get(key) != fresh.run.params.get(key):
+            differ(f"resolved.run.params.{key}", f"param {key!r}", json.dumps(pinned.run.params.get(key)),
+                   json.dumps(fresh.run.params.get(key)))
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))
+
+
+def _text(value: float | None) -> str:
+    return "missing" if value is None else repr(value)
+
+
+# -- output -------------------------------------------------------------------------------------------------
+
+
+def escape_github_data(text: str) -> str:
+    """A workflow command's message: % CR LF escaped (GitHub's rules), so story text cannot end the line."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_github_property(text: str) -> str:
+    """A workflow command's property value (file, title): also ':' and ','."""
+    return escape_github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def format_github(findings: list[Finding]) -> str:
+    """One ``::error file=…,line=…,title=…::message`` annotation per finding."""
+    lines = []
+    for f in findings:
+        properties = f"file={escape_github_property(f.file)}"
+        if f.line:
+            properties += f",line={int(f.line)}"
+        properties += f",title={escape_github_property('storybook ' + f.code)}"
+        lines.append(f"::{f.severity} {properties}::{escape_github_data(f.message)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def format_json(findings: list[Finding]) -> str:
+    return json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"
+
+
+def config_finding(error: ConfigError) -> Finding:
+    location = error.location or Location(Path("storybook.yaml"))
+    text = f"{error.message} (fix: {error.hint})" if error.hint else error.message
+    return Finding("error", _shown(location.path), location.line, "config", text)
