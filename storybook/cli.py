@@ -254,6 +254,45 @@ def sign(
               f"{signed.content_hash[:19]}, in {signed.file.name}")
 
 
+class DiffFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command()
+def diff(
+    old: Annotated[str, typer.Argument(help="A git revision (e.g. origin/main) or a snapshot.json file.")],
+    new: Annotated[str, typer.Argument(help="A git revision, or a snapshot.json file.")],
+    output: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown or html (a "
+                                               "self-contained page).")] = DiffFormat.text,
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+) -> None:
+    """Compare two versions of the stories: every number that changed (and whether the change is larger
+    than its uncertainty), model versions, thresholds, and the prose as a word-level diff.
+
+    Git revisions are read with git itself; your work tree is never checked out or changed.
+    """
+    from storybook.review.diff import diff_revisions, diff_snapshot_files, looks_like_file
+    from storybook.review.render_diff import format_html, format_markdown, format_text
+
+    try:
+        if looks_like_file(old) and looks_like_file(new):
+            result = diff_snapshot_files(Path(old), Path(new))
+        elif looks_like_file(old) or looks_like_file(new):
+            raise ConfigError("compare two git revisions or two snapshot files, not one of each")
+        else:
+            result = diff_revisions(project, old, new)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    formats = {DiffFormat.text: format_text, DiffFormat.markdown: format_markdown, DiffFormat.html: format_html}
+    sys.stdout.write(formats[output](result))
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:

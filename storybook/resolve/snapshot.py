@@ -237,10 +237,12 @@ class _Malformed(Exception):
         self.where = where
 
 
-def load_snapshot(story_dir: Path, slug: str | None = None) -> tuple[dict[str, Any], ResolvedStory]:
-    """Read and verify ``story_dir/snapshot.json``: its document and the ResolvedStory it pins."""
+def load_snapshot(story_dir: Path, slug: str | None = None, *,
+                  path: Path | None = None) -> tuple[dict[str, Any], ResolvedStory]:
+    """Read and verify ``story_dir/snapshot.json`` (or ``path``, whose tables are read from ``story_dir``):
+    its document and the ResolvedStory it pins."""
     slug = slug or story_dir.name
-    path = snapshot_path(story_dir)
+    path = path or snapshot_path(story_dir)
     fix = _FIX.format(slug=slug)
     try:
         raw = path.read_bytes()

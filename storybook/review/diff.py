@@ -1,0 +1,423 @@
+"""``storybook diff``: what changed between two versions of the stories, numbers and words.
+
+A version is a git revision of the project's repository (read with ``git show``/``git archive`` into a
+temporary folder; the user's work tree is never checked out or touched), the work tree itself, or a single
+snapshot file. Numbers come from the pinned snapshots: every metric, param and model version that changed,
+and the analysed figures (recomputed with :func:`storybook.analyse.model_card.analyse_story` on both
+versions) with whether the change is larger than its own uncertainty (the 95% intervals do not overlap).
+Prose is compared as a word-level diff of each Markdown section.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from storybook.analyse.classification import Estimate
+from storybook.analyse.model_card import StoryAnalysis, analyse_story
+from storybook.errors import ConfigError, StorybookError
+from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
+from storybook.sources.loader import (
+    CARD_SECTIONS,
+    PROJECT_FILE,
+    STORY_SECTIONS,
+    BrokenStory,
+    StorySource,
+    find_project_root,
+    load_project,
+    validate,
+)
+from storybook.sources.schema import ProjectConfig
+from storybook.sources.yaml_loader import parse_yaml
+
+__all__ = [
+    "NumberChange",
+    "ProjectDiff",
+    "ProseChange",
+    "StoryDiff",
+    "WordOp",
+    "compare_resolved",
+    "diff_revisions",
+    "diff_snapshot_files",
+    "word_diff",
+]
+
+GIT_TIMEOUT = 60
+SECTION_TITLES = {**CARD_SECTIONS, **STORY_SECTIONS, "title": "Title", "summary": "Summary"}
+
+
+@dataclass(frozen=True)
+class NumberChange:
+    """One figure that changed. ``beyond_uncertainty``: the 95% intervals do not overlap (None: unknown)."""
+
+    what: str
+    old: str | None
+    new: str | None
+    beyond_uncertainty: bool | None = None
+    note: str = ""
+
+
+WordOp = tuple[Literal["equal", "delete", "insert"], str]
+
+
+@dataclass(frozen=True)
+class ProseChange:
+    section: str  # e.g. "metrics.md", or "title"
+    title: str
+    ops: tuple[WordOp, ...]
+
+    @property
+    def added(self) -> int:
+        return sum(len(text.split()) for tag, text in self.ops if tag == "insert")
+
+    @property
+    def removed(self) -> int:
+        return sum(len(text.split()) for tag, text in self.ops if tag == "delete")
+
+
+@dataclass
+class StoryDiff:
+    slug: str
+    status: Literal["added", "removed", "changed", "unchanged"]
+    numbers: list[NumberChange] = field(default_factory=list)
+    prose: list[ProseChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProjectDiff:
+    old_label: str
+    new_label: str
+    stories: list[StoryDiff] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[StoryDiff]:
+        return [s for s in self.stories if s.status != "unchanged"]
+
+
+# -- words --------------------------------------------------------------------------------------------------
+
+
+def word_diff(old: str, new: str) -> tuple[WordOp, ...]:
+    """A word-level diff: runs of equal, deleted and inserted words (whitespace normalised)."""
+    a, b = old.split(), new.split()
+    ops: list[WordOp] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            ops.append(("equal", " ".join(a[i1:i2])))
+            continue
+        if tag in ("delete", "replace"):
+            ops.append(("delete", " ".join(a[i1:i2])))
+        if tag in ("insert", "replace"):
+            ops.append(("insert", " ".join(b[j1:j2])))
+    return tuple(ops)
+
+
+def _prose(old: StorySource | None, new: StorySource | None) -> list[ProseChange]:
+    def texts(story: StorySource | None) -> dict[str, str]:
+        if story is None:
+            return {}
+        found = {"title": story.config.title, "summary": story.config.summary}
+        found.update({f"{sid}.md": section.text for sid, section in story.sections.items()})
+        return found
+
+    before, after = texts(old), texts(new)
+    order = ["title", "summary", *(f"{sid}.md" for sid in (*CARD_SECTIONS, *STORY_SECTIONS))]
+    changes = []
+    for key in order:
+        a, b = before.get(key, ""), after.get(key, "")
+        if a.split() == b.split():
+            continue
+        changes.append(ProseChange(key, SECTION_TITLES[key.removesuffix(".md")], word_diff(a, b)))
+    return changes
+
+
+# -- numbers ------------------------------------------------------------------------------------------------
+
+
+def _number(value: float | None) -> str | None:
+    if value is None:
+        return None
+    if math.isnan(value):
+        return "nan"
+    return f"{value:.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+
+
+def _interval(estimate: Estimate | None) -> str:
+    if estimate is None or estimate.low is None or estimate.high is None:
+        return ""
+    return f" (95%: {_number(estimate.low)} to {_number(estimate.high)})"
+
+
+def _apart(a: Estimate | None, b: Estimate | None) -> bool | None:
+    if a is None or b is None or None in (a.low, a.high, b.low, b.high):
+        return None
+    assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
+    return a.high < b.low or b.high < a.low
+
+
+def compare_resolved(old: ResolvedStory | None, new: ResolvedStory | None) -> list[NumberChange]:
+    """Model version, metrics and params that differ between two resolved (pinned) versions."""
+    changes: list[NumberChange] = []
+    old_model = old.model if old else None
+    new_model = new.model if new else None
+    if (old_model and (old_model.name, old_model.version)) != (new_model and (new_model.name, new_model.version)):
+        changes.append(NumberChange(
+            "model version",
+            f"{old_model.name} v{old_model.version}" if old_model else None,
+            f"{new_model.name} v{new_model.version}" if new_model else None))
+    if (old_model.aliases if old_model else ()) != (new_model.aliases if new_model else ()):
+        changes.append(NumberChange("model aliases", ", ".join(old_model.aliases) if old_model else None,
+                                    ", ".join(new_model.aliases) if new_model else None))
+    old_run = old.run.run_id if old else None
+    new_run = new.run.run_id if new else None
+    if old_run != new_run:
+        changes.append(NumberChange("run", old_run, new_run))
+    old_metrics = old.run.metrics if old else {}
+    new_metrics = new.run.metrics if new else {}
+    for key in sorted(set(old_metrics) | set(new_metrics)):
+        a = old_metrics[key].value if key in old_metrics else None
+        b = new_metrics[key].value if key in new_metrics else None
+        if _number(a) != _number(b) or (a != b and not (a is not None and b is not None
+                                                         and math.isnan(a) and math.isnan(b))):
+            changes.append(NumberChange(f"metric {key}", _number(a), _number(b)))
+    old_params = old.run.params if old else {}
+    new_params = new.run.params if new else {}
+    for key in sorted(set(old_params) | set(new_params)):
+        if old_params.get(key) != new_params.get(key):
+            changes.append(NumberChange(f"param {key}", old_params.get(key), new_params.get(key)))
+    return changes
+
+
+def _analysed(old: StoryAnalysis | None, new: StoryAnalysis | None,
+              numbers: list[NumberChange]) -> list[NumberChange]:
+    """Attach each metric's uncertainty, and add the cost story's figures."""
+    if old is None or new is None:
+        return numbers
+    old_lines = {line.spec.key: line for line in old.card.metrics}
+    new_lines = {line.spec.key: line for line in new.card.metrics}
+    result = []
+    for change in numbers:
+        key = change.what.removeprefix("metric ")
+        if change.what.startswith("metric ") and key in old_lines and key in new_lines:
+            a, b = old_lines[key].estimate, new_lines[key].estimate
+            apart = _apart(a, b)
+            label = f"{new_lines[key].spec.label} ({key})"
+            note = (f"{_interval(a).strip()} → {_interval(b).strip()}" if apart is not None else
+                    "no interval for this kind of figure")
+            change = NumberChange(label, change.old, change.new, apart, note)
+        result.append(change)
+    if old.card.threshold != new.card.threshold:
+        result.append(NumberChange("threshold in use", _number(old.card.threshold), _number(new.card.threshold)))
+    old_cost, new_cost = old.cost, new.cost
+    if old_cost is not None or new_cost is not None:
+        a_best = old_cost.comparison.best.threshold if old_cost and old_cost.comparison else None
+        b_best = new_cost.comparison.best.threshold if new_cost and new_cost.comparison else None
+        if a_best != b_best:
+            a_u = old_cost.uncertainty.threshold if old_cost and old_cost.uncertainty else None
+            b_u = new_cost.uncertainty.threshold if new_cost and new_cost.uncertainty else None
+            apart = _apart(a_u, b_u)
+            result.append(NumberChange("lowest-cost threshold", _number(a_best), _number(b_best), apart,
+                                       f"{_interval(a_u).strip()} → {_interval(b_u).strip()}" if apart is not None
+                                       else ""))
+        a_cost = old_cost.current_cost_per if old_cost else None
+        b_cost = new_cost.current_cost_per if new_cost else None
+        if _number(a_cost) != _number(b_cost):
+            either = new_cost or old_cost
+            assert either is not None
+            unit, per = either.spec.unit, either.per
+            result.append(NumberChange(f"current cost per {per:,} ({unit})", _number(a_cost), _number(b_cost)))
+    return result
+
+
+# -- stories ------------------------------------------------------------------------------------------------
+
+
+def _resolve(story: StorySource, label: str, notes: list[str]) -> tuple[ResolvedStory | None, bool]:
+    """The pinned values, and whether they match what story.yaml asks for (only then can they be analysed)."""
+    if not has_snapshot(story.directory):
+        notes.append(f"{label} has no pinned snapshot, so its numbers cannot be compared "
+                     f"(run `storybook pin --story {story.slug}` and commit it)")
+        return None, False
+    try:
+        _, pinned = load_snapshot(story.directory, story.slug)
+    except StorybookError as error:
+        notes.append(f"{label}: the snapshot cannot be read: {error.message}")
+        return None, False
+    try:
+        SnapshotSource().resolve(story)
+    except StorybookError as error:
+        notes.append(f"{label}: {error.message}; run `storybook pin --story {story.slug}`")
+        return pinned, False
+    return pinned, True
+
+
+def _analyse(story: StorySource, resolved: ResolvedStory | None, label: str,
+             notes: list[str]) -> StoryAnalysis | None:
+    if resolved is None:
+        return None
+    try:
+        return analyse_story(story, resolved)
+    except StorybookError as error:
+        notes.append(f"{label}: the story cannot be analysed: {error.message}")
+        return None
+
+
+def diff_story(slug: str, old: StorySource | BrokenStory | None, new: StorySource | BrokenStory | None,
+               old_label: str, new_label: str) -> StoryDiff:
+    if old is None and new is None:  # pragma: no cover - callers pass at least one
+        raise ValueError(slug)
+    result = StoryDiff(slug, "added" if old is None else "removed" if new is None else "changed")
+    for label, story in ((old_label, old), (new_label, new)):
+        if isinstance(story, BrokenStory):
+            result.notes.append(f"{label}: the story does not load: {story.error.message.splitlines()[0]}")
+    old_story = old if isinstance(old, StorySource) else None
+    new_story = new if isinstance(new, StorySource) else None
+    old_resolved, old_ok = _resolve(old_story, old_label, result.notes) if old_story else (None, False)
+    new_resolved, new_ok = _resolve(new_story, new_label, result.notes) if new_story else (None, False)
+    numbers = compare_resolved(old_resolved, new_resolved) if (old_resolved or new_resolved) else []
+    old_analysis = _analyse(old_story, old_resolved, old_label, result.notes) if old_story and old_ok else None
+    new_analysis = _analyse(new_story, new_resolved, new_label, result.notes) if new_story and new_ok else None
+    result.numbers = _analysed(old_analysis, new_analysis, numbers)
+    result.prose = _prose(old_story, new_story)
+    if result.status == "changed" and not result.numbers and not result.prose and not result.notes:
+        result.status = "unchanged"
+    return result
+
+
+def _stories(root: Path) -> dict[str, StorySource | BrokenStory]:
+    return {story.slug: story for story in load_project(root).stories}
+
+
+def diff_roots(old_root: Path, new_root: Path, old_label: str, new_label: str) -> ProjectDiff:
+    old, new = _stories(old_root), _stories(new_root)
+    result = ProjectDiff(old_label, new_label)
+    for slug in sorted(set(old) | set(new)):
+        result.stories.append(diff_story(slug, old.get(slug), new.get(slug), old_label, new_label))
+    return result
+
+
+# -- git ----------------------------------------------------------------------------------------------------
+
+
+def _git(repo: Path, *args: str, binary: bool = False) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, timeout=GIT_TIMEOUT,
+                              check=False)
+    except FileNotFoundError:
+        raise ConfigError("git is not installed", hint="install git, or compare two snapshot files") from None
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"git {args[0]} took longer than {GIT_TIMEOUT}s") from None
+
+
+def _commit(repo: Path, revision: str) -> str:
+    if not revision or revision.startswith("-") or any(c in revision for c in "\0\n"):
+        raise ConfigError(f"{revision!r} is not a git revision", hint="give e.g. origin/main, HEAD~1 or a sha")
+    done = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
+    if done.returncode != 0:
+        raise ConfigError(f"{revision!r} is not a commit in the repository at {repo}",
+                          hint="fetch it first (e.g. `git fetch origin main`) or check the name")
+    return done.stdout.decode().strip()
+
+
+@contextmanager
+def _checkout_free(project_root: Path, revision: str) -> Iterator[Path]:
+    """The project as it was at ``revision``, in a temporary folder (storybook.yaml and the stories only)."""
+    top_done = _git(project_root, "rev-parse", "--show-toplevel")
+    if top_done.returncode != 0:
+        raise ConfigError(f"{project_root} is not inside a git repository",
+                          hint="compare two snapshot files instead, or run inside the repository")
+    top = Path(top_done.stdout.decode().strip()).resolve()
+    prefix = project_root.resolve().relative_to(top).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    sha = _commit(top, revision)
+    shown = _git(top, "show", f"{sha}:{prefix}{PROJECT_FILE}")
+    if shown.returncode != 0:
+        raise ConfigError(f"{prefix}{PROJECT_FILE} does not exist at {revision}",
+                          hint="pick a revision where the project exists")
+    with tempfile.TemporaryDirectory(prefix="storybook-diff-") as temp:
+        root = Path(temp) / "project"
+        root.mkdir()
+        (root / PROJECT_FILE).write_bytes(shown.stdout)
+        try:
+            config = validate(ProjectConfig, parse_yaml(shown.stdout.decode("utf-8"), root / PROJECT_FILE))
+        except (StorybookError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{PROJECT_FILE} at {revision} cannot be read: {exc}") from None
+        stories = config.stories_dir.strip("/")
+        if stories.startswith("..") or stories.startswith("/"):
+            raise ConfigError(f"stories_dir {stories!r} at {revision} points outside the project")
+        archive = _git(top, "archive", "--format=tar", sha, "--", f"{prefix}{stories}")
+        if archive.returncode == 0:
+            _extract(archive.stdout, Path(temp) / "tree")
+            extracted = Path(temp) / "tree" / prefix / stories
+            if extracted.is_dir():
+                extracted.rename(root / stories)
+        (root / stories).mkdir(parents=True, exist_ok=True)
+        yield root
+
+
+def _extract(data: bytes, target: Path) -> None:
+    import io
+
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+        archive.extractall(target, filter="data")
+
+
+def diff_revisions(project: Path, old_revision: str, new_revision: str | None) -> ProjectDiff:
+    """Compare the project at two git revisions (``new_revision`` None: the work tree as it is)."""
+    root = find_project_root(project)
+    with _checkout_free(root, old_revision) as old_root:
+        if new_revision is None:
+            return diff_roots(old_root, root, old_revision, "this version")
+        with _checkout_free(root, new_revision) as new_root:
+            return diff_roots(old_root, new_root, old_revision, new_revision)
+
+
+def diff_snapshot_files(old: Path, new: Path) -> ProjectDiff:
+    """Compare two snapshot files; figures are analysed when each sits in a story folder beside its story."""
+    result = ProjectDiff(str(old), str(new))
+    resolved: list[ResolvedStory] = []
+    stories: list[StorySource | None] = []
+    for path in (old, new):
+        document, pinned = load_snapshot(path.parent, path.parent.name, path=path)
+        resolved.append(pinned)
+        story = None
+        try:
+            candidate = load_project(path.parent).stories
+            story = next((s for s in candidate if isinstance(s, StorySource)
+                          and s.directory.resolve() == path.parent.resolve()), None)
+        except StorybookError:
+            story = None
+        stories.append(story)
+        del document
+    named = stories[1] or stories[0]
+    slug = named.slug if named is not None else new.parent.name
+    diff = StoryDiff(slug, "changed")
+    numbers = compare_resolved(resolved[0], resolved[1])
+    analyses = [_analyse(story, pinned, str(path), diff.notes) if story is not None else None
+                for story, pinned, path in zip(stories, resolved, (old, new), strict=True)]
+    diff.numbers = _analysed(analyses[0], analyses[1], numbers)
+    if not diff.numbers:
+        diff.status = "unchanged"
+    result.stories.append(diff)
+    return result
+
+
+def looks_like_file(argument: str) -> bool:
+    return argument.endswith(".json") and Path(argument).is_file()
+
+
+def sentence_case(text: str) -> str:
+    return re.sub(r"^\w", lambda m: m.group(0).upper(), text)
