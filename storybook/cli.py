@@ -293,6 +293,29 @@ def diff(
     sys.stdout.write(formats[output](result))
 
 
+@app.command()
+def review(
+    base: Annotated[str, typer.Option("--base", help="The git revision to compare with, e.g. origin/main.")],
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+    site_url: Annotated[str | None, typer.Option("--site-url", help="Where the built site is published, to "
+                                                 "link each story's page.")] = None,
+) -> None:
+    """Print a pull-request comment body (Markdown): checks, number changes, prose changes and sign-offs
+    against --base, with links to the built pages. Always under GitHub's 65,536-character limit.
+    """
+    from storybook.review.comment import review_comment
+
+    try:
+        body = review_comment(project, base, site_url=site_url)
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+    sys.stdout.write(body)
+
+
 def main() -> None:
     """Entry point of the console script."""
     try:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from storybook.review.diff import NumberChange, ProjectDiff, ProseChange, StoryDiff, WordOp
 from storybook.review.safe import escape_html, escape_markdown, no_workflow_commands
 
-__all__ = ["CONTEXT_WORDS", "format_html", "format_markdown", "format_text", "markdown_numbers",
+__all__ = ["CONTEXT_WORDS", "elide", "format_html", "format_markdown", "format_text", "markdown_numbers",
            "markdown_prose"]
 
 CONTEXT_WORDS = 8
 
 
-def _elide(ops: tuple[WordOp, ...]) -> list[WordOp | tuple[str, str]]:
+def elide(ops: tuple[WordOp, ...]) -> list[WordOp | tuple[str, str]]:
     """Equal runs cut to a few words of context on each side of a change."""
     shown: list[WordOp | tuple[str, str]] = []
     for index, (tag, text) in enumerate(ops):
@@ -70,7 +70,7 @@ def format_text(diff: ProjectDiff) -> str:
         for prose in story.prose:
             lines.append(f"  prose: {prose.section} (+{prose.added} -{prose.removed} words)")
             words = []
-            for tag, text in _elide(prose.ops):
+            for tag, text in elide(prose.ops):
                 words.append(f"[-{text}-]" if tag == "delete" else f"{{+{text}+}}" if tag == "insert" else text)
             lines.append("    " + " ".join(words))
     return no_workflow_commands("\n".join(lines)) + "\n"
@@ -95,7 +95,7 @@ def markdown_numbers(story: StoryDiff) -> str:
 
 def markdown_words(prose: ProseChange) -> str:
     parts = []
-    for tag, text in _elide(prose.ops):
+    for tag, text in elide(prose.ops):
         escaped = escape_markdown(text)
         if tag == "delete":
             parts.append(f"~~{escaped}~~")
@@ -143,7 +143,7 @@ def _html_words(prose: ProseChange) -> str:
         "delete": lambda t: f"<del>{t}</del>", "insert": lambda t: f"<ins>{t}</ins>",
         "gap": lambda t: f'<span class="gap">{t}</span>', "equal": lambda t: t,
     }
-    return " ".join(tags[tag](escape_html(text)) for tag, text in _elide(prose.ops))
+    return " ".join(tags[tag](escape_html(text)) for tag, text in elide(prose.ops))
 
 
 def format_html(diff: ProjectDiff, *, title: str = "What changed in the stories") -> str:
