@@ -76,8 +76,12 @@ def _prose_block(prose: ProseChange, limit: int = MAX_BLOCK) -> str:
         escaped = escape_markdown(text)
         piece = f"~~{escaped}~~" if tag == "delete" else f"**{escaped}**" if tag == "insert" else escaped
         if size + len(piece) + 1 > limit:
-            rest = sum(len(t) for _, t in shown_ops[index:])
-            parts.append(f"\n\n_(cut here: {rest:,} more characters of this section's changes; run "
+            room = limit - size - 5
+            kept = escaped[: max(escaped.rfind(" ", 0, room), 0)] if room > 0 else ""
+            if kept:
+                parts.append(f"~~{kept}~~" if tag == "delete" else f"**{kept}**" if tag == "insert" else kept)
+            rest = sum(len(t) for _, t in shown_ops[index:]) - len(kept)
+            parts.append(f"…\n\n_(cut here: {rest:,} more characters of this section's changes; run "
                          "`storybook diff` to see them all)_")
             break
         parts.append(piece)
