@@ -254,3 +254,26 @@ def test_cost_story_from_confusion_counts_only_says_the_sweep_needs_scores(train
     assert f"That costs about {(fp * 1.5 + fn * 40) / n * 1000:,.0f} hours of specialist time" in section
     assert "cannot work out what another threshold would cost" in section
     assert "Using a threshold of" not in section
+
+
+def test_trust_report_flags_the_shift_the_example_was_built_with(project_copy: Path) -> None:
+    from datetime import timedelta
+
+    from storybook.analyse.plain import format_date
+    from storybook.example import SHIFT_DAY, START
+
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+    section = _text(page.split('<section id="trust">', 1)[1].split("</section>", 1)[0])
+    shift_day = format_date(int((START + timedelta(days=SHIFT_DAY - 1)).timestamp() * 1000))
+    assert shift_day == "29 September 2026"
+    assert f"first broke its guardrails (0.20 to 0.60) on {shift_day}" in section
+    assert f"The average predicted chance of a malignant tumour changed on {shift_day}" in section
+    assert "mean area changed a lot" in section  # the unit change shows up as data shift, in the right feature
+    for area in ("model", "data", "system"):
+        assert re.search(rf"The {area} (None|Emerging|Established|Strong)", section), area
+    assert "Signed: Every flag the model raises is read by a specialist" in section
+    assert "ML Test Score" in section
+    assert re.search(r'<img src="charts/breast-cancer-screening-guard-production_mean_score\.svg" alt="[^"]*'
+                     r'a red line marks the change on 29 September 2026', page)

@@ -19,6 +19,7 @@ from storybook.analyse.classification import (
 )
 from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
 from storybook.analyse.plain import Vocabulary, definition, format_percent, metric_sentence
+from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
@@ -65,6 +66,7 @@ class StoryAnalysis:
 
     card: ModelCard
     cost: CostStory | None
+    trust: TrustReport | None = None
 
 
 def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
@@ -80,7 +82,13 @@ def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
         elif card.overall is not None:
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
-    return StoryAnalysis(card=card, cost=cost)
+    trust = None
+    if config.trust is not None:
+        scored = None
+        if resolved.evaluation is not None and config.evaluation is not None:
+            scored = labels_and_scores(story, resolved)
+        trust = analyse_trust(config, resolved, card, *(scored or (None, None)))
+    return StoryAnalysis(card=card, cost=cost, trust=trust)
 
 
 def vocabulary(story: StorySource) -> Vocabulary:

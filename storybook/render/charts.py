@@ -153,3 +153,60 @@ def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[
     alt_text = f"Picture of {total:,} {unit}, one square each: {parts}."
     return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
                  caption=f"What happens to {total:,} {unit}, one square each.")
+
+
+def guarded_series_chart(name: str, label: str, series: Series, lower: float | None, upper: float | None,
+                         change_ms: int | None) -> Chart | None:
+    """A production series with its guardrails (dashed) and the day it changed (a red rule)."""
+    import altair as alt
+
+    if not series.points:
+        return None
+    data = pd.DataFrame({
+        "day": [pd.Timestamp(p.timestamp_ms, unit="ms").strftime("%Y-%m-%d") for p in series.points],
+        "value": [p.value for p in series.points],
+    })
+    layers = [alt.Chart(data).mark_line(point=True, color=COLOUR).encode(
+        x=alt.X("day:T", title="Date"), y=alt.Y("value:Q", title=label))]
+    bounds = [b for b in (lower, upper) if b is not None]
+    if bounds:
+        layers.append(alt.Chart(pd.DataFrame({"bound": bounds})).mark_rule(
+            strokeDash=[6, 4], color="#555").encode(y="bound:Q"))
+    if change_ms is not None:
+        day = pd.Timestamp(change_ms, unit="ms").strftime("%Y-%m-%d")
+        layers.append(alt.Chart(pd.DataFrame({"day": [day]})).mark_rule(color="#b3261e", strokeWidth=2)
+                      .encode(x="day:T"))
+    chart = alt.layer(*layers).properties(width=520, height=200).configure(**_config())
+    first, last = series.points[0], series.points[-1]
+    guard = " and ".join(f"{word} guardrail at {bound:g}" for word, bound in (("a lower", lower), ("an upper", upper))
+                         if bound is not None)
+    change = f"; a red line marks the change on {format_date(change_ms)}" if change_ms is not None else ""
+    alt_text = (f"Line chart of {label.lower()} from {format_date(first.timestamp_ms)} to "
+                f"{format_date(last.timestamp_ms)}, {len(series.points)} readings, with {guard or 'no guardrail'} "
+                f"shown as dashed lines{change}. It starts at {first.value:.3g} and ends at {last.value:.3g}.")
+    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
+                 caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red).")
+
+
+def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]) -> Chart | None:
+    """Predicted chance against what happened, one dot per band of scores; the diagonal is perfect."""
+    import altair as alt
+
+    rows = [(score, observed, n) for score, observed, n in bins if n > 0]
+    if not rows:
+        return None
+    data = pd.DataFrame(rows, columns=["predicted", "observed", "n"])
+    diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
+        strokeDash=[4, 4], color="#777").encode(x="x:Q", y="y:Q")
+    dots = alt.Chart(data).mark_point(filled=True, color=COLOUR).encode(
+        x=alt.X("predicted:Q", title="Predicted chance (average in the band)", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        y=alt.Y("observed:Q", title="How often it happened", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        size=alt.Size("n:Q", title=f"{unit.capitalize()} in band"),
+    )
+    chart = (diagonal + dots).properties(width=320, height=320).configure(**_config())
+    parts = "; ".join(f"predicted {format_percent(p)}, happened {format_percent(o)} ({n} {unit})"
+                      for p, o, n in rows)
+    return Chart(name=name, spec=chart.to_dict(), alt=f"Calibration chart, one dot per band of scores: {parts}.",
+                 caption="Dots on the dashed diagonal mean the predicted chances can be taken at face value.")

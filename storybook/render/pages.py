@@ -13,7 +13,16 @@ from markupsafe import Markup
 from storybook.analyse.model_card import ModelCard, StoryAnalysis
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent, per_hundred
 from storybook.errors import Location, PublishError
-from storybook.render.charts import Chart, cost_chart, icon_array, series_chart, slice_chart, to_svg
+from storybook.render.charts import (
+    Chart,
+    cost_chart,
+    guarded_series_chart,
+    icon_array,
+    reliability_chart,
+    series_chart,
+    slice_chart,
+    to_svg,
+)
 from storybook.render.expressions import Vocabulary, provenance_anchor, render_expressions
 from storybook.render.markdown import markdown_to_html
 from storybook.resolve.resolved import Provenance, ResolvedStory
@@ -124,6 +133,28 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
     return charts
 
 
+def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
+    trust = analysis.trust
+    assert trust is not None
+    charts: list[Chart] = []
+    for guarded in trust.guarded:
+        change = guarded.change
+        change_ms = (guarded.series.points[change.index].timestamp_ms
+                     if change.changed and change.index is not None else None)
+        chart = guarded_series_chart(f"{story.slug}-guard-{guarded.guardrail.series}",
+                                     guarded.guardrail.name.capitalize(), guarded.series, guarded.guardrail.lower,
+                                     guarded.guardrail.upper, change_ms)
+        if chart is not None:
+            charts.append(chart)
+    if trust.reliability is not None:
+        bins = [(b.mean_score, b.observed_rate, b.n) for b in trust.reliability.bins
+                if b.mean_score is not None and b.observed_rate is not None]
+        chart = reliability_chart(f"{story.slug}-calibration", analysis.card.words.unit, bins)
+        if chart is not None:
+            charts.append(chart)
+    return charts
+
+
 def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[str]) -> list[Provenance]:
     entries: dict[str, Provenance] = {}
     keys = [m.key for m in story.config.metrics] + sorted(used_metrics - {m.key for m in story.config.metrics})
@@ -154,9 +185,11 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     charts = _charts(story, resolved, card)
     if analysis.cost is not None:
         charts += _cost_charts(story, analysis)
+    if analysis.trust is not None:
+        charts += _trust_charts(story, analysis)
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
-        "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "resolved": resolved,
+        "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust, "resolved": resolved,
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
 from storybook.resolve.resolved import (
+    ComparedVersion,
     DatasetRecord,
     Figure,
     ModelVersionRecord,
@@ -42,6 +43,7 @@ BOUNDED_HTTP = {
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
 
 
@@ -107,10 +109,56 @@ class MlflowSource:
             with self._errors(story, location):
                 evaluation = self._evaluation(run_id, config.evaluation.artifact, location)
             evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.artifact)
+        tables: dict[str, pd.DataFrame] = {}
+        compared = None
+        if config.trust is not None:
+            tables, compared = self._trust_inputs(story, run, series)
         return ResolvedStory(
             source=self.shown_uri, run=run, model=model, versions=versions, series=series,
-            evaluation=evaluation, evaluation_provenance=evaluation_provenance,
+            evaluation=evaluation, evaluation_provenance=evaluation_provenance, tables=tables, compared=compared,
         )
+
+    def _trust_inputs(self, story: StorySource, run: ResolvedRun, series: dict[str, Series],
+                      ) -> tuple[dict[str, pd.DataFrame], ComparedVersion | None]:
+        """The histories, tables and other version a trust report needs (added to ``series`` in place)."""
+        trust = story.config.trust
+        assert trust is not None
+        wanted: list[tuple[str, tuple[str | int, ...]]] = []
+        if trust.model.folds is not None:
+            wanted.append((trust.model.folds, ("trust", "model", "folds")))
+        wanted += [(g.series, ("trust", "guardrails", i, "series")) for i, g in enumerate(trust.guardrails)]
+        for key, where in wanted:
+            if key in series:
+                continue
+            with self._errors(story, story.yaml.location(where)):
+                history = self._history(run.run_id, key)
+            if not history.points:
+                raise ReferenceNotFound(f"run {run.run_id} has no history for metric {key!r}",
+                                        location=story.yaml.location(where),
+                                        hint=_available("metrics logged", run.metrics))
+            series[key] = history
+        tables: dict[str, pd.DataFrame] = {}
+        for name in ("training_artifact", "production_artifact"):
+            artifact = getattr(trust.data, name)
+            if artifact is not None:
+                location = story.yaml.location(("trust", "data", name))
+                with self._errors(story, location):
+                    tables[artifact] = self._evaluation(run.run_id, artifact, location)
+        compared = None
+        ref = story.config.model
+        if trust.model.compare_with is not None and ref.name is not None:
+            location = story.yaml.location(("trust", "model", "compare_with"))
+            with self._errors(story, location):
+                other_ref = ModelRef(name=ref.name, alias=trust.model.compare_with)
+                other, _ = self._model(other_ref, location)
+                assert other is not None
+                other_run = self._run(other.run_id, location)
+                other_evaluation = None
+                evaluation = story.config.evaluation
+                if evaluation is not None and evaluation.artifact is not None:
+                    other_evaluation = self._evaluation(other.run_id, evaluation.artifact, location)
+            compared = ComparedVersion(model=other, run=other_run, evaluation=other_evaluation)
+        return tables, compared
 
     # -- MLflow reads -------------------------------------------------------------------------------------
 

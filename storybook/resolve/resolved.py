@@ -8,6 +8,7 @@ from typing import Literal
 import pandas as pd
 
 __all__ = [
+    "ComparedVersion",
     "DatasetRecord",
     "Figure",
     "ModelVersionRecord",
@@ -94,6 +95,15 @@ class ResolvedRun:
 
 
 @dataclass(frozen=True, eq=False)
+class ComparedVersion:
+    """Another version of the same registered model (e.g. the challenger), to compare with."""
+
+    model: ModelVersionRecord
+    run: ResolvedRun
+    evaluation: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class ResolvedStory:
     """Everything one story needs from MLflow, fetched before any analysis starts."""
 
@@ -104,3 +114,5 @@ class ResolvedStory:
     series: dict[str, Series] = field(default_factory=dict)
     evaluation: pd.DataFrame | None = None
     evaluation_provenance: Provenance | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    compared: ComparedVersion | None = None

@@ -27,6 +27,7 @@ __all__ = [
     "SignoffPolicy",
     "SliceSpec",
     "StoryConfig",
+    "TrustSpec",
 ]
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -214,6 +215,59 @@ class SignoffPolicy(_Schema):
     required_roles: list[ShortText] = Field(default_factory=list)
 
 
+class TrustModel(_Schema):
+    """Evidence of trust in the model: held-out fit, stability across folds, calibration, slice gaps."""
+
+    metric: MetricKind = "recall"
+    minimum: Annotated[float, Field(ge=0, le=1)] = 0.8
+    folds: Key | None = Field(default=None, description="a metric history with one step per CV fold")
+    fold_tolerance: Annotated[float, Field(ge=0)] = 0.1
+    calibration_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.05
+    slice_gap_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.2
+    compare_with: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = Field(
+        default=None, description="alias of the version to compare with, e.g. challenger")
+
+
+class TrustData(_Schema):
+    """Evidence of trust in the data: the run's training table and production inputs, as artifacts."""
+
+    training_artifact: Key | None = None
+    production_artifact: Key | None = None
+    features: list[Key] = Field(default_factory=list, description="columns to compare; default: shared ones")
+
+
+class Guardrail(_Schema):
+    series: Key
+    name: ShortText = Field(description="what the series is, inside a sentence: 'the mean prediction'")
+    lower: float | None = None
+    upper: float | None = None
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> Guardrail:
+        if self.lower is None and self.upper is None:
+            raise ValueError("a guardrail needs lower, upper or both")
+        return self
+
+
+class AttestationSpec(_Schema):
+    who: ShortText
+    role: ShortText
+    when: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    statement: Text
+    check: Key
+    automated: bool = False
+
+
+class TrustSpec(_Schema):
+    """A trust report: what storybook checks automatically, and what people attest."""
+
+    owner: ShortText
+    model: TrustModel = Field(default_factory=TrustModel)
+    data: TrustData = Field(default_factory=TrustData)
+    guardrails: list[Guardrail] = Field(default_factory=list)
+    attestations: list[AttestationSpec] = Field(default_factory=list)
+
+
 class StoryConfig(_Schema):
     """stories/<slug>/story.yaml."""
 
@@ -229,6 +283,7 @@ class StoryConfig(_Schema):
     series: list[SeriesSpec] = Field(default_factory=list)
     min_slice_size: Annotated[int, Field(ge=1)] = 30
     cost_of_error: CostOfError | None = None
+    trust: TrustSpec | None = None
     signoffs: SignoffPolicy | None = None
 
     @field_validator("metrics")

@@ -1,0 +1,175 @@
+"""The trust report of a story: evidence gathered from what was resolved, levels, rubric, and chart data.
+
+Composes :mod:`storybook.analyse.trust_checks` and :mod:`storybook.analyse.trust` for one story. Pure: it
+reads only the resolved data and the story's declarations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.classification import PROPORTION_KINDS, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
+from storybook.analyse.trust_checks import (
+    ChangePoint,
+    Evidence,
+    ModelVersion,
+    ReliabilityCurve,
+    check_calibration,
+    check_change,
+    check_class_balance,
+    check_deployments,
+    check_duplicates,
+    check_fold_stability,
+    check_guardrails,
+    check_held_out,
+    check_label_rates,
+    check_missing,
+    check_previous_version,
+    check_shift,
+    check_slice_gaps,
+    check_small_slices,
+    detect_change,
+    reliability_curve,
+)
+from storybook.resolve.resolved import ResolvedStory, Series
+from storybook.sources.schema import Guardrail, StoryConfig, TrustSpec
+
+if TYPE_CHECKING:
+    from storybook.analyse.model_card import ModelCard
+
+__all__ = ["GuardedSeries", "TrustReport", "analyse_trust"]
+
+
+@dataclass(frozen=True)
+class GuardedSeries:
+    """A production series with its guardrail and the change found in it, for the chart."""
+
+    guardrail: Guardrail
+    series: Series
+    change: ChangePoint
+
+
+@dataclass(frozen=True)
+class TrustReport:
+    spec: TrustSpec
+    levels: tuple[LevelResult, ...]
+    rubric: RubricScore
+    reliability: ReliabilityCurve | None
+    guarded: tuple[GuardedSeries, ...]
+    attestations: tuple[Attestation, ...]
+
+
+def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], threshold: float,
+              ) -> Estimate:
+    if kind in PROPORTION_KINDS:
+        return rate(kind, confusion_at(labels, scores, threshold))
+    return auc_estimate(labels, scores)
+
+
+def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
+                  labels: npt.NDArray[np.bool_] | None, scores: npt.NDArray[np.float64] | None) -> TrustReport:
+    spec = config.trust
+    assert spec is not None
+    run = resolved.run
+    words = card.words
+    evidence: list[Evidence] = []
+    artifact = config.evaluation.artifact if config.evaluation is not None else None
+    evaluation_source = f"evaluation set {artifact} of run {run.run_id}"
+    model = spec.model
+    reliability = None
+
+    # Model
+    if labels is not None and scores is not None and card.threshold is not None:
+        evidence.append(check_held_out(_estimate(model.metric, labels, scores, card.threshold), model.minimum,
+                                       kind=model.metric, source=evaluation_source, words=words))
+        evidence.append(check_calibration(labels, scores, tolerance=model.calibration_tolerance,
+                                          source=evaluation_source))
+        reliability = reliability_curve(labels, scores)
+    elif card.overall is not None and model.metric in PROPORTION_KINDS:
+        evidence.append(check_held_out(card.overall.rates[model.metric], model.minimum, kind=model.metric,
+                                       source=f"confusion counts of run {run.run_id}", words=words))
+    if model.folds is not None and model.folds in resolved.series:
+        folds = resolved.series[model.folds]
+        evidence.append(check_fold_stability([p.value for p in folds.points], model.fold_tolerance,
+                                             metric=model.folds, source=f"metric history {folds.key} of run "
+                                             f"{run.run_id}"))
+    if model.metric in PROPORTION_KINDS:
+        for analysis in card.slices:
+            rates = {row.value: row.rates[model.metric] for row in analysis.table.rows}
+            evidence.append(check_slice_gaps(rates, model.slice_gap_tolerance, metric=model.metric,
+                                             slice_name=analysis.spec.label.lower(),
+                                             min_size=config.min_slice_size, source=evaluation_source))
+    compared = resolved.compared
+    if compared is not None and labels is not None and scores is not None and card.threshold is not None \
+            and compared.evaluation is not None and config.evaluation is not None:
+        frame = compared.evaluation
+        other_labels = frame[config.evaluation.label_column].astype("string").to_numpy() == \
+            config.evaluation.positive_value
+        other_scores = np.asarray(frame[config.evaluation.score_column], dtype=np.float64)
+        other_threshold = float(compared.run.params.get(str(config.evaluation.threshold_param), card.threshold))
+        evidence.append(check_previous_version(
+            _estimate(model.metric, labels, scores, card.threshold),
+            _estimate(model.metric, other_labels, other_scores, other_threshold),
+            metric=model.metric, source=f"version {compared.model.version} ({', '.join(compared.model.aliases)}), "
+            f"run {compared.run.run_id}"))
+
+    # Data
+    evaluation = resolved.evaluation
+    if labels is not None and evaluation is not None:
+        evidence.append(check_class_balance(labels, source=evaluation_source, words=words))
+        for slice_spec in config.slices:
+            groups = evaluation[slice_spec.column].rename(slice_spec.label.lower())
+            evidence.append(check_label_rates(labels, groups, min_size=config.min_slice_size,
+                                              source=evaluation_source, words=words))
+            evidence.append(check_small_slices(groups, min_size=config.min_slice_size, source=evaluation_source))
+        first_slice = evaluation[config.slices[0].column] if config.slices else None
+        evidence.append(check_missing(evaluation, first_slice, min_size=config.min_slice_size,
+                                      source=evaluation_source))
+    training = resolved.tables.get(spec.data.training_artifact or "")
+    production = resolved.tables.get(spec.data.production_artifact or "")
+    features = list(spec.data.features)
+    if training is not None and evaluation is not None:
+        columns = features or _shared_features(config, training, evaluation)
+        evidence.append(check_duplicates(training, evaluation, columns,
+                                         source=f"{spec.data.training_artifact} and {artifact} of run {run.run_id}"))
+    if training is not None and production is not None:
+        columns = features or _shared_features(config, training, production)
+        evidence.append(check_shift(training[columns], production[columns], columns,
+                                    source=f"{spec.data.training_artifact} and {spec.data.production_artifact} "
+                                    f"of run {run.run_id}"))
+
+    # System
+    guarded = []
+    for guardrail in spec.guardrails:
+        series = resolved.series[guardrail.series]
+        points = [(p.step, p.timestamp_ms, p.value) for p in series.points]
+        source = f"metric history {series.key} of run {run.run_id}"
+        evidence.append(check_guardrails(points, lower=guardrail.lower, upper=guardrail.upper,
+                                         name=guardrail.name, source=source))
+        evidence.append(check_change(points, name=guardrail.name, source=source))
+        guarded.append(GuardedSeries(guardrail=guardrail, series=series,
+                                     change=detect_change([p.value for p in series.points])))
+    if resolved.versions:
+        evidence.append(check_deployments(
+            [ModelVersion(v.version, v.created_ms, v.aliases) for v in resolved.versions],
+            source=f"model registry, {resolved.versions[0].name}"))
+
+    attestations = tuple(Attestation(who=a.who, role=a.role, when=a.when, statement=a.statement, check=a.check,
+                                     automated=a.automated) for a in spec.attestations)
+    return TrustReport(spec=spec, levels=levels_for(evidence, attestations),
+                       rubric=score_rubric(evidence, attestations), reliability=reliability,
+                       guarded=tuple(guarded), attestations=attestations)
+
+
+def _shared_features(config: StoryConfig, one: pd.DataFrame, other: pd.DataFrame) -> list[str]:
+    """Columns both tables have, other than the label, the score and the slice columns."""
+    skip = {s.column for s in config.slices}
+    if config.evaluation is not None:
+        skip |= {config.evaluation.label_column, config.evaluation.score_column}
+    return [str(c) for c in one.columns if c in other.columns and c not in skip and c != "day"]
