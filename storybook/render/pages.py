@@ -189,7 +189,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         charts += _trust_charts(story, analysis)
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
-        "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust, "resolved": resolved,
+        "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
+        "resolved": resolved,
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
