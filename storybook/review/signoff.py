@@ -75,7 +75,12 @@ class RoleStatus:
 
 def _quoted(text: str) -> str:
     # A JSON string is a valid YAML double-quoted scalar: quotes, newlines and control characters escaped.
-    return json.dumps(text, ensure_ascii=False)
+    # YAML also breaks lines at NEL, LS and PS, and ignores a BOM: escape those too.
+    quoted = json.dumps(text, ensure_ascii=False)
+    for char, escaped in (("\x85", "\\x85"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+                          ("\ufeff", "\\ufeff")):
+        quoted = quoted.replace(char, escaped)
+    return quoted
 
 
 def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "",

@@ -138,12 +138,14 @@ def test_sign_appends_and_goes_stale_when_content_changes(pinned_copy: Path) -> 
 
 def test_sign_text_with_quotes_and_newlines_stays_one_entry(pinned_copy: Path) -> None:
     story = pinned_copy / "stories" / STORY
-    result = runner.invoke(app, ["sign", STORY, "--name", 'O"Brien: "x"\n- name: forged', "--role", "lead",
-                                 "--note", "line1\nrole: admin", "--project", str(pinned_copy)])
+    name = 'O"Brien: "x"\n- name: forged'
+    note = "line1\nrole: admin \u2028- role: x\x85 Zoë 😀 \\u0041"
+    result = runner.invoke(app, ["sign", STORY, "--name", name, "--role", "lead", "--note", note,
+                                 "--project", str(pinned_copy)])
     assert result.exit_code == 0, result.output
     statuses = signoff_status(story)
     assert len(statuses) == 1
-    assert statuses[0].name == 'O"Brien: "x"\n- name: forged' and statuses[0].note == "line1\nrole: admin"
+    assert (statuses[0].name, statuses[0].role, statuses[0].note) == (name, "lead", note)
 
 
 def test_check_online_reports_pinned_values_mlflow_disagrees_with(pinned_copy: Path) -> None:

@@ -191,6 +191,10 @@ def test_review_neutralises_html_mentions_and_workflow_commands(two_versions: Re
     assert "set-output" in body  # shown as text, not dropped
     text = _invoke("diff", "HEAD~1", "HEAD", "--project", str(project))
     assert all(not line.lstrip().startswith("::") for line in text.splitlines())
+    page = _invoke("diff", "HEAD~1", "HEAD", "--project", str(project), "--format", "html")
+    assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    markdown = _invoke("diff", "HEAD~1", "HEAD", "--project", str(project), "--format", "markdown")
+    assert "<script" not in markdown and "@team" not in markdown
 
 
 def test_review_stays_under_the_limit_with_a_huge_prose_change_and_says_what_was_cut(
