@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import types
 import typing
@@ -170,7 +171,9 @@ def write_snapshot(story: StorySource, resolved: ResolvedStory, *, source: str,
 
     def write_frame(where: str, frame: pd.DataFrame) -> dict[str, Any]:
         data = _frame_csv(frame)
-        name = f"{SNAPSHOT_DIR}/{where}.csv"
+        name = f"{SNAPSHOT_DIR}/{_file_name(where)}.csv"
+        if name in frames:  # two field paths that read the same once made safe
+            name = f"{SNAPSHOT_DIR}/{_file_name(where)}-{hashlib.sha256(where.encode()).hexdigest()[:8]}.csv"
         frames[name] = data
         return {
             "csv": name,
@@ -202,6 +205,13 @@ def write_snapshot(story: StorySource, resolved: ResolvedStory, *, source: str,
     changes = _changes(flatten(old.get("resolved")) if isinstance(old, dict) else {},
                        flatten(new["resolved"])) if old is not None else ()
     return SnapshotChange(path=target, created=old is None, changes=tuple(changes))
+
+
+def _file_name(where: str) -> str:
+    """A field path (``evaluation``, ``tables.data/train.csv``) as one safe file name."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", where).strip(".-") or "table"
+    safe = re.sub(r"\.csv$", "", safe)
+    return safe[:100]
 
 
 def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -285,17 +295,24 @@ def _refuse_constant(name: str) -> Any:
 
 
 def line_of(text: str, where: str) -> int:
-    """The line of the deepest key of a dotted path that can be found, walking down the indented JSON."""
+    """The line of a dotted path (``resolved.run.metrics.x.value``) in a snapshot written by ``pin``
+    (indent 2), or of the deepest part of it that can be found."""
     lines = text.splitlines()
     line = 0
-    for part in where.split("."):
+    for depth, part in enumerate(where.split("."), start=1):
         if not part or part.isdigit():
-            continue
-        needle = json.dumps(part) + ":"
-        for index in range(line, len(lines)):
-            if lines[index].lstrip().startswith(needle):
+            continue  # list items carry no key; the next key is searched inside the same parent
+        needle = " " * (2 * depth) + json.dumps(part) + ":"
+        for index in range(line + 1, len(lines)):
+            current = lines[index]
+            indent = len(current) - len(current.lstrip(" "))
+            if indent < 2 * depth and current.strip() not in ("", "{", "["):
+                break  # left the parent without finding the key
+            if current.startswith(needle):
                 line = index
                 break
+        else:
+            break
     return line + 1
 
 

@@ -7,10 +7,12 @@ changes the prose. diff, check, sign-off status and the review comment are check
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,7 +72,8 @@ def two_versions(pinned_project: Path, tmp_path_factory: pytest.TempPathFactory)
 
     data = yaml.safe_load(story_file.read_text())
     data["model"] = {"name": "breast-cancer-screening", "alias": "challenger"}
-    data.pop("series")  # the challenger logged no production series
+    for champion_only in ("series", "trust"):  # the challenger logged no production series
+        data.pop(champion_only, None)
     story_file.write_text(yaml.safe_dump(data, sort_keys=False))
     metrics = story / "metrics.md"
     metrics.write_text(metrics.read_text().replace("the most serious mistake", "the gravest mistake"))
@@ -107,16 +110,14 @@ def test_diff_between_revisions_shows_numbers_old_to_new_and_the_word_diff(two_v
 
 
 def test_diff_of_two_snapshot_files(two_versions: Repo, tmp_path: Path) -> None:
-    old_dir = tmp_path / "old"
-    old_dir.mkdir()
-    (old_dir / "snapshot.json").write_text(_git(two_versions.root, "show",
-                                                f"HEAD~1:docs/stories-project/stories/{STORY}/snapshot.json"))
-    (old_dir / "snapshot").mkdir()
-    csv = subprocess.run(["git", "-C", str(two_versions.root), "show",
-                          f"HEAD~1:docs/stories-project/stories/{STORY}/snapshot/evaluation.csv"],
-                         capture_output=True, check=True).stdout
-    (old_dir / "snapshot" / "evaluation.csv").write_bytes(csv)
-    text = _invoke("diff", str(old_dir / "snapshot.json"), str(two_versions.story / "snapshot.json"))
+    # The old snapshot and its tables, as committed, in a folder of their own.
+    inside = f"docs/stories-project/stories/{STORY}"
+    archive = subprocess.run(["git", "-C", str(two_versions.root), "archive", "HEAD~1", f"{inside}/snapshot.json",
+                              f"{inside}/snapshot"], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tmp_path / "old", filter="data")
+    old = tmp_path / "old" / inside / "snapshot.json"
+    text = _invoke("diff", str(old), str(two_versions.story / "snapshot.json"))
     assert f"metric test_recall: {two_versions.old_recall:.4g} → {two_versions.new_recall:.4g}" in text
     assert "model version: breast-cancer-screening v1 → breast-cancer-screening v2" in text
 

@@ -116,7 +116,7 @@ def test_tampered_table_is_a_located_error_not_a_traceback(pinned_copy: Path) ->
 @pytest.mark.parametrize(("mangle", "expected"), [
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: text.replace('"format": 1', '"format": 99'), "format 99"),
-    (lambda text: text.replace('"run_name": "', '"run_name": 5, "x": "', 1), "resolved.run.run_name"),
+    (lambda text: text.replace('"run_name": "', '"run_name": 5, "x": "', 1), "run.run_name: expected text"),
     (lambda text: text.replace('"csv": "snapshot/evaluation.csv"', '"csv": "../../../etc/passwd"'),
      "must be snapshot/<name>.csv"),
 ])
