@@ -6,15 +6,16 @@ and listed on the index as not built; the others are published.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from storybook.analyse.model_card import analyse_story
-from storybook.errors import StorybookError, StoryError, TrackingError
-from storybook.publish.site import SiteWriter
+from storybook.errors import ConfigError, StorybookError, StoryError, TrackingError
+from storybook.publish.site import MARKER, SiteWriter
 from storybook.render.pages import (
     RenderedStory,
     StoryEntry,
@@ -27,6 +28,7 @@ from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
 from storybook.resolve.tracking import tracking_uri
+from storybook.review.signoff import signoff_status
 from storybook.sources.loader import BrokenStory, Project, StorySource, load_project
 
 __all__ = ["BuildReport", "build"]
@@ -46,12 +48,21 @@ class BuildReport:
 
 def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only: list[str] | None = None,
           now: datetime | None = None, on_story: Callable[[str, StorybookError | None], None] | None = None,
-          offline: bool = False) -> BuildReport:
+          offline: bool = False, backend: str = "site") -> BuildReport:
     """Build the project at ``root`` into its site folder (or ``out``). Raises only for project-wide errors.
 
     A story with a pinned snapshot (``stories/<slug>/snapshot.json``) is built from it; the others are
     resolved against MLflow. ``offline`` never touches MLflow: a story without a snapshot fails.
     """
+    if backend not in ("site", "quarto"):
+        raise ConfigError(f"unknown backend {backend!r}", hint="use --backend site or --backend quarto")
+    quarto = None
+    if backend == "quarto":
+        from storybook.publish.quarto import find_quarto, render_quarto
+
+        quarto = find_quarto()
+        if quarto is None:
+            render_quarto(Path("."), None)  # raises the ConfigError that says how to install Quarto
     project = load_project(root, only)
     out_dir = (out or project.site_dir).resolve()
     make_pdf = project.config.pdf if pdf is None else pdf
@@ -70,7 +81,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             resolved = sources.resolve(story)
             analysis = analyse_story(story, resolved)
             page = render_story(env, story, resolved, analysis, built_at=built_at,
-                                pdf_name=f"{story.slug}.pdf" if make_pdf else None)
+                                pdf_name=f"{story.slug}.pdf" if make_pdf else None,
+                                signoffs=signoff_status(story.directory))
         except (StoryError, TrackingError) as error:
             _fail(report, entries, story.slug, error, on_story, story)
             continue
@@ -81,6 +93,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             on_story(story.slug, None)
 
     writer = SiteWriter(out_dir, protected=_protected(project))
+    _keep_previous_pages(writer, out_dir, entries)
     writer.add("assets/style.css", stylesheet())
     writer.add("index.html", render_index(env, project.config.title, project.config.description, entries,
                                           built_at))
@@ -97,11 +110,49 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 (staging / f"{story.slug}.pdf").write_bytes(render_pdf(page.html, staging,
                                                                        title=story.config.title))
                 report.pdfs.append(story.slug)
+        if quarto is not None:
+            _quarto(staging, project, rendered, quarto)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     writer.publish(staging)
     return report
+
+
+def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryEntry]) -> None:
+    """A story that failed keeps its last good page (with its charts and PDF), marked as not up to date."""
+    if not (out_dir / MARKER).is_file():
+        return
+    for index, entry in enumerate(entries):
+        page = out_dir / f"{entry.slug}.html"
+        if entry.status != "failed" or not page.is_file():
+            continue
+        html = page.read_text(encoding="utf-8")
+        writer.add(f"{entry.slug}.html", html)
+        for chart in sorted(set(re.findall(r'src="charts/([A-Za-z0-9_.-]+\.svg)"', html))):
+            if (out_dir / "charts" / chart).is_file():
+                writer.add(f"charts/{chart}", (out_dir / "charts" / chart).read_bytes())
+        pdf = out_dir / f"{entry.slug}.pdf"
+        if pdf.is_file():
+            writer.add(pdf.name, pdf.read_bytes())
+        entries[index] = replace(entry, status="stale", pdf=pdf.is_file())
+
+
+def _quarto(staging: Path, project: Project, rendered: list[tuple[StorySource, RenderedStory]],
+            quarto: Path) -> None:
+    """Generate the Quarto project in the staged site's quarto/ folder and render it there."""
+    from storybook.publish.quarto import QuartoPage, pandoc_command, quarto_project, render_quarto
+
+    pages = [QuartoPage(slug=story.slug, title=story.config.title, subtitle=story.config.summary,
+                        html_main=page.html.split('<main id="main">', 1)[-1].split("</main>", 1)[0])
+             for story, page in rendered]
+    charts = {name: svg for _, page in rendered for name, svg in page.charts.items()}
+    directory = staging / "quarto"
+    for relative, text in quarto_project(pages, charts, project.config.title, pandoc_command(quarto)).items():
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    render_quarto(directory, quarto)
 
 
 class _Sources:

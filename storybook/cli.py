@@ -66,6 +66,9 @@ def build(
                                                      "for several).")] = None,
     offline: Annotated[bool, typer.Option("--offline", help="Never talk to MLflow: build every story from "
                                           "its pinned snapshot (see `storybook pin`).")] = False,
+    backend: Annotated[str, typer.Option("--backend", help="site: storybook's own HTML and PDFs. quarto: also "
+                                         "generate a Quarto project in the site's quarto/ folder and run "
+                                         "`quarto render` on it (HTML and Typst PDF).")] = "site",
 ) -> None:
     """Resolve every story (from its pinned snapshot, else MLflow) and write the static site (and PDFs).
 
@@ -82,7 +85,8 @@ def build(
             _report(error)
 
     try:
-        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline)
+        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline,
+                           backend=backend)
     except ConfigError as error:
         _report(error)
         raise typer.Exit(EXIT_USAGE) from None
@@ -314,6 +318,38 @@ def review(
         _report(error)
         raise typer.Exit(EXIT_STORIES_FAILED) from None
     sys.stdout.write(body)
+
+
+@app.command()
+def serve(
+    project: ProjectArg = Path("."),
+    port: Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1 to serve the preview on.")] = 8000,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Build the preview here instead of the "
+                                                  "project's site folder.")] = None,
+) -> None:
+    """Preview the site on 127.0.0.1 and rebuild it whenever a story, storybook.yaml or a template changes.
+
+    A failed rebuild never stops the preview: story errors show on the index, and a broken storybook.yaml
+    shows its error in place of the index until it is fixed. Stop with Ctrl-C.
+    """
+    from storybook.build import BuildReport
+    from storybook.serve import preview
+
+    def report(result: BuildReport | None, error: StorybookError | None) -> None:
+        if error is not None:
+            _report(error)
+        elif result is not None:
+            out.print(f"rebuilt: {len(result.built)} built, {len(result.failed)} failed")
+
+    try:
+        preview(project, port=port, out=out_dir, on_report=report,
+                on_ready=lambda url: out.print(f"previewing on {url}/index.html (Ctrl-C to stop)"))
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except OSError as error:
+        err.print(f"error: cannot serve on 127.0.0.1:{port} ({error.strerror})\n  fix: choose another --port")
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def main() -> None:

@@ -62,6 +62,7 @@ def test_killed_builds_leave_a_whole_site(project_copy: Path) -> None:
         seen |= versions
         assert sorted(p.relative_to(site) for p in site.rglob("*")) == files_a
     # Leftover staging folders from killed builds are cleared by the next build.
-    assert CliRunner().invoke(app, ["build", str(project_copy), "--no-pdf"]).exit_code == 0
+    final = CliRunner().invoke(app, ["build", str(project_copy), "--no-pdf"])
+    assert final.exit_code == 0, final.output
     assert not [p for p in project_copy.iterdir() if p.name.startswith(".site.")]
     assert seen  # the site was readable after every kill

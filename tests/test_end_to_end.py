@@ -119,7 +119,7 @@ def test_broken_story_gives_located_error_and_exit_1_while_good_story_builds(pro
     assert (project_copy / "site" / f"{STORY}.html").is_file()
     assert not (project_copy / "site" / "broken-story.html").exists()
     index = (project_copy / "site" / "index.html").read_text()
-    assert "Not built" in index and "test_precisoin" in index
+    assert "Not built" in index and "test_precisoin" in index  # never built before: nothing to keep
 
 
 def test_unknown_alias_names_the_aliases_that_exist(project_copy: Path) -> None:
@@ -277,3 +277,25 @@ def test_trust_report_flags_the_shift_the_example_was_built_with(project_copy: P
     assert "ML Test Score" in section
     assert re.search(r'<img src="charts/breast-cancer-screening-guard-production_mean_score\.svg" alt="[^"]*'
                      r'a red line marks the change on 29 September 2026', page)
+
+
+def test_page_shows_who_signed_and_when_and_goes_stale(project_copy: Path) -> None:
+    result = runner.invoke(app, ["sign", STORY, "--name", "Dr. Amara Okafor", "--role", "clinical lead",
+                                 "--project", str(project_copy)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["build", str(project_copy), "--no-pdf"]).exit_code == 0
+    page = _text((project_copy / "site" / f"{STORY}.html").read_text())
+    assert re.search(r"Signed off Dr\. Amara Okafor \(clinical lead\), \d{4}-\d{2}-\d{2}", page)
+    assert "signed an earlier version" not in page
+    section = project_copy / "stories" / STORY / "metrics.md"
+    section.write_text(section.read_text() + "\nOne more sentence.\n")
+    assert runner.invoke(app, ["build", str(project_copy), "--no-pdf"]).exit_code == 0
+    page = _text((project_copy / "site" / f"{STORY}.html").read_text())
+    assert "Dr. Amara Okafor (clinical lead)" in page and "signed an earlier version" in page
+
+
+def test_quarto_backend_without_quarto_says_how_to_install_it(project_copy: Path) -> None:
+    result = runner.invoke(app, ["build", str(project_copy), "--backend", "quarto"], env={"PATH": "/usr/bin:/bin"})
+    assert result.exit_code == 2
+    assert "needs the `quarto` command" in result.output and "quarto.org" in result.output
+    assert not (project_copy / "site").exists()

@@ -111,7 +111,10 @@ def test_failing_server_mid_build_keeps_the_previous_site(proxied: tuple[Path, t
     assert re.search(rf"story\.yaml:\d+: MLflow at http://127\.0\.0\.1:\d+ {said}", result.output), result.output
     assert "Traceback" not in result.output
     assert elapsed < 60
-    # The failed story keeps nothing half-written: the index says it failed, the old page is not mixed in.
+    # Readers keep the last good page, unchanged, and the index says this build failed.
     index = (project / "site" / "index.html").read_text()
-    assert "Not built" in index
-    assert before.count("A new sentence.") == 0
+    assert "Showing the last good version; this build failed" in index
+    assert f'href="{STORY}.html"' in index
+    assert (project / "site" / f"{STORY}.html").read_text() == before
+    for chart in re.findall(r'src="charts/([^"]+)"', before):
+        assert (project / "site" / "charts" / chart).is_file(), chart

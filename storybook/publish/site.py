@@ -51,12 +51,13 @@ class SiteWriter:
         _remove_leftovers(self.out)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=self.out.parent))
         try:
+            # The marker goes in first, so a build killed at any moment leaves a folder the next build removes.
+            (staging / MARKER).write_text("This folder is written by storybook; edits here are replaced.\n")
             for relative, content in sorted(self.files.items()):
                 target = staging / relative
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with open(target, "wb") as handle:
                     handle.write(content)
-            (staging / MARKER).write_text("This folder is written by storybook; edits here are replaced.\n")
             _fsync_tree(staging)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
@@ -112,7 +113,7 @@ def _exchange(a: Path, b: Path) -> bool:
 def _remove_leftovers(out: Path) -> None:
     """Folders a killed build left beside ``out``; never the site itself."""
     for leftover in out.parent.glob(f".{out.name}.new-*"):
-        if leftover.is_dir() and (leftover / MARKER).exists():
+        if leftover.is_dir() and ((leftover / MARKER).exists() or not any(leftover.iterdir())):
             shutil.rmtree(leftover, ignore_errors=True)
     for leftover in out.parent.glob(f".{out.name}.old-*"):
         if leftover.is_dir():

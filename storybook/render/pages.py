@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,7 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
 
 
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
-                 *, built_at: str, pdf_name: str | None) -> RenderedStory:
+                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[object] = ()) -> RenderedStory:
     card = analysis.card
     vocabulary = _vocabulary(resolved, card)
     prose: dict[str, Markup] = {}
@@ -194,6 +195,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
+        "signoffs": list(signoffs),
     }
     try:
         html = env.get_template("story.html").render(context)
