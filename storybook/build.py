@@ -6,6 +6,7 @@ and listed on the index as not built; the others are published.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Callable
@@ -82,7 +83,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             analysis = analyse_story(story, resolved)
             page = render_story(env, story, resolved, analysis, built_at=built_at,
                                 pdf_name=f"{story.slug}.pdf" if make_pdf else None,
-                                signoffs=signoff_status(story.directory))
+                                signoffs=signoff_status(story.directory),
+                                snapshot_hash=_snapshot_hash(story.directory))
         except (StoryError, TrackingError) as error:
             _fail(report, entries, story.slug, error, on_story, story)
             continue
@@ -117,6 +119,12 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         raise
     writer.publish(staging)
     return report
+
+
+def _snapshot_hash(directory: Path) -> str | None:
+    """The sha256 of the story's pinned snapshot, shown in the provenance appendix; None when built live."""
+    snapshot = directory / "snapshot.json"
+    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
 
 
 def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryEntry]) -> None:

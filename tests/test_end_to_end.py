@@ -153,6 +153,8 @@ def test_pdf_is_written_and_holds_the_card(project_copy: Path) -> None:
         assert title in text, title
     assert "Where the numbers come from" in text
     assert "What mistakes cost" in text and "The threshold that costs least" in text
+    assert "How far to trust it" in text and "Signed off" in text
+    assert "no snapshot was pinned" in " ".join(text.split())
     assert re.search(r"Out of 1,000 patients, \d+ are put at the front of the queue", " ".join(text.split()))
     assert re.search(r"Page 1 of \d+", text)
 
@@ -299,3 +301,14 @@ def test_quarto_backend_without_quarto_says_how_to_install_it(project_copy: Path
     assert result.exit_code == 2
     assert "needs the `quarto` command" in result.output and "quarto.org" in result.output
     assert not (project_copy / "site").exists()
+
+
+def test_offline_build_from_a_pin_names_the_snapshot_it_used(project_copy: Path) -> None:
+    import hashlib
+
+    assert runner.invoke(app, ["pin", str(project_copy)]).exit_code == 0
+    snapshot = project_copy / "stories" / STORY / "snapshot.json"
+    result = runner.invoke(app, ["build", str(project_copy), "--offline", "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (project_copy / "site" / f"{STORY}.html").read_text()
+    assert f"sha256 <code>{hashlib.sha256(snapshot.read_bytes()).hexdigest()}</code>" in page

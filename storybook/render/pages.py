@@ -171,7 +171,8 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
 
 
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
-                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[object] = ()) -> RenderedStory:
+                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[object] = (),
+                 snapshot_hash: str | None = None) -> RenderedStory:
     card = analysis.card
     vocabulary = _vocabulary(resolved, card)
     prose: dict[str, Markup] = {}
@@ -195,7 +196,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
-        "signoffs": list(signoffs),
+        "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
     }
     try:
         html = env.get_template("story.html").render(context)
