@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Set up storybook on a fresh Debian machine with Python 3.11: system packages (fonts, pango for PDFs,
-# chromium for browser tests, poppler-utils for reading PDFs back), then a virtual environment in .venv
-# with storybook and its development tools. Safe to run again: it skips what is already there.
+# chromium for browser tests, poppler-utils for reading PDFs back, PostgreSQL for the team-server test), then
+# a virtual environment in .venv with storybook and its development tools. Safe to run again: it skips what is
+# already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(chromium poppler-utils fonts-dejavu-core fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 git)
+# postgresql: the team-server integration test runs a throwaway cluster (tests/postgres.py, docs/team-setup.md).
+apt_packages=(chromium poppler-utils fonts-dejavu-core fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 git
+              postgresql)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,7 +28,8 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+# team: mlflow[auth] and psycopg, to run a team tracking server on PostgreSQL with basic auth (the tests do).
+.venv/bin/python -m pip install -q -e ".[dev,team]"
 # axe-core for the accessibility tests, from the npm registry (pinned, integrity-checked); no Node.js needed.
 .venv/bin/python scripts/fetch_axe.py
 echo "setup: done (.venv/bin/storybook is ready)"

@@ -25,7 +25,7 @@ import pandas as pd
 from storybook.errors import ConfigError
 from storybook.sources.loader import load_project
 
-__all__ = ["MODEL_NAME", "SHIFT_DAY", "train_example"]
+__all__ = ["MODEL_NAME", "SHIFT_DAY", "train_example", "train_into"]
 
 MODEL_NAME = "breast-cancer-screening"
 EXPERIMENT = "breast-cancer-screening"
@@ -73,23 +73,38 @@ def train_example(project: Path) -> str:
         raise ConfigError(f"the example logs to a local store; storybook.yaml must say tracking_uri: {expected}",
                           hint="run the example in the project that ships it")
     store = _store(root)
+    return _quietly(f"sqlite:///{store / 'mlflow.db'}", (store / "artifacts").as_uri())
+
+
+def train_into(tracking_uri: str) -> str:
+    """Train, log and register the example into any tracking URI (e.g. a team's ``mlflow server``).
+
+    The experiment takes the server's default artifact location, so with ``--serve-artifacts`` every artifact
+    goes through the server's proxy. Credentials come from the URI or MLFLOW_TRACKING_USERNAME/PASSWORD/TOKEN,
+    as for any MLflow client. Returns the same summary as :func:`train_example`, the URI shown without them.
+    """
+    return _quietly(tracking_uri, None)
+
+
+def _quietly(uri: str, artifact_location: str | None) -> str:
     logging.getLogger("mlflow").setLevel(logging.ERROR)
     logging.getLogger("alembic").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return _train(store)
+        return _train(uri, artifact_location)
 
 
-def _train(store: Path) -> str:
+def _train(uri: str, artifact_location: str | None) -> str:
     import mlflow
     from mlflow.tracking import MlflowClient
     from sklearn.model_selection import train_test_split
 
-    uri = f"sqlite:///{store / 'mlflow.db'}"
+    from storybook.resolve.tracking import display_uri
+
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     client = MlflowClient(uri, uri)
-    experiment_id = client.create_experiment(EXPERIMENT, artifact_location=(store / "artifacts").as_uri())
+    experiment_id = client.create_experiment(EXPERIMENT, artifact_location=artifact_location)
 
     data = example_data()
     train, test = train_test_split(data, test_size=0.3, stratify=data["label"], random_state=SEED)
@@ -107,7 +122,7 @@ def _train(store: Path) -> str:
     client.set_registered_model_alias(MODEL_NAME, "challenger", "2")
     client.update_registered_model(MODEL_NAME, description="Flags breast tumours that are likely malignant, "
                                    "so that a clinician looks at them first.")
-    return (f"trained 2 models on {len(train)} tumours, tested on {len(test)}; logged to {uri} as "
+    return (f"trained 2 models on {len(train)} tumours, tested on {len(test)}; logged to {display_uri(uri)} as "
             f"{MODEL_NAME} versions 1 (champion, run {run_ids[0]}) and 2 (challenger, run {run_ids[1]})")
 
 

@@ -296,7 +296,8 @@ class MlflowSource:
 
 def _explain(text: str) -> str:
     """What went wrong, in words, from an MLflow or requests error message."""
-    status = re.search(r"(?:status code|HTTP|response code|too many)[^0-9]{0,12}(\d{3})", text)
+    # MLflow's REST client says "failed with error code 401 != 200"; requests says "status code", "HTTP 401".
+    status = re.search(r"(?:status code|error code|HTTP|response code|too many)[^0-9]{0,12}(\d{3})", text)
     code = status.group(1) if status is not None else ""
     if code in ("401", "403") or re.search(r"Unauthorized|PERMISSION_DENIED|UNAUTHENTICATED", text):
         return "refused the credentials"
