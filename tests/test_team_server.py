@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import secrets
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def team_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamStore]:
                                     extra=["--serve-artifacts", "--app-name", "basic-auth"],
                                     env={**NO_JOBS, "MLFLOW_AUTH_CONFIG_PATH": str(config),
                                          "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)})
-        with ThreadPoolExecutor(1) as pool:
+        with ThreadPoolExecutor(1) as pool, _mlflow_globals_kept():
             starting = pool.submit(auth_server.__enter__)
             try:
                 summary = train_into(url)
@@ -101,6 +102,25 @@ def team_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeamStore]:
         _api(auth_url, "POST", "users/create", {"username": READER, "password": READER_PASSWORD},
              (ADMIN, ADMIN_PASSWORD))
         yield TeamStore(cluster, backend, artifacts, url, auth_url)
+
+
+@contextmanager
+def _mlflow_globals_kept() -> Iterator[None]:
+    """Training sets MLflow's process-wide tracking and registry URIs (and their environment variables); the
+    server is gone after this module, so later tests get back what they had."""
+    import mlflow.tracking._model_registry.utils as registry_utils
+    import mlflow.tracking._tracking_service.utils as tracking_utils
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tracking_utils, "_tracking_uri", tracking_utils._tracking_uri)
+        patch.setattr(registry_utils, "_registry_uri", registry_utils._registry_uri)
+        for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI"):
+            if name in os.environ:
+                patch.setenv(name, os.environ[name])
+            else:  # recorded as absent, so that undoing deletes what training sets
+                patch.setenv(name, "")
+                patch.delenv(name)
+        yield
 
 
 @pytest.fixture
