@@ -29,7 +29,8 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, extra: list[str]
                "--port", str(port), "--workers", "1", "--artifacts-destination", str(artifacts), *(extra or [])]
     with open(log, "wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                   env={**os.environ, **(env or {})}, start_new_session=True)
+                                   env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **(env or {})},
+                                   start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 90
@@ -47,9 +48,11 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path, extra: list[str]
                 time.sleep(0.3)
             yield url
         finally:
-            os.killpg(process.pid, 15)
             try:
+                os.killpg(process.pid, 15)
                 process.wait(timeout=20)
+            except ProcessLookupError:
+                pass  # it had already exited; the message above says why
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait()
