@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -49,6 +51,19 @@ def _options(
     _state["debug"] = debug or bool(os.environ.get("STORYBOOK_DEBUG"))
 
 
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Map our errors to one message and an exit code: 2 for project or usage errors, 1 for story errors."""
+    try:
+        yield
+    except ConfigError as error:
+        _report(error)
+        raise typer.Exit(EXIT_USAGE) from None
+    except StorybookError as error:
+        _report(error)
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+
+
 def _report(error: StorybookError) -> None:
     if _state["debug"]:
         err.print(traceback.format_exc(), markup=False)
@@ -84,15 +99,9 @@ def build(
             out.print(f"[red]failed[/red] {slug}")
             _report(error)
 
-    try:
+    with _exit_codes():
         report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline,
                            backend=backend)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     summary = f"{len(report.built)} built, {len(report.failed)} failed"
     if report.pdfs:
         summary += f", {len(report.pdfs)} PDFs"
@@ -115,14 +124,8 @@ def example(
     """
     from storybook.example import train_example
 
-    try:
+    with _exit_codes():
         summary = train_example(project)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     out.print(summary)
     if build_site:
         build(project, out_dir=None, pdf=True, story=None, offline=False)
@@ -166,14 +169,8 @@ def pin(
             if len(change.changes) > 50:
                 out.print(f"  ... and {len(change.changes) - 50} more (see `git diff`)")
 
-    try:
+    with _exit_codes():
         report = run_pin(project, only=story or None, on_story=progress)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     out.print(f"{len(report.pinned)} pinned, {len(report.failed)} failed")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
@@ -242,18 +239,12 @@ def sign(
     from storybook.review.signoff import append_signoff
     from storybook.sources.loader import BrokenStory, load_project
 
-    try:
+    with _exit_codes():
         loaded = load_project(project, [story])
         target = loaded.stories[0]
         if isinstance(target, BrokenStory):
             raise target.error
         signed = append_signoff(target.directory, name=name, role=role, note=note)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     out.print(f"signed {story} as {escape(signed.role)} ({escape(signed.name)}), content "
               f"{signed.content_hash[:19]}, in {signed.file.name}")
 
@@ -280,19 +271,13 @@ def diff(
     from storybook.review.diff import diff_revisions, diff_snapshot_files, looks_like_file
     from storybook.review.render_diff import format_html, format_markdown, format_text
 
-    try:
+    with _exit_codes():
         if looks_like_file(old) and looks_like_file(new):
             result = diff_snapshot_files(Path(old), Path(new))
         elif looks_like_file(old) or looks_like_file(new):
             raise ConfigError("compare two git revisions or two snapshot files, not one of each")
         else:
             result = diff_revisions(project, old, new)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     formats = {DiffFormat.text: format_text, DiffFormat.markdown: format_markdown, DiffFormat.html: format_html}
     sys.stdout.write(formats[output](result))
 
@@ -309,14 +294,8 @@ def review(
     """
     from storybook.review.comment import review_comment
 
-    try:
+    with _exit_codes():
         body = review_comment(project, base, site_url=site_url)
-    except ConfigError as error:
-        _report(error)
-        raise typer.Exit(EXIT_USAGE) from None
-    except StorybookError as error:
-        _report(error)
-        raise typer.Exit(EXIT_STORIES_FAILED) from None
     sys.stdout.write(body)
 
 
