@@ -361,8 +361,9 @@ def version_verdict(current: Estimate, previous: Estimate, *, higher_is_better: 
 
 
 def check_previous_version(current: Estimate, previous: Estimate, *, metric: str, source: str,
-                           higher_is_better: bool = True) -> Evidence:
-    """Comparison with the previous version: fails only when the current one is clearly worse."""
+                           higher_is_better: bool = True, other: str = "the previous version") -> Evidence:
+    """Comparison with another version (by default "the previous version"): fails only when the current one
+    is clearly worse."""
     verdict = version_verdict(current, previous, higher_is_better=higher_is_better)
     figures: dict[str, FigureValue] = {"current": current.value, "current_low": current.low,
                                        "current_high": current.high, "previous": previous.value,
@@ -370,7 +371,7 @@ def check_previous_version(current: Estimate, previous: Estimate, *, metric: str
                                        "verdict": verdict}
     if verdict is None:
         return Evidence("model", "model.previous_version",
-                        f"The {metric} of this version and the previous one cannot be compared: one of them has "
+                        f"The {metric} of this version and {other} cannot be compared: one of them has "
                         "no range.", None, figures, source)
     words = {"no clear difference": "no clear difference, as the ranges overlap",
              "better": "clearly better", "worse": "clearly worse"}[verdict]
@@ -378,7 +379,7 @@ def check_previous_version(current: Estimate, previous: Estimate, *, metric: str
     def told(e: Estimate) -> str:
         return f"{_num(e.value or 0.0)} ({_num(e.low or 0.0)} to {_num(e.high or 0.0)})"
 
-    sentence = (f"Compared with the previous version, the {metric} is {told(current)} against {told(previous)}: "
+    sentence = (f"Compared with {other}, the {metric} is {told(current)} against {told(previous)}: "
                 f"{words}.")
     return Evidence("model", "model.previous_version", sentence, verdict != "worse", figures, source)
 

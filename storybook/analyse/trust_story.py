@@ -116,8 +116,8 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         evidence.append(check_previous_version(
             _estimate(model.metric, labels, scores, card.threshold),
             _estimate(model.metric, other_labels, other_scores, other_threshold),
-            metric=model.metric, source=f"version {compared.model.version} ({', '.join(compared.model.aliases)}), "
-            f"run {compared.run.run_id}"))
+            metric=model.metric, source=f"run {compared.run.run_id}",
+            other=f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})"))
 
     # Data
     evaluation = resolved.evaluation
