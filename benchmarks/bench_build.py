@@ -9,7 +9,7 @@ Run from the repository root:
 Everything is generated in a temporary folder (kept with --keep DIR): a sqlite MLflow store with 2,000 runs in
 4 experiments (10 metrics, params, tags and a 5-step metric history each; a small scored evaluation CSV on every
 fifth run; 5 registered models with 3 versions and the aliases champion and challenger) and a project whose N
-generated stories point at them (a quarter by name + alias, the rest by run id; about 60% with an evaluation set,
+generated stories point at them (a quarter by name + alias, the rest by run id; three quarters with an evaluation set,
 slices and a series chart; every 20th with a cost of error). Builds run the real CLI in subprocesses
 (``storybook build PROJECT --no-pdf``); each child's peak memory comes from ``os.wait4`` (the child's own
 rusage, as ``getrusage(RUSAGE_CHILDREN)`` would report it for one child).
