@@ -1,24 +1,48 @@
-"""Charts as static SVG: Altair builds the Vega-Lite spec, vl-convert draws it offline.
+"""Charts as static SVG: plain Vega-Lite specs (dicts), drawn offline by vl-convert.
 
 Every chart comes with alt text that states what it shows, so a reader who cannot see it loses nothing.
 Data is always inline; nothing is fetched.
+
+The specs are written as plain dicts, in the shape Altair would produce (its default view config, the same
+``$schema``), without building Altair objects or validating each spec against the schema: that cost about
+16 ms a chart. ``tests/render/test_charts.py`` checks that every chart draws the same SVG as the Altair
+version did. Drawn SVGs can be cached on disk by a hash of their spec (:func:`use_svg_cache`), so a story that
+is rendered again reuses the charts that did not change.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
+import os
+import tempfile
 from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from storybook.analyse.classification import SliceTable
 from storybook.analyse.plain import format_date, format_percent
 from storybook.resolve.resolved import Series
 
-__all__ = ["Chart", "series_chart", "slice_chart", "to_svg"]
+__all__ = [
+    "Chart",
+    "cost_chart",
+    "guarded_series_chart",
+    "icon_array",
+    "reliability_chart",
+    "series_chart",
+    "slice_chart",
+    "to_svg",
+    "use_svg_cache",
+]
 
 FONT = "DejaVu Sans"
 COLOUR = "#1f5f8b"
+# The Vega-Lite version the specs are written for (the one Altair 6 names); vl-convert reads it from here.
+SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
+DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -31,16 +55,27 @@ class Chart:
 
 def _config() -> dict[str, Any]:
     return {
-        "font": FONT,
+        "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
         "axis": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#222", "titleColor": "#222"},
-        "view": {"stroke": None},
+        "font": FONT,
     }
+
+
+def _spec(body: dict[str, Any], width: int, height: int) -> dict[str, Any]:
+    return {"config": _config(), **body, "height": height, "width": width, "$schema": SCHEMA}
+
+
+def _field(name: str, kind: str, **extra: Any) -> dict[str, Any]:
+    return {"field": name, **extra, "type": kind}
+
+
+def _day(timestamp_ms: int) -> str:
+    """The UTC calendar day of a timestamp, as Vega-Lite reads dates (YYYY-MM-DD)."""
+    return (date(1970, 1, 1) + timedelta(days=timestamp_ms // DAY_MS)).isoformat()
 
 
 def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceTable) -> Chart | None:
     """A dot per group with its 95% interval as a bar."""
-    import altair as alt
-
     rows: list[tuple[str, float, float, float, int]] = [
         (row.value, est.value, est.low or 0.0, est.high or 1.0, row.n)
         for row in table.rows
@@ -48,77 +83,67 @@ def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceT
     ]
     if not rows:
         return None
-    data = pd.DataFrame(rows, columns=["group", "value", "low", "high", "n"])
-    base = alt.Chart(data).encode(y=alt.Y("group:N", title=label, sort=None))
-    bars = base.mark_rule(strokeWidth=3, color="#8fb3cc").encode(
-        x=alt.X("low:Q", title=f"{kind_label} (dot), with its likely range (bar)",
-                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        x2="high:Q",
-    )
-    dots = base.mark_point(filled=True, size=90, color=COLOUR).encode(x="value:Q")
-    chart = (bars + dots).properties(width=420, height=max(60, 36 * len(rows))).configure(**_config())
+    values = [{"group": group, "value": value, "low": low, "high": high, "n": n}
+              for group, value, low, high, n in rows]
+    y = _field("group", "nominal", sort=None, title=label)
+    bars = {"mark": {"type": "rule", "color": "#8fb3cc", "strokeWidth": 3},
+            "encoding": {"x": _field("low", "quantitative", axis={"format": "%"}, scale={"domain": [0, 1]},
+                                     title=f"{kind_label} (dot), with its likely range (bar)"),
+                         "x2": {"field": "high"}, "y": y}}
+    dots = {"mark": {"type": "point", "color": COLOUR, "filled": True, "size": 90},
+            "encoding": {"x": _field("value", "quantitative"), "y": y}}
+    spec = _spec({"data": {"values": values}, "layer": [bars, dots]}, 420, max(60, 36 * len(rows)))
     parts = "; ".join(
         f"{group}: {format_percent(value)} (likely {format_percent(low)} to {format_percent(high)}, {n} cases)"
         for group, value, low, high, n in rows)
     alt_text = f"Chart of {kind_label.lower()} by {label.lower()}. {parts}."
     caption = f"{kind_label} for each group of {label.lower()}. Bars show the range the evaluation supports."
-    return Chart(name=name, spec=chart.to_dict(), alt=alt_text, caption=caption)
+    return Chart(name=name, spec=spec, alt=alt_text, caption=caption)
+
+
+def _line(values: list[dict[str, Any]], label: str) -> dict[str, Any]:
+    return {"data": {"values": values}, "mark": {"type": "line", "color": COLOUR, "point": True},
+            "encoding": {"x": _field("day", "temporal", title="Date"),
+                         "y": _field("value", "quantitative", title=label)}}
 
 
 def series_chart(name: str, label: str, series: Series) -> Chart | None:
     """A line over time for a logged metric history."""
-    import altair as alt
-
     if not series.points:
         return None
-    data = pd.DataFrame({
-        "day": [pd.Timestamp(p.timestamp_ms, unit="ms").strftime("%Y-%m-%d") for p in series.points],
-        "value": [p.value for p in series.points],
-    })
-    chart = alt.Chart(data).mark_line(point=True, color=COLOUR).encode(
-        x=alt.X("day:T", title="Date"), y=alt.Y("value:Q", title=label),
-    ).properties(width=520, height=200).configure(**_config())
+    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in series.points]
+    spec = _spec(_line(values, label), 520, 200)
     first, last = series.points[0], series.points[-1]
     low = min(p.value for p in series.points)
     high = max(p.value for p in series.points)
     alt_text = (f"Line chart of {label.lower()} over {len(series.points)} points from "
                 f"{format_date(first.timestamp_ms)} to {format_date(last.timestamp_ms)}; values range from "
                 f"{low:.3g} to {high:.3g}, starting at {first.value:.3g} and ending at {last.value:.3g}.")
-    return Chart(name=name, spec=chart.to_dict(), alt=alt_text, caption=f"{label} over time.")
-
-
-def to_svg(chart: Chart) -> str:
-    import vl_convert
-
-    svg: str = vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
-    return svg
+    return Chart(name=name, spec=spec, alt=alt_text, caption=f"{label} over time.")
 
 
 def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: list[float],
                best: float, current: float | None) -> Chart:
     """Expected cost against the threshold, with the best and the current threshold marked."""
-    import altair as alt
-
-    curve = pd.DataFrame({"threshold": thresholds, "cost": costs})
-    line = alt.Chart(curve).mark_line(color=COLOUR).encode(
-        x=alt.X("threshold:Q", title="Threshold (score at or above which the model flags)",
-                scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("cost:Q", title=f"Expected cost per {per:,} ({unit})"),
-    )
-    marks = [{"threshold": best, "label": "lowest cost"}]
+    curve = [{"threshold": t, "cost": c} for t, c in zip(thresholds, costs, strict=True)]
+    marks: list[dict[str, Any]] = [{"threshold": best, "label": "lowest cost"}]
     if current is not None:
         marks.append({"threshold": current, "label": "in use now"})
-    rules = alt.Chart(pd.DataFrame(marks)).mark_rule(strokeDash=[4, 3], strokeWidth=2).encode(
-        x="threshold:Q",
-        color=alt.Color("label:N", title=None, scale=alt.Scale(domain=["lowest cost", "in use now"],
-                                                                range=["#1b7a3a", "#a3441b"])),
-    )
-    chart = (line + rules).properties(width=520, height=220).configure(**_config())
+    line = {"data": {"values": curve}, "mark": {"type": "line", "color": COLOUR},
+            "encoding": {"x": _field("threshold", "quantitative", scale={"domain": [0, 1]},
+                                     title="Threshold (score at or above which the model flags)"),
+                         "y": _field("cost", "quantitative", title=f"Expected cost per {per:,} ({unit})")}}
+    rules = {"data": {"values": marks}, "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 2},
+             "encoding": {"color": _field("label", "nominal", scale={"domain": ["lowest cost", "in use now"],
+                                                                      "range": ["#1b7a3a", "#a3441b"]},
+                                          title=None),
+                          "x": _field("threshold", "quantitative")}}
+    spec = _spec({"layer": [line, rules]}, 520, 220)
     lowest = min(costs) if costs else 0.0
     current_text = f"; the threshold in use now is {current:.2f}" if current is not None else ""
     alt_text = (f"Line chart of the expected cost per {per:,} in {unit} for every threshold from 0 to 1. "
                 f"The cost is lowest, {lowest:,.0f}, at threshold {best:.2f}{current_text}.")
-    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
+    return Chart(name=name, spec=spec, alt=alt_text,
                  caption=f"Expected cost per {per:,} at each threshold. Dashed lines: the lowest-cost threshold "
                  "and the one in use now.")
 
@@ -129,54 +154,42 @@ ICON_COLOURS = ("#1b7a3a", "#e0a100", "#b3261e", "#c9d3dc")
 
 def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[str, str]) -> Chart:
     """One square per person out of the population, coloured by what happens to them."""
-    import math
-
-    import altair as alt
-
     total = sum(counts.values())
     columns = max(10, math.ceil(math.sqrt(total * 1.6)))
-    cells = []
+    cells: list[str] = []
     for category in ICON_CATEGORIES:
         cells += [category] * counts.get(category, 0)
-    data = pd.DataFrame({
-        "column": [i % columns for i in range(len(cells))],
-        "row": [i // columns for i in range(len(cells))],
-        "what": cells,
-    })
-    chart = alt.Chart(data).mark_square(size=40).encode(
-        x=alt.X("column:O", axis=None), y=alt.Y("row:O", axis=None),
-        color=alt.Color("what:N", title=None, scale=alt.Scale(domain=list(ICON_CATEGORIES),
-                                                              range=list(ICON_COLOURS)),
-                        legend=alt.Legend(orient="bottom", labelFontSize=12)),
-    ).properties(width=columns * 11, height=math.ceil(total / columns) * 11).configure(**_config())
+    values = [{"column": i % columns, "row": i // columns, "what": what} for i, what in enumerate(cells)]
+    legend = {"labelFontSize": 12, "orient": "bottom"}
+    spec = _spec({"data": {"values": values}, "mark": {"type": "square", "size": 40},
+                  "encoding": {"color": _field("what", "nominal", legend=legend,
+                                               scale={"domain": list(ICON_CATEGORIES), "range": list(ICON_COLOURS)},
+                                               title=None),
+                               "x": _field("column", "ordinal", axis=None),
+                               "y": _field("row", "ordinal", axis=None)}},
+                 columns * 11, math.ceil(total / columns) * 11)
     parts = "; ".join(f"{counts.get(c, 0):,} {descriptions.get(c, c)}" for c in ICON_CATEGORIES)
     alt_text = f"Picture of {total:,} {unit}, one square each: {parts}."
-    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
-                 caption=f"What happens to {total:,} {unit}, one square each.")
+    return Chart(name=name, spec=spec, alt=alt_text, caption=f"What happens to {total:,} {unit}, one square each.")
 
 
 def guarded_series_chart(name: str, label: str, series: Series, lower: float | None, upper: float | None,
                          change_ms: int | None) -> Chart | None:
     """A production series with its guardrails (dashed) and the day it changed (a red rule)."""
-    import altair as alt
-
     if not series.points:
         return None
-    data = pd.DataFrame({
-        "day": [pd.Timestamp(p.timestamp_ms, unit="ms").strftime("%Y-%m-%d") for p in series.points],
-        "value": [p.value for p in series.points],
-    })
-    layers = [alt.Chart(data).mark_line(point=True, color=COLOUR).encode(
-        x=alt.X("day:T", title="Date"), y=alt.Y("value:Q", title=label))]
+    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in series.points]
+    layers = [_line(values, label)]
     bounds = [b for b in (lower, upper) if b is not None]
     if bounds:
-        layers.append(alt.Chart(pd.DataFrame({"bound": bounds})).mark_rule(
-            strokeDash=[6, 4], color="#555").encode(y="bound:Q"))
+        layers.append({"data": {"values": [{"bound": b} for b in bounds]},
+                       "mark": {"type": "rule", "color": "#555", "strokeDash": [6, 4]},
+                       "encoding": {"y": _field("bound", "quantitative")}})
     if change_ms is not None:
-        day = pd.Timestamp(change_ms, unit="ms").strftime("%Y-%m-%d")
-        layers.append(alt.Chart(pd.DataFrame({"day": [day]})).mark_rule(color="#b3261e", strokeWidth=2)
-                      .encode(x="day:T"))
-    chart = alt.layer(*layers).properties(width=520, height=200).configure(**_config())
+        layers.append({"data": {"values": [{"day": _day(change_ms)}]},
+                       "mark": {"type": "rule", "color": "#b3261e", "strokeWidth": 2},
+                       "encoding": {"x": _field("day", "temporal")}})
+    spec = _spec({"layer": layers}, 520, 200)
     first, last = series.points[0], series.points[-1]
     guard = " and ".join(f"{word} guardrail at {bound:g}" for word, bound in (("a lower", lower), ("an upper", upper))
                          if bound is not None)
@@ -184,29 +197,86 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
     alt_text = (f"Line chart of {label.lower()} from {format_date(first.timestamp_ms)} to "
                 f"{format_date(last.timestamp_ms)}, {len(series.points)} readings, with {guard or 'no guardrail'} "
                 f"shown as dashed lines{change}. It starts at {first.value:.3g} and ends at {last.value:.3g}.")
-    return Chart(name=name, spec=chart.to_dict(), alt=alt_text,
+    return Chart(name=name, spec=spec, alt=alt_text,
                  caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red).")
 
 
 def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]) -> Chart | None:
     """Predicted chance against what happened, one dot per band of scores; the diagonal is perfect."""
-    import altair as alt
-
     rows = [(score, observed, n) for score, observed, n in bins if n > 0]
     if not rows:
         return None
-    data = pd.DataFrame(rows, columns=["predicted", "observed", "n"])
-    diagonal = alt.Chart(pd.DataFrame({"x": [0, 1], "y": [0, 1]})).mark_line(
-        strokeDash=[4, 4], color="#777").encode(x="x:Q", y="y:Q")
-    dots = alt.Chart(data).mark_point(filled=True, color=COLOUR).encode(
-        x=alt.X("predicted:Q", title="Predicted chance (average in the band)", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%")),
-        y=alt.Y("observed:Q", title="How often it happened", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%")),
-        size=alt.Size("n:Q", title=f"{unit.capitalize()} in band"),
-    )
-    chart = (diagonal + dots).properties(width=320, height=320).configure(**_config())
+    diagonal = {"data": {"values": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]},
+                "mark": {"type": "line", "color": "#777", "strokeDash": [4, 4]},
+                "encoding": {"x": _field("x", "quantitative"), "y": _field("y", "quantitative")}}
+    percent_axis = {"format": "%"}
+    dots = {"data": {"values": [{"predicted": p, "observed": o, "n": n} for p, o, n in rows]},
+            "mark": {"type": "point", "color": COLOUR, "filled": True},
+            "encoding": {"size": _field("n", "quantitative", title=f"{unit.capitalize()} in band"),
+                         "x": _field("predicted", "quantitative", axis=percent_axis, scale={"domain": [0, 1]},
+                                     title="Predicted chance (average in the band)"),
+                         "y": _field("observed", "quantitative", axis=percent_axis, scale={"domain": [0, 1]},
+                                     title="How often it happened")}}
+    spec = _spec({"layer": [diagonal, dots]}, 320, 320)
     parts = "; ".join(f"predicted {format_percent(p)}, happened {format_percent(o)} ({n} {unit})"
                       for p, o, n in rows)
-    return Chart(name=name, spec=chart.to_dict(), alt=f"Calibration chart, one dot per band of scores: {parts}.",
+    return Chart(name=name, spec=spec, alt=f"Calibration chart, one dot per band of scores: {parts}.",
                  caption="Dots on the dashed diagonal mean the predicted chances can be taken at face value.")
+
+
+# -- drawing, with a cache of SVGs by spec ----------------------------------------------------------------------
+
+_svg_cache: dict[str, Path | None] = {"directory": None}
+
+
+def use_svg_cache(directory: Path | None) -> None:
+    """Keep drawn SVGs in ``directory`` (one file per spec hash), or none when ``directory`` is None."""
+    _svg_cache["directory"] = directory
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """A stable hash of a spec and the vl-convert that draws it."""
+    from importlib.metadata import version
+
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(f"vl-convert {version('vl-convert-python')}\n{text}".encode()).hexdigest()
+
+
+def _looks_whole(svg: str) -> bool:
+    stripped = svg.strip()
+    return stripped.startswith("<svg") and stripped.endswith("</svg>")
+
+
+def to_svg(chart: Chart) -> str:
+    """The chart drawn as SVG, from the cache when the same spec was drawn before (a bad entry is redrawn)."""
+    directory = _svg_cache["directory"]
+    path = None
+    if directory is not None:
+        path = directory / f"{spec_hash(chart.spec)}.svg"
+        try:
+            cached = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            cached = None
+        if cached is not None and _looks_whole(cached):
+            return cached
+    import vl_convert
+
+    svg: str = vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
+    if path is not None:
+        _write_quietly(path, svg)
+    return svg
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Write atomically (temp file + rename); a cache that cannot be written is only a slower next build."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=".svg-", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except OSError:
+        Path(temp).unlink(missing_ok=True)
