@@ -2,25 +2,74 @@
 
 Pure functions: numbers and story vocabulary in, sentences out. Numbers are never typed into a sentence by
 hand; they arrive as arguments.
+
+Wording rules
+-------------
+A share (a proportion with its 95% interval and the count behind it, an :class:`Estimate`) is told in one of
+three ways. :func:`certainty` decides which, with the project's :class:`WordingRules` (``wording:`` in
+storybook.yaml):
+
+1. **too few**: fewer than ``min_count`` cases behind the share (its denominator: for recall, the cases that
+   are really positive), or none at all: "too few cases to say". Exactly ``min_count`` cases is enough.
+2. **tight**: the interval is at most ``tight_width`` wide (high - low, as a share; a width exactly at the
+   limit is tight, with 1e-12 allowed for floating-point rounding): "about 7 in 100". At the ends, where
+   "about 100" or "about 0" would hide that a few may go the other way, the interval's end is told
+   instead: "at least 96 in 100", "at most 3 in 100".
+3. **wide**: otherwise: "between 4 and 11 in 100" (the interval's ends, rounded to whole numbers).
+
+A share with no interval (a figure the run logged, with no evaluation set to measure it on) is "unknown":
+told as "81 in 100", with no word about how sure it is.
+
+Two shares are compared on their intervals by :func:`compare`: "no clear difference" when the intervals
+overlap (ends that touch count as overlap), else "higher" or "lower"; "too few cases to say" when either
+side has too few cases. :func:`verdict` turns that into "better" or "worse" for a figure where higher (or
+lower) is better. Overlap is a cautious test: it calls fewer differences than a direct test of the
+difference would, so "no clear difference" does not mean "the same".
+
+Natural frequencies ("out of 1,000 patients, 112 are flagged") are exact counts and are not worded here.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
-from storybook.analyse.classification import Estimate
+from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 
 __all__ = [
+    "COMPARISON_WORDS",
+    "Certainty",
+    "Comparison",
+    "Verdict",
     "Vocabulary",
+    "WordingRules",
+    "certainty",
+    "compare",
     "definition",
+    "denominator_words",
     "format_count",
     "format_date",
     "format_number",
     "format_percent",
     "metric_sentence",
     "per_hundred",
+    "rate_sentence",
+    "share_phrase",
+    "verdict",
 ]
+
+Certainty = Literal["too few", "tight", "wide", "unknown"]
+Comparison = Literal["higher", "lower", "no clear difference", "too few cases to say"]
+Verdict = Literal["better", "worse", "no clear difference", "too few cases to say"]
+TOO_FEW = "too few cases to say"
+_EPS = 1e-12
+# How each comparison reads after "compared with X: ".
+COMPARISON_WORDS: dict[str, str] = {
+    "higher": "clearly higher", "lower": "clearly lower", "better": "clearly better", "worse": "clearly worse",
+    "no clear difference": "no clear difference, as the ranges overlap", TOO_FEW: TOO_FEW,
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +83,23 @@ class Vocabulary:
     positive: str = "are positive"
     negative: str = "are negative"
     flagged: str = "flagged"
+
+
+@dataclass(frozen=True)
+class WordingRules:
+    """When a share is told as "about", as a range, or not at all (see the module docstring)."""
+
+    tight_width: float = 0.10
+    min_count: int = 10
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tight_width <= 1:
+            raise ValueError(f"tight_width is a share between 0 and 1, not {self.tight_width!r}")
+        if self.min_count < 1:
+            raise ValueError(f"min_count must be at least 1, not {self.min_count!r}")
+
+
+DEFAULT_RULES = WordingRules()
 
 
 def format_percent(value: float | None, digits: int = 0) -> str:
@@ -63,6 +129,72 @@ def per_hundred(value: float) -> str:
     return f"{round(value * 100):d} in 100"
 
 
+# --- the wording rules ---------------------------------------------------------------------------------
+
+
+def certainty(estimate: Estimate | None, rules: WordingRules = DEFAULT_RULES) -> Certainty:
+    """Which of the three wordings a share gets: "too few", "tight" or "wide" ("unknown" without interval)."""
+    if estimate is None:
+        return "unknown"
+    if estimate.value is None or estimate.n < rules.min_count:
+        return "too few"
+    width = estimate.width
+    if width is None:
+        return "unknown"
+    return "tight" if width <= rules.tight_width + _EPS else "wide"
+
+
+def share_phrase(estimate: Estimate, rules: WordingRules = DEFAULT_RULES, *, value: float | None = None) -> str:
+    """"about 7 in 100", "between 4 and 11 in 100" or "too few cases to say" (see the module docstring).
+
+    ``value`` overrides the estimate's own value for the "about" figure (e.g. the value the run logged).
+    """
+    told = certainty(estimate, rules)
+    if told == "too few":
+        return TOO_FEW
+    centre = estimate.value if value is None else value
+    assert centre is not None
+    if told == "unknown":
+        return per_hundred(centre)
+    low, high = estimate.low, estimate.high
+    assert low is not None and high is not None
+    if told == "wide" and round(low * 100) != round(high * 100):
+        return f"between {round(low * 100)} and {round(high * 100)} in 100"
+    about = round(centre * 100)
+    if about >= 100:
+        return f"at least {math.floor(low * 100 + _EPS)} in 100"
+    if about <= 0:
+        return f"at most {math.ceil(high * 100 - _EPS)} in 100"
+    return f"about {about} in 100"
+
+
+def compare(first: Estimate, second: Estimate, rules: WordingRules | None = None) -> Comparison | None:
+    """The one comparison rule: is ``first`` clearly higher or lower than ``second``, judged on their 95%
+    intervals? "no clear difference" when they overlap (ends that touch count as overlap). With ``rules``,
+    "too few cases to say" when either has fewer than ``rules.min_count`` cases. None without intervals."""
+    if rules is not None and (first.n < rules.min_count or second.n < rules.min_count):
+        return "too few cases to say"
+    if None in (first.value, first.low, first.high, second.value, second.low, second.high):
+        return None
+    a_low, a_high = first.low or 0.0, first.high or 0.0
+    b_low, b_high = second.low or 0.0, second.high or 0.0
+    if a_low <= b_high and b_low <= a_high:
+        return "no clear difference"
+    return "higher" if a_low > b_high else "lower"
+
+
+def verdict(current: Estimate, previous: Estimate, *, higher_is_better: bool = True,
+            rules: WordingRules | None = None) -> Verdict | None:
+    """:func:`compare`, told as "better" or "worse" for a figure where higher (or lower) is better."""
+    result = compare(current, previous, rules)
+    if result == "higher" or result == "lower":
+        return "better" if (result == "higher") == higher_is_better else "worse"
+    return result
+
+
+# --- sentences -----------------------------------------------------------------------------------------
+
+
 def definition(kind: str, words: Vocabulary) -> str:
     """What a metric of this kind measures, in the story's own words."""
     u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
@@ -82,26 +214,54 @@ def definition(kind: str, words: Vocabulary) -> str:
     return texts.get(kind, "A figure the model's authors chose to report.")
 
 
-def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: Vocabulary) -> str:
-    """One sentence telling a metric's value as a natural frequency, with its range when known."""
+def denominator_words(kind: str, words: Vocabulary) -> str:
+    """Who a share of this kind is counted among: "patients who have a malignant tumour"."""
+    u = words.unit
+    return {
+        "recall": f"{u} who {words.positive}", "false_negative_rate": f"{u} who {words.positive}",
+        "specificity": f"{u} who {words.negative}", "false_positive_rate": f"{u} who {words.negative}",
+        "precision": f"{u} who are {words.flagged}",
+    }.get(kind, u)
+
+
+def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
+                  rules: WordingRules = DEFAULT_RULES, *, value: float | None = None) -> str:
+    """One sentence for a share of one of PROPORTION_KINDS (or ROC AUC), worded by the rules, saying how many
+    cases it was measured on. ``value`` is the logged figure when there is no estimate."""
     u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
-    if estimate is not None and estimate.low is not None and estimate.high is not None:
-        span = (f" (the evaluation supports anything from {round(estimate.low * 100)} "
-                f"to {round(estimate.high * 100)} in 100)")
+    among = denominator_words(kind, words)
+    if estimate is None:
+        if value is None:
+            raise ValueError("a rate sentence needs an estimate or a value")
+        estimate = Estimate(value, None, None, rules.min_count)
+        counted = ""
     else:
-        span = ""
-    share = per_hundred(value)
+        counted = f" (measured on {estimate.n:,} {among})"
+    if certainty(estimate, rules) == "too few":
+        return (f"Too few cases to say: only {estimate.n:,} {among} were in the evaluation, and at least "
+                f"{rules.min_count:,} are needed.")
+    amount = share_phrase(estimate, rules, value=value)
     texts = {
-        "recall": f"Of every 100 {u} who {pos}, about {round(value * 100)} are {flag}{span}.",
-        "precision": f"Of every 100 {u} who are {flag}, about {round(value * 100)} really {pos}{span}.",
-        "specificity": f"Of every 100 {u} who {neg}, about {round(value * 100)} are correctly not "
-                       f"{flag}{span}.",
-        "accuracy": f"The model's call is right for about {share} {u}{span}.",
-        "false_positive_rate": f"Of every 100 {u} who {neg}, about {round(value * 100)} are {flag} "
-                               f"anyway{span}.",
-        "false_negative_rate": f"Of every 100 {u} who {pos}, about {round(value * 100)} are missed{span}.",
-        "roc_auc": f"Given one of the {u} who {pos} and one who {neg}, the model ranks them the right way "
-                   f"round about {share} times{span}.",
+        "recall": f"Of the {u} who {pos}, {amount} are {flag}",
+        "precision": f"Of the {u} who are {flag}, {amount} really {pos}",
+        "specificity": f"Of the {u} who {neg}, {amount} are correctly not {flag}",
+        "accuracy": f"The model's call is right for {amount} {u}",
+        "false_positive_rate": f"Of the {u} who {neg}, {amount} are {flag} anyway",
+        "false_negative_rate": f"Of the {u} who {pos}, {amount} are missed",
+        "roc_auc": f"Given one of the {u} who {pos} and one who {neg}, the model ranks them the right way round "
+                   f"{amount} times",
+    }
+    if kind not in texts:
+        raise ValueError(f"not a share: {kind}")
+    return f"{texts[kind]}{counted}."
+
+
+def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: Vocabulary,
+                    rules: WordingRules = DEFAULT_RULES) -> str:
+    """One sentence telling a metric's value, worded by the rules when it is a share with an interval."""
+    if kind in PROPORTION_KINDS or kind == "roc_auc":
+        return rate_sentence(kind, estimate, words, rules, value=value)
+    texts = {
         "brier": f"The Brier score is {value:.3f}; lower is better, and always saying 50% would score 0.25.",
         "f1": f"The F1 score is {value:.2f} on a scale from 0 to 1.",
     }

@@ -33,7 +33,18 @@ import pandas as pd
 from pandas.util import hash_pandas_object
 
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate, brier_score, proportion
-from storybook.analyse.plain import Vocabulary, format_date, metric_sentence
+from storybook.analyse.plain import (
+    COMPARISON_WORDS,
+    DEFAULT_RULES,
+    Verdict,
+    Vocabulary,
+    WordingRules,
+    compare,
+    format_date,
+    metric_sentence,
+    share_phrase,
+    verdict,
+)
 
 __all__ = [
     "CHECK_TITLES",
@@ -75,7 +86,6 @@ __all__ = [
 ]
 
 Area = Literal["model", "data", "system"]
-Verdict = Literal["better", "worse", "no clear difference"]
 FigureValue = float | int | str | None
 Floats = npt.NDArray[np.float64]
 
@@ -198,7 +208,7 @@ def _declared(kind: str, value: float) -> str:
 
 
 def check_held_out(estimate: Estimate, minimum: float, *, kind: str, source: str,
-                   words: Vocabulary | None = None) -> Evidence:
+                   words: Vocabulary | None = None, rules: WordingRules = DEFAULT_RULES) -> Evidence:
     """Fit on held-out cases: passes when the low end of the 95% interval reaches the declared minimum.
 
     ``kind`` is a metric kind of :func:`storybook.analyse.plain.metric_sentence` where higher is better.
@@ -210,19 +220,21 @@ def check_held_out(estimate: Estimate, minimum: float, *, kind: str, source: str
     if estimate.value is None:
         return Evidence("model", "model.held_out", f"There were no held-out {words.unit} to measure this on.",
                         None, figures, source)
-    told = metric_sentence(kind, estimate.value, estimate, words)
+    told = metric_sentence(kind, estimate.value, estimate, words, rules)
     asked = f" The story asks for at least {_declared(kind, minimum)}"
     if estimate.low is None:
         return Evidence("model", "model.held_out", f"{told}{asked}, but without a range this cannot be judged.",
                         None, figures, source)
+    low = _declared(kind, estimate.low)
     if estimate.low >= minimum - _EPS:
-        verdict, passed = "even the low end of the range meets that", True
+        outcome, passed = f"even the low end of the range, {low}, meets that", True
     elif estimate.value >= minimum - _EPS:
-        verdict = "the figure meets that, but the low end of its range does not, so this evaluation cannot yet show it"
+        outcome = (f"the figure meets that, but the low end of its range, {low}, does not, so this evaluation "
+                   "cannot yet show it")
         passed = False
     else:
-        verdict, passed = "the figure falls short of that", False
-    return Evidence("model", "model.held_out", f"{told}{asked}; {verdict}.", passed, figures, source)
+        outcome, passed = "the figure falls short of that", False
+    return Evidence("model", "model.held_out", f"{told}{asked}; {outcome}.", passed, figures, source)
 
 
 def _finite(values: Sequence[float] | npt.ArrayLike, what: str) -> Floats:
@@ -319,11 +331,13 @@ def check_calibration(labels: npt.ArrayLike, scores: npt.ArrayLike, *, tolerance
 
 
 def check_slice_gaps(rates: Mapping[str, Estimate], tolerance: float, *, metric: str, slice_name: str,
-                     min_size: int = 30, source: str) -> Evidence:
+                     min_size: int = 30, source: str, rules: WordingRules = DEFAULT_RULES) -> Evidence:
     """Gaps between groups: the largest minus the smallest rate among groups whose ``Estimate.n`` (the count
     behind the rate, e.g. positives for recall) is at least ``min_size``; passes when ≤ tolerance.
 
     Groups below the size, or without a value, are named as too small to judge. Needs two judged groups.
+    The sentence tells each end as a share (:func:`storybook.analyse.plain.share_phrase`) and whether the
+    two ends differ clearly (:func:`storybook.analyse.plain.compare`: overlapping ranges do not).
     """
     judged = sorted(((name, e) for name, e in rates.items() if e.value is not None and e.n >= min_size),
                     key=lambda item: (-(item[1].value or 0.0), item[0]))
@@ -340,48 +354,48 @@ def check_slice_gaps(rates: Mapping[str, Estimate], tolerance: float, *, metric:
     top_v, bottom_v = top_e.value or 0.0, bottom_e.value or 0.0
     gap = top_v - bottom_v
     figures.update({"gap": gap, "highest": top, "lowest": bottom})
-    sentence = (f"The {metric} differs between {slice_name} groups by up to {_num(gap)}: highest for {top} "
-                f"({_num(top_v)}, {top_e.n:,} cases), lowest for {bottom} ({_num(bottom_v)}, {bottom_e.n:,} "
-                f"cases); the story allows a gap of up to {_num(tolerance)}.{too_small}")
+    clear = compare(top_e, bottom_e)
+    figures["difference"] = clear
+    apart = ("their ranges overlap, so there is no clear difference" if clear == "no clear difference"
+             else "their ranges do not overlap, so the difference is clear")
+    sentence = (f"The {metric} differs between {slice_name} groups by up to {_declared(metric, gap)}: highest for "
+                f"{top} ({_told(metric, top_e, rules)}), lowest for {bottom} ({_told(metric, bottom_e, rules)}); "
+                f"{apart}. The story allows a gap of "
+                f"up to {_declared(metric, tolerance)}.{too_small}")
     return Evidence("model", "model.slice_gaps", sentence, gap <= tolerance + _EPS, figures, source)
 
 
 def version_verdict(current: Estimate, previous: Estimate, *, higher_is_better: bool = True) -> Verdict | None:
     """"no clear difference" when the two 95% intervals overlap (ends touching count as overlap), else which
-    way it went. None when either interval is missing. Overlap is a cautious test: it calls fewer changes
-    than a direct test of the difference would."""
-    if None in (current.value, current.low, current.high, previous.value, previous.low, previous.high):
-        return None
-    c_low, c_high = current.low or 0.0, current.high or 0.0
-    p_low, p_high = previous.low or 0.0, previous.high or 0.0
-    if c_low <= p_high and p_low <= c_high:
-        return "no clear difference"
-    up = c_low > p_high
-    return "better" if up == higher_is_better else "worse"
+    way it went. None when either interval is missing. The one comparison rule of
+    :func:`storybook.analyse.plain.verdict`."""
+    return verdict(current, previous, higher_is_better=higher_is_better)
+
+
+def _told(kind: str, e: Estimate, rules: WordingRules) -> str:
+    """A share by the wording rules, or another figure as its value and range; with the count of cases."""
+    if kind in PROPORTION_KINDS or kind == "roc_auc":
+        return f"{share_phrase(e, rules)}, of {e.n:,} cases"
+    return f"{_num(e.value or 0.0)}, from {_num(e.low or 0.0)} to {_num(e.high or 0.0)}, of {e.n:,} cases"
 
 
 def check_previous_version(current: Estimate, previous: Estimate, *, metric: str, source: str,
-                           higher_is_better: bool = True, other: str = "the previous version") -> Evidence:
+                           higher_is_better: bool = True, other: str = "the previous version",
+                           rules: WordingRules = DEFAULT_RULES) -> Evidence:
     """Comparison with another version (by default "the previous version"): fails only when the current one
     is clearly worse."""
-    verdict = version_verdict(current, previous, higher_is_better=higher_is_better)
+    outcome = version_verdict(current, previous, higher_is_better=higher_is_better)
     figures: dict[str, FigureValue] = {"current": current.value, "current_low": current.low,
                                        "current_high": current.high, "previous": previous.value,
                                        "previous_low": previous.low, "previous_high": previous.high,
-                                       "verdict": verdict}
-    if verdict is None:
+                                       "verdict": outcome}
+    if outcome is None:
         return Evidence("model", "model.previous_version",
                         f"The {metric} of this version and {other} cannot be compared: one of them has "
                         "no range.", None, figures, source)
-    words = {"no clear difference": "no clear difference, as the ranges overlap",
-             "better": "clearly better", "worse": "clearly worse"}[verdict]
-
-    def told(e: Estimate) -> str:
-        return f"{_num(e.value or 0.0)} ({_num(e.low or 0.0)} to {_num(e.high or 0.0)})"
-
-    sentence = (f"Compared with {other}, the {metric} is {told(current)} against {told(previous)}: "
-                f"{words}.")
-    return Evidence("model", "model.previous_version", sentence, verdict != "worse", figures, source)
+    sentence = (f"Compared with {other}, the {metric} is {_told(metric, current, rules)}, against "
+                f"{_told(metric, previous, rules)}: {COMPARISON_WORDS[outcome]}.")
+    return Evidence("model", "model.previous_version", sentence, outcome != "worse", figures, source)
 
 
 # --- data checks ---------------------------------------------------------------------------------------

@@ -78,19 +78,20 @@ def test_one_in(part: int, whole: int, words: str) -> None:
 # --- model checks --------------------------------------------------------------------------------------
 
 RECALL = Estimate(0.9, 0.85, 0.94, 100, 90)
-RECALL_TOLD = ("Of every 100 people who are positive, about 90 are flagged (the evaluation supports anything "
-               "from 85 to 94 in 100).")
+# The interval 0.85 to 0.94 is 9 in 100 wide: tight by the default rules (at most 10), so "about".
+RECALL_TOLD = "Of the people who are positive, about 90 in 100 are flagged (measured on 100 people who are positive)."
 
 
 def test_held_out_passes_when_the_low_end_reaches_the_minimum() -> None:
     at = check_held_out(RECALL, 0.85, kind="recall", source=SRC)
     assert at.passed is True and at.area == "model" and at.check == "model.held_out" and at.source == SRC
-    assert at.sentence == RECALL_TOLD + (" The story asks for at least 85 in 100; even the low end of the range "
-                                         "meets that.")
+    assert at.sentence == RECALL_TOLD + (" The story asks for at least 85 in 100; even the low end of the range, "
+                                         "85 in 100, meets that.")
     above = check_held_out(RECALL, 0.86, kind="recall", source=SRC)
     assert above.passed is False
     assert above.sentence == RECALL_TOLD + (" The story asks for at least 86 in 100; the figure meets that, but the "
-                                            "low end of its range does not, so this evaluation cannot yet show it.")
+                                            "low end of its range, 85 in 100, does not, so this evaluation cannot yet "
+                                            "show it.")
     short = check_held_out(RECALL, 0.95, kind="recall", source=SRC)
     assert short.passed is False and short.sentence.endswith("; the figure falls short of that.")
 
@@ -177,9 +178,17 @@ def test_slice_gaps_sentence_and_boundary() -> None:
     # Judged: large 0.95 (60) and small 0.83 (40): gap 0.12. medium has 12 cases, under 30.
     ev = check_slice_gaps(RATES, 0.12, metric="recall", slice_name="size_band", source=SRC)
     assert ev.passed is True
-    assert ev.sentence == ("The recall differs between size_band groups by up to 0.12: highest for large (0.95, 60 "
-                           "cases), lowest for small (0.83, 40 cases); the story allows a gap of up to 0.12. Too small "
-                           "to judge (fewer than 30 cases): medium (12).")
+    # large's range (0.90 to 0.98, 8 in 100 wide) is tight; small's (0.70 to 0.90) is wide; they touch at 0.90,
+    # and touching ranges overlap: no clear difference.
+    assert ev.sentence == ("The recall differs between size_band groups by up to 12 in 100: highest for large (about "
+                           "95 in 100, of 60 cases), lowest for small (between 70 and 90 in 100, of 40 cases); their "
+                           "ranges overlap, so there is no clear difference. The story allows a gap of up to 12 in "
+                           "100. Too small to judge (fewer than 30 cases): medium (12).")
+    assert ev.figures["difference"] == "no clear difference"
+    apart = check_slice_gaps({**RATES, "small": Estimate(0.83, 0.7, 0.8999, 40)}, 0.12, metric="recall",
+                             slice_name="size_band", source=SRC)
+    assert apart.figures["difference"] == "higher"
+    assert "their ranges do not overlap, so the difference is clear" in apart.sentence
     assert check_slice_gaps(RATES, 0.11, metric="recall", slice_name="size_band", source=SRC).passed is False
     # With min_size 12 medium is judged too; it sits between the two, so the gap is unchanged.
     assert check_slice_gaps(RATES, 0.12, metric="recall", slice_name="size_band", min_size=12,
@@ -198,8 +207,14 @@ def test_previous_version_verdicts() -> None:
     assert version_verdict(now, Estimate(None, None, None, 0)) is None
     ev = check_previous_version(now, Estimate(0.91, 0.87, 0.94, 200), metric="recall", source=SRC)
     assert ev.passed is True
-    assert ev.sentence == ("Compared with the previous version, the recall is 0.93 (0.90 to 0.96) against 0.91 (0.87 "
-                           "to 0.94): no clear difference, as the ranges overlap.")
+    assert ev.sentence == ("Compared with the previous version, the recall is about 93 in 100, of 200 cases, against "
+                           "about 91 in 100, of 200 cases: no clear difference, as the ranges overlap.")
+    wide = check_previous_version(Estimate(0.8, 0.7, 0.88, 50), now, metric="recall", source=SRC)
+    assert wide.sentence == ("Compared with the previous version, the recall is between 70 and 88 in 100, of 50 "
+                             "cases, against about 93 in 100, of 200 cases: clearly worse.")
+    auc = check_previous_version(Estimate(0.7, 0.6, 0.8, 50), Estimate(0.72, 0.62, 0.82, 50), metric="f1",
+                                 source=SRC)
+    assert "the f1 is 0.70, from 0.60 to 0.80, of 50 cases, against 0.72, from 0.62 to 0.82" in auc.sentence
     worse = check_previous_version(Estimate(0.85, 0.82, 0.88, 200), now, metric="recall", source=SRC)
     assert worse.passed is False and worse.sentence.endswith(": clearly worse.")
 
