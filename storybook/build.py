@@ -1,38 +1,51 @@
-"""``build()``: sources → resolve → analyse → render → publish, one story at a time, written all at once.
+"""``build()``: sources → resolve → analyse → render → publish, gathered first and written all at once.
 
 Nothing is written until every story has been tried. A story that fails is reported with its located error
 and listed on the index as not built; the others are published.
+
+The build is incremental: a story whose page is in the render cache (:mod:`storybook.render.cache`) is not
+analysed or rendered again, and one built from its snapshot is not even parsed. The stories left to render
+are analysed and rendered in worker processes when there are enough of them (:mod:`storybook.workers`), with
+the same functions and so the same bytes as in this process. A PDF is reused from the previous site when its
+page, charts and stylesheet are byte for byte the same.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from storybook.analyse.model_card import analyse_story
 from storybook.errors import ConfigError, StorybookError, StoryError, TrackingError
 from storybook.publish.site import MARKER, SiteWriter
-from storybook.render.pages import (
-    RenderedStory,
-    StoryEntry,
-    page_environment,
-    render_index,
-    render_story,
-    stylesheet,
+from storybook.render.cache import (
+    CHARTS_DIR,
+    PAGES_DIR,
+    CachedStory,
+    CacheStats,
+    PageCache,
+    build_fingerprint,
+    resolved_fingerprint,
+    story_key,
 )
+from storybook.render.charts import use_svg_cache
+from storybook.render.pages import RenderedStory, StoryEntry, page_environment, render_index, stylesheet
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
 from storybook.resolve.tracking import tracking_uri
-from storybook.review.signoff import signoff_status
-from storybook.sources.loader import BrokenStory, Project, StorySource, load_project
+from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
+from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, default_jobs, render_one, write_pdf
 
-__all__ = ["BuildReport", "build"]
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+__all__ = ["BuildProgress", "BuildReport", "build"]
 
 
 @dataclass
@@ -41,19 +54,57 @@ class BuildReport:
     built: list[str] = field(default_factory=list)
     failed: dict[str, StorybookError] = field(default_factory=dict)
     pdfs: list[str] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # analysed and rendered by this build
+    cached: list[str] = field(default_factory=list)  # taken whole from the render cache
+    pdfs_reused: list[str] = field(default_factory=list)  # copied from the previous site (same page)
+    cache: CacheStats | None = None  # None: built with the cache off
+    workers: int = 0  # worker processes used (0: everything ran in the building process)
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
+class BuildProgress(Protocol):
+    """What a long build reports as it goes. ``task`` is "resolved", "rendered" or "pdfs"; ``advance`` may be
+    called from another thread."""
+
+    def start(self, task: str, total: int) -> None: ...
+
+    def advance(self, task: str) -> None: ...
+
+
+class _Silent:
+    def start(self, task: str, total: int) -> None:
+        pass
+
+    def advance(self, task: str) -> None:
+        pass
+
+
+@dataclass
+class _Story:
+    """One story on its way through the build: its page once it has one, or its error."""
+
+    slug: str
+    directory: Path
+    source: StorySource | BrokenStory | None = None
+    key: str | None = None
+    page: RenderedStory | None = None
+    words: tuple[str, str, str] | None = None  # title, audience, model: what the index shows
+    error: StorybookError | None = None
+    task: RenderTask | None = None
+
+
 def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only: list[str] | None = None,
           now: datetime | None = None, on_story: Callable[[str, StorybookError | None], None] | None = None,
-          offline: bool = False, backend: str = "site") -> BuildReport:
+          offline: bool = False, backend: str = "site", cache: bool = True, jobs: int | None = None,
+          progress: BuildProgress | None = None) -> BuildReport:
     """Build the project at ``root`` into its site folder (or ``out``). Raises only for project-wide errors.
 
     A story with a pinned snapshot (``stories/<slug>/snapshot.json``) is built from it; the others are
-    resolved against MLflow. ``offline`` never touches MLflow: a story without a snapshot fails.
+    resolved against MLflow. ``offline`` never touches MLflow: a story without a snapshot fails. ``cache``
+    False renders every story and PDF afresh; ``jobs`` caps the worker processes (default: the cores).
     """
     if backend not in ("site", "quarto"):
         raise ConfigError(f"unknown backend {backend!r}", hint="use --backend site or --backend quarto")
@@ -64,67 +115,197 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         quarto = find_quarto()
         if quarto is None:
             render_quarto(Path("."), None)  # raises the ConfigError that says how to install Quarto
-    project = load_project(root, only)
-    out_dir = (out or project.site_dir).resolve()
-    make_pdf = project.config.pdf if pdf is None else pdf
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, not {jobs}", hint="use --jobs 1 to build in one process")
+    root, config, directories = find_stories(root, only)
+    out_dir = (out or (root / config.site_dir)).resolve()
+    make_pdf = config.pdf if pdf is None else pdf
     built_at = (now or datetime.now(UTC)).strftime("%d %B %Y, %H:%M UTC")
-    env = page_environment(project.templates_dir)
-    sources = _Sources(project, offline)
-    report = BuildReport(out=out_dir)
-    rendered: list[tuple[StorySource, RenderedStory]] = []
-    entries: list[StoryEntry] = []
+    templates_dir = root / config.templates_dir
+    store = PageCache(root / PAGES_DIR if cache else None)
+    fingerprint = build_fingerprint(root, templates_dir, pdf=make_pdf) if cache else ""
+    svg_cache = root / CHARTS_DIR if cache else None
+    shown = progress or _Silent()
+    report = BuildReport(out=out_dir, cache=store.stats if cache else None)
+    stories = [_Story(directory.name, directory) for directory in directories]
 
-    for story in project.stories:
-        if isinstance(story, BrokenStory):
-            _fail(report, entries, story.slug, story.error, on_story)
-            continue
+    # Sources: a snapshot story whose files match a cached page is done without being parsed.
+    shown.start("resolved", len(stories))
+    loaded: list[StorySource | BrokenStory] = []
+    for story in stories:
+        if cache and has_snapshot(story.directory):
+            story.key = story_key(fingerprint, root, story.directory)
+            if _take_cached(story, store):
+                shown.advance("resolved")
+                continue
         try:
-            resolved = sources.resolve(story)
-            analysis = analyse_story(story, resolved)
-            page = render_story(env, story, resolved, analysis, built_at=built_at,
-                                pdf_name=f"{story.slug}.pdf" if make_pdf else None,
-                                signoffs=signoff_status(story.directory),
-                                snapshot_hash=_snapshot_hash(story.directory))
-        except (StoryError, TrackingError) as error:
-            _fail(report, entries, story.slug, error, on_story, story)
+            story.source = load_story(root, story.directory)
+        except StorybookError as error:
+            story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
+        loaded.append(story.source)
+    project = Project(root=root, config=config, stories=loaded)
+
+    # Resolve: live stories here (MLflow is only opened if one needs it); snapshot stories where they render.
+    sources = _Sources(project, offline)
+    sources.prefetch(loaded)
+    for story in stories:
+        source = story.source
+        if source is None:
             continue
-        rendered.append((story, page))
-        report.built.append(story.slug)
-        entries.append(_entry(story, "built", pdf=make_pdf))
-        if on_story:
-            on_story(story.slug, None)
+        if isinstance(source, BrokenStory):
+            story.error = source.error
+        elif has_snapshot(source.directory):
+            if cache and story.key is None:
+                story.key = story_key(fingerprint, root, source.directory)
+            story.task = RenderTask(source, None, built_at, _pdf_name(source, make_pdf), templates_dir)
+        else:
+            try:
+                resolved = sources.resolve(source)
+            except (StoryError, TrackingError) as error:
+                story.error = error
+            else:
+                if cache:
+                    story.key = story_key(fingerprint, root, source.directory, resolved_fingerprint(resolved))
+                if not _take_cached(story, store):
+                    story.task = RenderTask(source, resolved, built_at, _pdf_name(source, make_pdf),
+                                            templates_dir)
+        shown.advance("resolved")
 
-    writer = SiteWriter(out_dir, protected=_protected(project))
-    _keep_previous_pages(writer, out_dir, entries)
-    writer.add("assets/style.css", stylesheet())
-    writer.add("index.html", render_index(env, project.config.title, project.config.description, entries,
-                                          built_at))
-    for story, page in rendered:
-        writer.add(f"{story.slug}.html", page.html)
-        for name, svg in page.charts.items():
-            writer.add(f"charts/{name}", svg)
-    staging = writer.stage()
-    try:
+    # Analyse and render what the cache did not have: in workers when there are enough stories.
+    use_svg_cache(svg_cache)
+    env = page_environment(templates_dir)
+    tasks = [story for story in stories if story.task is not None]
+    jobs = default_jobs() if jobs is None else jobs
+    with Workers(jobs, svg_cache=svg_cache, pdf=make_pdf) as workers:
+        _render(tasks, env, workers if jobs > 1 and len(tasks) >= PARALLEL_FROM else None, shown)
+        report.workers = jobs if workers.started else 0
+        for story in tasks:
+            if story.page is not None and isinstance(story.source, StorySource):
+                config_words = story.source.config
+                story.words = (config_words.title, config_words.audience, config_words.model.describe())
+                store.put(story.key, CachedStory(story.page, *story.words))
+
+        entries: list[StoryEntry] = []
+        for story in stories:
+            if story.error is not None:
+                _fail(report, entries, story.slug, story.error, on_story,
+                      story.source if isinstance(story.source, StorySource) else None)
+                continue
+            assert story.page is not None and story.words is not None
+            (report.rendered if story.task is not None else report.cached).append(story.slug)
+            report.built.append(story.slug)
+            entries.append(_built_entry(story.slug, story.words, make_pdf))
+            if on_story:
+                on_story(story.slug, None)
+
+        # Publish: gather every file, stage, add PDFs (reused or written in the workers), swap.
+        built = [story for story in stories if story.page is not None]
+        writer = SiteWriter(out_dir, protected=_protected(project))
+        _keep_previous_pages(writer, out_dir, entries)
+        css = stylesheet()
+        writer.add("assets/style.css", css)
+        writer.add("index.html", render_index(env, config.title, config.description, entries, built_at))
+        for story in built:
+            assert story.page is not None
+            writer.add(f"{story.slug}.html", story.page.html)
+            for name, svg in story.page.charts.items():
+                writer.add(f"charts/{name}", svg)
+        fresh: list[_Story] = []
         if make_pdf:
-            from storybook.publish.pdf import render_pdf
-
-            for story, page in rendered:
-                (staging / f"{story.slug}.pdf").write_bytes(render_pdf(page.html, staging,
-                                                                       title=story.config.title))
-                report.pdfs.append(story.slug)
-        if quarto is not None:
-            _quarto(staging, project, rendered, quarto)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+            for story in built:
+                assert story.page is not None
+                reused = _previous_pdf(out_dir, story.page, css) if cache else None
+                if reused is None:
+                    fresh.append(story)
+                else:
+                    writer.add(f"{story.slug}.pdf", reused)
+                    report.pdfs_reused.append(story.slug)
+        staging = writer.stage()
+        try:
+            if make_pdf:
+                pool = jobs > 1 and (workers.started or len(fresh) >= PARALLEL_FROM)
+                _write_pdfs(fresh, staging, workers if pool else None, shown)
+                report.pdfs = [story.slug for story in built]
+                report.workers = jobs if workers.started else 0
+            if quarto is not None:
+                _quarto(staging, project, [(_parsed(root, s), s.page) for s in built if s.page is not None], quarto)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     writer.publish(staging)
     return report
 
 
-def _snapshot_hash(directory: Path) -> str | None:
-    """The sha256 of the story's pinned snapshot, shown in the provenance appendix; None when built live."""
-    snapshot = directory / "snapshot.json"
-    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
+def _pdf_name(story: StorySource, make_pdf: bool) -> str | None:
+    return f"{story.slug}.pdf" if make_pdf else None
+
+
+def _parsed(root: Path, story: _Story) -> StorySource:
+    """The story's parsed sources (a story taken from the cache by its files alone is parsed only now)."""
+    if not isinstance(story.source, StorySource):
+        story.source = load_story(root, story.directory)
+    return story.source
+
+
+def _take_cached(story: _Story, store: PageCache) -> bool:
+    cached = store.get(story.key)
+    if cached is None:
+        return False
+    story.page = cached.page
+    story.words = (cached.title, cached.audience, cached.model)
+    return True
+
+
+def _render(stories: list[_Story], env: Environment, workers: Workers | None, shown: BuildProgress) -> None:
+    """Analyse and render each story's task, here or in the workers; results are read in story order."""
+    shown.start("rendered", len(stories))
+    results: list[Future[RenderResult] | RenderResult] = []
+    for story in stories:
+        assert story.task is not None
+        if workers is None:
+            results.append(render_one(story.task, env))
+            shown.advance("rendered")
+        else:
+            results.append(workers.render(story.task, lambda: shown.advance("rendered")))
+    for story, result in zip(stories, results, strict=True):
+        outcome = result if isinstance(result, RenderResult) else result.result()
+        story.page, story.error = outcome.page, outcome.error
+
+
+def _write_pdfs(stories: list[_Story], staging: Path, workers: Workers | None, shown: BuildProgress) -> None:
+    shown.start("pdfs", len(stories))
+    futures = []
+    for story in stories:
+        assert story.page is not None and story.words is not None
+        if workers is None:
+            write_pdf(story.page.html, staging, story.slug, story.words[0])
+            shown.advance("pdfs")
+        else:
+            futures.append(workers.pdf_file(story.page.html, staging, story.slug, story.words[0],
+                                            lambda: shown.advance("pdfs")))
+    for future in futures:
+        future.result()
+
+
+def _previous_pdf(out_dir: Path, page: RenderedStory, css: str) -> bytes | None:
+    """The previous site's PDF of this story when the page, its charts and the stylesheet are unchanged."""
+    if not (out_dir / MARKER).is_file():
+        return None
+    try:
+        if (out_dir / f"{page.slug}.html").read_bytes() != page.html.encode("utf-8") or \
+                (out_dir / "assets" / "style.css").read_bytes() != css.encode("utf-8"):
+            return None
+        for name, svg in page.charts.items():
+            if (out_dir / "charts" / name).read_bytes() != svg.encode("utf-8"):
+                return None
+        return (out_dir / f"{page.slug}.pdf").read_bytes()
+    except OSError:
+        return None
+
+
+def _built_entry(slug: str, words: tuple[str, str, str], make_pdf: bool) -> StoryEntry:
+    title, audience, model = words
+    return StoryEntry(slug, title, audience, model, "built", "", make_pdf)
 
 
 def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryEntry]) -> None:
@@ -177,10 +358,19 @@ class _Sources:
             return self.snapshots.resolve(story)
         if self.offline:
             load_snapshot(story.directory, story.slug)  # raises the located "run storybook pin" error
+        return self._source().resolve(story)
+
+    def prefetch(self, stories: Sequence[StorySource | BrokenStory]) -> None:
+        """Batched MLflow reads for the stories without a snapshot; none (and no mlflow import) if all have one."""
+        live = [s for s in stories if isinstance(s, StorySource) and not has_snapshot(s.directory)]
+        if live and not self.offline:
+            self._source().prefetch(live)
+
+    def _source(self) -> MlflowSource:
         if self._mlflow is None:
             self._mlflow = MlflowSource(tracking_uri(self.project.config.tracking_uri, self.project.root),
                                         cache_dir=self.project.root / ".storybook" / "cache")
-        return self._mlflow.resolve(story)
+        return self._mlflow
 
 
 def _entry(story: StorySource | BrokenStory, status: str, *, message: str = "", pdf: bool = False) -> StoryEntry:

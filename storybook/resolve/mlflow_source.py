@@ -10,7 +10,10 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -18,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
+from storybook.resolve.batch import BatchReader, StoryReads, plan_reads
+from storybook.resolve.drivers import resolve_drivers
+from storybook.resolve.registry_history import resolve_history
 from storybook.resolve.resolved import (
     ComparedVersion,
     DatasetRecord,
@@ -27,7 +33,6 @@ from storybook.resolve.resolved import (
     ResolvedRun,
     ResolvedStory,
     Series,
-    SeriesPoint,
 )
 from storybook.resolve.tracking import Secrets, display_uri
 from storybook.sources.loader import StorySource
@@ -45,6 +50,7 @@ BOUNDED_HTTP = {
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
 }
+DOWNLOAD_THREADS = 4
 
 
 class MlflowSource:
@@ -56,6 +62,12 @@ class MlflowSource:
         self.secrets = Secrets(uri)
         self.cache_dir = cache_dir
         self._client: MlflowClient | None = None
+        self._batch = BatchReader(lambda: self.client)
+        self._repositories: dict[str, Any] = {}
+        self._tables: dict[Path, pd.DataFrame] = {}
+        self._artifact_failures: dict[tuple[str, str], Exception] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     @property
     def client(self) -> MlflowClient:
@@ -67,6 +79,51 @@ class MlflowSource:
 
             self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self._client
+
+    def prefetch(self, stories: Iterable[StorySource]) -> None:
+        """Read what all ``stories`` need in batches, before any of them resolves (see ``batch.py``).
+
+        Requests grow with models, experiments and metric keys, not with stories. Nothing is raised here: a
+        read that failed is remembered, and each story that needed it fails in ``resolve`` with its own
+        located error. ``resolve`` works without it too, reading one story's needs in the same batched way.
+        """
+        plans = [plan_reads(story) for story in stories]
+        if not plans:
+            return
+        self._batch.load_models({plan.name for plan in plans if plan.name is not None})
+        runs = [self._planned_runs(plan) for plan in plans]
+        self._batch.load_runs({run_id for pair in runs for run_id in pair if run_id is not None})
+        found = self._batch.runs
+        self._batch.load_histories({(own, key) for plan, (own, _) in zip(plans, runs, strict=True)
+                                    if own is not None and found.get(own) is not None for key in plan.series})
+        artifacts: dict[tuple[str, str], None] = {}
+        for plan, (own, other) in zip(plans, runs, strict=True):
+            for run_id, paths in ((own, plan.artifacts), (other, plan.compared_artifacts)):
+                if run_id is not None and found.get(run_id) is not None:
+                    artifacts.update(dict.fromkeys((run_id, path) for path in paths))
+        missing = [key for key in artifacts if not self._cache_path(*key).is_file()]
+        if len(missing) > 1:
+            with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="storybook-artifacts") as pool:
+                list(pool.map(lambda key: self._prefetch_artifact(*key), missing))
+        elif missing:
+            self._prefetch_artifact(*missing[0])
+
+    def _planned_runs(self, plan: StoryReads) -> tuple[str | None, str | None]:
+        """The run a story reads and the run of the version it compares with, as far as they are known."""
+        if plan.name is None:
+            return plan.run_id, None
+        registered = self._batch.models.get(plan.name)
+        if registered is None:
+            return None, None
+        own = registered.version(plan.alias, plan.version)
+        other = registered.version(plan.compare_with) if plan.compare_with is not None else None
+        return (own.run_id or None) if own is not None else None, (other.run_id or None) if other else None
+
+    def _prefetch_artifact(self, run_id: str, artifact: str) -> None:
+        try:
+            self._artifact(run_id, artifact, None)
+        except Exception as exc:  # remembered: the stories that need it fail with their own location
+            self._artifact_failures[(run_id, artifact)] = exc
 
     def resolve(self, story: StorySource) -> ResolvedStory:
         config = story.config
@@ -116,6 +173,8 @@ class MlflowSource:
         return ResolvedStory(
             source=self.shown_uri, run=run, model=model, versions=versions, series=series,
             evaluation=evaluation, evaluation_provenance=evaluation_provenance, tables=tables, compared=compared,
+            drivers=resolve_drivers(self, story, run, model, evaluation),
+            history=resolve_history(self, story, run, versions),
         )
 
     def _trust_inputs(self, story: StorySource, run: ResolvedRun, series: dict[str, Series],
@@ -166,52 +225,32 @@ class MlflowSource:
                                                                  tuple[ModelVersionRecord, ...]]:
         if ref.name is None:
             return None, ()
-        from mlflow.exceptions import MlflowException
-
-        try:
-            if ref.alias is not None:
-                found = self.client.get_model_version_by_alias(ref.name, ref.alias)
-            else:
-                found = self.client.get_model_version(ref.name, str(ref.version))
-        except MlflowException as exc:
-            if _not_found(exc):
-                raise ReferenceNotFound(
-                    f"{ref.describe()} is not in the model registry at {self.shown_uri}",
-                    location=location, hint=self._registered_hint(ref.name),
-                ) from None
-            raise
-        # search_model_versions leaves aliases out on some stores; the registered model has them all.
-        aliases: dict[int, list[str]] = {}
-        for alias, number in (getattr(self.client.get_registered_model(ref.name), "aliases", None) or {}).items():
-            aliases.setdefault(int(number), []).append(alias)
-        versions = tuple(sorted(
-            (_version_record(v, aliases) for v in self.client.search_model_versions(f"name = '{_quote(ref.name)}'")),
-            key=lambda v: v.version))
+        registered = self._batch.model(ref.name)
+        found = registered.version(ref.alias, ref.version) if registered is not None else None
+        if registered is None or found is None:
+            raise ReferenceNotFound(f"{ref.describe()} is not in the model registry at {self.shown_uri}",
+                                    location=location, hint=self._registered_hint(ref.name))
+        aliases = registered.aliases_of()
+        versions = tuple(sorted((_version_record(v, aliases) for v in registered.versions.values()),
+                                key=lambda v: v.version))
         return _version_record(found, aliases), versions
 
     def _registered_hint(self, name: str) -> str:
-        try:
-            model = self.client.get_registered_model(name)
-        except Exception:
-            names = [m.name for m in self.client.search_registered_models(max_results=20)]
+        registered = self._batch.models.get(name)
+        if registered is None:
+            try:
+                names = [m.name for m in self.client.search_registered_models(max_results=20)]
+            except Exception:
+                names = []
             return f"registered models: {', '.join(names) or 'none'}"
-        aliases = ", ".join(sorted(getattr(model, "aliases", {}) or {})) or "none"
+        aliases = ", ".join(sorted(registered.aliases)) or "none"
         return f"{name} has aliases: {aliases}"
 
     def _run(self, run_id: str, location: Location) -> ResolvedRun:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            run = self.client.get_run(run_id)
-        except MlflowException as exc:
-            if _not_found(exc):
-                raise ReferenceNotFound(f"run {run_id} does not exist at {self.shown_uri}", location=location,
-                                        hint="check the run id in the MLflow UI") from None
-            raise
-        try:
-            experiment_name = self.client.get_experiment(run.info.experiment_id).name
-        except MlflowException:
-            experiment_name = run.info.experiment_id
+        run = self._batch.run(run_id)
+        if run is None:
+            raise ReferenceNotFound(f"run {run_id} does not exist at {self.shown_uri}", location=location,
+                                    hint="check the run id in the MLflow UI")
         metrics = {
             key: Figure(key, float(value), Provenance(self.shown_uri, run_id, "metric", key))
             for key, value in run.data.metrics.items()
@@ -221,61 +260,91 @@ class MlflowSource:
             metrics[metric.key] = Figure(metric.key, float(metric.value), Provenance(
                 self.shown_uri, run_id, "metric", metric.key, int(metric.step), int(metric.timestamp)))
         return ResolvedRun(
-            run_id=run_id, run_name=run.info.run_name or run_id, experiment_name=experiment_name,
+            run_id=run_id, run_name=run.info.run_name or run_id,
+            experiment_name=self._batch.experiment_name(run.info.experiment_id),
             start_ms=int(run.info.start_time or 0), end_ms=run.info.end_time,
             metrics=metrics, params=dict(run.data.params), tags=dict(run.data.tags),
             datasets=tuple(_dataset_records(run)),
         )
 
     def _history(self, run_id: str, key: str) -> Series:
-        points = tuple(
-            sorted((SeriesPoint(int(m.step), int(m.timestamp), float(m.value))
-                    for m in self.client.get_metric_history(run_id, key)), key=lambda p: (p.step, p.timestamp_ms))
-        )
-        return Series(key, points, Provenance(self.shown_uri, run_id, "series", key))
+        return Series(key, self._batch.history(run_id, key), Provenance(self.shown_uri, run_id, "series", key))
 
     def _evaluation(self, run_id: str, artifact: str, location: Location) -> pd.DataFrame:
         path = self._artifact(run_id, artifact, location)
+        if path in self._tables:  # read once; each story gets its own copy
+            return self._tables[path].copy()
         if path.stat().st_size > MAX_EVALUATION_BYTES:
             raise SourceError(f"artifact {artifact!r} is larger than {MAX_EVALUATION_BYTES // 2**20} MiB",
                               location=location, hint="log a sample of the evaluation set")
         try:
-            if path.suffix == ".parquet":
-                return pd.read_parquet(path)
-            return pd.read_csv(path)
+            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
         except Exception as exc:
             raise SourceError(f"artifact {artifact!r} of run {run_id} is not a readable table ({exc})",
                               location=location, hint="log the scored evaluation set as CSV or Parquet") from None
+        self._tables[path] = frame
+        return frame.copy()
 
-    def _artifact(self, run_id: str, artifact: str, location: Location) -> Path:
-        """Download an artifact once; later calls read the cached copy."""
+    def _cache_path(self, run_id: str, artifact: str) -> Path:
+        key = hashlib.sha256(json.dumps([self.shown_uri, run_id, artifact]).encode()).hexdigest()[:24]
+        return self.cache_dir / "artifacts" / key / PurePosixPath(artifact).name
+
+    def _artifact(self, run_id: str, artifact: str, location: Location | None) -> Path:
+        """The artifact's cached copy: downloaded once per (run, path); a cached file costs no request."""
         pure = PurePosixPath(artifact)
         if pure.is_absolute() or ".." in pure.parts or not pure.parts:
             raise SourceError(f"artifact path {artifact!r} must be relative to the run, without '..'",
                               location=location)
-        key = hashlib.sha256(json.dumps([self.shown_uri, run_id, artifact]).encode()).hexdigest()[:24]
-        target_dir = self.cache_dir / "artifacts" / key
-        cached = target_dir / pure.name
+        cached = self._cache_path(run_id, artifact)
         if cached.is_file():
             return cached
+        failure = self._artifact_failures.get((run_id, artifact))
+        if failure is not None:
+            raise _located(failure, location)
+        with self._lock(cached.parent.name):  # two needs of one file in two threads: one download
+            if not cached.is_file():
+                self._download(run_id, pure, cached, location)
+        return cached
+
+    def _download(self, run_id: str, pure: PurePosixPath, cached: Path, location: Location | None) -> None:
+        """Download straight from the run's artifact URI (no runs:/ lookup), into a temporary folder first
+        and then moved into place, so a reader (or another build) never sees half a file."""
+        run = self._batch.run(run_id)
+        if run is None:
+            raise ReferenceNotFound(f"run {run_id} does not exist at {self.shown_uri}", location=location,
+                                    hint="check the run id in the MLflow UI")
         from mlflow.exceptions import MlflowException
 
-        target_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            downloaded = Path(self.client.download_artifacts(run_id, artifact, str(target_dir)))
-        except (MlflowException, OSError) as exc:
-            if isinstance(exc, OSError) or _not_found(exc):
-                listed = [f.path for f in self.client.list_artifacts(run_id, str(pure.parent))
-                          if pure.parent.parts] or [f.path for f in self.client.list_artifacts(run_id)]
-                raise ReferenceNotFound(
-                    f"run {run_id} has no artifact {artifact!r}", location=location,
-                    hint=f"artifacts there: {', '.join(listed) or 'none'}",
-                ) from None
-            raise
-        if not downloaded.is_file():
-            raise ReferenceNotFound(f"artifact {artifact!r} of run {run_id} is a folder, not a file",
-                                    location=location)
-        return downloaded
+        repository = self._repository(run.info.artifact_uri)
+        artifact = str(pure)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".download-", dir=cached.parent.parent) as temp:
+            try:
+                downloaded = Path(repository.download_artifacts(artifact, temp))
+            except (MlflowException, OSError) as exc:
+                if isinstance(exc, OSError) or _not_found(exc):
+                    listed = [f.path for f in repository.list_artifacts(str(pure.parent))
+                              if pure.parent.parts] or [f.path for f in repository.list_artifacts()]
+                    raise ReferenceNotFound(
+                        f"run {run_id} has no artifact {artifact!r}", location=location,
+                        hint=f"artifacts there: {', '.join(listed) or 'none'}",
+                    ) from None
+                raise
+            if not downloaded.is_file():
+                raise ReferenceNotFound(f"artifact {artifact!r} of run {run_id} is a folder, not a file",
+                                        location=location)
+            os.replace(downloaded, cached)
+
+    def _repository(self, artifact_uri: str) -> Any:
+        if artifact_uri not in self._repositories:
+            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+            self._repositories[artifact_uri] = get_artifact_repository(artifact_uri, tracking_uri=self.uri)
+        return self._repositories[artifact_uri]
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     @contextmanager
     def _errors(self, story: StorySource, location: Location) -> Iterator[None]:
@@ -341,13 +410,17 @@ def _dataset_records(run: Any) -> Iterator[DatasetRecord]:
                             source_type=dataset.source_type, rows=rows, features=features)
 
 
+def _located(error: Exception, location: Location | None) -> Exception:
+    """A remembered error, told at this story's location (a prefetched read has none of its own)."""
+    if isinstance(error, StorybookError) and location is not None and error.location is None:
+        return type(error)(error.message, location=location, hint=error.hint)
+    return error
+
+
 def _not_found(exc: Exception) -> bool:
     code = str(getattr(exc, "error_code", ""))
     return "RESOURCE_DOES_NOT_EXIST" in code or "NOT_FOUND" in code or "INVALID_PARAMETER_VALUE" in code
 
-
-def _quote(name: str) -> str:
-    return name.replace("'", "\\'")
 
 
 def _first_line(text: str) -> str:
