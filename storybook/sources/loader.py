@@ -27,6 +27,7 @@ __all__ = [
     "Project",
     "StorySource",
     "find_project_root",
+    "find_stories",
     "load_project",
     "load_story",
 ]
@@ -116,6 +117,19 @@ def find_project_root(start: Path) -> Path:
 
 def load_project(root: Path, only: list[str] | None = None) -> Project:
     """Load storybook.yaml and every story under the stories folder (or only the slugs given)."""
+    root, config, directories = find_stories(root, only)
+    stories: list[StorySource | BrokenStory] = []
+    for directory in directories:
+        try:
+            stories.append(load_story(root, directory))
+        except StorybookError as exc:
+            stories.append(BrokenStory(slug=directory.name, directory=directory, error=exc))
+    return Project(root=root, config=config, stories=stories)
+
+
+def find_stories(root: Path, only: list[str] | None = None) -> tuple[Path, ProjectConfig, list[Path]]:
+    """The project root, its validated storybook.yaml and its story folders (or only the slugs given), without
+    reading any story: a build that finds a story in its cache never parses it."""
     root = find_project_root(root)
     project_file = root / PROJECT_FILE
     try:
@@ -134,14 +148,7 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
             raise ConfigError(f"no story named {', '.join(unknown)} in {config.stories_dir}/",
                               hint=f"stories here: {', '.join(slugs) or 'none'}")
         slugs = [slug for slug in slugs if slug in only]
-    stories: list[StorySource | BrokenStory] = []
-    for slug in slugs:
-        directory = stories_dir / slug
-        try:
-            stories.append(load_story(root, directory))
-        except StorybookError as exc:
-            stories.append(BrokenStory(slug=slug, directory=directory, error=exc))
-    return Project(root=root, config=config, stories=stories)
+    return root, config, [stories_dir / slug for slug in slugs]
 
 
 def load_story(root: Path, directory: Path) -> StorySource:

@@ -1,0 +1,307 @@
+"""The render cache: a story whose inputs have not changed is not analysed or rendered again.
+
+A rendered story is stored under ``<project>/.storybook/cache/pages/`` by a content key: sha256 over
+
+- the *build fingerprint*: this cache format, storybook's version and the bytes of its own code, the shipped
+  templates and the project's templates (names and bytes), storybook.yaml, and whether PDFs are linked;
+- the story's slug and every file in its folder (story.yaml, the Markdown sections, signoffs.yaml,
+  snapshot.json and its CSV tables), names and bytes;
+- for a story resolved live from MLflow, a fingerprint of its :class:`ResolvedStory` (every value and the
+  content of every table), since the same files can resolve to other numbers tomorrow.
+
+A story built from its snapshot needs nothing else: its key is computed from files alone, without resolving
+or even parsing it. The entry holds the whole :class:`RenderedStory`, serialised generically by walking its
+dataclass fields (a field added later is cached without touching this module), and what the index shows
+(title, audience, model). The page keeps the time it was rendered: a cached page says when it was made, and
+the index says when the site was built.
+
+Entries are written atomically (temp file, rename). An entry that cannot be read or decoded is counted as
+broken, ignored and rebuilt; the cache never fails a build.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.resources
+import json
+import os
+import tempfile
+import types
+import typing
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Union
+
+if TYPE_CHECKING:
+    from storybook.render.pages import RenderedStory
+    from storybook.resolve.resolved import ResolvedStory
+
+__all__ = [
+    "CACHE_FORMAT",
+    "CHARTS_DIR",
+    "PAGES_DIR",
+    "CacheStats",
+    "CachedStory",
+    "PageCache",
+    "build_fingerprint",
+    "decode_value",
+    "encode_value",
+    "resolved_fingerprint",
+    "story_key",
+]
+
+CACHE_FORMAT = 1
+PAGES_DIR = ".storybook/cache/pages"
+CHARTS_DIR = ".storybook/cache/charts"
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CachedStory:
+    """One cache entry: the rendered story and the index line's words."""
+
+    page: RenderedStory
+    title: str
+    audience: str
+    model: str
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    broken: int = 0
+    written: int = 0
+
+
+# -- keys ---------------------------------------------------------------------------------------------------
+
+
+def _hash_files(digest: Any, base: Path, files: Iterator[Path]) -> None:
+    for path in sorted(files, key=lambda p: p.relative_to(base).as_posix()):
+        name = path.relative_to(base).as_posix().encode("utf-8")
+        data = path.read_bytes()
+        digest.update(b"%d:%s\n%d:" % (len(name), name, len(data)))
+        digest.update(data)
+
+
+def _tree(directory: Path, pattern: str = "*") -> Iterator[Path]:
+    if directory.is_dir():
+        yield from (p for p in directory.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storybook-ml")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree that was never installed
+        return "unknown"
+
+
+def build_fingerprint(root: Path, templates_dir: Path, *, pdf: bool) -> str:
+    """What every page of this build depends on besides its own story (see the module docstring)."""
+    digest = hashlib.sha256(f"storybook render cache {CACHE_FORMAT}\nversion {_version()}\npdf {pdf}\n".encode())
+    digest.update(b"code\n")
+    _hash_files(digest, _PACKAGE, _tree(_PACKAGE, "*.py"))
+    shipped = Path(str(importlib.resources.files("storybook.templates")))
+    digest.update(b"shipped templates\n")
+    _hash_files(digest, shipped, (p for p in _tree(shipped) if p.suffix != ".py"))
+    digest.update(b"project templates\n")
+    _hash_files(digest, templates_dir, _tree(templates_dir))
+    digest.update(b"project\n")
+    _hash_files(digest, root, iter([root / "storybook.yaml"]))
+    return digest.hexdigest()
+
+
+def story_key(fingerprint: str, root: Path, story_dir: Path, resolved: str | None = None) -> str | None:
+    """The key of one story's page, or None when its folder holds something the cache will not vouch for
+    (a link, or a file that cannot be read): such a story is simply built, and its loader reports any problem."""
+    digest = hashlib.sha256(f"{fingerprint}\nstory {story_dir.name}\nresolved {resolved}\n".encode())
+    inside = root.resolve()
+    try:
+        files = []
+        for path in story_dir.rglob("*"):
+            if path.is_symlink() or not path.resolve().is_relative_to(inside):
+                return None
+            if path.is_file():
+                files.append(path)
+            elif not path.is_dir():
+                return None
+        _hash_files(digest, story_dir, iter(files))
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def resolved_fingerprint(resolved: ResolvedStory) -> str:
+    """A stable hash of everything a story resolved to: every value, and each table's CSV and dtypes."""
+    import pandas as pd
+
+    from storybook.resolve.snapshot import encode_resolved
+
+    def frame(where: str, table: pd.DataFrame) -> dict[str, Any]:
+        text = table.to_csv(index=False, lineterminator="\n")
+        return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                "dtypes": {str(c): str(t) for c, t in table.dtypes.items()}}
+
+    data = encode_resolved(resolved, frame)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# -- generic (de)serialisation of dataclasses -----------------------------------------------------------------
+
+
+def encode_value(value: Any) -> Any:
+    """Plain JSON data for a value made of dataclasses, dicts, lists, tuples, str, bytes, numbers and None."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return str(value) if isinstance(value, str) else value  # str() drops a subclass such as Markup
+    if isinstance(value, bytes):
+        return value.hex()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): encode_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [encode_value(item) for item in value]
+    raise TypeError(f"the render cache cannot store a {type(value).__name__}")
+
+
+class _Mismatch(Exception):
+    """The stored data does not fit the type it is read as."""
+
+
+def decode_value(tp: Any, data: Any) -> Any:
+    """The inverse of :func:`encode_value`, driven by type hints; raises ValueError when the data does not fit."""
+    try:
+        return _decode(tp, data)
+    except (_Mismatch, TypeError, KeyError) as exc:
+        raise ValueError(f"cache entry does not match {tp}: {exc}") from None
+
+
+def _decode(tp: Any, data: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return data
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is not type(None):
+                try:
+                    return _decode(arg, data)
+                except (_Mismatch, TypeError, KeyError):
+                    continue
+        raise _Mismatch(f"{data!r} fits none of {args}")
+    if origin is Literal:
+        if data not in typing.get_args(tp):
+            raise _Mismatch(f"{data!r} is not one of {typing.get_args(tp)}")
+        return data
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(data, dict):
+            raise _Mismatch(f"expected a mapping for {tp.__name__}")
+        hints = typing.get_type_hints(tp)
+        return tp(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp) if f.init})
+    if origin is dict:
+        key_type, value_type = typing.get_args(tp) or (Any, Any)
+        if not isinstance(data, dict):
+            raise _Mismatch("expected a mapping")
+        return {_decode(key_type, k): _decode(value_type, v) for k, v in data.items()}
+    if origin in (list, tuple):
+        if not isinstance(data, list):
+            raise _Mismatch("expected a list")
+        args = typing.get_args(tp)
+        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+            if len(args) != len(data):
+                raise _Mismatch(f"expected {len(args)} items")
+            return tuple(_decode(a, d) for a, d in zip(args, data, strict=True))
+        items = [_decode(args[0] if args else Any, item) for item in data]
+        return tuple(items) if origin is tuple else items
+    if tp is bytes:
+        if not isinstance(data, str):
+            raise _Mismatch("expected hex text")
+        return bytes.fromhex(data)
+    if isinstance(tp, type) and issubclass(tp, str):
+        if not isinstance(data, str):
+            raise _Mismatch(f"expected text, got {type(data).__name__}")
+        return tp(data)
+    if tp is bool:
+        if not isinstance(data, bool):
+            raise _Mismatch("expected true or false")
+        return data
+    if tp in (int, float):
+        if isinstance(data, bool) or not isinstance(data, int | float) or (tp is int and isinstance(data, float)):
+            raise _Mismatch(f"expected a {tp.__name__}")
+        return tp(data)
+    raise _Mismatch(f"cannot read a {tp!r}")
+
+
+# -- the store ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PageCache:
+    """Cached stories by key under ``directory`` (None: a disabled cache that never hits and never writes)."""
+
+    directory: Path | None
+    stats: CacheStats = field(default_factory=CacheStats)
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / key[:2] / f"{key}.json.z"
+
+    def get(self, key: str | None) -> CachedStory | None:
+        if self.directory is None or key is None:
+            self.stats.misses += 1
+            return None
+        try:
+            raw = self._path(key).read_bytes()
+        except OSError:
+            self.stats.misses += 1
+            return None
+        from storybook.render.pages import RenderedStory
+
+        try:
+            document = json.loads(zlib.decompress(raw))
+            if not isinstance(document, dict) or document.get("key") != key:
+                raise ValueError("entry holds another key")
+            words = [document[name] for name in ("title", "audience", "model")]
+            if not all(isinstance(word, str) for word in words):
+                raise ValueError("index words are not text")
+            cached = CachedStory(decode_value(RenderedStory, document["page"]), *words)
+        except (ValueError, KeyError, TypeError, zlib.error, RecursionError):
+            self.stats.broken += 1
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return cached
+
+    def put(self, key: str | None, cached: CachedStory) -> None:
+        """Store an entry atomically; a value it cannot encode or a folder it cannot write is skipped."""
+        if self.directory is None or key is None:
+            return
+        try:
+            document = {"key": key, "title": cached.title, "audience": cached.audience, "model": cached.model,
+                        "page": encode_value(cached.page)}
+            data = json.dumps(document, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError):
+            return
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(zlib.compress(data.encode("utf-8"), 1))
+            os.replace(temp, path)
+        except OSError:
+            Path(temp).unlink(missing_ok=True)
+            return
+        self.stats.written += 1
