@@ -2,7 +2,8 @@
 
 scikit-learn ships the Wisconsin breast-cancer data (569 tumours, 30 measurements each). Two logistic
 regressions are trained, logged to a local sqlite MLflow store inside the project, and registered as versions
-1 (alias ``champion``) and 2 (alias ``challenger``). Each run logs params, test metrics, per-fold
+1 (alias ``champion``) and 2 (alias ``challenger``), each alias set by :func:`storybook.promote.promote`, which also
+records when it moved. Each run logs params, test metrics, per-fold
 cross-validation scores (a metric history, one step per fold), dataset fingerprints, the scored evaluation set
 and the model itself. The champion's run also logs a simulated production series: 42 days of daily batches
 whose scanner starts reporting tumour areas in different units on day 29, so the mean prediction jumps.
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from storybook.errors import ConfigError
+from storybook.promote import promote
 from storybook.sources.loader import load_project
 
 __all__ = ["MODEL_NAME", "SHIFT_DAY", "train_example", "train_into"]
@@ -118,8 +120,9 @@ def _train(uri: str, artifact_location: str | None) -> str:
     for index, (name, features, c_value, description) in enumerate(versions):
         run_ids.append(_train_one(client, experiment_id, name, features, c_value, description, train, test,
                                   production=index == 0))
-    client.set_registered_model_alias(MODEL_NAME, "champion", "1")
-    client.set_registered_model_alias(MODEL_NAME, "challenger", "2")
+        # Each version gets its alias as soon as it is registered; promote() also records when (a tag), as
+        # MLflow keeps no history of alias moves.
+        promote(client, MODEL_NAME, ("champion", "challenger")[index], index + 1)
     client.update_registered_model(MODEL_NAME, description="Flags breast tumours that are likely malignant, "
                                    "so that a clinician looks at them first.")
     return (f"trained 2 models on {len(train)} tumours, tested on {len(test)}; logged to {display_uri(uri)} as "

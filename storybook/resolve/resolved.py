@@ -8,18 +8,22 @@ from typing import Literal
 import pandas as pd
 
 __all__ = [
+    "AliasEvent",
     "ComparedVersion",
     "DatasetRecord",
     "Figure",
+    "HistoryVersion",
+    "ModelHistory",
     "ModelVersionRecord",
     "Provenance",
+    "ResolvedDrivers",
     "ResolvedRun",
     "ResolvedStory",
     "Series",
     "SeriesPoint",
 ]
 
-ProvenanceKind = Literal["metric", "param", "tag", "artifact", "series"]
+ProvenanceKind = Literal["metric", "param", "tag", "artifact", "series", "model", "registry"]
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,61 @@ class ComparedVersion:
 
 
 @dataclass(frozen=True, eq=False)
+class ResolvedDrivers:
+    """Permutation importance as resolved (and pinned): the drops, never the model.
+
+    ``table`` is per repeat (``slice, group, feature, repeat, drop``; overall rows have slice and group
+    "(all)") when storybook computed it or the artifact lists repeats, or per feature (``feature, mean, std``
+    and maybe ``repeats``) when the artifact gives only a summary. ``rows`` is how many evaluation rows the
+    drops were measured on (0 when an artifact does not say).
+    """
+
+    table: pd.DataFrame
+    metric: str
+    origin: Literal["model", "artifact"]
+    provenance: Provenance
+    repeats: int
+    seed: int | None
+    rows: int
+    baseline: float | None = None
+
+
+@dataclass(frozen=True)
+class AliasEvent:
+    """One move of an alias, as a promotion step recorded it in a registered-model tag (None: removed)."""
+
+    alias: str
+    version: int | None
+    at_ms: int
+    tag: str
+
+
+@dataclass(frozen=True)
+class HistoryVersion:
+    """One registered version with its run's headline figures, params and threshold."""
+
+    model: ModelVersionRecord
+    run_name: str
+    run_start_ms: int
+    metrics: dict[str, float]
+    params: dict[str, str]
+    threshold: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ModelHistory:
+    """The registered model's versions, the alias moves its tags record, where the aliases are now, and
+    (``scored``: version, label, score) each version's scored evaluation set for ranges."""
+
+    name: str
+    versions: tuple[HistoryVersion, ...]
+    events: tuple[AliasEvent, ...]
+    aliases: dict[str, int]
+    provenance: Provenance
+    scored: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True, eq=False)
 class ResolvedStory:
     """Everything one story needs from MLflow, fetched before any analysis starts."""
 
@@ -116,3 +175,5 @@ class ResolvedStory:
     evaluation_provenance: Provenance | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     compared: ComparedVersion | None = None
+    drivers: ResolvedDrivers | None = None
+    history: ModelHistory | None = None

@@ -12,12 +12,25 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 __all__ = [
+    "GROUND_KINDS",
     "METRIC_KINDS",
     "SLUG_PATTERN",
+    "ClaimSpec",
     "ConfusionKeys",
     "CostOfError",
+    "CostSavingGround",
+    "Criterion",
+    "DecisionOptions",
+    "DecisionSpec",
+    "DriversSpec",
     "EvaluationSpec",
+    "Glossary",
+    "GlossaryEntry",
+    "GuardrailGround",
+    "HistorySpec",
     "IntendedUse",
+    "KeyedValueError",
+    "MetricGround",
     "MetricKind",
     "MetricSpec",
     "ModelRef",
@@ -25,9 +38,13 @@ __all__ = [
     "Readability",
     "SeriesSpec",
     "SignoffPolicy",
+    "SliceGapGround",
     "SliceSpec",
     "StoryConfig",
+    "TrustLevelGround",
     "TrustSpec",
+    "VersionComparisonGround",
+    "Wording",
 ]
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
@@ -53,6 +70,34 @@ class Readability(_Schema):
     max_grade: Annotated[float, Field(gt=0, le=30)] = 12.0
 
 
+class Wording(_Schema):
+    """When a share reads "about 7 in 100" (interval at most ``tight_width`` wide), "between 4 and 11 in 100"
+    (wider), or "too few cases to say" (fewer than ``min_count`` cases behind it). See analyse/plain.py."""
+
+    tight_width: Annotated[float, Field(ge=0, le=1)] = 0.10
+    min_count: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+
+
+TermName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
+                                            pattern=r"^[^\W_][\w .'/+-]*$")]
+
+
+class GlossaryEntry(_Schema):
+    """A glossary entry: plain words for anyone, and optionally the same in the story's own terms.
+
+    ``in_story`` may use {unit}, {positive}, {negative} and {flagged} (from the story's evaluation section).
+    """
+
+    plain: Text
+    in_story: Text | None = None
+    also: list[TermName] = Field(default_factory=list, max_length=20,
+                                 description="other spellings linked to this entry, e.g. plurals or acronyms")
+
+
+# A term name to its entry; null drops one of storybook's default entries.
+Glossary = Annotated[dict[TermName, GlossaryEntry | None], Field(max_length=500)]
+
+
 class ProjectConfig(_Schema):
     """storybook.yaml at the project root."""
 
@@ -68,6 +113,8 @@ class ProjectConfig(_Schema):
     templates_dir: ShortText = "templates"
     pdf: bool = False
     readability: Readability | None = None
+    wording: Wording = Field(default_factory=Wording)
+    glossary: Glossary = Field(default_factory=dict)
 
 
 class ModelRef(_Schema):
@@ -268,6 +315,245 @@ class TrustSpec(_Schema):
     attestations: list[AttestationSpec] = Field(default_factory=list)
 
 
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+ClaimId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+
+
+class ClaimSpec(_Schema):
+    """A sentence the author asserts, checked against the data at every build (``{{ claim("id") }}`` in prose).
+
+    Exactly one kind: ``series`` with ``stays_above``/``stays_below`` (optionally ``since``/``until``, dates in
+    UTC); ``metric`` with ``at_least``/``at_most``; ``slice`` with ``group``, ``no_worse_than`` and ``rate``.
+    """
+
+    id: ClaimId
+    says: Text = Field(description="the claim in plain words, as the reader will see it")
+    series: Key | None = None
+    stays_above: float | None = None
+    stays_below: float | None = None
+    since: IsoDate | None = None
+    until: IsoDate | None = None
+    metric: Key | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    slice: Key | None = None
+    group: ShortText | None = None
+    no_worse_than: ShortText | None = None
+    rate: Literal["recall", "precision", "specificity", "accuracy", "false_positive_rate",
+                  "false_negative_rate"] = "recall"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ClaimSpec:
+        kinds = [name for name in ("series", "metric", "slice") if getattr(self, name) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a claim checks exactly one of series, metric or slice")
+        kind = kinds[0]
+        bounds = {"series": ("stays_above", "stays_below", "since", "until"), "metric": ("at_least", "at_most"),
+                  "slice": ("group", "no_worse_than")}
+        for other, fields in bounds.items():
+            stray = [f for f in fields if other != kind and getattr(self, f) is not None]
+            if stray:
+                raise ValueError(f"{', '.join(stray)} belong to a {other} claim, not a {kind} claim")
+        if kind == "series" and self.stays_above is None and self.stays_below is None:
+            raise ValueError("a series claim needs stays_above, stays_below or both")
+        if kind == "series" and self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        if kind == "metric" and self.at_least is None and self.at_most is None:
+            raise ValueError("a metric claim needs at_least, at_most or both")
+        if kind == "slice" and (self.group is None or self.no_worse_than is None):
+            raise ValueError("a slice claim needs group and no_worse_than (two values of the slice column)")
+        return self
+
+    @property
+    def kind(self) -> Literal["series", "metric", "slice"]:
+        return "series" if self.series is not None else "metric" if self.metric is not None else "slice"
+
+
+class KeyedValueError(ValueError):
+    """A validation error that knows which key, below the model that raised it, is wrong.
+
+    The loader appends ``path`` to pydantic's location, so a cross-reference error (a criterion naming a slice
+    the story does not have) points at the line of that key, not at the top of the file.
+    """
+
+    def __init__(self, message: str, path: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+CriterionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+ProportionKind = Literal["recall", "precision", "specificity", "accuracy", "false_positive_rate",
+                         "false_negative_rate"]
+Version = Literal["story", "compared"]
+
+
+class CostSavingGround(_Schema):
+    """Switching saves at least ``at_least`` (cost_of_error unit per its population); judged on the bootstrap
+    interval: holds when even its low end reaches ``at_least``."""
+
+    versus: Literal["best_threshold", "compared_version"] = Field(
+        default="best_threshold", description="best_threshold: moving to the threshold that costs least; "
+        "compared_version: switching to the version trust.model.compare_with names")
+    at_least: float = 0.0
+
+
+class TrustLevelGround(_Schema):
+    """The trust report gives ``area`` at least the level ``at_least``."""
+
+    area: Literal["model", "data", "system"]
+    at_least: Literal["emerging", "established", "strong"]
+
+
+class SliceGapGround(_Schema):
+    """The gap in ``metric`` between the groups of ``slice`` stays within ``tolerance``, allowing for chance."""
+
+    slice: Key = Field(description="a column listed under slices:")
+    metric: ProportionKind = "recall"
+    tolerance: Annotated[float, Field(ge=0, le=1)]
+    version: Version = "story"
+
+
+class GuardrailGround(_Schema):
+    """The guardrail on ``series`` (one of trust.guardrails) held at every reading."""
+
+    series: Key
+
+
+class MetricGround(_Schema):
+    """A metric of the story (by its key) is at least / at most a bound, judged on its 95% interval."""
+
+    key: Key = Field(description="a key listed under metrics:")
+    at_least: float | None = None
+    at_most: float | None = None
+    version: Version = "story"
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> MetricGround:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least or at_most")
+        return self
+
+
+class VersionComparisonGround(_Schema):
+    """The compared version's ``metric`` is no worse than this version's by more than ``margin``."""
+
+    metric: Literal[ProportionKind, "roc_auc"] = "recall"
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+GROUND_KINDS = ("cost_saving", "trust_level", "slice_gap", "guardrail", "metric", "version_comparison")
+Ground = (CostSavingGround | TrustLevelGround | SliceGapGround | GuardrailGround | MetricGround
+          | VersionComparisonGround)
+
+
+class Criterion(_Schema):
+    """One ground of a decision: exactly one of the ground keys, required for "go" or only a condition."""
+
+    id: CriterionId
+    label: ShortText | None = Field(default=None, description="the ground in plain words, for the reader")
+    required: bool = True
+    condition: Text | None = Field(default=None, description="when not required: what must be done if it "
+                                   "does not hold (the condition of 'go with conditions')")
+    cost_saving: CostSavingGround | None = None
+    trust_level: TrustLevelGround | None = None
+    slice_gap: SliceGapGround | None = None
+    guardrail: GuardrailGround | None = None
+    metric: MetricGround | None = None
+    version_comparison: VersionComparisonGround | None = None
+
+    @model_validator(mode="after")
+    def _one_ground(self) -> Criterion:
+        given = [kind for kind in GROUND_KINDS if getattr(self, kind) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a criterion has exactly one of {', '.join(GROUND_KINDS)}"
+                             + (f"; this one has {', '.join(given)}" if given else ""))
+        if self.required and self.condition is not None:
+            raise KeyedValueError("a required ground has no condition: it must hold for 'go'; set "
+                                  "required: false to make it a condition", ("condition",))
+        if not self.required and self.condition is None:
+            raise KeyedValueError("a ground that is only a condition (required: false) needs condition: what "
+                                  "must be done while it does not hold", ("required",))
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in GROUND_KINDS if getattr(self, kind) is not None)
+
+    @property
+    def ground(self) -> Ground:
+        found: Ground = getattr(self, self.kind)
+        return found
+
+
+class DecisionOptions(_Schema):
+    """What each recommendation means here, in the reader's words."""
+
+    go: Text
+    no_go: Text
+    go_with_conditions: Text | None = None
+
+
+class DecisionSpec(_Schema):
+    """A decision brief: the question, what each answer means, and the grounds, each tied to evidence."""
+
+    question: ShortText
+    owner: ShortText | None = Field(default=None, description="who takes the decision")
+    options: DecisionOptions
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ids_and_conditions(self) -> DecisionSpec:
+        seen: set[str] = set()
+        for index, criterion in enumerate(self.criteria):
+            if criterion.id in seen:
+                raise KeyedValueError(f"criterion id {criterion.id!r} is used twice", ("criteria", index, "id"))
+            seen.add(criterion.id)
+        if self.options.go_with_conditions is None and any(not c.required for c in self.criteria):
+            raise KeyedValueError("some grounds are conditions (required: false), so say what 'go with "
+                                  "conditions' means here", ("options",))
+        return self
+
+
+ImportanceMetric = Literal["accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier"]
+AliasName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+
+
+class DriversSpec(_Schema):
+    """What drives the predictions: permutation importance, from the logged model or from an artifact."""
+
+    source: Key = Field(default="model", description="'model' loads the logged model (this runs its code: "
+                        "only for models you trust) and shuffles each feature of the evaluation set; or the "
+                        "path of a CSV artifact the run logged: feature, repeat, drop (or feature, mean, std)")
+    metric: ImportanceMetric = "accuracy"
+    repeats: Annotated[int, Field(ge=1, le=100)] = 10
+    seed: int = 0
+    show: Annotated[int, Field(ge=1, le=50)] = Field(default=8, description="how many features to show")
+    names: dict[Key, ShortText] = Field(default_factory=dict, description="friendly names: 'mean radius: tumour "
+                                        "size'")
+    features: list[Key] = Field(default_factory=list, description="the columns the model reads; default: the "
+                                "model's signature")
+    model_path: Key = Field(default="model", description="for a story that names a run_id: the logged model's name")
+    by_slice: bool = True
+
+    @field_validator("source")
+    @classmethod
+    def _model_or_table(cls, source: str) -> str:
+        if source != "model" and not source.endswith((".csv", ".parquet")):
+            raise ValueError("source is 'model' or the path of a .csv or .parquet artifact")
+        return source
+
+
+class HistorySpec(_Schema):
+    """The registered model's history: its versions, where its aliases moved, and their headline figures."""
+
+    metrics: list[Key] = Field(default_factory=list, description="keys of the story's metrics to follow; "
+                               "default: all of them")
+    compare_with: AliasName | None = Field(default=None, description="alias to set beside the story's model; "
+                                           "default: trust.model.compare_with")
+    last: Annotated[int, Field(ge=1, le=100)] = Field(default=10, description="show the most recent versions")
+    scored_sets: bool = Field(default=True, description="read each version's scored evaluation set for ranges")
+
+
 class StoryConfig(_Schema):
     """stories/<slug>/story.yaml."""
 
@@ -285,6 +571,28 @@ class StoryConfig(_Schema):
     cost_of_error: CostOfError | None = None
     trust: TrustSpec | None = None
     signoffs: SignoffPolicy | None = None
+    claims: list[ClaimSpec] = Field(default_factory=list)
+    glossary: Glossary = Field(default_factory=dict)
+    decision: DecisionSpec | None = None
+    drivers: DriversSpec | None = None
+    history: HistorySpec | None = None
+
+    @model_validator(mode="after")
+    def _drivers_and_history_sources(self) -> StoryConfig:
+        if self.drivers is not None and self.drivers.source == "model" and (
+                self.evaluation is None or self.evaluation.artifact is None):
+            raise KeyedValueError("drivers from the model need an evaluation: section naming the scored evaluation "
+                                  "set (with the feature columns)", ("drivers", "source"))
+        if self.history is not None:
+            if self.model.name is None:
+                raise KeyedValueError("a model history needs a registered model (model: name with alias or "
+                                      "version)", ("history",))
+            keys = {m.key for m in self.metrics}
+            for index, key in enumerate(self.history.metrics):
+                if key not in keys:
+                    raise KeyedValueError(f"history metric {key!r} is not one of the story's metrics",
+                                          ("history", "metrics", index))
+        return self
 
     @field_validator("metrics")
     @classmethod
@@ -303,6 +611,74 @@ class StoryConfig(_Schema):
         if self.cost_of_error is not None and self.evaluation is None:
             raise ValueError("cost_of_error needs an evaluation: section naming the scored evaluation set")
         return self
+
+    @field_validator("claims")
+    @classmethod
+    def _unique_claim_ids(cls, claims: list[ClaimSpec]) -> list[ClaimSpec]:
+        seen: set[str] = set()
+        for claim in claims:
+            if claim.id in seen:
+                raise ValueError(f"claim id {claim.id!r} is used twice")
+            seen.add(claim.id)
+        return claims
+
+    @model_validator(mode="after")
+    def _decision_grounds_exist(self) -> StoryConfig:
+        if self.decision is None:
+            return self
+        for index, criterion in enumerate(self.decision.criteria):
+            problem = _missing_evidence(self, criterion)
+            if problem is not None:
+                key, message = problem
+                raise KeyedValueError(message, ("decision", "criteria", index, criterion.kind, *key))
+        return self
+
+
+_INTERVAL_KINDS = ("recall", "precision", "specificity", "accuracy", "false_positive_rate", "false_negative_rate",
+                   "roc_auc")
+
+
+def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[str, ...], str] | None:
+    """What a criterion needs from the rest of the story and does not find: (key below the ground, message)."""
+    ground = criterion.ground
+    compared = config.trust is not None and config.trust.model.compare_with is not None
+    needs_compared = "the compared version: set trust.model.compare_with (e.g. challenger)"
+    if isinstance(ground, CostSavingGround):
+        if config.cost_of_error is None:
+            return (), "a cost_saving ground needs a cost_of_error: section (what each mistake costs)"
+        if ground.versus == "compared_version" and not compared:
+            return ("versus",), f"versus: compared_version needs {needs_compared}"
+    elif isinstance(ground, TrustLevelGround | GuardrailGround) and config.trust is None:
+        return (), f"a {criterion.kind} ground needs a trust: section"
+    elif isinstance(ground, GuardrailGround):
+        assert config.trust is not None
+        declared = [g.series for g in config.trust.guardrails]
+        if ground.series not in declared:
+            return ("series",), (f"no guardrail on series {ground.series!r} under trust.guardrails"
+                                 + (f" (there are: {', '.join(declared)})" if declared else ""))
+    elif isinstance(ground, SliceGapGround):
+        columns = [s.column for s in config.slices]
+        if ground.slice not in columns:
+            return ("slice",), (f"{ground.slice!r} is not a column listed under slices:"
+                                + (f" (there are: {', '.join(columns)})" if columns else ""))
+        if ground.version == "compared" and not compared:
+            return ("version",), f"version: compared needs {needs_compared}"
+    elif isinstance(ground, MetricGround):
+        kinds = {m.key: m.kind for m in config.metrics}
+        if ground.key not in kinds:
+            return ("key",), f"{ground.key!r} is not a key listed under metrics: (there are: {', '.join(kinds)})"
+        if kinds[ground.key] not in _INTERVAL_KINDS:
+            return ("key",), (f"metric {ground.key!r} is of kind {kinds[ground.key]}, which has no 95% range in "
+                              "storybook, so a decision cannot be judged on it; use a metric of kind "
+                              f"{', '.join(_INTERVAL_KINDS)}")
+        if ground.version == "compared" and not compared:
+            return ("version",), f"version: compared needs {needs_compared}"
+    elif isinstance(ground, VersionComparisonGround):
+        if not compared:
+            return (), f"a version_comparison ground needs {needs_compared}"
+        if config.evaluation is None or config.evaluation.artifact is None:
+            return (), "a version_comparison ground needs the scored evaluation set (evaluation.artifact)"
+    return None
 
 
 def is_slug(name: str) -> bool:

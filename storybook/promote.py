@@ -1,0 +1,83 @@
+"""Move a registered model's alias and record when: the alias history MLflow itself does not keep.
+
+The MLflow registry knows where each alias points now and when each version was registered, but not when an
+alias moved (its webhooks announce ``model_version_alias.created`` to a listener, and keep nothing). So a
+promotion step that wants its history told writes it down, one registered-model tag per move:
+
+    storybook.alias.<alias>.<epoch milliseconds> = <version>      (or "removed")
+
+e.g. ``storybook.alias.champion.1788220800000 = 1``. :func:`promote` sets the alias and writes that tag;
+anything else that moves aliases (a CI job, a webhook listener, a person in the MLflow UI who then sets the
+tag) can write the same tag. storybook reads the tags back (:func:`alias_events`) and says on the page which
+dates come from them and which are not known.
+
+This module writes to MLflow and is meant for training and deployment code, never for builds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from storybook.resolve.resolved import AliasEvent
+
+__all__ = ["ALIAS_TAG_PREFIX", "REMOVED", "alias_events", "alias_tag", "promote", "retire"]
+
+ALIAS_TAG_PREFIX = "storybook.alias."
+REMOVED = "removed"
+_TAG = re.compile(r"^storybook\.alias\.([A-Za-z0-9_-]{1,200})\.(\d{1,15})$")
+
+
+def alias_tag(alias: str, at_ms: int) -> str:
+    """The tag key that records ``alias`` moving at ``at_ms`` (milliseconds since 1970, UTC)."""
+    return f"{ALIAS_TAG_PREFIX}{alias}.{at_ms}"
+
+
+def _millis(at: datetime | None) -> int:
+    moment = at if at is not None else datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError("give the moment with its time zone, e.g. datetime.now(UTC)")
+    return int(moment.timestamp() * 1000)
+
+
+def promote(client: Any, name: str, alias: str, version: int | str, *, at: datetime | None = None) -> str:
+    """Point ``alias`` of registered model ``name`` at ``version`` and record the move; returns the tag key.
+
+    ``client`` is an ``mlflow.MlflowClient``. The tag is written after the alias has moved, so a record
+    never claims a move that failed. ``at`` defaults to now.
+    """
+    at_ms = _millis(at)
+    client.set_registered_model_alias(name, alias, str(version))
+    key = alias_tag(alias, at_ms)
+    client.set_registered_model_tag(name, key, str(int(version)))
+    return key
+
+
+def retire(client: Any, name: str, alias: str, *, at: datetime | None = None) -> str:
+    """Remove ``alias`` from registered model ``name`` and record when; returns the tag key."""
+    at_ms = _millis(at)
+    client.delete_registered_model_alias(name, alias)
+    key = alias_tag(alias, at_ms)
+    client.set_registered_model_tag(name, key, REMOVED)
+    return key
+
+
+def alias_events(tags: Mapping[str, str]) -> tuple[AliasEvent, ...]:
+    """The alias moves recorded in a registered model's tags, oldest first. Other tags are ignored; a
+    record whose value is neither a version number nor "removed" is skipped."""
+    events = []
+    for key, value in tags.items():
+        match = _TAG.match(key)
+        if match is None:
+            continue
+        text = str(value).strip()
+        if text == REMOVED:
+            version = None
+        elif text.isdigit():
+            version = int(text)
+        else:
+            continue
+        events.append(AliasEvent(alias=match.group(1), version=version, at_ms=int(match.group(2)), tag=key))
+    return tuple(sorted(events, key=lambda e: (e.at_ms, e.alias)))

@@ -1,0 +1,229 @@
+"""Resolve what drives a story's predictions: permutation importance, from an artifact or the logged model.
+
+Two sources, as the story's ``drivers.source`` says:
+
+- **an artifact** the run logged (CSV or Parquet): ``feature, repeat, drop`` (optionally with ``slice`` and
+  ``group`` columns for per-group drops; overall rows carry "(all)"), or ``feature, mean, std`` (optionally
+  ``repeats``). Nothing is executed. This works for every model, whatever its framework.
+- **the model** (``source: model``): the logged model is downloaded and loaded with ``mlflow.sklearn`` (or
+  ``mlflow.pyfunc`` for other flavours) and each feature column of the story's scored evaluation set is
+  shuffled (:func:`storybook.analyse.importance.permutation_drops`). Loading a model unpickles it, which
+  runs code from the artifact store: only stories that ask for it do this, and only at resolve time. The
+  drops (never the model) go into the ResolvedStory, so ``storybook pin`` fixes them in the snapshot and a
+  snapshot build neither loads the model nor imports mlflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.importance import ALL_ROWS, drops_frame, metric_scorer, permutation_drops
+from storybook.errors import Location, SourceError, StorybookError
+from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
+from storybook.sources.loader import StorySource
+
+if TYPE_CHECKING:
+    from storybook.resolve.mlflow_source import MlflowSource
+
+__all__ = ["MAX_MODEL_BYTES", "MAX_PREDICTIONS", "resolve_drivers"]
+
+MAX_MODEL_BYTES = 2 * 1024**3
+MAX_PREDICTIONS = 50_000_000  # rows scored in all: evaluation rows x features x repeats x (1 + groups)
+# The loaded model must reproduce the evaluation set's scores this closely (they are often rounded).
+SCORE_TOLERANCE = 1e-4
+_ARTIFACT_HINT = ("log the importance from the training code instead (e.g. sklearn's permutation_importance, "
+                  "as a CSV with columns feature, repeat, drop) and set drivers.source to its path")
+
+
+def resolve_drivers(source: MlflowSource, story: StorySource, run: ResolvedRun, model: ModelVersionRecord | None,
+                    evaluation: pd.DataFrame | None) -> ResolvedDrivers | None:
+    spec = story.config.drivers
+    if spec is None:
+        return None
+    location = story.yaml.location(("drivers", "source"))
+    if spec.source != "model":
+        with source._errors(story, location):
+            table = source._evaluation(run.run_id, spec.source, location)
+        return ResolvedDrivers(table=_artifact_table(table, spec.source, location), metric=spec.metric,
+                               origin="artifact",
+                               provenance=Provenance(source.shown_uri, run.run_id, "artifact", spec.source),
+                               repeats=spec.repeats, seed=None, rows=0)
+    assert evaluation is not None  # the schema requires an evaluation artifact for source: model
+    uri = (f"models:/{model.name}/{model.version}" if model is not None
+           else f"runs:/{run.run_id}/{spec.model_path}")
+    with source._errors(story, location):
+        local = _download(source, uri, model, run.run_id, spec.model_path, location)
+    predict, signature = _load(local, uri, story, location)
+    features = list(spec.features) or signature
+    if not features:
+        raise SourceError(f"storybook cannot tell which columns the model {uri} reads (it has no signature)",
+                          location=story.yaml.location(("drivers",)),
+                          hint="list them under drivers.features, or log the model with an input example")
+    missing = [f for f in features if f not in evaluation.columns]
+    if missing:
+        raise SourceError(
+            f"the evaluation set has no column {missing[0]!r} that the model reads"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            location=location, hint="log the feature columns in the scored evaluation set, or " + _ARTIFACT_HINT)
+    config = story.config
+    assert config.evaluation is not None
+    threshold = _threshold(story, run)
+    labels = (evaluation[config.evaluation.label_column].astype("string") == config.evaluation.positive_value)
+    frame = evaluation[features]
+    groups = [(s.column, evaluation[s.column].astype("string").fillna("(missing)")) for s in config.slices
+              if spec.by_slice and s.column in evaluation.columns]
+    work = len(frame) * len(features) * spec.repeats * (1 + sum(g.nunique() for _, g in groups))
+    if work > MAX_PREDICTIONS:
+        raise SourceError(f"shuffling would score {work:,} rows, more than {MAX_PREDICTIONS:,}",
+                          location=location, hint=_ARTIFACT_HINT)
+    scores = predict(frame)
+    logged = pd.to_numeric(evaluation[config.evaluation.score_column], errors="coerce").to_numpy(dtype=float)
+    gap = float(np.nanmax(np.abs(scores - logged))) if len(scores) else 0.0
+    if not gap <= SCORE_TOLERANCE:
+        raise SourceError(f"the model {uri} does not reproduce the evaluation set's scores (they differ by up to "
+                          f"{gap:.3g})", location=location,
+                          hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
+    score = metric_scorer(spec.metric, threshold)
+    result = permutation_drops(predict, frame, labels.to_numpy(dtype=bool), score, n_repeats=spec.repeats,
+                               seed=spec.seed)
+    tables = [drops_frame(result)]
+    for column, keys in groups:
+        for group in sorted(set(keys)):
+            mask = (keys == group).to_numpy()
+            within = permutation_drops(predict, frame[mask], labels.to_numpy(dtype=bool)[mask], score,
+                                       n_repeats=spec.repeats, seed=spec.seed)
+            tables.append(drops_frame(within, slice_column=column, group=str(group)))
+    return ResolvedDrivers(table=pd.concat(tables, ignore_index=True), metric=spec.metric, origin="model",
+                           provenance=Provenance(source.shown_uri, run.run_id, "model", uri), repeats=spec.repeats,
+                           seed=spec.seed, rows=len(frame), baseline=result.baseline)
+
+
+def _artifact_table(table: pd.DataFrame, name: str, location: Location) -> pd.DataFrame:
+    columns = set(table.columns)
+    if "feature" in columns and {"repeat", "drop"} <= columns:
+        keep = ["slice", "group", "feature", "repeat", "drop"]
+        table = table.assign(**{c: ALL_ROWS for c in ("slice", "group") if c not in columns})
+        numeric = ["repeat", "drop"]
+    elif "feature" in columns and {"mean", "std"} <= columns:
+        keep = ["feature", "mean", "std", *(["repeats"] if "repeats" in columns else [])]
+        numeric = keep[1:]
+    else:
+        raise SourceError(f"artifact {name!r} has columns {', '.join(map(str, table.columns[:10]))}; storybook "
+                          "reads feature, repeat, drop (one row per shuffle) or feature, mean, std",
+                          location=location, hint="write the importance table with those column names")
+    out = table[keep].copy()
+    for column in numeric:
+        values = pd.to_numeric(out[column], errors="coerce")
+        if values.isna().any():
+            raise SourceError(f"column {column!r} of artifact {name!r} holds values that are not numbers",
+                              location=location)
+        out[column] = values
+    for column in ("slice", "group", "feature"):
+        if column in out.columns:
+            out[column] = out[column].astype(str)
+    return out.reset_index(drop=True)
+
+
+def _threshold(story: StorySource, run: ResolvedRun) -> float:
+    evaluation = story.config.evaluation
+    assert evaluation is not None
+    if evaluation.threshold is not None:
+        return evaluation.threshold
+    raw = run.params.get(str(evaluation.threshold_param))
+    try:
+        return float(raw) if raw is not None else 0.5
+    except ValueError:
+        return 0.5  # the model card reports the bad param with its line; importance uses the usual cut
+
+
+def _download(source: MlflowSource, uri: str, model: ModelVersionRecord | None, run_id: str, model_path: str,
+              location: Location) -> Path:
+    """The model's files in the cache, downloaded through the story's own client and URI (never MLflow's
+    process-wide tracking URI)."""
+    import mlflow.artifacts
+
+    key = hashlib.sha256(json.dumps([source.shown_uri, uri]).encode()).hexdigest()[:24]
+    target = source.cache_dir / "models" / key
+    cached = sorted(target.glob("**/MLmodel")) if target.is_dir() else []
+    if cached:
+        return cached[0].parent
+    client = source.client
+    if model is not None:
+        stored = client.get_model_version_download_uri(model.name, str(model.version))
+    else:
+        experiment_id = client.get_run(run_id).info.experiment_id
+        logged = client.search_logged_models(
+            experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}' AND name = '{model_path}'",
+            max_results=1) if model_path.replace("-", "").replace("_", "").isalnum() else []
+        if not logged:
+            raise SourceError(f"run {run_id} has no logged model named {model_path!r}", location=location,
+                              hint="set drivers.model_path to the logged model's name, or " + _ARTIFACT_HINT)
+        stored = logged[0].artifact_location
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=stored, dst_path=str(target),
+                                                     tracking_uri=source.uri))
+    if not (local / "MLmodel").is_file():
+        raise SourceError(f"{uri} is not an MLflow model (no MLmodel file)", location=location, hint=_ARTIFACT_HINT)
+    size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
+    if size > MAX_MODEL_BYTES:
+        raise SourceError(f"the model {uri} is {size / 1024**3:.1f} GiB, more than storybook loads "
+                          f"({MAX_MODEL_BYTES / 1024**3:.0f} GiB)", location=location, hint=_ARTIFACT_HINT)
+    return local
+
+
+def _load(local: Path, uri: str, story: StorySource, location: Location,
+          ) -> tuple[Callable[[pd.DataFrame], npt.NDArray[np.float64]], list[str]]:
+    """A predict function giving the positive class's score, and the columns the signature names."""
+    from mlflow.models import Model
+
+    try:
+        info = Model.load(str(local))
+        signature = [str(n) for n in info.signature.inputs.input_names()] if info.signature is not None else []
+        if "sklearn" in info.flavors:
+            import mlflow.sklearn
+
+            estimator = mlflow.sklearn.load_model(str(local))
+            return _sklearn_predict(estimator, story, location), signature
+        if "python_function" not in info.flavors:
+            raise SourceError(f"the model {uri} has no flavour storybook can load ({', '.join(info.flavors)})",
+                              location=location, hint=_ARTIFACT_HINT)
+        import mlflow.pyfunc
+
+        pyfunc = mlflow.pyfunc.load_model(str(local))
+    except StorybookError:
+        raise
+    except ImportError as exc:
+        raise SourceError(f"the model {uri} needs {exc.name or 'a package'}, which is not installed here",
+                          location=location, hint="install the model's requirements "
+                          "(requirements.txt beside its MLmodel), or " + _ARTIFACT_HINT) from None
+    except Exception as exc:
+        raise SourceError(f"the model {uri} could not be loaded ({type(exc).__name__})", location=location,
+                          hint=_ARTIFACT_HINT) from None
+
+    def predict(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
+        output = np.asarray(pyfunc.predict(frame))
+        return np.asarray(output.reshape(len(frame), -1)[:, -1], dtype=np.float64)
+
+    return predict, signature
+
+
+def _sklearn_predict(estimator: Any, story: StorySource, location: Location,
+                     ) -> Callable[[pd.DataFrame], npt.NDArray[np.float64]]:
+    evaluation = story.config.evaluation
+    assert evaluation is not None
+    if hasattr(estimator, "predict_proba"):
+        classes = [str(c) for c in getattr(estimator, "classes_", [])]
+        if evaluation.positive_value not in classes:
+            raise SourceError(f"the model's classes are {', '.join(classes) or 'unknown'}, not "
+                              f"{evaluation.positive_value!r}", location=story.yaml.location(("evaluation",
+                                                                                              "positive_value")))
+        column = classes.index(evaluation.positive_value)
+        return lambda frame: np.asarray(estimator.predict_proba(frame)[:, column], dtype=np.float64)
+    return lambda frame: np.asarray(estimator.predict(frame), dtype=np.float64)

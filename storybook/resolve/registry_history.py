@@ -1,0 +1,129 @@
+"""Resolve a registered model's history: every version, its run's headline figures, and the alias moves.
+
+Reads, in a fixed number of requests whatever the number of versions: the registered model (its current
+aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.promote`) and one
+``search_runs`` over the versions' run ids (plus, only when some run lives in another experiment, one
+``search_experiments`` and one more ``search_runs``). With ``history.scored_sets`` each shown version's
+scored evaluation set is read too (one artifact per version, cached), so the figures get their ranges.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from storybook.errors import Location, SourceError
+from storybook.promote import alias_events
+from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
+from storybook.sources.loader import StorySource
+
+if TYPE_CHECKING:
+    from storybook.resolve.mlflow_source import MlflowSource
+
+__all__ = ["resolve_history"]
+
+_RUN_IDS_PER_SEARCH = 100
+
+
+def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
+                    versions: tuple[ModelVersionRecord, ...]) -> ModelHistory | None:
+    """The story's model history, or None when the story does not ask for one."""
+    spec = story.config.history
+    name = story.config.model.name
+    if spec is None or name is None:
+        return None
+    location = story.yaml.location(("history",))
+    keys = spec.metrics or [m.key for m in story.config.metrics]
+    evaluation = story.config.evaluation
+    with source._errors(story, location):
+        registered = source.client.get_registered_model(name)
+        tags = {str(k): str(v) for k, v in (getattr(registered, "tags", None) or {}).items()}
+        aliases = {str(a): int(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
+        shown = sorted(versions, key=lambda v: v.version)[-spec.last:]
+        runs = _runs(source, run, [v.run_id for v in shown if v.run_id])
+        entries = []
+        for version in shown:
+            found = runs.get(version.run_id)
+            metrics = dict(found.data.metrics) if found is not None else {}
+            params = {str(k): str(v) for k, v in (found.data.params if found is not None else {}).items()}
+            entries.append(HistoryVersion(
+                model=version, run_name=(found.info.run_name or version.run_id) if found is not None else "",
+                run_start_ms=int(found.info.start_time or 0) if found is not None else 0,
+                metrics={k: float(metrics[k]) for k in keys if k in metrics}
+                | _count_metrics(story, metrics),
+                params=params, threshold=_threshold(story, params)))
+        scored = None
+        if spec.scored_sets and evaluation is not None and evaluation.artifact is not None:
+            artifact_location = story.yaml.location(("evaluation", "artifact"))
+            scored = _scored_sets(source, story, [v for v in shown if v.run_id in runs], artifact_location)
+    return ModelHistory(name=name, versions=tuple(entries), events=alias_events(tags), aliases=aliases,
+                        provenance=Provenance(source.shown_uri, run.run_id, "registry", name), scored=scored)
+
+
+def _runs(source: MlflowSource, run: ResolvedRun, run_ids: list[str]) -> dict[str, Any]:
+    """The versions' runs by id, batched: first in the story run's experiment, then anywhere for the rest."""
+    wanted = sorted(set(run_ids))
+    if not wanted:
+        return {}
+    client = source.client
+    experiment = client.get_experiment_by_name(run.experiment_name)
+    found = _search(client, [experiment.experiment_id], wanted) if experiment is not None else {}
+    missing = [r for r in wanted if r not in found]
+    if missing:
+        every = [e.experiment_id for e in client.search_experiments()]
+        found |= _search(client, every, missing)
+    return found
+
+
+def _search(client: Any, experiment_ids: list[str], run_ids: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(run_ids), _RUN_IDS_PER_SEARCH):
+        chunk = run_ids[start:start + _RUN_IDS_PER_SEARCH]
+        quoted = ", ".join(f"'{r}'" for r in chunk if r.isalnum())
+        if not quoted:
+            continue
+        for found_run in client.search_runs(experiment_ids, filter_string=f"attributes.run_id IN ({quoted})",
+                                            max_results=len(chunk)):
+            found[found_run.info.run_id] = found_run
+    return found
+
+
+def _count_metrics(story: StorySource, metrics: dict[str, Any]) -> dict[str, float]:
+    """The confusion-count metrics, when the story reads its evaluation from counts (for ranges)."""
+    evaluation = story.config.evaluation
+    if evaluation is None or evaluation.counts is None:
+        return {}
+    keys = [getattr(evaluation.counts, n) for n in ("tp", "fp", "tn", "fn")]
+    return {k: float(metrics[k]) for k in keys if k in metrics}
+
+
+def _threshold(story: StorySource, params: dict[str, str]) -> float | None:
+    evaluation = story.config.evaluation
+    if evaluation is None:
+        return None
+    if evaluation.threshold is not None:
+        return evaluation.threshold
+    try:
+        return float(params[str(evaluation.threshold_param)])
+    except (KeyError, ValueError):
+        return None
+
+
+def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelVersionRecord],
+                 location: Location) -> pd.DataFrame | None:
+    """Each version's scored evaluation set, reduced to what ranges need: version, positive (0/1), score."""
+    evaluation = story.config.evaluation
+    assert evaluation is not None and evaluation.artifact is not None
+    frames = []
+    for version in versions:
+        frame = source._evaluation(version.run_id, evaluation.artifact, location)
+        missing = [c for c in (evaluation.label_column, evaluation.score_column) if c not in frame.columns]
+        if missing:
+            raise SourceError(f"the evaluation set of version {version.version} has no column {missing[0]!r}",
+                              location=location, hint="every version's run should log the same scored set shape; "
+                              "or set history.scored_sets: false")
+        positive = (frame[evaluation.label_column].astype("string") == evaluation.positive_value).astype(int)
+        frames.append(pd.DataFrame({"version": version.version, "positive": positive.to_numpy(),
+                                    "score": pd.to_numeric(frame[evaluation.score_column], errors="coerce")}))
+    return pd.concat(frames, ignore_index=True) if frames else None
