@@ -1,0 +1,280 @@
+"""How a decision's grounds are judged: outcomes from intervals, intervals of differences, and their words.
+
+Every ground of a decision brief (:mod:`storybook.analyse.decision_grounds`) comes out as a
+:class:`GroundResult`: the outcome ("holds", "fails" or "cannot tell"), the figure with its 95% interval,
+the bound it was held against, one plain sentence and the section of the page that computed the evidence.
+The outcome follows one rule for every interval:
+
+- **holds** when the whole interval is on the right side of the bound (a bound reached exactly counts as
+  reached; 1e-12 is allowed for floating-point rounding);
+- **fails** when the whole interval is on the wrong side;
+- **cannot tell** when the interval reaches both sides, or there is no interval or no evidence.
+
+Levels of trust and guardrails have no interval: they hold or fail outright (a guardrail with no readings
+cannot be told).
+
+Differences (between two groups, or two versions) get the MOVER interval of Zou and Donner (2008) built from
+the two 95% intervals; for two Wilson intervals this is Newcombe's (1998) hybrid score interval, method 10.
+It treats the two figures as independent; when both versions were scored on the same cases that is
+cautious (the interval is wider than a paired one). Cost differences between two versions use a percentile
+bootstrap, paired (the same resampled cases for both) when both evaluation sets hold the same cases.
+
+Pure functions: no I/O, no clock; the bootstrap draws from ``numpy.random.default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.classification import (
+    PROPORTION_KINDS,
+    Estimate,
+    SliceTable,
+    auc_estimate,
+    confusion_at,
+    disaggregate,
+    rate,
+)
+from storybook.analyse.costs import CostModel
+from storybook.analyse.plain import Vocabulary
+from storybook.analyse.trust import Level
+from storybook.analyse.trust_checks import check_guardrails
+
+__all__ = [
+    "GroundResult",
+    "Outcome",
+    "Scored",
+    "cost_difference",
+    "counted_among",
+    "difference",
+    "estimate_for",
+    "guardrail_outcome",
+    "judge",
+    "judge_within",
+    "kind_phrase",
+    "level_outcome",
+    "slice_table",
+    "told_amount",
+    "told_points",
+    "told_range",
+    "told_share",
+    "verdict_words",
+]
+
+Outcome = Literal["holds", "fails", "cannot tell"]
+EPS = 1e-12
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class GroundResult:
+    """One criterion, judged. ``value``/``low``/``high`` are the figure and its 95% interval (None where the
+    ground has none); ``section`` is the id of the page section that computed the evidence."""
+
+    id: str
+    kind: str
+    label: str
+    required: bool
+    condition: str | None
+    outcome: Outcome
+    value: float | None
+    low: float | None
+    high: float | None
+    bound: str
+    sentence: str
+    section: str
+    source: str
+
+
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """One version's scored evaluation set: who really is positive, the scores, and the threshold in use."""
+
+    name: str
+    labels: npt.NDArray[np.bool_]
+    scores: npt.NDArray[np.float64]
+    threshold: float
+    groups: pd.DataFrame | None
+    source: str
+
+
+# --- judging -------------------------------------------------------------------------------------------
+
+
+def judge(low: float | None, high: float | None, *, at_least: float | None = None,
+          at_most: float | None = None) -> Outcome:
+    """Holds when the whole interval meets the bound, fails when none of it does, else cannot tell."""
+    if (at_least is None) == (at_most is None):
+        raise ValueError("judge against exactly one of at_least or at_most")
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "cannot tell"
+    if low > high:
+        raise ValueError(f"an interval's low end ({low}) is above its high end ({high})")
+    if at_least is not None:
+        if low >= at_least - EPS:
+            return "holds"
+        return "fails" if high < at_least - EPS else "cannot tell"
+    assert at_most is not None
+    if high <= at_most + EPS:
+        return "holds"
+    return "fails" if low > at_most + EPS else "cannot tell"
+
+
+def judge_within(low: float | None, high: float | None, tolerance: float) -> Outcome:
+    """For a difference: holds when the whole interval lies within [-tolerance, tolerance], fails when it lies
+    wholly beyond it on one side, else cannot tell."""
+    if low is None or high is None:
+        return "cannot tell"
+    if low >= -tolerance - EPS and high <= tolerance + EPS:
+        return "holds"
+    if low > tolerance + EPS or high < -tolerance - EPS:
+        return "fails"
+    return "cannot tell"
+
+
+def difference(first: Estimate, second: Estimate) -> Estimate:
+    """``first - second`` with the MOVER interval (Newcombe's method 10 for two Wilson intervals).
+
+    No interval when either side has no value or no interval.
+    """
+    if None in (first.value, first.low, first.high, second.value, second.low, second.high):
+        value = None if first.value is None or second.value is None else first.value - second.value
+        return Estimate(value, None, None, first.n + second.n)
+    p1, l1, u1 = float(first.value or 0.0), float(first.low or 0.0), float(first.high or 0.0)
+    p2, l2, u2 = float(second.value or 0.0), float(second.low or 0.0), float(second.high or 0.0)
+    d = p1 - p2
+    low = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return Estimate(d, low, high, first.n + second.n)
+
+
+def estimate_for(kind: str, version: Scored) -> Estimate:
+    """A share (with its Wilson interval) or ROC AUC (Hanley-McNeil) of one version at its own threshold."""
+    if kind in PROPORTION_KINDS:
+        return rate(kind, confusion_at(version.labels, version.scores, version.threshold))
+    if kind == "roc_auc":
+        return auc_estimate(version.labels, version.scores)
+    raise ValueError(f"no interval for metric kind {kind!r}")
+
+
+def slice_table(version: Scored, column: str) -> SliceTable | None:
+    """One version's results per group of ``column`` (None when its evaluation set lacks the column)."""
+    if version.groups is None or column not in version.groups.columns:
+        return None
+    return disaggregate(version.labels, version.scores, version.groups[[column]], version.threshold)[1][0]
+
+
+def _row_costs(version: Scored, costs: CostModel) -> npt.NDArray[np.float64]:
+    flagged = version.scores >= version.threshold
+    truth = version.labels
+    return np.where(truth, np.where(flagged, costs.cost_tp, costs.cost_fn),
+                    np.where(flagged, costs.cost_fp, costs.cost_tn)).astype(np.float64)
+
+
+def cost_difference(costs: CostModel, first: Scored, second: Scored, *, rounds: int, seed: int, per: int,
+                    ) -> tuple[Estimate, bool]:
+    """Expected cost of ``first`` minus that of ``second`` per ``per`` cases, each at its own threshold, with a
+    95% percentile bootstrap interval from ``rounds`` resamples; and whether the resampling was paired.
+
+    Paired when both sets hold the same number of cases with the same labels in the same order (the same
+    cases scored by two versions): each round draws one set of case positions for both. Otherwise each set is
+    resampled on its own. ``rounds`` of 0 gives no interval.
+    """
+    a, b = _row_costs(first, costs), _row_costs(second, costs)
+    if a.size == 0 or b.size == 0:
+        return Estimate(None, None, None, 0), False
+    value = float(a.mean() - b.mean()) * per
+    paired = a.size == b.size and bool(np.array_equal(first.labels, second.labels))
+    if rounds < 1:
+        return Estimate(value, None, None, int(a.size)), paired
+    rng = np.random.default_rng(seed)
+    samples = np.empty(rounds, dtype=np.float64)
+    gap = a - b if paired else a
+    for r in range(rounds):
+        if paired:
+            samples[r] = gap[rng.integers(0, a.size, size=a.size)].mean()
+        else:
+            samples[r] = a[rng.integers(0, a.size, size=a.size)].mean() - b[rng.integers(0, b.size, size=b.size)].mean()
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(samples * per, [tail, 100 - tail])
+    return Estimate(value, float(low), float(high), int(a.size)), paired
+
+
+# --- wording -------------------------------------------------------------------------------------------
+
+
+def kind_phrase(kind: str, words: Vocabulary) -> str:
+    """What a figure of this kind counts, to follow "the": "share of patients who ... that are flagged"."""
+    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
+    phrases = {
+        "recall": f"share of {u} who {pos} that are {flag}",
+        "precision": f"share of {u} {flag} who really {pos}",
+        "specificity": f"share of {u} who {neg} that are left alone",
+        "accuracy": f"share of {u} for whom the model's call is right",
+        "false_positive_rate": f"share of {u} who {neg} that are {flag} anyway",
+        "false_negative_rate": f"share of {u} who {pos} that are missed",
+        "roc_auc": f"ranking quality (how often one of the {u} who {pos} scores above one who {neg})",
+    }
+    return phrases.get(kind, kind)
+
+
+def counted_among(kind: str, words: Vocabulary) -> str:
+    """Who a figure of this kind is counted among: "patients who have a malignant tumour"."""
+    u = words.unit
+    return {"recall": f"{u} who {words.positive}", "false_negative_rate": f"{u} who {words.positive}",
+            "specificity": f"{u} who {words.negative}", "false_positive_rate": f"{u} who {words.negative}",
+            "precision": f"{u} who are {words.flagged}"}.get(kind, u)
+
+
+def told_share(value: float | None) -> str:
+    """A share in whole points out of 100: 0.8125 -> "81 in 100"."""
+    return "not known" if value is None else f"{round(value * 100):d} in 100"
+
+
+def told_range(estimate: Estimate) -> str:
+    """ "(allowing for chance, anywhere from 70 to 89 in 100)"."""
+    if estimate.low is None or estimate.high is None:
+        return "(with no range, so how sure this is cannot be said)"
+    low, high = round(estimate.low * 100), round(estimate.high * 100)
+    return f"(allowing for chance, anywhere from {low:d} to {high:d} in 100)"
+
+
+def told_points(value: float, *, up: str, down: str) -> str:
+    """A difference of shares in points out of 100: "12 points better", "1 point worse", "no different"."""
+    points = round(value * 100)
+    if points == 0:
+        return "no different"
+    return f"{abs(points)} point{'' if abs(points) == 1 else 's'} {up if points > 0 else down}"
+
+
+def told_amount(value: float) -> str:
+    """A cost difference: "a saving of 1,880" or "an extra 300"."""
+    return f"a saving of {value:,.0f}" if value >= 0 else f"an extra {-value:,.0f}"
+
+
+def verdict_words(outcome: Outcome) -> str:
+    return {
+        "holds": "even the least favourable end of the range meets that, so this ground holds",
+        "fails": "even the most favourable end of the range misses that, so this ground fails",
+        "cannot tell": "the range reaches both sides of that, so the evaluation cannot tell yet",
+    }[outcome]
+
+
+def level_outcome(level: Level, wanted: str) -> Outcome:
+    """A trust level has no interval: it holds when it is at least the level asked for."""
+    return "holds" if level >= Level[wanted.upper()] else "fails"
+
+
+def guardrail_outcome(points: list[tuple[int, int, float]], *, lower: float | None, upper: float | None,
+                      name: str, source: str) -> tuple[Outcome, str, int | None]:
+    """The trust report's guardrail check as an outcome, its sentence, and how many readings were outside."""
+    evidence = check_guardrails(points, lower=lower, upper=upper, name=name, source=source)
+    outcome: Outcome = "cannot tell" if evidence.passed is None else "holds" if evidence.passed else "fails"
+    outside = evidence.figures.get("outside")
+    return outcome, evidence.sentence, outside if isinstance(outside, int) else None

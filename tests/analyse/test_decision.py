@@ -1,0 +1,458 @@
+"""Decision briefs: outcomes at their bounds, the recommendation rules, the grounds on a story worked by hand,
+and what people recorded (overrules, grounds that changed).
+
+The hand-worked story has 100 cases, 40 positive (rows 0-39) and 60 negative, threshold 0.5, a false alarm
+costing 1 hour and a miss 10 hours:
+
+- version 1 (the story's model, "champion") flags positives 0-29 and negatives 40-45:
+  TP 30, FN 10, FP 6, TN 54; cost (6 x 1 + 10 x 10) / 100 x 1,000 = 1,060 hours per 1,000.
+- version 2 ("challenger") flags positives 0-35 and negatives 40-48:
+  TP 36, FN 4, FP 9, TN 51; cost (9 + 40) / 100 x 1,000 = 490; switching saves 570 per 1,000.
+- site A holds positives 0-19, site B positives 20-39. Version 1 finds 20 of 20 in A and 10 of 20 in B:
+  Wilson 95% intervals [0.8389, 1] and [0.2993, 0.7007], a gap of 0.5 whose MOVER interval starts at
+  0.5 - sqrt((1 - 0.8389)^2 + (0.7007 - 0.5)^2) = 0.2426, above a tolerance of 0.2: it fails.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storybook.analyse import decision, decision_grounds, decision_judge
+from storybook.analyse.classification import Estimate, proportion, wilson_interval
+from storybook.analyse.costs import CostModel
+from storybook.analyse.decision import (
+    RULES,
+    DecisionBrief,
+    GroundResult,
+    ground_changes,
+    grounds_record,
+    recommend,
+    settle,
+)
+from storybook.analyse.decision_judge import Scored, cost_difference, difference, judge, judge_within
+from storybook.analyse.model_card import analyse_story
+from storybook.resolve.resolved import (
+    ComparedVersion,
+    Figure,
+    ModelVersionRecord,
+    Provenance,
+    ResolvedRun,
+    ResolvedStory,
+    Series,
+    SeriesPoint,
+)
+from storybook.sources.loader import StorySource, load_project
+
+RUN_1, RUN_2 = "a" * 32, "b" * 32
+DAY = 86_400_000
+
+
+def test_all_is_the_public_api() -> None:
+    for module in (decision, decision_grounds, decision_judge):
+        exported = {name for name in vars(module) if not name.startswith("_") and callable(vars(module)[name])
+                    and getattr(vars(module)[name], "__module__", "") == module.__name__}
+        assert exported <= set(module.__all__), module.__name__
+
+
+# --- outcomes at their bounds ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("low", "high", "at_least", "outcome"), [
+    (0.70, 0.90, 0.70, "holds"),            # the low end exactly at the bound: reached
+    (0.70 - 1e-13, 0.90, 0.70, "holds"),    # within floating-point rounding
+    (0.69, 0.90, 0.70, "cannot tell"),      # straddles
+    (0.50, 0.70, 0.70, "cannot tell"),      # the high end exactly at the bound: not clearly short
+    (0.50, 0.6999, 0.70, "fails"),
+    (None, 0.9, 0.70, "cannot tell"),       # no interval
+])
+def test_at_least(low: float | None, high: float, at_least: float, outcome: str) -> None:
+    assert judge(low, high, at_least=at_least) == outcome
+
+
+@pytest.mark.parametrize(("low", "high", "outcome"), [
+    (0.10, 0.30, "holds"),        # the high end exactly at the bound
+    (0.10, 0.3001, "cannot tell"),
+    (0.30, 0.50, "cannot tell"),  # the low end exactly at the bound: not clearly over
+    (0.3001, 0.50, "fails"),
+])
+def test_at_most(low: float, high: float, outcome: str) -> None:
+    assert judge(low, high, at_most=0.30) == outcome
+
+
+def test_judge_refuses_two_bounds_or_a_reversed_interval() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        judge(0.1, 0.2, at_least=0.1, at_most=0.3)
+    with pytest.raises(ValueError, match="above its high end"):
+        judge(0.3, 0.2, at_least=0.1)
+
+
+@pytest.mark.parametrize(("low", "high", "outcome"), [
+    (-0.20, 0.20, "holds"),        # both ends exactly at the tolerance
+    (-0.05, 0.21, "cannot tell"),
+    (0.20, 0.40, "cannot tell"),   # starts exactly at the tolerance: not clearly beyond
+    (0.2001, 0.40, "fails"),
+    (-0.40, -0.2001, "fails"),     # clearly beyond on the other side
+    (None, None, "cannot tell"),
+])
+def test_within_a_tolerance(low: float | None, high: float | None, outcome: str) -> None:
+    assert judge_within(low, high, 0.20) == outcome
+
+
+@pytest.mark.parametrize(("first", "second", "low", "high"), [
+    # Newcombe (1998), "Interval estimation for the difference between independent proportions", Table II,
+    # method 10 (hybrid score), examples (a) to (d).
+    ((56, 70), (48, 80), 0.0524, 0.3339),
+    ((9, 10), (3, 10), 0.1705, 0.8090),
+    ((6, 7), (2, 7), 0.0582, 0.8062),
+    ((5, 56), (0, 29), -0.0381, 0.1926),
+])
+def test_difference_matches_newcombes_published_intervals(first: tuple[int, int], second: tuple[int, int],
+                                                          low: float, high: float) -> None:
+    result = difference(proportion(*first), proportion(*second))
+    assert result.value == pytest.approx(first[0] / first[1] - second[0] / second[1])
+    assert result.low == pytest.approx(low, abs=5e-5)
+    assert result.high == pytest.approx(high, abs=5e-5)
+
+
+def test_difference_without_an_interval_has_none() -> None:
+    assert difference(Estimate(0.8, None, None, 10), proportion(5, 10)) == Estimate(0.8 - 0.5, None, None, 20)
+
+
+# --- the rules -------------------------------------------------------------------------------------------
+
+
+def _ground(ground_id: str, outcome: str, *, required: bool = True, condition: str | None = None) -> GroundResult:
+    return GroundResult(id=ground_id, kind="metric", label=f"ground {ground_id}", required=required,
+                        condition=condition, outcome=outcome, value=None, low=None, high=None,  # type: ignore[arg-type]
+                        bound="", sentence="", section="metrics", source="")
+
+
+def test_every_required_ground_holding_and_every_condition_holding_is_go() -> None:
+    assert recommend([_ground("a", "holds"), _ground("c", "holds", required=False, condition="do c")]) == (
+        "go", (), ())
+
+
+def test_a_required_ground_that_fails_is_no_go_whatever_else() -> None:
+    grounds = [_ground("a", "holds"), _ground("b", "fails"), _ground("c", "cannot tell"),
+               _ground("d", "fails", required=False, condition="do d")]
+    assert recommend(grounds) == ("no-go", (), ())
+
+
+def test_a_condition_that_does_not_hold_makes_it_go_with_that_condition() -> None:
+    grounds = [_ground("a", "holds"), _ground("c", "fails", required=False, condition="do c"),
+               _ground("d", "cannot tell", required=False, condition="do d"),
+               _ground("e", "holds", required=False, condition="do e")]
+    assert recommend(grounds) == ("go with conditions", ("do c", "do d"), ())
+
+
+def test_a_required_ground_that_cannot_be_told_means_storybook_cannot_decide() -> None:
+    grounds = [_ground("a", "holds"), _ground("b", "cannot tell"),
+               _ground("c", "fails", required=False, condition="do c")]
+    assert recommend(grounds) == ("cannot decide", (), ("b",))
+
+
+def test_the_rules_are_worded_for_the_reader() -> None:
+    assert set(RULES) == {"go", "no-go", "go with conditions", "cannot decide"}
+    assert RULES["no-go"].startswith("No-go: at least one required ground fails")
+
+
+# --- costs of two versions --------------------------------------------------------------------------------
+
+
+def _scored(labels: list[bool], scores: list[float], name: str = "v") -> Scored:
+    return Scored(name=name, labels=np.array(labels), scores=np.array(scores, dtype=np.float64), threshold=0.5,
+                  groups=None, source=name)
+
+
+def test_cost_difference_with_a_constant_gap_has_no_spread() -> None:
+    # 50 negatives: the first version flags all of them (1 hour each), the second none. Every resample of
+    # the same cases differs by exactly 1 hour per case, 1,000 per 1,000.
+    first = _scored([False] * 50, [0.9] * 50)
+    second = _scored([False] * 50, [0.1] * 50)
+    estimate, paired = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=200, seed=3, per=1000)
+    assert paired
+    assert (estimate.value, estimate.low, estimate.high) == (1000.0, 1000.0, 1000.0)
+
+
+def test_cost_difference_resamples_sets_of_other_cases_on_their_own() -> None:
+    first = _scored([True, False, False, True], [0.9, 0.9, 0.1, 0.1])   # FP 1, FN 1: 11 hours in 4 cases
+    second = _scored([False, True, False], [0.1, 0.9, 0.1])              # nothing wrong: 0
+    estimate, paired = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=500, seed=0, per=4)
+    assert not paired
+    assert estimate.value == pytest.approx(11.0)
+    assert estimate.low is not None and estimate.high is not None
+    assert 0.0 <= estimate.low < 11.0 < estimate.high <= 40.0   # at most 4 misses in 4 cases
+    again, _ = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=500, seed=0, per=4)
+    assert again == estimate   # seeded
+    none, _ = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=0, seed=0, per=4)
+    assert (none.low, none.high) == (None, None)
+
+
+# --- a story worked by hand --------------------------------------------------------------------------------
+
+STORY_YAML = """\
+title: A decision worked by hand
+summary: Two versions of a model on 100 cases.
+audience: Testers
+owner: Test team
+model: {{name: m, alias: champion}}
+intended_use: {{primary: Testing., users: [Testers], out_of_scope: [Anything else]}}
+metrics:
+  - {{key: test_recall, label: Cases found, kind: recall}}
+  - {{key: test_brier, label: Calibration error, kind: brier, higher_is_better: false}}
+evaluation:
+  artifact: evaluation/scored.csv
+  positive_means: are positive
+  negative_means: are negative
+  unit: cases
+slices:
+  - {{column: site, label: Site}}
+min_slice_size: 10
+cost_of_error: {{unit: hours, owner: Someone, false_positive: 1, false_negative: 10, bootstrap_rounds: 300}}
+trust:
+  owner: Test team
+  model: {{metric: recall, minimum: 0.5, compare_with: challenger}}
+  guardrails:
+    - {{series: prod, name: the mean score, lower: 0.2, upper: 0.6}}
+decision:
+  question: Replace version 1 with version 2?
+  options:
+    go: Switch to version 2.
+    no_go: Keep version 1.
+    go_with_conditions: Switch once the conditions are met.
+  criteria:
+{criteria}
+"""
+
+
+def _frame(found: int, false_alarms: int) -> pd.DataFrame:
+    labels = [1] * 40 + [0] * 60
+    scores = [0.9 if i < found else 0.1 for i in range(40)] + [0.8 if i < false_alarms else 0.2 for i in range(60)]
+    sites = ["A"] * 20 + ["B"] * 20 + ["A", "B"] * 30
+    return pd.DataFrame({"label": labels, "score": scores, "site": sites})
+
+
+def _run(run_id: str, recall: float) -> ResolvedRun:
+    figure = Figure("test_recall", recall, Provenance("sqlite:///m.db", run_id, "metric", "test_recall"))
+    brier = Figure("test_brier", 0.1, Provenance("sqlite:///m.db", run_id, "metric", "test_brier"))
+    return ResolvedRun(run_id=run_id, run_name="r", experiment_name="e", start_ms=DAY, end_ms=DAY,
+                       metrics={"test_recall": figure, "test_brier": brier}, params={"threshold": "0.5"}, tags={})
+
+
+def _resolved(guard: list[float]) -> ResolvedStory:
+    points = tuple(SeriesPoint(step, DAY * (step + 1), value) for step, value in enumerate(guard))
+    series = Series("prod", points, Provenance("sqlite:///m.db", RUN_1, "series", "prod"))
+    return ResolvedStory(
+        source="sqlite:///m.db", run=_run(RUN_1, 0.75),
+        model=ModelVersionRecord("m", 1, RUN_1, DAY, ("champion",)), series={"prod": series},
+        evaluation=_frame(30, 6), compared=ComparedVersion(
+            model=ModelVersionRecord("m", 2, RUN_2, 2 * DAY, ("challenger",)), run=_run(RUN_2, 0.9),
+            evaluation=_frame(36, 9)))
+
+
+def _story(tmp_path: Path, criteria: str) -> StorySource:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "storybook.yaml").write_text("title: Tests\n")
+    directory = tmp_path / "stories" / "hand"
+    directory.mkdir(parents=True)
+    (directory / "story.yaml").write_text(STORY_YAML.format(criteria=criteria))
+    for name in ("ethical-considerations", "caveats-and-recommendations"):
+        (directory / f"{name}.md").write_text("Written by people.\n")
+    story = load_project(tmp_path).stories[0]
+    assert isinstance(story, StorySource), story
+    return story
+
+
+def _brief(tmp_path: Path, criteria: str, guard: list[float] | None = None) -> DecisionBrief:
+    analysis = analyse_story(_story(tmp_path, criteria), _resolved(guard or [0.3, 0.4, 0.5]))
+    assert analysis.decision is not None
+    return analysis.decision
+
+
+def _by_id(brief: DecisionBrief) -> dict[str, GroundResult]:
+    return {g.id: g for g in brief.grounds}
+
+
+def test_the_hand_worked_story(tmp_path: Path) -> None:
+    brief = _brief(tmp_path, """\
+    - {id: saves, cost_saving: {versus: compared_version, at_least: 0}}
+    - {id: finds, version_comparison: {metric: recall, margin: 0.05}}
+    - {id: recall-2, metric: {key: test_recall, version: compared, at_least: 0.7}}
+    - {id: sites, slice_gap: {slice: site, tolerance: 0.2}}
+    - {id: steady, guardrail: {series: prod}, required: false, condition: Watch it.}
+    - {id: trusted, trust_level: {area: model, at_least: emerging}}
+""")
+    grounds = _by_id(brief)
+    saves = grounds["saves"]
+    assert saves.value == pytest.approx(570.0)   # 1,060 - 490 hours per 1,000 cases
+    assert saves.low is not None and saves.low > 0 and saves.outcome == "holds"
+    assert "a saving of 570 hours for every 1,000 cases" in saves.sentence
+    assert "the same resampled cases for both" in saves.source
+
+    finds = grounds["finds"]  # 36/40 - 30/40
+    expected = difference(proportion(36, 40), proportion(30, 40))
+    assert (finds.value, finds.low, finds.high) == pytest.approx((0.15, expected.low, expected.high))
+    assert finds.outcome == ("holds" if (expected.low or 0) >= -0.05 else "cannot tell")
+    assert "90 in 100 for version 2 (challenger)" in finds.sentence
+    assert "75 in 100 for version 1 (champion)" in finds.sentence
+
+    recall_2 = grounds["recall-2"]
+    low, high = wilson_interval(36, 40)
+    assert (recall_2.value, recall_2.low, recall_2.high) == pytest.approx((0.9, low, high))
+    assert recall_2.outcome == "holds" and low > 0.7
+    assert "measured on 40 cases who are positive" in recall_2.sentence
+
+    sites = grounds["sites"]   # version 1: 20/20 in A against 10/20 in B
+    assert sites.value == pytest.approx(0.5)
+    assert sites.low == pytest.approx(0.2426, abs=1e-4)
+    assert sites.outcome == "fails"
+    assert "100 in 100 for A, out of 20 cases who are positive, and 50 in 100 for B" in sites.sentence
+
+    assert grounds["steady"].outcome == "holds" and grounds["steady"].value == 0
+    assert grounds["trusted"].outcome == "holds"
+    assert brief.recommendation == "no-go"   # the gap between the sites is a required ground and fails
+    assert brief.action == "Keep version 1." and brief.rule == RULES["no-go"]
+    assert [g.section for g in brief.grounds] == ["cost-of-error", "trust", "trust", "quantitative-analyses",
+                                                  "trust", "trust"]
+
+
+def test_the_cost_saving_agrees_with_the_cost_story(tmp_path: Path) -> None:
+    story = _story(tmp_path, "    - {id: threshold, cost_saving: {at_least: 0}}\n")
+    analysis = analyse_story(story, _resolved([0.3]))
+    assert analysis.cost is not None and analysis.decision is not None
+    assert analysis.cost.current_cost_per == pytest.approx(1060.0)
+    ground = analysis.decision.grounds[0]
+    saving = analysis.cost.uncertainty.saving if analysis.cost.uncertainty else None
+    assert saving is not None
+    assert (ground.value, ground.low, ground.high) == (saving.value, saving.low, saving.high)
+    assert ground.section == "cost-of-error"
+
+
+def _bound_case(tmp_path: Path, at_least: float) -> str:
+    ground = f"metric: {{key: test_recall, version: compared, at_least: {at_least!r}}}"
+    brief = _brief(tmp_path, f"    - {{id: r, {ground}}}\n")
+    return brief.grounds[0].outcome
+
+
+@pytest.mark.parametrize(("shift", "outcome"), [(0.0, "holds"), (1e-9, "cannot tell")])
+def test_a_metric_exactly_at_its_bound_holds(tmp_path: Path, shift: float, outcome: str) -> None:
+    low, _ = wilson_interval(36, 40)
+    assert _bound_case(tmp_path, low + shift) == outcome
+
+
+def test_a_metric_whose_whole_interval_is_short_fails(tmp_path: Path) -> None:
+    _, high = wilson_interval(36, 40)
+    assert _bound_case(tmp_path, high + 1e-9) == "fails"
+
+
+def test_a_broken_guardrail_as_a_condition_gives_go_with_conditions(tmp_path: Path) -> None:
+    brief = _brief(tmp_path, """\
+    - {id: finds, version_comparison: {metric: recall, margin: 0.2}}
+    - {id: steady, guardrail: {series: prod}, required: false, condition: Fix the feed first.}
+""", guard=[0.3, 0.7, 0.4])
+    steady = _by_id(brief)["steady"]
+    assert steady.outcome == "fails" and steady.value == 1
+    assert "1 of 3 readings were outside" in steady.sentence
+    assert brief.recommendation == "go with conditions"
+    assert brief.conditions == ("Fix the feed first.",)
+    assert brief.action == "Switch once the conditions are met."
+
+
+def test_missing_evidence_cannot_be_told_and_storybook_cannot_decide(tmp_path: Path) -> None:
+    story = _story(tmp_path, "    - {id: finds, version_comparison: {metric: recall}}\n"
+                             "    - {id: saves, cost_saving: {versus: compared_version}}\n")
+    resolved = _resolved([0.3])
+    assert resolved.compared is not None
+    without = ResolvedStory(source=resolved.source, run=resolved.run, model=resolved.model, series=resolved.series,
+                            evaluation=resolved.evaluation, compared=ComparedVersion(resolved.compared.model,
+                                                                                      resolved.compared.run, None))
+    analysis = analyse_story(story, without)
+    assert analysis.decision is not None
+    assert [g.outcome for g in analysis.decision.grounds] == ["cannot tell", "cannot tell"]
+    assert analysis.decision.recommendation == "cannot decide"
+    assert analysis.decision.undecided == ("finds", "saves")
+
+
+def test_a_slice_gap_is_judged_on_the_share_asked_for(tmp_path: Path) -> None:
+    # Version 1 flags positives 0-29 (20 in A, 10 in B) and negatives 40-45 (sites alternate: 3 in A, 3 in B),
+    # so precision is 20 of 23 in A and 10 of 13 in B, both at least min_slice_size (10).
+    brief = _brief(tmp_path, "    - {id: sites, slice_gap: {slice: site, metric: precision, tolerance: 0.2}}\n")
+    ground = brief.grounds[0]
+    expected = difference(proportion(20, 23), proportion(10, 13))
+    assert (ground.value, ground.low, ground.high) == pytest.approx((20 / 23 - 10 / 13, expected.low, expected.high))
+    assert ground.outcome == "cannot tell" and (expected.low or 0) < 0.2 < (expected.high or 0)
+    assert "out of 23 cases who are flagged" in ground.sentence
+
+
+def test_a_slice_gap_with_too_few_cases_cannot_be_told(tmp_path: Path) -> None:
+    story = _story(tmp_path, "    - {id: sites, slice_gap: {slice: site, tolerance: 0.2}}\n")
+    resolved = _resolved([0.3])
+    frame = _frame(30, 6)
+    frame.loc[25:39, "site"] = "A"   # B keeps 5 positives: fewer than min_slice_size (10)
+    analysis = analyse_story(story, ResolvedStory(source=resolved.source, run=resolved.run, model=resolved.model,
+                                                  series=resolved.series, evaluation=frame))
+    assert analysis.decision is not None
+    ground = analysis.decision.grounds[0]
+    assert ground.outcome == "cannot tell" and ground.value is None
+    assert "Too few cases who are positive to judge (fewer than 10): B (5)" in ground.sentence
+
+
+# --- what people recorded --------------------------------------------------------------------------------
+
+
+class _Record:
+    def __init__(self, name: str, *, current: bool, decision: str = "", reason: str = "",
+                 grounds: dict[str, str] | None = None) -> None:
+        self.name, self.role, self.date = name, "lead", "2026-11-02T10:00:00Z"
+        self.current, self.decision, self.reason, self.grounds = current, decision, reason, grounds or {}
+
+
+def _two_grounds(tmp_path: Path) -> DecisionBrief:
+    return _brief(tmp_path, """\
+    - {id: finds, version_comparison: {metric: recall, margin: 0.2}}
+    - {id: sites, slice_gap: {slice: site, tolerance: 0.2}}
+""")
+
+
+def test_an_overrule_is_shown_next_to_the_computed_recommendation(tmp_path: Path) -> None:
+    brief = _two_grounds(tmp_path)
+    assert brief.recommendation == "no-go"
+    settled = settle(brief, [_Record("Ada", current=True, decision="go", reason="The gap is known and handled.")])
+    assert settled.recommendation == "no-go"   # never replaced
+    person = settled.person
+    assert person is not None and person.overrules and not person.agrees
+    assert (person.name, person.role, person.date, person.reason) == ("Ada", "lead", "2026-11-02",
+                                                                       "The gap is known and handled.")
+    stale = settle(brief, [_Record("Ada", current=False, decision="go", reason="r")]).person
+    assert stale is not None and not stale.overrules and not stale.current
+    agreeing = settle(brief, [_Record("Bo", current=True, decision="no-go", reason="r")]).person
+    assert agreeing is not None and agreeing.agrees and not agreeing.overrules
+    assert settle(brief, [_Record("Cy", current=True)]).person is None   # a plain sign-off decides nothing
+
+
+def test_grounds_that_stopped_holding_since_signing_are_named(tmp_path: Path) -> None:
+    brief = _two_grounds(tmp_path)
+    assert grounds_record(brief) == {"finds": "holds", "sites": "fails"}
+    signed = {"finds": "holds", "sites": "holds", "gone": "holds"}
+    changes = ground_changes(signed, brief)
+    assert [(c.id, c.before, c.after, c.stopped_holding) for c in changes] == [
+        ("sites", "holds", "fails", True), ("gone", "holds", "no longer a ground", True)]
+    settled = settle(brief, [_Record("Old", current=False, grounds=signed),
+                             _Record("Ada", current=True, grounds=grounds_record(brief))])
+    assert settled.changes == () and not settled.grounds_changed   # the latest record is today's
+    settled = settle(brief, [_Record("Ada", current=False, grounds=signed)])
+    assert settled.grounds_changed and settled.compared_with == "Ada (lead) signed on 2026-11-02"
+    better = ground_changes({"finds": "holds", "sites": "cannot tell"}, brief)
+    assert [c.stopped_holding for c in better] == [False]
+
+
+def test_grounds_are_deterministic(tmp_path: Path) -> None:
+    criteria = "    - {id: saves, cost_saving: {versus: compared_version}}\n"
+    first = _brief(tmp_path / "one", criteria)
+    second = _brief(tmp_path / "two", criteria)
+    assert first.grounds[0].low == second.grounds[0].low and not math.isnan(first.grounds[0].low or math.nan)
