@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import (
     PROPORTION_KINDS,
     Confusion,
@@ -18,12 +19,24 @@ from storybook.analyse.classification import (
     rate,
 )
 from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
-from storybook.analyse.plain import Vocabulary, definition, format_percent, metric_sentence
+from storybook.analyse.decision import DecisionBrief, analyse_decision
+from storybook.analyse.glossary import Term, story_glossary
+from storybook.analyse.plain import (
+    DEFAULT_RULES,
+    GroupWording,
+    Vocabulary,
+    WordingRules,
+    certainty,
+    definition,
+    metric_sentence,
+    share_phrase,
+    slice_wording,
+)
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
-from storybook.sources.schema import MetricSpec, SliceSpec
+from storybook.sources.schema import MetricSpec, ProjectConfig, SliceSpec
 
 __all__ = [
     "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
@@ -45,6 +58,7 @@ class SliceAnalysis:
     spec: SliceSpec
     table: SliceTable
     small: tuple[str, ...]
+    told: dict[str, GroupWording] | None = None  # group value -> its shares and sentence, by the wording rules
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,7 @@ class ModelCard:
     training_data: tuple[DatasetRecord, ...]
     evaluation_data: tuple[DatasetRecord, ...]
     caveats: tuple[str, ...]
+    rules: WordingRules = DEFAULT_RULES
 
 
 @dataclass(frozen=True)
@@ -67,10 +82,22 @@ class StoryAnalysis:
     card: ModelCard
     cost: CostStory | None
     trust: TrustReport | None = None
+    claims: tuple[ClaimResult, ...] = ()
+    glossary: tuple[Term, ...] = ()
+    decision: DecisionBrief | None = None
 
 
-def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
-    card = analyse_model_card(story, resolved)
+def wording_rules(project: ProjectConfig | None) -> WordingRules:
+    """The project's ``wording:`` rules (storybook's defaults without a project)."""
+    if project is None:
+        return DEFAULT_RULES
+    return WordingRules(tight_width=project.wording.tight_width, min_count=project.wording.min_count)
+
+
+def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
+                  ) -> StoryAnalysis:
+    project = project if project is not None else story.project
+    card = analyse_model_card(story, resolved, wording_rules(project))
     config = story.config
     cost = None
     if config.cost_of_error is not None and card.threshold is not None:
@@ -88,7 +115,18 @@ def analyse_story(story: StorySource, resolved: ResolvedStory) -> StoryAnalysis:
         if resolved.evaluation is not None and config.evaluation is not None:
             scored = labels_and_scores(story, resolved)
         trust = analyse_trust(config, resolved, card, *(scored or (None, None)))
-    return StoryAnalysis(card=card, cost=cost, trust=trust)
+    claims = check_claims(
+        story, resolved,
+        [(s.spec.column, [(row.value, row.rates) for row in s.table.rows]) for s in card.slices],
+        {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
+    decision = None
+    if config.decision is not None:
+        scored = None
+        if resolved.evaluation is not None and config.evaluation is not None:
+            scored = labels_and_scores(story, resolved)
+        decision = analyse_decision(config, resolved, card, cost, trust, *(scored or (None, None)))
+    return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
+                         glossary=story_glossary(config, project, card.words))
 
 
 def vocabulary(story: StorySource) -> Vocabulary:
@@ -99,7 +137,8 @@ def vocabulary(story: StorySource) -> Vocabulary:
                       negative=evaluation.negative_means, flagged=evaluation.flagged_means)
 
 
-def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard:
+def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: WordingRules = DEFAULT_RULES,
+                       ) -> ModelCard:
     config = story.config
     words = vocabulary(story)
     threshold, threshold_source = _threshold(story, resolved)
@@ -127,9 +166,11 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
                 )
         assert threshold is not None
         overall, tables = disaggregate(labels, scores, frame[[s.column for s in config.slices]], threshold)
+        headline = next((m.kind for m in config.metrics if m.kind in PROPORTION_KINDS), "recall")
         for spec, table in zip(config.slices, tables, strict=True):
             small = tuple(row.value for row in table.rows if row.n < config.min_slice_size)
-            slices.append(SliceAnalysis(spec=spec, table=table, small=small))
+            told = slice_wording(table.rows, overall, headline, spec.label, words, rules)
+            slices.append(SliceAnalysis(spec=spec, table=table, small=small, told=told))
 
     metrics = []
     for metric_spec in config.metrics:
@@ -141,7 +182,7 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
             estimate = auc_estimate(labels, scores)
         metrics.append(MetricLine(
             spec=metric_spec, figure=figure, definition=definition(metric_spec.kind, words),
-            sentence=metric_sentence(metric_spec.kind, figure.value, estimate, words), estimate=estimate,
+            sentence=metric_sentence(metric_spec.kind, figure.value, estimate, words, rules), estimate=estimate,
         ))
     datasets = resolved.run.datasets
     return ModelCard(
@@ -149,7 +190,8 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory) -> ModelCard
         overall=overall, slices=tuple(slices),
         training_data=tuple(d for d in datasets if d.context == "training"),
         evaluation_data=tuple(d for d in datasets if d.context in ("evaluation", "testing", "test")),
-        caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words)),
+        caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words, rules)),
+        rules=rules,
     )
 
 
@@ -206,7 +248,7 @@ def labels_and_scores(story: StorySource, resolved: ResolvedStory) -> tuple[np.n
 
 
 def _caveats(min_size: int, slices: list[SliceAnalysis], metrics: list[MetricLine],
-             words: Vocabulary) -> list[str]:
+             words: Vocabulary, rules: WordingRules) -> list[str]:
     caveats = []
     for analysis in slices:
         for row in analysis.table.rows:
@@ -216,8 +258,11 @@ def _caveats(min_size: int, slices: list[SliceAnalysis], metrics: list[MetricLin
                     f"'{row.value}'; that is too few to judge the model for this group with confidence.")
     for line in metrics:
         estimate = line.estimate
-        if estimate is not None and estimate.width is not None and estimate.width > 0.2:
-            caveats.append(
-                f"'{line.spec.label}' is uncertain: the evaluation supports anything from "
-                f"{format_percent(estimate.low)} to {format_percent(estimate.high)}.")
+        told = certainty(estimate, rules)
+        if estimate is not None and told == "wide" and line.spec.kind in PROPORTION_KINDS:
+            caveats.append(f"'{line.spec.label}' is uncertain: the evaluation supports anything "
+                           f"{share_phrase(estimate, rules)}, from {estimate.n:,} cases.")
+        elif estimate is not None and told == "too few":
+            caveats.append(f"'{line.spec.label}' rests on too few cases to say ({estimate.n:,}; the project asks "
+                           f"for at least {rules.min_count:,}).")
     return caveats

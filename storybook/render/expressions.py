@@ -4,6 +4,7 @@ Authors may write only output expressions built from a fixed vocabulary::
 
     {{ metric("test_recall") | percent }}     a metric logged on the story's run
     {{ param("C") }}  {{ tag("team") }}         a param or tag of the run
+    {{ claim("recall-held") }}                  a claim from story.yaml, checked against the data
     {{ model.name }} {{ model.version }} {{ model.alias }} {{ model.run_id }}
     {{ evaluation.size | count }} {{ evaluation.positives | count }}
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -29,7 +30,7 @@ from storybook.resolve.resolved import Figure, Provenance
 
 __all__ = ["FUNCTIONS", "Reference", "Vocabulary", "find_references", "provenance_anchor", "render_expressions"]
 
-FUNCTIONS = ("metric", "param", "tag")
+FUNCTIONS = ("metric", "param", "tag", "claim")
 FILTERS = ("percent", "number", "count", "date")
 MAX_SOURCE = 200_000
 MAX_OUTPUT = 1_000_000
@@ -56,6 +57,7 @@ class Vocabulary:
     tags: Mapping[str, str]
     model: Mapping[str, str]
     evaluation: Mapping[str, int]
+    claims: Mapping[str, str] = field(default_factory=dict)  # claim id -> its Markdown (text and check mark)
 
 
 def provenance_anchor(provenance: Provenance) -> str:
@@ -156,7 +158,8 @@ def _check(node: nodes.Node, path: Location, depth: int = 0) -> None:
             raise ExpressionError("only model.<field> and evaluation.<field> may use a dot", location=where)
     elif isinstance(node, nodes.Call):
         if not isinstance(node.node, nodes.Name) or node.node.name not in FUNCTIONS:
-            raise ExpressionError("only metric(...), param(...) and tag(...) may be called", location=where)
+            raise ExpressionError("only metric(...), param(...), tag(...) and claim(...) may be called",
+                                  location=where)
         if node.kwargs or node.dyn_args or node.dyn_kwargs or len(node.args) != 1 or not (
                 isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)):
             raise ExpressionError(f'{node.node.name}() takes one quoted key, e.g. {node.node.name}("accuracy")',
@@ -218,7 +221,7 @@ def _parse(text: str, where: Location) -> nodes.Template:
 
 
 def find_references(text: str, where: Location) -> list[Reference]:
-    """Every metric(), param() and tag() the text asks for, with its line; refuses what is not allowed."""
+    """Every metric(), param(), tag() and claim() the text asks for, with its line; refuses what is not allowed."""
     tree = _parse(text, where)
     found = []
     for call in tree.find_all(nodes.Call):
@@ -235,7 +238,7 @@ def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
     references = find_references(text, where)
     tables: dict[str, Mapping[str, Any]] = {
         "metric": values.metrics, "param": values.params, "tag": values.tags,
-        "model": values.model, "evaluation": values.evaluation,
+        "model": values.model, "evaluation": values.evaluation, "claim": values.claims,
     }
     for ref in references:
         table = tables[ref.function]
@@ -247,6 +250,7 @@ def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
         "metric": lambda key: values.metrics[key],
         "param": lambda key: values.params[key],
         "tag": lambda key: values.tags[key],
+        "claim": lambda key: values.claims[key],
         "model": dict(values.model),
         "evaluation": dict(values.evaluation),
     }

@@ -11,6 +11,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from storybook.analyse.claims import ClaimResult
 from storybook.analyse.model_card import ModelCard, StoryAnalysis
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent, per_hundred
 from storybook.errors import Location, PublishError
@@ -25,6 +26,7 @@ from storybook.render.charts import (
     to_svg,
 )
 from storybook.render.expressions import Vocabulary, provenance_anchor, render_expressions
+from storybook.render.glossary import render_with_glossary
 from storybook.render.markdown import markdown_to_html
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import CARD_SECTIONS, StorySource
@@ -78,7 +80,16 @@ def stylesheet() -> str:
     return (_templates_root() / "static" / "style.css").read_text(encoding="utf-8")
 
 
-def _vocabulary(resolved: ResolvedStory, card: ModelCard) -> Vocabulary:
+CLAIM_MARKS = {"holds": "✓ checked", "fails": "✗ no longer true", "unchecked": "? could not be checked"}
+
+
+def _claim_markdown(result: ClaimResult) -> str:
+    """The claim as the author wrote it, then a mark linking to its evidence in the checked-claims section."""
+    title = result.evidence.replace('"', "'").replace("\n", " ")
+    return f'{result.spec.says} [({CLAIM_MARKS[result.status]})](#claim-{result.spec.id} "{title}")'
+
+
+def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[ClaimResult] = ()) -> Vocabulary:
     model = resolved.model
     return Vocabulary(
         metrics=resolved.run.metrics,
@@ -94,6 +105,7 @@ def _vocabulary(resolved: ResolvedStory, card: ModelCard) -> Vocabulary:
             "size": card.overall.n if card.overall else 0,
             "positives": card.overall.positives if card.overall else 0,
         },
+        claims={result.spec.id: _claim_markdown(result) for result in claims},
     )
 
 
@@ -174,7 +186,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
                  *, built_at: str, pdf_name: str | None, signoffs: Sequence[object] = (),
                  snapshot_hash: str | None = None) -> RenderedStory:
     card = analysis.card
-    vocabulary = _vocabulary(resolved, card)
+    vocabulary = _vocabulary(resolved, card, analysis.claims)
     prose: dict[str, Markup] = {}
     used_metrics: set[str] = set()
     from storybook.render.expressions import find_references
@@ -192,6 +204,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
+        "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "resolved": resolved,
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
@@ -199,7 +212,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
     }
     try:
-        html = env.get_template("story.html").render(context)
+        html = render_with_glossary(env.get_template("story.html"), context, analysis.glossary)
     except TemplateError as exc:
         raise PublishError(f"template failed for story {story.slug!r}: {exc}",
                            hint="check the project's templates/ overrides") from None

@@ -19,6 +19,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     signoff-stale     warning   a sign-off no longer matches the story's content
     signoff-missing   error     a required role has no current sign-off
     cost-owner        error     a cost assumption without its owner
+    claim-failed      error     a checked claim no longer holds for the data (pinned, or MLflow with --online)
+    claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from storybook.errors import ConfigError, Location, StorybookError
 from storybook.resolve.resolved import ResolvedStory
@@ -45,6 +47,10 @@ from storybook.sources.loader import (
     load_project,
     read_markdown,
 )
+
+if TYPE_CHECKING:
+    from storybook.analyse.claims import ClaimResult
+    from storybook.analyse.model_card import StoryAnalysis
 
 __all__ = [
     "CheckReport",
@@ -179,7 +185,16 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             from storybook.render.pages import page_environment
 
             env = page_environment(project.templates_dir)
-        _render(found, story, resolved, env)
+        analysis = _render(found, story, resolved, env)
+        if analysis is not None:
+            _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
+        if online and pinned is not None and fresh is not None and story.config.claims:
+            from storybook.analyse.model_card import analyse_story
+
+            try:
+                _claims(found, story, analyse_story(story, fresh).claims, "MLflow now")
+            except StorybookError as error:
+                found.error(error, "build", story.story_file)
     return report
 
 
@@ -324,7 +339,7 @@ class _Images(HTMLParser):
                 self.without_alt.append(str(attributes.get("src") or "(no src)"))
 
 
-def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any) -> None:
+def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any) -> StoryAnalysis | None:
     from storybook.analyse.model_card import analyse_story
     from storybook.render.pages import render_story
 
@@ -333,12 +348,27 @@ def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env:
         page = render_story(env, story, resolved, analysis, built_at="(check)", pdf_name=None)
     except StorybookError as error:
         found.error(error, "build", story.story_file)
-        return
+        return None
     images = _Images()
     images.feed(page.html)
     for src in images.without_alt:
         found.add("error", story.story_file, "chart-alt", f"the chart or image {src} has no alt text",
                   "every chart needs alt text that says what it shows; check the templates or the image's Markdown")
+    return analysis
+
+
+def _claims(found: _Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
+    """A claim that no longer holds fails check on its line in story.yaml."""
+    for index, result in enumerate(story.config.claims):
+        claim = claims[index]
+        assert claim.spec.id == result.id
+        where = story.yaml.location(("claims", index))
+        if claim.status == "fails":
+            found.add("error", where, "claim-failed", f"claim {result.id!r} no longer holds against {against}: "
+                      f"{claim.evidence}", "fix the model or the data, or reword the claim and have it reviewed")
+        elif claim.status == "unchecked":
+            found.add("warning", where, "claim-unchecked", f"claim {result.id!r} could not be checked: "
+                      f"{claim.evidence}", "widen its period or point it at data that covers it")
 
 
 def _drift(found: _Collector, story: StorySource, pinned: ResolvedStory, fresh: ResolvedStory) -> None:

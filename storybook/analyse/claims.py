@@ -1,0 +1,194 @@
+"""Checked claims: sentences an author asserts, tested against the data at every build.
+
+A claim is declared in story.yaml (``claims:``) and shown where the prose writes ``{{ claim("id") }}``. Each
+build (and ``storybook check``) evaluates it against the resolved values, so a claim that stops being true is
+caught instead of read. Three kinds, with these rules (bounds are inclusive):
+
+- **series**: every reading of a metric history in the window (``since``/``until``, whole UTC days) is at or
+  above ``stays_above`` and at or below ``stays_below``. A reading that is not a finite number breaks it.
+  No reading in the window: the claim cannot be checked.
+- **metric**: the run's logged value is at least ``at_least`` / at most ``at_most``. When the model card has
+  an interval for the metric and the interval reaches past the bound, the evidence says the claim holds only
+  narrowly.
+- **slice**: group ``group`` of a slice column does no worse than group ``no_worse_than`` on ``rate``. It fails
+  only when ``group`` is *clearly* worse: its whole 95% interval lies on the worse side of the other group's
+  interval. Overlapping intervals are "no clear difference", and the claim holds. A group with no cases for
+  the rate cannot be checked.
+
+Pure: resolved values and the analysed card in, results out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from storybook.analyse.classification import Estimate
+from storybook.analyse.plain import format_date, format_number, format_percent
+from storybook.errors import ReferenceNotFound, SourceError
+from storybook.resolve.resolved import ResolvedStory, Series
+from storybook.sources.loader import StorySource
+from storybook.sources.schema import ClaimSpec
+
+__all__ = ["ClaimResult", "ClaimStatus", "check_claims", "check_metric_claim", "check_series_claim",
+           "check_slice_claim"]
+
+ClaimStatus = Literal["holds", "fails", "unchecked"]
+LOWER_IS_BETTER = ("false_positive_rate", "false_negative_rate")
+RATE_WORDS = {
+    "recall": "share of cases found", "precision": "share of flags that are right",
+    "specificity": "share of non-cases left alone", "accuracy": "share of calls that are right",
+    "false_positive_rate": "false alarm rate", "false_negative_rate": "miss rate",
+}
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """A claim and what the data said about it. ``evidence`` is a plain sentence with the figures."""
+
+    spec: ClaimSpec
+    status: ClaimStatus
+    evidence: str
+    source: str  # what was checked, e.g. "metric history production_mean_score of run 3f2a…"
+
+    @property
+    def holds(self) -> bool:
+        return self.status == "holds"
+
+
+def check_claims(story: StorySource, resolved: ResolvedStory,
+                 slices: Sequence[tuple[str, Sequence[tuple[str, dict[str, Estimate]]]]],
+                 intervals: dict[str, Estimate]) -> tuple[ClaimResult, ...]:
+    """Every claim of the story. ``slices``: (column, [(group, rates)]); ``intervals``: metric key -> interval.
+
+    A claim that points at something the story does not have is a located SourceError, not a failed claim.
+    """
+    results = []
+    run = resolved.run.run_id[:12]
+    for index, spec in enumerate(story.config.claims):
+        if spec.kind == "series":
+            assert spec.series is not None
+            series = resolved.series.get(spec.series)
+            if series is None:
+                raise SourceError(
+                    f"claim {spec.id!r} checks the history {spec.series!r}, which this story does not read",
+                    location=story.yaml.location(("claims", index, "series")),
+                    hint=f"add it under series: (key: {spec.series}, label: …) so it is fetched and pinned")
+            results.append(check_series_claim(spec, series))
+        elif spec.kind == "metric":
+            assert spec.metric is not None
+            figure = resolved.run.metrics.get(spec.metric)
+            if figure is None:
+                known = ", ".join(sorted(resolved.run.metrics)[:15]) or "none"
+                raise ReferenceNotFound(f"claim {spec.id!r} checks metric {spec.metric!r}, not logged on run {run}",
+                                        location=story.yaml.location(("claims", index, "metric")),
+                                        hint=f"metrics logged: {known}")
+            results.append(check_metric_claim(spec, figure.value, intervals.get(spec.metric), run))
+        else:
+            results.append(_slice(story, index, spec, slices))
+    return tuple(results)
+
+
+def _slice(story: StorySource, index: int, spec: ClaimSpec,
+           slices: Sequence[tuple[str, Sequence[tuple[str, dict[str, Estimate]]]]]) -> ClaimResult:
+    columns = {column: dict(groups) for column, groups in slices}
+    if spec.slice not in columns:
+        raise SourceError(f"claim {spec.id!r} compares groups of {spec.slice!r}, which is not a slice of the story",
+                          location=story.yaml.location(("claims", index, "slice")),
+                          hint=f"slices: {', '.join(columns) or 'none'} (declare it under slices:)")
+    groups = columns[spec.slice]
+    for key in ("group", "no_worse_than"):
+        value = getattr(spec, key)
+        if value not in groups:
+            raise SourceError(f"claim {spec.id!r}: {spec.slice!r} has no group {value!r}",
+                              location=story.yaml.location(("claims", index, key)),
+                              hint=f"groups: {', '.join(groups)}")
+    assert spec.group is not None and spec.no_worse_than is not None
+    return check_slice_claim(spec, groups[spec.group][spec.rate], groups[spec.no_worse_than][spec.rate])
+
+
+def _day(timestamp_ms: int) -> date:
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).date()
+
+
+def check_series_claim(spec: ClaimSpec, series: Series) -> ClaimResult:
+    since = date.fromisoformat(spec.since) if spec.since else None
+    until = date.fromisoformat(spec.until) if spec.until else None
+    points = [p for p in sorted(series.points, key=lambda p: (p.timestamp_ms, p.step))
+              if (since is None or _day(p.timestamp_ms) >= since) and (until is None or _day(p.timestamp_ms) <= until)]
+    source = f"metric history {series.key!r} of run {series.provenance.run_id[:12]}"
+    if not points:
+        return ClaimResult(spec, "unchecked", "There are no readings in the period the claim covers, so it "
+                           "could not be checked.", source)
+
+    def broken(value: float) -> bool:
+        return (not math.isfinite(value) or (spec.stays_above is not None and value < spec.stays_above)
+                or (spec.stays_below is not None and value > spec.stays_below))
+
+    bad = [p for p in points if broken(p.value)]
+    first_day, last_day = format_date(points[0].timestamp_ms), format_date(points[-1].timestamp_ms)
+    span = (f"{len(points):,} readings, logged on {first_day}" if first_day == last_day
+            else f"{len(points):,} readings from {first_day} to {last_day}")
+    if not bad:
+        finite = [p.value for p in points]
+        return ClaimResult(spec, "holds", f"True for all {span}: the lowest was {format_number(min(finite))} and "
+                           f"the highest {format_number(max(finite))}.", source)
+    first = bad[0]
+    if not math.isfinite(first.value):
+        what = "there was no valid reading"
+    elif spec.stays_above is not None and first.value < spec.stays_above:
+        what = f"the reading was {format_number(first.value)}, below {format_number(spec.stays_above)}"
+    else:
+        what = f"the reading was {format_number(first.value)}, above {format_number(spec.stays_below)}"
+    return ClaimResult(spec, "fails", f"No longer true: on {format_date(first.timestamp_ms)} {what}; "
+                       f"{len(bad):,} of the {span} break the claim.", source)
+
+
+def check_metric_claim(spec: ClaimSpec, value: float, interval: Estimate | None, run: str) -> ClaimResult:
+    source = f"metric {spec.metric!r} of run {run}"
+    bound_words = " and ".join(
+        words for words in (f"at least {format_number(spec.at_least)}" if spec.at_least is not None else "",
+                            f"at most {format_number(spec.at_most)}" if spec.at_most is not None else "") if words)
+    if not math.isfinite(value):
+        return ClaimResult(spec, "unchecked", f"The logged value is {value}, not a number, so the claim "
+                           "could not be checked.", source)
+    low_ok = spec.at_least is None or value >= spec.at_least
+    high_ok = spec.at_most is None or value <= spec.at_most
+    logged = f"The run logged {format_number(value, 3)} (the claim needs {bound_words})."
+    if not (low_ok and high_ok):
+        return ClaimResult(spec, "fails", f"No longer true: {logged[0].lower()}{logged[1:]}", source)
+    narrow = ""
+    if interval is not None and interval.low is not None and interval.high is not None:
+        reaches = ((spec.at_least is not None and interval.low < spec.at_least)
+                   or (spec.at_most is not None and interval.high > spec.at_most))
+        if reaches:
+            narrow = (f" It holds only narrowly: allowing for chance, the value could be anywhere from "
+                      f"{format_number(interval.low, 3)} to {format_number(interval.high, 3)}.")
+    return ClaimResult(spec, "holds", logged + narrow, source)
+
+
+def _described(group: str, estimate: Estimate) -> str:
+    assert estimate.value is not None and estimate.low is not None and estimate.high is not None
+    return (f"{group}: {format_percent(estimate.value)} (between {format_percent(estimate.low)} and "
+            f"{format_percent(estimate.high)}, from {estimate.n:,} cases)")
+
+
+def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate) -> ClaimResult:
+    source = f"the {RATE_WORDS[spec.rate]} by {spec.slice!r} in the scored evaluation set"
+    if group.value is None or other.value is None or group.low is None or other.high is None \
+            or group.high is None or other.low is None:
+        empty = spec.group if group.value is None else spec.no_worse_than
+        return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {RATE_WORDS[spec.rate]}, "
+                           "so the claim could not be checked.", source)
+    lower_is_better = spec.rate in LOWER_IS_BETTER
+    clearly_worse = group.low > other.high if lower_is_better else group.high < other.low
+    clearly_better = group.high < other.low if lower_is_better else group.low > other.high
+    figures = f"{_described(str(spec.group), group)}; {_described(str(spec.no_worse_than), other)}"
+    if clearly_worse:
+        return ClaimResult(spec, "fails", f"No longer true: the {RATE_WORDS[spec.rate]} is clearly worse for "
+                           f"{spec.group!r}, beyond the uncertainty. {figures}.", source)
+    verdict = "clearly better" if clearly_better else "no clear difference (the ranges overlap)"
+    return ClaimResult(spec, "holds", f"True: {verdict}. {figures}.", source)
