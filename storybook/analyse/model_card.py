@@ -20,7 +20,9 @@ from storybook.analyse.classification import (
 )
 from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
 from storybook.analyse.decision import DecisionBrief, analyse_decision
+from storybook.analyse.drivers import DriversReport, analyse_drivers
 from storybook.analyse.glossary import Term, story_glossary
+from storybook.analyse.history import HistoryReport, analyse_history
 from storybook.analyse.plain import (
     DEFAULT_RULES,
     GroupWording,
@@ -85,6 +87,8 @@ class StoryAnalysis:
     claims: tuple[ClaimResult, ...] = ()
     glossary: tuple[Term, ...] = ()
     decision: DecisionBrief | None = None
+    drivers: DriversReport | None = None
+    history: HistoryReport | None = None
 
 
 def wording_rules(project: ProjectConfig | None) -> WordingRules:
@@ -125,8 +129,15 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         if resolved.evaluation is not None and config.evaluation is not None:
             scored = labels_and_scores(story, resolved)
         decision = analyse_decision(config, resolved, card, cost, trust, *(scored or (None, None)))
+    drivers = None
+    if config.drivers is not None and resolved.drivers is not None:
+        drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
+                                  evaluation=resolved.evaluation, min_slice_size=config.min_slice_size)
+    history = None
+    if config.history is not None and resolved.history is not None:
+        history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None)
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
-                         glossary=story_glossary(config, project, card.words))
+                         glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
 
 
 def vocabulary(story: StorySource) -> Vocabulary:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,10 @@ from storybook.render.charts import (
 from storybook.render.expressions import Vocabulary, provenance_anchor, render_expressions
 from storybook.render.glossary import render_with_glossary
 from storybook.render.markdown import markdown_to_html
+from storybook.render.model_charts import importance_chart, timeline_chart
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import CARD_SECTIONS, StorySource
+from storybook.sources.schema import PAGE_SECTIONS, Versions
 
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
 
@@ -45,6 +47,8 @@ class RenderedStory:
     slug: str
     html: str
     charts: dict[str, str]  # file name -> SVG
+    pages: dict[str, str] = field(default_factory=dict)  # other audience versions: file name -> HTML
+    pdfs: dict[str, str] = field(default_factory=dict)  # PDF file name -> the HTML it is printed from
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,26 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
         entries[provenance_anchor(series.provenance)] = series.provenance
     if resolved.evaluation_provenance is not None:
         entries[provenance_anchor(resolved.evaluation_provenance)] = resolved.evaluation_provenance
+    for pinned in (resolved.drivers, resolved.history):
+        if pinned is not None:
+            entries[provenance_anchor(pinned.provenance)] = pinned.provenance
     return list(entries.values())
+
+
+# The sections a decision's ground may point to, as the page names them.
+SECTION_NAMES = {**CARD_SECTIONS, "cost-of-error": "What mistakes cost", "trust": "How far to trust it"}
+OUTCOME_WORDS = {"holds": "holds", "fails": "fails", "cannot tell": "cannot be told",
+                 "no longer a ground": "is no longer a ground"}
+
+
+def _decision_context(analysis: StoryAnalysis, signoffs: Sequence[object]) -> dict[str, Any]:
+    """The decision brief with what people signed (overrules, the grounds then), for _decision.html."""
+    from storybook.analyse.decision import settle
+    from storybook.review.signoff import SignoffStatus
+
+    records = [s for s in signoffs if isinstance(s, SignoffStatus)]
+    decision = settle(analysis.decision, records) if analysis.decision is not None else None
+    return {"decision": decision, "section_names": SECTION_NAMES, "outcome_words": OUTCOME_WORDS}
 
 
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
@@ -201,22 +224,63 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         charts += _cost_charts(story, analysis)
     if analysis.trust is not None:
         charts += _trust_charts(story, analysis)
+    if analysis.drivers is not None:
+        charts += [c for c in (importance_chart(f"{story.slug}-drivers", analysis.drivers),) if c is not None]
+    if analysis.history is not None:
+        charts += [c for c in (timeline_chart(f"{story.slug}-timeline", analysis.history),) if c is not None]
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
+        "drivers": analysis.drivers, "history": analysis.history,
         "resolved": resolved,
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
-        "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
+        "signoffs": list(signoffs), "snapshot_hash": snapshot_hash, **_decision_context(analysis, signoffs),
     }
+    versions = story_versions(story)
+    present = _present_sections(analysis)
+    page_shown, compliance_shown = versions.sections("page"), versions.sections("compliance")
     try:
-        html = render_with_glossary(env.get_template("story.html"), context, analysis.glossary)
+        template = env.get_template("story.html")
+        html = render_with_glossary(template, {**context, "shown": page_shown, "toc": _toc(present, page_shown)},
+                                    analysis.glossary)
+        compliance = html if compliance_shown == page_shown else render_with_glossary(
+            template, {**context, "shown": compliance_shown, "toc": _toc(present, compliance_shown)},
+            analysis.glossary)
+        summary = env.get_template("summary.html").render({**context, "summary_blocks": versions.summary})
     except TemplateError as exc:
         raise PublishError(f"template failed for story {story.slug!r}: {exc}",
                            hint="check the project's templates/ overrides") from None
-    return RenderedStory(slug=story.slug, html=html, charts=svgs)
+    summary_name = f"{story.slug}.summary.html"
+    pdfs = {pdf_name: compliance, summary_name.replace(".html", ".pdf"): summary} if pdf_name else {}
+    return RenderedStory(slug=story.slug, html=html, charts=svgs, pages={summary_name: summary}, pdfs=pdfs)
+
+
+TOC_NAMES = {
+    "decision": "The decision", **CARD_SECTIONS, "drivers": "What drives the predictions",
+    "history": "The model's history", "cost-of-error": "What mistakes cost", "trust": "How far to trust it",
+    "claims": "Claims checked against the data", "provenance": "Where the numbers come from",
+}
+
+
+def _present_sections(analysis: StoryAnalysis) -> set[str]:
+    optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
+                "cost-of-error": analysis.cost, "trust": analysis.trust, "claims": analysis.claims}
+    return set(TOC_NAMES) - {section for section, found in optional.items() if not found}
+
+
+def _toc(present: set[str], shown: frozenset[str]) -> list[tuple[str, str]]:
+    """The table of contents in page order. The glossary adds its own entry: only the template knows its terms."""
+    return [(section, TOC_NAMES[section]) for section in PAGE_SECTIONS
+            if section in TOC_NAMES and section in present and section in shown]
+
+
+def story_versions(story: StorySource) -> Versions:
+    """The story's audience versions: the project's, with what the story's own ``versions:`` sets."""
+    project = story.project.versions if story.project is not None else Versions()
+    return project.merged(story.config.versions)
 
 
 def render_index(env: Environment, title: str, description: str | None, entries: list[StoryEntry],

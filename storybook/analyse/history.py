@@ -1,0 +1,272 @@
+"""The model's history: each registered version, which alias it held and when, and what each one changed.
+
+MLflow records when a version was registered and where each alias points now, not when an alias moved.
+The dates of alias moves come only from records a promotion step wrote (:mod:`storybook.promote`); where
+there is none, or the record disagrees with the registry, the report says so instead of guessing.
+
+Figures get their 95% ranges from each version's scored evaluation set (or its logged confusion counts)
+with the helpers of :mod:`storybook.analyse.classification`; a change between versions is called clear
+only when the ranges do not overlap, worded by :func:`storybook.analyse.trust_checks.check_previous_version`.
+
+Pure: plain data in, frozen dataclasses out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.plain import format_date
+from storybook.analyse.trust_checks import Verdict, check_previous_version, version_verdict
+from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
+from storybook.sources.schema import MetricSpec, StoryConfig
+
+__all__ = ["AliasSpan", "FigureStep", "HistoryReport", "SideBySide", "TimelineEvent", "TimelineRow",
+           "alias_spans", "analyse_history"]
+
+MAX_PARAM_CHANGES = 8
+
+
+@dataclass(frozen=True)
+class AliasSpan:
+    """A stretch during which ``version`` carried ``alias``. None for a start or end means not known (start)
+    or still carrying it (end, with ``current``)."""
+
+    alias: str
+    version: int
+    start_ms: int | None
+    end_ms: int | None
+    current: bool
+
+    def describe(self) -> str:
+        since = f"from {format_date(self.start_ms)}" if self.start_ms is not None else "since a date not recorded"
+        if self.current:
+            return f"{self.alias} {since}, still now"
+        return f"{self.alias} {since} to {format_date(self.end_ms)}"
+
+
+@dataclass(frozen=True)
+class FigureStep:
+    """One headline figure of one version, and how it compares with the version before."""
+
+    spec: MetricSpec
+    value: float | None
+    estimate: Estimate | None
+    verdict: Verdict | None
+    sentence: str
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    version: int
+    created_ms: int
+    run_name: str
+    run_id: str
+    aliases_now: tuple[str, ...]
+    spans: tuple[AliasSpan, ...]
+    figures: tuple[FigureStep, ...]
+    param_changes: tuple[str, ...]
+    previous: int | None
+    is_story_model: bool
+
+    @property
+    def clear_changes(self) -> tuple[FigureStep, ...]:
+        return tuple(f for f in self.figures if f.verdict in ("better", "worse"))
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    at_ms: int
+    version: int | None
+    alias: str | None
+    text: str
+
+    @property
+    def when(self) -> str:
+        """The day and the UTC time of day: several events often fall on one day."""
+        moment = datetime.fromtimestamp(self.at_ms / 1000, tz=UTC)
+        return f"{format_date(self.at_ms)}, {moment:%H:%M} UTC"
+
+
+@dataclass(frozen=True)
+class SideBySide:
+    left: TimelineRow
+    right: TimelineRow
+    rows: tuple[tuple[MetricSpec, FigureStep, FigureStep, Verdict | None, str], ...]
+
+
+@dataclass(frozen=True)
+class HistoryReport:
+    name: str
+    rows: tuple[TimelineRow, ...]
+    events: tuple[TimelineEvent, ...]
+    known: str
+    not_known: tuple[str, ...]
+    records: int
+    side_by_side: SideBySide | None
+    first_shown: int  # versions before this one are not shown (history.last)
+
+
+def alias_spans(events: tuple[AliasEvent, ...], aliases_now: dict[str, int]) -> tuple[tuple[AliasSpan, ...],
+                                                                                       tuple[str, ...]]:
+    """Stretches each alias spent on each version, from the recorded moves and where aliases point now;
+    and sentences for what the records cannot tell (no record, or a record the registry contradicts)."""
+    spans: list[AliasSpan] = []
+    problems: list[str] = []
+    for alias in sorted({e.alias for e in events} | set(aliases_now)):
+        moves = sorted((e for e in events if e.alias == alias), key=lambda e: e.at_ms)
+        now = aliases_now.get(alias)
+        for index, move in enumerate(moves):
+            if move.version is None:
+                continue
+            end = moves[index + 1].at_ms if index + 1 < len(moves) else None
+            last = end is None
+            spans.append(AliasSpan(alias, move.version, move.at_ms, end, current=last and now == move.version))
+        recorded = moves[-1].version if moves else None
+        if now is None:
+            if recorded is not None:
+                problems.append(f"The record says {alias} moved to version {recorded} on "
+                                f"{format_date(moves[-1].at_ms)}, but no version carries it now: it was removed "
+                                "without a record, on a date not known.")
+                spans[-1] = AliasSpan(alias, recorded, moves[-1].at_ms, None, current=False)
+            continue
+        if not moves:
+            problems.append(f"No record says when {alias} moved to version {now}; it carries it now.")
+            spans.append(AliasSpan(alias, now, None, None, current=True))
+        elif recorded != now:
+            was = f"version {recorded}" if recorded is not None else "nowhere (removed)"
+            problems.append(f"The last record puts {alias} on {was} on {format_date(moves[-1].at_ms)}, but the "
+                            f"registry now puts it on version {now}: it was moved later without a record, on a "
+                            "date not known.")
+            if recorded is not None:
+                spans[-1] = AliasSpan(alias, recorded, moves[-1].at_ms, None, current=False)
+            spans.append(AliasSpan(alias, now, None, None, current=True))
+    return tuple(spans), tuple(problems)
+
+
+def _estimate(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | None,
+              config: StoryConfig) -> Estimate | None:
+    kind = spec.kind
+    if kind not in PROPORTION_KINDS and kind != "roc_auc":
+        return None
+    if scored is not None and version.threshold is not None:
+        rows = scored[scored["version"] == version.model.version]
+        if len(rows):
+            truth = rows["positive"].to_numpy(dtype=int) == 1
+            scores = rows["score"].to_numpy(dtype=np.float64)
+            return auc_estimate(truth, scores) if kind == "roc_auc" else \
+                rate(kind, confusion_at(truth, scores, version.threshold))
+    counts = config.evaluation.counts if config.evaluation is not None else None
+    if counts is not None and kind in PROPORTION_KINDS:
+        keys = [getattr(counts, n) for n in ("tp", "fp", "tn", "fn")]
+        if all(k in version.metrics for k in keys):
+            tp, fp, tn, fn = (int(version.metrics[k]) for k in keys)
+            return rate(kind, Confusion(tp=tp, fp=fp, tn=tn, fn=fn))
+    return None
+
+
+def _what(spec: MetricSpec) -> str:
+    """How a comparison sentence names the figure: "the figure 'Malignant tumours found' is 0.94"."""
+    return f"figure '{spec.label}'"
+
+
+def _step(spec: MetricSpec, version: HistoryVersion, estimate: Estimate | None,
+          previous: tuple[HistoryVersion, Estimate | None] | None) -> FigureStep:
+    value = version.metrics.get(spec.key)
+    if previous is None:
+        return FigureStep(spec, value, estimate, None, "")
+    before, before_estimate = previous
+    other = f"version {before.model.version}"
+    if estimate is not None and before_estimate is not None:
+        evidence = check_previous_version(estimate, before_estimate, metric=_what(spec), source="",
+                                          higher_is_better=spec.higher_is_better, other=other)
+        verdict = version_verdict(estimate, before_estimate, higher_is_better=spec.higher_is_better)
+        return FigureStep(spec, value, estimate, verdict, evidence.sentence)
+    old = before.metrics.get(spec.key)
+    if value is None or old is None:
+        return FigureStep(spec, value, estimate, None, f"The {_what(spec)} was not logged for both versions.")
+    return FigureStep(spec, value, estimate, None,
+                      f"Compared with {other}, the {_what(spec)} went from {old:.3g} to {value:.3g}; there is no "
+                      "range to tell whether that is more than chance.")
+
+
+def _param_changes(version: HistoryVersion, before: HistoryVersion) -> tuple[str, ...]:
+    changes = []
+    for key in sorted(set(version.params) | set(before.params)):
+        old, new = before.params.get(key, "(not set)"), version.params.get(key, "(not set)")
+        if old != new:
+            changes.append(f"{key}: {old} → {new}")
+    if len(changes) > MAX_PARAM_CHANGES:
+        changes = [*changes[:MAX_PARAM_CHANGES], f"and {len(changes) - MAX_PARAM_CHANGES} more settings"]
+    return tuple(changes)
+
+
+def analyse_history(history: ModelHistory, config: StoryConfig, story_version: int | None) -> HistoryReport:
+    spec = config.history
+    assert spec is not None
+    by_key = {m.key: m for m in config.metrics}
+    metrics = [by_key[k] for k in (spec.metrics or list(by_key)) if k in by_key]
+    spans, problems = alias_spans(history.events, history.aliases)
+    versions = sorted(history.versions, key=lambda v: v.model.version)
+    estimates = {v.model.version: {m.key: _estimate(m, v, history.scored, config) for m in metrics} for v in versions}
+    rows = []
+    for index, version in enumerate(versions):
+        before = versions[index - 1] if index else None
+        number = version.model.version
+        figures = tuple(_step(m, version, estimates[number][m.key],
+                              (before, estimates[before.model.version][m.key]) if before is not None else None)
+                        for m in metrics)
+        rows.append(TimelineRow(
+            version=number, created_ms=version.model.created_ms, run_name=version.run_name,
+            run_id=version.model.run_id, aliases_now=version.model.aliases,
+            spans=tuple(s for s in spans if s.version == number), figures=figures,
+            param_changes=_param_changes(version, before) if before is not None else (),
+            previous=before.model.version if before is not None else None, is_story_model=number == story_version))
+    events = [TimelineEvent(v.model.created_ms, v.model.version, None,
+                            f"Version {v.model.version} registered (run {v.run_name or v.model.run_id})")
+              for v in versions]
+    events += [TimelineEvent(e.at_ms, e.version, e.alias,
+                             f"{e.alias} moved to version {e.version}" if e.version is not None
+                             else f"{e.alias} removed") for e in history.events]
+    events.sort(key=lambda e: (e.at_ms, e.alias is not None, e.version or 0))
+    records = len(history.events)
+    known = ("MLflow records when each version was registered and where each alias points now, but not when an "
+             "alias moved. ")
+    if records:
+        known += (f"The dates of alias moves here come from {records} record{'s' if records != 1 else ''} that the "
+                  "promotion step wrote as tags on the registered model (storybook.alias.<alias>.<time>).")
+    else:
+        known += ("No promotion step recorded when the aliases moved, so only where they point now is known.")
+    compare = spec.compare_with or (config.trust.model.compare_with if config.trust is not None else None)
+    side = _side_by_side(rows, history.aliases, story_version, compare)
+    return HistoryReport(name=history.name, rows=tuple(rows), events=tuple(events), known=known,
+                         not_known=problems, records=records, side_by_side=side,
+                         first_shown=min((v.model.version for v in versions), default=0))
+
+
+def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_version: int | None,
+                  compare: str | None) -> SideBySide | None:
+    if compare is None or story_version is None or aliases.get(compare) in (None, story_version):
+        return None
+    by_version = {r.version: r for r in rows}
+    left, right = by_version.get(story_version), by_version.get(aliases[compare])
+    if left is None or right is None:
+        return None
+    lines = []
+    for left_step, right_step in zip(left.figures, right.figures, strict=True):
+        spec = left_step.spec
+        other = f"version {left.version} ({', '.join(left.aliases_now) or 'no alias'})"
+        if left_step.estimate is not None and right_step.estimate is not None:
+            verdict = version_verdict(right_step.estimate, left_step.estimate, higher_is_better=spec.higher_is_better)
+            sentence = check_previous_version(right_step.estimate, left_step.estimate, metric=_what(spec), source="",
+                                              higher_is_better=spec.higher_is_better, other=other).sentence
+        else:
+            verdict = None
+            sentence = "No range to compare by." if left_step.value is not None and right_step.value is not None \
+                else "Not logged for both versions."
+        lines.append((spec, left_step, right_step, verdict, sentence))
+    return SideBySide(left=left, right=right, rows=tuple(lines))
