@@ -25,7 +25,6 @@ pandoc + typst for one story's text (pypandoc_binary and typst, dev extras), and
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -36,18 +35,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(1, str(REPO))  # for tests.mlflow_server's counting proxy (this process never imports storybook)
+from tests.mlflow_server import counting_proxy  # noqa: E402
+
 BIN = Path(sys.executable).parent
 STORYBOOK = BIN / "storybook"
 MLFLOW = BIN / "mlflow"
@@ -300,6 +299,15 @@ def timed(self, story):
         spent[0] += time.perf_counter() - begin
         spent[1] += 1
 mlflow_source.MlflowSource.resolve = timed
+original_prefetch = getattr(mlflow_source.MlflowSource, "prefetch", None)
+def timed_prefetch(self, stories):
+    begin = time.perf_counter()
+    try:
+        return original_prefetch(self, stories)
+    finally:
+        spent[0] += time.perf_counter() - begin
+if original_prefetch is not None:  # the batched reads before the stories resolve count as resolving
+    mlflow_source.MlflowSource.prefetch = timed_prefetch
 from storybook.cli import main
 sys.argv = ["storybook", "build", sys.argv[1], "--no-pdf", "--out", sys.argv[2]]
 code = 0
@@ -434,68 +442,6 @@ def mlflow_server(backend_uri: str, artifacts: Path, log: Path) -> Iterator[str]
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-
-
-@dataclass
-class Counts:
-    by_endpoint: Counter[str] = field(default_factory=Counter)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, method: str, path: str) -> None:
-        endpoint = path.split("?", 1)[0]
-        with self.lock:
-            self.by_endpoint[f"{method} {endpoint}"] += 1
-
-    def take(self) -> Counter[str]:
-        with self.lock:
-            taken = self.by_endpoint
-            self.by_endpoint = Counter()
-        return taken
-
-
-@contextmanager
-def counting_proxy(upstream: str) -> Iterator[tuple[str, Counts]]:
-    """An HTTP/1.1 proxy on 127.0.0.1 that forwards every request to ``upstream`` and counts it."""
-    host, port = upstream.removeprefix("http://").split(":")
-    counts = Counts()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _forward(self) -> None:
-            counts.add(self.command, self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-            connection = http.client.HTTPConnection(host, int(port), timeout=120)
-            try:
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                self.send_response(response.status, response.reason)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            finally:
-                connection.close()
-
-        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _forward
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", counts
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # -- floors -------------------------------------------------------------------------------------------------------

@@ -49,6 +49,9 @@ BOUNDED_HTTP = {
     "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    # MLflow's usage telemetry asks the tracking server for /server-info and sends events elsewhere: reading
+    # runs for a report should do neither (set it to false to allow it).
+    "MLFLOW_DISABLE_TELEMETRY": "true",
 }
 DOWNLOAD_THREADS = 4
 
