@@ -3,22 +3,30 @@
 Each entry records the content hash (see :mod:`storybook.review.hashing`) at the time of signing. When the
 story's sources or snapshot change, the hash no longer matches and the sign-off is *stale*: still shown,
 never deleted, no longer counted.
+
+A story with a ``decision:`` section also records, in each sign-off, the computed recommendation and each
+ground's outcome at the time (``recommendation``, ``grounds``), so ``check`` and the page can say when the
+grounds have changed since. A person may record a decision of their own with a reason (``decision``,
+``reason``: ``storybook sign --decision ... --reason ...``); bound to the content hash like the rest of the
+sign-off, it is shown next to the computed recommendation, and goes stale with the content.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from storybook.errors import SourceError
+from storybook.errors import Location, SourceError
 from storybook.review.hashing import content_hash
 from storybook.sources.yaml_loader import load_yaml
 
 __all__ = [
+    "DECISIONS",
     "SIGNOFF_FILE",
     "RoleStatus",
     "Signoff",
@@ -32,8 +40,12 @@ __all__ = [
 SIGNOFF_FILE = "signoffs.yaml"
 _HEADER = ("# Sign-offs of this story, appended by `storybook sign`. Never edit or remove an entry:\n"
            "# a sign-off whose content_hash no longer matches the story shows as stale.\n")
-_FIELDS = ("name", "role", "note", "date", "content_hash")
+_FIELDS = ("name", "role", "note", "date", "content_hash", "decision", "reason", "recommendation", "grounds")
 MAX_TEXT = 500
+# What a person may decide (storybook's own recommendation may also be "cannot decide").
+DECISIONS = ("go", "no-go", "go with conditions")
+_RECOMMENDATIONS = (*DECISIONS, "cannot decide")
+_OUTCOMES = ("holds", "fails", "cannot tell")
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,10 @@ class Signoff:
     date: str
     content_hash: str
     line: int
+    decision: str = ""
+    reason: str = ""
+    recommendation: str = ""
+    grounds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,10 @@ class SignoffStatus:
     status: Literal["current", "stale"]
     file: Path
     line: int
+    decision: str = ""
+    reason: str = ""
+    recommendation: str = ""
+    grounds: dict[str, str] = field(default_factory=dict)
 
     @property
     def current(self) -> bool:
@@ -83,22 +103,42 @@ def _quoted(text: str) -> str:
     return quoted
 
 
-def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "",
-                   now: datetime | None = None) -> SignoffStatus:
-    """Append a sign-off of the story's current content; earlier entries are never touched."""
+def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now: datetime | None = None,
+                   decision: str = "", reason: str = "", recommendation: str = "",
+                   grounds: Mapping[str, str] | None = None) -> SignoffStatus:
+    """Append a sign-off of the story's current content; earlier entries are never touched.
+
+    ``recommendation`` and ``grounds`` are the computed decision at signing; ``decision`` and ``reason`` a
+    person's own decision (one of :data:`DECISIONS`), which needs a reason.
+    """
     for label, value in (("name", name), ("role", role)):
         if not value.strip():
             raise SourceError(f"a sign-off needs a {label}", hint=f"pass --{label} '...'")
-    for label, value in (("name", name), ("role", role), ("note", note)):
+    for label, value in (("name", name), ("role", role), ("note", note), ("reason", reason)):
         if len(value) > MAX_TEXT:
             raise SourceError(f"the sign-off's {label} is longer than {MAX_TEXT} characters",
                               hint="shorten it; link to a longer note instead")
+    if decision and decision not in DECISIONS:
+        raise SourceError(f"a decision is one of {', '.join(DECISIONS)}, not {decision!r}",
+                          hint="pass --decision go, --decision no-go or --decision go-with-conditions")
+    if decision and not reason.strip():
+        raise SourceError("a decision needs its reason", hint="pass --reason '...': why, in a sentence or two")
+    if recommendation and recommendation not in _RECOMMENDATIONS:
+        raise ValueError(f"not a recommendation: {recommendation!r}")
+    if grounds and any(outcome not in _OUTCOMES for outcome in grounds.values()):
+        raise ValueError(f"a ground's outcome is one of {', '.join(_OUTCOMES)}")
     read_signoffs(story_dir)  # refuse to append to a file that is already broken
     path = story_dir / SIGNOFF_FILE
     digest = content_hash(story_dir)
     date = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     entry = (f"- name: {_quoted(name.strip())}\n  role: {_quoted(role.strip())}\n  note: {_quoted(note.strip())}\n"
              f"  date: {_quoted(date)}\n  content_hash: {_quoted(digest)}\n")
+    if decision:
+        entry += f"  decision: {_quoted(decision)}\n  reason: {_quoted(reason.strip())}\n"
+    if recommendation:
+        entry += f"  recommendation: {_quoted(recommendation)}\n"
+    if grounds:
+        entry += "  grounds: {" + ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in grounds.items()) + "}\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         prefix = b""
@@ -114,8 +154,9 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "",
         os.fsync(fd)
     finally:
         os.close(fd)
-    line = len(path.read_text(encoding="utf-8").splitlines()) - 4
-    return SignoffStatus(name.strip(), role.strip(), note.strip(), date, digest, "current", path, line)
+    line = len(path.read_text(encoding="utf-8").splitlines()) - entry.count("\n") + 1
+    return SignoffStatus(name.strip(), role.strip(), note.strip(), date, digest, "current", path, line,
+                         decision, reason.strip(), recommendation, dict(grounds or {}))
 
 
 def read_signoffs(story_dir: Path) -> list[Signoff]:
@@ -141,10 +182,33 @@ def read_signoffs(story_dir: Path) -> list[Signoff]:
         if unknown:
             raise SourceError(f"unknown key {unknown[0]!r} in a sign-off", location=where,
                               hint=f"a sign-off has {', '.join(_FIELDS)}")
+        decided = _decision_fields(item, loaded.location((index, "decision")))
         found.append(Signoff(name=item["name"], role=item["role"], note=str(item.get("note") or ""),
                              date=str(item.get("date") or ""), content_hash=item["content_hash"],
-                             line=where.line or 1))
+                             line=where.line or 1, **decided))
     return found
+
+
+def _decision_fields(item: dict[str, object], where: Location) -> dict[str, Any]:
+    """The optional decision keys of one entry, checked: a broken entry is an error, never half read."""
+    hint = "restore the file from version control; `storybook sign` appends to it"
+    texts = {}
+    for key, allowed in (("decision", DECISIONS), ("reason", None), ("recommendation", _RECOMMENDATIONS)):
+        value = item.get(key)
+        if value is None:
+            texts[key] = ""
+            continue
+        if not isinstance(value, str) or (allowed is not None and value not in allowed):
+            raise SourceError(f"a sign-off's {key} must be " + (f"one of {', '.join(allowed)}" if allowed
+                                                                else "text"), location=where, hint=hint)
+        texts[key] = value
+    grounds = item.get("grounds")
+    if grounds is None:
+        grounds = {}
+    if not isinstance(grounds, dict) or not all(isinstance(k, str) and v in _OUTCOMES for k, v in grounds.items()):
+        raise SourceError(f"a sign-off's grounds map each ground's id to one of {', '.join(_OUTCOMES)}",
+                          location=where, hint=hint)
+    return {**texts, "grounds": dict(grounds)}
 
 
 def signoff_status(story_dir: Path) -> list[SignoffStatus]:
@@ -158,7 +222,8 @@ def signoff_status(story_dir: Path) -> list[SignoffStatus]:
         return []
     digest = content_hash(story_dir)
     return [SignoffStatus(s.name, s.role, s.note, s.date, s.content_hash,
-                          "current" if s.content_hash == digest else "stale", path, s.line) for s in signoffs]
+                          "current" if s.content_hash == digest else "stale", path, s.line, s.decision, s.reason,
+                          s.recommendation, s.grounds) for s in signoffs]
 
 
 def role_status(statuses: list[SignoffStatus], required_roles: list[str]) -> list[RoleStatus]:
