@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from storybook.errors import ConfigError, Location, SourceError, StorybookError
-from storybook.sources.schema import SLUG_PATTERN, ProjectConfig, StoryConfig
+from storybook.sources.schema import SLUG_PATTERN, KeyedValueError, ProjectConfig, StoryConfig
 from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
 
 __all__ = [
@@ -73,6 +73,8 @@ class StorySource:
     config: StoryConfig
     sections: dict[str, MarkdownSource]
     yaml: LoadedYaml = field(repr=False)
+    # The project's storybook.yaml, for what a story inherits from it (wording rules, glossary).
+    project: ProjectConfig | None = field(default=None, repr=False, compare=False)
 
     @property
     def story_file(self) -> Path:
@@ -121,7 +123,7 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
     stories: list[StorySource | BrokenStory] = []
     for directory in directories:
         try:
-            stories.append(load_story(root, directory))
+            stories.append(load_story(root, directory, config))
         except StorybookError as exc:
             stories.append(BrokenStory(slug=directory.name, directory=directory, error=exc))
     return Project(root=root, config=config, stories=stories)
@@ -151,7 +153,8 @@ def find_stories(root: Path, only: list[str] | None = None) -> tuple[Path, Proje
     return root, config, [stories_dir / slug for slug in slugs]
 
 
-def load_story(root: Path, directory: Path) -> StorySource:
+def load_story(root: Path, directory: Path, project: ProjectConfig | None = None) -> StorySource:
+    """One story folder; ``project`` is the project's validated storybook.yaml (read here when not given)."""
     slug = directory.name
     story_file = directory / STORY_FILE
     if re.fullmatch(SLUG_PATTERN, slug) is None:
@@ -174,7 +177,13 @@ def load_story(root: Path, directory: Path) -> StorySource:
                 location=Location(directory / f"{section_id}.md"),
                 hint=f"write {section_id}.md in {directory.name}/ (plain Markdown)",
             )
-    return StorySource(slug=slug, directory=directory, config=config, sections=sections, yaml=loaded)
+    if project is None and (root / PROJECT_FILE).is_file():
+        try:
+            project = validate(ProjectConfig, load_yaml(root / PROJECT_FILE))
+        except SourceError as exc:
+            raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
+    return StorySource(slug=slug, directory=directory, config=config, sections=sections, yaml=loaded,
+                       project=project)
 
 
 def read_markdown(root: Path, path: Path) -> MarkdownSource:
@@ -231,6 +240,9 @@ def _key_path(loc: tuple[Any, ...]) -> KeyPath:
 
 def _describe(model: type[BaseModel], error: Any, loaded: LoadedYaml) -> tuple[Location, str]:
     loc = _key_path(tuple(error["loc"]))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, KeyedValueError):  # a model's validator named the key below it that is wrong
+        loc = (*loc, *cause.path)
     dotted = ".".join(str(part) for part in loc) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
