@@ -139,7 +139,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 shown.advance("resolved")
                 continue
         try:
-            story.source = load_story(root, story.directory)
+            story.source = load_story(root, story.directory, config)
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
         loaded.append(story.source)

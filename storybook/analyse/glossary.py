@@ -24,8 +24,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storybook.analyse.plain import Vocabulary
+from storybook.sources.schema import GlossaryEntry, ProjectConfig, StoryConfig
 
-__all__ = ["DEFAULT_TERMS", "JARGON", "DefaultTerm", "Term", "TermOverride", "anchor_for", "build_glossary"]
+__all__ = [
+    "DEFAULT_TERMS", "JARGON", "DefaultTerm", "Term", "TermOverride", "anchor_for", "build_glossary", "story_glossary",
+]
 
 
 @dataclass(frozen=True)
@@ -239,3 +242,19 @@ def build_glossary(words: Vocabulary, *, project: Mapping[str, TermOverride | No
         anchors.add(anchor)
         terms.append(Term(name=name, plain=plain, in_story=told, also=also, anchor=anchor))
     return tuple(terms)
+
+
+def _overrides(entries: Mapping[str, GlossaryEntry | None]) -> dict[str, TermOverride | None]:
+    return {name: None if entry is None else TermOverride(entry.plain, entry.in_story, tuple(entry.also))
+            for name, entry in entries.items()}
+
+
+def story_glossary(config: StoryConfig, project: ProjectConfig | None, words: Vocabulary) -> tuple[Term, ...]:
+    """The glossary of one story: defaults, the project's ``glossary:``, then the story's."""
+    cost = config.cost_of_error
+    return build_glossary(
+        words, project=_overrides(project.glossary) if project is not None else None,
+        story=_overrides(config.glossary),
+        false_positive_means=cost.false_positive_means if cost is not None else None,
+        false_negative_means=cost.false_negative_means if cost is not None else None,
+        slice_labels=[s.label for s in config.slices])

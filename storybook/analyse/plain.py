@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from storybook.analyse.classification import PROPORTION_KINDS, Estimate
+from storybook.analyse.classification import PROPORTION_KINDS, Estimate, SliceRow
 
 __all__ = [
     "COMPARISON_WORDS",
     "Certainty",
     "Comparison",
+    "GroupWording",
     "Verdict",
     "Vocabulary",
     "WordingRules",
@@ -57,6 +58,7 @@ __all__ = [
     "per_hundred",
     "rate_sentence",
     "share_phrase",
+    "slice_wording",
     "verdict",
 ]
 
@@ -266,3 +268,38 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         "f1": f"The F1 score is {value:.2f} on a scale from 0 to 1.",
     }
     return texts.get(kind, f"The value is {value:,.3g}.")
+
+
+@dataclass(frozen=True)
+class GroupWording:
+    """One group of a slice in words: each share by the rules, and one sentence with its count and how it
+    compares with all cases (``versus_all``, by :func:`compare`)."""
+
+    value: str
+    shares: dict[str, str]
+    sentence: str
+    versus_all: Comparison | None
+
+
+def slice_wording(rows: tuple[SliceRow, ...], overall: SliceRow | None, kind: str, label: str,
+                  words: Vocabulary, rules: WordingRules = DEFAULT_RULES) -> dict[str, GroupWording]:
+    """Each group of one slice (e.g. tumour size: small, medium, large), told by the rules.
+
+    ``kind`` (one of PROPORTION_KINDS) is the share the sentence tells; ``label`` names the slice.
+    """
+    told: dict[str, GroupWording] = {}
+    for row in rows:
+        estimate = row.rates[kind]
+        sentence = rate_sentence(kind, estimate, words, rules)
+        versus = compare(estimate, overall.rates[kind], rules) if overall is not None else None
+        if versus in ("higher", "lower"):
+            sentence = f"{sentence[:-1]}; that is {COMPARISON_WORDS[str(versus)]} than for all {words.unit}."
+        elif versus == "no clear difference":
+            sentence = f"{sentence[:-1]}; no clear difference from all {words.unit}, as the ranges overlap."
+        told[row.value] = GroupWording(
+            value=row.value,
+            shares={k: share_phrase(e, rules) for k, e in row.rates.items()},
+            sentence=f"{row.value} ({label.lower()}, {row.n:,} {words.unit}): {sentence[:1].lower()}{sentence[1:]}",
+            versus_all=versus,
+        )
+    return told

@@ -87,13 +87,14 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
     # Model
     if labels is not None and scores is not None and card.threshold is not None:
         evidence.append(check_held_out(_estimate(model.metric, labels, scores, card.threshold), model.minimum,
-                                       kind=model.metric, source=evaluation_source, words=words))
+                                       kind=model.metric, source=evaluation_source, words=words, rules=card.rules))
         evidence.append(check_calibration(labels, scores, tolerance=model.calibration_tolerance,
                                           source=evaluation_source))
         reliability = reliability_curve(labels, scores)
     elif card.overall is not None and model.metric in PROPORTION_KINDS:
         evidence.append(check_held_out(card.overall.rates[model.metric], model.minimum, kind=model.metric,
-                                       source=f"confusion counts of run {run.run_id}", words=words))
+                                       source=f"confusion counts of run {run.run_id}", words=words,
+                                       rules=card.rules))
     if model.folds is not None and model.folds in resolved.series:
         folds = resolved.series[model.folds]
         evidence.append(check_fold_stability([p.value for p in folds.points], model.fold_tolerance,
@@ -104,7 +105,8 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             rates = {row.value: row.rates[model.metric] for row in analysis.table.rows}
             evidence.append(check_slice_gaps(rates, model.slice_gap_tolerance, metric=model.metric,
                                              slice_name=analysis.spec.label.lower(),
-                                             min_size=config.min_slice_size, source=evaluation_source))
+                                             min_size=config.min_slice_size, source=evaluation_source,
+                                             rules=card.rules))
     compared = resolved.compared
     if compared is not None and labels is not None and scores is not None and card.threshold is not None \
             and compared.evaluation is not None and config.evaluation is not None:
@@ -117,7 +119,8 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             _estimate(model.metric, labels, scores, card.threshold),
             _estimate(model.metric, other_labels, other_scores, other_threshold),
             metric=model.metric, source=f"run {compared.run.run_id}",
-            other=f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})"))
+            other=f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})",
+            rules=card.rules))
 
     # Data
     evaluation = resolved.evaluation

@@ -13,6 +13,11 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     build             error     the story cannot be resolved, analysed or rendered
     literal-number    warning   a number in prose that looks like a metric, not a {{ reference }}
     readability       warning   prose harder to read than storybook.yaml's readability.max_grade
+    page-readability  warning   a built page (full or summary) harder to read than readability.max_grade
+    jargon            warning   a machine-learning word the story's glossary does not define (plain_lints.py)
+    percent-without-denominator  warning   a percentage whose sentence never says out of how many
+    metric-without-baseline      warning   a score-like figure (accuracy, ROC AUC, F1...) with nothing to compare
+    slice-without-size           warning   a figure for a group of a slice without its number of cases
     chart-alt         error     a chart or image without alt text
     no-snapshot       warning   no pinned snapshot: builds need MLflow
     pinned-drift      error     (--online) MLflow now disagrees with a pinned value
@@ -21,6 +26,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     cost-owner        error     a cost assumption without its owner
     claim-failed      error     a checked claim no longer holds for the data (pinned, or MLflow with --online)
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
+    decision-grounds  error     a ground of the decision held when the story was last signed (or, with --online,
+                                in the pinned snapshot) and no longer does; other changes of a ground: warning
 """
 
 from __future__ import annotations
@@ -49,8 +56,13 @@ from storybook.sources.loader import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from storybook.analyse.claims import ClaimResult
+    from storybook.analyse.decision import DecisionBrief
     from storybook.analyse.model_card import StoryAnalysis
+    from storybook.render.pages import RenderedStory
+    from storybook.review.readability import PageReadability
 
 __all__ = [
     "CheckReport",
@@ -96,6 +108,8 @@ class CheckReport:
     root: Path
     findings: list[Finding] = field(default_factory=list)
     stories: list[str] = field(default_factory=list)
+    readability: dict[str, dict[str, PageReadability]] = field(default_factory=dict)  # slug -> version -> grades
+    max_grade: float | None = None  # storybook.yaml's readability target
 
     @property
     def errors(self) -> list[Finding]:
@@ -136,7 +150,8 @@ class _Collector:
 def check_project(root: Path, *, online: bool = False, only: list[str] | None = None) -> CheckReport:
     """Lint every story (or only the slugs given). Raises ConfigError when the project itself is unusable."""
     project = load_project(root, only)
-    report = CheckReport(root=project.root)
+    report = CheckReport(root=project.root,
+                         max_grade=project.config.readability.max_grade if project.config.readability else None)
     found = _Collector(report)
     env = None
     mlflow = None
@@ -179,22 +194,35 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             if pinned is not None:
                 _drift(found, story, pinned, fresh)
         resolved = pinned or fresh
+        _plain_language(found, story, resolved)
         if resolved is None:
             continue
         if env is None:
             from storybook.render.pages import page_environment
 
             env = page_environment(project.templates_dir)
-        analysis = _render(found, story, resolved, env)
+        rendered = _render(found, story, resolved, env)
+        analysis = rendered[0] if rendered is not None else None
+        if rendered is not None:
+            _page_readability(found, report, project, story, rendered[1])
         if analysis is not None:
             _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
-        if online and pinned is not None and fresh is not None and story.config.claims:
+            if analysis.decision is not None:
+                _decision_since_signed(found, story, analysis.decision)
+        if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):
             from storybook.analyse.model_card import analyse_story
 
             try:
-                _claims(found, story, analyse_story(story, fresh).claims, "MLflow now")
+                now = analyse_story(story, fresh)
             except StorybookError as error:
                 found.error(error, "build", story.story_file)
+            else:
+                _claims(found, story, now.claims, "MLflow now")
+                if analysis is not None and analysis.decision is not None and now.decision is not None:
+                    from storybook.analyse.decision import grounds_record
+
+                    _decision_grounds(found, story, grounds_record(analysis.decision), now.decision,
+                                      "in the pinned snapshot", " in MLflow now")
     return report
 
 
@@ -285,6 +313,15 @@ def _literals_and_readability(found: _Collector, project: Project, directory: Pa
                       "use shorter sentences and everyday words")
 
 
+def _plain_language(found: _Collector, story: StorySource, resolved: ResolvedStory | None) -> None:
+    """Jargon outside the glossary, percentages without a denominator, score-like figures without a baseline
+    and slice figures without a sample size (storybook/review/plain_lints.py), on each file's line."""
+    from storybook.review.plain_lints import story_prose_findings
+
+    for path, finding in story_prose_findings(story, resolved):
+        found.add("warning", Location(path, finding.line), finding.code, finding.message, finding.hint)
+
+
 def _cost_owner(found: _Collector, story: StorySource) -> None:
     cost = story.config.cost_of_error
     if cost is not None and not cost.owner.strip():
@@ -339,7 +376,8 @@ class _Images(HTMLParser):
                 self.without_alt.append(str(attributes.get("src") or "(no src)"))
 
 
-def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any) -> StoryAnalysis | None:
+def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any,
+            ) -> tuple[StoryAnalysis, RenderedStory] | None:
     from storybook.analyse.model_card import analyse_story
     from storybook.render.pages import render_story
 
@@ -354,7 +392,28 @@ def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env:
     for src in images.without_alt:
         found.add("error", story.story_file, "chart-alt", f"the chart or image {src} has no alt text",
                   "every chart needs alt text that says what it shows; check the templates or the image's Markdown")
-    return analysis
+    return analysis, page
+
+
+def _page_readability(found: _Collector, report: CheckReport, project: Project, story: StorySource,
+                      page: RenderedStory) -> None:
+    """The reading grade of the built page and of its one-page summary, against the project's target."""
+    from storybook.review.readability import page_readability
+
+    measured = {"page": page_readability(page.html)}
+    for name, html in page.pages.items():
+        if name.endswith(".summary.html"):
+            measured["summary"] = page_readability(html)
+    report.readability[story.slug] = measured
+    target = project.config.readability
+    if target is None:
+        return
+    for version, figures in measured.items():
+        if figures.grade > target.max_grade:
+            found.add("warning", story.story_file, "page-readability",
+                      f"the built {version} reads at grade {figures.grade:.1f}, above the project's "
+                      f"readability.max_grade of {target.max_grade:g}",
+                      "shorten sentences and prefer everyday words in the story's prose and labels")
 
 
 def _claims(found: _Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
@@ -369,6 +428,46 @@ def _claims(found: _Collector, story: StorySource, claims: tuple[ClaimResult, ..
         elif claim.status == "unchecked":
             found.add("warning", where, "claim-unchecked", f"claim {result.id!r} could not be checked: "
                       f"{claim.evidence}", "widen its period or point it at data that covers it")
+
+
+def _decision_since_signed(found: _Collector, story: StorySource, brief: DecisionBrief) -> None:
+    """Grounds whose outcome changed since the latest sign-off that recorded them."""
+    from storybook.review.signoff import signoff_status
+
+    try:
+        recorded = [s for s in signoff_status(story.directory) if s.grounds]
+    except StorybookError:
+        return  # reported by the sign-off check
+    if recorded:
+        last = recorded[-1]
+        _decision_grounds(found, story, last.grounds, brief,
+                          f"when {last.name} ({last.role}) signed on {last.date[:10]}", "")
+
+
+def _decision_grounds(found: _Collector, story: StorySource, recorded: Mapping[str, str], brief: DecisionBrief,
+                      then: str, now: str) -> None:
+    """A ground that held ``then`` and does not ``now`` is an error on its criterion's line; other changes warn."""
+    from storybook.analyse.decision import ground_changes
+
+    assert story.config.decision is not None
+    index = {criterion.id: i for i, criterion in enumerate(story.config.decision.criteria)}
+    grounds = {ground.id: ground for ground in brief.grounds}
+    hint = (f"review the decision brief; if the change is expected, sign the story again "
+            f"(`storybook sign {story.slug} --name ... --role ...`)")
+    for change in ground_changes(recorded, brief):
+        where = story.yaml.location(("decision", "criteria", index[change.id]) if change.id in index
+                                    else ("decision", "criteria"))
+        ground = grounds.get(change.id)
+        detail = f": {ground.sentence}" if ground is not None else ""
+        after = {"fails": "fails", "cannot tell": "can no longer be told", "holds": "holds"}.get(
+            change.after, "is no longer a ground")
+        if change.stopped_holding:
+            found.add("error", where, "decision-grounds",
+                      f"the grounds for this decision have changed: {change.id!r} held {then} and now {after}"
+                      f"{now}{detail}", hint)
+        else:
+            found.add("warning", where, "decision-grounds",
+                      f"the ground {change.id!r} was '{change.before}' {then} and now {after}{now}{detail}", hint)
 
 
 def _drift(found: _Collector, story: StorySource, pinned: ResolvedStory, fresh: ResolvedStory) -> None:
