@@ -212,6 +212,13 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
     metrics = [by_key[k] for k in (spec.metrics or list(by_key)) if k in by_key]
     spans, problems = alias_spans(history.events, history.aliases)
     versions = sorted(history.versions, key=lambda v: v.model.version)
+    created = {v.model.version: v.model.created_ms for v in versions}
+    for event in history.events:
+        registered = created.get(event.version) if event.version is not None else None
+        if registered is not None and event.at_ms < registered:
+            problems += (f"The record says {event.alias} moved to version {event.version} on "
+                         f"{format_date(event.at_ms)}, before that version was registered "
+                         f"({format_date(registered)}): that record's date cannot be right.",)
     estimates = {v.model.version: {m.key: _estimate(m, v, history.scored, config) for m in metrics} for v in versions}
     rows = []
     for index, version in enumerate(versions):
