@@ -20,6 +20,8 @@ from storybook.errors import ConfigError, StorybookError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from rich.progress import Progress, TaskID
+
     from storybook.review.check import Finding
 
 __all__ = ["app", "main"]
@@ -84,8 +86,16 @@ def build(
     backend: Annotated[str, typer.Option("--backend", help="site: storybook's own HTML and PDFs. quarto: also "
                                          "generate a Quarto project in the site's quarto/ folder and run "
                                          "`quarto render` on it (HTML and Typst PDF).")] = "site",
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse and render every story and write every "
+                                           "PDF afresh, without reading or writing .storybook/cache/.")] = False,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes that render stories "
+                                             "and PDFs (1: all in this process).",
+                                             show_default="the number of cores")] = None,
 ) -> None:
     """Resolve every story (from its pinned snapshot, else MLflow) and write the static site (and PDFs).
+
+    Stories whose sources, snapshot, resolved values and templates are unchanged are taken from the cache in
+    .storybook/cache/ instead of being rendered again.
 
     Exit codes: 0 every story built; 1 some stories failed (the others were published);
     2 the project or the command line is wrong (nothing was written).
@@ -99,14 +109,52 @@ def build(
             out.print(f"[red]failed[/red] {slug}")
             _report(error)
 
-    with _exit_codes():
+    with _exit_codes(), _progress_bars() as bars:
         report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline,
-                           backend=backend)
+                           backend=backend, cache=not no_cache, jobs=jobs, progress=bars)
     summary = f"{len(report.built)} built, {len(report.failed)} failed"
     if report.pdfs:
         summary += f", {len(report.pdfs)} PDFs"
+    if report.cached or report.pdfs_reused:
+        summary += f" ({len(report.cached)} of {len(report.built)} stories"
+        summary += f" and {len(report.pdfs_reused)} of {len(report.pdfs)} PDFs" if report.pdfs else ""
+        summary += " unchanged, taken from the cache)"
     out.print(f"{summary}; site at {report.out}/index.html")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
+
+
+_BAR_LABELS = {"resolved": "stories resolved", "rendered": "stories rendered", "pdfs": "PDFs written"}
+
+
+class _Bars:
+    """Rich progress bars for a build: stories resolved, stories rendered, PDFs written."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, task: str, total: int) -> None:
+        if task not in self.tasks:
+            self.tasks[task] = self.progress.add_task(_BAR_LABELS.get(task, task), total=total)
+        else:
+            self.progress.update(self.tasks[task], total=total, completed=0)
+
+    def advance(self, task: str) -> None:
+        if task in self.tasks:
+            self.progress.advance(self.tasks[task])
+
+
+@contextmanager
+def _progress_bars() -> Iterator[_Bars | None]:
+    """Progress bars on a terminal; nothing when the output is a file or a pipe, or in CI (``CI`` is set)."""
+    if not out.is_terminal or os.environ.get("CI"):
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description:<17}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=True) as progress:
+        yield _Bars(progress)
 
 
 @app.command()
@@ -114,6 +162,8 @@ def example(
     project: ProjectArg = Path("."),
     build_site: Annotated[bool, typer.Option("--build/--no-build", help="Build the site (and PDFs) after "
                                              "training.")] = True,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes for the build.",
+                                             show_default="the number of cores")] = None,
 ) -> None:
     """Train the bundled breast-cancer screening example into the project's local MLflow store.
 
@@ -128,7 +178,7 @@ def example(
         summary = train_example(project)
     out.print(summary)
     if build_site:
-        build(project, out_dir=None, pdf=True, story=None, offline=False)
+        build(project, out_dir=None, pdf=True, story=None, offline=False, jobs=jobs)
 
 
 StoryOption = Annotated[list[str] | None, typer.Option("--story", "-s", help="Only this story (repeat for "
@@ -212,6 +262,12 @@ def check(
         show([config_finding(error)], 0)
         raise typer.Exit(EXIT_USAGE) from None
     show(report.findings, len(report.stories))
+    if output is CheckFormat.text:
+        target = f"; target grade {report.max_grade:g} or below" if report.max_grade is not None else ""
+        for slug, versions in report.readability.items():
+            grades = ", ".join(f"{version} grade {r.grade:.1f} (reading ease {r.reading_ease:.0f}, {r.words:,} words)"
+                               for version, r in versions.items())
+            out.print(f"readability of {escape(slug)}: {grades}{target}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
 
@@ -231,11 +287,18 @@ def sign(
     role: Annotated[str, typer.Option("--role", help="In which role, e.g. 'clinical lead'.")],
     note: Annotated[str, typer.Option("--note", help="What was checked, or conditions.")] = "",
     project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+    decision: Annotated[str, typer.Option("--decision", help="Record your own decision on the story's decision "
+                                          "brief: go, no-go or go-with-conditions (needs --reason).")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Why you decided so, shown next to the computed "
+                                        "recommendation.")] = "",
 ) -> None:
     """Sign the story's current content (sources + snapshot): appends to stories/<slug>/signoffs.yaml.
 
-    The sign-off is bound to a hash of the content; when the content changes it shows as stale.
+    The sign-off is bound to a hash of the content; when the content changes it shows as stale. For a story
+    with a decision: section it also records the computed recommendation and each ground's outcome, and with
+    --decision your own decision and its reason (shown as an overrule when it differs).
     """
+    from storybook.review.decide import current_brief, decision_argument
     from storybook.review.signoff import append_signoff
     from storybook.sources.loader import BrokenStory, load_project
 
@@ -244,9 +307,20 @@ def sign(
         target = loaded.stories[0]
         if isinstance(target, BrokenStory):
             raise target.error
-        signed = append_signoff(target.directory, name=name, role=role, note=note)
+        chosen = decision_argument(decision) if decision else ""
+        if chosen and target.config.decision is None:
+            raise ConfigError(f"story {story!r} has no decision: section to decide on",
+                              hint="declare the question and its grounds under decision: in story.yaml")
+        brief = current_brief(loaded, target)
+        grounds = {g.id: g.outcome for g in brief.grounds} if brief is not None else None
+        signed = append_signoff(target.directory, name=name, role=role, note=note, decision=chosen, reason=reason,
+                                recommendation=brief.recommendation if brief is not None else "", grounds=grounds)
     out.print(f"signed {story} as {escape(signed.role)} ({escape(signed.name)}), content "
               f"{signed.content_hash[:19]}, in {signed.file.name}")
+    if brief is not None:
+        out.print(f"storybook recommends {brief.recommendation}" + (
+            "" if not chosen else f"; you decided {chosen}" + (
+                " (agreeing)" if chosen == brief.recommendation else ", which overrules it, with your reason")))
 
 
 class DiffFormat(StrEnum):

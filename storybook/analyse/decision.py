@@ -188,7 +188,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     if labels is not None and scores is not None and card.threshold is not None and resolved.evaluation is not None:
         current = Scored(name=current_name, labels=labels, scores=scores, threshold=card.threshold,
                          groups=resolved.evaluation[[c for c in slice_columns if c in resolved.evaluation.columns]],
-                         source=f"evaluation set {artifact} of run {resolved.run.run_id}")
+                         source=f"evaluation set {artifact} of run {resolved.run.run_id[:12]}")
     other = resolved.compared
     compared_name = _version_name(other.model, other.run.run_id) if other is not None else None
     compared = None
@@ -204,7 +204,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
                 labels=frame[evaluation.label_column].astype("string").to_numpy() == evaluation.positive_value,
                 scores=np.asarray(frame[evaluation.score_column], dtype=np.float64), threshold=threshold,
                 groups=frame[[c for c in slice_columns if c in frame.columns]],
-                source=f"evaluation set {artifact} of run {other.run.run_id}")
+                source=f"evaluation set {artifact} of run {other.run.run_id[:12]}")
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
                           current=current, compared_name=compared_name, compared=compared)
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)

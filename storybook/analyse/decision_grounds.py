@@ -163,10 +163,11 @@ def _trust_level(criterion: Criterion, ground: TrustLevelGround, inputs: GroundI
         return _result(criterion, label, "cannot tell", None, bound, "There is no trust report to judge this on.",
                        "trust", "trust report")
     outcome = level_outcome(level.level, ground.at_least)
+    signed = {0: "no signed statement covers it", 1: "1 signed statement covers it"}.get(
+        level.attested, f"{level.attested} signed statements cover it")
     sentence = (f"Trust in the {ground.area} is {level.level.label}: {level.checks_passed} of the "
-                f"{level.checks_ran} different checks that ran passed, and {level.attested} signed statement"
-                f"{'' if level.attested == 1 else 's'} cover{'s' if level.attested == 1 else ''} it. The story asks "
-                f"for {bound}, so this ground {outcome}.")
+                f"{level.checks_ran} different checks that ran passed, and {signed}. The story asks for {bound}, so "
+                f"this ground {outcome}.")
     return _result(criterion, label, outcome, Estimate(float(level.level), None, None, level.checks_ran), bound,
                    sentence, "trust", f"trust report, {ground.area} level")
 
@@ -234,7 +235,7 @@ def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInpu
     rail = guarded.guardrail
     label = f"{_cap(rail.name)} stayed within its guardrails"
     points = [(p.step, p.timestamp_ms, p.value) for p in guarded.series.points]
-    source = f"metric history {guarded.series.key} of run {guarded.series.provenance.run_id}"
+    source = f"metric history {guarded.series.key} of run {guarded.series.provenance.run_id[:12]}"
     outcome, told, outside = guardrail_outcome(points, lower=rail.lower, upper=rail.upper, name=rail.name,
                                                source=source)
     ending = {"holds": "so this ground holds", "fails": "so this ground fails",
