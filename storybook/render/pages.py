@@ -108,6 +108,8 @@ def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[Claim
         evaluation={
             "size": card.overall.n if card.overall else 0,
             "positives": card.overall.positives if card.overall else 0,
+            "negatives": card.overall.confusion.negatives if card.overall else 0,
+            "flagged": card.overall.confusion.flagged if card.overall else 0,
         },
         claims={result.spec.id: _claim_markdown(result) for result in claims},
     )

@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 __all__ = [
     "GROUND_KINDS",
     "METRIC_KINDS",
+    "PAGE_SECTIONS",
     "SLUG_PATTERN",
+    "SUMMARY_BLOCKS",
     "ClaimSpec",
     "ConfusionKeys",
     "CostOfError",
@@ -44,6 +46,7 @@ __all__ = [
     "TrustLevelGround",
     "TrustSpec",
     "VersionComparisonGround",
+    "Versions",
     "Wording",
 ]
 
@@ -98,6 +101,46 @@ class GlossaryEntry(_Schema):
 Glossary = Annotated[dict[TermName, GlossaryEntry | None], Field(max_length=500)]
 
 
+PageSection = Literal[
+    "decision", "model-details", "intended-use", "factors", "metrics", "evaluation-data", "training-data",
+    "quantitative-analyses", "drivers", "history", "cost-of-error", "trust", "claims", "ethical-considerations",
+    "caveats-and-recommendations", "provenance", "glossary",
+]
+PAGE_SECTIONS: tuple[str, ...] = PageSection.__args__  # type: ignore[attr-defined]
+SummaryBlock = Literal["decision", "key-figures", "cost-of-error", "trust", "claims", "drivers", "caveats"]
+SUMMARY_BLOCKS: tuple[str, ...] = SummaryBlock.__args__  # type: ignore[attr-defined]
+
+
+def _default_summary() -> list[SummaryBlock]:
+    return ["decision", "key-figures", "cost-of-error", "trust", "claims"]
+
+
+class Versions(_Schema):
+    """The audience versions one story renders as, and which sections each shows (in the page's order).
+
+    ``summary``: the executive one-page summary (``<slug>.summary.html``, and a PDF when PDFs are on);
+    ``page``: the full site page; ``compliance``: the PDF (its provenance appendix is always included).
+    ``all`` means every section the story has. A story's ``versions:`` overrides the project's, key by key.
+    """
+
+    summary: list[SummaryBlock] = Field(
+        default_factory=_default_summary,
+        min_length=1, max_length=len(SUMMARY_BLOCKS))
+    page: list[PageSection] | Literal["all"] = "all"
+    compliance: list[PageSection] | Literal["all"] = "all"
+
+    def sections(self, version: Literal["page", "compliance"]) -> frozenset[str]:
+        chosen = self.page if version == "page" else self.compliance
+        shown = frozenset(PAGE_SECTIONS if chosen == "all" else chosen)
+        return shown | {"provenance"} if version == "compliance" else shown
+
+    def merged(self, story: Versions | None) -> Versions:
+        """These (the project's) versions with the keys a story sets replacing them."""
+        if story is None:
+            return self
+        return self.model_copy(update={key: getattr(story, key) for key in story.model_fields_set})
+
+
 class ProjectConfig(_Schema):
     """storybook.yaml at the project root."""
 
@@ -115,6 +158,7 @@ class ProjectConfig(_Schema):
     readability: Readability | None = None
     wording: Wording = Field(default_factory=Wording)
     glossary: Glossary = Field(default_factory=dict)
+    versions: Versions = Field(default_factory=Versions)
 
 
 class ModelRef(_Schema):
@@ -576,6 +620,7 @@ class StoryConfig(_Schema):
     decision: DecisionSpec | None = None
     drivers: DriversSpec | None = None
     history: HistorySpec | None = None
+    versions: Versions | None = None
 
     @model_validator(mode="after")
     def _drivers_and_history_sources(self) -> StoryConfig:
