@@ -208,18 +208,22 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         for story in built:
             assert story.page is not None
             writer.add(f"{story.slug}.html", story.page.html)
+            for name, html in story.page.pages.items():  # other audience versions, e.g. the one-page summary
+                writer.add(name, html)
             for name, svg in story.page.charts.items():
                 writer.add(f"charts/{name}", svg)
-        fresh: list[_Story] = []
+        fresh: list[tuple[_Story, str]] = []  # (story, PDF name) still to print
         if make_pdf:
             for story in built:
                 assert story.page is not None
-                reused = _previous_pdf(out_dir, story.page, css) if cache else None
-                if reused is None:
-                    fresh.append(story)
-                else:
-                    writer.add(f"{story.slug}.pdf", reused)
-                    report.pdfs_reused.append(story.slug)
+                for name in story.page.pdfs:
+                    reused = _previous_pdf(out_dir, story.page, name, css) if cache else None
+                    if reused is None:
+                        fresh.append((story, name))
+                    else:
+                        writer.add(name, reused)
+                        if name == f"{story.slug}.pdf":
+                            report.pdfs_reused.append(story.slug)
         staging = writer.stage()
         try:
             if make_pdf:
@@ -272,33 +276,39 @@ def _render(stories: list[_Story], env: Environment, workers: Workers | None, sh
         story.page, story.error = outcome.page, outcome.error
 
 
-def _write_pdfs(stories: list[_Story], staging: Path, workers: Workers | None, shown: BuildProgress) -> None:
-    shown.start("pdfs", len(stories))
+def _write_pdfs(pdfs: list[tuple[_Story, str]], staging: Path, workers: Workers | None,
+                shown: BuildProgress) -> None:
+    shown.start("pdfs", len(pdfs))
     futures = []
-    for story in stories:
+    for story, name in pdfs:
         assert story.page is not None and story.words is not None
+        html = story.page.pdfs[name]
         if workers is None:
-            write_pdf(story.page.html, staging, story.slug, story.words[0])
+            write_pdf(html, staging, name, story.words[0])
             shown.advance("pdfs")
         else:
-            futures.append(workers.pdf_file(story.page.html, staging, story.slug, story.words[0],
-                                            lambda: shown.advance("pdfs")))
+            futures.append(workers.pdf_file(html, staging, name, story.words[0], lambda: shown.advance("pdfs")))
     for future in futures:
         future.result()
 
 
-def _previous_pdf(out_dir: Path, page: RenderedStory, css: str) -> bytes | None:
-    """The previous site's PDF of this story when the page, its charts and the stylesheet are unchanged."""
+def _previous_pdf(out_dir: Path, page: RenderedStory, name: str, css: str) -> bytes | None:
+    """The previous site's PDF ``name`` when the page it prints, the charts and the stylesheet are unchanged."""
     if not (out_dir / MARKER).is_file():
         return None
+    html = page.pdfs[name]
+    printed = next((file for file, text in {f"{page.slug}.html": page.html, **page.pages}.items() if text == html),
+                   None)
+    if printed is None:  # printed from HTML the site does not show (a compliance version): print it again
+        return None
     try:
-        if (out_dir / f"{page.slug}.html").read_bytes() != page.html.encode("utf-8") or \
+        if (out_dir / printed).read_bytes() != html.encode("utf-8") or \
                 (out_dir / "assets" / "style.css").read_bytes() != css.encode("utf-8"):
             return None
         for name, svg in page.charts.items():
             if (out_dir / "charts" / name).read_bytes() != svg.encode("utf-8"):
                 return None
-        return (out_dir / f"{page.slug}.pdf").read_bytes()
+        return (out_dir / name).read_bytes()
     except OSError:
         return None
 
@@ -322,8 +332,9 @@ def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryE
             if (out_dir / "charts" / chart).is_file():
                 writer.add(f"charts/{chart}", (out_dir / "charts" / chart).read_bytes())
         pdf = out_dir / f"{entry.slug}.pdf"
-        if pdf.is_file():
-            writer.add(pdf.name, pdf.read_bytes())
+        for kept in (pdf, out_dir / f"{entry.slug}.summary.html", out_dir / f"{entry.slug}.summary.pdf"):
+            if kept.is_file():
+                writer.add(kept.name, kept.read_bytes())
         entries[index] = replace(entry, status="stale", pdf=pdf.is_file())
 
 

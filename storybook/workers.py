@@ -79,12 +79,12 @@ def render_one(task: RenderTask, env: Environment) -> RenderResult:
     return RenderResult(story.slug, page, None)
 
 
-def write_pdf(html: str, staging: Path, slug: str, title: str) -> str:
-    """Render one story's PDF into the staged site (its charts and stylesheet are already there)."""
+def write_pdf(html: str, staging: Path, name: str, title: str) -> str:
+    """Render one PDF (``name``, e.g. "<slug>.pdf") into the staged site (its charts and stylesheet are there)."""
     from storybook.publish.pdf import render_pdf
 
-    (staging / f"{slug}.pdf").write_bytes(render_pdf(html, staging, title=title))
-    return slug
+    (staging / name).write_bytes(render_pdf(html, staging, title=title))
+    return name
 
 
 # -- inside a worker --------------------------------------------------------------------------------------------
@@ -140,9 +140,9 @@ class Workers:
             future.add_done_callback(lambda _: done())
         return future
 
-    def pdf_file(self, html: str, staging: Path, slug: str, title: str,
+    def pdf_file(self, html: str, staging: Path, name: str, title: str,
                  done: Callable[[], None] | None = None) -> Future[str]:
-        future = self._executor().submit(write_pdf, html, staging, slug, title)
+        future = self._executor().submit(write_pdf, html, staging, name, title)
         if done is not None:
             future.add_done_callback(lambda _: done())
         return future
