@@ -481,3 +481,7 @@ def _missing(story: StorySource, resolved: ResolvedStory) -> Iterator[tuple[str,
             key = getattr(evaluation.counts, name)
             if key not in resolved.run.metrics:
                 yield f"metric {key!r}", story.yaml.location(("evaluation", "counts", name))
+    if config.drivers is not None and resolved.drivers is None:
+        yield "what drives the predictions (drivers)", story.yaml.location(("drivers",))
+    if config.history is not None and resolved.history is None:
+        yield "the model's history", story.yaml.location(("history",))
