@@ -31,6 +31,7 @@ from storybook.analyse.decision_judge import (
     judge_within,
     kind_phrase,
     level_outcome,
+    points_of,
     slice_table,
     told_amount,
     told_points,
@@ -211,14 +212,14 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     else:
         shown = max(pairs, key=lambda p: p[1].high or 0.0)
     _, gap, (top, top_e), (bottom, bottom_e) = shown
-    low_points = round((gap.low or 0.0) * 100)
+    low_points = points_of(gap.low or 0.0)
     low_told = f"{-low_points} points the other way" if low_points < 0 else f"{low_points} points"
     every = f" Every pair of the {len(judged)} groups was judged; this is the widest." if len(judged) > 2 else ""
     sentence = (f"For {name}, the {kind_phrase(ground.metric, words)} is {told_share(top_e.value)} for {top}, "
                 f"out of {top_e.n:,} {among}, and {told_share(bottom_e.value)} for {bottom}, out of {bottom_e.n:,}: "
                 "a gap of "
-                f"{round((gap.value or 0.0) * 100):d} points out of 100 (allowing for chance, anywhere from "
-                f"{low_told} to {round((gap.high or 0.0) * 100):d} points). The story allows {bound}: "
+                f"{points_of(gap.value or 0.0):d} points out of 100 (allowing for chance, anywhere from "
+                f"{low_told} to {points_of(gap.high or 0.0):d} points). The story allows {bound}: "
                 f"{verdict_words(outcome)}.{every}{too_small}")
     version = inputs.compared if of_compared else inputs.current
     return _result(criterion, label, outcome, gap, bound, sentence, section,

@@ -34,7 +34,15 @@ from storybook.analyse.decision import (
     recommend,
     settle,
 )
-from storybook.analyse.decision_judge import Scored, cost_difference, difference, judge, judge_within
+from storybook.analyse.decision_judge import (
+    Scored,
+    cost_difference,
+    difference,
+    judge,
+    judge_within,
+    points_of,
+    told_points,
+)
 from storybook.analyse.model_card import analyse_story
 from storybook.resolve.resolved import (
     ComparedVersion,
@@ -117,6 +125,13 @@ def test_difference_matches_newcombes_published_intervals(first: tuple[int, int]
     assert result.value == pytest.approx(first[0] / first[1] - second[0] / second[1])
     assert result.low == pytest.approx(low, abs=5e-5)
     assert result.high == pytest.approx(high, abs=5e-5)
+
+
+def test_points_round_halves_up_so_a_difference_reads_like_its_parts() -> None:
+    # 60/64 - 52/64 = 0.125: told as 94 and 81 in 100, so the difference must read 13, not round()'s 12.
+    assert (points_of(60 / 64), points_of(52 / 64), points_of(60 / 64 - 52 / 64)) == (94, 81, 13)
+    assert told_points(-0.125, up="better", down="worse") == "13 points worse"   # halves away from zero
+    assert told_points(0.004, up="better", down="worse") == "no different"
 
 
 def test_difference_without_an_interval_has_none() -> None:

@@ -35,7 +35,7 @@ def _page_text(project: Path) -> str:
     assert result.exit_code == 0, result.output
     html = (project / "site" / f"{STORY}.html").read_text()
     start = html.index('<section id="decision"')
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[start:html.index("</section>", start)]))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html[start:html.index("</section>", start)]))
 
 
 def _criterion_line(story_yaml: Path, criterion_id: str) -> int:
@@ -79,7 +79,7 @@ def test_signing_records_the_grounds_and_check_fails_on_the_line_of_a_ground_tha
     assert "The grounds for this decision have changed since Dr. Amara Okafor (screening programme lead) " \
            "signed on" in page
     assert "“Version 2 finds at least 8 in 10 malignant tumours” holds then and fails now" in page
-    assert "Storybook recommends: No-go . Keep version 1 as the champion; do not switch." in page
+    assert "Storybook recommends: No-go. Keep version 1 as the champion; do not switch." in page
 
     # Signing the new content again: the grounds are recorded afresh and check passes.
     _sign(pinned_copy)
@@ -112,8 +112,8 @@ def test_an_overrule_is_signed_bound_to_content_and_shown_next_to_the_recommenda
 
     page = _page_text(pinned_copy)
     day = signed.date[:10]
-    assert "Storybook recommends: Go with conditions ." in page   # the computed recommendation stays
-    assert (f"Overruled by Dr. Amara Okafor, screening programme lead on {day} : decided no-go instead. "
+    assert "Storybook recommends: Go with conditions." in page   # the computed recommendation stays
+    assert (f"Overruled by Dr. Amara Okafor, screening programme lead on {day}: decided no-go instead. "
             f"Their reason: {reason}") in page
     assert page.index("Storybook recommends") < page.index("Overruled by")
 
