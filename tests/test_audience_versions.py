@@ -60,7 +60,7 @@ def test_example_has_a_one_page_summary_that_shares_the_pages_numbers(project_co
 def test_versions_declared_in_the_story_choose_the_sections(project_copy: Path) -> None:
     story_yaml = project_copy / "stories" / STORY / "story.yaml"
     story_yaml.write_text(story_yaml.read_text() + """versions:
-  summary: [key-figures]
+  summary: [key-figures, drivers, caveats]
   page: [model-details, intended-use, metrics, cost-of-error]
 """)
     project_yaml = project_copy / "storybook.yaml"
@@ -73,7 +73,11 @@ def test_versions_declared_in_the_story_choose_the_sections(project_copy: Path) 
     toc = page.split('<nav class="toc', 1)[1].split("</nav>", 1)[0]
     assert re.findall(r'href="#([a-z-]+)"', toc) == ["model-details", "intended-use", "metrics", "cost-of-error"]
     summary = (site / f"{STORY}.summary.html").read_text()
-    assert re.findall(r'<section id="(summary-[a-z-]+)"', summary) == ["summary-key-figures"]
+    assert re.findall(r'<section id="(summary-[a-z-]+)"', summary) == [
+        "summary-key-figures", "summary-drivers", "summary-caveats"]
+    lead = re.search(r'<p class="lead-finding"><strong>([^<]+)</strong>', (site / f"{STORY}.html").read_text())
+    assert lead is None  # the page leaves the drivers out, yet the summary tells their lead finding
+    assert re.search(r"(The model leans most on|No single measurement clearly drives)", _text(summary))
     # The project's compliance version (the story sets none): metrics and trust, with the provenance appendix.
     _, compliance = _pdf_text(site / f"{STORY}.pdf")
     assert "How far to trust it" in compliance and "Where the numbers come from" in compliance
