@@ -222,7 +222,7 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
                     from storybook.analyse.decision import grounds_record
 
                     _decision_grounds(found, story, grounds_record(analysis.decision), now.decision,
-                                      "in the pinned snapshot", " in MLflow now")
+                                      "in the pinned snapshot", " in MLflow")
     return report
 
 

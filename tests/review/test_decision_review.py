@@ -140,3 +140,22 @@ def test_a_decision_needs_a_known_answer_a_reason_and_a_decision_section(pinned_
     story_yaml.write_text(text[:text.index("decision:\n")])
     result = runner.invoke(app, [*base, "--decision", "go", "--reason", "r"])
     assert result.exit_code != 0 and "has no decision: section to decide on" in result.output
+
+
+def test_online_check_fails_when_mlflow_no_longer_supports_a_pinned_ground(pinned_copy: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{pinned_copy / 'mlflow' / 'mlflow.db'}"
+    # MLflow now calls version 1 the challenger too: compared with itself, version 1 finds 52 of 64 malignant
+    # tumours (81 in 100, Wilson range 70 to 89), so "version 2 finds at least 8 in 10" can no longer be told.
+    MlflowClient(uri, uri).set_registered_model_alias("breast-cancer-screening", "challenger", "1")
+    result = runner.invoke(app, ["check", str(pinned_copy), "--format", "json", "--online"])
+    findings = json.loads(result.stdout)
+    changed = {f["line"]: f for f in findings if f["code"] == "decision-grounds"}
+    story_yaml = pinned_copy / "stories" / STORY / "story.yaml"
+    line = _criterion_line(story_yaml, "finds-enough")
+    assert result.exit_code == 1 and line in changed, findings
+    assert changed[line]["severity"] == "error"
+    assert str(changed[line]["message"]).startswith(
+        "the grounds for this decision have changed: 'finds-enough' held in the pinned snapshot and now can no "
+        "longer be told in MLflow")
