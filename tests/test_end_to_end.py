@@ -99,8 +99,27 @@ def test_slice_table_counts_match_the_logged_evaluation_set(project_copy: Path) 
                         rf'<td class="num">(\d+)</td><td class="num">(\d+)</td>\s*<td class="num">([^<]+)', page)
         assert row is not None, band
         assert (int(row.group(1)), int(row.group(2))) == (len(group), positives)
-        expected = "no cases" if positives == 0 else f"{found / positives * 100:.0f}%"
-        assert row.group(3).strip() == expected
+        assert row.group(3).strip() == _worded(found, positives)
+
+
+def _worded(successes: int, n: int) -> str:
+    """The wording rules of analyse/plain.py redone from scipy's Wilson interval, at storybook.yaml's wording
+    (intervals at most 10 in 100 wide read "about", fewer than 10 cases "too few cases to say")."""
+    import math
+
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return "no cases"
+    if n < 10:
+        return "too few cases to say"
+    ci = binomtest(successes, n).proportion_ci(method="wilson")
+    if ci.high - ci.low > 0.1 + 1e-12:
+        return f"between {round(ci.low * 100)} and {round(ci.high * 100)} in 100"
+    about = round(successes / n * 100)
+    if about >= 100:
+        return f"at least {math.floor(ci.low * 100 + 1e-12)} in 100"
+    return f"at most {math.ceil(ci.high * 100 - 1e-12)} in 100" if about <= 0 else f"about {about} in 100"
 
 
 def test_broken_story_gives_located_error_and_exit_1_while_good_story_builds(project_copy: Path) -> None:

@@ -6,7 +6,8 @@ Authors may write only output expressions built from a fixed vocabulary::
     {{ param("C") }}  {{ tag("team") }}         a param or tag of the run
     {{ claim("recall-held") }}                  a claim from story.yaml, checked against the data
     {{ model.name }} {{ model.version }} {{ model.alias }} {{ model.run_id }}
-    {{ evaluation.size | count }} {{ evaluation.positives | count }}
+    {{ evaluation.size | count }} {{ evaluation.positives | count }} {{ evaluation.negatives | count }}
+    {{ evaluation.flagged | count }}
 
 Filters: percent(digits=0), number(digits=2), count, date. Nothing else parses: no statements, loops,
 arithmetic, attribute walking, or other filters. Each expression is checked against the template's syntax

@@ -29,10 +29,6 @@ SIZE = SliceNames("Tumour size", "size_band", ("small", "medium", "large"))
 SITE = SliceNames("Screening site", "site", ("North clinic", "South clinic", "Mobile unit", "A"))
 
 
-def _lines(findings: list) -> list[tuple[int, str]]:  # type: ignore[type-arg]
-    return [(f.line, f.message.split("'")[1] if "'" in f.message else f.message) for f in findings]
-
-
 def test_jargon_first_use_per_file_unless_defined() -> None:
     text = ("The model is a classifier.\nIts recall is fine; the classifier uses softmax.\n"
             "`epoch` in code and [an epoch](https://e.org/epoch) link text.\n{{ param(\"epoch\") }}\n")
