@@ -718,12 +718,9 @@ def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[
                               f"{', '.join(_INTERVAL_KINDS)}")
         if ground.version == "compared" and not compared:
             return ("version",), f"version: compared needs {needs_compared}"
-    elif isinstance(ground, VersionComparisonGround):
-        if not compared:
-            return (), f"a version_comparison ground needs {needs_compared}"
-        if config.evaluation is None or config.evaluation.artifact is None:
-            return (), "a version_comparison ground needs the scored evaluation set (evaluation.artifact)"
-    return None
+    elif isinstance(ground, VersionComparisonGround) and not compared:
+        return (), f"a version_comparison ground needs {needs_compared}"
+    return None  # evidence the data may lack (no scored set, no readings) is judged "cannot tell", not refused
 
 
 def is_slug(name: str) -> bool:
