@@ -225,6 +225,27 @@ def pin(
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
 
+@app.command()
+def promote(
+    model: Annotated[str, typer.Argument(help="The registered model's name.")],
+    alias: Annotated[str, typer.Argument(help="The alias to move, e.g. champion.")],
+    version: Annotated[int | None, typer.Argument(help="The version it now points at.", show_default=False)] = None,
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the alias instead.")] = False,
+) -> None:
+    """Move a registered model's alias and record when (a tag MLflow keeps; MLflow itself does not).
+
+    The model history in a story (story.yaml history:) dates alias moves from these records.
+    """
+    from storybook.promote import promote_in_project
+
+    if (version is None) != remove:
+        err.print("error: give the VERSION to point the alias at, or --remove (not both)")
+        raise typer.Exit(EXIT_USAGE)
+    with _exit_codes():
+        out.print(promote_in_project(project, model, alias, None if remove else version), markup=False)
+
+
 class CheckFormat(StrEnum):
     text = "text"
     json = "json"

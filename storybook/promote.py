@@ -19,11 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from storybook.errors import ReferenceNotFound, TrackingError
 from storybook.resolve.resolved import AliasEvent
 
-__all__ = ["ALIAS_TAG_PREFIX", "REMOVED", "alias_events", "alias_tag", "promote", "retire"]
+__all__ = ["ALIAS_TAG_PREFIX", "REMOVED", "alias_events", "alias_tag", "promote", "promote_in_project", "retire"]
 
 ALIAS_TAG_PREFIX = "storybook.alias."
 REMOVED = "removed"
@@ -81,3 +83,30 @@ def alias_events(tags: Mapping[str, str]) -> tuple[AliasEvent, ...]:
             continue
         events.append(AliasEvent(alias=match.group(1), version=version, at_ms=int(match.group(2)), tag=key))
     return tuple(sorted(events, key=lambda e: (e.at_ms, e.alias)))
+
+
+def promote_in_project(root: Path, name: str, alias: str, version: int | None) -> str:
+    """``storybook promote``: move (or, with ``version`` None, remove) an alias in the project's tracking
+    server and record when. Returns a sentence saying what was done; MLflow errors are scrubbed of secrets."""
+    from storybook.resolve.tracking import Secrets, display_uri, tracking_uri
+    from storybook.sources.loader import find_stories
+
+    project_root, config, _ = find_stories(root)
+    uri = tracking_uri(config.tracking_uri, project_root)
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        if version is None:
+            key = retire(client, name, alias)
+            return f"removed {alias} from {name} at {display_uri(uri)}; recorded as tag {key}"
+        key = promote(client, name, alias, version)
+    except MlflowException as exc:
+        message = Secrets(uri).scrub(str(exc)).strip().splitlines()[0][:300]
+        if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")):
+            raise ReferenceNotFound(f"{name} version {version} is not in the registry at {display_uri(uri)} "
+                                    f"({message})", hint="check the model name and version in the MLflow UI") from None
+        raise TrackingError(f"MLflow at {display_uri(uri)} failed ({message})",
+                            hint="check that the tracking server is running and the URI is right") from None
+    return f"{alias} of {name} now points at version {version} ({display_uri(uri)}); recorded as tag {key}"

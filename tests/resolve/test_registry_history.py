@@ -224,3 +224,31 @@ def test_a_record_dated_before_the_version_existed_is_called_out(registry: Path)
     early = dataclasses.replace(history.events[0], at_ms=history.versions[0].model.created_ms - 86_400_000)
     report = analyse_history(dataclasses.replace(history, events=(early, *history.events[1:])), story.config, 2)
     assert any("before that version was registered" in p and "cannot be right" in p for p in report.not_known)
+
+
+def test_storybook_promote_moves_an_alias_and_records_it(registry: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from storybook.cli import app
+
+    project = tmp_path / "project"
+    shutil.copytree(registry, project, ignore=shutil.ignore_patterns(".cache"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["promote", NAME, "champion", "3", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "champion of triage now points at version 3" in result.output
+    result = runner.invoke(app, ["promote", NAME, "shadow", "--remove", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    uri = f"sqlite:///{project / 'store' / 'mlflow.db'}"
+    model = MlflowClient(uri, uri).get_registered_model(NAME)
+    assert model.aliases == {"champion": 3, "challenger": 3}
+    events = alias_events(model.tags)
+    assert len(events) == 7
+    assert ("champion", 3) in [(e.alias, e.version) for e in events]
+    assert ("shadow", None) in [(e.alias, e.version) for e in events]
+    result = runner.invoke(app, ["promote", NAME, "champion", "9", "--project", str(project)])
+    assert result.exit_code == 1
+    assert "triage version 9 is not in the registry" in result.output and "Traceback" not in result.output
+    assert runner.invoke(app, ["promote", NAME, "champion", "--project", str(project)]).exit_code == 2
