@@ -1,10 +1,10 @@
 """Resolve a registered model's history: every version, its run's headline figures, and the alias moves.
 
 Reads, in a fixed number of requests whatever the number of versions: the registered model (its current
-aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.promote`) and one
-``search_runs`` over the versions' run ids (plus, only when some run lives in another experiment, one
-``search_experiments`` and one more ``search_runs``). With ``history.scored_sets`` each shown version's
-scored evaluation set is read too (one artifact per version, cached), so the figures get their ranges.
+aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.promote`) and the
+versions' runs through the source's batch reader (one ``search_runs`` for the runs it has not read yet).
+With ``history.scored_sets`` each shown version's scored evaluation set is read too (one artifact per
+version, cached), so the figures get their ranges.
 """
 
 from __future__ import annotations
@@ -23,9 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["resolve_history"]
 
-_RUN_IDS_PER_SEARCH = 100
-
-
 def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
                     versions: tuple[ModelVersionRecord, ...]) -> ModelHistory | None:
     """The story's model history, or None when the story does not ask for one."""
@@ -41,7 +38,7 @@ def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
         tags = {str(k): str(v) for k, v in (getattr(registered, "tags", None) or {}).items()}
         aliases = {str(a): int(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
         shown = sorted(versions, key=lambda v: v.version)[-spec.last:]
-        runs = _runs(source, run, [v.run_id for v in shown if v.run_id])
+        runs = _runs(source, [v.run_id for v in shown if v.run_id])
         entries = []
         for version in shown:
             found = runs.get(version.run_id)
@@ -61,32 +58,13 @@ def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
                         provenance=Provenance(source.shown_uri, run.run_id, "registry", name), scored=scored)
 
 
-def _runs(source: MlflowSource, run: ResolvedRun, run_ids: list[str]) -> dict[str, Any]:
-    """The versions' runs by id, batched: first in the story run's experiment, then anywhere for the rest."""
+def _runs(source: MlflowSource, run_ids: list[str]) -> dict[str, Any]:
+    """The versions' runs by id, through the source's batch reader: the runs it has read already cost nothing,
+    the others one search_runs (per 500 ids) over all experiments."""
     wanted = sorted(set(run_ids))
-    if not wanted:
-        return {}
-    client = source.client
-    experiment = client.get_experiment_by_name(run.experiment_name)
-    found = _search(client, [experiment.experiment_id], wanted) if experiment is not None else {}
-    missing = [r for r in wanted if r not in found]
-    if missing:
-        every = [e.experiment_id for e in client.search_experiments()]
-        found |= _search(client, every, missing)
-    return found
-
-
-def _search(client: Any, experiment_ids: list[str], run_ids: list[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for start in range(0, len(run_ids), _RUN_IDS_PER_SEARCH):
-        chunk = run_ids[start:start + _RUN_IDS_PER_SEARCH]
-        quoted = ", ".join(f"'{r}'" for r in chunk if r.isalnum())
-        if not quoted:
-            continue
-        for found_run in client.search_runs(experiment_ids, filter_string=f"attributes.run_id IN ({quoted})",
-                                            max_results=len(chunk)):
-            found[found_run.info.run_id] = found_run
-    return found
+    source._batch.load_runs(wanted)
+    found = {run_id: source._batch.run(run_id) for run_id in wanted}
+    return {run_id: run for run_id, run in found.items() if run is not None}
 
 
 def _count_metrics(story: StorySource, metrics: dict[str, Any]) -> dict[str, float]:

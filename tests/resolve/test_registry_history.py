@@ -145,9 +145,11 @@ def test_history_is_resolved_in_a_fixed_number_of_requests(registry: Path) -> No
     source = MlflowSource(tracking_uri("sqlite:///store/mlflow.db", registry), registry / ".cache")
     resolved = source.resolve(story)
     assert resolved.history is not None
-    counting = _Counting(source.client)
-    source._client = counting  # type: ignore[assignment]
-    history = resolve_history(source, story, resolved.run, resolved.versions)
+    # A fresh source that has read nothing yet, its client counting every call.
+    fresh = MlflowSource(tracking_uri("sqlite:///store/mlflow.db", registry), registry / ".cache")
+    counting = _Counting(fresh.client)
+    fresh._client = counting  # type: ignore[assignment]
+    history = resolve_history(fresh, story, resolved.run, resolved.versions)
     assert history is not None
     # One search for all three versions' runs, never one read per version.
     assert counting.calls.get("search_runs") == 1
