@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from storybook.analyse.classification import Estimate
-from storybook.analyse.plain import format_date, format_number, format_percent
+from storybook.analyse.plain import format_date, format_number, format_percent, verdict
 from storybook.errors import ReferenceNotFound, SourceError
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.loader import StorySource
@@ -183,12 +183,11 @@ def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate) -> Clai
         empty = spec.group if group.value is None else spec.no_worse_than
         return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {RATE_WORDS[spec.rate]}, "
                            "so the claim could not be checked.", source)
-    lower_is_better = spec.rate in LOWER_IS_BETTER
-    clearly_worse = group.low > other.high if lower_is_better else group.high < other.low
-    clearly_better = group.high < other.low if lower_is_better else group.low > other.high
+    judged = verdict(group, other, higher_is_better=spec.rate not in LOWER_IS_BETTER)  # the one comparison rule
+    clearly_worse, clearly_better = judged == "worse", judged == "better"
     figures = f"{_described(str(spec.group), group)}; {_described(str(spec.no_worse_than), other)}"
     if clearly_worse:
         return ClaimResult(spec, "fails", f"No longer true: the {RATE_WORDS[spec.rate]} is clearly worse for "
                            f"{spec.group!r}, beyond the uncertainty. {figures}.", source)
-    verdict = "clearly better" if clearly_better else "no clear difference (the ranges overlap)"
-    return ClaimResult(spec, "holds", f"True: {verdict}. {figures}.", source)
+    told = "clearly better" if clearly_better else "no clear difference (the ranges overlap)"
+    return ClaimResult(spec, "holds", f"True: {told}. {figures}.", source)
