@@ -16,6 +16,7 @@ import re
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +27,13 @@ from storybook.publish.site import MARKER, SiteWriter
 from storybook.render.cache import (
     CHARTS_DIR,
     PAGES_DIR,
+    PDFS_DIR,
     CachedStory,
     CacheStats,
     PageCache,
+    PdfCache,
     build_fingerprint,
+    pdf_key,
     resolved_fingerprint,
     story_key,
 )
@@ -123,6 +127,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     built_at = (now or datetime.now(UTC)).strftime("%d %B %Y, %H:%M UTC")
     templates_dir = root / config.templates_dir
     store = PageCache(root / PAGES_DIR if cache else None)
+    printed = PdfCache(root / PDFS_DIR if cache else None)
     fingerprint = build_fingerprint(root, templates_dir, pdf=make_pdf) if cache else ""
     svg_cache = root / CHARTS_DIR if cache else None
     shown = progress or _Silent()
@@ -216,8 +221,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         if make_pdf:
             for story in built:
                 assert story.page is not None
-                for name in story.page.pdfs:
-                    reused = _previous_pdf(out_dir, story.page, name, css) if cache else None
+                for name, html in story.page.pdfs.items():
+                    reused = printed.get(pdf_key(fingerprint, name, html, story.page.charts)) if cache else None
                     if reused is None:
                         fresh.append((story, name))
                     else:
@@ -229,6 +234,10 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             if make_pdf:
                 pool = jobs > 1 and (workers.started or len(fresh) >= PARALLEL_FROM)
                 _write_pdfs(fresh, staging, workers if pool else None, shown)
+                for story, name in fresh if cache else ():
+                    assert story.page is not None
+                    printed.put(pdf_key(fingerprint, name, story.page.pdfs[name], story.page.charts),
+                                (staging / name).read_bytes())
                 report.pdfs = [story.slug for story in built]
                 report.workers = jobs if workers.started else 0
             if quarto is not None:
@@ -261,56 +270,59 @@ def _take_cached(story: _Story, store: PageCache) -> bool:
 
 
 def _render(stories: list[_Story], env: Environment, workers: Workers | None, shown: BuildProgress) -> None:
-    """Analyse and render each story's task, here or in the workers; results are read in story order."""
+    """Analyse and render each story's task, here or in the workers; results are read in story order. A story
+    whose worker died (or could not start) is rendered here instead."""
     shown.start("rendered", len(stories))
-    results: list[Future[RenderResult] | RenderResult] = []
+    results: list[Future[RenderResult] | RenderResult | None] = []
     for story in stories:
         assert story.task is not None
         if workers is None:
             results.append(render_one(story.task, env))
             shown.advance("rendered")
-        else:
+            continue
+        try:
             results.append(workers.render(story.task, lambda: shown.advance("rendered")))
+        except BrokenProcessPool:
+            results.append(None)
     for story, result in zip(stories, results, strict=True):
-        outcome = result if isinstance(result, RenderResult) else result.result()
-        story.page, story.error = outcome.page, outcome.error
+        assert story.task is not None
+        if isinstance(result, Future):
+            try:
+                result = result.result()
+            except BrokenProcessPool:
+                result = None
+        if result is None:
+            result = render_one(story.task, env)
+            shown.advance("rendered")
+        story.page, story.error = result.page, result.error
 
 
 def _write_pdfs(pdfs: list[tuple[_Story, str]], staging: Path, workers: Workers | None,
                 shown: BuildProgress) -> None:
+    """Print each PDF into the staged site, here or in the workers (here again if a worker died)."""
     shown.start("pdfs", len(pdfs))
-    futures = []
+    futures: list[Future[str] | None] = []
     for story, name in pdfs:
         assert story.page is not None and story.words is not None
         html = story.page.pdfs[name]
         if workers is None:
             write_pdf(html, staging, name, story.words[0])
             shown.advance("pdfs")
-        else:
+            continue
+        try:
             futures.append(workers.pdf_file(html, staging, name, story.words[0], lambda: shown.advance("pdfs")))
-    for future in futures:
-        future.result()
-
-
-def _previous_pdf(out_dir: Path, page: RenderedStory, name: str, css: str) -> bytes | None:
-    """The previous site's PDF ``name`` when the page it prints, the charts and the stylesheet are unchanged."""
-    if not (out_dir / MARKER).is_file():
-        return None
-    html = page.pdfs[name]
-    printed = next((file for file, text in {f"{page.slug}.html": page.html, **page.pages}.items() if text == html),
-                   None)
-    if printed is None:  # printed from HTML the site does not show (a compliance version): print it again
-        return None
-    try:
-        if (out_dir / printed).read_bytes() != html.encode("utf-8") or \
-                (out_dir / "assets" / "style.css").read_bytes() != css.encode("utf-8"):
-            return None
-        for name, svg in page.charts.items():
-            if (out_dir / "charts" / name).read_bytes() != svg.encode("utf-8"):
-                return None
-        return (out_dir / name).read_bytes()
-    except OSError:
-        return None
+        except BrokenProcessPool:
+            futures.append(None)
+    for (story, name), future in zip(pdfs, futures, strict=False):
+        try:
+            if future is not None:
+                future.result()
+                continue
+        except BrokenProcessPool:
+            pass
+        assert story.page is not None and story.words is not None
+        write_pdf(story.page.pdfs[name], staging, name, story.words[0])
+        shown.advance("pdfs")
 
 
 def _built_entry(slug: str, words: tuple[str, str, str], make_pdf: bool) -> StoryEntry:

@@ -9,6 +9,10 @@ A rendered story is stored under ``<project>/.storybook/cache/pages/`` by a cont
 - for a story resolved live from MLflow, a fingerprint of its :class:`ResolvedStory` (every value and the
   content of every table), since the same files can resolve to other numbers tomorrow.
 
+A PDF is cached by what it is printed from: the build fingerprint, WeasyPrint's version, its file name, the
+HTML it prints and the story's charts (the stylesheet is a template, so in the fingerprint). An unchanged
+page, or an unchanged one-page summary, is not printed again.
+
 A story built from its snapshot needs nothing else: its key is computed from files alone, without resolving
 or even parsing it. The entry holds the whole :class:`RenderedStory`, serialised generically by walking its
 dataclass fields (a field added later is cached without touching this module), and what the index shows
@@ -43,12 +47,15 @@ __all__ = [
     "CACHE_FORMAT",
     "CHARTS_DIR",
     "PAGES_DIR",
+    "PDFS_DIR",
     "CacheStats",
     "CachedStory",
     "PageCache",
+    "PdfCache",
     "build_fingerprint",
     "decode_value",
     "encode_value",
+    "pdf_key",
     "resolved_fingerprint",
     "story_key",
 ]
@@ -56,6 +63,7 @@ __all__ = [
 CACHE_FORMAT = 1
 PAGES_DIR = ".storybook/cache/pages"
 CHARTS_DIR = ".storybook/cache/charts"
+PDFS_DIR = ".storybook/cache/pdfs"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
@@ -134,6 +142,18 @@ def story_key(fingerprint: str, root: Path, story_dir: Path, resolved: str | Non
         _hash_files(digest, story_dir, iter(files))
     except OSError:
         return None
+    return digest.hexdigest()
+
+
+def pdf_key(fingerprint: str, name: str, html: str, charts: dict[str, str]) -> str:
+    """The key of one PDF: what it is printed from (the stylesheet and storybook's code are in ``fingerprint``)."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"{fingerprint}\nweasyprint {version('weasyprint')}\npdf {name}\n".encode())
+    for part in (html, *(f"{chart}\n{svg}" for chart, svg in sorted(charts.items()))):
+        data = part.encode("utf-8")
+        digest.update(b"%d:" % len(data))
+        digest.update(data)
     return digest.hexdigest()
 
 
@@ -291,17 +311,49 @@ class PageCache:
             data = json.dumps(document, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
             return
-        path = self._path(key)
+        if _write_atomically(self._path(key), zlib.compress(data.encode("utf-8"), 1)):
+            self.stats.written += 1
+
+
+def _write_atomically(path: Path, data: bytes) -> bool:
+    """Temp file in the same folder, then rename; False (and nothing left behind) when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except OSError:
+        Path(temp).unlink(missing_ok=True)
+        return False
+    return True
+
+
+@dataclass
+class PdfCache:
+    """PDFs by key under ``directory`` (None: disabled). A file that is not a whole PDF is ignored."""
+
+    directory: Path | None
+    stats: CacheStats = field(default_factory=CacheStats)
+
+    def get(self, key: str) -> bytes | None:
+        if self.directory is None:
+            return None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
+            data = (self.directory / f"{key}.pdf").read_bytes()
         except OSError:
-            return
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(zlib.compress(data.encode("utf-8"), 1))
-            os.replace(temp, path)
-        except OSError:
-            Path(temp).unlink(missing_ok=True)
-            return
-        self.stats.written += 1
+            self.stats.misses += 1
+            return None
+        if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-1024:]:
+            self.stats.broken += 1
+            self.stats.misses += 1
+            return None
+        self.stats.hits += 1
+        return data
+
+    def put(self, key: str, data: bytes) -> None:
+        if self.directory is not None and _write_atomically(self.directory / f"{key}.pdf", data):
+            self.stats.written += 1

@@ -1,0 +1,230 @@
+"""Incremental and parallel builds: the render cache (hits, misses, what invalidates it, corrupt entries,
+--no-cache), PDFs reused when the page is unchanged, worker processes that write what a serial build writes,
+and a build from snapshots that never imports mlflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storybook.build import build
+from storybook.cli import app
+from storybook.render.cache import PAGES_DIR
+from storybook.workers import PARALLEL_FROM
+
+STORY = "breast-cancer-screening"
+runner = CliRunner()
+THREE = ["story-01", "story-03", "story-05"]
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TUESDAY = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def pinned_many(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The trained example pinned, its story copied to PARALLEL_FROM stories (story-01 ...). Do not change it."""
+    root = tmp_path_factory.mktemp("many") / "project"
+    shutil.copytree(trained_project, root, ignore=shutil.ignore_patterns("site", ".storybook"))
+    result = runner.invoke(app, ["pin", str(root)])
+    assert result.exit_code == 0, result.output
+    stories = root / "stories"
+    for number in range(1, PARALLEL_FROM + 1):
+        shutil.copytree(stories / STORY, stories / f"story-{number:02d}")
+    shutil.rmtree(stories / STORY)
+    return root
+
+
+@pytest.fixture
+def many(pinned_many: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "project"
+    shutil.copytree(pinned_many, target, ignore=shutil.ignore_patterns("site", ".storybook"))
+    return target
+
+
+def _slugs(project: Path) -> list[str]:
+    return sorted(p.name for p in (project / "stories").iterdir())
+
+
+def _files(site: Path) -> dict[str, str]:
+    return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+def _first_difference(a: Path, b: Path) -> str:
+    import difflib
+
+    for name in sorted(set(_files(a)) | set(_files(b))):
+        left = (a / name).read_text() if (a / name).is_file() else ""
+        right = (b / name).read_text() if (b / name).is_file() else ""
+        if left != right:
+            return name + "\n" + "\n".join(list(difflib.unified_diff(left.splitlines(), right.splitlines(),
+                                                                       lineterm=""))[:30])
+    return "no difference"
+
+
+def test_unchanged_stories_come_from_the_cache_and_each_change_renders_what_it_touches(many: Path) -> None:
+    slugs = THREE
+    first = build(many, pdf=False, now=MONDAY, only=slugs, jobs=1)
+    assert first.ok and first.rendered == slugs and first.cached == []
+    assert first.cache is not None and first.cache.written == len(slugs)
+    site = many / "site"
+    pages = {slug: (site / f"{slug}.html").read_bytes() for slug in slugs}
+
+    # Nothing changed: every page comes from the cache, byte for byte, and keeps the time it was made;
+    # only the index says when the site was built.
+    again = build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1)
+    assert again.rendered == [] and again.cached == slugs and again.cache is not None
+    assert again.cache.hits == len(slugs) and again.cache.misses == 0
+    assert {slug: (site / f"{slug}.html").read_bytes() for slug in slugs} == pages
+    assert b"23 November 2026, 09:00 UTC" in pages[slugs[0]]
+    index = (site / "index.html").read_text()
+    assert "built 24 November 2026, 09:00 UTC" in index and all(f'href="{slug}.html"' in index for slug in slugs)
+
+    # One Markdown section edited: only that story is rendered again, and shows the edit.
+    section = many / "stories" / "story-03" / "caveats-and-recommendations.md"
+    section.write_text(section.read_text() + "\nRe-check the threshold after the winter audit.\n")
+    edited = build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1)
+    assert edited.rendered == ["story-03"] and edited.cached == ["story-01", "story-05"]
+    assert "Re-check the threshold after the winter audit." in (site / "story-03.html").read_text()
+    assert (site / "story-01.html").read_bytes() == pages["story-01"]
+
+    # The pinned snapshot changed (a value pinned again): only that story is rendered again, with the new value.
+    snapshot = many / "stories" / "story-05" / "snapshot.json"
+    document = json.loads(snapshot.read_text())
+    document["resolved"]["run"]["params"]["winter_audit"] = "scheduled for December"
+    snapshot.write_text(json.dumps(document, sort_keys=True, indent=2) + "\n")
+    section = many / "stories" / "story-05" / "model-details.md"
+    section.write_text(section.read_text() + '\nAudit: {{ param("winter_audit") }}.\n')
+    repinned = build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1)
+    assert repinned.rendered == ["story-05"]
+    assert "Audit: scheduled for December." in (site / "story-05.html").read_text()
+
+    # A project template changes every page: all are rendered again, with the template.
+    templates = many / "templates"
+    templates.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "templates" / "_figure.html"
+    (templates / "_figure.html").write_text(shipped.read_text().replace('<figure class="chart">',
+                                                                        '<figure class="chart local">'))
+    restyled = build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1)
+    assert restyled.rendered == slugs and restyled.cached == []
+    assert all('<figure class="chart local">' in (site / f"{slug}.html").read_text() for slug in slugs)
+
+    # storybook.yaml is part of every key too.
+    config = many / "storybook.yaml"
+    config.write_text(config.read_text().replace("title: Screening model stories", "title: Screening stories"))
+    assert build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1).rendered == slugs
+
+
+def test_a_corrupt_cache_entry_is_rebuilt_not_fatal(many: Path) -> None:
+    slugs = THREE
+    assert build(many, pdf=False, now=MONDAY, only=slugs, jobs=1).ok
+    before = _files(many / "site")
+    entries = sorted((many / PAGES_DIR).rglob("*.json.z"))
+    assert len(entries) == len(slugs)
+    entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
+    entries[1].write_bytes(b"not even zlib")
+    report = build(many, pdf=False, now=MONDAY, only=slugs, jobs=1)
+    assert report.ok and report.cache is not None
+    assert report.cache.broken == 2 and len(report.rendered) == 2 and len(report.cached) == len(slugs) - 2
+    assert _files(many / "site") == before  # the same pages, rendered again
+    # The rebuilt entries were written again: the next build takes everything from the cache.
+    assert build(many, pdf=False, now=MONDAY, only=slugs, jobs=1).cached == slugs
+
+
+def test_no_cache_renders_everything_and_leaves_the_cache_alone(many: Path) -> None:
+    two = ["build", str(many), "--story", "story-01", "--story", "story-02", "--no-pdf", "--jobs", "1"]
+    result = runner.invoke(app, [*two, "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert "2 built, 0 failed; site at" in result.output
+    assert not (many / PAGES_DIR).exists()
+    result = runner.invoke(app, two)
+    assert "from the cache" not in result.output and (many / PAGES_DIR).is_dir()
+    result = runner.invoke(app, two)
+    assert "2 built, 0 failed (2 of 2 stories unchanged, taken from the cache); site at" in result.output
+    assert result.output.count("built  story-") == 2  # the per-story lines stay
+    result = runner.invoke(app, [*two, "--no-cache"])
+    assert "from the cache" not in result.output
+    result = runner.invoke(app, ["build", str(many), "--jobs", "0"])
+    assert result.exit_code == 2 and "--jobs" in result.output
+
+
+def test_parallel_build_writes_what_a_serial_build_writes_and_locates_worker_errors(many: Path,
+                                                                                      tmp_path: Path) -> None:
+    broken = many / "stories" / "story-02" / "metrics.md"
+    broken.write_text(broken.read_text() + '\nShouted: {{ metric("test_recall") | shout }}\n')
+    serial = build(many, out=tmp_path / "serial", pdf=False, now=MONDAY, jobs=1, cache=False)
+    parallel = build(many, out=tmp_path / "parallel", pdf=False, now=MONDAY, jobs=2, cache=False)
+    assert serial.workers == 0 and parallel.workers == 2
+    assert serial.built == parallel.built and len(parallel.built) == PARALLEL_FROM - 1
+    serial_files, parallel_files = _files(tmp_path / "serial"), _files(tmp_path / "parallel")
+    assert serial_files == parallel_files, _first_difference(tmp_path / "serial", tmp_path / "parallel")
+    assert list(parallel.failed) == list(serial.failed) == ["story-02"]
+    assert str(parallel.failed["story-02"]) == str(serial.failed["story-02"])
+    assert type(parallel.failed["story-02"]) is type(serial.failed["story-02"])
+    assert "stories/story-02/metrics.md:" in str(parallel.failed["story-02"])
+    assert "shout" in str(parallel.failed["story-02"])
+    # Through the CLI, the worker's error is printed like any other story's.
+    result = runner.invoke(app, ["build", str(many), "--no-pdf", "--jobs", "2"])
+    assert result.exit_code == 1
+    assert "failed story-02" in result.output and "story-02/metrics.md:" in result.output
+    assert f"{PARALLEL_FROM - 1} built, 1 failed" in result.output
+
+
+def test_pdfs_are_reused_while_the_page_is_unchanged(many: Path) -> None:
+    one = ["story-01"]
+    first = build(many, pdf=True, now=MONDAY, only=one, jobs=1)
+    assert first.pdfs == one and first.pdfs_reused == []
+    pdf = (many / "site" / "story-01.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    again = build(many, pdf=True, now=TUESDAY, only=one, jobs=1)
+    assert again.cached == one
+    assert again.pdfs == one and again.pdfs_reused == one
+    assert (many / "site" / "story-01.pdf").read_bytes() == pdf
+    section = many / "stories" / "story-01" / "ethical-considerations.md"
+    section.write_text(section.read_text() + "\nA new sentence for the PDF.\n")
+    edited = build(many, pdf=True, now=TUESDAY, only=one, jobs=1)
+    assert edited.pdfs == one and edited.pdfs_reused == []
+    from pypdf import PdfReader
+
+    text = " ".join(page.extract_text() for page in PdfReader(many / "site" / "story-01.pdf").pages)
+    assert "A new sentence for the PDF." in " ".join(text.split())
+
+
+def test_a_live_story_is_resolved_every_time_and_rendered_only_when_mlflow_changed(project_copy: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    assert build(project_copy, pdf=False, jobs=1).rendered == [STORY]
+    assert build(project_copy, pdf=False, jobs=1).cached == [STORY]
+    uri = f"sqlite:///{project_copy / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    run_id = client.get_model_version_by_alias(STORY, "champion").run_id
+    client.set_tag(run_id, "reviewed_by", "the screening board")
+    client._tracking_client.store.engine.dispose()
+    changed = build(project_copy, pdf=False, jobs=1)
+    assert changed.rendered == [STORY] and changed.cached == []
+
+
+SNAPSHOT_ONLY_BUILD = """
+import sys
+from pathlib import Path
+from storybook.build import build
+report = build(Path(sys.argv[1]), pdf=False, jobs=1)
+assert report.ok, report.failed
+heavy = sorted(name for name in sys.modules if name.split(".")[0] in ("mlflow", "weasyprint", "altair"))
+print("heavy:", ",".join(heavy))
+"""
+
+
+def test_a_build_from_snapshots_imports_neither_mlflow_nor_weasyprint(many: Path) -> None:
+    for attempt in ("cold", "cached"):
+        result = subprocess.run([sys.executable, "-c", SNAPSHOT_ONLY_BUILD, str(many)], capture_output=True,
+                                text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "heavy:", (attempt, result.stdout)
