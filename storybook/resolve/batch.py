@@ -83,11 +83,12 @@ def plan_reads(story: StorySource) -> StoryReads:
 
 @dataclass
 class Registered:
-    """A registered model as the registry holds it: its versions by number and its aliases."""
+    """A registered model as the registry holds it: its versions by number, its aliases and its tags."""
 
     name: str
     versions: dict[int, Any] = field(default_factory=dict)  # mlflow ModelVersion entities
     aliases: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
     def version(self, alias: str | None = None, number: int | None = None) -> Any | None:
         if alias is not None:
@@ -182,6 +183,7 @@ class BatchReader:
                                                                           page_token=token)):
             entry = found.setdefault(model.name, Registered(model.name))
             entry.aliases.update({alias: int(number) for alias, number in (model.aliases or {}).items()})
+            entry.tags.update({str(k): str(v) for k, v in (getattr(model, "tags", None) or {}).items()})
         for version in _pages(lambda token: client.search_model_versions(where, max_results=10_000,
                                                                          page_token=token)):
             entry = found.setdefault(version.name, Registered(version.name))

@@ -293,7 +293,8 @@ class MlflowSource:
         return self.cache_dir / "artifacts" / key / PurePosixPath(artifact).name
 
     def _artifact(self, run_id: str, artifact: str, location: Location | None) -> Path:
-        """The artifact's cached copy: downloaded once per (run, path); a cached file costs no request."""
+        """The artifact's cached copy: downloaded once per (run, path); a cached file costs no request. From a
+        local artifact folder (a sqlite or file store on this machine) the file is read where it is."""
         pure = PurePosixPath(artifact)
         if pure.is_absolute() or ".." in pure.parts or not pure.parts:
             raise SourceError(f"artifact path {artifact!r} must be relative to the run, without '..'",
@@ -301,6 +302,9 @@ class MlflowSource:
         cached = self._cache_path(run_id, artifact)
         if cached.is_file():
             return cached
+        local = self._local_file(run_id, pure)
+        if local is not None:
+            return local
         failure = self._artifact_failures.get((run_id, artifact))
         if failure is not None:
             raise _located(failure, location)
@@ -308,6 +312,19 @@ class MlflowSource:
             if not cached.is_file():
                 self._download(run_id, pure, cached, location)
         return cached
+
+    def _local_file(self, run_id: str, pure: PurePosixPath) -> Path | None:
+        """The artifact itself when the run's artifacts are a folder on this machine: nothing to download."""
+        run = self._batch.run(run_id)
+        if run is None:
+            return None
+        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
+
+        repository = self._repository(run.info.artifact_uri)
+        if not isinstance(repository, LocalArtifactRepository):
+            return None
+        path = Path(repository.artifact_dir) / pure
+        return path if path.is_file() else None
 
     def _download(self, run_id: str, pure: PurePosixPath, cached: Path, location: Location | None) -> None:
         """Download straight from the run's artifact URI (no runs:/ lookup), into a temporary folder first

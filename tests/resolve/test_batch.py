@@ -11,7 +11,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from storybook.errors import ReferenceNotFound
-from storybook.resolve.batch import StoryReads, plan_reads
+from storybook.resolve.batch import BatchReader, StoryReads, plan_reads
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import StorySource, load_project
@@ -98,7 +98,8 @@ def test_resolve_without_prefetch_gives_the_same_story(project_copy: Path) -> No
     batched = _source(project_copy)
     batched.prefetch([story])
     one = batched.resolve(story)
-    shutil.rmtree(project_copy / ".storybook")
+    # A local artifact store is read where it is: nothing was copied into the cache.
+    assert not (project_copy / ".storybook" / "cache" / "artifacts").exists()
     alone = _source(project_copy).resolve(story)  # what pin and check do: no prefetch
     assert alone.run == one.run and alone.model == one.model and alone.versions == one.versions
     assert alone.series == one.series
@@ -137,3 +138,19 @@ def test_missing_artifact_fails_its_story_at_its_line_with_what_is_there(project
     assert re.fullmatch(r"run [0-9a-f]{32} has no artifact 'evaluation/scores\.csv'", error.message)
     assert error.hint == "artifacts there: evaluation/scored.csv"
     assert source.resolve(good).evaluation is not None  # the other story is untouched
+
+
+def test_one_registry_read_gives_versions_aliases_and_tags(trained_project: Path) -> None:
+    client = _client(trained_project)
+    reader = BatchReader(lambda: client)
+    reader.load_models([MODEL, "no-such-model"])
+    registered = reader.models[MODEL]
+    assert registered is not None and reader.models["no-such-model"] is None
+    expected = client.get_registered_model(MODEL)
+    assert registered.aliases == {alias: int(number) for alias, number in expected.aliases.items()}
+    assert registered.tags == expected.tags
+    assert sorted(registered.versions) == sorted(int(v.version) for v in client.search_model_versions(
+        f"name = '{MODEL}'"))
+    assert registered.version(alias="champion").run_id == client.get_model_version_by_alias(MODEL, "champion").run_id
+    assert registered.version(number=2).run_id == client.get_model_version(MODEL, "2").run_id
+    assert registered.version(alias="nobody") is None and registered.version(number=99) is None
