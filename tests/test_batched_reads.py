@@ -280,3 +280,20 @@ def test_build_from_snapshots_alone_never_imports_mlflow(served: Served, tmp_pat
     assert "NO-MLFLOW-OK" in done.stdout
     for index in range(3):
         assert (project / "site" / f"story-{index:02d}.html").is_file()
+
+
+def test_two_builds_at_once_download_each_file_once(served: Served, tmp_path: Path) -> None:
+    project = _project(tmp_path / "project", 12, served)
+    storybook = Path(sys.executable).with_name("storybook")
+    served.counts.take()
+    builds = [subprocess.Popen([str(storybook), "build", str(project), "--no-pdf", "--out", str(tmp_path / name)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
+              for name in ("site-a", "site-b")]
+    outputs = [build.communicate(timeout=600)[0] for build in builds]
+    for output in outputs:
+        assert "12 built, 2 failed" in output, output
+    counts = served.counts.take()
+    files = {k: v for k, v in counts.items() if k.endswith("/evaluation/scored.csv")}
+    assert len(files) == EVALUATED and set(files.values()) == {1}, counts  # one build downloaded, one waited
+    assert counts["GET /api/2.0/mlflow-artifacts/artifacts"] == EVALUATED  # the listing before each download
+    assert counts["POST /api/2.0/mlflow/runs/search"] == 2  # each build still reads its runs

@@ -6,22 +6,19 @@ pay for the import. Every MLflow failure becomes a StorybookError whose text has
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
-import tempfile
-import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
-from storybook.resolve.batch import BatchReader, StoryReads, plan_reads
+from storybook.resolve.artifacts import ArtifactFiles
+from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
 from storybook.resolve.drivers import resolve_drivers
 from storybook.resolve.registry_history import resolve_history
 from storybook.resolve.resolved import (
@@ -53,7 +50,6 @@ BOUNDED_HTTP = {
     # runs for a report should do neither (set it to false to allow it).
     "MLFLOW_DISABLE_TELEMETRY": "true",
 }
-DOWNLOAD_THREADS = 4
 
 
 class MlflowSource:
@@ -66,11 +62,8 @@ class MlflowSource:
         self.cache_dir = cache_dir
         self._client: MlflowClient | None = None
         self._batch = BatchReader(lambda: self.client)
-        self._repositories: dict[str, Any] = {}
+        self.artifacts = ArtifactFiles(uri, cache_dir, self._batch.run)
         self._tables: dict[Path, pd.DataFrame] = {}
-        self._artifact_failures: dict[tuple[str, str], Exception] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
 
     @property
     def client(self) -> MlflowClient:
@@ -104,12 +97,7 @@ class MlflowSource:
             for run_id, paths in ((own, plan.artifacts), (other, plan.compared_artifacts)):
                 if run_id is not None and found.get(run_id) is not None:
                     artifacts.update(dict.fromkeys((run_id, path) for path in paths))
-        missing = [key for key in artifacts if not self._cache_path(*key).is_file()]
-        if len(missing) > 1:
-            with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="storybook-artifacts") as pool:
-                list(pool.map(lambda key: self._prefetch_artifact(*key), missing))
-        elif missing:
-            self._prefetch_artifact(*missing[0])
+        self.artifacts.prefetch(list(artifacts))
 
     def _planned_runs(self, plan: StoryReads) -> tuple[str | None, str | None]:
         """The run a story reads and the run of the version it compares with, as far as they are known."""
@@ -122,11 +110,18 @@ class MlflowSource:
         other = registered.version(plan.compare_with) if plan.compare_with is not None else None
         return (own.run_id or None) if own is not None else None, (other.run_id or None) if other else None
 
-    def _prefetch_artifact(self, run_id: str, artifact: str) -> None:
-        try:
-            self._artifact(run_id, artifact, None)
-        except Exception as exc:  # remembered: the stories that need it fail with their own location
-            self._artifact_failures[(run_id, artifact)] = exc
+    def registered_model(self, name: str) -> Registered | None:
+        """A registered model as the batched registry read found it (versions, aliases, tags); None if absent.
+
+        For other resolvers (e.g. a model's history): no request when prefetch already read the name.
+        """
+        return self._batch.model(name)
+
+    def runs(self, run_ids: Iterable[str]) -> dict[str, Any]:
+        """MLflow runs by id, read in batches (one search per 500 ids, all experiments); absent ids left out."""
+        wanted = list(dict.fromkeys(run_ids))
+        self._batch.load_runs(wanted)
+        return {run_id: run for run_id in wanted if (run := self._batch.run(run_id)) is not None}
 
     def resolve(self, story: StorySource) -> ResolvedStory:
         config = story.config
@@ -274,7 +269,7 @@ class MlflowSource:
         return Series(key, self._batch.history(run_id, key), Provenance(self.shown_uri, run_id, "series", key))
 
     def _evaluation(self, run_id: str, artifact: str, location: Location) -> pd.DataFrame:
-        path = self._artifact(run_id, artifact, location)
+        path = self.artifacts.path(run_id, artifact, location)
         if path in self._tables:  # read once; each story gets its own copy
             return self._tables[path].copy()
         if path.stat().st_size > MAX_EVALUATION_BYTES:
@@ -287,84 +282,6 @@ class MlflowSource:
                               location=location, hint="log the scored evaluation set as CSV or Parquet") from None
         self._tables[path] = frame
         return frame.copy()
-
-    def _cache_path(self, run_id: str, artifact: str) -> Path:
-        key = hashlib.sha256(json.dumps([self.shown_uri, run_id, artifact]).encode()).hexdigest()[:24]
-        return self.cache_dir / "artifacts" / key / PurePosixPath(artifact).name
-
-    def _artifact(self, run_id: str, artifact: str, location: Location | None) -> Path:
-        """The artifact's cached copy: downloaded once per (run, path); a cached file costs no request. From a
-        local artifact folder (a sqlite or file store on this machine) the file is read where it is."""
-        pure = PurePosixPath(artifact)
-        if pure.is_absolute() or ".." in pure.parts or not pure.parts:
-            raise SourceError(f"artifact path {artifact!r} must be relative to the run, without '..'",
-                              location=location)
-        cached = self._cache_path(run_id, artifact)
-        if cached.is_file():
-            return cached
-        local = self._local_file(run_id, pure)
-        if local is not None:
-            return local
-        failure = self._artifact_failures.get((run_id, artifact))
-        if failure is not None:
-            raise _located(failure, location)
-        with self._lock(cached.parent.name):  # two needs of one file in two threads: one download
-            if not cached.is_file():
-                self._download(run_id, pure, cached, location)
-        return cached
-
-    def _local_file(self, run_id: str, pure: PurePosixPath) -> Path | None:
-        """The artifact itself when the run's artifacts are a folder on this machine: nothing to download."""
-        run = self._batch.run(run_id)
-        if run is None:
-            return None
-        from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
-
-        repository = self._repository(run.info.artifact_uri)
-        if not isinstance(repository, LocalArtifactRepository):
-            return None
-        path = Path(repository.artifact_dir) / pure
-        return path if path.is_file() else None
-
-    def _download(self, run_id: str, pure: PurePosixPath, cached: Path, location: Location | None) -> None:
-        """Download straight from the run's artifact URI (no runs:/ lookup), into a temporary folder first
-        and then moved into place, so a reader (or another build) never sees half a file."""
-        run = self._batch.run(run_id)
-        if run is None:
-            raise ReferenceNotFound(f"run {run_id} does not exist at {self.shown_uri}", location=location,
-                                    hint="check the run id in the MLflow UI")
-        from mlflow.exceptions import MlflowException
-
-        repository = self._repository(run.info.artifact_uri)
-        artifact = str(pure)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=".download-", dir=cached.parent.parent) as temp:
-            try:
-                downloaded = Path(repository.download_artifacts(artifact, temp))
-            except (MlflowException, OSError) as exc:
-                if isinstance(exc, OSError) or _not_found(exc):
-                    listed = [f.path for f in repository.list_artifacts(str(pure.parent))
-                              if pure.parent.parts] or [f.path for f in repository.list_artifacts()]
-                    raise ReferenceNotFound(
-                        f"run {run_id} has no artifact {artifact!r}", location=location,
-                        hint=f"artifacts there: {', '.join(listed) or 'none'}",
-                    ) from None
-                raise
-            if not downloaded.is_file():
-                raise ReferenceNotFound(f"artifact {artifact!r} of run {run_id} is a folder, not a file",
-                                        location=location)
-            os.replace(downloaded, cached)
-
-    def _repository(self, artifact_uri: str) -> Any:
-        if artifact_uri not in self._repositories:
-            from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
-
-            self._repositories[artifact_uri] = get_artifact_repository(artifact_uri, tracking_uri=self.uri)
-        return self._repositories[artifact_uri]
-
-    def _lock(self, key: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(key, threading.Lock())
 
     @contextmanager
     def _errors(self, story: StorySource, location: Location) -> Iterator[None]:
@@ -428,18 +345,6 @@ def _dataset_records(run: Any) -> Iterator[DatasetRecord]:
             pass
         yield DatasetRecord(name=dataset.name, digest=dataset.digest, context=context,
                             source_type=dataset.source_type, rows=rows, features=features)
-
-
-def _located(error: Exception, location: Location | None) -> Exception:
-    """A remembered error, told at this story's location (a prefetched read has none of its own)."""
-    if isinstance(error, StorybookError) and location is not None and error.location is None:
-        return type(error)(error.message, location=location, hint=error.hint)
-    return error
-
-
-def _not_found(exc: Exception) -> bool:
-    code = str(getattr(exc, "error_code", ""))
-    return "RESOURCE_DOES_NOT_EXIST" in code or "NOT_FOUND" in code or "INVALID_PARAMETER_VALUE" in code
 
 
 
