@@ -102,16 +102,27 @@ def build(
     """
     from storybook.build import build as run_build
 
+    built: list[str] = []  # printed together: one rich print for a thousand lines, not a thousand prints
+
+    def show_built() -> None:
+        if built:
+            out.print("\n".join(f"[green]built[/green]  {slug}" for slug in built))
+            built.clear()
+
     def progress(slug: str, error: StorybookError | None) -> None:
         if error is None:
-            out.print(f"[green]built[/green]  {slug}")
+            built.append(slug)
         else:
+            show_built()
             out.print(f"[red]failed[/red] {slug}")
             _report(error)
 
-    with _exit_codes(), _progress_bars() as bars:
-        report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress, offline=offline,
-                           backend=backend, cache=not no_cache, jobs=jobs, progress=bars)
+    try:
+        with _exit_codes(), _progress_bars() as bars:
+            report = run_build(project, out=out_dir, pdf=pdf, only=story or None, on_story=progress,
+                               offline=offline, backend=backend, cache=not no_cache, jobs=jobs, progress=bars)
+    finally:
+        show_built()
     summary = f"{len(report.built)} built, {len(report.failed)} failed"
     if report.pdfs:
         summary += f", {len(report.pdfs)} PDFs"

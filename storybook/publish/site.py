@@ -50,15 +50,23 @@ class SiteWriter:
         self._check_replaceable()
         _remove_leftovers(self.out)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=self.out.parent))
+        previous = self.out if (self.out / MARKER).is_file() else None
         try:
             # The marker goes in first, so a build killed at any moment leaves a folder the next build removes.
             (staging / MARKER).write_text("This folder is written by storybook; edits here are replaced.\n")
+            written = [staging / MARKER]
+            folders = {staging}
             for relative, content in sorted(self.files.items()):
                 target = staging / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.parent not in folders:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    folders.add(target.parent)
+                if previous is not None and _link_unchanged(previous / relative, content, target):
+                    continue  # the previous site's file, already on disk: linked, not written again
                 with open(target, "wb") as handle:
                     handle.write(content)
-            _fsync_tree(staging)
+                written.append(target)
+            _fsync_files(written)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror
@@ -120,11 +128,25 @@ def _remove_leftovers(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _fsync_tree(root: Path) -> None:
-    for directory, _, names in os.walk(root):
-        for name in names:
-            fd = os.open(os.path.join(directory, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+def _link_unchanged(previous: Path, content: bytes, target: Path) -> bool:
+    """Hard-link ``previous`` (a file of the site being replaced) to ``target`` when it holds exactly ``content``.
+
+    A no-change rebuild then writes and syncs only what changed (the index); the old site's names are removed
+    after the swap, the linked files live on in the new one."""
+    try:
+        if previous.is_symlink() or not previous.is_file() or previous.stat().st_size != len(content) or \
+                previous.read_bytes() != content:
+            return False
+        os.link(previous, target)
+    except OSError:
+        return False
+    return True
+
+
+def _fsync_files(paths: list[Path]) -> None:
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -26,6 +26,7 @@ broken, ignored and rebuilt; the cache never fails a build.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.resources
 import json
@@ -89,9 +90,12 @@ class CacheStats:
 
 
 def _hash_files(digest: Any, base: Path, files: Iterator[Path]) -> None:
-    for path in sorted(files, key=lambda p: p.relative_to(base).as_posix()):
-        name = path.relative_to(base).as_posix().encode("utf-8")
-        data = path.read_bytes()
+    """Each file's name (relative to ``base``), length and bytes, in order of name."""
+    prefix = len(str(base)) + 1
+    for path in sorted(str(p) for p in files):
+        name = path[prefix:].replace(os.sep, "/").encode("utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read()
         digest.update(b"%d:%s\n%d:" % (len(name), name, len(data)))
         digest.update(data)
 
@@ -129,20 +133,36 @@ def story_key(fingerprint: str, root: Path, story_dir: Path, resolved: str | Non
     """The key of one story's page, or None when its folder holds something the cache will not vouch for
     (a link, or a file that cannot be read): such a story is simply built, and its loader reports any problem."""
     digest = hashlib.sha256(f"{fingerprint}\nstory {story_dir.name}\nresolved {resolved}\n".encode())
-    inside = root.resolve()
     try:
-        files = []
-        for path in story_dir.rglob("*"):
-            if path.is_symlink() or not path.resolve().is_relative_to(inside):
-                return None
-            if path.is_file():
-                files.append(path)
-            elif not path.is_dir():
-                return None
+        # The stories folder was checked to be inside the project; a story folder that is no link and holds no
+        # link holds only files inside it.
+        if story_dir.is_symlink():
+            return None
+        files = _plain_files(story_dir)
+        if files is None:
+            return None
         _hash_files(digest, story_dir, iter(files))
     except OSError:
         return None
     return digest.hexdigest()
+
+
+def _plain_files(directory: Path) -> list[Path] | None:
+    """Every regular file under ``directory``; None if it holds a link or anything but files and folders."""
+    files: list[Path] = []
+    pending = [directory]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(Path(entry.path))
+                else:
+                    return None
+    return files
 
 
 def pdf_key(fingerprint: str, name: str, html: str, charts: dict[str, str]) -> str:
@@ -203,6 +223,13 @@ def decode_value(tp: Any, data: Any) -> Any:
         raise ValueError(f"cache entry does not match {tp}: {exc}") from None
 
 
+@functools.cache
+def _init_fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
+    """A dataclass's init fields with their resolved types (resolving them is slow: once per class)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
+
+
 def _decode(tp: Any, data: Any) -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
@@ -225,8 +252,7 @@ def _decode(tp: Any, data: Any) -> Any:
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         if not isinstance(data, dict):
             raise _Mismatch(f"expected a mapping for {tp.__name__}")
-        hints = typing.get_type_hints(tp)
-        return tp(**{f.name: _decode(hints[f.name], data[f.name]) for f in dataclasses.fields(tp) if f.init})
+        return tp(**{name: _decode(hint, data[name]) for name, hint in _init_fields(tp)})
     if origin is dict:
         key_type, value_type = typing.get_args(tp) or (Any, Any)
         if not isinstance(data, dict):
