@@ -42,6 +42,7 @@ def pin(root: Path, only: list[str] | None = None,
         return source.secrets.scrub(text).replace(source.shown_uri, portable)
 
     report = PinReport()
+    source.prefetch([s for s in project.stories if not isinstance(s, BrokenStory)])  # batched MLflow reads
     for story in project.stories:
         if isinstance(story, BrokenStory):
             report.failed[story.slug] = story.error
