@@ -72,11 +72,16 @@ def two_versions(pinned_project: Path, tmp_path_factory: pytest.TempPathFactory)
 
     data = yaml.safe_load(story_file.read_text())
     data["model"] = {"name": "breast-cancer-screening", "alias": "challenger"}
-    for champion_only in ("series", "trust"):  # the challenger logged no production series
+    # The challenger logged no production series; the trust report, the claims on its histories and the
+    # decision brief (which compares with the challenger) go with them.
+    for champion_only in ("series", "trust", "claims", "decision"):
         data.pop(champion_only, None)
     story_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    for section in story.glob("*.md"):
+        section.write_text(re.sub(r' ?\{\{ claim\("[a-z-]+"\) \}\}', "", section.read_text()))
     metrics = story / "metrics.md"
-    metrics.write_text(metrics.read_text().replace("the most serious mistake", "the gravest mistake"))
+    assert "the worst mistake" in metrics.read_text()
+    metrics.write_text(metrics.read_text().replace("the worst mistake", "the gravest mistake"))
     _invoke("pin", str(project), "--story", STORY)
     new_recall = json.loads((story / "snapshot.json").read_text())["resolved"]["run"]["metrics"][
         "test_recall"]["value"]
@@ -96,16 +101,16 @@ def test_diff_between_revisions_shows_numbers_old_to_new_and_the_word_diff(two_v
     assert f"Malignant tumours found (test_recall): {old} → {new}" in line
     assert re.search(r"(within|larger than) its uncertainty", line)
     assert "lowest-cost threshold:" in text
-    assert "[-most serious-] {+gravest+}" in text
+    assert "[-worst-] {+gravest+}" in text
     # Reading the revisions changed nothing in the work tree.
     assert _git(two_versions.root, "status", "--porcelain") == before
 
     markdown = _invoke("diff", "HEAD~1", "HEAD", "--project", str(two_versions.project), "--format", "markdown")
-    assert "~~most serious~~ **gravest**" in markdown
+    assert "~~worst~~ **gravest**" in markdown
     assert (f"| Malignant tumours found \\(test\\_recall\\) | {escape_markdown(old)} | {escape_markdown(new)} |"
             in markdown)
     page = _invoke("diff", "HEAD~1", "HEAD", "--project", str(two_versions.project), "--format", "html")
-    assert page.startswith("<!doctype html>") and "<del>most serious</del> <ins>gravest</ins>" in page
+    assert page.startswith("<!doctype html>") and "<del>worst</del> <ins>gravest</ins>" in page
     assert "<script" not in page and "http" not in page.split("</head>")[1]
 
 
@@ -158,7 +163,8 @@ def test_review_comment_has_every_section(two_versions: Repo) -> None:
     assert "**Changes:** 1 of 1 stories changed." in body
     assert "[page](https://example.org/site/breast-cancer-screening.html)" in body
     assert "numbers changed" in body and "Malignant tumours found" in body
-    assert "<details><summary>Prose changes: 1 sections" in body and "~~most serious~~ **gravest**" in body
+    # metrics.md (the word, and its claims) and caveats-and-recommendations.md (its claim) changed.
+    assert "<details><summary>Prose changes: 2 sections" in body and "~~worst~~ **gravest**" in body
     assert "| breast-cancer-screening | clinical lead | Dr. Amara Okafor |" in body
     assert "⚠️ stale (content changed since)" in body
     assert "❌ required, not signed for this content" in body
