@@ -12,15 +12,18 @@ page, charts and stylesheet are byte for byte the same.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import stat
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from storybook.errors import ConfigError, StorybookError, StoryError, TrackingError
 from storybook.publish.site import MARKER, SiteWriter
@@ -98,6 +101,7 @@ class _Story:
     words: tuple[str, str, str] | None = None  # title, audience, model: what the index shows
     error: StorybookError | None = None
     task: RenderTask | None = None
+    kept: list[str] | None = None  # files carried over from the previous site, unchanged (see _take_kept)
 
 
 def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only: list[str] | None = None,
@@ -133,6 +137,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     shown = progress or _Silent()
     report = BuildReport(out=out_dir, cache=store.stats if cache else None)
     stories = [_Story(directory.name, directory) for directory in directories]
+    previous = _previous_manifest(out_dir) if cache and quarto is None else {}
 
     # Sources: a snapshot story whose files match a cached page is done without being parsed.
     shown.start("resolved", len(stories))
@@ -140,7 +145,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     for story in stories:
         if cache and has_snapshot(story.directory):
             story.key = story_key(fingerprint, root, story.directory)
-            if _take_cached(story, store):
+            if _take_kept(story, previous, out_dir, store.stats) or _take_cached(story, store):
                 shown.advance("resolved")
                 continue
         try:
@@ -171,7 +176,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             else:
                 if cache:
                     story.key = story_key(fingerprint, root, source.directory, resolved_fingerprint(resolved))
-                if not _take_cached(story, store):
+                if not (_take_kept(story, previous, out_dir, store.stats) or _take_cached(story, store)):
                     story.task = RenderTask(source, resolved, built_at, _pdf_name(source, make_pdf),
                                             templates_dir)
         shown.advance("resolved")
@@ -196,7 +201,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 _fail(report, entries, story.slug, story.error, on_story,
                       story.source if isinstance(story.source, StorySource) else None)
                 continue
-            assert story.page is not None and story.words is not None
+            assert (story.page is not None or story.kept is not None) and story.words is not None
             (report.rendered if story.task is not None else report.cached).append(story.slug)
             report.built.append(story.slug)
             entries.append(_built_entry(story.slug, story.words, make_pdf))
@@ -204,14 +209,19 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 on_story(story.slug, None)
 
         # Publish: gather every file, stage, add PDFs (reused or written in the workers), swap.
-        built = [story for story in stories if story.page is not None]
+        built = [story for story in stories if story.page is not None or story.kept is not None]
         writer = SiteWriter(out_dir, protected=_protected(project))
         _keep_previous_pages(writer, out_dir, entries)
         css = stylesheet()
         writer.add("assets/style.css", css)
         writer.add("index.html", render_index(env, config.title, config.description, entries, built_at))
         for story in built:
-            assert story.page is not None
+            if story.page is None:
+                for name in story.kept or ():
+                    writer.keep(name)
+                if make_pdf:
+                    report.pdfs_reused.append(story.slug)
+                continue
             writer.add(f"{story.slug}.html", story.page.html)
             for name, html in story.page.pages.items():  # other audience versions, e.g. the one-page summary
                 writer.add(name, html)
@@ -220,9 +230,11 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         fresh: list[tuple[_Story, str]] = []  # (story, PDF name) still to print
         if make_pdf:
             for story in built:
-                assert story.page is not None
-                for name, html in story.page.pdfs.items():
-                    reused = printed.get(pdf_key(fingerprint, name, html, story.page.charts)) if cache else None
+                page = story.page
+                if page is None:
+                    continue  # carried over: its PDFs too
+                for name, html in page.pdfs.items():
+                    reused = printed.get(pdf_key(fingerprint, name, html, page.charts)) if cache else None
                     if reused is None:
                         fresh.append((story, name))
                     else:
@@ -242,6 +254,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 report.workers = jobs if workers.started else 0
             if quarto is not None:
                 _quarto(staging, project, [(_parsed(root, s), s.page) for s in built if s.page is not None], quarto)
+            if cache:
+                _write_manifest(staging, built, make_pdf)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -258,6 +272,73 @@ def _parsed(root: Path, story: _Story) -> StorySource:
     if not isinstance(story.source, StorySource):
         story.source = load_story(root, story.directory)
     return story.source
+
+
+MANIFEST = ".storybook-manifest.json"
+_MANIFEST_FORMAT = 1
+
+
+def _previous_manifest(out_dir: Path) -> dict[str, Any]:
+    """What the site being replaced says about each story: its key, its index words, its files and their stat."""
+    if not (out_dir / MARKER).is_file():
+        return {}
+    try:
+        data = json.loads((out_dir / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT or not isinstance(data.get("stories"),
+                                                                                              dict):
+        return {}
+    stories: dict[str, Any] = data["stories"]
+    return stories
+
+
+def _take_kept(story: _Story, previous: dict[str, Any], out_dir: Path, stats: CacheStats) -> bool:
+    """Carry the story's files over from the previous site when it was built from the same key and its files
+    are as that build left them (size and modification time, as git's index checks): nothing is read."""
+    entry = previous.get(story.slug)
+    if story.key is None or not isinstance(entry, dict) or entry.get("key") != story.key:
+        return False
+    files, words = entry.get("files"), entry.get("words")
+    if not isinstance(files, dict) or not files or not isinstance(words, list) or len(words) != 3 or \
+            not all(isinstance(word, str) for word in words):
+        return False
+    for name, recorded in files.items():
+        try:
+            status = os.lstat(out_dir / name)
+        except (OSError, ValueError):
+            return False
+        if not stat.S_ISREG(status.st_mode) or [status.st_size, status.st_mtime_ns] != recorded:
+            return False
+    story.kept = sorted(files)
+    story.words = (words[0], words[1], words[2])
+    stats.hits += 1
+    stats.site += 1
+    return True
+
+
+def _write_manifest(staging: Path, built: list[_Story], make_pdf: bool) -> None:
+    """Record each cached story's key, index words and files (with their stat) in the staged site."""
+    stories: dict[str, Any] = {}
+    for story in built:
+        if story.key is None or story.words is None:
+            continue
+        if story.kept is not None:
+            names = story.kept
+        else:
+            assert story.page is not None
+            names = [f"{story.slug}.html", *story.page.pages, *(f"charts/{name}" for name in story.page.charts),
+                     *(story.page.pdfs if make_pdf else ())]
+        files = {}
+        for name in names:
+            status = os.lstat(staging / name)
+            files[name] = [status.st_size, status.st_mtime_ns]
+        stories[story.slug] = {"key": story.key, "words": list(story.words), "files": files}
+    data = json.dumps({"format": _MANIFEST_FORMAT, "stories": stories}, sort_keys=True).encode("utf-8")
+    with open(staging / MANIFEST, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _take_cached(story: _Story, store: PageCache) -> bool:

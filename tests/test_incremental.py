@@ -53,8 +53,9 @@ def _slugs(project: Path) -> list[str]:
 
 
 def _files(site: Path) -> dict[str, str]:
+    """Every file of a site by its hash; the manifest (file times, for the next build) left out."""
     return {p.relative_to(site).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(site.rglob("*")) if p.is_file()}
+            for p in sorted(site.rglob("*")) if p.is_file() and p.name != ".storybook-manifest.json"}
 
 
 def _first_difference(a: Path, b: Path) -> str:
@@ -82,6 +83,7 @@ def test_unchanged_stories_come_from_the_cache_and_each_change_renders_what_it_t
     again = build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1)
     assert again.rendered == [] and again.cached == slugs and again.cache is not None
     assert again.cache.hits == len(slugs) and again.cache.misses == 0
+    assert again.cache.site == len(slugs)  # carried over from the previous site: no cache entry even read
     assert {slug: (site / f"{slug}.html").read_bytes() for slug in slugs} == pages
     assert b"23 November 2026, 09:00 UTC" in pages[slugs[0]]
     index = (site / "index.html").read_text()
@@ -130,12 +132,29 @@ def test_a_corrupt_cache_entry_is_rebuilt_not_fatal(many: Path) -> None:
     assert len(entries) == len(slugs)
     entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
     entries[1].write_bytes(b"not even zlib")
+    shutil.rmtree(many / "site")  # nothing to carry over: every page comes from its cache entry
     report = build(many, pdf=False, now=MONDAY, only=slugs, jobs=1)
     assert report.ok and report.cache is not None
     assert report.cache.broken == 2 and len(report.rendered) == 2 and len(report.cached) == len(slugs) - 2
     assert _files(many / "site") == before  # the same pages, rendered again
     # The rebuilt entries were written again: the next build takes everything from the cache.
-    assert build(many, pdf=False, now=MONDAY, only=slugs, jobs=1).cached == slugs
+    shutil.rmtree(many / "site")
+    again = build(many, pdf=False, now=MONDAY, only=slugs, jobs=1)
+    assert again.cached == slugs and again.cache is not None and again.cache.hits == len(slugs)
+
+
+def test_a_page_edited_in_the_site_is_replaced_not_carried_over(many: Path) -> None:
+    assert build(many, pdf=False, now=MONDAY, only=THREE, jobs=1).ok
+    page = many / "site" / "story-03.html"
+    good = page.read_bytes()
+    page.write_bytes(good.replace(b"</main>", b"<p>Edited by hand.</p></main>"))
+    report = build(many, pdf=False, now=TUESDAY, only=THREE, jobs=1)
+    assert report.cached == THREE and report.cache is not None
+    assert report.cache.site == 2 and report.rendered == []  # story-03 came from its cache entry instead
+    assert page.read_bytes() == good
+    manifest = json.loads((many / "site" / ".storybook-manifest.json").read_text())
+    assert sorted(manifest["stories"]) == THREE
+    assert "story-03.html" in manifest["stories"]["story-03"]["files"]
 
 
 def test_no_cache_renders_everything_and_leaves_the_cache_alone(many: Path) -> None:

@@ -29,6 +29,7 @@ class SiteWriter:
     def __init__(self, out: Path, protected: list[Path]) -> None:
         self.out = out.resolve()
         self.files: dict[str, bytes] = {}
+        self.kept: set[str] = set()
         for path in protected:
             path = path.resolve()
             if self.out == path or path.is_relative_to(self.out):
@@ -37,12 +38,21 @@ class SiteWriter:
                     hint="choose an output folder of its own, e.g. site/")
 
     def add(self, relative: str, content: str | bytes) -> None:
-        if relative in self.files:
+        if relative in self.files or relative in self.kept:
             raise PublishError(f"two pages want the same path {relative!r}",
                                hint="give the stories different folder names")
         if relative.startswith("/") or ".." in Path(relative).parts:
             raise PublishError(f"refusing to write outside the site: {relative!r}")
         self.files[relative] = content.encode("utf-8") if isinstance(content, str) else content
+
+    def keep(self, relative: str) -> None:
+        """Carry a file of the site being replaced into the new one as it is (linked, not read)."""
+        if relative in self.files or relative in self.kept:
+            raise PublishError(f"two pages want the same path {relative!r}",
+                               hint="give the stories different folder names")
+        if relative.startswith("/") or ".." in Path(relative).parts or not relative:
+            raise PublishError(f"refusing to keep a file outside the site: {relative!r}")
+        self.kept.add(relative)
 
     def stage(self) -> Path:
         """Write every file into a fresh temporary folder beside ``out``; return that folder."""
@@ -66,6 +76,14 @@ class SiteWriter:
                 with open(target, "wb") as handle:
                     handle.write(content)
                 written.append(target)
+            for relative in sorted(self.kept):
+                target = staging / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(self.out / relative, target)
+                except OSError:  # a file system without hard links: copy it
+                    target.write_bytes((self.out / relative).read_bytes())
+                    written.append(target)
             _fsync_files(written)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)

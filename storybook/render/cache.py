@@ -84,6 +84,7 @@ class CacheStats:
     misses: int = 0
     broken: int = 0
     written: int = 0
+    site: int = 0  # of the hits: carried over from the previous site without reading the cache (see build)
 
 
 # -- keys ---------------------------------------------------------------------------------------------------
