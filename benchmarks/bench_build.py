@@ -11,12 +11,15 @@ Everything is generated in a temporary folder (kept with --keep DIR): a sqlite M
 fifth run; 5 registered models with 3 versions and the aliases champion and challenger) and a project whose N
 generated stories point at them (a quarter by name + alias, the rest by run id; three quarters with an evaluation set,
 slices and a series chart; every 20th with a cost of error). Builds run the real CLI in subprocesses
-(``storybook build PROJECT --no-pdf``); each child's peak memory comes from ``os.wait4`` (the child's own
-rusage, as ``getrusage(RUSAGE_CHILDREN)`` would report it for one child).
+(``storybook build PROJECT --no-pdf``) with bytecode caches on, as in an installed package; peak memory is the
+largest sum of the proportional set sizes (PSS) of the build's process tree (the build, its forkserver and its
+workers), sampled every 20 ms from /proc.
 
-Figures: cold build, no-change rebuild and one-story rebuild (one Markdown file edited) from sqlite; the same
-cold build against a real ``mlflow server`` on 127.0.0.1 behind a counting proxy (MLflow REST requests per
-build); the time spent inside MlflowSource.resolve; PDFs for 5 and 20 stories, extrapolated to N; peak memory.
+Figures, live from sqlite: cold build, no-change rebuild and one-story rebuild (one Markdown file edited; every
+story is still resolved against MLflow, only rendering is skipped), and a cold build with PDFs. Then the stories
+are pinned (``storybook pin``) and the same figures are taken from snapshots: that is how a team that pins builds,
+and the no-change and one-story targets are read there. Through a real ``mlflow server`` on 127.0.0.1 behind a
+counting proxy: MLflow REST requests per build, and the time spent resolving.
 Floors, measured in the same run: one batched ``MlflowClient.search_runs`` of the stories' runs (sqlite and
 through the server), ``mkdocs build`` of N trivial pages (if mkdocs is installed: it is in the dev extras),
 pandoc + typst for one story's text (pypandoc_binary and typst, dev extras), and the CLI's own start-up.
@@ -35,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -247,25 +251,70 @@ def clean(project: Path) -> None:
 @dataclass
 class Run:
     seconds: float
-    cpu: float  # user + system seconds of the child
-    max_rss: int  # bytes
+    cpu: float  # user + system seconds of the child (its workers, children of its forkserver, are not in it)
+    max_rss: int  # bytes: the child's own peak RSS, or its process tree's peak PSS sum if larger
     code: int
     output: str
 
 
+def _tree_memory(root_pid: int) -> int:
+    """Memory of ``root_pid`` and all its descendants, from /proc (0 where /proc is missing): the sum of their
+    proportional set sizes (PSS), so pages that forked workers share are counted once, not once per worker."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    fields = handle.read().rsplit(b")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, grew = {root_pid}, True
+    while grew:
+        grew = False
+        for pid, parent in parents.items():
+            if parent in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run a child, wait for it with wait4 (its own rusage), return wall time, peak RSS and output."""
+    """Run a child, wait for it with wait4 (its own rusage); return wall time, peak tree memory and output."""
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
+        # Bytecode caches on, as in an installed package (this machine's environment turns them off).
+        base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd,
-                                 env={**os.environ, "NO_COLOR": "1", "TERM": "dumb", **(env or {})})
+                                 env={**base, "NO_COLOR": "1", "TERM": "dumb", **(env or {})})
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.02):
+                peak[0] = max(peak[0], _tree_memory(child.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
+        done.set()
+        sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         output.seek(0)
         text = output.read().decode(errors="replace")
     rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(seconds, usage.ru_utime + usage.ru_stime, rss, child.returncode, text)
+    return Run(seconds, usage.ru_utime + usage.ru_stime, max(rss, peak[0]), child.returncode, text)
 
 
 def build(project: Path, uri: str, *, pdf: bool = False, out: Path | None = None) -> Run:
@@ -276,6 +325,14 @@ def build(project: Path, uri: str, *, pdf: bool = False, out: Path | None = None
     if result.code != 0:
         tail = "\n".join(result.output.strip().splitlines()[-15:])
         raise SystemExit(f"build failed (exit {result.code}): {' '.join(command)}\n{tail}")
+    return result
+
+
+def pin(project: Path, uri: str) -> Run:
+    """``storybook pin PROJECT``: every story's snapshot written from MLflow."""
+    result = run([str(STORYBOOK), "pin", str(project)], env={"MLFLOW_TRACKING_URI": uri})
+    if result.code != 0:
+        raise SystemExit(f"pin failed (exit {result.code}):\n{result.output[-3000:]}")
     return result
 
 
@@ -540,22 +597,22 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-SKIPPABLE = ("server", "pdf", "probe", "one-story", "floors")
+SKIPPABLE = ("server", "pdf", "probe", "one-story", "floors", "live")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=200, help="generated stories (200; issue 12 also asks 1000)")
     parser.add_argument("--runs", type=int, default=2000, help="runs in the generated MLflow store")
-    parser.add_argument("--pdf", type=int, default=20, help="stories in the larger PDF sample (the smaller is 1/4)")
+    parser.add_argument("--pdf", type=int, help="stories in the cold build with PDFs (default: all of them)")
     parser.add_argument("--rebuilds", type=int, default=3,
                         help="at most this many repeats of each rebuild figure (median); repeats stop after 30 s")
-    parser.add_argument("--quick", action="store_true", help="40 stories, 400 runs, PDFs for 8: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="40 stories, 400 runs, PDFs for 10: a smoke run")
     parser.add_argument("--skip", action="append", default=[], choices=SKIPPABLE, help="leave out a part")
     parser.add_argument("--keep", type=Path, help="generate into this (new) folder and keep it")
     args = parser.parse_args()
     if args.quick:
-        args.stories, args.runs, args.pdf, args.rebuilds = 40, 400, 8, 2
+        args.stories, args.runs, args.pdf, args.rebuilds = 40, 400, 10, 2
     if args.keep is not None:
         args.keep.mkdir(parents=True)
         root = args.keep.resolve()
@@ -599,7 +656,6 @@ def bench(root: Path, args: argparse.Namespace) -> None:
     step(f"  {len(store.run_ids):,} runs ({len(store.eval_run_ids)} with an evaluation set), "
          f"{len(MODELS)} registered models, in {time.perf_counter() - begin:.1f} s")
     project = make_project(root / "project", n, store)
-    small = max(args.pdf // 4, 1)
     run_ids = story_run_ids(store, project)
     uri = store.uri
     scratch = root / "scratch"
@@ -616,45 +672,35 @@ def bench(root: Path, args: argparse.Namespace) -> None:
         mkdocs_one = mkdocs_floor(root / "mkdocs-one", 1)
         pandoc_typst = pandoc_typst_floor(project)
 
-    step(f"cold build, {n} stories (sqlite)")
-    clean(project)
-    cold = build(project, uri)
-    peak = max(peak, cold.max_rss)
-    step(f"  {seconds(cold.seconds)}; no-change rebuild")
-    unchanged = repeat(args.rebuilds, lambda _: build(project, uri))
-    peak = max(peak, *(r.max_rss for r in unchanged))
-    one_story: list[Run] = []
-    if "one-story" not in skip:
-        step(f"  {seconds(median([r.seconds for r in unchanged]))}; one-story rebuild (one Markdown file edited)")
+    def edit_and_build(attempt: int) -> Run:
+        edited = project / "stories" / f"story-{(attempt * 37 + 11) % n:04d}" / "caveats-and-recommendations.md"
+        edited.write_text(edited.read_text() + f"- Edited for the benchmark ({attempt}).\n")
+        return build(project, uri)
 
-        def edit_and_build(attempt: int) -> Run:
-            edited = project / "stories" / f"story-{(attempt * 37) % n:04d}" / "caveats-and-recommendations.md"
-            edited.write_text(edited.read_text() + f"- Edited for the benchmark ({attempt}).\n")
-            return build(project, uri)
-
-        one_story = repeat(args.rebuilds, edit_and_build)
-        peak = max(peak, *(r.max_rss for r in one_story))
+    live: dict[str, Any] = {}
+    if "live" not in skip:
+        step(f"cold build, {n} stories, live from sqlite")
+        clean(project)
+        live["cold"] = build(project, uri)
+        step(f"  {seconds(live['cold'].seconds)}; no-change rebuild (every story resolved again, none rendered)")
+        live["unchanged"] = repeat(args.rebuilds, lambda _: build(project, uri))
+        if "one-story" not in skip:
+            step(f"  {seconds(median([r.seconds for r in live['unchanged']]))}; one-story rebuild")
+            live["one"] = repeat(args.rebuilds, edit_and_build)
+        peak = max(peak, live["cold"].max_rss, *(r.max_rss for key in ("unchanged", "one") for r in live.get(key, [])))
+    with_pdfs: Run | None = None
+    pdf_stories = min(args.pdf or n, n)
+    if "pdf" not in skip:
+        step(f"cold build with PDFs, {pdf_stories} stories, live from sqlite")
+        pdf_project = project if pdf_stories == n else make_project(root / "project-pdf", pdf_stories, store)
+        clean(pdf_project)
+        with_pdfs = build(pdf_project, uri, pdf=True)
+        peak = max(peak, with_pdfs.max_rss)
+        step(f"  {seconds(with_pdfs.seconds)}")
     probe_sqlite: dict[str, Any] = {}
     if "probe" not in skip:
         step("resolve time from sqlite (a cold build with a clock around MlflowSource.resolve)")
         probe_sqlite = resolve_probe(project, uri, root / "probe-site", scratch)
-
-    pdf_extra: dict[int, float] = {}
-    slope = fixed = pdf_total = float("nan")
-    if "pdf" not in skip:
-        step(f"PDFs for {small} and {args.pdf} stories (cold builds, without and with --pdf)")
-        for k in (small, args.pdf):
-            pdf_project = make_project(root / f"project-pdf-{k}", k, store)
-            plain = build(pdf_project, uri)
-            clean(pdf_project)
-            with_pdf = build(pdf_project, uri, pdf=True)
-            peak = max(peak, with_pdf.max_rss)
-            pdf_extra[k] = with_pdf.seconds - plain.seconds
-        slope = (pdf_extra[args.pdf] - pdf_extra[small]) / max(args.pdf - small, 1)
-        fixed = max(pdf_extra[small] - small * slope, 0.0)
-        if slope <= 0:  # noise: fall back to the plain average
-            slope, fixed = pdf_extra[args.pdf] / args.pdf, 0.0
-        pdf_total = cold.seconds + fixed + n * slope
 
     server: dict[str, Any] = {}
     if "server" not in skip:
@@ -673,34 +719,57 @@ def bench(root: Path, args: argparse.Namespace) -> None:
             server["rebuild"] = again.seconds
             server["rebuild_requests"] = counts.take()
 
+    step(f"pinning {n} stories (storybook pin), then the same builds from snapshots")
+    pinned = pin(project, uri)
+    clean(project)
+    snap_cold = build(project, uri)
+    peak = max(peak, snap_cold.max_rss)
+    step(f"  cold build from snapshots {seconds(snap_cold.seconds)}; no-change rebuild")
+    unchanged = repeat(args.rebuilds, lambda _: build(project, uri))
+    one_story: list[Run] = []
+    if "one-story" not in skip:
+        step(f"  {seconds(median([r.seconds for r in unchanged]))}; one-story rebuild (one Markdown file edited)")
+        one_story = repeat(args.rebuilds, edit_and_build)
+    peak = max(peak, *(r.max_rss for r in unchanged + one_story))
+
     # -- the table ---------------------------------------------------------------------------------------------
     rows: list[Row] = []
     at_200 = n == 200
     mkdocs_label = f"mkdocs {n} pages {seconds(mkdocs_seconds)}" if mkdocs_seconds else ""
-    rows.append(Row(f"cold build, {n} stories, no PDF (sqlite)", seconds(cold.seconds), seconds(cold.cpu),
-                    f"< {TARGET_COLD_200:.0f} s (200 stories)", mkdocs_label, ratio(cold.seconds, mkdocs_seconds),
-                    verdict(cold.seconds < TARGET_COLD_200) if at_200 else ""))
+    cold = live.get("cold")
+    if cold is not None:
+        rows.append(Row(f"cold build, {n} stories, no PDF (live, sqlite)", seconds(cold.seconds), seconds(cold.cpu),
+                        f"< {TARGET_COLD_200:.0f} s (200 stories)", mkdocs_label, ratio(cold.seconds, mkdocs_seconds),
+                        verdict(cold.seconds < TARGET_COLD_200) if at_200 else ""))
+        again = median([r.seconds for r in live["unchanged"]])
+        rows.append(Row(f"  no-change rebuild, live (median of {len(live['unchanged'])}): all resolved again",
+                        seconds(again), seconds(median([r.cpu for r in live["unchanged"]]))))
+        if live.get("one"):
+            rows.append(Row(f"  one-story rebuild, live (median of {len(live['one'])})",
+                            seconds(median([r.seconds for r in live["one"]])),
+                            seconds(median([r.cpu for r in live["one"]]))))
+    if with_pdfs is not None:
+        pdf_floor = None if pandoc_typst is None else pdf_stories * pandoc_typst
+        rows.append(Row(f"cold build with PDFs, {pdf_stories} stories (live, sqlite)", seconds(with_pdfs.seconds),
+                        seconds(with_pdfs.cpu), f"< {TARGET_PDF_200:.0f} s (200 stories)",
+                        "" if pdf_floor is None else f"{pdf_stories} x pandoc+typst {seconds(pdf_floor)}",
+                        ratio(with_pdfs.seconds, pdf_floor),
+                        verdict(with_pdfs.seconds < TARGET_PDF_200) if pdf_stories == 200 else ""))
+    rows.append(Row(f"pin {n} stories (storybook pin, sqlite)", seconds(pinned.seconds), seconds(pinned.cpu)))
+    rows.append(Row(f"cold build, {n} snapshot stories, no PDF", seconds(snap_cold.seconds), seconds(snap_cold.cpu),
+                    "", mkdocs_label, ratio(snap_cold.seconds, mkdocs_seconds)))
     nochange = median([r.seconds for r in unchanged])
-    rows.append(Row(f"no-change rebuild, {n} stories (median of {len(unchanged)})", seconds(nochange),
+    rows.append(Row(f"no-change rebuild, {n} snapshot stories (median of {len(unchanged)})", seconds(nochange),
                     seconds(median([r.cpu for r in unchanged])), f"< {TARGET_NOCHANGE_1000:.0f} s (1,000 stories)",
-                    mkdocs_label, ratio(nochange, mkdocs_seconds),
+                    f"CLI start {seconds(cli_start)}" if cli_start else "", ratio(nochange, cli_start),
                     verdict(nochange < TARGET_NOCHANGE_1000) if n >= 1000 else
                     ("MISSED already at this size" if nochange >= TARGET_NOCHANGE_1000 else "")))
     if one_story:
         one = median([r.seconds for r in one_story])
-        rows.append(Row(f"one-story rebuild, one .md edited (median of {len(one_story)})", seconds(one),
+        rows.append(Row(f"one-story rebuild, {n} snapshot stories (median of {len(one_story)})", seconds(one),
                         seconds(median([r.cpu for r in one_story])), f"< {TARGET_ONE_STORY:.0f} s",
                         f"CLI start {seconds(cli_start)}" if cli_start else "", ratio(one, cli_start),
                         verdict(one < TARGET_ONE_STORY)))
-    if pdf_extra:
-        pdf_floor = None if pandoc_typst is None else n * pandoc_typst
-        rows.append(Row(f"PDFs + site, {n} stories (EXTRAPOLATED from {small} and {args.pdf})", seconds(pdf_total),
-                        "", f"< {TARGET_PDF_200:.0f} s (200 stories)",
-                        "" if pdf_floor is None else f"{n} x pandoc+typst {seconds(pdf_floor)}",
-                        ratio(pdf_total, pdf_floor), verdict(pdf_total < TARGET_PDF_200) if at_200 else ""))
-        rows.append(Row("  one more PDF (WeasyPrint; measured slope)", seconds(slope), "", "",
-                        "" if pandoc_typst is None else f"pandoc+typst {seconds(pandoc_typst)}",
-                        ratio(slope, pandoc_typst)))
     if probe_sqlite:
         floor = search_sqlite.get("stories_runs_first")
         rows.append(Row(f"resolve {probe_sqlite['stories']} stories (sqlite, in the build)",
@@ -725,7 +794,7 @@ def bench(root: Path, args: argparse.Namespace) -> None:
         rows.append(Row(f"resolve {probe['stories']} stories (server, in the build)", seconds(probe["resolve"]), "",
                         f"<= {TARGET_RESOLVE_RATIO}x floor", f"1 search_runs of {len(run_ids)} runs {seconds(floor)}",
                         ratio(probe["resolve"], floor), verdict(probe["resolve"] <= TARGET_RESOLVE_RATIO * floor)))
-    rows.append(Row("peak memory (largest build process)", f"{peak / 2**20:,.0f} MiB", "", "< 1 GiB", "", "",
+    rows.append(Row("peak memory (a build's processes together)", f"{peak / 2**20:,.0f} MiB", "", "< 1 GiB", "", "",
                     verdict(peak < GIB)))
 
     print()
@@ -754,9 +823,6 @@ def bench(root: Path, args: argparse.Namespace) -> None:
         print(f"  mkdocs build, {n} pages / 1 page                {seconds(mkdocs_seconds)} / {seconds(mkdocs_one)}")
     if pandoc_typst is not None:
         print(f"  pandoc + typst, one story's text               {seconds(pandoc_typst)}")
-    if pdf_extra:
-        print(f"  --pdf build minus no-PDF build: {small} stories {seconds(pdf_extra[small])}, {args.pdf} stories "
-              f"{seconds(pdf_extra[args.pdf])} -> {seconds(fixed)} once + {seconds(slope)} per PDF")
     if probe_sqlite:
         print(f"  cold build with the resolve clock (sqlite)     {seconds(probe_sqlite.get('wall'))}, of which "
               f"resolve {seconds(probe_sqlite['resolve'])} (mlflow imported before the clock: "
