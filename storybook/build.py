@@ -52,6 +52,8 @@ from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
+    from storybook.sources.schema import ProjectConfig
+
 __all__ = ["BuildProgress", "BuildReport", "build"]
 
 
@@ -253,7 +255,8 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 report.pdfs = [story.slug for story in built]
                 report.workers = jobs if workers.started else 0
             if quarto is not None:
-                _quarto(staging, project, [(_parsed(root, s), s.page) for s in built if s.page is not None], quarto)
+                _quarto(staging, project, [(_parsed(root, s, config), s.page) for s in built if s.page is not None],
+                        quarto)
             if cache:
                 _write_manifest(staging, built, make_pdf)
         except BaseException:
@@ -267,10 +270,10 @@ def _pdf_name(story: StorySource, make_pdf: bool) -> str | None:
     return f"{story.slug}.pdf" if make_pdf else None
 
 
-def _parsed(root: Path, story: _Story) -> StorySource:
+def _parsed(root: Path, story: _Story, config: ProjectConfig) -> StorySource:
     """The story's parsed sources (a story taken from the cache by its files alone is parsed only now)."""
     if not isinstance(story.source, StorySource):
-        story.source = load_story(root, story.directory)
+        story.source = load_story(root, story.directory, config)
     return story.source
 
 
