@@ -196,7 +196,9 @@ def _assert_no_secrets(output: str, *folders: Path) -> None:
                 from pypdf import PdfReader
 
                 text = "".join(page.extract_text() for page in PdfReader(path).pages)
-                assert "Where the numbers come from" in text
+                # The text was read (a sentinel of each version), so the secret checks below mean something.
+                sentinel = "One-page summary" if path.name.endswith(".summary.pdf") else "Where the numbers come from"
+                assert sentinel in text
                 for secret in SECRETS:
                     assert secret not in text, (secret, path)
 
