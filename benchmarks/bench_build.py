@@ -251,22 +251,26 @@ def clean(project: Path) -> None:
 @dataclass
 class Run:
     seconds: float
-    cpu: float  # user + system seconds of the child (its workers, children of its forkserver, are not in it)
+    cpu: float  # user + system seconds of the child and of every process under it (workers sampled from /proc)
     max_rss: int  # bytes: the child's own peak RSS, or its process tree's peak PSS sum if larger
     code: int
     output: str
 
 
-def _tree_memory(root_pid: int) -> int:
-    """Memory of ``root_pid`` and all its descendants, from /proc (0 where /proc is missing): the sum of their
-    proportional set sizes (PSS), so pages that forked workers share are counted once, not once per worker."""
+def _tree(root_pid: int) -> tuple[int, dict[int, float]]:
+    """Memory of ``root_pid`` and its descendants, from /proc (nothing where /proc is missing): the sum of their
+    proportional set sizes (PSS), so pages that forked workers share are counted once, not once per worker; and
+    the CPU seconds (user + system) each descendant has used so far."""
     parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
     for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
         if entry.name.isdigit():
             try:
                 with open(f"/proc/{entry.name}/stat", "rb") as handle:
                     fields = handle.read().rsplit(b")", 1)[1].split()
                 parents[int(entry.name)] = int(fields[1])
+                cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
             except (OSError, IndexError, ValueError):
                 continue
     tree, grew = {root_pid}, True
@@ -286,7 +290,7 @@ def _tree_memory(root_pid: int) -> int:
                         break
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    return total, {pid: cpu[pid] for pid in tree - {root_pid} if pid in cpu}
 
 
 def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
@@ -298,11 +302,15 @@ def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None 
         child = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, cwd=cwd,
                                  env={**base, "NO_COLOR": "1", "TERM": "dumb", **(env or {})})
         peak = [0]
+        descendants: dict[int, float] = {}  # pid -> CPU seconds last seen (workers are not the child's to wait for)
         done = threading.Event()
 
         def sample() -> None:
             while not done.wait(0.02):
-                peak[0] = max(peak[0], _tree_memory(child.pid))
+                memory, cpu = _tree(child.pid)
+                peak[0] = max(peak[0], memory)
+                for pid, seconds in cpu.items():
+                    descendants[pid] = max(descendants.get(pid, 0.0), seconds)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -314,7 +322,8 @@ def run(command: list[str], env: dict[str, str] | None = None, cwd: Path | None 
         output.seek(0)
         text = output.read().decode(errors="replace")
     rss = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
-    return Run(seconds, usage.ru_utime + usage.ru_stime, max(rss, peak[0]), child.returncode, text)
+    own = usage.ru_utime + usage.ru_stime  # the child and the children it waited for
+    return Run(seconds, own + sum(descendants.values()), max(rss, peak[0]), child.returncode, text)
 
 
 def build(project: Path, uri: str, *, pdf: bool = False, out: Path | None = None) -> Run:
