@@ -186,6 +186,8 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
 
                 mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
                                       cache_dir=project.root / ".storybook" / "cache")
+                # One batched read for every story (requests grow with models and experiments, not stories).
+                mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
             try:
                 fresh = mlflow.resolve(story)
             except StorybookError as error:
