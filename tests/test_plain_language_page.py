@@ -134,7 +134,7 @@ def test_first_use_of_each_term_links_to_its_entry(built: Path) -> None:
             "#term-guardrail", "#term-drift", "#term-psi"} <= set(hrefs)
     assert len(hrefs) == len(set(hrefs))  # each term once
 
-    entries = re.findall(r'<dt id="(term-[a-z0-9-]+)">', page)
+    entries = re.findall(r'<dt><span id="(term-[a-z0-9-]+)">', page)
     assert sorted(h[1:] for h in hrefs) == sorted(entries)  # every link has its entry, every entry a link
     glossary = page.split('<section id="glossary"', 1)[1].split("</section>", 1)[0]
     assert '<a class="term"' not in glossary

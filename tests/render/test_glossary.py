@@ -121,7 +121,7 @@ def test_render_with_glossary_lists_only_used_terms_alphabetically() -> None:
     page = env.from_string('<main><p>{{ text }}</p>{% if glossary %}{% include "_glossary.html" %}{% endif %}'
                            "</main>")
     html = render_with_glossary(page, {"text": "The threshold decides; recall follows."}, TERMS)
-    assert re.findall(r'<dt id="([^"]+)">', html) == ["term-recall", "term-threshold"]
+    assert re.findall(r'<dt><span id="([^"]+)">', html) == ["term-recall", "term-threshold"]
     assert _links(html) == [("term-threshold", "threshold"), ("term-recall", "recall")]
     section = html.split('<section id="glossary"', 1)[1]
     assert '<a class="term"' not in section  # nothing is linked inside the glossary itself
