@@ -76,7 +76,7 @@ def _strip_screen_only(html: str) -> str:
     html = re.sub(r'<nav class="toc screen-only".*?</nav>', "", html, flags=re.S)
     html = re.sub(r'<p class="screen-only">.*?</p>', "", html, flags=re.S)
     # Links to anchors on the same page: ids do not survive the conversion, so keep the text only.
-    html = re.sub(r'<a href="#[^"]*"[^>]*>(.*?)</a>', r"\1", html, flags=re.S)
+    html = re.sub(r'<a\s[^>]*?href="#[^"]*"[^>]*>(.*?)</a>', r"\1", html, flags=re.S)
     # The title is in the front matter; drop the page's own h1 so it is not printed twice.
     return re.sub(r"<h1>.*?</h1>", "", html, count=1, flags=re.S)
 
