@@ -62,7 +62,7 @@ def test_reader_follows_index_to_story_and_sees_charts(served: str, built_site: 
         page.on("request", lambda request: requests.append(request.url))
         page.goto(start)
         assert page.locator("h1").first.inner_text() == "Screening model stories"
-        page.get_by_role("link", name="Which tumour scans should a specialist see first?").click()
+        page.get_by_role("link", name="Which tumour scans should a specialist see first?", exact=True).click()
         page.wait_for_load_state("load")
         assert page.url.endswith(f"{STORY}.html")
         images = page.locator("img")
@@ -88,7 +88,7 @@ AXE = Path(__file__).resolve().parents[1] / ".cache" / "axe-core-4.14.1" / "axe.
 
 @pytest.mark.browser
 @pytest.mark.skipif(not AXE.is_file(), reason="axe-core is fetched by scripts/setup.sh (scripts/fetch_axe.py)")
-@pytest.mark.parametrize("page_name", ["index.html", f"{STORY}.html"])
+@pytest.mark.parametrize("page_name", ["index.html", f"{STORY}.html", f"{STORY}.summary.html"])
 @pytest.mark.parametrize("width", [1280, 390])
 def test_axe_finds_no_serious_or_critical_violations(served: str, page_name: str, width: int) -> None:
     from playwright.sync_api import sync_playwright
