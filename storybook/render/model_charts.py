@@ -80,7 +80,7 @@ def timeline_chart(name: str, report: HistoryReport) -> Chart | None:
     if spans:
         layers.append({"data": {"values": spans}, "mark": {"type": "bar", "height": 12},
                        "encoding": {"x": _field("start", "quantitative", scale=x_scale,
-                                                axis={"tickMinStep": 1, "format": "d"},
+                                                axis={"values": list(range(1, last + 1)), "format": "d"},
                                                 title="Events in order (numbered as in the list below)"),
                                     "x2": {"field": "end"}, "y": y, "yOffset": _field("alias", "nominal"),
                                     "color": _field("alias", "nominal", title="Alias",
@@ -91,7 +91,8 @@ def timeline_chart(name: str, report: HistoryReport) -> Chart | None:
                                                              "range": [1.0, 0.35]})}})
     layers.append({"data": {"values": marks}, "mark": {"type": "point", "shape": "diamond", "filled": True,
                                                         "color": "#222", "size": 80},
-                   "encoding": {"x": _field("event", "quantitative", scale=x_scale), "y": y}})
+                   "encoding": {"x": _field("event", "quantitative", scale=x_scale,
+                                            axis={"values": list(range(1, last + 1)), "format": "d"}), "y": y}})
     spec = _spec({"layer": layers}, 480, max(60, 40 * len(report.rows)))
     steps = "; ".join(f"{n}. {e.when}: {e.text}" for n, e in enumerate(report.events, start=1))
     held = "; ".join(f"version {r.version}: {', '.join(s.describe() for s in r.spans) or 'no alias'}"
