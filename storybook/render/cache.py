@@ -25,20 +25,18 @@ broken, ignored and rebuilt; the cache never fails a build.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import importlib.resources
 import json
 import os
 import tempfile
-import types
-import typing
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any
+
+from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
     from storybook.render.pages import RenderedStory
@@ -198,94 +196,16 @@ def resolved_fingerprint(resolved: ResolvedStory) -> str:
 
 
 def encode_value(value: Any) -> Any:
-    """Plain JSON data for a value made of dataclasses, dicts, lists, tuples, str, bytes, numbers and None."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return str(value) if isinstance(value, str) else value  # str() drops a subclass such as Markup
-    if isinstance(value, bytes):
-        return value.hex()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {str(k): encode_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode_value(item) for item in value]
-    raise TypeError(f"the render cache cannot store a {type(value).__name__}")
-
-
-class _Mismatch(Exception):
-    """The stored data does not fit the type it is read as."""
+    """Plain JSON data for a page (see :func:`storybook.typed_json.encode`)."""
+    return encode(value)
 
 
 def decode_value(tp: Any, data: Any) -> Any:
     """The inverse of :func:`encode_value`, driven by type hints; raises ValueError when the data does not fit."""
     try:
-        return _decode(tp, data)
-    except (_Mismatch, TypeError, KeyError) as exc:
+        return decode(tp, data)
+    except (Mismatch, TypeError) as exc:
         raise ValueError(f"cache entry does not match {tp}: {exc}") from None
-
-
-@functools.cache
-def _init_fields(cls: type[Any]) -> tuple[tuple[str, Any], ...]:
-    """A dataclass's init fields with their resolved types (resolving them is slow: once per class)."""
-    hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls) if f.init)
-
-
-def _decode(tp: Any, data: Any) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return data
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is not type(None):
-                try:
-                    return _decode(arg, data)
-                except (_Mismatch, TypeError, KeyError):
-                    continue
-        raise _Mismatch(f"{data!r} fits none of {args}")
-    if origin is Literal:
-        if data not in typing.get_args(tp):
-            raise _Mismatch(f"{data!r} is not one of {typing.get_args(tp)}")
-        return data
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(data, dict):
-            raise _Mismatch(f"expected a mapping for {tp.__name__}")
-        return tp(**{name: _decode(hint, data[name]) for name, hint in _init_fields(tp)})
-    if origin is dict:
-        key_type, value_type = typing.get_args(tp) or (Any, Any)
-        if not isinstance(data, dict):
-            raise _Mismatch("expected a mapping")
-        return {_decode(key_type, k): _decode(value_type, v) for k, v in data.items()}
-    if origin in (list, tuple):
-        if not isinstance(data, list):
-            raise _Mismatch("expected a list")
-        args = typing.get_args(tp)
-        if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-            if len(args) != len(data):
-                raise _Mismatch(f"expected {len(args)} items")
-            return tuple(_decode(a, d) for a, d in zip(args, data, strict=True))
-        items = [_decode(args[0] if args else Any, item) for item in data]
-        return tuple(items) if origin is tuple else items
-    if tp is bytes:
-        if not isinstance(data, str):
-            raise _Mismatch("expected hex text")
-        return bytes.fromhex(data)
-    if isinstance(tp, type) and issubclass(tp, str):
-        if not isinstance(data, str):
-            raise _Mismatch(f"expected text, got {type(data).__name__}")
-        return tp(data)
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise _Mismatch("expected true or false")
-        return data
-    if tp in (int, float):
-        if isinstance(data, bool) or not isinstance(data, int | float) or (tp is int and isinstance(data, float)):
-            raise _Mismatch(f"expected a {tp.__name__}")
-        return tp(data)
-    raise _Mismatch(f"cannot read a {tp!r}")
 
 
 # -- the store ------------------------------------------------------------------------------------------------

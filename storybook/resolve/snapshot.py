@@ -20,18 +20,17 @@ import math
 import os
 import re
 import tempfile
-import types
-import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, Union
+from typing import Any
 
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
+from storybook.typed_json import NOT_MINE, Mismatch, decode
 
 __all__ = [
     "FORMAT_VERSION",
@@ -239,12 +238,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, A
 # -- reading ------------------------------------------------------------------------------------------------
 
 
-class _Malformed(Exception):
-    """Raised while decoding; turned into a located SourceError by the caller."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where or 'top level'}: {message}")
-        self.where = where
+_Malformed = Mismatch  # raised while decoding; turned into a located SourceError by the caller
 
 
 def load_snapshot(story_dir: Path, slug: str | None = None, *,
@@ -355,81 +349,8 @@ class _FrameReader:
 
 
 def _decode(tp: Any, data: Any, where: str, frames: _FrameReader) -> Any:
-    origin = typing.get_origin(tp)
-    if tp is Any:
-        return data
-    if origin in (Union, types.UnionType):
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _decode(arg, data, where, frames)
-            except _Malformed as exc:
-                errors.append(exc)
-        raise errors[0] if errors else _Malformed(where, "unexpected null")
-    if origin is Literal:
-        if data not in typing.get_args(tp):
-            raise _Malformed(where, f"expected one of {typing.get_args(tp)}, got {data!r}")
-        return data
-    if tp is pd.DataFrame:
-        return frames(data, where)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return _decode_dataclass(tp, data, where, frames)
-    if origin is dict:
-        key_type, value_type = typing.get_args(tp)
-        if not isinstance(data, dict):
-            raise _Malformed(where, "expected a mapping")
-        return {_decode(key_type, k, f"{where}.{k}", frames): _decode(value_type, v, f"{where}.{k}", frames)
-                for k, v in data.items()}
-    if origin in (tuple, list):
-        if not isinstance(data, list):
-            raise _Malformed(where, "expected a list")
-        args = typing.get_args(tp)
-        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-            if len(args) != len(data):
-                raise _Malformed(where, f"expected {len(args)} items")
-            return tuple(_decode(a, d, f"{where}.{i}", frames) for i, (a, d) in enumerate(zip(args, data, strict=True)))
-        item_type = args[0] if args else Any
-        items = [_decode(item_type, item, f"{where}.{i}", frames) for i, item in enumerate(data)]
-        return tuple(items) if origin is tuple else items
-    if tp is float:
-        if isinstance(data, str) and data in ("nan", "inf", "-inf"):
-            return float(data)
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            raise _Malformed(where, f"expected a number, got {data!r}")
-        return float(data)
-    if tp is int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            raise _Malformed(where, f"expected a whole number, got {data!r}")
-        return data
-    if tp is bool:
-        if not isinstance(data, bool):
-            raise _Malformed(where, f"expected true or false, got {data!r}")
-        return data
-    if tp is str:
-        if not isinstance(data, str):
-            raise _Malformed(where, f"expected text, got {data!r}")
-        return data
-    raise _Malformed(where, f"cannot read a value of type {tp!r}")
-
-
-def _decode_dataclass(cls: type[Any], data: Any, where: str, frames: _FrameReader) -> Any:
-    if not isinstance(data, dict):
-        raise _Malformed(where, f"expected a mapping for {cls.__name__}")
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        inner = f"{where}.{f.name}"
-        if f.name not in data:
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-                continue  # pinned before this field existed: its default applies
-            raise _Malformed(inner, "missing (the snapshot was written by an older storybook)")
-        values[f.name] = _decode(hints[f.name], data[f.name], inner, frames)
-    return cls(**values)
+    """``data`` read as ``tp``; DataFrames are the pinned CSV files ``frames`` reads and verifies."""
+    return decode(tp, data, where, lambda kind, value, at: frames(value, at) if kind is pd.DataFrame else NOT_MINE)
 
 
 def decode_resolved(data: Any, story_dir: Path) -> ResolvedStory:
