@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from storybook.analyse.classification import Estimate
-from storybook.analyse.plain import format_date, format_number, format_percent, verdict
+from storybook.analyse.plain import RATE_NAMES, format_date, format_number, format_percent, verdict
 from storybook.errors import ReferenceNotFound, SourceError
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.loader import StorySource
@@ -38,11 +38,6 @@ __all__ = ["ClaimResult", "ClaimStatus", "check_claims", "check_metric_claim", "
 
 ClaimStatus = Literal["holds", "fails", "unchecked"]
 LOWER_IS_BETTER = ("false_positive_rate", "false_negative_rate")
-RATE_WORDS = {
-    "recall": "share of cases found", "precision": "share of flags that are right",
-    "specificity": "share of non-cases left alone", "accuracy": "share of calls that are right",
-    "false_positive_rate": "false alarm rate", "false_negative_rate": "miss rate",
-}
 
 
 @dataclass(frozen=True)
@@ -177,17 +172,17 @@ def _described(group: str, estimate: Estimate) -> str:
 
 
 def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate) -> ClaimResult:
-    source = f"the {RATE_WORDS[spec.rate]} by {spec.slice!r} in the scored evaluation set"
+    source = f"the {RATE_NAMES[spec.rate]} by {spec.slice!r} in the scored evaluation set"
     if group.value is None or other.value is None or group.low is None or other.high is None \
             or group.high is None or other.low is None:
         empty = spec.group if group.value is None else spec.no_worse_than
-        return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {RATE_WORDS[spec.rate]}, "
+        return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {RATE_NAMES[spec.rate]}, "
                            "so the claim could not be checked.", source)
     judged = verdict(group, other, higher_is_better=spec.rate not in LOWER_IS_BETTER)  # the one comparison rule
     clearly_worse, clearly_better = judged == "worse", judged == "better"
     figures = f"{_described(str(spec.group), group)}; {_described(str(spec.no_worse_than), other)}"
     if clearly_worse:
-        return ClaimResult(spec, "fails", f"No longer true: the {RATE_WORDS[spec.rate]} is clearly worse for "
+        return ClaimResult(spec, "fails", f"No longer true: the {RATE_NAMES[spec.rate]} is clearly worse for "
                            f"{spec.group!r}, beyond the uncertainty. {figures}.", source)
     told = "clearly better" if clearly_better else "no clear difference (the ranges overlap)"
     return ClaimResult(spec, "holds", f"True: {told}. {figures}.", source)

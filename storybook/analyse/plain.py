@@ -40,6 +40,7 @@ from storybook.analyse.classification import PROPORTION_KINDS, Estimate, SliceRo
 
 __all__ = [
     "COMPARISON_WORDS",
+    "RATE_NAMES",
     "Certainty",
     "Comparison",
     "GroupWording",
@@ -61,6 +62,12 @@ __all__ = [
     "slice_wording",
     "verdict",
 ]
+
+RATE_NAMES = {  # short names for the proportions a story reports, to use inside a sentence
+    "recall": "share of cases found", "precision": "share of flags that are right",
+    "specificity": "share of non-cases left alone", "accuracy": "share of calls that are right",
+    "false_positive_rate": "false alarm rate", "false_negative_rate": "miss rate",
+}
 
 Certainty = Literal["too few", "tight", "wide", "unknown"]
 Comparison = Literal["higher", "lower", "no clear difference", "too few cases to say"]

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.model_card import ModelCard, StoryAnalysis
-from storybook.analyse.plain import format_count, format_date, format_number, format_percent, per_hundred
+from storybook.analyse.plain import RATE_NAMES, format_count, format_date, format_number, format_percent, per_hundred
 from storybook.errors import Location, PublishError
 from storybook.render.charts import (
     Chart,
@@ -35,11 +35,7 @@ from storybook.sources.schema import PAGE_SECTIONS, Versions
 
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
 
-KIND_LABELS = {
-    "recall": "Share of cases found", "precision": "Share of flags that are right",
-    "specificity": "Share of non-cases left alone", "accuracy": "Share of calls that are right",
-    "false_positive_rate": "False alarm rate", "false_negative_rate": "Miss rate",
-}
+KIND_LABELS = {kind: name[0].upper() + name[1:] for kind, name in RATE_NAMES.items()}
 
 
 @dataclass(frozen=True)
