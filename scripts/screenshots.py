@@ -3,7 +3,7 @@
     .venv/bin/python scripts/screenshots.py
 
 Index and story page at desktop (1280 px) and phone (390 px) widths in Debian's chromium, and the first two
-pages of the story's PDF through pdftoppm.
+pages of the story's PDF and its one-page summary through pdftoppm.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def main() -> None:
         browser.close()
     subprocess.run(["pdftoppm", "-png", "-r", "45", "-f", "1", "-l", "2", str(SITE / f"{STORY}.pdf"),
                     str(OUT / "pdf-page")], check=True)
+    subprocess.run(["pdftoppm", "-png", "-r", "45", "-singlefile", str(SITE / f"{STORY}.summary.pdf"),
+                    str(OUT / "summary-pdf")], check=True)
     print(f"screenshots written to {OUT}")
 
 
