@@ -8,7 +8,6 @@ that does not grow when the stories double; the figures on the pages are the one
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from typer.testing import CliRunner
 from storybook.cli import app
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.sources.loader import StorySource, load_project
+from tests.fresh_process import build_in_fresh_process
 from tests.mlflow_server import Counts, counting_proxy, mlflow_server
 
 runner = CliRunner()
@@ -264,20 +264,7 @@ def test_build_from_snapshots_alone_never_imports_mlflow(served: Served, tmp_pat
     # Not --offline: the build sees every story pinned and never needs MLflow, so it never imports it.
     config = project / "storybook.yaml"
     config.write_text(config.read_text().replace(served.proxy, "http://127.0.0.1:9"))
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from storybook.cli import app\n"
-        f"result = CliRunner().invoke(app, ['build', {str(project)!r}, '--no-pdf'])\n"
-        "print(result.output)\n"
-        "assert result.exit_code == 0, result.output\n"
-        "assert 'mlflow' not in sys.modules, sorted(m for m in sys.modules if 'mlflow' in m)\n"
-        "print('NO-MLFLOW-OK')\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": ""}, cwd=tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "NO-MLFLOW-OK" in done.stdout
+    assert "mlflow" not in build_in_fresh_process(project, "--no-pdf", cwd=tmp_path)
     for index in range(3):
         assert (project / "site" / f"story-{index:02d}.html").is_file()
 

@@ -3,11 +3,8 @@ pinned snapshot without MLflow."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +13,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from storybook.cli import app
+from tests.fresh_process import build_in_fresh_process
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()
@@ -107,19 +105,7 @@ def test_a_pinned_example_shows_the_same_importance_without_mlflow(project_copy:
     shutil.rmtree(project_copy / "site")
     (project_copy / "mlflow" / "mlflow.db").unlink()  # only the snapshot can answer now
     shutil.rmtree(project_copy / ".storybook", ignore_errors=True)
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from storybook.cli import app\n"
-        f"result = CliRunner().invoke(app, ['build', {str(project_copy)!r}, '--offline', '--no-pdf'])\n"
-        "assert result.exit_code == 0, result.output\n"
-        "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
-        "print('NO-MLFLOW-OK')\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": ""})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "NO-MLFLOW-OK" in done.stdout
+    assert "mlflow" not in build_in_fresh_process(project_copy, "--offline", "--no-pdf")
     page = (project_copy / "site" / f"{STORY}.html").read_text()
     assert _cells(page, "data-driver") == live
     assert "champion moved to version 1" in page

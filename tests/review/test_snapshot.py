@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, write_snapshot
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import StorySource, load_project
+from tests.fresh_process import build_in_fresh_process
 
 from .conftest import STORY
 
@@ -154,20 +152,7 @@ def test_offline_build_without_snapshot_fails_with_located_error(project_copy: P
 def test_offline_build_from_snapshot_never_imports_mlflow(pinned_copy: Path) -> None:
     # The store is gone: only the snapshot can answer.
     (pinned_copy / "mlflow" / "mlflow.db").unlink()
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from storybook.cli import app\n"
-        f"result = CliRunner().invoke(app, ['build', {str(pinned_copy)!r}, '--offline', '--no-pdf'])\n"
-        "print(result.output)\n"
-        "assert result.exit_code == 0, result.output\n"
-        "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
-        "print('NO-MLFLOW-OK')\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "MLFLOW_TRACKING_URI": ""})
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "NO-MLFLOW-OK" in done.stdout
+    assert "mlflow" not in build_in_fresh_process(pinned_copy, "--offline", "--no-pdf")
     page = (pinned_copy / "site" / f"{STORY}.html").read_text()
     run_id = json.loads((pinned_copy / "stories" / STORY / "snapshot.json").read_text())["resolved"]["run"]["run_id"]
     assert run_id in page  # provenance still names the run
