@@ -29,7 +29,6 @@ from storybook.analyse.decision_judge import (
     guardrail_outcome,
     judge,
     judge_within,
-    kind_phrase,
     level_outcome,
     points_of,
     slice_table,
@@ -39,7 +38,7 @@ from storybook.analyse.decision_judge import (
     told_share,
     verdict_words,
 )
-from storybook.analyse.plain import Vocabulary
+from storybook.analyse.plain import Vocabulary, kind_phrase
 from storybook.sources.schema import (
     CostSavingGround,
     Criterion,

@@ -57,7 +57,6 @@ __all__ = [
     "guardrail_outcome",
     "judge",
     "judge_within",
-    "kind_phrase",
     "level_outcome",
     "points_of",
     "slice_table",
@@ -210,19 +209,6 @@ def cost_difference(costs: CostModel, first: Scored, second: Scored, *, rounds: 
 # --- wording -------------------------------------------------------------------------------------------
 
 
-def kind_phrase(kind: str, words: Vocabulary) -> str:
-    """What a figure of this kind counts, to follow "the": "share of patients who ... that are flagged"."""
-    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
-    phrases = {
-        "recall": f"share of {u} who {pos} that are {flag}",
-        "precision": f"share of {u} {flag} who really {pos}",
-        "specificity": f"share of {u} who {neg} that are left alone",
-        "accuracy": f"share of {u} for whom the model's call is right",
-        "false_positive_rate": f"share of {u} who {neg} that are {flag} anyway",
-        "false_negative_rate": f"share of {u} who {pos} that are missed",
-        "roc_auc": f"ranking quality (how often one of the {u} who {pos} scores above one who {neg})",
-    }
-    return phrases.get(kind, kind)
 
 
 def counted_among(kind: str, words: Vocabulary) -> str:

@@ -55,6 +55,7 @@ __all__ = [
     "format_date",
     "format_number",
     "format_percent",
+    "kind_phrase",
     "metric_sentence",
     "per_hundred",
     "rate_sentence",
@@ -202,6 +203,21 @@ def verdict(current: Estimate, previous: Estimate, *, higher_is_better: bool = T
 
 
 # --- sentences -----------------------------------------------------------------------------------------
+
+
+def kind_phrase(kind: str, words: Vocabulary) -> str:
+    """What a figure of this kind counts, to follow "the": "share of patients who ... that are flagged"."""
+    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
+    phrases = {
+        "recall": f"share of {u} who {pos} that are {flag}",
+        "precision": f"share of {u} {flag} who really {pos}",
+        "specificity": f"share of {u} who {neg} that are left alone",
+        "accuracy": f"share of {u} for whom the model's call is right",
+        "false_positive_rate": f"share of {u} who {neg} that are {flag} anyway",
+        "false_negative_rate": f"share of {u} who {pos} that are missed",
+        "roc_auc": f"ranking quality (how often one of the {u} who {pos} scores above one who {neg})",
+    }
+    return phrases.get(kind, kind)
 
 
 def definition(kind: str, words: Vocabulary) -> str:

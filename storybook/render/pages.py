@@ -188,7 +188,11 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
 
 
 # The sections a decision's ground may point to, as the page names them.
-SECTION_NAMES = {**CARD_SECTIONS, "cost-of-error": "What mistakes cost", "trust": "How far to trust it"}
+SECTION_NAMES = {  # every section's heading: the table of contents and links to sections
+    "decision": "The decision", **CARD_SECTIONS, "drivers": "What drives the predictions",
+    "history": "The model's history", "cost-of-error": "What mistakes cost", "trust": "How far to trust it",
+    "claims": "Claims checked against the data", "provenance": "Where the numbers come from",
+}
 OUTCOME_WORDS = {"holds": "holds", "fails": "fails", "cannot tell": "cannot be told",
                  "no longer a ground": "is no longer a ground"}
 
@@ -256,23 +260,18 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     return RenderedStory(slug=story.slug, html=html, charts=svgs, pages={summary_name: summary}, pdfs=pdfs)
 
 
-TOC_NAMES = {
-    "decision": "The decision", **CARD_SECTIONS, "drivers": "What drives the predictions",
-    "history": "The model's history", "cost-of-error": "What mistakes cost", "trust": "How far to trust it",
-    "claims": "Claims checked against the data", "provenance": "Where the numbers come from",
-}
 
 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
                 "cost-of-error": analysis.cost, "trust": analysis.trust, "claims": analysis.claims}
-    return set(TOC_NAMES) - {section for section, found in optional.items() if not found}
+    return set(SECTION_NAMES) - {section for section, found in optional.items() if not found}
 
 
 def _toc(present: set[str], shown: frozenset[str]) -> list[tuple[str, str]]:
     """The table of contents in page order. The glossary adds its own entry: only the template knows its terms."""
-    return [(section, TOC_NAMES[section]) for section in PAGE_SECTIONS
-            if section in TOC_NAMES and section in present and section in shown]
+    return [(section, SECTION_NAMES[section]) for section in PAGE_SECTIONS
+            if section in SECTION_NAMES and section in present and section in shown]
 
 
 def story_versions(story: StorySource) -> Versions:
