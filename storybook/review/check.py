@@ -206,7 +206,7 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
         rendered = _render(found, story, resolved, env)
         analysis = rendered[0] if rendered is not None else None
         if rendered is not None:
-            _page_readability(found, report, project, story, rendered[1])
+            _page_readability(found, report, story, rendered[1])
         if analysis is not None:
             _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
             if analysis.decision is not None:
@@ -397,8 +397,7 @@ def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env:
     return analysis, page
 
 
-def _page_readability(found: _Collector, report: CheckReport, project: Project, story: StorySource,
-                      page: RenderedStory) -> None:
+def _page_readability(found: _Collector, report: CheckReport, story: StorySource, page: RenderedStory) -> None:
     """The reading grade of the built page and of its one-page summary, against the project's target."""
     from storybook.review.readability import page_readability
 
@@ -407,28 +406,26 @@ def _page_readability(found: _Collector, report: CheckReport, project: Project, 
         if name.endswith(".summary.html"):
             measured["summary"] = page_readability(html)
     report.readability[story.slug] = measured
-    target = project.config.readability
-    if target is None:
+    if report.max_grade is None:
         return
     for version, figures in measured.items():
-        if figures.grade > target.max_grade:
+        if figures.grade > report.max_grade:
             found.add("warning", story.story_file, "page-readability",
                       f"the built {version} reads at grade {figures.grade:.1f}, above the project's "
-                      f"readability.max_grade of {target.max_grade:g}",
+                      f"readability.max_grade of {report.max_grade:g}",
                       "shorten sentences and prefer everyday words in the story's prose and labels")
 
 
 def _claims(found: _Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
     """A claim that no longer holds fails check on its line in story.yaml."""
-    for index, result in enumerate(story.config.claims):
-        claim = claims[index]
-        assert claim.spec.id == result.id
+    for index, claim in enumerate(claims):  # in story.yaml's order
         where = story.yaml.location(("claims", index))
         if claim.status == "fails":
-            found.add("error", where, "claim-failed", f"claim {result.id!r} no longer holds against {against}: "
-                      f"{claim.evidence}", "fix the model or the data, or reword the claim and have it reviewed")
+            found.add("error", where, "claim-failed", f"claim {claim.spec.id!r} no longer holds against "
+                      f"{against}: {claim.evidence}", "fix the model or the data, or reword the claim and have it "
+                      "reviewed")
         elif claim.status == "unchecked":
-            found.add("warning", where, "claim-unchecked", f"claim {result.id!r} could not be checked: "
+            found.add("warning", where, "claim-unchecked", f"claim {claim.spec.id!r} could not be checked: "
                       f"{claim.evidence}", "widen its period or point it at data that covers it")
 
 
