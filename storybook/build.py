@@ -6,8 +6,8 @@ and listed on the index as not built; the others are published.
 The build is incremental: a story whose page is in the render cache (:mod:`storybook.render.cache`) is not
 analysed or rendered again, and one built from its snapshot is not even parsed. The stories left to render
 are analysed and rendered in worker processes when there are enough of them (:mod:`storybook.workers`), with
-the same functions and so the same bytes as in this process. A PDF is reused from the previous site when its
-page, charts and stylesheet are byte for byte the same.
+the same functions and so the same bytes as in this process. A PDF is reused from the PDF cache when the HTML
+it prints, its charts, the stylesheet and storybook's code are byte for byte the same.
 """
 
 from __future__ import annotations
