@@ -7,9 +7,10 @@ telling something its author did not intend. Values arrive as strings from the Y
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 __all__ = [
     "GROUND_KINDS",
@@ -61,6 +62,17 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250,
                                        pattern=r"^[A-Za-z0-9_./ -]+$")]
+
+
+def _real_date(text: str) -> str:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date on the calendar; write YYYY-MM-DD, e.g. 2026-09-28") from None
+    return text
+
+
+IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
 
 
 class _Schema(BaseModel):
@@ -343,7 +355,7 @@ class Guardrail(_Schema):
 class AttestationSpec(_Schema):
     who: ShortText
     role: ShortText
-    when: Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    when: IsoDate
     statement: Text
     check: Key
     automated: bool = False
@@ -359,7 +371,6 @@ class TrustSpec(_Schema):
     attestations: list[AttestationSpec] = Field(default_factory=list)
 
 
-IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$")]
 ClaimId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
 

@@ -116,6 +116,7 @@ def test_slice_claim_with_an_empty_group_is_unchecked() -> None:
     ({"metric": "m", "at_least": 1, "since": "2026-01-01"}, "since belong to a series claim"),
     ({"slice": "site", "group": "a"}, "needs group and no_worse_than"),
     ({"series": "s", "stays_above": 0, "since": "2026-02-01", "until": "2026-01-01"}, "is after until"),
+    ({"series": "s", "stays_above": 0, "since": "2026-13-40"}, "not a date on the calendar"),
 ])
 def test_claim_schema_refuses_what_cannot_be_checked(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
