@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from storybook.errors import ConfigError
 
-__all__ = ["SECRET_ENV_VARS", "Secrets", "display_uri", "tracking_uri"]
+__all__ = ["SECRET_ENV_VARS", "Secrets", "artifact_refusal", "display_uri", "tracking_uri"]
 
 SECRET_ENV_VARS = (
     "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_USERNAME",
@@ -50,6 +52,7 @@ def tracking_uri(configured: str | None, root: Path, env: Mapping[str, str] | No
 
 def display_uri(uri: str) -> str:
     """The URI as it may appear anywhere a person can read it: no user, password or query string."""
+    uri = _with_long_userinfo_cut(uri)
     try:
         parts = urlsplit(uri)
     except ValueError:  # e.g. an unclosed IPv6 bracket: cut by hand rather than fail or show it whole
@@ -61,25 +64,73 @@ def display_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _long_userinfo(uri: str) -> str | None:
+    """The user:password part of a URI whose password holds an unencoded '/' (``http://u:p@ss/w@host``).
+
+    Such a URI is not valid, but people write it; the standard split would take ``ss`` for the host and show
+    ``/w@host`` as the path. Taken here as everything up to the last '@' before the query, when the standard
+    split leaves an '@' in the path and its netloc holds an '@' or a port that is not a number.
+    """
+    match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^?#]*)@", uri)  # up to the last '@' before the query
+    if match is None or "/" not in match.group(2):
+        return None  # the standard split is right
+    netloc = uri[match.end(1):].split("/", 1)[0]
+    host = netloc.rpartition("@")[2]
+    port = host.rpartition(":")[2] if ":" in host and not host.endswith("]") else ""
+    return match.group(2) if "@" in netloc or (port != "" and not port.isdigit()) else None
+
+
+def _with_long_userinfo_cut(uri: str) -> str:
+    userinfo = _long_userinfo(uri)
+    return uri if userinfo is None else uri.replace(userinfo + "@", "", 1)
+
+
 def _uri_secrets(uri: str) -> set[str]:
-    """User, password and query values of ``uri``, as written and percent-decoded."""
+    """User, password and query values of ``uri``, as written and percent-decoded, however the URI is split."""
     try:
         parts = urlsplit(uri)
-        userinfo = parts.netloc.rpartition("@")[0]
+        userinfos = [parts.netloc.rpartition("@")[0]]
         query = parts.query
     except ValueError:
         match = re.search(r"//([^/?#]*)@", uri)
-        userinfo = match.group(1) if match else ""
+        userinfos = [match.group(1) if match else ""]
         query = uri.partition("?")[2].partition("#")[0]
-    user, _, password = userinfo.partition(":")
-    found = {user, password, query}
+    userinfos.append(_long_userinfo(uri) or "")
+    found = {query}
+    for userinfo in userinfos:
+        user, _, password = userinfo.partition(":")
+        found.update((user, password, userinfo))
     found.update(value for _, value in parse_qsl(query, keep_blank_values=True))
     found.update(unquote(value) for value in list(found))
     return {value for value in found if value}
 
 
+def _credential_pairs(uri: str, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(user, password) pairs a client could send as HTTP Basic auth."""
+    pairs = []
+    for userinfo in (_long_userinfo(uri) or "", re.sub(r"^[^:]*://", "", uri).partition("/")[0].rpartition("@")[0]):
+        user, colon, password = unquote(userinfo).partition(":")
+        if colon:
+            pairs.append((user, password))
+    if env.get("MLFLOW_TRACKING_USERNAME") or env.get("MLFLOW_TRACKING_PASSWORD"):
+        pairs.append((env.get("MLFLOW_TRACKING_USERNAME", ""), env.get("MLFLOW_TRACKING_PASSWORD", "")))
+    return pairs
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a secret can be written in a message: as is, percent-encoded, JSON- or repr-escaped."""
+    forms = {secret, quote(secret, safe=""), quote(secret), json.dumps(secret)[1:-1], repr(secret)[1:-1]}
+    return {form for form in forms if form}
+
+
 class Secrets:
-    """Every credential storybook knows of, so that any text can be scrubbed before it is shown."""
+    """Every credential storybook knows of, so that any text can be scrubbed before it is shown.
+
+    Covered: the URI's user, password and query values (as written, percent-decoded and percent-encoded, also
+    when the password holds an unencoded '/' or '@'); the secret environment variables (the token, the
+    password, cloud keys); the HTTP Basic form of each user:password pair (base64, as a server may echo an
+    Authorization header back); and any ``Basic``/``Bearer`` header value, whatever credential it carries.
+    """
 
     def __init__(self, uri: str, env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
@@ -87,7 +138,11 @@ class Secrets:
         for name in SECRET_ENV_VARS:
             if env.get(name):
                 found.add(env[name])
-        self._values = sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+        for user, password in _credential_pairs(uri, env):
+            encoded = f"{user}:{password}".encode()
+            found.update((base64.b64encode(encoded).decode(), base64.urlsafe_b64encode(encoded).decode()))
+        every = {form for secret in found for form in _forms(secret)}
+        self._values = sorted((s for s in every if len(s) >= 3), key=len, reverse=True)
         self._uri = uri
         self._shown = display_uri(uri)
 
@@ -96,4 +151,54 @@ class Secrets:
             text = text.replace(self._uri, self._shown)
         for secret in self._values:
             text = text.replace(secret, "***")
+        text = re.sub(r"(?i)\b(basic|bearer)(\s+|%20|\+)[A-Za-z0-9+/=._~-]{6,}", r"\1 ***", text)
         return re.sub(r"(://)[^/@\s:]+:[^/@\s]+@", r"\1***@", text)
+
+
+def artifact_refusal(artifact_uri: str, tracking: str, allowed: Sequence[str] = ()) -> str | None:
+    """Why storybook will not read artifacts stored at ``artifact_uri`` (None: it may).
+
+    MLflow sends the tracking credentials (``MLFLOW_TRACKING_TOKEN``, user and password) to whatever host an
+    artifact location names, and anyone who can write to the tracking server can name any host. So artifacts
+    are read only from the tracking server itself (``mlflow-artifacts:`` without a host, or naming the
+    server's own host and port; ``http(s)`` URLs on that host and port), from this machine when the tracking
+    store is local too (sqlite, a database, a folder), or from a location that storybook.yaml lists under
+    ``artifact_locations`` (a URI prefix, e.g. ``s3://team-bucket/mlflow``).
+    """
+    for prefix in allowed:
+        stem = prefix.rstrip("/")
+        if stem and (artifact_uri == stem or artifact_uri.startswith(stem + "/")):
+            return None
+    try:
+        where = urlsplit(artifact_uri)
+        server = urlsplit(tracking)
+        where_host = _host_port(where.scheme, where.netloc, server.scheme)
+        server_host = _host_port(server.scheme, server.netloc, server.scheme)
+    except ValueError:
+        return "it is not a URI storybook can read"
+    shown = display_uri(artifact_uri)
+    if "@" in where.netloc or where.query or where.fragment:
+        return "it carries a user name, a password or a query string"
+    if ".." in where.path.split("/"):
+        return "its path has '..' in it"
+    remote_tracking = server.scheme in ("http", "https")
+    if remote_tracking:
+        if where.scheme == "mlflow-artifacts" and (not where.netloc or where_host == server_host):
+            return None
+        if where.scheme == server.scheme and where_host == server_host:
+            return None
+        return (f"{shown} is not on the tracking server ({display_uri(tracking)}); storybook reads artifacts "
+                "only from there, so that no credential goes to a host a run names")
+    if tracking.startswith("databricks"):
+        return None if where.scheme in ("dbfs", "databricks") and not where.netloc else (
+            f"{shown} is not in the Databricks workspace storybook reads from")
+    if where.scheme in ("", "file") and not where.netloc:
+        return None
+    return f"{shown} is not on this machine, where the tracking store ({display_uri(tracking)}) is"
+
+
+def _host_port(scheme: str, netloc: str, server_scheme: str) -> tuple[str, int | None]:
+    """(host in lower case, port or the scheme's default port); ValueError on a malformed port."""
+    parts = urlsplit(f"//{netloc}")
+    default = {"http": 80, "https": 443}.get(server_scheme if scheme == "mlflow-artifacts" else scheme)
+    return (parts.hostname or "").lower(), parts.port if parts.port is not None else default
