@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import (
@@ -14,10 +15,10 @@ from storybook.analyse.classification import (
     Estimate,
     SliceRow,
     SliceTable,
-    auc_estimate,
     disaggregate,
     rate,
 )
+from storybook.analyse.comparison import compare_versions, in_use_alias
 from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
 from storybook.analyse.decision import DecisionBrief, analyse_decision
 from storybook.analyse.drivers import DriversReport, analyse_drivers
@@ -31,28 +32,42 @@ from storybook.analyse.plain import (
     certainty,
     definition,
     metric_sentence,
+    mismatch_sentence,
     share_phrase,
     slice_wording,
 )
+from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
+from storybook.analyse.scored import ScoredSet, scored_set, threshold_of
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
 from storybook.sources.loader import StorySource
-from storybook.sources.schema import MetricSpec, ProjectConfig, SliceSpec
+from storybook.sources.schema import MeasuredOn, MetricSpec, ProjectConfig, SliceSpec
 
 __all__ = [
     "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
-    "labels_and_scores", "vocabulary",
+    "labels_and_scores", "story_scored_set", "vocabulary",
 ]
+
+# MLflow dataset contexts (mlflow.log_input(context=...), autolog's "train" / "eval") by what they hold.
+TRAINING_CONTEXTS = ("train", "training")
+EVALUATION_CONTEXTS = ("eval", "evaluation", "validation", "test", "testing")
 
 
 @dataclass(frozen=True)
 class MetricLine:
+    """One reported figure. ``estimate`` is the interval that belongs to the logged figure (None when it was
+    measured elsewhere, or the evaluation set does not reproduce it); ``recomputed`` is the figure on the
+    evaluation set; ``mismatch`` says how they disagree (see storybook.analyse.reconcile)."""
+
     spec: MetricSpec
     figure: Figure
     definition: str
     sentence: str
     estimate: Estimate | None
+    measured_on: MeasuredOn = "evaluation"
+    recomputed: Estimate | None = None
+    mismatch: Mismatch | None = None
 
 
 @dataclass(frozen=True)
@@ -101,13 +116,15 @@ def wording_rules(project: ProjectConfig | None) -> WordingRules:
 def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
                   ) -> StoryAnalysis:
     project = project if project is not None else story.project
-    card = analyse_model_card(story, resolved, wording_rules(project))
+    scored = story_scored_set(story, resolved)
+    card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
     config = story.config
+    comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
+    pair = (scored.labels, scored.scores) if scored is not None else (None, None)
     cost = None
     if config.cost_of_error is not None and card.threshold is not None:
-        if resolved.evaluation is not None:
-            labels, scores = labels_and_scores(story, resolved)
-            cost = analyse_cost_story(config.cost_of_error, labels, scores, card.threshold,
+        if scored is not None:
+            cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
                                       resolved.evaluation[[s.column for s in config.slices]], config.slices,
                                       config.min_slice_size)
         elif card.overall is not None:
@@ -115,27 +132,23 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                                           config.min_slice_size)
     trust = None
     if config.trust is not None:
-        scored = None
-        if resolved.evaluation is not None and config.evaluation is not None:
-            scored = labels_and_scores(story, resolved)
-        trust = analyse_trust(config, resolved, card, *(scored or (None, None)))
+        trust = analyse_trust(config, resolved, card, *pair, comparison=comparison,
+                              in_use=in_use_alias(config, project))
     claims = check_claims(
         story, resolved,
         [(s.spec.column, [(row.value, row.rates) for row in s.table.rows]) for s in card.slices],
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
-        scored = None
-        if resolved.evaluation is not None and config.evaluation is not None:
-            scored = labels_and_scores(story, resolved)
-        decision = analyse_decision(config, resolved, card, cost, trust, *(scored or (None, None)))
+        decision = analyse_decision(config, resolved, card, cost, trust, *pair, comparison=comparison)
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
                                   evaluation=resolved.evaluation, min_slice_size=config.min_slice_size)
     history = None
     if config.history is not None and resolved.history is not None:
-        history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None)
+        history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
+                                  comparison=comparison)
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
 
@@ -148,14 +161,16 @@ def vocabulary(story: StorySource) -> Vocabulary:
                       negative=evaluation.negative_means, flagged=evaluation.flagged_means)
 
 
-def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: WordingRules = DEFAULT_RULES,
-                       ) -> ModelCard:
+def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: WordingRules = DEFAULT_RULES, *,
+                       scored: ScoredSet | None = None) -> ModelCard:
+    """The model card; ``scored`` is the story's checked scored set when the caller built it already."""
     config = story.config
     words = vocabulary(story)
+    if scored is None:
+        scored = story_scored_set(story, resolved)
     threshold, threshold_source = _threshold(story, resolved)
     overall: SliceRow | None = None
     slices: list[SliceAnalysis] = []
-    labels = scores = None
     if config.evaluation is not None and config.evaluation.counts is not None:
         counts = config.evaluation.counts
         logged = resolved.run.metrics
@@ -165,9 +180,9 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
         overall = SliceRow(value="all", n=confusion.n, positives=confusion.positives, confusion=confusion,
                            rates={kind: rate(kind, confusion) for kind in PROPORTION_KINDS},
                            auc=Estimate(None, None, None, confusion.n))
-    if config.evaluation is not None and resolved.evaluation is not None:
-        labels, scores = labels_and_scores(story, resolved)
-        frame = resolved.evaluation
+    if scored is not None:
+        assert config.evaluation is not None
+        frame = scored.frame
         for index, spec in enumerate(config.slices):
             if spec.column not in frame.columns:
                 raise SourceError(
@@ -175,35 +190,51 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
                     location=story.yaml.location(("slices", index, "column")),
                     hint=f"columns: {', '.join(map(str, frame.columns[:20]))}",
                 )
-        assert threshold is not None
-        overall, tables = disaggregate(labels, scores, frame[[s.column for s in config.slices]], threshold)
+        overall, tables = disaggregate(scored.labels, scored.scores, frame[[s.column for s in config.slices]],
+                                       scored.threshold)
         headline = next((m.kind for m in config.metrics if m.kind in PROPORTION_KINDS), "recall")
         for spec, table in zip(config.slices, tables, strict=True):
             small = tuple(row.value for row in table.rows if row.n < config.min_slice_size)
             told = slice_wording(table.rows, overall, headline, spec.label, words, rules)
             slices.append(SliceAnalysis(spec=spec, table=table, small=small, told=told))
 
-    metrics = []
-    for metric_spec in config.metrics:
-        figure = resolved.run.metrics[metric_spec.key]
-        estimate = None
-        if overall is not None and metric_spec.kind in PROPORTION_KINDS:
-            estimate = overall.rates[metric_spec.kind]
-        elif overall is not None and metric_spec.kind == "roc_auc" and labels is not None and scores is not None:
-            estimate = auc_estimate(labels, scores)
-        metrics.append(MetricLine(
-            spec=metric_spec, figure=figure, definition=definition(metric_spec.kind, words),
-            sentence=metric_sentence(metric_spec.kind, figure.value, estimate, words, rules), estimate=estimate,
-        ))
+    positive = config.evaluation.positive_value if config.evaluation is not None else ""
+    metrics = [_metric_line(spec, resolved.run.metrics[spec.key], overall, scored, positive, words, rules)
+               for spec in config.metrics]
     datasets = resolved.run.datasets
     return ModelCard(
         words=words, threshold=threshold, threshold_source=threshold_source, metrics=tuple(metrics),
         overall=overall, slices=tuple(slices),
-        training_data=tuple(d for d in datasets if d.context == "training"),
-        evaluation_data=tuple(d for d in datasets if d.context in ("evaluation", "testing", "test")),
+        training_data=tuple(d for d in datasets if d.context.lower() in TRAINING_CONTEXTS),
+        evaluation_data=tuple(d for d in datasets if d.context.lower() in EVALUATION_CONTEXTS),
         caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words, rules)),
         rules=rules,
     )
+
+
+def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, scored: ScoredSet | None,
+                 positive_value: str, words: Vocabulary, rules: WordingRules) -> MetricLine:
+    """One figure, told only from what it really measured (the rule is in storybook.analyse.reconcile)."""
+    where = measured_on(spec)
+    told = definition(spec.kind, words)
+    if where != "evaluation":
+        return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, measured_on=where,
+                          sentence=metric_sentence(spec.kind, figure.value, None, words, rules, measured_on=where))
+    recomputed = recompute(spec.kind, overall, scored)
+    if recomputed is None or recomputed.value is None:
+        return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
+                          sentence=metric_sentence(spec.kind, figure.value, None, words, rules))
+    if abs(recomputed.value - figure.value) <= TOLERANCE:
+        estimate = recomputed if recomputed.low is not None else None
+        return MetricLine(spec=spec, figure=figure, definition=told, estimate=estimate, recomputed=recomputed,
+                          sentence=metric_sentence(spec.kind, figure.value, estimate, words, rules))
+    mismatch = Mismatch(key=spec.key, kind=spec.kind, logged=figure.value, recomputed=recomputed.value,
+                        cause=likely_cause(spec.kind, figure.value, recomputed.value, scored, positive_value))
+    interval = recomputed if recomputed.low is not None else None
+    sentence = metric_sentence(spec.kind, recomputed.value, interval, words, rules)
+    return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
+                      mismatch=mismatch,
+                      sentence=f"{sentence} {mismatch_sentence(figure.value, recomputed.value, mismatch.cause)}")
 
 
 def _count(value: float, location: Location) -> int:
@@ -214,48 +245,24 @@ def _count(value: float, location: Location) -> int:
 
 
 def _threshold(story: StorySource, resolved: ResolvedStory) -> tuple[float | None, str]:
-    evaluation = story.config.evaluation
-    if evaluation is None:
+    if story.config.evaluation is None:
         return None, ""
-    if evaluation.threshold is not None:
-        return evaluation.threshold, "set in the story"
-    key = str(evaluation.threshold_param)
-    raw = resolved.run.params.get(key)
-    location = story.yaml.location(("evaluation", "threshold_param"))
-    if raw is None:
-        raise SourceError(f"run {resolved.run.run_id} has no param {key!r} holding the threshold",
-                          location=location, hint="log the threshold as a param, or set evaluation.threshold")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SourceError(f"param {key!r} is {raw!r}, not a number between 0 and 1", location=location) from None
-    if not 0 <= value <= 1:
-        raise SourceError(f"param {key!r} is {value}, not between 0 and 1", location=location)
-    return value, f"the run's param {key!r}"
+    return threshold_of(story, resolved.run.params, resolved.run.run_id)
 
 
-def labels_and_scores(story: StorySource, resolved: ResolvedStory) -> tuple[np.ndarray, np.ndarray]:
-    evaluation = story.config.evaluation
-    frame = resolved.evaluation
-    assert evaluation is not None and frame is not None
-    for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
-        if column not in frame.columns:
-            raise SourceError(
-                f"the evaluation set {evaluation.artifact!r} has no column {column!r}",
-                location=story.yaml.location(("evaluation", key)),
-                hint=f"columns: {', '.join(map(str, frame.columns[:20]))}",
-            )
-    labels = frame[evaluation.label_column].astype("string").to_numpy() == evaluation.positive_value
-    try:
-        scores = frame[evaluation.score_column].astype(float).to_numpy()
-    except (TypeError, ValueError):
-        raise SourceError(f"column {evaluation.score_column!r} holds values that are not numbers",
-                          location=story.yaml.location(("evaluation", "score_column"))) from None
-    if np.isnan(scores).any():
-        raise SourceError(f"column {evaluation.score_column!r} has empty scores",
-                          location=story.yaml.location(("evaluation", "score_column")),
-                          hint="score every row of the evaluation set")
-    return labels, scores
+def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The story's version's checked scored set (storybook.analyse.scored), or None when it has none."""
+    if story.config.evaluation is None or resolved.evaluation is None:
+        return None
+    return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
+
+
+def labels_and_scores(story: StorySource, resolved: ResolvedStory,
+                      ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Which rows are positive, and their scores, from the story's checked scored set."""
+    scored = story_scored_set(story, resolved)
+    assert scored is not None
+    return scored.labels, scored.scores
 
 
 def _caveats(min_size: int, slices: list[SliceAnalysis], metrics: list[MetricLine],

@@ -57,7 +57,9 @@ __all__ = [
     "format_percent",
     "kind_phrase",
     "metric_sentence",
+    "mismatch_sentence",
     "per_hundred",
+    "point_share",
     "rate_sentence",
     "share_phrase",
     "slice_wording",
@@ -89,7 +91,7 @@ class Vocabulary:
     ``positive`` and ``negative`` complete "patients who ..."; ``flagged`` completes "patients who are ...".
     """
 
-    unit: str = "people"
+    unit: str = "cases"
     positive: str = "are positive"
     negative: str = "are negative"
     flagged: str = "flagged"
@@ -139,6 +141,20 @@ def per_hundred(value: float) -> str:
     return f"{round(value * 100):d} in 100"
 
 
+def point_share(value: float) -> str:
+    """A share with no interval: "81 in 100". Near the ends it is told per 1,000, so that a figure below 1 never
+    reads as certainty ("998 in 1,000", "more than 999 in 1,000"); only exactly 1 (or 0) is "100 in 100"."""
+    if not 0 <= value <= 1:
+        return f"{value:,.4g} (as logged; not a share between 0 and 1)"
+    hundred = round(value * 100)
+    if 0 < hundred < 100 or value in (0.0, 1.0):
+        return f"{hundred} in 100"
+    thousand = round(value * 1000)
+    if 0 < thousand < 1000:
+        return f"{thousand:,} in 1,000"
+    return "more than 999 in 1,000" if value > 0.5 else "fewer than 1 in 1,000"
+
+
 # --- the wording rules ---------------------------------------------------------------------------------
 
 
@@ -165,7 +181,7 @@ def share_phrase(estimate: Estimate, rules: WordingRules = DEFAULT_RULES, *, val
     centre = estimate.value if value is None else value
     assert centre is not None
     if told == "unknown":
-        return per_hundred(centre)
+        return point_share(centre)
     low, high = estimate.low, estimate.high
     assert low is not None and high is not None
     if told == "wide" and round(low * 100) != round(high * 100):
@@ -281,9 +297,26 @@ def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
     return f"{texts[kind]}{counted}."
 
 
+# Where a figure was measured, when not on the story's evaluation set: (before the sentence, after it).
+_MEASURED_ELSEWHERE = {
+    "training": ("On the training data (the {u} the model learnt from), ",
+                 " This is not a test on new {u}: expect it to do less well on them."),
+    "cross_validation": ("In cross-validation on the training data, ",
+                         " This was not measured on the evaluation set."),
+    "other": ("As the run logged it, ", " storybook cannot tell which {u} it was measured on."),
+}
+
+
 def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: Vocabulary,
-                    rules: WordingRules = DEFAULT_RULES) -> str:
-    """One sentence telling a metric's value, worded by the rules when it is a share with an interval."""
+                    rules: WordingRules = DEFAULT_RULES, *, measured_on: str = "evaluation") -> str:
+    """One sentence telling a metric's value, worded by the rules when it is a share with an interval.
+
+    A figure measured elsewhere than the story's evaluation set (``measured_on`` training, cross_validation or
+    other) is told as logged, never with an interval or a count, and the sentence says where it comes from."""
+    if measured_on != "evaluation":
+        before, after = _MEASURED_ELSEWHERE[measured_on]
+        told = metric_sentence(kind, value, None, words, rules)
+        return f"{before.format(u=words.unit)}{told[:1].lower()}{told[1:]}{after.format(u=words.unit)}"
     if kind in PROPORTION_KINDS or kind == "roc_auc":
         return rate_sentence(kind, estimate, words, rules, value=value)
     texts = {
@@ -291,6 +324,12 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         "f1": f"The F1 score is {value:.2f} on a scale from 0 to 1.",
     }
     return texts.get(kind, f"The value is {value:,.3g}.")
+
+
+def mismatch_sentence(logged: float, recomputed: float, cause: str) -> str:
+    """What the page says when the evaluation set does not reproduce a logged figure (it tells the set's)."""
+    return (f"The run logged {logged:.4f} for this figure, but the evaluation set gives {recomputed:.4f}; the likely "
+            f"cause is {cause}. This page tells the figure from the evaluation set.")
 
 
 @dataclass(frozen=True)

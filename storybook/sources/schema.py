@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 __all__ = [
+    "DEFAULT_IN_USE_ALIAS",
     "GROUND_KINDS",
     "METRIC_KINDS",
     "PAGE_SECTIONS",
@@ -33,6 +34,7 @@ __all__ = [
     "HistorySpec",
     "IntendedUse",
     "KeyedValueError",
+    "MeasuredOn",
     "MetricGround",
     "MetricKind",
     "MetricSpec",
@@ -56,6 +58,7 @@ MetricKind = Literal[
     "recall", "precision", "specificity", "accuracy", "f1", "roc_auc", "false_positive_rate",
     "false_negative_rate", "brier", "other",
 ]
+MeasuredOn = Literal["evaluation", "training", "cross_validation", "other"]
 METRIC_KINDS: tuple[str, ...] = MetricKind.__args__  # type: ignore[attr-defined]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -73,6 +76,8 @@ def _real_date(text: str) -> str:
 
 
 IsoDate = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(_real_date)]
+AliasName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
+DEFAULT_IN_USE_ALIAS = "champion"
 
 
 class _Schema(BaseModel):
@@ -166,11 +171,18 @@ class ProjectConfig(_Schema):
     stories_dir: ShortText = "stories"
     site_dir: ShortText = "site"
     templates_dir: ShortText = "templates"
+    artifact_locations: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://[^@?#\s]+$")]] = (
+        Field(default_factory=list, max_length=20, description="artifact stores storybook may read besides the "
+              "tracking server, as URI prefixes (e.g. s3://team-bucket/mlflow); runs whose artifacts are "
+              "anywhere else are refused, so that no credential goes to a host a run names"))
     pdf: bool = False
     readability: Readability | None = None
     wording: Wording = Field(default_factory=Wording)
     glossary: Glossary = Field(default_factory=dict)
     versions: Versions = Field(default_factory=Versions)
+    in_use_alias: AliasName = Field(
+        default=DEFAULT_IN_USE_ALIAS, description="the registry alias that marks the version in use (serving), "
+        "e.g. production; a story may override it with model.in_use_alias")
 
 
 class ModelRef(_Schema):
@@ -180,10 +192,17 @@ class ModelRef(_Schema):
     alias: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = None
     version: Annotated[int, Field(ge=1)] | None = None
     run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")] | None = None
+    in_use_alias: AliasName | None = Field(
+        default=None, description="the registry alias that marks the version in use (serving), for this story; "
+        f"default: in_use_alias in storybook.yaml, else {DEFAULT_IN_USE_ALIAS}")
 
     @model_validator(mode="after")
     def _one_way_to_name_it(self) -> ModelRef:
         if self.run_id is not None:
+            if self.in_use_alias is not None:
+                raise KeyedValueError("in_use_alias names an alias of a registered model; a story about a run "
+                                      "(run_id) has none: give the model's name with alias or version",
+                                      ("in_use_alias",))
             if self.alias is not None or self.version is not None:
                 raise ValueError("give either run_id, or name with alias or version, not both")
             return self
@@ -215,6 +234,9 @@ class MetricSpec(_Schema):
     label: ShortText
     kind: MetricKind = "other"
     higher_is_better: bool = True
+    measured_on: MeasuredOn | None = Field(
+        default=None, description="where the figure was measured: evaluation (the story's scored set), training, "
+        "cross_validation or other; by default read from the key as MLflow names it (training_..., cv_...)")
 
 
 class ConfusionKeys(_Schema):
@@ -237,10 +259,13 @@ class EvaluationSpec(_Schema):
     positive_value: ShortText = "1"
     threshold: Annotated[float, Field(ge=0, le=1)] | None = None
     threshold_param: Key | None = "threshold"
+    id_column: Key | None = Field(
+        default=None, description="a column naming each case; two versions' scored sets with the same ids are "
+        "compared case by case (paired)")
     positive_means: ShortText = Field(description="the positive class in plain words, e.g. 'has cancer'")
     negative_means: ShortText
     flagged_means: ShortText = Field(default="flagged", description="what the model's 'yes' leads to")
-    unit: ShortText = Field(default="people", description="what one row is, in plural: 'patients'")
+    unit: ShortText = Field(default="cases", description="what one row is, in plural: 'patients'")
 
     @model_validator(mode="before")
     @classmethod
@@ -570,7 +595,6 @@ class DecisionSpec(_Schema):
 
 
 ImportanceMetric = Literal["accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier"]
-AliasName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")]
 
 
 class DriversSpec(_Schema):
@@ -648,6 +672,19 @@ class StoryConfig(_Schema):
                 if key not in keys:
                     raise KeyedValueError(f"history metric {key!r} is not one of the story's metrics",
                                           ("history", "metrics", index))
+        return self
+
+    @model_validator(mode="after")
+    def _compared_with_another_version(self) -> StoryConfig:
+        """A comparison with the story's own alias would compare a version with itself."""
+        own = self.model.alias
+        places = [(("trust", "model", "compare_with"), self.trust.model.compare_with if self.trust else None),
+                  (("history", "compare_with"), self.history.compare_with if self.history else None)]
+        for path, alias in places:
+            if own is not None and alias == own:
+                raise KeyedValueError(f"compare_with names {alias!r}, the alias this story is about "
+                                      "(model.alias): a version cannot be compared with itself; name the alias "
+                                      "of another version, e.g. the one in use", path)
         return self
 
     @field_validator("metrics")

@@ -79,7 +79,7 @@ def test_one_in(part: int, whole: int, words: str) -> None:
 
 RECALL = Estimate(0.9, 0.85, 0.94, 100, 90)
 # The interval 0.85 to 0.94 is 9 in 100 wide: tight by the default rules (at most 10), so "about".
-RECALL_TOLD = "Of the people who are positive, about 90 in 100 are flagged (measured on 100 people who are positive)."
+RECALL_TOLD = "Of the cases who are positive, about 90 in 100 are flagged (measured on 100 cases who are positive)."
 
 
 def test_held_out_passes_when_the_low_end_reaches_the_minimum() -> None:
@@ -226,7 +226,7 @@ def test_class_balance_sentence_and_boundary() -> None:
     labels = [1, 1, 1] + [0] * 9  # 3 of 12 positive: 25%
     ev = check_class_balance(labels, min_share=0.25, source=SRC)
     assert ev.passed is True
-    assert ev.sentence == ("25% of people are positive (3 of 12); the rarer outcome makes up 25%, and the story asks "
+    assert ev.sentence == ("25% of cases are positive (3 of 12); the rarer outcome makes up 25%, and the story asks "
                            "for at least 25%.")
     assert check_class_balance(labels, min_share=0.26, source=SRC).passed is False
     assert check_class_balance([], source=SRC).passed is None
@@ -243,7 +243,7 @@ def test_label_rates_sentence() -> None:
     labels, groups = _banded()
     ev = check_label_rates(labels, groups, min_size=30, min_per_class=5, source=SRC)
     assert ev.passed is False
-    assert ev.sentence == ("Share of people who are positive, by band: a 25% (10 of 40), b 1 in 20 (2 of 40). Fewer "
+    assert ev.sentence == ("Share of cases who are positive, by band: a 25% (10 of 40), b 1 in 20 (2 of 40). Fewer "
                            "than 5 of one outcome, too few to measure the model on: b. Too small to judge (fewer than "
                            "30 rows): c (5).")
     assert check_label_rates(labels, groups, min_size=30, min_per_class=2, source=SRC).passed is True

@@ -1,0 +1,157 @@
+"""Where a logged figure was measured, and whether the evaluation set reproduces it.
+
+A figure gets an interval, a denominator and a sentence only from what it really measured:
+
+1. **Where.** A metric spec's ``measured_on`` says where its figure was measured. Without it, the key's MLflow
+   convention decides (:func:`measured_on_default`): autolog's ``training_`` (or ``train_``) prefix is the
+   training data; a cross-validation look (``cv_``, ``_cv``, ``fold``, a leading ``mean_``) is cross-validation;
+   anything else (``test_recall``, ``mlflow.models.evaluate``'s ``recall_score``, ``roc_auc`` ...) is taken to
+   be the story's evaluation set, and checked against it.
+2. **Recompute.** A figure measured on the evaluation set, of a kind storybook can compute (recall, precision,
+   specificity, accuracy, false positive and negative rates, F1, ROC AUC, Brier), is recomputed from the scored
+   set (or the confusion counts) at the story's positive class and threshold (:func:`recompute`).
+3. **Reconcile.** When the logged and the recomputed value agree within :data:`TOLERANCE` (0.005, rounding
+   that a logged figure may carry), the recomputed interval belongs to the logged figure. When they disagree,
+   the logged figure gets no interval; the page tells the recomputed figure (what the story's definitions
+   describe), with the logged value and the likely cause (:func:`likely_cause`), and ``storybook check`` fails.
+   Figures measured elsewhere (training, cross-validation, other) are told as logged, with no interval and no
+   "measured on N", and the sentence says where they come from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from storybook.analyse.classification import (
+    PROPORTION_KINDS,
+    Confusion,
+    Estimate,
+    SliceRow,
+    auc_estimate,
+    brier_score,
+    rate,
+)
+from storybook.analyse.scored import ScoredSet
+from storybook.sources.schema import MeasuredOn, MetricSpec
+
+__all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on", "measured_on_default",
+           "recompute"]
+
+TOLERANCE = 0.005
+RECOMPUTABLE = (*PROPORTION_KINDS, "f1", "roc_auc", "brier")
+_TRAINING_FIRST = ("training", "train")
+_CV_TOKENS = ("cv", "crossval", "xval")
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A logged figure the evaluation set does not reproduce."""
+
+    key: str
+    kind: str
+    logged: float
+    recomputed: float
+    cause: str
+
+
+def measured_on_default(key: str) -> MeasuredOn:
+    """Where MLflow's naming says a metric key was measured (see the module docstring)."""
+    tokens = [t for t in re.split(r"[^a-z0-9]+", key.lower()) if t]
+    if not tokens:
+        return "evaluation"
+    if tokens[0] in _TRAINING_FIRST:
+        return "training"
+    if tokens[0] == "mean" or any(t in _CV_TOKENS or t.startswith("fold") for t in tokens):
+        return "cross_validation"
+    return "evaluation"
+
+
+def measured_on(spec: MetricSpec) -> MeasuredOn:
+    return spec.measured_on if spec.measured_on is not None else measured_on_default(spec.key)
+
+
+def _f1(confusion: Confusion) -> float | None:
+    denominator = 2 * confusion.tp + confusion.fp + confusion.fn
+    return 2 * confusion.tp / denominator if denominator else None
+
+
+def recompute(kind: str, overall: SliceRow | None, scored: ScoredSet | None) -> Estimate | None:
+    """The figure of this kind on the evaluation set (with its interval where one applies), or None when it
+    cannot be computed from what the story has."""
+    if kind in PROPORTION_KINDS and overall is not None:
+        return overall.rates[kind]
+    if kind == "f1" and overall is not None:
+        f1 = _f1(overall.confusion)
+        return None if f1 is None else Estimate(f1, None, None, overall.n)
+    if kind == "roc_auc" and scored is not None:
+        return auc_estimate(scored.labels, scored.scores)
+    if kind == "brier" and scored is not None:
+        brier = brier_score(scored.labels, scored.scores)
+        return None if brier is None else Estimate(brier, None, None, scored.n)
+    return None
+
+
+def _agrees(a: float | None, b: float) -> bool:
+    return a is not None and abs(a - b) <= TOLERANCE
+
+
+def _kind_at(kind: str, confusion: Confusion) -> float | None:
+    if kind == "f1":
+        return _f1(confusion)
+    return rate(kind, confusion).value
+
+
+def _sweep(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], logged: float,
+           ) -> list[tuple[float, float]]:
+    """(threshold, value) for every distinct cut of the scores whose value of ``kind`` agrees with ``logged``."""
+    cuts, inverse = np.unique(scores, return_inverse=True)
+    positives = np.bincount(inverse, weights=labels.astype(float), minlength=cuts.size)
+    negatives = np.bincount(inverse, weights=(~labels).astype(float), minlength=cuts.size)
+    tp = np.cumsum(positives[::-1])[::-1]  # flagged at cut k: every score >= cuts[k]
+    fp = np.cumsum(negatives[::-1])[::-1]
+    p, n = int(labels.sum()), int((~labels).sum())
+    found = []
+    for k, cut in enumerate(cuts):
+        confusion = Confusion(tp=int(tp[k]), fp=int(fp[k]), tn=n - int(fp[k]), fn=p - int(tp[k]))
+        value = _kind_at(kind, confusion)
+        if _agrees(value, logged):
+            assert value is not None
+            found.append((float(cut), value))
+    return found
+
+
+def likely_cause(kind: str, logged: float, recomputed: float, scored: ScoredSet | None,
+                 positive_value: str) -> str:
+    """The most likely reason a logged figure differs from the evaluation set's, in plain words."""
+    if logged > 1 and _agrees(logged / 100, recomputed):
+        return "the run logged it as a percentage"
+    if scored is not None:
+        labels, scores, threshold = scored.labels, scored.scores, scored.threshold
+        if kind in (*PROPORTION_KINDS, "f1"):
+            flagged = scores >= threshold
+            other = Confusion(tp=int((~labels & ~flagged).sum()), fp=int((labels & ~flagged).sum()),
+                              tn=int((labels & flagged).sum()), fn=int((~labels & flagged).sum()))
+            value = _kind_at(kind, other)
+            if _agrees(value, logged):
+                return (f"another positive class: counting the other label as positive instead of "
+                        f"{positive_value!r} gives {value:.4f}")
+            cuts = _sweep(kind, labels, scores, logged)
+            if cuts:
+                cut, value = min(cuts, key=lambda c: abs(c[0] - threshold))
+                return (f"another threshold: flagging scores of {cut:.3g} or more gives {value:.4f}, where the "
+                        f"story flags at {threshold:g}")
+        elif kind == "roc_auc":
+            if _agrees(1 - recomputed, logged):
+                return "scores of the other label: the figure is what the scores give for the other class"
+        elif kind == "brier":
+            value = brier_score(~labels, scores)
+            if _agrees(value, logged):
+                assert value is not None
+                return (f"another positive class: scoring against the other label instead of {positive_value!r} "
+                        f"gives {value:.4f}")
+    return ("another data set, or the figure was measured elsewhere (if so, say where with measured_on in "
+            "story.yaml)")
