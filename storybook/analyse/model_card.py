@@ -46,7 +46,7 @@ from storybook.sources.schema import MeasuredOn, MetricSpec, ProjectConfig, Slic
 
 __all__ = [
     "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
-    "labels_and_scores", "story_scored_set", "vocabulary",
+    "compared_scored_set", "labels_and_scores", "story_scored_set", "vocabulary",
 ]
 
 # MLflow dataset contexts (mlflow.log_input(context=...), autolog's "train" / "eval") by what they hold.
@@ -119,6 +119,8 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     scored = story_scored_set(story, resolved)
     card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
     config = story.config
+    if config.trust is not None or config.decision is not None:
+        compared_scored_set(story, resolved)  # its premises checked once, before trust and decision read it
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
     pair = (scored.labels, scored.scores) if scored is not None else (None, None)
     cost = None
@@ -255,6 +257,15 @@ def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet |
     if story.config.evaluation is None or resolved.evaluation is None:
         return None
     return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
+
+
+def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The compared version's checked scored set (the same premises as the story's own), or None."""
+    compared = resolved.compared
+    if story.config.evaluation is None or compared is None or compared.evaluation is None:
+        return None
+    return scored_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
+                      which=f"version {compared.model.version}, the compared version")
 
 
 def labels_and_scores(story: StorySource, resolved: ResolvedStory,

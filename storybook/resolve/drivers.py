@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from pathlib import Path
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,8 +30,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.analyse.importance import ALL_ROWS, drops_frame, metric_scorer, permutation_drops
+from storybook.analyse.scored import scored_set
 from storybook.errors import Location, SourceError, StorybookError
 from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
+from storybook.resolve.tracking import artifact_refusal
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
@@ -75,8 +81,9 @@ def resolve_drivers(source: MlflowSource, story: StorySource, run: ResolvedRun, 
             location=location, hint="log the feature columns in the scored evaluation set, or " + _ARTIFACT_HINT)
     config = story.config
     assert config.evaluation is not None
-    threshold = _threshold(story, run)
-    labels = (evaluation[config.evaluation.label_column].astype("string") == config.evaluation.positive_value)
+    scored = scored_set(story, evaluation, run.params, run.run_id)  # the one checked scored set
+    threshold = scored.threshold
+    labels = scored.labels
     frame = evaluation[features]
     groups = [(s.column, evaluation[s.column].astype("string").fillna("(missing)")) for s in config.slices
               if spec.by_slice and s.column in evaluation.columns]
@@ -85,20 +92,20 @@ def resolve_drivers(source: MlflowSource, story: StorySource, run: ResolvedRun, 
         raise SourceError(f"shuffling would score {work:,} rows, more than {MAX_PREDICTIONS:,}",
                           location=location, hint=_ARTIFACT_HINT)
     scores = predict(frame)
-    logged = pd.to_numeric(evaluation[config.evaluation.score_column], errors="coerce").to_numpy(dtype=float)
+    logged = scored.scores
     gap = float(np.nanmax(np.abs(scores - logged))) if len(scores) else 0.0
     if not gap <= SCORE_TOLERANCE:
         raise SourceError(f"the model {uri} does not reproduce the evaluation set's scores (they differ by up to "
                           f"{gap:.3g})", location=location,
                           hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
     score = metric_scorer(spec.metric, threshold)
-    result = permutation_drops(predict, frame, labels.to_numpy(dtype=bool), score, n_repeats=spec.repeats,
+    result = permutation_drops(predict, frame, labels, score, n_repeats=spec.repeats,
                                seed=spec.seed)
     tables = [drops_frame(result)]
     for column, keys in groups:
         for group in sorted(set(keys)):
             mask = (keys == group).to_numpy()
-            within = permutation_drops(predict, frame[mask], labels.to_numpy(dtype=bool)[mask], score,
+            within = permutation_drops(predict, frame[mask], labels[mask], score,
                                        n_repeats=spec.repeats, seed=spec.seed)
             tables.append(drops_frame(within, slice_column=column, group=str(group)))
     return ResolvedDrivers(table=pd.concat(tables, ignore_index=True), metric=spec.metric, origin="model",
@@ -132,50 +139,136 @@ def _artifact_table(table: pd.DataFrame, name: str, location: Location) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def _threshold(story: StorySource, run: ResolvedRun) -> float:
-    evaluation = story.config.evaluation
-    assert evaluation is not None
-    if evaluation.threshold is not None:
-        return evaluation.threshold
-    raw = run.params.get(str(evaluation.threshold_param))
-    try:
-        return float(raw) if raw is not None else 0.5
-    except ValueError:
-        return 0.5  # the model card reports the bad param with its line; importance uses the usual cut
-
-
 def _download(source: MlflowSource, uri: str, model: ModelVersionRecord | None, run_id: str, model_path: str,
               location: Location) -> Path:
     """The model's files in the cache, downloaded through the story's own client and URI (never MLflow's
-    process-wide tracking URI)."""
-    import mlflow.artifacts
+    process-wide tracking URI).
 
+    MLflow 3 keeps a model in one of several places, whichever way it was logged and registered: a logged
+    model (``models:/<model_id>``, what ``log_model(name=...)`` makes), the run's artifacts (``runs:/<run>/<path>``,
+    a model saved and logged as files), or the registered version's own storage. Each is tried in that order
+    (:func:`_places`); a place outside the tracking server is refused, never contacted; when none gives an
+    MLflow model, the error lists each place tried and why it failed.
+    """
     key = hashlib.sha256(json.dumps([source.shown_uri, uri]).encode()).hexdigest()[:24]
     target = source.cache_dir / "models" / key
     cached = sorted(target.glob("**/MLmodel")) if target.is_dir() else []
     if cached:
         return cached[0].parent
+    tried: list[tuple[str, str]] = []
+    for shown, stored in _places(source, model, run_id, model_path, tried):
+        refusal = artifact_refusal(stored, source.uri, source.artifact_locations)
+        if refusal is not None:
+            tried.append((shown, f"refused: {refusal}"))
+            continue
+        local = _fetch(source, stored, target, shown, tried)
+        if local is None:
+            continue
+        size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
+        if size > MAX_MODEL_BYTES:
+            raise SourceError(f"the model {uri} is {size / 1024**3:.1f} GiB, more than storybook loads "
+                              f"({MAX_MODEL_BYTES / 1024**3:.0f} GiB)", location=location, hint=_ARTIFACT_HINT)
+        return local
+    told = "; ".join(f"{shown} ({reason})" for shown, reason in tried) or "nothing"
+    raise SourceError(f"storybook could not download the model {uri}; it tried {told}", location=location,
+                      hint="check where the model's files are in the MLflow UI (the run's Artifacts, or the "
+                      "model's page) and set drivers.model_path to their path or logged model's name; or "
+                      + _ARTIFACT_HINT)
+
+
+def _places(source: MlflowSource, model: ModelVersionRecord | None, run_id: str, model_path: str,
+            tried: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    """Where the model may be, best first, as (URI shown to people, artifact URI to download).
+
+    A registered version: the logged model it names (``models:/m-...`` in its source or its model id), the
+    version's download URI, and, for a version registered from ``runs:/<run>/<path>``, the model that run logged
+    under that name, then the run's files at that path. A run: the model it logged as ``model_path``, then its
+    files at that path. A place that cannot be looked up is added to ``tried`` with the reason.
+    """
     client = source.client
+    runs_path: tuple[str, str] | None = (run_id, model_path)
     if model is not None:
-        stored = client.get_model_version_download_uri(model.name, str(model.version))
-    else:
-        experiment_id = client.get_run(run_id).info.experiment_id
-        logged = client.search_logged_models(
-            experiment_ids=[experiment_id], filter_string=f"source_run_id = '{run_id}' AND name = '{model_path}'",
-            max_results=1) if model_path.replace("-", "").replace("_", "").isalnum() else []
-        if not logged:
-            raise SourceError(f"run {run_id} has no logged model named {model_path!r}", location=location,
-                              hint="set drivers.model_path to the logged model's name, or " + _ARTIFACT_HINT)
-        stored = logged[0].artifact_location
-    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=stored, dst_path=str(target),
-                                                     tracking_uri=source.uri))
-    if not (local / "MLmodel").is_file():
-        raise SourceError(f"{uri} is not an MLflow model (no MLmodel file)", location=location, hint=_ARTIFACT_HINT)
-    size = sum(p.stat().st_size for p in local.rglob("*") if p.is_file())
-    if size > MAX_MODEL_BYTES:
-        raise SourceError(f"the model {uri} is {size / 1024**3:.1f} GiB, more than storybook loads "
-                          f"({MAX_MODEL_BYTES / 1024**3:.0f} GiB)", location=location, hint=_ARTIFACT_HINT)
-    return local
+        try:
+            version = client.get_model_version(model.name, str(model.version))
+        except Exception as exc:
+            tried.append((f"models:/{model.name}/{model.version}", _reason(source, exc)))
+            return
+        version_source = str(version.source or "")
+        model_id = str(getattr(version, "model_id", None) or "")
+        if not model_id and re.fullmatch(r"models:/m-[0-9a-f]+", version_source):
+            model_id = version_source.removeprefix("models:/")
+        if model_id:
+            yield from _logged_model(source, model_id, tried)
+        try:
+            download = str(client.get_model_version_download_uri(model.name, str(model.version)))
+        except Exception as exc:
+            tried.append((f"models:/{model.name}/{model.version}", _reason(source, exc)))
+            download = ""
+        if download and not download.startswith(("runs:/", "models:/")):
+            yield f"models:/{model.name}/{model.version}", download
+        found = re.fullmatch(r"runs:/([0-9a-f]+)/(.+)", version_source) or re.fullmatch(
+            r"runs:/([0-9a-f]+)/(.+)", download)
+        runs_path = (found.group(1), found.group(2).strip("/")) if found else None
+    if runs_path is None:
+        return
+    run, path = runs_path
+    logged_name = f"the model run {run} logged as {path!r}"
+    if re.fullmatch(r"[A-Za-z0-9_.-]+", path):
+        try:
+            experiment_id = client.get_run(run).info.experiment_id
+            logged = client.search_logged_models(experiment_ids=[experiment_id], filter_string=(
+                f"source_run_id = '{run}' AND name = '{path}'"), max_results=1)
+        except Exception as exc:
+            tried.append((logged_name, _reason(source, exc)))
+            logged = []
+        if logged:
+            yield f"models:/{logged[0].model_id}", str(logged[0].artifact_location)
+        elif not any(shown == logged_name for shown, _ in tried):
+            tried.append((logged_name, f"run {run} has no logged model named {path!r}"))
+    try:
+        artifact_root = str(client.get_run(run).info.artifact_uri).rstrip("/")
+    except Exception as exc:
+        tried.append((f"runs:/{run}/{path}", _reason(source, exc)))
+        return
+    if ".." not in PurePosixPath(path).parts and not path.startswith("/"):
+        yield f"runs:/{run}/{path}", f"{artifact_root}/{path}"
+
+
+def _logged_model(source: MlflowSource, model_id: str, tried: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+    try:
+        logged = source.client.get_logged_model(model_id)
+    except Exception as exc:
+        tried.append((f"models:/{model_id}", _reason(source, exc)))
+        return
+    yield f"models:/{model_id}", str(logged.artifact_location)
+
+
+def _fetch(source: MlflowSource, stored: str, target: Path, shown: str, tried: list[tuple[str, str]]) -> Path | None:
+    """Download ``stored`` into ``target`` (through a temporary folder); None, with the reason in ``tried``,
+    when it fails or is not an MLflow model."""
+    import mlflow.artifacts
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as temp:
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=stored, dst_path=temp,
+                                                             tracking_uri=source.uri))
+        except Exception as exc:
+            tried.append((shown, _reason(source, exc)))
+            return None
+        if not (local / "MLmodel").is_file():
+            tried.append((shown, "no MLmodel file there, so not an MLflow model"))
+            return None
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(local, target)
+    return target
+
+
+def _reason(source: MlflowSource, exc: Exception) -> str:
+    """One short line saying why a place failed: scrubbed of credentials and of control characters."""
+    text = source.secrets.scrub(str(exc)).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return re.sub(r"[\x00-\x1f\x7f]", " ", line)[:200]
 
 
 def _load(local: Path, uri: str, story: StorySource, location: Location,

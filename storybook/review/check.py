@@ -7,6 +7,9 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     code              severity  what
     config            error     storybook.yaml is wrong
     source            error     a story file is malformed or fails the schema
+    expression        error     a {{ expression }} the build's sandbox refuses (checked offline, every section)
+    reference         error     a metric(), param(), tag(), claim(), model.* or evaluation.* the story's values lack
+                                (metric keys, params and tags against the pinned snapshot, or MLflow with --online)
     section-missing   error     a model-card section only people can write is missing or empty
     section-empty     warning   a section file holds nothing
     section-unknown   warning   a Markdown file that is no section (it is never shown)
@@ -25,6 +28,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     signoff-missing   error     a required role has no current sign-off
     cost-owner        error     a cost assumption without its owner
     claim-failed      error     a checked claim no longer holds for the data (pinned, or MLflow with --online)
+    figure-mismatch   error     a logged figure the evaluation set does not reproduce (another class, threshold or
+                                data set), on the metric's line in story.yaml
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
     decision-grounds  error     a ground of the decision held when the story was last signed (or, with --online,
                                 in the pinned snapshot) and no longer does; other changes of a ground: warning
@@ -110,6 +115,8 @@ class CheckReport:
     stories: list[str] = field(default_factory=list)
     readability: dict[str, dict[str, PageReadability]] = field(default_factory=dict)  # slug -> version -> grades
     max_grade: float | None = None  # storybook.yaml's readability target
+    online: bool = False
+    needs_online: list[str] = field(default_factory=list)  # what was not checked because it needs MLflow
 
     @property
     def errors(self) -> list[Finding]:
@@ -141,7 +148,11 @@ class _Collector:
         if isinstance(location, Path):
             location = Location(location)
         text = f"{message} (fix: {hint})" if hint else message
-        self.report.findings.append(Finding(severity, _shown(location.path), location.line, code, text))
+        finding = Finding(severity, _shown(location.path), location.line, code, text)
+        if any((f.file, f.line, f.message) == (finding.file, finding.line, finding.message)
+               for f in self.report.findings):
+            return  # the same problem found by two checks (e.g. the expression check and the build)
+        self.report.findings.append(finding)
 
     def error(self, error: StorybookError, code: str, fallback: Path) -> None:
         self.add("error", error.location or Location(fallback), code, error.message, error.hint)
@@ -151,7 +162,8 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
     """Lint every story (or only the slugs given). Raises ConfigError when the project itself is unusable."""
     project = load_project(root, only)
     report = CheckReport(root=project.root,
-                         max_grade=project.config.readability.max_grade if project.config.readability else None)
+                         max_grade=project.config.readability.max_grade if project.config.readability else None,
+                         online=online)
     found = _Collector(report)
     env = None
     mlflow = None
@@ -172,6 +184,10 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             try:
                 pinned = SnapshotSource().resolve(story)
             except StorybookError as error:
+                stale = _stale_snapshot(story)
+                _expressions(found, story, stale)
+                if stale is not None:
+                    _alias_in_snapshot(found, story, stale)
                 found.error(error, "build", snapshot_path(story.directory))
                 continue
         else:
@@ -185,7 +201,8 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
                 from storybook.resolve.tracking import tracking_uri
 
                 mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                                      cache_dir=project.root / ".storybook" / "cache")
+                                      cache_dir=project.root / ".storybook" / "cache",
+                                      artifact_locations=project.config.artifact_locations)
                 # One batched read for every story (requests grow with models and experiments, not stories).
                 mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
             try:
@@ -196,6 +213,9 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             if pinned is not None:
                 _drift(found, story, pinned, fresh)
         resolved = pinned or fresh
+        _expressions(found, story, resolved)
+        if not online:
+            _offline_gaps(report, story, pinned is not None)
         _plain_language(found, story, resolved)
         if resolved is None:
             continue
@@ -209,6 +229,7 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             _page_readability(found, report, story, rendered[1])
         if analysis is not None:
             _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
+            _figure_mismatches(found, story, analysis)
             if analysis.decision is not None:
                 _decision_since_signed(found, story, analysis.decision)
         if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):
@@ -331,6 +352,96 @@ def _cost_owner(found: _Collector, story: StorySource) -> None:
                   "the cost assumptions have no owner", "name who stated these costs and answers for them")
 
 
+# -- expressions and references -----------------------------------------------------------------------------
+
+_MODEL_FIELDS = ("name", "version", "alias", "run_id")
+_EVALUATION_FIELDS = ("size", "positives", "negatives", "flagged")
+
+
+def _expressions(found: _Collector, story: StorySource, resolved: ResolvedStory | None) -> None:
+    """Every ``{{ ... }}`` of every section, compiled by the build's own sandbox, each error on its line.
+
+    With values at hand (the pinned snapshot, or MLflow with --online) every metric(), param(), tag(),
+    claim(), model.* and evaluation.* reference is also looked up, so a missing key fails here, not at build.
+    """
+    from storybook.errors import ExpressionError
+    from storybook.render.expressions import Reference, find_references
+
+    known: dict[str, set[str]] = {
+        "model": set(_MODEL_FIELDS), "evaluation": set(_EVALUATION_FIELDS),
+        "claim": {claim.id for claim in story.config.claims or ()},
+    }
+    if resolved is not None:
+        known.update(metric=set(resolved.run.metrics), param=set(resolved.run.params),
+                     tag={k for k in resolved.run.tags if not k.startswith("mlflow.")})
+    for section in story.sections.values():
+        text = section.text
+        references: list[Reference] = []
+        failed = False
+        for match in _EXPRESSION.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            try:
+                references += find_references(match.group(0), Location(section.path, line))
+            except ExpressionError as error:
+                failed = True
+                found.error(error, "expression", section.path)
+        if not failed:
+            try:
+                find_references(text, Location(section.path, 1))  # what spans expressions (an unclosed {{)
+            except ExpressionError as error:
+                found.error(error, "expression", section.path)
+        for ref in references:
+            names = known.get(ref.function)
+            if names is None or ref.key in names:
+                continue
+            close = difflib.get_close_matches(ref.key, sorted(names), n=1)
+            where = "the pinned snapshot" if resolved is not None and ref.function in ("metric", "param", "tag") \
+                else "this story"
+            hint = (f"did you mean {close[0]!r}?" if close else
+                    f"available: {', '.join(sorted(names)[:12]) or 'none'}")
+            found.add("error", Location(section.path, ref.line), "reference",
+                      f"{ref.function} {ref.key!r} is not available in {where}", hint)
+
+
+def _stale_snapshot(story: StorySource) -> ResolvedStory | None:
+    """The pinned values even when they no longer match story.yaml (to look references up), None if unreadable."""
+    from storybook.resolve.snapshot import load_snapshot
+
+    try:
+        return load_snapshot(story.directory, story.slug)[1]
+    except StorybookError:
+        return None
+
+
+def _alias_in_snapshot(found: _Collector, story: StorySource, pinned: ResolvedStory) -> None:
+    """An alias story.yaml names that no version carries in the pinned registry data: a typo, found offline."""
+    ref = story.config.model
+    if ref.alias is None or pinned.model is None or ref.name != pinned.model.name:
+        return
+    aliases = {alias for version in (pinned.model, *pinned.versions) for alias in version.aliases}
+    if pinned.history is not None:
+        aliases |= set(pinned.history.aliases)
+    if not aliases or ref.alias in aliases:
+        return
+    close = difflib.get_close_matches(ref.alias, sorted(aliases), n=1)
+    found.add("error", story.yaml.location(("model", "alias")), "reference",
+              f"no version of {ref.name!r} carries the alias {ref.alias!r} in the pinned registry data "
+              f"(aliases there: {', '.join(sorted(aliases))})",
+              f"did you mean {close[0]!r}?" if close else "check the alias in the MLflow registry, then "
+              f"`storybook pin --story {story.slug}`")
+
+
+def _offline_gaps(report: CheckReport, story: StorySource, pinned: bool) -> None:
+    """What an offline check could not look at for this story, said once per story."""
+    if pinned:
+        gap = (f"{story.slug}: whether MLflow still agrees with the pinned values (pinned-drift), and claims "
+               "and decision grounds against MLflow now")
+    else:
+        gap = (f"{story.slug}: not pinned, so {story.config.model.describe()} (does the alias or version "
+               "exist?), its metric keys, params and tags, claims, decision grounds and the page build")
+    report.needs_online.append(gap)
+
+
 # -- sign-offs ----------------------------------------------------------------------------------------------
 
 
@@ -346,7 +457,7 @@ def _signoffs(found: _Collector, directory: Path, roles: list[str], story: Story
         if not status.current:
             found.add("warning", Location(status.file, status.line), "signoff-stale",
                       f"the sign-off by {status.name} ({status.role}) on {status.date} no longer matches the "
-                      "story: its content changed since",
+                      f"story: {status.stale_because or 'content changed since'}",
                       f"review the change, then `storybook sign {directory.name} --name ... --role {status.role!r}`")
     if story is None:
         return
@@ -414,6 +525,21 @@ def _page_readability(found: _Collector, report: CheckReport, story: StorySource
                       f"the built {version} reads at grade {figures.grade:.1f}, above the project's "
                       f"readability.max_grade of {report.max_grade:g}",
                       "shorten sentences and prefer everyday words in the story's prose and labels")
+
+
+def _figure_mismatches(found: _Collector, story: StorySource, analysis: StoryAnalysis) -> None:
+    """A logged figure the evaluation set does not reproduce (storybook.analyse.reconcile) fails check on the
+    metric's line in story.yaml, with both values and the likely cause."""
+    for index, line in enumerate(analysis.card.metrics):  # in story.yaml's order
+        mismatch = line.mismatch
+        if mismatch is None:
+            continue
+        found.add("error", story.yaml.location(("metrics", index)), "figure-mismatch",
+                  f"metric {mismatch.key!r} ({mismatch.kind}) was logged as {mismatch.logged:.4f}, but the evaluation "
+                  f"set gives {mismatch.recomputed:.4f}; likely cause: {mismatch.cause}. The page tells "
+                  f"{mismatch.recomputed:.4f}",
+                  "log the figure from this evaluation set, fix positive_value or the threshold, or say where it was "
+                  "measured with measured_on (training, cross_validation or other)")
 
 
 def _claims(found: _Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
@@ -531,8 +657,11 @@ def format_github(findings: list[Finding]) -> str:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def format_json(findings: list[Finding]) -> str:
-    return json.dumps([f.as_dict() for f in findings], indent=2, ensure_ascii=False) + "\n"
+def format_json(findings: list[Finding], *, online: bool = False, needs_online: list[str] | None = None) -> str:
+    """``{"findings": [...], "online": bool, "needs_online": [...]}``: ``needs_online`` lists what this run did
+    not check because it needs MLflow (empty with --online)."""
+    document = {"findings": [f.as_dict() for f in findings], "online": online, "needs_online": needs_online or []}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
 def config_finding(error: ConfigError) -> Finding:
