@@ -1,12 +1,17 @@
 """The six kinds of ground a decision can rest on, each judged on evidence the rest of the analysis computed.
 
 - ``cost_saving``: the saving of moving to the cheapest threshold (the cost-of-error bootstrap), or of
-  switching to the compared version (a bootstrap of both versions' costs), against a declared minimum;
+  switching from the version in use to the proposed one (a bootstrap of both versions' costs), against a
+  declared minimum;
 - ``trust_level``: the level the trust report gave the model, the data or the system;
 - ``slice_gap``: the gap in a share between the groups of a slice, within a tolerance, allowing for chance;
 - ``guardrail``: a guardrail of the trust report held at every reading of its production series;
 - ``metric``: a metric of this version (or of the compared one) at least or at most a bound;
-- ``version_comparison``: the compared version no worse than this one by more than a margin.
+- ``version_comparison``: the proposed version no worse than the one in use by more than a margin.
+
+Which way a comparison runs comes from :class:`storybook.analyse.comparison.Comparison`: the version in use
+is the one carrying the in-use alias, whichever of the two the story is about; when neither carries it, the
+grounds that need a direction cannot be told, and say why.
 
 How each outcome is decided, and the interval of a difference, are in :mod:`storybook.analyse.decision_judge`.
 Pure: reads only the analysis it is given.
@@ -18,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storybook.analyse.classification import Estimate
+from storybook.analyse.comparison import Comparison
 from storybook.analyse.decision_judge import (
     GroundResult,
     Outcome,
@@ -30,7 +36,9 @@ from storybook.analyse.decision_judge import (
     judge,
     judge_within,
     level_outcome,
+    paired_difference,
     points_of,
+    same_cases,
     slice_table,
     told_amount,
     told_points,
@@ -72,10 +80,27 @@ class GroundInputs:
     current: Scored | None
     compared_name: str | None
     compared: Scored | None
+    comparison: Comparison | None = None
 
     @property
     def words(self) -> Vocabulary:
         return self.card.words
+
+    def switch(self) -> tuple[Scored, Scored] | str:
+        """Both versions' scored sets as (in use, proposed), or why that cannot be said."""
+        if self.current is None or self.compared is None:
+            which = "this story's" if self.current is None else "the compared"
+            return f"Comparing the versions needs both versions' scored evaluation sets, and {which} version has none."
+        comparison = self.comparison
+        if comparison is None or comparison.in_use is None:
+            return comparison.no_direction if comparison is not None else "Which version is in use is not known."
+        return (self.current, self.compared) if comparison.in_use == "story" else (self.compared, self.current)
+
+    def named(self, compared: bool) -> str:
+        """The version a ground judges, with its role: "version 2 (challenger), the version compared with, ..."."""
+        if self.comparison is not None:
+            return self.comparison.named("compared" if compared else "story")
+        return (self.compared_name or "the compared version") if compared else self.current_name
 
 
 def evaluate(criterion: Criterion, inputs: GroundInputs) -> GroundResult:
@@ -115,7 +140,8 @@ def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundI
     units = f"{unit} for every {per:,} {words.unit}"
     bound = f"a saving of at least {ground.at_least:,.0f} {units}"
     switching = ground.versus == "compared_version"
-    label = (f"Switching to {inputs.compared_name or 'the compared version'} saves {unit}" if switching
+    proposed = inputs.comparison.proposed_version if inputs.comparison is not None else None
+    label = (f"Switching to {proposed.name if proposed else 'the version not in use'} saves {unit}" if switching
              else f"A better threshold saves {unit}")
     estimate: Estimate | None = None
     if cost is None:
@@ -133,16 +159,16 @@ def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundI
         rounds = cost.uncertainty.rounds if cost.uncertainty is not None else 0
         source = "the cost of error: both thresholds on the same resampled cases"
     else:
-        if inputs.current is None or inputs.compared is None:
-            return _result(criterion, label, "cannot tell", None, bound, "Comparing costs needs both versions' "
-                           f"scored evaluation sets, and {'this' if inputs.current is None else 'the compared'} "
-                           "version has none.", "cost-of-error", "cost of error")
-        estimate, paired = cost_difference(cost.costs, inputs.current, inputs.compared,
+        versions = inputs.switch()
+        if isinstance(versions, str):
+            return _result(criterion, label, "cannot tell", None, bound, versions, "cost-of-error", "cost of error")
+        in_use, proposed_set = versions
+        estimate, paired = cost_difference(cost.costs, in_use, proposed_set,
                                            rounds=cost.spec.bootstrap_rounds, seed=cost.spec.seed, per=per)
-        what = (f"Switching from {inputs.current.name} to {inputs.compared.name}, each at its own threshold, would "
-                f"mean {told_amount(estimate.value or 0.0)} {units}")
+        what = (f"Switching from {in_use.name}, the version in use, to {proposed_set.name}, each at its own "
+                f"threshold, would mean {told_amount(estimate.value or 0.0)} {units}")
         rounds = cost.spec.bootstrap_rounds
-        source = (f"the cost of error of {inputs.current.source} and {inputs.compared.source}"
+        source = (f"the cost of error of {in_use.source} and {proposed_set.source}"
                   + ("; the same resampled cases for both" if paired else "; each set resampled on its own"))
     outcome = judge(estimate.low, estimate.high, at_least=ground.at_least)
     if estimate.low is None or estimate.high is None:
@@ -176,8 +202,9 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     words = inputs.words
     spec = next(s for s in inputs.config.slices if s.column == ground.slice)
     of_compared = ground.version == "compared"
-    name = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
-    label = f"{_cap(name)} does about as well for each {spec.label.lower()} group"
+    short = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
+    name = inputs.named(of_compared)
+    label = f"{_cap(short)} does about as well for each {spec.label.lower()} group"
     tolerance = f"{ground.tolerance * 100:g} points out of 100"
     bound = f"a gap of at most {tolerance}"
     section = "trust" if of_compared else "quantitative-analyses"
@@ -248,12 +275,13 @@ def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInpu
 def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) -> GroundResult:
     spec = next(m for m in inputs.config.metrics if m.key == ground.key)
     of_compared = ground.version == "compared"
-    name = (inputs.compared_name if of_compared else inputs.current_name) or "the compared version"
+    short = (inputs.compared_name if of_compared else inputs.current_name) or "the compared version"
+    name = inputs.named(of_compared)
     at_least = ground.at_least is not None
     limit = ground.at_least if ground.at_least is not None else ground.at_most
     assert limit is not None
     bound = f"{'at least' if at_least else 'at most'} {told_share(limit)}"
-    label = f"{_cap(name)}: {spec.label.lower()} {bound}"
+    label = f"{_cap(short)}: {spec.label.lower()} {bound}"
     section = "trust" if of_compared else "metrics"
     estimate: Estimate | None
     if of_compared:
@@ -275,30 +303,48 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
 def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, inputs: GroundInputs,
                         ) -> GroundResult:
     words = inputs.words
-    other = inputs.compared_name or "the compared version"
+    comparison = inputs.comparison
+    in_use_ref = comparison.in_use_version if comparison is not None else None
+    proposed_ref = comparison.proposed_version if comparison is not None else None
+    old = in_use_ref.name if in_use_ref is not None else "the version in use"
+    new = proposed_ref.name if proposed_ref is not None else "the version that would replace it"
     margin = f"{ground.margin * 100:g} points out of 100"
-    bound = f"no worse than {inputs.current_name} by more than {margin}"
-    label = f"{_cap(other)} is no worse at the {kind_phrase(ground.metric, words)}"
-    if inputs.current is None or inputs.compared is None:
-        return _result(criterion, label, "cannot tell", None, bound, "Comparing the versions needs both scored "
-                       "evaluation sets.", "trust", "evaluation sets")
-    mine = estimate_for(ground.metric, inputs.current)
-    theirs = estimate_for(ground.metric, inputs.compared)
+    bound = f"no worse than {old} by more than {margin}"
+    label = f"{_cap(new)} is no worse at the {kind_phrase(ground.metric, words)} than {old}"
+    versions = inputs.switch()
+    if isinstance(versions, str):
+        return _result(criterion, label, "cannot tell", None, bound, versions, "trust", "evaluation sets")
+    in_use, proposed = versions
+    mine = estimate_for(ground.metric, in_use)
+    theirs = estimate_for(ground.metric, proposed)
     better = ground.metric not in LOWER_IS_BETTER
-    gain = difference(theirs, mine) if better else difference(mine, theirs)  # positive: the compared is better
+    order = same_cases(proposed, in_use)
+    if order is not None:   # the same cases scored by both: a paired interval
+        gain = paired_difference(ground.metric, proposed, in_use, order)
+        gain = gain if better else Estimate(-gain.value if gain.value is not None else None,
+                                            -gain.high if gain.high is not None else None,
+                                            -gain.low if gain.low is not None else None, gain.n)
+    else:
+        gain = difference(theirs, mine) if better else difference(mine, theirs)  # positive: the proposed is better
     outcome = judge(gain.low, gain.high, at_least=-ground.margin)
     if gain.value is None:
         return _result(criterion, label, "cannot tell", None, bound, "One of the versions has no cases to measure "
                        "this on.", "trust", "evaluation sets")
+    among = counted_among(ground.metric, words)
     if gain.low is None or gain.high is None:
         ranged = "(with no range, so how sure this is cannot be said)"
     else:
-        ranged = (f"(allowing for chance, anywhere from {told_points(gain.low, up='better', down='worse')} to "
-                  f"{told_points(gain.high, up='better', down='worse')})")
+        how = (f"both versions on the same {proposed.labels.size:,} {words.unit}, resampled together"
+               if order is not None else "each version on its own set of cases, so each has its own range")
+        ranged = (f"(allowing for chance, {how}: anywhere from {told_points(gain.low, up='better', down='worse')} "
+                  f"to {told_points(gain.high, up='better', down='worse')})")
     change = told_points(gain.value, up="better", down="worse")
-    sentence = (f"The {kind_phrase(ground.metric, words)} is {told_share(theirs.value)} for {other}, measured on "
-                f"{theirs.n:,} {counted_among(ground.metric, words)}, and {told_share(mine.value)} for "
-                f"{inputs.current_name}, measured on {mine.n:,}: {other} is {change} {ranged}. The story accepts "
-                f"{other} being worse by at most {margin}: {verdict_words(outcome)}.")
+    same = order is not None and ground.metric != "precision"   # who is flagged differs between versions
+    measured = f"measured on the same {mine.n:,}" if same else f"measured on {mine.n:,}"
+    sentence = (f"The {kind_phrase(ground.metric, words)} is {told_share(theirs.value)} for {new}, measured on "
+                f"{theirs.n:,} {among}, and {told_share(mine.value)} for {old}, the version in use, {measured}: "
+                f"{new} is {change} {ranged}. The story accepts {new} being worse than {old} by at most {margin}: "
+                f"{verdict_words(outcome)}.")
+    pairing = "; the same cases for both, resampled together" if order is not None else "; two different sets of cases"
     return _result(criterion, label, outcome, gain, bound, sentence, "trust",
-                   f"{inputs.current.source} and {inputs.compared.source}")
+                   f"{in_use.source} and {proposed.source}{pairing}")

@@ -58,7 +58,9 @@ __all__ = [
     "judge",
     "judge_within",
     "level_outcome",
+    "paired_difference",
     "points_of",
+    "same_cases",
     "slice_table",
     "told_amount",
     "told_points",
@@ -102,6 +104,31 @@ class Scored:
     threshold: float
     groups: pd.DataFrame | None
     source: str
+    ids: npt.NDArray[np.str_] | None = None  # the evaluation.id_column, when the story declares one
+
+
+def same_cases(first: Scored, second: Scored) -> npt.NDArray[np.intp] | None:
+    """Where each of ``first``'s cases is in ``second`` when both sets hold the same cases, else None.
+
+    With ids (``evaluation.id_column``) on both sides: the same ids, each once, and the same label for each
+    (``second`` may list them in another order); a declared id column missing on one side means not known to be
+    the same (None). Without ids: the same number of cases with the same labels in the same order.
+    """
+    n = first.labels.size
+    if n == 0 or second.labels.size != n:
+        return None
+    if first.ids is None and second.ids is None:
+        return np.arange(n) if bool(np.array_equal(first.labels, second.labels)) else None
+    if first.ids is None or second.ids is None or first.ids.size != n or second.ids.size != n:
+        return None
+    position = {str(case): index for index, case in enumerate(second.ids)}
+    if len(position) != n or len(set(map(str, first.ids))) != n:
+        return None
+    try:
+        order = np.array([position[str(case)] for case in first.ids], dtype=np.intp)
+    except KeyError:
+        return None
+    return order if bool(np.array_equal(first.labels, second.labels[order])) else None
 
 
 # --- judging -------------------------------------------------------------------------------------------
@@ -182,15 +209,18 @@ def cost_difference(costs: CostModel, first: Scored, second: Scored, *, rounds: 
     """Expected cost of ``first`` minus that of ``second`` per ``per`` cases, each at its own threshold, with a
     95% percentile bootstrap interval from ``rounds`` resamples; and whether the resampling was paired.
 
-    Paired when both sets hold the same number of cases with the same labels in the same order (the same
-    cases scored by two versions): each round draws one set of case positions for both. Otherwise each set is
+    Paired when both sets hold the same cases (:func:`same_cases`: the same ids, or without ids the same
+    labels in the same order), scored by two versions: each round draws one set of cases for both. Otherwise each set is
     resampled on its own. ``rounds`` of 0 gives no interval.
     """
     a, b = _row_costs(first, costs), _row_costs(second, costs)
     if a.size == 0 or b.size == 0:
         return Estimate(None, None, None, 0), False
     value = float(a.mean() - b.mean()) * per
-    paired = a.size == b.size and bool(np.array_equal(first.labels, second.labels))
+    order = same_cases(first, second)
+    paired = order is not None
+    if order is not None:
+        b = b[order]
     if rounds < 1:
         return Estimate(value, None, None, int(a.size)), paired
     rng = np.random.default_rng(seed)
@@ -204,6 +234,94 @@ def cost_difference(costs: CostModel, first: Scored, second: Scored, *, rounds: 
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(samples * per, [tail, 100 - tail])
     return Estimate(value, float(low), float(high), int(a.size)), paired
+
+
+PAIRED_ROUNDS = 2000
+PAIRED_SEED = 17
+
+
+def _shares(kind: str, truth: npt.NDArray[np.bool_], flagged: npt.NDArray[np.bool_],
+            ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per case: does it count towards the share of ``kind`` (numerator), and is it counted among (denominator)."""
+    everyone = np.ones_like(truth)
+    return {"recall": (truth & flagged, truth), "false_negative_rate": (truth & ~flagged, truth),
+            "specificity": (~truth & ~flagged, ~truth), "false_positive_rate": (~truth & flagged, ~truth),
+            "precision": (truth & flagged, flagged), "accuracy": (truth == flagged, everyone)}[kind]
+
+
+def paired_difference(kind: str, first: Scored, second: Scored, order: npt.NDArray[np.intp], *,
+                      rounds: int = PAIRED_ROUNDS, seed: int = PAIRED_SEED) -> Estimate:
+    """``first - second`` for two versions that scored the same cases (``order``: :func:`same_cases`).
+
+    A share: a seeded percentile bootstrap over cases, both versions on the same resampled cases. Each case is
+    one of 8 kinds (its label, and whether each version flags it), and the shares depend only on how many
+    cases of each kind a resample holds, so each round draws those 8 counts (a multinomial draw, the same
+    distribution as drawing the cases one by one), whatever the number of cases. Resamples where a share has
+    no cases to count among are left out. ROC AUC: DeLong's (1988) interval for two correlated AUCs.
+    ``n`` is the number of cases.
+    """
+    truth = first.labels
+    other_scores = second.scores[order]
+    n = int(truth.size)
+    if kind == "roc_auc":
+        return _delong_difference(truth, first.scores, other_scores)
+    a_num, a_den = _shares(kind, truth, first.scores >= first.threshold)
+    b_num, b_den = _shares(kind, truth, other_scores >= second.threshold)
+    if not a_den.any() or not b_den.any():
+        return Estimate(None, None, None, n)
+    value = float(a_num.sum() / a_den.sum() - b_num.sum() / b_den.sum())
+    if rounds < 1:
+        return Estimate(value, None, None, n)
+    cell = truth.astype(int) * 4 + (first.scores >= first.threshold).astype(int) * 2 + \
+        (other_scores >= second.threshold).astype(int)
+    counts = np.bincount(cell, minlength=8)
+    draws = np.random.default_rng(seed).multinomial(n, counts / n, size=rounds).astype(np.float64)
+    kinds = np.arange(8)
+
+    def share_of(num: npt.NDArray[np.bool_], den: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+        # whether a case of each kind counts (all cases of one kind agree; kinds absent here never count)
+        counts_num = np.array([bool(num[cell == k].any()) for k in kinds], dtype=np.float64)
+        counts_den = np.array([bool(den[cell == k].any()) for k in kinds], dtype=np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            result: npt.NDArray[np.float64] = (draws @ counts_num) / (draws @ counts_den)
+        return result
+
+    gaps = share_of(a_num, a_den) - share_of(b_num, b_den)
+    gaps = gaps[np.isfinite(gaps)]
+    if gaps.size == 0:
+        return Estimate(value, None, None, n)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(gaps, [tail, 100 - tail])
+    return Estimate(value, float(low), float(high), n)
+
+
+def _placements(positives: npt.NDArray[np.float64], negatives: npt.NDArray[np.float64],
+                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """DeLong's structural components: for each positive, the share of negatives it outscores (ties count
+    half); for each negative, the share of positives that outscore it."""
+    from scipy.stats import rankdata
+
+    m, k = positives.size, negatives.size
+    both = rankdata(np.concatenate([positives, negatives]))
+    v10 = (both[:m] - rankdata(positives)) / k
+    v01 = 1.0 - (both[m:] - rankdata(negatives)) / m
+    return np.asarray(v10, dtype=np.float64), np.asarray(v01, dtype=np.float64)
+
+
+def _delong_difference(truth: npt.NDArray[np.bool_], first: npt.NDArray[np.float64],
+                       second: npt.NDArray[np.float64]) -> Estimate:
+    n = int(truth.size)
+    m, k = int(truth.sum()), int((~truth).sum())
+    if m < 2 or k < 2:
+        return Estimate(None, None, None, n)
+    a10, a01 = _placements(first[truth], first[~truth])
+    b10, b01 = _placements(second[truth], second[~truth])
+    value = float(a10.mean() - b10.mean())
+    s10 = np.cov(np.vstack([a10, b10]))
+    s01 = np.cov(np.vstack([a01, b01]))
+    variance = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / m + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / k
+    half = 1.959963984540054 * math.sqrt(max(float(variance), 0.0))
+    return Estimate(value, max(value - half, -1.0), min(value + half, 1.0), n)
 
 
 # --- wording -------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.comparison import Comparison
 from storybook.analyse.plain import format_date
 from storybook.analyse.trust_checks import Verdict, check_previous_version, version_verdict
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
@@ -205,7 +206,9 @@ def _param_changes(version: HistoryVersion, before: HistoryVersion) -> tuple[str
     return tuple(changes)
 
 
-def analyse_history(history: ModelHistory, config: StoryConfig, story_version: int | None) -> HistoryReport:
+def analyse_history(history: ModelHistory, config: StoryConfig, story_version: int | None, *,
+                    comparison: Comparison | None = None) -> HistoryReport:
+    """The history report; ``comparison`` names the versions set side by side and which one is in use."""
     spec = config.history
     assert spec is not None
     by_key = {m.key: m for m in config.metrics}
@@ -249,14 +252,16 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
     else:
         known += ("No promotion step recorded when the aliases moved, so only where they point now is known.")
     compare = spec.compare_with or (config.trust.model.compare_with if config.trust is not None else None)
-    side = _side_by_side(rows, history.aliases, story_version, compare)
+    side = _side_by_side(rows, history.aliases, story_version, compare, comparison)
     return HistoryReport(name=history.name, rows=tuple(rows), events=tuple(events), known=known,
                          not_known=problems, records=records, side_by_side=side,
                          first_shown=min((v.model.version for v in versions), default=0))
 
 
 def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_version: int | None,
-                  compare: str | None) -> SideBySide | None:
+                  compare: str | None, comparison: Comparison | None) -> SideBySide | None:
+    """The story's version (left) beside the version ``compare`` names (right); each row's sentence tells the
+    story's version against the other one, naming both, so it never reads as a version compared with itself."""
     if compare is None or story_version is None or aliases.get(compare) in (None, story_version):
         return None
     by_version = {r.version: r for r in rows}
@@ -264,16 +269,24 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
     if left is None or right is None:
         return None
     lines = []
+    same = comparison is not None and comparison.compared_version.version == right.version
+    this = comparison.named("story") if comparison is not None else _named(left, "this story's version")
+    other = comparison.named("compared") if comparison is not None and same else _named(right, "compared with")
     for left_step, right_step in zip(left.figures, right.figures, strict=True):
         spec = left_step.spec
-        other = f"version {left.version} ({', '.join(left.aliases_now) or 'no alias'})"
         if left_step.estimate is not None and right_step.estimate is not None:
-            verdict = version_verdict(right_step.estimate, left_step.estimate, higher_is_better=spec.higher_is_better)
-            sentence = check_previous_version(right_step.estimate, left_step.estimate, metric=_what(spec), source="",
-                                              higher_is_better=spec.higher_is_better, other=other).sentence
+            verdict = version_verdict(left_step.estimate, right_step.estimate, higher_is_better=spec.higher_is_better)
+            sentence = check_previous_version(left_step.estimate, right_step.estimate, metric=_what(spec), source="",
+                                              higher_is_better=spec.higher_is_better, other=other,
+                                              this=this).sentence
         else:
             verdict = None
             sentence = "No range to compare by." if left_step.value is not None and right_step.value is not None \
                 else "Not logged for both versions."
         lines.append((spec, left_step, right_step, verdict, sentence))
     return SideBySide(left=left, right=right, rows=tuple(lines))
+
+
+def _named(row: TimelineRow, role: str) -> str:
+    aliases = f"{', '.join(row.aliases_now)}; " if row.aliases_now else ""
+    return f"version {row.version} ({aliases}{role})"

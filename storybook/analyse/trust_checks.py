@@ -45,6 +45,7 @@ from storybook.analyse.plain import (
     share_phrase,
     verdict,
 )
+from storybook.sources.schema import DEFAULT_IN_USE_ALIAS
 
 __all__ = [
     "CHECK_TITLES",
@@ -381,9 +382,9 @@ def _told(kind: str, e: Estimate, rules: WordingRules) -> str:
 
 def check_previous_version(current: Estimate, previous: Estimate, *, metric: str, source: str,
                            higher_is_better: bool = True, other: str = "the previous version",
-                           rules: WordingRules = DEFAULT_RULES) -> Evidence:
+                           rules: WordingRules = DEFAULT_RULES, this: str | None = None) -> Evidence:
     """Comparison with another version (by default "the previous version"): fails only when the current one
-    is clearly worse."""
+    is clearly worse. ``this`` names the current one in the sentence ("the recall of version 2 (candidate)")."""
     outcome = version_verdict(current, previous, higher_is_better=higher_is_better)
     figures: dict[str, FigureValue] = {"current": current.value, "current_low": current.low,
                                        "current_high": current.high, "previous": previous.value,
@@ -391,9 +392,10 @@ def check_previous_version(current: Estimate, previous: Estimate, *, metric: str
                                        "verdict": outcome}
     if outcome is None:
         return Evidence("model", "model.previous_version",
-                        f"The {metric} of this version and {other} cannot be compared: one of them has "
+                        f"The {metric} of {this or 'this version'} and {other} cannot be compared: one of them has "
                         "no range.", None, figures, source)
-    sentence = (f"Compared with {other}, the {metric} is {_told(metric, current, rules)}, against "
+    of = f" of {this}" if this is not None else ""
+    sentence = (f"Compared with {other}, the {metric}{of} is {_told(metric, current, rules)}, against "
                 f"{_told(metric, previous, rules)}: {COMPARISON_WORDS[outcome]}.")
     return Evidence("model", "model.previous_version", sentence, outcome != "worse", figures, source)
 
@@ -826,16 +828,19 @@ class ModelVersion:
     aliases: tuple[str, ...] = ()
 
 
-def check_deployments(versions: Sequence[ModelVersion], *, champion: str = "champion", source: str) -> Evidence:
-    """Deployment history: passes when one version carries the ``champion`` alias.
+def check_deployments(versions: Sequence[ModelVersion], *, in_use: str = DEFAULT_IN_USE_ALIAS,
+                      source: str) -> Evidence:
+    """Deployment history: passes when one version carries the alias ``in_use`` that marks the version in use
+    (``in_use_alias``: the story's, the project's, else ``champion``).
 
     The registry records when a version was registered, not when an alias moved, so the sentence gives the
-    champion's registration date.
+    registration date of the version in use. When no version carries the alias the check does not pass, and
+    the sentence names the aliases there are, so a reader (or author) sees which one may have been meant.
     """
     ordered = sorted(versions, key=lambda v: (v.version, v.created_ms))
-    holders = [v for v in ordered if champion in v.aliases]
+    holders = [v for v in ordered if in_use in v.aliases]
     if len(holders) > 1:
-        raise ValueError(f"the alias {champion!r} is on more than one version: "
+        raise ValueError(f"the alias {in_use!r} is on more than one version: "
                          f"{', '.join(str(v.version) for v in holders)}")
     figures: dict[str, FigureValue] = {"versions": len(ordered)}
     if not ordered:
@@ -844,13 +849,16 @@ def check_deployments(versions: Sequence[ModelVersion], *, champion: str = "cham
     count = f"{len(ordered)} version{'s' if len(ordered) != 1 else ''}"
     since = format_date(min(v.created_ms for v in ordered))
     if not holders:
-        sentence = (f"{count} registered since {since}, but none carries the alias \"{champion}\", so the story "
-                    "cannot tell which one serves.")
+        there = [f"\"{alias}\" on version {v.version}" for v in ordered for alias in v.aliases]
+        aliases = f"the aliases there are: {_listing(there)}" if there else "no version carries any alias"
+        sentence = (f"{count} registered since {since}, but none carries the alias \"{in_use}\" that marks the "
+                    f"version in use ({aliases}), so the story cannot tell which one serves. If another alias "
+                    "marks it, say so with model.in_use_alias in story.yaml or in_use_alias in storybook.yaml.")
         return Evidence("system", "system.deployments", sentence, False, figures, source)
     current = holders[0]
-    figures.update({"champion_version": current.version, "champion_created_ms": current.created_ms})
-    sentence = (f"{count} registered since {since}; the current {champion} is version {current.version}, "
-                f"registered on {format_date(current.created_ms)}.")
+    figures.update({"in_use_version": current.version, "in_use_created_ms": current.created_ms})
+    sentence = (f"{count} registered since {since}; the version in use (it carries the alias \"{in_use}\") is "
+                f"version {current.version}, registered on {format_date(current.created_ms)}.")
     newer = [v.version for v in ordered if v.version > current.version]
     if newer:
         sentence += (f" {len(newer)} newer version{'s' if len(newer) != 1 else ''} "

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks import (
     ChangePoint,
@@ -38,7 +39,7 @@ from storybook.analyse.trust_checks import (
     reliability_curve,
 )
 from storybook.resolve.resolved import ResolvedStory, Series
-from storybook.sources.schema import Guardrail, StoryConfig, TrustSpec
+from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfig, TrustSpec
 
 if TYPE_CHECKING:
     from storybook.analyse.model_card import ModelCard
@@ -73,7 +74,12 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 
 
 def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
-                  labels: npt.NDArray[np.bool_] | None, scores: npt.NDArray[np.float64] | None) -> TrustReport:
+                  labels: npt.NDArray[np.bool_] | None, scores: npt.NDArray[np.float64] | None, *,
+                  comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS) -> TrustReport:
+    """The story's trust report. ``comparison`` names the two versions and which is in use (by default with
+    the alias ``in_use``); ``in_use`` is the alias that marks the version in use, for the deployment check."""
+    if comparison is None:
+        comparison = compare_versions(config, resolved, None)
     spec = config.trust
     assert spec is not None
     run = resolved.run
@@ -119,8 +125,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             _estimate(model.metric, labels, scores, card.threshold),
             _estimate(model.metric, other_labels, other_scores, other_threshold),
             metric=model.metric, source=f"run {compared.run.run_id}",
-            other=f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})",
-            rules=card.rules))
+            other=comparison.named("compared") if comparison is not None else
+            f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})",
+            this=comparison.named("story") if comparison is not None else None, rules=card.rules))
 
     # Data
     evaluation = resolved.evaluation
@@ -160,7 +167,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                      change=detect_change([p.value for p in series.points])))
     if resolved.versions:
         evidence.append(check_deployments(
-            [ModelVersion(v.version, v.created_ms, v.aliases) for v in resolved.versions],
+            [ModelVersion(v.version, v.created_ms, v.aliases) for v in resolved.versions], in_use=in_use,
             source=f"model registry, {resolved.versions[0].name}"))
 
     attestations = tuple(Attestation(who=a.who, role=a.role, when=a.when, statement=a.statement, check=a.check,

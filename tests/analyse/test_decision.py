@@ -309,12 +309,20 @@ def test_the_hand_worked_story(tmp_path: Path) -> None:
     assert "a saving of 570 hours for every 1,000 cases" in saves.sentence
     assert "the same resampled cases for both" in saves.source
 
-    finds = grounds["finds"]  # 36/40 - 30/40
-    expected = difference(proportion(36, 40), proportion(30, 40))
-    assert (finds.value, finds.low, finds.high) == pytest.approx((0.15, expected.low, expected.high))
-    assert finds.outcome == ("holds" if (expected.low or 0) >= -0.05 else "cannot tell")
-    assert "90 in 100 for version 2 (challenger)" in finds.sentence
-    assert "75 in 100 for version 1 (champion)" in finds.sentence
+    # 36/40 - 30/40, both versions on the same 100 cases: paired. Version 2 finds the 30 version 1 finds and
+    # 6 more, so a resample's gap is (how many of those 6 it draws) / (positives it draws): about a binomial
+    # of 40 draws at 6/40, whose 2.5% and 97.5% points are 2 and 11, i.e. 0.05 to 0.275; far narrower than
+    # the independent (Newcombe) interval, -0.02 to 0.31, which ignores that the cases are the same.
+    finds = grounds["finds"]
+    independent = difference(proportion(36, 40), proportion(30, 40))
+    assert finds.value == pytest.approx(0.15)
+    assert finds.low == pytest.approx(0.05, abs=0.015) and finds.high == pytest.approx(0.275, abs=0.015)
+    assert (independent.low or 0) < 0 < (finds.low or 0) and (finds.high or 1) < (independent.high or 0)
+    assert finds.outcome == "holds"
+    assert "90 in 100 for version 2 (challenger), measured on 40 cases who are positive" in finds.sentence
+    assert "75 in 100 for version 1 (champion), the version in use, measured on the same 40" in finds.sentence
+    assert "both versions on the same 100 cases, resampled together" in finds.sentence
+    assert "the same cases for both" in finds.source
 
     recall_2 = grounds["recall-2"]
     low, high = wilson_interval(36, 40)

@@ -432,13 +432,24 @@ def test_deployment_history() -> None:
                 ModelVersion(2, MARCH_1 + 3 * DAY, ("champion",))]
     ev = check_deployments(versions, source="registered model cancer-screening")
     assert ev.passed is True
-    assert ev.sentence == ("3 versions registered since 1 March 2024; the current champion is version 2, registered "
-                           "on 4 March 2024. 1 newer version (3) does not carry it.")
+    assert ev.sentence == ("3 versions registered since 1 March 2024; the version in use (it carries the alias "
+                           "\"champion\") is version 2, registered on 4 March 2024. 1 newer version (3) does not "
+                           "carry it.")
     orphan = check_deployments(versions[:2], source=SRC)
     assert orphan.passed is False
-    assert orphan.sentence == ("2 versions registered since 1 March 2024, but none carries the alias \"champion\", so "
-                               "the story cannot tell which one serves.")
+    assert orphan.sentence == ("2 versions registered since 1 March 2024, but none carries the alias \"champion\" that "
+                               "marks the version in use (the aliases there are: \"challenger\" on version 3), so "
+                               "the story cannot tell which one serves. If another alias marks it, say so with "
+                               "model.in_use_alias in story.yaml or in_use_alias in storybook.yaml.")
     assert check_deployments([], source=SRC).passed is None
+    # A registry whose serving alias is "production": no alias name is assumed.
+    served = [ModelVersion(1, MARCH_1, ("production",)), ModelVersion(2, MARCH_1 + 3 * DAY, ("candidate",))]
+    assert check_deployments(served, in_use="production", source=SRC).sentence == (
+        "2 versions registered since 1 March 2024; the version in use (it carries the alias \"production\") is "
+        "version 1, registered on 1 March 2024. 1 newer version (2) does not carry it.")
+    unset = check_deployments(served, source=SRC)
+    assert unset.passed is False
+    assert "(the aliases there are: \"production\" on version 1, \"candidate\" on version 2)" in unset.sentence
     with pytest.raises(ValueError, match="more than one"):
         check_deployments([ModelVersion(1, 0, ("champion",)), ModelVersion(2, 0, ("champion",))], source=SRC)
 
