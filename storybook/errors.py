@@ -8,13 +8,15 @@ Every message says where (file:line when there is one), what was expected and ho
     ├── StoryError                      one story cannot be built; the others still can (exit code 1)
     │   ├── SourceError                 a story file is malformed or fails the schema
     │   ├── ExpressionError             a {{ ... }} expression in story Markdown is not allowed or fails
-    │   └── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
+    │   ├── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
+    │   └── UnexpectedError             anything storybook did not foresee, reported as that story's failure
     ├── TrackingError                   MLflow cannot be reached or answered with an error
     └── PublishError                    the site or a PDF could not be written (nothing was replaced)
 """
 
 from __future__ import annotations
 
+import traceback as tracebacks
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ __all__ = [
     "StoryError",
     "StorybookError",
     "TrackingError",
+    "UnexpectedError",
 ]
 
 
@@ -84,6 +87,24 @@ class ExpressionError(StoryError, ValueError):
 
 class ReferenceNotFound(StoryError, LookupError):
     """A story refers to a model, version, run, metric, param or artifact that does not exist."""
+
+
+class UnexpectedError(StoryError):
+    """An error storybook did not foresee (a bug, or data no check anticipated), caught around one story so the
+    others still build. The message names only the kind of error (its text may carry untrusted data);
+    ``traceback`` holds the full traceback, which the CLI shows with ``--debug``."""
+
+    def __init__(self, message: str, *, location: Location | None = None, hint: str | None = None,
+                 traceback: str = "") -> None:
+        super().__init__(message, location=location, hint=hint)
+        self.traceback = traceback
+
+    @classmethod
+    def from_exception(cls, error: BaseException, *, doing: str = "building this story",
+                       location: Location | None = None) -> UnexpectedError:
+        return cls(f"unexpected error ({type(error).__name__}) while {doing}; run with --debug for the traceback",
+                   location=location, hint="if the story's files and data look right, please report this as a "
+                   "storybook bug", traceback="".join(tracebacks.format_exception(error)))
 
 
 class TrackingError(StorybookError, ConnectionError):

@@ -1,8 +1,8 @@
 """Analyse and render stories, and write PDFs: in this process, or in a pool of worker processes.
 
-The same functions run either way, so a parallel build writes byte for byte what a serial build writes. A story
-error (:class:`StoryError`, :class:`TrackingError`) comes back as that story's result; anything else is raised
-where the result is read, exactly as in a serial build.
+The same functions run either way, so a parallel build writes byte for byte what a serial build writes. A story's
+error (any :class:`StorybookError` but a project-wide :class:`ConfigError`) comes back as that story's result,
+and so does any other exception, as an :class:`UnexpectedError` of that story (its traceback for ``--debug``).
 
 Workers come from a ``forkserver`` that has imported this module once (analysis, rendering and their
 libraries), so each worker starts in milliseconds and never inherits the threads or MLflow connections of the
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storybook.errors import StorybookError, StoryError, TrackingError
+from storybook.errors import ConfigError, Location, StorybookError, UnexpectedError
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -74,8 +74,13 @@ def render_one(task: RenderTask, env: Environment) -> RenderResult:
         analysis = analyse_story(story, resolved)
         page = render_story(env, story, resolved, analysis, built_at=task.built_at, pdf_name=task.pdf_name,
                             signoffs=signoff_status(story.directory), snapshot_hash=snapshot_hash(story.directory))
-    except (StoryError, TrackingError) as error:
+    except ConfigError:
+        raise
+    except StorybookError as error:  # a story, tracking or template error: this story's, with its own words
         return RenderResult(story.slug, None, error)
+    except Exception as error:  # one story's surprise fails that story only
+        return RenderResult(story.slug, None, UnexpectedError.from_exception(
+            error, doing="analysing and rendering this story", location=Location(story.story_file)))
     return RenderResult(story.slug, page, None)
 
 

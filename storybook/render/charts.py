@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,11 +25,13 @@ from typing import Any
 
 from storybook.analyse.classification import SliceTable
 from storybook.analyse.plain import format_date, format_percent
+from storybook.files import file_mode
 from storybook.resolve.resolved import Series
 
 __all__ = [
     "Chart",
     "cost_chart",
+    "drawable",
     "guarded_series_chart",
     "icon_array",
     "reliability_chart",
@@ -226,6 +229,27 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
 
 # -- drawing, with a cache of SVGs by spec ----------------------------------------------------------------------
 
+# Characters the chart engine cannot draw: a control character in a label made vl-convert abort the whole
+# process. Line breaks and tabs become spaces; the others (and bidi overrides, which reorder text) are dropped.
+_SPACES = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+_UNDRAWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
+
+
+def drawable(value: Any) -> Any:
+    """The spec (or any value in it) with every string safe for the chart engine and every number finite:
+    values come from MLflow and story files, and are untrusted. A NaN or infinite number becomes null, which
+    Vega-Lite leaves out of the drawing."""
+    if isinstance(value, str):
+        return _UNDRAWABLE.sub("", _SPACES.sub(" ", value))
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {drawable(key): drawable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [drawable(item) for item in value]
+    return value
+
+
 _svg_cache: dict[str, Path | None] = {"directory": None}
 
 
@@ -238,7 +262,7 @@ def spec_hash(spec: dict[str, Any]) -> str:
     """A stable hash of a spec and the vl-convert that draws it."""
     from importlib.metadata import version
 
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(drawable(spec), sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(f"vl-convert {version('vl-convert-python')}\n{text}".encode()).hexdigest()
 
 
@@ -261,7 +285,7 @@ def to_svg(chart: Chart) -> str:
             return cached
     import vl_convert
 
-    svg: str = vl_convert.vegalite_to_svg(chart.spec, allowed_base_urls=[])
+    svg: str = vl_convert.vegalite_to_svg(drawable(chart.spec), allowed_base_urls=[])
     if path is not None:
         _write_quietly(path, svg)
     return svg
@@ -275,6 +299,7 @@ def _write_quietly(path: Path, text: str) -> None:
     except OSError:
         return
     try:
+        os.fchmod(handle, file_mode())  # not mkstemp's private 0600: like any file the user writes
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
         os.replace(temp, path)

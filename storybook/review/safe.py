@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["ZWJ", "escape_html", "escape_markdown", "no_workflow_commands"]
+__all__ = ["ZWJ", "escape_html", "escape_markdown", "for_terminal", "no_workflow_commands", "visible_controls"]
 
 ZWJ = "\u200d"  # zero-width joiner: "@\u200dteam" reads as @team but pings nobody
 _COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
@@ -19,6 +19,9 @@ _LINE_START = re.compile(r"(?m)^(\s*)([#>+=-])")
 _ORDERED = re.compile(r"(?m)^(\s*\d+)([.)])")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# What a terminal or CI log obeys rather than shows: escape sequences (colours, cursor moves, window titles,
+# hyperlinks), carriage returns and backspaces that overwrite a line, C1 controls, bidi overrides that reorder it.
+_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_markdown(text: str, *, inline: bool = True) -> str:
@@ -43,3 +46,15 @@ def escape_html(text: str) -> str:
 def no_workflow_commands(text: str) -> str:
     """No line may start (after spaces) with ``::``, which a CI runner reads as a workflow command."""
     return re.sub(r"(?m)^(\s*):(?=:)", "\\1" + ZWJ + ":", text)
+
+
+def visible_controls(text: str) -> str:
+    """Every control character written out as an escape (ESC as ``\\x1b``), so it is shown, not obeyed;
+    newlines and tabs stay."""
+    return _TERMINAL_CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def for_terminal(text: str) -> str:
+    """Text from story files or MLflow made inert for a terminal and a CI log: control characters shown as
+    escapes, and no line starting with a ``::`` workflow command."""
+    return no_workflow_commands(visible_controls(text))
