@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from storybook.errors import ConfigError, StorybookError, StoryError, TrackingError
+from storybook.errors import ConfigError, Location, StorybookError, StoryError, TrackingError, UnexpectedError
 from storybook.publish.site import MARKER, SiteWriter
 from storybook.render.cache import (
     CHARTS_DIR,
@@ -67,6 +67,7 @@ class BuildReport:
     cached: list[str] = field(default_factory=list)  # taken whole from the render cache
     pdfs_reused: list[str] = field(default_factory=list)  # copied from the previous site (same page)
     cache: CacheStats | None = None  # None: built with the cache off
+    carried: list[str] = field(default_factory=list)  # not asked for (--story): kept from the previous site
     workers: int = 0  # worker processes used (0: everything ran in the building process)
 
     @property
@@ -139,7 +140,9 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     shown = progress or _Silent()
     report = BuildReport(out=out_dir, cache=store.stats if cache else None)
     stories = [_Story(directory.name, directory) for directory in directories]
-    previous = _previous_manifest(out_dir) if cache and quarto is None else {}
+    manifest = _read_manifest(out_dir)
+    previous = _manifest_part(manifest, "stories") if cache and quarto is None else {}
+    others = [d.name for d in find_stories(root)[2] if d.name not in {s.name for s in directories}] if only else []
 
     # Sources: a snapshot story whose files match a cached page is done without being parsed.
     shown.start("resolved", len(stories))
@@ -154,6 +157,10 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             story.source = load_story(root, story.directory, config)
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
+        except Exception as error:  # one story's surprise never ends the build
+            surprise = UnexpectedError.from_exception(error, doing="reading this story",
+                                                      location=Location(story.directory / "story.yaml"))
+            story.source = BrokenStory(slug=story.slug, directory=story.directory, error=surprise)
         loaded.append(story.source)
     project = Project(root=root, config=config, stories=loaded)
 
@@ -175,6 +182,9 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                 resolved = sources.resolve(source)
             except (StoryError, TrackingError) as error:
                 story.error = error
+            except Exception as error:  # one story's surprise never ends the build
+                story.error = UnexpectedError.from_exception(error, doing="reading this story's data from MLflow",
+                                                             location=Location(source.story_file))
             else:
                 if cache:
                     story.key = story_key(fingerprint, root, source.directory, resolved_fingerprint(resolved))
@@ -213,7 +223,10 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         # Publish: gather every file, stage, add PDFs (reused or written in the workers), swap.
         built = [story for story in stories if story.page is not None or story.kept is not None]
         writer = SiteWriter(out_dir, protected=_protected(project))
-        _keep_previous_pages(writer, out_dir, entries)
+        files = _keep_previous_pages(writer, out_dir, entries)
+        carried = _carry_others(writer, out_dir, manifest, others, entries, files)
+        report.carried = [entry.slug for entry in entries if entry.as_of]
+        entries.sort(key=lambda entry: entry.slug)  # the stories folder's order, carried stories among them
         css = stylesheet()
         writer.add("assets/style.css", css)
         writer.add("index.html", render_index(env, config.title, config.description, entries, built_at))
@@ -257,8 +270,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             if quarto is not None:
                 _quarto(staging, project, [(_parsed(root, s, config), s.page) for s in built if s.page is not None],
                         quarto)
-            if cache:
-                _write_manifest(staging, built, make_pdf)
+            _write_manifest(staging, built, make_pdf, entries, files, carried, built_at)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -281,19 +293,58 @@ MANIFEST = ".storybook-manifest.json"
 _MANIFEST_FORMAT = 1
 
 
-def _previous_manifest(out_dir: Path) -> dict[str, Any]:
-    """What the site being replaced says about each story: its key, its index words, its files and their stat."""
+def _read_manifest(out_dir: Path) -> dict[str, Any]:
+    """What the site being replaced says about itself: ``stories`` (each cached story's key, index words, files
+    and their stat), ``entries`` (each index line and its files) and ``built_at``; empty when it says nothing."""
     if not (out_dir / MARKER).is_file():
         return {}
     try:
         data = json.loads((out_dir / MANIFEST).read_bytes())
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT or not isinstance(data.get("stories"),
-                                                                                              dict):
+    if not isinstance(data, dict) or data.get("format") != _MANIFEST_FORMAT:
         return {}
-    stories: dict[str, Any] = data["stories"]
-    return stories
+    return data
+
+
+def _manifest_part(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    part = manifest.get(name)
+    return part if isinstance(part, dict) else {}
+
+
+def _carry_others(writer: SiteWriter, out_dir: Path, manifest: dict[str, Any], others: list[str],
+                  entries: list[StoryEntry], files: dict[str, list[str]]) -> dict[str, Any]:
+    """A partial build (``--story``) keeps the stories it was not asked to build as the previous site has them:
+    their pages, summaries, charts and PDFs, and their index line, which says when they were built. A story the
+    previous site does not have (or whose files are gone) is listed as not built yet. Returns the carried
+    stories' cache records (for the next build's manifest)."""
+    previous_entries = _manifest_part(manifest, "entries")
+    previous_stories = _manifest_part(manifest, "stories")
+    built_at = manifest.get("built_at")
+    carried: dict[str, Any] = {}
+    for slug in others:
+        entry = previous_entries.get(slug)
+        names = entry.get("files") if isinstance(entry, dict) else None
+        words = [entry.get(key) for key in ("title", "audience", "model", "status", "message", "as_of")] \
+            if isinstance(entry, dict) else []
+        usable = isinstance(entry, dict) and isinstance(names, list) and \
+            all(isinstance(name, str) and (out_dir / name).is_file() and not (out_dir / name).is_symlink()
+                for name in names) and all(isinstance(word, str) for word in words) and \
+            words[3] in ("built", "stale", "failed")
+        if not usable:
+            entries.append(StoryEntry(slug, slug, "-", "-", "unbuilt",
+                                      "not built yet; build without --story to build every story"))
+            continue
+        assert isinstance(entry, dict) and isinstance(names, list)
+        for name in names:
+            writer.keep(name)
+        title, audience, model, status, message, as_of = words
+        as_of = as_of or (built_at if isinstance(built_at, str) else "")
+        entries.append(StoryEntry(slug, title, audience, model, status, message, entry.get("pdf") is True, as_of))
+        files[slug] = list(names)
+        if isinstance(previous_stories.get(slug), dict):
+            carried[slug] = previous_stories[slug]
+    return carried
 
 
 def _take_kept(story: _Story, previous: dict[str, Any], out_dir: Path, stats: CacheStats) -> bool:
@@ -320,24 +371,32 @@ def _take_kept(story: _Story, previous: dict[str, Any], out_dir: Path, stats: Ca
     return True
 
 
-def _write_manifest(staging: Path, built: list[_Story], make_pdf: bool) -> None:
-    """Record each cached story's key, index words and files (with their stat) in the staged site."""
-    stories: dict[str, Any] = {}
+def _write_manifest(staging: Path, built: list[_Story], make_pdf: bool, entries: list[StoryEntry],
+                    files: dict[str, list[str]], carried: dict[str, Any], built_at: str) -> None:
+    """Record in the staged site each cached story's key, index words and files (with their stat), for the next
+    build's cache, and each index line with its files, for the next partial build."""
+    stories: dict[str, Any] = dict(carried)
     for story in built:
-        if story.key is None or story.words is None:
-            continue
         if story.kept is not None:
             names = story.kept
         else:
             assert story.page is not None
             names = [f"{story.slug}.html", *story.page.pages, *(f"charts/{name}" for name in story.page.charts),
                      *(story.page.pdfs if make_pdf else ())]
-        files = {}
+        files[story.slug] = names
+        if story.key is None or story.words is None:
+            continue
+        stats = {}
         for name in names:
             status = os.lstat(staging / name)
-            files[name] = [status.st_size, status.st_mtime_ns]
-        stories[story.slug] = {"key": story.key, "words": list(story.words), "files": files}
-    data = json.dumps({"format": _MANIFEST_FORMAT, "stories": stories}, sort_keys=True).encode("utf-8")
+            stats[name] = [status.st_size, status.st_mtime_ns]
+        stories[story.slug] = {"key": story.key, "words": list(story.words), "files": stats}
+    lines = {entry.slug: {"title": entry.title, "audience": entry.audience, "model": entry.model,
+                          "status": entry.status, "message": entry.message, "pdf": entry.pdf,
+                          "as_of": entry.as_of or built_at, "files": files.get(entry.slug, [])}
+             for entry in entries if entry.status != "unbuilt"}
+    data = json.dumps({"format": _MANIFEST_FORMAT, "stories": stories, "entries": lines, "built_at": built_at},
+                      sort_keys=True).encode("utf-8")
     with open(staging / MANIFEST, "wb") as handle:
         handle.write(data)
         handle.flush()
@@ -414,24 +473,31 @@ def _built_entry(slug: str, words: tuple[str, str, str], make_pdf: bool) -> Stor
     return StoryEntry(slug, title, audience, model, "built", "", make_pdf)
 
 
-def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryEntry]) -> None:
-    """A story that failed keeps its last good page (with its charts and PDF), marked as not up to date."""
+def _keep_previous_pages(writer: SiteWriter, out_dir: Path, entries: list[StoryEntry]) -> dict[str, list[str]]:
+    """A story that failed keeps its last good page (with its charts and PDF), marked as not up to date.
+    Returns the files kept for each such story."""
+    kept_files: dict[str, list[str]] = {}
     if not (out_dir / MARKER).is_file():
-        return
+        return kept_files
     for index, entry in enumerate(entries):
         page = out_dir / f"{entry.slug}.html"
         if entry.status != "failed" or not page.is_file():
             continue
         html = page.read_text(encoding="utf-8")
         writer.add(f"{entry.slug}.html", html)
+        names = [f"{entry.slug}.html"]
         for chart in sorted(set(re.findall(r'src="charts/([A-Za-z0-9_.-]+\.svg)"', html))):
-            if (out_dir / "charts" / chart).is_file():
+            if (out_dir / "charts" / chart).is_file() and f"charts/{chart}" not in writer.files:
                 writer.add(f"charts/{chart}", (out_dir / "charts" / chart).read_bytes())
+                names.append(f"charts/{chart}")
         pdf = out_dir / f"{entry.slug}.pdf"
         for kept in (pdf, out_dir / f"{entry.slug}.summary.html", out_dir / f"{entry.slug}.summary.pdf"):
             if kept.is_file():
                 writer.add(kept.name, kept.read_bytes())
+                names.append(kept.name)
         entries[index] = replace(entry, status="stale", pdf=pdf.is_file())
+        kept_files[entry.slug] = names
+    return kept_files
 
 
 def _quarto(staging: Path, project: Project, rendered: list[tuple[StorySource, RenderedStory]],
@@ -476,7 +542,8 @@ class _Sources:
     def _source(self) -> MlflowSource:
         if self._mlflow is None:
             self._mlflow = MlflowSource(tracking_uri(self.project.config.tracking_uri, self.project.root),
-                                        cache_dir=self.project.root / ".storybook" / "cache")
+                                        cache_dir=self.project.root / ".storybook" / "cache",
+                                        artifact_locations=self.project.config.artifact_locations)
         return self._mlflow
 
 

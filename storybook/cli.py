@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from click import get_current_context
 from rich.console import Console
 from rich.markup import escape
 
-from storybook.errors import ConfigError, StorybookError
+from storybook.errors import ConfigError, StorybookError, UnexpectedError
+from storybook.review.safe import for_terminal
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,7 +57,8 @@ def _options(
 
 @contextmanager
 def _exit_codes() -> Iterator[None]:
-    """Map our errors to one message and an exit code: 2 for project or usage errors, 1 for story errors."""
+    """Map our errors to one message and an exit code: 2 for project or usage errors, 1 for story errors (and
+    for an error storybook did not foresee, shown in one line; its traceback with --debug)."""
     try:
         yield
     except ConfigError as error:
@@ -64,12 +67,23 @@ def _exit_codes() -> Iterator[None]:
     except StorybookError as error:
         _report(error)
         raise typer.Exit(EXIT_STORIES_FAILED) from None
+    except Exception as error:  # a one-line message, never a bare traceback
+        _report(UnexpectedError.from_exception(error, doing=f"running storybook {_command()}"))
+        raise typer.Exit(EXIT_STORIES_FAILED) from None
+
+
+def _command() -> str:
+    context = get_current_context(silent=True)
+    return context.info_name or "" if context is not None else ""
 
 
 def _report(error: StorybookError) -> None:
+    """One located message on stderr; with --debug the traceback first. Text from story files and MLflow is
+    shown, never obeyed (see :func:`storybook.review.safe.for_terminal`)."""
     if _state["debug"]:
-        err.print(traceback.format_exc(), markup=False)
-    err.print(f"error: {error}", markup=False)
+        shown = error.traceback if isinstance(error, UnexpectedError) and error.traceback else traceback.format_exc()
+        err.print(for_terminal(shown), markup=False)
+    err.print(f"error: {for_terminal(str(error))}", markup=False)
 
 
 @app.command()
@@ -106,7 +120,7 @@ def build(
 
     def show_built() -> None:
         if built:
-            out.print("\n".join(f"[green]built[/green]  {slug}" for slug in built))
+            out.print("\n".join(f"[green]built[/green]  {escape(for_terminal(slug))}" for slug in built))
             built.clear()
 
     def progress(slug: str, error: StorybookError | None) -> None:
@@ -114,7 +128,7 @@ def build(
             built.append(slug)
         else:
             show_built()
-            out.print(f"[red]failed[/red] {slug}")
+            out.print(f"[red]failed[/red] {escape(for_terminal(slug))}")
             _report(error)
 
     try:
@@ -130,7 +144,9 @@ def build(
         summary += f" ({len(report.cached)} of {len(report.built)} stories"
         summary += f" and {len(report.pdfs_reused)} of {len(report.pdfs)} PDFs" if report.pdfs else ""
         summary += " unchanged, taken from the cache)"
-    out.print(f"{summary}; site at {report.out}/index.html")
+    if report.carried:
+        summary += f"; {len(report.carried)} other stories kept as the previous site had them"
+    out.print(f"{summary}; site at {report.out}/index.html", markup=False)
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
 
@@ -214,6 +230,7 @@ def pin(
     from storybook.review.pin import pin as run_pin
 
     def progress(slug: str, change: SnapshotChange | None, error: StorybookError | None) -> None:
+        slug = escape(for_terminal(slug))
         if error is not None or change is None:
             out.print(f"[red]failed[/red] {slug}")
             if error is not None:
@@ -226,7 +243,7 @@ def pin(
         else:
             out.print(f"[green]pinned[/green] {slug}: {len(change.changes)} values changed")
             for key, old, new in change.changes[:50]:
-                out.print(f"  {key}: {_shown_value(old)} -> {_shown_value(new)}", markup=False)
+                out.print(for_terminal(f"  {key}: {_shown_value(old)} -> {_shown_value(new)}"), markup=False)
             if len(change.changes) > 50:
                 out.print(f"  ... and {len(change.changes) - 50} more (see `git diff`)")
 
@@ -254,7 +271,7 @@ def promote(
         err.print("error: give the VERSION to point the alias at, or --remove (not both)")
         raise typer.Exit(EXIT_USAGE)
     with _exit_codes():
-        out.print(promote_in_project(project, model, alias, None if remove else version), markup=False)
+        out.print(for_terminal(promote_in_project(project, model, alias, None if remove else version)), markup=False)
 
 
 class CheckFormat(StrEnum):
@@ -272,17 +289,19 @@ def check(
                                          "values it now disagrees with.")] = False,
     story: StoryOption = None,
 ) -> None:
-    """Lint every story: schema and references, model-card sections, literal numbers in prose, readability,
-    chart alt text, sign-offs (and with --online, pinned values MLflow disagrees with).
+    """Lint every story: schema, every {{ expression }} and (against the pinned snapshot) every reference,
+    model-card sections, literal numbers in prose, readability, chart alt text, sign-offs. With --online also
+    pinned values MLflow disagrees with, and everything of an unpinned story; without it, check says what it
+    could not look at ("not checked offline" lines; "needs_online" in JSON).
 
     Exit codes: 0 no errors (warnings may be shown); 1 some story has errors; 2 the project or command line
     is wrong.
     """
     from storybook.review.check import check_project, config_finding, format_github, format_json
 
-    def show(findings: list[Finding], checked: int) -> None:
+    def show(findings: list[Finding], checked: int, needs_online: list[str] | None = None) -> None:
         if output is CheckFormat.json:
-            sys.stdout.write(format_json(findings))
+            sys.stdout.write(format_json(findings, online=online, needs_online=needs_online))
         elif output is CheckFormat.github:
             sys.stdout.write(format_github(findings))
         else:
@@ -293,13 +312,15 @@ def check(
     except ConfigError as error:
         show([config_finding(error)], 0)
         raise typer.Exit(EXIT_USAGE) from None
-    show(report.findings, len(report.stories))
+    show(report.findings, len(report.stories), report.needs_online)
     if output is CheckFormat.text:
+        for gap in report.needs_online:
+            out.print(f"not checked offline (run `storybook check --online`): {escape(gap)}")
         target = f"; target grade {report.max_grade:g} or below" if report.max_grade is not None else ""
         for slug, versions in report.readability.items():
             grades = ", ".join(f"{version} grade {r.grade:.1f} (reading ease {r.reading_ease:.0f}, {r.words:,} words)"
                                for version, r in versions.items())
-            out.print(f"readability of {escape(slug)}: {grades}{target}")
+            out.print(f"readability of {escape(for_terminal(slug))}: {grades}{target}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_STORIES_FAILED)
 
 
@@ -307,7 +328,7 @@ def _print_findings(shown: Sequence[Finding], checked: int) -> None:
     for f in shown:
         mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
         where = f"{f.file}:{f.line}" if f.line else f.file
-        out.print(f"{escape(where)}: {mark} {escape(f.message)} [dim]\\[{f.code}][/dim]")
+        out.print(f"{escape(for_terminal(where))}: {mark} {escape(for_terminal(f.message))} [dim]\\[{f.code}][/dim]")
     errors = sum(f.severity == "error" for f in shown)
     out.print(f"{checked} stories checked: {errors} errors, {len(shown) - errors} warnings")
 
@@ -347,7 +368,8 @@ def sign(
         grounds = {g.id: g.outcome for g in brief.grounds} if brief is not None else None
         signed = append_signoff(target.directory, name=name, role=role, note=note, decision=chosen, reason=reason,
                                 recommendation=brief.recommendation if brief is not None else "", grounds=grounds)
-    out.print(f"signed {story} as {escape(signed.role)} ({escape(signed.name)}), content "
+    out.print(f"signed {escape(for_terminal(story))} as {escape(for_terminal(signed.role))} "
+              f"({escape(for_terminal(signed.name))}), content "
               f"{signed.content_hash[:19]}, in {signed.file.name}")
     if brief is not None:
         out.print(f"storybook recommends {brief.recommendation}" + (
@@ -363,29 +385,43 @@ class DiffFormat(StrEnum):
 
 @app.command()
 def diff(
-    old: Annotated[str, typer.Argument(help="A git revision (e.g. origin/main) or a snapshot.json file.")],
-    new: Annotated[str, typer.Argument(help="A git revision, or a snapshot.json file.")],
+    old: Annotated[str, typer.Argument(help="A git revision (e.g. origin/main, HEAD~1, a tag or a sha) or a "
+                                       "snapshot.json file.")],
+    new: Annotated[str | None, typer.Argument(help="A git revision, a snapshot.json file, or '.' for the work "
+                                              "tree as it is (uncommitted edits included).",
+                                              show_default="the work tree")] = None,
+    worktree: Annotated[bool, typer.Option("--worktree", help="Compare OLD with the work tree (the same as "
+                                           "giving '.' or no NEW).")] = False,
     output: Annotated[DiffFormat, typer.Option("--format", "-f", help="text, markdown or html (a "
                                                "self-contained page).")] = DiffFormat.text,
     project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
 ) -> None:
-    """Compare two versions of the stories: every number that changed (and whether the change is larger
-    than its uncertainty), model versions, thresholds, and the prose as a word-level diff.
+    """Compare two versions of the stories: what the analysis concludes (recommendation and grounds, trust
+    levels and checks, claims, slices), the settings behind it (cost assumptions, capacity, thresholds, every
+    story.yaml and storybook.yaml key), template changes, every number that changed (and whether the change
+    is larger than its uncertainty), sign-off entries added, edited or removed, and the prose word by word.
 
-    Git revisions are read with git itself; your work tree is never checked out or changed.
+    OLD is a git revision; NEW another one or the work tree ('.', --worktree, or nothing). Git revisions are
+    read with git itself; your work tree is never checked out or changed.
     """
     from storybook.review.diff import diff_revisions, diff_snapshot_files, looks_like_file
     from storybook.review.render_diff import format_html, format_markdown, format_text
 
     with _exit_codes():
-        if looks_like_file(old) and looks_like_file(new):
+        if worktree and new not in (None, "."):
+            raise ConfigError(f"--worktree compares {old} with the work tree: give no second revision "
+                              f"(not {new!r})", hint=f"e.g. `storybook diff {old} --worktree`")
+        if new is not None and looks_like_file(old) and looks_like_file(new):
             result = diff_snapshot_files(Path(old), Path(new))
-        elif looks_like_file(old) or looks_like_file(new):
-            raise ConfigError("compare two git revisions or two snapshot files, not one of each")
+        elif looks_like_file(old) or (new is not None and looks_like_file(new)):
+            raise ConfigError("compare two git revisions (or a revision and the work tree) or two snapshot "
+                              "files, not one of each")
         else:
-            result = diff_revisions(project, old, new)
+            result = diff_revisions(project, old, None if worktree else new)
     formats = {DiffFormat.text: format_text, DiffFormat.markdown: format_markdown, DiffFormat.html: format_html}
-    sys.stdout.write(formats[output](result))
+    text = formats[output](result)
+    # Text and Markdown land in terminals and CI logs: control characters shown, no workflow commands.
+    sys.stdout.write(text if output is DiffFormat.html else for_terminal(text))
 
 
 @app.command()
@@ -402,7 +438,7 @@ def review(
 
     with _exit_codes():
         body = review_comment(project, base, site_url=site_url)
-    sys.stdout.write(body)
+    sys.stdout.write(for_terminal(body))
 
 
 @app.command()
