@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +42,9 @@ __all__ = [
     "costs_from_ratio",
     "expected_cost",
     "natural_frequencies",
+    "stated_threshold_text",
     "sweep",
+    "threshold_text",
 ]
 
 PER = 1000
@@ -195,6 +198,50 @@ def expected_cost(result: Sweep, costs: CostModel, per: int = PER) -> Floats:
     if result.n == 0:
         return np.zeros(0, dtype=np.float64)
     return _totals(result.tp, result.fp, result.tn, result.fn, costs) / result.n * per
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def stated_threshold_text(threshold: float) -> str:
+    """A threshold the story or the run states, printed exactly (0.5 as "0.5", never rounded to another)."""
+    return _decimal_text(Decimal(repr(float(threshold))))
+
+
+def threshold_text(result: Sweep, index: int) -> str:
+    """The threshold to print for candidate ``index``: applied as a reader would ("flag when the score is at or
+    above it"), it flags exactly the rows the candidate flags, so the counts and cost beside it reproduce.
+
+    It is the number with the fewest decimals above the next lower distinct score and at or below this
+    candidate's score (above the highest score for the flag-nobody candidate); among those, the one nearest
+    the middle of that gap, so a score a hair above or below it in a rerun does not change what it flags. The
+    cheapest threshold often sits exactly on one case's score (0.229941); printing it as "0.23" would leave
+    that case out.
+    """
+    if not 0 <= index < result.thresholds.size:
+        raise ValueError(f"no candidate threshold {index} (there are {result.thresholds.size})")
+    last = index == result.thresholds.size - 1
+    below = float(result.thresholds[index - 1]) if index > 0 else -math.inf  # the text must be above this
+    top = math.inf if last else float(result.thresholds[index])  # ... and at or below this
+    for digits in range(0, 40):
+        scale = Decimal(10) ** digits
+        lowest = (Decimal(below) * scale).to_integral_value(ROUND_FLOOR) + 1 if below > -math.inf else None
+        highest = (Decimal(top) * scale).to_integral_value(ROUND_FLOOR) if top < math.inf else None
+        if lowest is not None and highest is not None:
+            if lowest > highest:
+                continue
+            middle = (Decimal(below) + Decimal(top)) / 2 * scale
+            options = [max(lowest, min(highest, middle.to_integral_value(ROUND_FLOOR) + k)) for k in (0, 1)]
+            steps = min(options, key=lambda k: (abs(k - middle), k))
+        else:
+            steps = lowest if highest is None else highest  # open on one side: the end nearest the scores
+        assert steps is not None
+        text = _decimal_text(steps / scale)
+        if below < float(text) <= top:  # what a reader's float comparison sees
+            return text
+    return repr(top if not last else below)  # pragma: no cover (adjacent floats always part within 40 digits)
 
 
 @dataclass(frozen=True)
@@ -392,11 +439,17 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
 class NaturalFrequencies:
     """A confusion table told as "out of ``per`` cases": the four cells add up to exactly ``per``.
 
-    Cells are rounded by largest remainder (Hamilton): each cell gets the whole part of its exact share,
-    and the cases left over go one each to the cells with the largest fractional parts (ties: the larger
-    original count, then the order tp, fp, tn, fn). A cell that is exactly whole, or zero, is never moved;
-    a small non-zero cell can show as 0. Totals (``flagged``, ``positives``...) are sums of the rounded
-    cells, so they can differ by one from rounding the total on its own.
+    Rounded so that one section never shows two denominators for one population:
+
+    1. The margins first. Who is positive and who negative depends only on the evaluation set, not on the
+       threshold, so ``positives`` is the same in every table of one set (largest remainder between the two;
+       a tie goes to the larger count, then to the positives). ``flagged`` is rounded the same way, except
+       that with a ``capacity`` a count above it is rounded up, so it is never told as within it.
+    2. Then the cells: each is its exact share rounded down or up, chosen so that the cells add up to those
+       margins. Where no such rounding exists (the two margins' roundings can clash), ``flagged`` is rounded
+       the other way; where a capacity forced ``flagged`` up and that clashes, it is rounded as without the
+       capacity. Among the choices, the closest to the exact shares wins. A cell that is exactly whole, or
+       zero, is never moved.
     """
 
     tp: int
@@ -423,21 +476,50 @@ class NaturalFrequencies:
         return self.tn + self.fp
 
 
-def natural_frequencies(confusion: Confusion, per: int = PER) -> NaturalFrequencies:
-    """Scale a confusion table to a population of ``per``. Raises ValueError when it counts no cases."""
+def _split(part: int, n: int, per: int) -> int:
+    """``part`` of ``n`` cases scaled to ``per`` by largest remainder against the rest (ties: larger, then part)."""
+    whole, remainder = divmod(part * per, n)
+    rest_whole, rest_remainder = divmod((n - part) * per, n)
+    if whole + rest_whole == per:
+        return whole
+    return whole + 1 if (remainder, part) >= (rest_remainder, n - part) else whole
+
+
+def natural_frequencies(confusion: Confusion, per: int = PER, *, capacity: int | None = None,
+                        ) -> NaturalFrequencies:
+    """Scale a confusion table to a population of ``per`` (see :class:`NaturalFrequencies` for the rounding).
+
+    ``capacity``: at most this many of ``per`` may be flagged; a table above it is never told as within it,
+    where a rounding allows. Raises ValueError when the table counts no cases.
+    """
     _check_per(per)
     n = confusion.n
     if n == 0:
         raise ValueError("no cases: an empty confusion table cannot be scaled")
     cells = (confusion.tp, confusion.fp, confusion.tn, confusion.fn)
-    # Integer arithmetic: whole part and remainder of cell * per / n, exactly.
-    whole = [cell * per // n for cell in cells]
-    remainder = [cell * per % n for cell in cells]
-    left = per - sum(whole)
-    ranking = sorted(range(4), key=lambda i: (-remainder[i], -cells[i], i))
-    for i in ranking[:left]:
-        whole[i] += 1
-    return NaturalFrequencies(tp=whole[0], fp=whole[1], tn=whole[2], fn=whole[3], per=per, out_of=n)
+    positives = _split(confusion.positives, n, per)
+    negatives = per - positives
+
+    def bounds(cell: int) -> tuple[int, int]:
+        return cell * per // n, -(-cell * per // n)
+
+    rounded = _split(confusion.flagged, n, per)
+    flagged_options = [rounded, *(b for b in bounds(confusion.flagged) if b != rounded)]
+    if capacity is not None and confusion.flagged * per > capacity * n:
+        flagged_options.insert(0, bounds(confusion.flagged)[1])  # rounded up: told as above the capacity
+    for flagged in flagged_options:
+        chosen: tuple[int, int, int, int] | None = None
+        error = 0
+        for tp in sorted(set(bounds(confusion.tp))):
+            table = (tp, flagged - tp, negatives - (flagged - tp), positives - tp)
+            if all(low <= value <= high for value, (low, high) in zip(table, map(bounds, cells), strict=True)):
+                # Compare squared errors exactly, in units of 1/n.
+                miss = sum((value * n - cell * per) ** 2 for value, cell in zip(table, cells, strict=True))
+                if chosen is None or miss < error:
+                    chosen, error = table, miss
+        if chosen is not None:
+            return NaturalFrequencies(*chosen, per=per, out_of=n)
+    raise AssertionError(f"no rounding of {confusion} to {per} adds up")  # pragma: no cover
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,8 @@ __all__ = [
     "format_date",
     "format_number",
     "format_percent",
+    "full_stop",
+    "join_sentences",
     "kind_phrase",
     "metric_sentence",
     "mismatch_sentence",
@@ -135,6 +137,18 @@ def format_date(timestamp_ms: int | None) -> str:
         return "unknown date"
     moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     return f"{moment.day} {moment:%B %Y}"
+
+
+def full_stop(text: str) -> str:
+    """``text`` as the end of a sentence: one full stop, not two when the text (often an author's phrase or a
+    value from MLflow) already ends with one, or with "!", "?" or "…"."""
+    stripped = text.rstrip()
+    return stripped if stripped.endswith((".", "!", "?", "…")) else f"{stripped}."
+
+
+def join_sentences(*sentences: str) -> str:
+    """Sentences joined with one space, each ended by :func:`full_stop`; empty ones left out."""
+    return " ".join(full_stop(s) for s in sentences if s.strip())
 
 
 def per_hundred(value: float) -> str:

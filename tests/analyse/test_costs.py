@@ -255,34 +255,60 @@ def test_natural_frequencies_exact_shares() -> None:
     assert (freq.tp, freq.fp, freq.tn, freq.fn, freq.out_of) == (500, 250, 250, 0, 8)
 
 
-def test_natural_frequencies_largest_remainder_thirds() -> None:
-    # 1, 1, 1, 0 out of 3: each share is 333.33; whole parts add to 999. The one left over goes to the
-    # largest remainder; all three tie (1/3), as do their counts, so the order tp, fp, tn, fn decides: tp.
+def test_natural_frequencies_round_the_margins_first() -> None:
+    # 1, 1, 1, 0 out of 3. Margins first: positives 1/3 -> 333.33, negatives 666.67; whole parts 333 + 666,
+    # the one left over goes to the larger remainder (negatives): 333 and 667. Flagged 2/3 -> 667. Cells:
+    # tp 333.33 rounds to 333 or 334; tp = 334 would leave fn = -1, so tp 333, fp 334, tn 333, fn 0.
     freq = natural_frequencies(Confusion(tp=1, fp=1, tn=1, fn=0))
-    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (334, 333, 333, 0)
+    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (333, 334, 333, 0)
 
 
 def test_natural_frequencies_where_plain_rounding_overshoots() -> None:
     # 1, 1, 1, 3 out of 6: shares 166.67, 166.67, 166.67, 500. Rounding each gives 167 * 3 + 500 = 1001.
-    # Whole parts: 166 * 3 + 500 = 998; two left over go to tp then fp (equal remainders 2/3, equal counts).
+    # Margins: positives 4/6 -> 667, flagged 2/6 -> 333. tp = 166 would need fn = 501 (fn is exactly 500),
+    # so tp 167, fp 166, tn 167, fn 500.
     freq = natural_frequencies(Confusion(tp=1, fp=1, tn=1, fn=3))
-    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (167, 167, 166, 500)
-    assert (freq.flagged, freq.positives, freq.negatives, freq.not_flagged) == (334, 667, 333, 666)
+    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (167, 166, 167, 500)
+    assert (freq.flagged, freq.positives, freq.negatives, freq.not_flagged) == (333, 667, 333, 667)
 
 
-def test_natural_frequencies_prefer_larger_remainder_then_larger_count() -> None:
-    # 7, 3, 2, 1 out of 13: remainders of cell * 1000 / 13 are 6, 10, 11, 12 (thirteenths); whole parts
-    # 538 + 230 + 153 + 76 = 997; three left over go to fn, tn, fp -> 538, 231, 154, 77.
+def test_natural_frequencies_choose_the_closest_rounding_that_adds_up() -> None:
+    # 7, 3, 2, 1 out of 13: positives 8/13 -> 615.38 (remainder 5/13), negatives 384.62 (8/13) -> 615, 385.
+    # Flagged 10/13 -> 769.23 (3/13), not flagged 230.77 (10/13) -> 769. Cells 538.46, 230.77, 153.85, 76.92:
+    # tp 538 gives 538, 231, 154, 77 (each its share rounded down or up); tp 539 would need tn 155.
     freq = natural_frequencies(Confusion(tp=7, fp=3, tn=2, fn=1))
     assert (freq.tp, freq.fp, freq.tn, freq.fn) == (538, 231, 154, 77)
-    # 2, 1, 1, 1 out of 5 per 2: shares 0.8, 0.4, 0.4, 0.4; whole parts 0; the two go to tp (0.8), then the
-    # tie at 0.4 among fp, tn, fn (all count 1) goes to fp.
+    # 2, 1, 1, 1 out of 5 per 2: positives 1.2 -> 1, flagged 1.2 -> 1; cells 0.8, 0.4, 0.4, 0.4. Both tp 0
+    # (0, 1, 0, 1) and tp 1 (1, 0, 1, 0) add up; squared errors 1.52 and 0.72, so tp 1.
     freq = natural_frequencies(Confusion(tp=2, fp=1, tn=1, fn=1), per=2)
-    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (1, 1, 0, 0)
-    # 1, 1, 4, 0 out of 6: shares 166.67, 166.67, 666.67; whole parts 998; all three remainders are 4/6, so
-    # the larger count goes first (tn), then the order decides (tp) -> 167, 166, 667, 0.
+    assert (freq.tp, freq.fp, freq.tn, freq.fn) == (1, 0, 1, 0)
+    # 1, 1, 4, 0 out of 6: positives 166.67 -> 167, flagged 333.33 -> 333; fn is exactly 0, so tp 167.
     freq = natural_frequencies(Confusion(tp=1, fp=1, tn=4, fn=0))
     assert (freq.tp, freq.fp, freq.tn, freq.fn) == (167, 166, 667, 0)
+
+
+def test_natural_frequencies_of_one_set_share_their_positives() -> None:
+    # The same 171 cases (64 positive) at every threshold: always 374 of 1,000 who are positive, the one
+    # denominator a section tells ("Of the 374 who ..."). Rounding each cell on its own gave 374 or 375.
+    positives, n = 64, 171
+    told = set()
+    for tp in range(positives + 1):
+        for fp in range(0, n - positives + 1, 7):
+            freq = natural_frequencies(Confusion(tp=tp, fp=fp, tn=n - positives - fp, fn=positives - tp))
+            told.add(freq.positives)
+    assert told == {374}  # 64 / 171 * 1000 = 374.27
+
+
+def test_natural_frequencies_never_tell_a_count_over_capacity_as_within_it() -> None:
+    # 301 flagged of 1,001 is 300.70 of 1,000: rounds to 301, above a capacity of 300 either way. 3,001 flagged
+    # of 10,001 is 300.07 per 1,000: plain rounding says 300, which would read as within the capacity of 300;
+    # with the capacity it is rounded up to 301.
+    assert natural_frequencies(Confusion(tp=200, fp=101, tn=600, fn=100), capacity=300).flagged == 301
+    close = Confusion(tp=2000, fp=1001, tn=6000, fn=1000)
+    assert natural_frequencies(close).flagged == 300
+    assert natural_frequencies(close, capacity=300).flagged == 301
+    # Within the capacity, nothing changes.
+    assert natural_frequencies(Confusion(tp=2000, fp=999, tn=6002, fn=1000), capacity=300).flagged == 300
 
 
 def test_natural_frequencies_always_add_up() -> None:
