@@ -232,3 +232,48 @@ def test_a_live_story_is_resolved_every_time_and_rendered_only_when_mlflow_chang
 def test_a_build_from_snapshots_imports_neither_mlflow_nor_weasyprint(many: Path) -> None:
     for attempt in ("cold", "cached"):
         assert build_in_fresh_process(many, "--no-pdf", "--jobs", "1") == [], attempt
+
+
+def test_a_partial_build_keeps_the_other_stories_as_the_previous_site_had_them(many: Path) -> None:
+    site = many / "site"
+    first = build(many, pdf=True, now=MONDAY, only=THREE, jobs=1)
+    assert first.ok and first.carried == []
+    index = (site / "index.html").read_text()
+    # The stories never built are listed, and say so; none links to a page that does not exist.
+    assert index.count("Not built: <span class=\"error\">not built yet") == PARALLEL_FROM - len(THREE)
+    assert 'href="story-02.html"' not in index
+    kept = {name: (site / name).read_bytes() for name in _files(site)
+            if name.startswith(("story-01", "story-05", "charts/story-01", "charts/story-05"))}
+    assert {"story-01.html", "story-01.summary.html", "story-01.pdf", "story-01.summary.pdf"} <= set(kept)
+    assert any(name.startswith("charts/story-05") for name in kept)
+
+    section = many / "stories" / "story-03" / "caveats-and-recommendations.md"
+    section.write_text(section.read_text() + "\nRe-check the threshold after the winter audit.\n")
+    result = runner.invoke(app, ["build", str(many), "--story", "story-03", "--pdf", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 built, 0 failed, 1 PDFs; 2 other stories kept as the previous site had them" in result.output
+    assert "Re-check the threshold after the winter audit." in (site / "story-03.html").read_text()
+    # The others' pages, summaries, charts and PDFs are the previous site's, byte for byte ...
+    assert {name: (site / name).read_bytes() for name in kept} == kept
+    # ... and the index still lists and links them, saying when they were built.
+    index = (site / "index.html").read_text()
+    for slug in THREE:
+        assert f'href="{slug}.html"' in index and f'href="{slug}.pdf"' in index
+        assert f'href="{slug}.summary.html"' in index
+    assert index.count("Up to date as of 23 November 2026, 09:00 UTC (not rebuilt this time)") == 2
+    assert index.count("Not built: <span class=\"error\">not built yet") == PARALLEL_FROM - len(THREE)
+
+    # Carried again by a second partial build, without the cache too: still the Monday pages, still said so.
+    again = build(many, pdf=False, now=TUESDAY, only=["story-05"], jobs=1, cache=False)
+    assert again.built == ["story-05"] and again.carried == ["story-01", "story-03"]
+    assert (site / "story-01.pdf").read_bytes() == kept["story-01.pdf"]
+    index = (site / "index.html").read_text()
+    assert "Up to date as of 23 November 2026, 09:00 UTC (not rebuilt this time)" in index
+    assert 'href="story-03.html"' in index and 'href="story-05.html"' in index
+
+    # A full build makes every line plainly up to date.
+    full = build(many, pdf=False, now=TUESDAY, jobs=1)
+    assert full.ok and full.carried == [] and len(full.built) == PARALLEL_FROM
+    index = (site / "index.html").read_text()
+    assert "not rebuilt this time" not in index and "not built yet" not in index
+    assert index.count(">Up to date<") == PARALLEL_FROM

@@ -58,6 +58,7 @@ class StoryEntry:
     status: str
     message: str = ""
     pdf: bool = False
+    as_of: str = ""  # set when a partial build (--story) kept this line from the build made then
 
 
 def _templates_root() -> Path:

@@ -9,6 +9,7 @@ version, cached), so the figures get their ranges.
 
 from __future__ import annotations
 
+import difflib
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -96,12 +97,28 @@ def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelV
     frames = []
     for version in versions:
         frame = source._evaluation(version.run_id, evaluation.artifact, location)
-        missing = [c for c in (evaluation.label_column, evaluation.score_column) if c not in frame.columns]
-        if missing:
-            raise SourceError(f"the evaluation set of version {version.version} has no column {missing[0]!r}",
-                              location=location, hint="every version's run should log the same scored set shape; "
-                              "or set history.scored_sets: false")
+        for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
+            if column not in frame.columns:
+                raise _missing_column(story, version, frame, key, column, shown=len(versions))
         positive = (frame[evaluation.label_column].astype("string") == evaluation.positive_value).astype(int)
         frames.append(pd.DataFrame({"version": version.version, "positive": positive.to_numpy(),
                                     "score": pd.to_numeric(frame[evaluation.score_column], errors="coerce")}))
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _missing_column(story: StorySource, version: ModelVersionRecord, frame: pd.DataFrame, key: str, column: str,
+                    *, shown: int) -> SourceError:
+    """The located error for a scored set without the story's label or score column: the column asked for, the
+    columns found, on the line of ``evaluation.<key>``; a close match is offered as the likely fix."""
+    evaluation = story.config.evaluation
+    assert evaluation is not None
+    found = [str(name) for name in frame.columns]
+    listed = ", ".join(repr(name) for name in found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
+    close = difflib.get_close_matches(column, found, n=1)
+    hint = f"did you mean {key}: {close[0]}?" if close else f"set {key} to one of the columns found"
+    if shown > 1:
+        hint += "; every version the history shows needs the same columns (or set history.scored_sets: false)"
+    return SourceError(
+        f"{key} {column!r} is not a column of the evaluation set {evaluation.artifact!r} of version "
+        f"{version.version} (story {story.slug!r}); the columns found are {listed or 'none'}",
+        location=story.yaml.location(("evaluation", key)), hint=hint)

@@ -254,3 +254,28 @@ def test_storybook_promote_moves_an_alias_and_records_it(registry: Path, tmp_pat
     assert result.exit_code == 1
     assert "triage version 9 is not in the registry" in result.output and "Traceback" not in result.output
     assert runner.invoke(app, ["promote", NAME, "champion", "--project", str(project)]).exit_code == 2
+
+
+def test_a_misspelt_label_column_is_named_with_the_columns_found_on_its_line(registry: Path,
+                                                                             tmp_path: Path) -> None:
+    from storybook.errors import SourceError
+
+    root = tmp_path / "project"
+    (root / "stories" / "triage").mkdir(parents=True)
+    (root / "storybook.yaml").write_text(f"title: t\ntracking_uri: sqlite:///{registry / 'store' / 'mlflow.db'}\n")
+    for name in ("ethical-considerations.md", "caveats-and-recommendations.md"):
+        (root / "stories" / "triage" / name).write_text("People decide.\n")
+    story_yaml = STORY_YAML.replace("  threshold_param: threshold\n",
+                                    "  threshold_param: threshold\n  label_column: lable\n")
+    (root / "stories" / "triage" / "story.yaml").write_text(story_yaml)
+    line = story_yaml.splitlines().index("  label_column: lable") + 1
+    source = MlflowSource(tracking_uri(f"sqlite:///{registry / 'store' / 'mlflow.db'}", root), root / ".cache")
+    with pytest.raises(SourceError) as caught:
+        source.resolve(_story(root))
+    error = caught.value
+    assert error.location is not None and error.location.line == line
+    assert str(error.location.path).endswith("stories/triage/story.yaml")
+    assert "label_column 'lable' is not a column of the evaluation set 'evaluation/scored.csv'" in error.message
+    assert "(story 'triage')" in error.message and "the columns found are 'label', 'score'" in error.message
+    assert error.hint is not None and error.hint.startswith("did you mean label_column: label?")
+    assert "same shape" not in str(error)
