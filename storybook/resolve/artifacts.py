@@ -22,18 +22,29 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError
-from storybook.resolve.tracking import display_uri
+from storybook.resolve.tracking import artifact_refusal, display_uri
 
-__all__ = ["DOWNLOAD_THREADS", "ArtifactFiles"]
+__all__ = ["ARTIFACT_LOCATION_HINT", "DOWNLOAD_THREADS", "ArtifactFiles"]
 
 DOWNLOAD_THREADS = 4
+ARTIFACT_LOCATION_HINT = ("ask who logged the run why its artifacts are there (anyone who can write to the "
+                          "tracking server can set an experiment's artifact location); if that store is your "
+                          "team's, list it under artifact_locations in storybook.yaml")
 
 
 class ArtifactFiles:
-    """The artifacts of runs at one tracking URI, as files. ``run(run_id)`` gives the MLflow run (or None)."""
+    """The artifacts of runs at one tracking URI, as files. ``run(run_id)`` gives the MLflow run (or None).
 
-    def __init__(self, uri: str, cache_dir: Path, run: Callable[[str], Any | None]) -> None:
+    Artifacts are read only where :func:`~storybook.resolve.tracking.artifact_refusal` allows (the tracking
+    server, or this machine for a local store, or a location in ``allowed``); a run whose artifact location
+    is elsewhere fails with a located error before any request goes there. A file in a local artifact folder
+    must resolve inside the run's folder: a symlink out of it is refused.
+    """
+
+    def __init__(self, uri: str, cache_dir: Path, run: Callable[[str], Any | None],
+                 allowed: tuple[str, ...] = ()) -> None:
         self.uri = uri
+        self.allowed = allowed
         self.shown_uri = display_uri(uri)
         self.cache_dir = cache_dir
         self._run = run
@@ -69,7 +80,7 @@ class ArtifactFiles:
         failure = self._failures.get((run_id, artifact))
         if failure is not None:
             raise _located(failure, location)
-        local = self._local_file(run_id, pure)
+        local = self._local_file(run_id, pure, location)
         if local is not None:
             return local
         with self._lock(cached.parent.name), _file_lock(cached.parent.with_name(cached.parent.name + ".lock")):
@@ -81,16 +92,21 @@ class ArtifactFiles:
         key = hashlib.sha256(json.dumps([self.shown_uri, run_id, artifact]).encode()).hexdigest()[:24]
         return self.cache_dir / "artifacts" / key / PurePosixPath(artifact).name
 
-    def _local_file(self, run_id: str, pure: PurePosixPath) -> Path | None:
+    def _local_file(self, run_id: str, pure: PurePosixPath, location: Location | None) -> Path | None:
         run = self._run(run_id)
         if run is None:
             return None
         from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
-        repository = self._repository(run.info.artifact_uri)
+        repository = self._repository(run_id, run.info.artifact_uri, location)
         if not isinstance(repository, LocalArtifactRepository):
             return None
-        path = Path(repository.artifact_dir) / pure
+        root = Path(repository.artifact_dir)
+        path = root / pure
+        if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(root.resolve()):
+            raise SourceError(f"artifact {str(pure)!r} of run {run_id} is a link to a file outside the run's "
+                              "artifact folder; storybook does not follow it", location=location,
+                              hint="log the file itself as the artifact, not a symlink to it")
         return path if path.is_file() else None
 
     def _download(self, run_id: str, pure: PurePosixPath, cached: Path, location: Location | None) -> None:
@@ -100,7 +116,7 @@ class ArtifactFiles:
                                     hint="check the run id in the MLflow UI")
         from mlflow.exceptions import MlflowException
 
-        repository = self._repository(run.info.artifact_uri)
+        repository = self._repository(run_id, run.info.artifact_uri, location)
         artifact = str(pure)
         cached.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".download-", dir=cached.parent.parent) as temp:
@@ -120,7 +136,11 @@ class ArtifactFiles:
                                         location=location)
             os.replace(downloaded, cached)
 
-    def _repository(self, artifact_uri: str) -> Any:
+    def _repository(self, run_id: str, artifact_uri: str, location: Location | None) -> Any:
+        refusal = artifact_refusal(artifact_uri, self.uri, self.allowed)
+        if refusal is not None:
+            raise SourceError(f"run {run_id} keeps its artifacts where storybook does not read them: {refusal}",
+                              location=location, hint=ARTIFACT_LOCATION_HINT)
         if artifact_uri not in self._repositories:
             from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 

@@ -216,15 +216,15 @@ def _places(source: MlflowSource, model: ModelVersionRecord | None, run_id: str,
     if re.fullmatch(r"[A-Za-z0-9_.-]+", path):
         try:
             experiment_id = client.get_run(run).info.experiment_id
-            logged = client.search_logged_models(experiment_ids=[experiment_id], filter_string=(
-                f"source_run_id = '{run}' AND name = '{path}'"), max_results=1)
+            logged = list(client.search_logged_models(experiment_ids=[experiment_id], filter_string=(
+                f"source_run_id = '{run}' AND name = '{path}'"), max_results=1))
         except Exception as exc:
             tried.append((logged_name, _reason(source, exc)))
-            logged = []
-        if logged:
-            yield f"models:/{logged[0].model_id}", str(logged[0].artifact_location)
-        elif not any(shown == logged_name for shown, _ in tried):
-            tried.append((logged_name, f"run {run} has no logged model named {path!r}"))
+        else:
+            if logged:
+                yield f"models:/{logged[0].model_id}", str(logged[0].artifact_location)
+            else:
+                tried.append((logged_name, f"run {run} has no logged model named {path!r}"))
     try:
         artifact_root = str(client.get_run(run).info.artifact_uri).rstrip("/")
     except Exception as exc:

@@ -55,14 +55,17 @@ BOUNDED_HTTP = {
 class MlflowSource:
     """Reads runs, registered models, metric histories and artifacts from one tracking URI."""
 
-    def __init__(self, uri: str, cache_dir: Path) -> None:
+    def __init__(self, uri: str, cache_dir: Path, artifact_locations: Iterable[str] = ()) -> None:
+        """``artifact_locations``: artifact stores to read besides the tracking server (storybook.yaml's
+        ``artifact_locations``; see :func:`storybook.resolve.tracking.artifact_refusal`)."""
         self.uri = uri
         self.shown_uri = display_uri(uri)
         self.secrets = Secrets(uri)
         self.cache_dir = cache_dir
+        self.artifact_locations = tuple(artifact_locations)
         self._client: MlflowClient | None = None
         self._batch = BatchReader(lambda: self.client)
-        self.artifacts = ArtifactFiles(uri, cache_dir, self._batch.run)
+        self.artifacts = ArtifactFiles(uri, cache_dir, self._batch.run, self.artifact_locations)
         self._tables: dict[Path, pd.DataFrame] = {}
 
     @property
@@ -124,6 +127,25 @@ class MlflowSource:
         return {run_id: run for run_id in wanted if (run := self._batch.run(run_id)) is not None}
 
     def resolve(self, story: StorySource) -> ResolvedStory:
+        """Everything ``story`` needs from MLflow. Every error leaving here is a StorybookError scrubbed of
+        credentials (message and hint), whatever part of resolve raised it."""
+        try:
+            return self._resolve(story)
+        except StorybookError as error:
+            raise self.scrubbed(error) from None
+
+    def scrubbed(self, error: StorybookError) -> StorybookError:
+        """``error`` with every credential storybook knows of removed from its message and hint."""
+        message = self.secrets.scrub(error.message)
+        hint = self.secrets.scrub(error.hint) if error.hint is not None else None
+        if message == error.message and hint == error.hint:
+            return error
+        try:
+            return type(error)(message, location=error.location, hint=hint)
+        except TypeError:  # a subclass with another signature: the base class keeps the words
+            return StorybookError(message, location=error.location, hint=hint)
+
+    def _resolve(self, story: StorySource) -> ResolvedStory:
         config = story.config
         model_location = story.yaml.location(("model",))
         with self._errors(story, model_location):

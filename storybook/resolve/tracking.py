@@ -161,14 +161,10 @@ def artifact_refusal(artifact_uri: str, tracking: str, allowed: Sequence[str] = 
     MLflow sends the tracking credentials (``MLFLOW_TRACKING_TOKEN``, user and password) to whatever host an
     artifact location names, and anyone who can write to the tracking server can name any host. So artifacts
     are read only from the tracking server itself (``mlflow-artifacts:`` without a host, or naming the
-    server's own host and port; ``http(s)`` URLs on that host and port), from this machine when the tracking
-    store is local too (sqlite, a database, a folder), or from a location that storybook.yaml lists under
-    ``artifact_locations`` (a URI prefix, e.g. ``s3://team-bucket/mlflow``).
+    server's own host and port; ``http(s)`` URLs on that host and port), from a folder on this machine (no
+    request is made: a local store, or a share the server writes to), or from a location that storybook.yaml
+    lists under ``artifact_locations`` (a URI prefix, e.g. ``s3://team-bucket/mlflow``).
     """
-    for prefix in allowed:
-        stem = prefix.rstrip("/")
-        if stem and (artifact_uri == stem or artifact_uri.startswith(stem + "/")):
-            return None
     try:
         where = urlsplit(artifact_uri)
         server = urlsplit(tracking)
@@ -176,13 +172,18 @@ def artifact_refusal(artifact_uri: str, tracking: str, allowed: Sequence[str] = 
         server_host = _host_port(server.scheme, server.netloc, server.scheme)
     except ValueError:
         return "it is not a URI storybook can read"
-    shown = display_uri(artifact_uri)
     if "@" in where.netloc or where.query or where.fragment:
         return "it carries a user name, a password or a query string"
     if ".." in where.path.split("/"):
         return "its path has '..' in it"
-    remote_tracking = server.scheme in ("http", "https")
-    if remote_tracking:
+    for prefix in allowed:
+        stem = prefix.rstrip("/")
+        if stem and (artifact_uri == stem or artifact_uri.startswith(stem + "/")):
+            return None
+    shown = display_uri(artifact_uri)
+    if where.scheme in ("", "file") and not where.netloc:
+        return None  # a folder on this machine (a local store, or a share the server writes to): nothing is sent
+    if server.scheme in ("http", "https"):
         if where.scheme == "mlflow-artifacts" and (not where.netloc or where_host == server_host):
             return None
         if where.scheme == server.scheme and where_host == server_host:
@@ -192,9 +193,8 @@ def artifact_refusal(artifact_uri: str, tracking: str, allowed: Sequence[str] = 
     if tracking.startswith("databricks"):
         return None if where.scheme in ("dbfs", "databricks") and not where.netloc else (
             f"{shown} is not in the Databricks workspace storybook reads from")
-    if where.scheme in ("", "file") and not where.netloc:
-        return None
-    return f"{shown} is not on this machine, where the tracking store ({display_uri(tracking)}) is"
+    return (f"{shown} is neither a folder on this machine nor a location storybook.yaml lists under "
+            "artifact_locations")
 
 
 def _host_port(scheme: str, netloc: str, server_scheme: str) -> tuple[str, int | None]:

@@ -46,9 +46,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from storybook.errors import ConfigError, Location, StorybookError
+from storybook.errors import ConfigError, Location, StorybookError, UnexpectedError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, line_of, snapshot_path
+from storybook.review.safe import visible_controls
 from storybook.sources.loader import (
     AUTHORED_SECTIONS,
     CARD_SECTIONS,
@@ -115,6 +116,7 @@ class CheckReport:
     stories: list[str] = field(default_factory=list)
     readability: dict[str, dict[str, PageReadability]] = field(default_factory=dict)  # slug -> version -> grades
     max_grade: float | None = None  # storybook.yaml's readability target
+    tracebacks: list[str] = field(default_factory=list)  # of unforeseen errors, shown with --debug
     online: bool = False
     needs_online: list[str] = field(default_factory=list)  # what was not checked because it needs MLflow
 
@@ -165,87 +167,106 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
                          max_grade=project.config.readability.max_grade if project.config.readability else None,
                          online=online)
     found = _Collector(report)
-    env = None
-    mlflow = None
+    state: dict[str, Any] = {"env": None, "mlflow": None}  # made once, on the first story that needs them
     for story in project.stories:
         report.stories.append(story.slug)
-        _sections(found, story)
-        _literals_and_readability(found, project, story.directory)
-        if isinstance(story, BrokenStory):
-            if not story.error.message.startswith("the model card needs the section"):
-                found.error(story.error, "source", story.directory / "story.yaml")
-            _signoffs(found, story.directory, [], None)
-            continue
-        _cost_owner(found, story)
-        roles = list(story.config.signoffs.required_roles) if story.config.signoffs else []
-        _signoffs(found, story.directory, roles, story)
-        pinned: ResolvedStory | None = None
-        if has_snapshot(story.directory):
-            try:
-                pinned = SnapshotSource().resolve(story)
-            except StorybookError as error:
-                stale = _stale_snapshot(story)
-                _expressions(found, story, stale)
-                if stale is not None:
-                    _alias_in_snapshot(found, story, stale)
-                found.error(error, "build", snapshot_path(story.directory))
-                continue
+        try:
+            _check_story(found, project, report, story, online, state)
+        except ConfigError:
+            raise
+        except StorybookError as error:
+            found.error(error, "build", story.directory / "story.yaml")
+        except Exception as error:  # one story's surprise is that story's finding; the others are checked
+            surprise = UnexpectedError.from_exception(error, doing="checking this story")
+            report.tracebacks.append(surprise.traceback)
+            found.error(surprise, "unexpected", story.directory / "story.yaml")
+    return report
+
+
+def _check_story(found: _Collector, project: Project, report: CheckReport, story: StorySource | BrokenStory,
+                 online: bool, state: dict[str, Any]) -> None:
+    """Every check of one story; ``state`` keeps the page environment and the MLflow source between stories."""
+    env = state["env"]
+    mlflow = state["mlflow"]
+    _sections(found, story)
+    _literals_and_readability(found, project, story.directory)
+    if isinstance(story, BrokenStory):
+        if not story.error.message.startswith("the model card needs the section"):
+            found.error(story.error, "source", story.directory / "story.yaml")
+        _signoffs(found, story.directory, [], None)
+        return
+    _cost_owner(found, story)
+    roles = list(story.config.signoffs.required_roles) if story.config.signoffs else []
+    _signoffs(found, story.directory, roles, story)
+    pinned: ResolvedStory | None = None
+    if has_snapshot(story.directory):
+        try:
+            pinned = SnapshotSource().resolve(story)
+        except StorybookError as error:
+            stale = _stale_snapshot(story)
+            _expressions(found, story, stale)
+            if stale is not None:
+                _alias_in_snapshot(found, story, stale)
+            found.error(error, "build", snapshot_path(story.directory))
+            return
+    else:
+        found.add("warning", snapshot_path(story.directory),
+                  "no-snapshot", "this story has no pinned snapshot: its build needs MLflow",
+                  f"run `storybook pin --story {story.slug}` and commit snapshot.json")
+    fresh: ResolvedStory | None = None
+    if online:
+        if mlflow is None:
+            from storybook.resolve.mlflow_source import MlflowSource
+            from storybook.resolve.tracking import tracking_uri
+
+            mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
+                                  cache_dir=project.root / ".storybook" / "cache",
+                                  artifact_locations=project.config.artifact_locations)
+            # One batched read for every story (requests grow with models and experiments, not stories).
+            mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
+            state["mlflow"] = mlflow
+        try:
+            fresh = mlflow.resolve(story)
+        except StorybookError as error:
+            found.error(error, "build", story.story_file)
+            return
+        if pinned is not None:
+            _drift(found, story, pinned, fresh)
+    resolved = pinned or fresh
+    _expressions(found, story, resolved)
+    if not online:
+        _offline_gaps(report, story, pinned is not None)
+    _plain_language(found, story, resolved)
+    if resolved is None:
+        return
+    if env is None:
+        from storybook.render.pages import page_environment
+
+        env = page_environment(project.templates_dir)
+        state["env"] = env
+    rendered = _render(found, story, resolved, env)
+    analysis = rendered[0] if rendered is not None else None
+    if rendered is not None:
+        _page_readability(found, report, story, rendered[1])
+    if analysis is not None:
+        _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
+        _figure_mismatches(found, story, analysis)
+        if analysis.decision is not None:
+            _decision_since_signed(found, story, analysis.decision)
+    if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):
+        from storybook.analyse.model_card import analyse_story
+
+        try:
+            now = analyse_story(story, fresh)
+        except StorybookError as error:
+            found.error(error, "build", story.story_file)
         else:
-            found.add("warning", snapshot_path(story.directory),
-                      "no-snapshot", "this story has no pinned snapshot: its build needs MLflow",
-                      f"run `storybook pin --story {story.slug}` and commit snapshot.json")
-        fresh: ResolvedStory | None = None
-        if online:
-            if mlflow is None:
-                from storybook.resolve.mlflow_source import MlflowSource
-                from storybook.resolve.tracking import tracking_uri
+            _claims(found, story, now.claims, "MLflow now")
+            if analysis is not None and analysis.decision is not None and now.decision is not None:
+                from storybook.analyse.decision import grounds_record
 
-                mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                                      cache_dir=project.root / ".storybook" / "cache",
-                                      artifact_locations=project.config.artifact_locations)
-                # One batched read for every story (requests grow with models and experiments, not stories).
-                mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
-            try:
-                fresh = mlflow.resolve(story)
-            except StorybookError as error:
-                found.error(error, "build", story.story_file)
-                continue
-            if pinned is not None:
-                _drift(found, story, pinned, fresh)
-        resolved = pinned or fresh
-        _expressions(found, story, resolved)
-        if not online:
-            _offline_gaps(report, story, pinned is not None)
-        _plain_language(found, story, resolved)
-        if resolved is None:
-            continue
-        if env is None:
-            from storybook.render.pages import page_environment
-
-            env = page_environment(project.templates_dir)
-        rendered = _render(found, story, resolved, env)
-        analysis = rendered[0] if rendered is not None else None
-        if rendered is not None:
-            _page_readability(found, report, story, rendered[1])
-        if analysis is not None:
-            _claims(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
-            _figure_mismatches(found, story, analysis)
-            if analysis.decision is not None:
-                _decision_since_signed(found, story, analysis.decision)
-        if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):
-            from storybook.analyse.model_card import analyse_story
-
-            try:
-                now = analyse_story(story, fresh)
-            except StorybookError as error:
-                found.error(error, "build", story.story_file)
-            else:
-                _claims(found, story, now.claims, "MLflow now")
-                if analysis is not None and analysis.decision is not None and now.decision is not None:
-                    from storybook.analyse.decision import grounds_record
-
-                    _decision_grounds(found, story, grounds_record(analysis.decision), now.decision,
-                                      "in the pinned snapshot", " in MLflow")
+                _decision_grounds(found, story, grounds_record(analysis.decision), now.decision,
+                                  "in the pinned snapshot", " in MLflow")
     return report
 
 
@@ -636,8 +657,9 @@ def _text(value: float | None) -> str:
 
 
 def escape_github_data(text: str) -> str:
-    """A workflow command's message: % CR LF escaped (GitHub's rules), so story text cannot end the line."""
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's message: % CR LF escaped (GitHub's rules), so story text cannot end the line, and
+    every other control character written out (an escape sequence is shown in the log, not obeyed)."""
+    return visible_controls(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_github_property(text: str) -> str:

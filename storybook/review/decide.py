@@ -32,7 +32,8 @@ def _resolve(project: Project, story: StorySource) -> ResolvedStory:
     from storybook.resolve.tracking import tracking_uri
 
     source = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                          cache_dir=project.root / ".storybook" / "cache")
+                          cache_dir=project.root / ".storybook" / "cache",
+                          artifact_locations=project.config.artifact_locations)
     return source.resolve(story)
 
 
