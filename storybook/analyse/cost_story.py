@@ -18,14 +18,15 @@ from storybook.analyse.costs import (
     CostModel,
     NaturalFrequencies,
     SliceCost,
-    ThresholdChoice,
     best_threshold,
     bootstrap,
     by_slice,
     compare,
     expected_cost,
     natural_frequencies,
+    stated_threshold_text,
     sweep,
+    threshold_text,
 )
 from storybook.sources.schema import CostOfError, SliceSpec
 
@@ -48,19 +49,29 @@ class CostSlices:
 
 @dataclass(frozen=True)
 class CostStory:
-    """The cost-of-error narrative. Without scores (only confusion counts), nothing past "current" is known."""
+    """The cost-of-error narrative. Without scores (only confusion counts), nothing past "current" is known.
+
+    ``comparison.best`` is the threshold to recommend: the cheapest that keeps within ``spec.capacity``
+    when a capacity is stated. ``unconstrained`` is the cheapest with no limit, kept only when the capacity
+    binds (told as what the limit costs, never as a choice). ``uncertainty`` resamples under the same
+    capacity. Every table of one story shares its ``positives`` (see :func:`natural_frequencies`).
+    The ``*_text`` fields are the thresholds as printed: each flags exactly the cases its figures count.
+    """
 
     spec: CostOfError
     costs: CostModel
     per: int
     current_threshold: float
+    current_threshold_text: str
     current_cost_per: float
+    current_counts: Confusion
     current: NaturalFrequencies
     comparison: Comparison | None
     best: NaturalFrequencies | None
-    capped: ThresholdChoice | None
-    capped_frequencies: NaturalFrequencies | None
+    best_threshold_text: str | None
+    unconstrained: NaturalFrequencies | None
     uncertainty: BootstrapResult | None
+    threshold_range_text: tuple[str, str] | None
     curve: CostCurve | None
     slices: tuple[CostSlices, ...]
     positives: int
@@ -82,10 +93,11 @@ def analyse_cost_at_counts(spec: CostOfError, confusion: Confusion, threshold: f
              + confusion.fn * costs.cost_fn)
     return CostStory(
         spec=spec, costs=costs, per=per, current_threshold=threshold,
-        current_cost_per=total / confusion.n * per if confusion.n else 0.0,
-        current=natural_frequencies(confusion, per), comparison=None, best=None, capped=None,
-        capped_frequencies=None, uncertainty=None, curve=None, slices=(), positives=confusion.positives,
-        n=confusion.n, few_cases=confusion.positives < min_slice_size,
+        current_threshold_text=stated_threshold_text(threshold),
+        current_cost_per=total / confusion.n * per if confusion.n else 0.0, current_counts=confusion,
+        current=natural_frequencies(confusion, per, capacity=spec.capacity), comparison=None, best=None,
+        best_threshold_text=None, unconstrained=None, uncertainty=None, threshold_range_text=None, curve=None,
+        slices=(), positives=confusion.positives, n=confusion.n, few_cases=confusion.positives < min_slice_size,
     )
 
 
@@ -96,13 +108,21 @@ def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores:
     costs = _costs(spec)
     per = spec.population
     result = sweep(labels, scores)
-    comparison = compare(result, costs, current_threshold, per=per)
     capacity = spec.capacity / per if spec.capacity is not None else None
-    capped = best_threshold(result, costs, capacity, per=per) if capacity is not None else None
+    comparison = compare(result, costs, current_threshold, capacity=capacity, per=per)
+    unconstrained = None
+    if comparison.best.capacity_binding:
+        cheapest = best_threshold(result, costs, None, per=per)
+        unconstrained = natural_frequencies(cheapest.confusion, per, capacity=spec.capacity)
     uncertainty = None
+    threshold_range = None
     if spec.bootstrap_rounds > 0 and result.n > 0:
         uncertainty = bootstrap(labels, scores, costs, rounds=spec.bootstrap_rounds, seed=spec.seed,
-                                at_threshold=current_threshold, per=per)
+                                capacity=capacity, at_threshold=current_threshold, per=per)
+        low, high = uncertainty.threshold.low, uncertainty.threshold.high
+        assert low is not None and high is not None
+        threshold_range = (threshold_text(result, result.index_for(low)),
+                           threshold_text(result, result.index_for(high)))
     totals = expected_cost(result, costs, per)
     step = max(1, len(totals) // MAX_CURVE_POINTS)
     keep = sorted({*range(0, len(totals), step), comparison.best.index, len(totals) - 1})
@@ -117,11 +137,11 @@ def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores:
     )
     return CostStory(
         spec=spec, costs=costs, per=per, comparison=comparison,
-        current_threshold=current_threshold, current_cost_per=comparison.current_cost_per,
-        current=natural_frequencies(comparison.current, per),
-        best=natural_frequencies(comparison.best.confusion, per),
-        capped=capped,
-        capped_frequencies=natural_frequencies(capped.confusion, per) if capped is not None else None,
-        uncertainty=uncertainty, curve=curve, slices=cost_slices,
+        current_threshold=current_threshold, current_threshold_text=stated_threshold_text(current_threshold),
+        current_cost_per=comparison.current_cost_per, current_counts=comparison.current,
+        current=natural_frequencies(comparison.current, per, capacity=spec.capacity),
+        best=natural_frequencies(comparison.best.confusion, per, capacity=spec.capacity),
+        best_threshold_text=threshold_text(result, comparison.best.index), unconstrained=unconstrained,
+        uncertainty=uncertainty, threshold_range_text=threshold_range, curve=curve, slices=cost_slices,
         positives=result.positives, n=result.n, few_cases=result.positives < min_slice_size,
     )

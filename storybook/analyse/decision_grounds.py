@@ -154,7 +154,7 @@ def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundI
                            "cost-of-error", "cost of error")
         saving = cost.uncertainty.saving if cost.uncertainty is not None else None
         estimate = saving or Estimate(cost.comparison.saving_per, None, None, cost.n)
-        what = (f"Moving the threshold from {cost.current_threshold:.2f} to {cost.comparison.best.threshold:.2f} "
+        what = (f"Moving the threshold from {cost.current_threshold_text} to {cost.best_threshold_text} "
                 f"would mean {told_amount(estimate.value or 0.0)} {units}")
         rounds = cost.uncertainty.rounds if cost.uncertainty is not None else 0
         source = "the cost of error: both thresholds on the same resampled cases"

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from storybook.analyse.plain import Vocabulary
+from storybook.analyse.plain import Vocabulary, full_stop
 from storybook.sources.schema import GlossaryEntry, ProjectConfig, StoryConfig
 
 __all__ = [
@@ -81,13 +81,13 @@ def _cap(text: str) -> str:
 def _fp(c: _Context) -> str:
     w = c.words
     told = f"{_cap(w.unit)} who {w.negative} but are {w.flagged} anyway"
-    return f"{told}: {c.false_positive_means}." if c.false_positive_means else f"{told}."
+    return full_stop(f"{told}: {c.false_positive_means}" if c.false_positive_means else told)
 
 
 def _fn(c: _Context) -> str:
     w = c.words
     told = f"{_cap(w.unit)} who {w.positive} but are not {w.flagged}"
-    return f"{told}: {c.false_negative_means}." if c.false_negative_means else f"{told}."
+    return full_stop(f"{told}: {c.false_negative_means}" if c.false_negative_means else told)
 
 
 def _slice(c: _Context) -> str | None:

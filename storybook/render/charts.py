@@ -126,10 +126,16 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
 
 
 def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: list[float],
-               best: float, current: float | None) -> Chart:
-    """Expected cost against the threshold, with the best and the current threshold marked."""
+               best: float, current: float | None, *, best_text: str | None = None, best_cost: float | None = None,
+               current_text: str | None = None, capacity: int | None = None) -> Chart:
+    """Expected cost against the threshold, with the best and the current threshold marked.
+
+    ``best`` is the threshold the story recommends (within ``capacity`` flagged per ``per``, when given) and
+    ``best_cost`` its cost; the ``*_text`` values are the thresholds as the page prints them.
+    """
+    label = "lowest cost" if capacity is None else "lowest cost within the limit"
     curve = [{"threshold": t, "cost": c} for t, c in zip(thresholds, costs, strict=True)]
-    marks: list[dict[str, Any]] = [{"threshold": best, "label": "lowest cost"}]
+    marks: list[dict[str, Any]] = [{"threshold": best, "label": label}]
     if current is not None:
         marks.append({"threshold": current, "label": "in use now"})
     line = {"data": {"values": curve}, "mark": {"type": "line", "color": COLOUR},
@@ -137,18 +143,21 @@ def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: l
                                      title="Threshold (score at or above which the model flags)"),
                          "y": _field("cost", "quantitative", title=f"Expected cost per {per:,} ({unit})")}}
     rules = {"data": {"values": marks}, "mark": {"type": "rule", "strokeDash": [4, 3], "strokeWidth": 2},
-             "encoding": {"color": _field("label", "nominal", scale={"domain": ["lowest cost", "in use now"],
+             "encoding": {"color": _field("label", "nominal", scale={"domain": [label, "in use now"],
                                                                       "range": ["#1b7a3a", "#a3441b"]},
                                           title=None),
                           "x": _field("threshold", "quantitative")}}
     spec = _spec({"layer": [line, rules]}, 520, 220)
-    lowest = min(costs) if costs else 0.0
-    current_text = f"; the threshold in use now is {current:.2f}" if current is not None else ""
+    lowest = best_cost if best_cost is not None else (min(costs) if costs else 0.0)
+    shown_best = best_text if best_text is not None else f"{best:.2f}"
+    shown_current = current_text if current_text is not None else f"{current:.2f}" if current is not None else ""
+    current_words = f"; the threshold in use now is {shown_current}" if current is not None else ""
+    within = "" if capacity is None else f" among thresholds that flag at most {capacity:,} per {per:,}"
     alt_text = (f"Line chart of the expected cost per {per:,} in {unit} for every threshold from 0 to 1. "
-                f"The cost is lowest, {lowest:,.0f}, at threshold {best:.2f}{current_text}.")
+                f"The cost is lowest{within}, {lowest:,.0f}, at threshold {shown_best}{current_words}.")
+    which = "the lowest-cost threshold" if capacity is None else "the lowest-cost threshold within the limit"
     return Chart(name=name, spec=spec, alt=alt_text,
-                 caption=f"Expected cost per {per:,} at each threshold. Dashed lines: the lowest-cost threshold "
-                 "and the one in use now.")
+                 caption=f"Expected cost per {per:,} at each threshold. Dashed lines: {which} and the one in use now.")
 
 
 ICON_CATEGORIES = ("found", "false alarm", "missed", "rightly left alone")

@@ -8,13 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment
 from markupsafe import Markup
 
 from storybook.analyse.claims import ClaimResult
+from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.model_card import ModelCard, StoryAnalysis
-from storybook.analyse.plain import RATE_NAMES, format_count, format_date, format_number, format_percent, per_hundred
-from storybook.errors import Location, PublishError
+from storybook.analyse.plain import (
+    RATE_NAMES,
+    format_count,
+    format_date,
+    format_number,
+    format_percent,
+    full_stop,
+    per_hundred,
+)
+from storybook.errors import Location
 from storybook.render.charts import (
     Chart,
     cost_chart,
@@ -29,6 +38,7 @@ from storybook.render.expressions import Vocabulary, provenance_anchor, render_e
 from storybook.render.glossary import render_with_glossary
 from storybook.render.markdown import markdown_to_html
 from storybook.render.model_charts import importance_chart, timeline_chart
+from storybook.render.sandbox import PageSandbox, template_failure
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import CARD_SECTIONS, StorySource
 from storybook.sources.schema import PAGE_SECTIONS, Versions
@@ -66,14 +76,12 @@ def _templates_root() -> Path:
 
 
 def page_environment(project_templates: Path | None) -> Environment:
-    """Templates are trusted (they belong to the project), so this is a normal, autoescaping environment."""
-    search = [str(project_templates)] if project_templates is not None and project_templates.is_dir() else []
-    env = Environment(
-        loader=ChoiceLoader([FileSystemLoader(search), FileSystemLoader(str(_templates_root()))]),
-        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-    )
+    """The project's templates first, storybook's own after, all in one sandbox (``render/sandbox.py``): a
+    project template arrives in pull requests, so it may read and format its values and do nothing else."""
+    search = [project_templates.absolute()] if project_templates is not None and project_templates.is_dir() else []
+    env = PageSandbox([*search, _templates_root().absolute()])
     env.filters.update(percent=format_percent, number=format_number, count=format_count, date=format_date,
-                       per_hundred=per_hundred, anchor=provenance_anchor)
+                       per_hundred=per_hundred, anchor=provenance_anchor, full_stop=full_stop)
     return env
 
 
@@ -135,7 +143,9 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
     if cost.curve is not None and cost.comparison is not None:
         charts.append(cost_chart(f"{story.slug}-cost-curve", cost.spec.unit, cost.per,
                                  list(cost.curve.thresholds), list(cost.curve.costs),
-                                 cost.comparison.best.threshold, cost.current_threshold))
+                                 cost.comparison.best.threshold, cost.current_threshold,
+                                 best_text=cost.best_threshold_text, best_cost=cost.comparison.best.cost_per,
+                                 current_text=cost.current_threshold_text, capacity=cost.spec.capacity))
     frequencies = cost.current
     counts = {"found": frequencies.tp, "false alarm": frequencies.fp, "missed": frequencies.fn,
               "rightly left alone": frequencies.tn}
@@ -234,6 +244,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
+        # The cost sentences, built once: the page, the compliance PDF and the summary all lay out these.
+        "cost_words": cost_wording(analysis.cost, card.words) if analysis.cost is not None else None,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
         "resolved": resolved,
@@ -253,9 +265,11 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
             template, {**context, "shown": compliance_shown, "toc": _toc(present, compliance_shown)},
             analysis.glossary)
         summary = env.get_template("summary.html").render({**context, "summary_blocks": versions.summary})
-    except TemplateError as exc:
-        raise PublishError(f"template failed for story {story.slug!r}: {exc}",
-                           hint="check the project's templates/ overrides") from None
+    except Exception as exc:
+        failure = template_failure(exc, f"story {story.slug!r}", _search_roots(env))
+        if failure is None:
+            raise
+        raise failure from None
     summary_name = f"{story.slug}.summary.html"
     pdfs = {pdf_name: compliance, summary_name.replace(".html", ".pdf"): summary} if pdf_name else {}
     return RenderedStory(slug=story.slug, html=html, charts=svgs, pages={summary_name: summary}, pdfs=pdfs)
@@ -281,7 +295,17 @@ def story_versions(story: StorySource) -> Versions:
     return project.merged(story.config.versions)
 
 
+def _search_roots(env: Environment) -> list[Path]:
+    return [Path(root) for loader in getattr(env.loader, "loaders", ()) for root in getattr(loader, "searchpath", ())]
+
+
 def render_index(env: Environment, title: str, description: str | None, entries: list[StoryEntry],
                  built_at: str) -> str:
-    return env.get_template("index.html").render(
-        title=title, description=description, entries=entries, built_at=built_at)
+    try:
+        return env.get_template("index.html").render(
+            title=title, description=description, entries=entries, built_at=built_at)
+    except Exception as exc:
+        failure = template_failure(exc, "the index page", _search_roots(env))
+        if failure is None:
+            raise
+        raise failure from None
