@@ -3,8 +3,9 @@
 Reads, in a fixed number of requests whatever the number of versions: the registered model (its current
 aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.promote`) and the
 versions' runs through the source's batch reader (one ``search_runs`` for the runs it has not read yet).
-With ``history.scored_sets`` each shown version's scored evaluation set is read too (one artifact per
-version, cached), so the figures get their ranges.
+The scored evaluation sets of the versions the story names (its own, and the one it compares with) are read
+too (one artifact per version, cached), so their figures get ranges; ``history.scored_sets: true`` reads every
+shown version's, ``false`` none.
 """
 
 from __future__ import annotations
@@ -52,11 +53,33 @@ def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
                 | _count_metrics(story, metrics),
                 params=params, threshold=_threshold(story, params)))
         scored = None
-        if spec.scored_sets and evaluation is not None and evaluation.artifact is not None:
+        if spec.scored_sets is not False and evaluation is not None and evaluation.artifact is not None:
             artifact_location = story.yaml.location(("evaluation", "artifact"))
-            scored = _scored_sets(source, story, [v for v in shown if v.run_id in runs], artifact_location)
+            named = _named_versions(story, versions, aliases)
+            read = [v for v in shown if v.run_id in runs and (spec.scored_sets or v.version in named)]
+            scored = _scored_sets(source, story, read, artifact_location)
     return ModelHistory(name=name, versions=tuple(entries), events=alias_events(tags), aliases=aliases,
                         provenance=Provenance(source.shown_uri, run.run_id, "registry", name), scored=scored)
+
+
+def _named_versions(story: StorySource, versions: tuple[ModelVersionRecord, ...], aliases: dict[str, int],
+                    ) -> set[int]:
+    """The versions the story names: its own and the one it compares with (history or trust compare_with).
+
+    Only their scored sets are read unless ``history.scored_sets: true`` asks for every shown version's: a
+    version nobody named (anyone who can write to the tracking server can register one) is not read without
+    the story saying so.
+    """
+    config = story.config
+    ref = config.model
+    named = {ref.version} if ref.version is not None else set()
+    for alias in (ref.alias, config.history.compare_with if config.history is not None else None,
+                  config.trust.model.compare_with if config.trust is not None else None):
+        if alias is not None and alias in aliases:
+            named.add(aliases[alias])
+        elif alias is not None:
+            named.update(v.version for v in versions if alias in v.aliases)
+    return {number for number in named if number is not None}
 
 
 def _runs(source: MlflowSource, run_ids: list[str]) -> dict[str, Any]:

@@ -168,6 +168,12 @@ class ProjectConfig(_Schema):
         description="MLflow tracking URI; ${VAR} is read from the environment. "
         "Falls back to MLFLOW_TRACKING_URI. Relative sqlite paths are relative to the project.",
     )
+    tracking_timeout: Annotated[int, Field(ge=1, le=3600)] | None = Field(
+        default=None, description="seconds storybook waits for each answer from the tracking server before it "
+        "gives up; default MLFLOW_HTTP_REQUEST_TIMEOUT, else 10")
+    tracking_retries: Annotated[int, Field(ge=0, le=10)] | None = Field(
+        default=None, description="how many more times storybook asks the tracking server after an answer did "
+        "not come; default MLFLOW_HTTP_REQUEST_MAX_RETRIES, else 1")
     stories_dir: ShortText = "stories"
     site_dir: ShortText = "site"
     templates_dir: ShortText = "templates"
@@ -630,7 +636,10 @@ class HistorySpec(_Schema):
     compare_with: AliasName | None = Field(default=None, description="alias to set beside the story's model; "
                                            "default: trust.model.compare_with")
     last: Annotated[int, Field(ge=1, le=100)] = Field(default=10, description="show the most recent versions")
-    scored_sets: bool = Field(default=True, description="read each version's scored evaluation set for ranges")
+    scored_sets: bool | None = Field(
+        default=None, description="read scored evaluation sets for ranges: by default those of the story's "
+        "version and the version it compares with; true: every shown version's (each version's run then "
+        "decides what is read); false: none")
 
 
 class StoryConfig(_Schema):

@@ -43,6 +43,7 @@ evaluation:
   negative_means: are well
 history:
   compare_with: challenger
+  scored_sets: true
 """
 
 
@@ -279,3 +280,28 @@ def test_a_misspelt_label_column_is_named_with_the_columns_found_on_its_line(reg
     assert "(story 'triage')" in error.message and "the columns found are 'label', 'score'" in error.message
     assert error.hint is not None and error.hint.startswith("did you mean label_column: label?")
     assert "same shape" not in str(error)
+
+
+def test_by_default_only_the_versions_the_story_names_have_their_scored_sets_read(registry: Path,
+                                                                                  tmp_path: Path) -> None:
+    """Version 1 is shown (an old champion) but the story names only champion (2) and challenger (3): without
+    ``scored_sets: true`` its scored set is never read, and with ``false`` none is."""
+    for setting, read in (("", {2, 3}), ("  scored_sets: false\n", set())):
+        root = tmp_path / f"project{len(read)}"
+        (root / "stories" / "triage").mkdir(parents=True)
+        (root / "storybook.yaml").write_text(f"title: t\ntracking_uri: sqlite:///{registry / 'store' / 'mlflow.db'}\n")
+        for name in ("ethical-considerations.md", "caveats-and-recommendations.md"):
+            (root / "stories" / "triage" / name).write_text("People decide.\n")
+        (root / "stories" / "triage" / "story.yaml").write_text(
+            STORY_YAML.replace("  scored_sets: true\n", setting))
+        source = MlflowSource(tracking_uri(f"sqlite:///{registry / 'store' / 'mlflow.db'}", root), root / ".cache")
+        resolved = source.resolve(_story(root))
+        assert resolved.history is not None
+        assert [v.model.version for v in resolved.history.versions] == [1, 2, 3]  # all shown
+        scored = resolved.history.scored
+        assert (set(scored["version"]) if scored is not None else set()) == read
+        run_of = {v.model.version: v.model.run_id for v in resolved.history.versions}
+        tables_read = " ".join(str(path) for path in source._tables)
+        assert run_of[1] not in tables_read  # version 1's scored set was never opened
+        assert run_of[2] in tables_read  # the story's own set, for its model card
+        assert (run_of[3] in tables_read) == bool(read)
