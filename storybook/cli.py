@@ -74,7 +74,7 @@ def _exit_codes() -> Iterator[None]:
 
 def _command() -> str:
     context = get_current_context(silent=True)
-    return context.info_name or "" if context is not None else ""
+    return (context.command.name or "") if context is not None else ""
 
 
 def _report(error: StorybookError) -> None:
@@ -312,10 +312,13 @@ def check(
     except ConfigError as error:
         show([config_finding(error)], 0)
         raise typer.Exit(EXIT_USAGE) from None
+    if _state["debug"]:
+        for shown in report.tracebacks:
+            err.print(for_terminal(shown), markup=False)
     show(report.findings, len(report.stories), report.needs_online)
     if output is CheckFormat.text:
         for gap in report.needs_online:
-            out.print(f"not checked offline (run `storybook check --online`): {escape(gap)}")
+            out.print(f"not checked offline (run `storybook check --online`): {escape(for_terminal(gap))}")
         target = f"; target grade {report.max_grade:g} or below" if report.max_grade is not None else ""
         for slug, versions in report.readability.items():
             grades = ", ".join(f"{version} grade {r.grade:.1f} (reading ease {r.reading_ease:.0f}, {r.words:,} words)"

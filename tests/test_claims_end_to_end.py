@@ -42,7 +42,7 @@ def test_example_claims_hold_and_say_when_and_against_what(project_copy: Path) -
     assert re.search(r'stayed within its guardrails every day\. <a href="#claim-steady-before-scanner-change" '
                      r'title="True for all 28 readings[^"]*"[^>]*>\(✓ checked\)</a>', page)
     report = runner.invoke(app, ["check", str(project_copy), "--format", "json"])
-    assert not [f for f in json.loads(report.output) if f["code"].startswith("claim-")]
+    assert not [f for f in json.loads(report.output)["findings"] if f["code"].startswith("claim-")]
 
 
 def test_a_claim_that_stops_holding_fails_check_on_its_line_and_is_marked_on_the_page(project_copy: Path) -> None:
@@ -52,7 +52,7 @@ def test_a_claim_that_stops_holding_fails_check_on_its_line_and_is_marked_on_the
     line = _line_of(story_yaml, "id: steady-before-scanner-change")
     report = runner.invoke(app, ["check", str(project_copy), "--online", "--format", "json"])
     assert report.exit_code == 1, report.output
-    failed = [f for f in json.loads(report.output) if f["code"] == "claim-failed"]
+    failed = [f for f in json.loads(report.output)["findings"] if f["code"] == "claim-failed"]
     assert [(f["line"], f["file"].endswith("story.yaml")) for f in failed] == [(line, True)]
     assert "on 29 September 2026 the reading was 1.00, above 0.60; 14 of the 42 readings" in failed[0]["message"]
     result = runner.invoke(app, ["build", str(project_copy), "--no-pdf"])

@@ -221,7 +221,8 @@ def _check_story(found: _Collector, project: Project, report: CheckReport, story
 
             mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
                                   cache_dir=project.root / ".storybook" / "cache",
-                                  artifact_locations=project.config.artifact_locations)
+                                  artifact_locations=project.config.artifact_locations,
+                                  timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
             # One batched read for every story (requests grow with models and experiments, not stories).
             mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
             state["mlflow"] = mlflow

@@ -16,7 +16,7 @@ from urllib.parse import quote
 from storybook.errors import ConfigError, StorybookError
 from storybook.review.check import CheckReport, Finding, check_project
 from storybook.review.diff import ProjectDiff, ProseChange, StoryDiff, diff_revisions
-from storybook.review.render_diff import elide, markdown_numbers
+from storybook.review.render_diff import elide, markdown_numbers, markdown_project, markdown_signoffs
 from storybook.review.safe import escape_markdown, no_workflow_commands
 from storybook.review.signoff import SignoffStatus, role_status, signoff_status
 from storybook.sources.loader import BrokenStory, StorySource, load_project
@@ -95,12 +95,23 @@ def _story_blocks(story: StoryDiff, site_url: str | None) -> list[_Block]:
         title += f" · [page]({site_url}/{quote(story.slug)}.html)"
     blocks = [_Block(title)]
     blocks.extend(_Block(f"> {escape_markdown(note)}") for note in story.notes)
-    if story.numbers:
-        table = markdown_numbers(story)
-        beyond = sum(1 for n in story.numbers if n.beyond_uncertainty)
-        summary = (f"{len(story.numbers)} numbers changed"
-                   + (f", {beyond} by more than their uncertainty" if beyond else ""))
-        text = _details(summary, table) if len(story.numbers) > FOLD_ROWS else f"{summary}:\n\n{table}"
+    if story.signoffs:
+        removed = sum(1 for c in story.signoffs if c.change != "added")
+        blocks.append(_Block(f"**Sign-off entries changed**{' (⚠️ entries edited or removed)' if removed else ''}:"
+                             f"\n\n{markdown_signoffs(story)}"))
+    outcomes = story.of_kind("outcome")
+    if outcomes:
+        # What the reader is told to conclude: never folded, never cut.
+        blocks.append(_Block(f"{len(outcomes)} outcomes changed:\n\n{markdown_numbers(story, ('outcome',))}"))
+    rest = [n for n in story.numbers if n.kind != "outcome"]
+    if rest:
+        table = markdown_numbers(story, ("setting", "figure"))
+        beyond = sum(1 for n in rest if n.beyond_uncertainty)
+        settings = len(story.of_kind("setting"))
+        summary = (f"{len(rest) - settings} numbers changed"
+                   + (f", {beyond} by more than their uncertainty" if beyond else "")
+                   + (f"; {settings} settings changed in story.yaml" if settings else ""))
+        text = _details(summary, table) if len(rest) > FOLD_ROWS else f"{summary}:\n\n{table}"
         blocks.append(_Block(text, f"the number changes of {story.slug}"))
     if story.prose:
         words = sum(p.added + p.removed for p in story.prose)
@@ -121,7 +132,7 @@ def _signoff_blocks(stories: list[StorySource | BrokenStory]) -> list[_Block]:
         required = (list(story.config.signoffs.required_roles)
                     if isinstance(story, StorySource) and story.config.signoffs else [])
         for status in _latest(statuses):
-            state = "✅ current" if status.current else "⚠️ stale (content changed since)"
+            state = "✅ current" if status.current else f"⚠️ stale ({escape_markdown(status.stale_because)})"
             rows.append(f"| {escape_markdown(story.slug)} | {escape_markdown(status.role)} | "
                         f"{escape_markdown(status.name)} | {escape_markdown(status.date)} | {state} |")
         for role in role_status(statuses, required):
@@ -183,8 +194,13 @@ def review_comment(project: Path, base: str, *, site_url: str | None = None, bud
                      + (f" · [site]({site_url}/index.html)" if site_url else "") + ".")]
     blocks += _checks(report, config_error)
     changed = diff.changed
+    project_changes = markdown_project(diff)
+    if project_changes:
+        blocks.append(_Block(project_changes))
     blocks.append(_Block(f"**Changes:** {len(changed)} of {len(diff.stories)} stories changed."
-                         if changed else "**Changes:** no story changed."))
+                         if changed else "**Changes:** no story changed."
+                         + (" The project's settings or templates did: every page may read differently."
+                            if project_changes else "")))
     for story in changed:
         blocks += _story_blocks(story, site_url)
     blocks += _signoff_blocks(loaded.stories)

@@ -2,10 +2,19 @@
 
 A version is a git revision of the project's repository (read with ``git show``/``git archive`` into a
 temporary folder; the user's work tree is never checked out or touched), the work tree itself, or a single
-snapshot file. Numbers come from the pinned snapshots: every metric, param and model version that changed,
-and the analysed figures (recomputed with :func:`storybook.analyse.model_card.analyse_story` on both
-versions) with whether the change is larger than its own uncertainty (the 95% intervals do not overlap).
-Prose is compared as a word-level diff of each Markdown section.
+snapshot file. It shows every change a reader would see:
+
+- **outcomes** of the analysis (recomputed with :func:`storybook.analyse.model_card.analyse_story` on both
+  versions): the recommendation and each ground, trust levels and checks, claims, slice figures
+  (:mod:`storybook.review.outcomes`);
+- **settings**: every story.yaml key that changed (cost assumptions, capacity, decision rules, thresholds,
+  slices...), the inputs beside their effects, and the project's storybook.yaml and templates, which reach
+  every page;
+- **figures** from the pinned snapshots: every metric, param and model version that changed, and the
+  analysed figures with whether the change is larger than its own uncertainty (the 95% intervals do not
+  overlap);
+- **prose**, as a word-level diff of each Markdown section;
+- **sign-offs** added, edited or removed between the two versions (a deleted "no-go" shows).
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from storybook.analyse.model_card import StoryAnalysis, analyse_story
 from storybook.errors import ConfigError, StorybookError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
+from storybook.review.outcomes import analysis_outcomes, setting_changes
 from storybook.sources.loader import (
     CARD_SECTIONS,
     PROJECT_FILE,
@@ -41,9 +51,11 @@ from storybook.sources.schema import ProjectConfig
 from storybook.sources.yaml_loader import parse_yaml
 
 __all__ = [
+    "WORKTREE",
     "NumberChange",
     "ProjectDiff",
     "ProseChange",
+    "SignoffChange",
     "StoryDiff",
     "WordOp",
     "compare_resolved",
@@ -53,6 +65,7 @@ __all__ = [
 ]
 
 GIT_TIMEOUT = 60
+WORKTREE = "the work tree"
 SECTION_TITLES = {**CARD_SECTIONS, **STORY_SECTIONS, "title": "Title", "summary": "Summary"}
 
 
@@ -65,6 +78,7 @@ class NumberChange:
     new: str | None
     beyond_uncertainty: bool | None = None
     note: str = ""
+    kind: Literal["outcome", "setting", "figure"] = "figure"
 
 
 WordOp = tuple[Literal["equal", "delete", "insert"], str]
@@ -85,6 +99,18 @@ class ProseChange:
         return sum(len(text.split()) for tag, text in self.ops if tag == "delete")
 
 
+@dataclass(frozen=True)
+class SignoffChange:
+    """A sign-off entry added, edited or removed between two versions (entries are only ever appended)."""
+
+    change: Literal["added", "edited", "removed"]
+    name: str
+    role: str
+    date: str
+    decision: str = ""
+    detail: str = ""  # for an edit: which fields changed
+
+
 @dataclass
 class StoryDiff:
     slug: str
@@ -92,6 +118,10 @@ class StoryDiff:
     numbers: list[NumberChange] = field(default_factory=list)
     prose: list[ProseChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signoffs: list[SignoffChange] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[NumberChange]:
+        return [n for n in self.numbers if n.kind == kind]
 
 
 @dataclass
@@ -99,10 +129,16 @@ class ProjectDiff:
     old_label: str
     new_label: str
     stories: list[StoryDiff] = field(default_factory=list)
+    settings: list[NumberChange] = field(default_factory=list)  # storybook.yaml keys that changed
+    templates: list[str] = field(default_factory=list)  # project template files added, changed or removed
 
     @property
     def changed(self) -> list[StoryDiff]:
         return [s for s in self.stories if s.status != "unchanged"]
+
+    @property
+    def project_changed(self) -> bool:
+        return bool(self.settings or self.templates)
 
 
 # -- words --------------------------------------------------------------------------------------------------
@@ -286,23 +322,98 @@ def diff_story(slug: str, old: StorySource | BrokenStory | None, new: StorySourc
     new_story = new if isinstance(new, StorySource) else None
     old_resolved, old_ok = _resolve(old_story, old_label, result.notes) if old_story else (None, False)
     new_resolved, new_ok = _resolve(new_story, new_label, result.notes) if new_story else (None, False)
-    numbers = compare_resolved(old_resolved, new_resolved) if (old_resolved or new_resolved) else []
+    both = old is not None and new is not None
+    if both and (old_story is None or new_story is None):
+        # A version that does not load cannot be compared: listing its figures and prose as removed would be
+        # wrong. Its sign-off entries can still be read.
+        result.signoffs = _signoff_changes(old.directory if old else None, new.directory if new else None,
+                                           result.notes)
+        return result
+    if both and (old_resolved is None) != (new_resolved is None):
+        # One side has no readable values: comparing would list every figure as added or removed.
+        result.notes.append("figures are compared only when both versions have readable pinned values")
+        numbers: list[NumberChange] = []
+    else:
+        numbers = compare_resolved(old_resolved, new_resolved) if (old_resolved or new_resolved) else []
     old_analysis = _analyse(old_story, old_resolved, old_label, result.notes) if old_story and old_ok else None
     new_analysis = _analyse(new_story, new_resolved, new_label, result.notes) if new_story and new_ok else None
-    result.numbers = _analysed(old_analysis, new_analysis, numbers)
+    settings = (setting_changes(old_story.config, new_story.config, "story.yaml")
+                if old_story is not None and new_story is not None else [])
+    result.numbers = [*analysis_outcomes(old_analysis, new_analysis), *settings,
+                      *_analysed(old_analysis, new_analysis, numbers)]
     result.prose = _prose(old_story, new_story)
-    if result.status == "changed" and not result.numbers and not result.prose and not result.notes:
+    result.signoffs = _signoff_changes(old.directory if old else None, new.directory if new else None,
+                                       result.notes)
+    if (result.status == "changed" and not result.numbers and not result.prose and not result.notes
+            and not result.signoffs):
         result.status = "unchanged"
     return result
 
 
-def _stories(root: Path) -> dict[str, StorySource | BrokenStory]:
-    return {story.slug: story for story in load_project(root).stories}
+def _signoff_changes(old_dir: Path | None, new_dir: Path | None, notes: list[str]) -> list[SignoffChange]:
+    """Entries added, edited or removed; an entry is known by when it was signed and the content it covers."""
+    from storybook.review.signoff import Signoff, read_signoffs
+
+    def read(directory: Path | None, label: str) -> list[Signoff] | None:
+        if directory is None:
+            return []
+        try:
+            return read_signoffs(directory)
+        except StorybookError as error:
+            notes.append(f"signoffs.yaml {label} cannot be read: {error.message}")
+            return None
+
+    before, after = read(old_dir, "before"), read(new_dir, "after")
+    if before is None or after is None:
+        return []
+
+    def key(entry: Signoff) -> tuple[str, str, str, str]:
+        return entry.date, entry.content_hash, entry.name, entry.role
+
+    def fields(entry: Signoff) -> dict[str, object]:
+        return {"name": entry.name, "role": entry.role, "note": entry.note, "decision": entry.decision,
+                "reason": entry.reason, "recommendation": entry.recommendation, "grounds": entry.grounds}
+
+    def differences(was: Signoff, now: Signoff) -> str:
+        return ", ".join(name for name, value in fields(now).items() if fields(was)[name] != value)
+
+    old_by_key = {key(e): e for e in before}
+    new_keys = {key(e) for e in after}
+    # An edit keeps the date and the content hash but changes who, what or why: pair those up.
+    loose = {(e.date, e.content_hash): e for e in before if key(e) not in new_keys}
+    changes = []
+    paired: set[tuple[str, str, str, str]] = set()
+    for entry in after:
+        was = old_by_key.get(key(entry)) or loose.get((entry.date, entry.content_hash))
+        if was is None or key(was) in paired:
+            changes.append(SignoffChange("added", entry.name, entry.role, entry.date, entry.decision))
+            continue
+        paired.add(key(was))
+        if fields(was) != fields(entry):
+            before_who = "" if (was.name, was.role) == (entry.name, entry.role) else f"was {was.name} ({was.role}); "
+            changes.append(SignoffChange("edited", entry.name, entry.role, entry.date, entry.decision,
+                                         f"{before_who}changed: {differences(was, entry)}"))
+    changes.extend(SignoffChange("removed", e.name, e.role, e.date, e.decision) for e in before
+                   if key(e) not in paired)
+    return changes
+
+
+def _templates(root: Path) -> dict[str, bytes]:
+    """The project's own template files by name (none when the project has no templates folder)."""
+    from storybook.review.hashing import PROJECT_PREFIX, project_files
+
+    return {name.removeprefix(PROJECT_PREFIX): path.read_bytes() for name, path in project_files(root)
+            if name != PROJECT_PREFIX + PROJECT_FILE}
 
 
 def diff_roots(old_root: Path, new_root: Path, old_label: str, new_label: str) -> ProjectDiff:
-    old, new = _stories(old_root), _stories(new_root)
+    old_project, new_project = load_project(old_root), load_project(new_root)
+    old = {story.slug: story for story in old_project.stories}
+    new = {story.slug: story for story in new_project.stories}
     result = ProjectDiff(old_label, new_label)
+    result.settings = setting_changes(old_project.config, new_project.config, PROJECT_FILE)
+    before, after = _templates(old_root), _templates(new_root)
+    result.templates = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
     for slug in sorted(set(old) | set(new)):
         result.stories.append(diff_story(slug, old.get(slug), new.get(slug), old_label, new_label))
     return result
@@ -327,7 +438,8 @@ def _commit(repo: Path, revision: str) -> str:
     done = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision}^{{commit}}")
     if done.returncode != 0:
         raise ConfigError(f"{revision!r} is not a commit in the repository at {repo}",
-                          hint="fetch it first (e.g. `git fetch origin main`) or check the name")
+                          hint="give a branch, tag, sha or HEAD~1 (fetch it first, e.g. `git fetch origin "
+                          "main`), or '.' for the work tree as the newer side")
     return done.stdout.decode().strip()
 
 
@@ -355,14 +467,19 @@ def _checkout_free(project_root: Path, revision: str) -> Iterator[Path]:
         except (StorybookError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{PROJECT_FILE} at {revision} cannot be read: {exc}") from None
         stories = config.stories_dir.strip("/")
-        if stories.startswith("..") or stories.startswith("/"):
-            raise ConfigError(f"stories_dir {stories!r} at {revision} points outside the project")
-        archive = _git(top, "archive", "--format=tar", sha, "--", f"{prefix}{stories}")
-        if archive.returncode == 0:
-            _extract(archive.stdout, Path(temp) / "tree")
-            extracted = Path(temp) / "tree" / prefix / stories
-            if extracted.is_dir():
-                extracted.rename(root / stories)
+        templates = config.templates_dir.strip("/")
+        for folder in (stories, templates):
+            if not folder or folder.startswith("/") or ".." in Path(folder).parts:
+                raise ConfigError(f"{folder!r} in {PROJECT_FILE} at {revision} points outside the project")
+        for index, folder in enumerate((stories, templates)):
+            archive = _git(top, "archive", "--format=tar", sha, "--", f"{prefix}{folder}")
+            if archive.returncode == 0:
+                tree = Path(temp) / f"tree{index}"
+                _extract(archive.stdout, tree)
+                extracted = tree / prefix / folder
+                if extracted.is_dir() and not (root / folder).exists():
+                    (root / folder).parent.mkdir(parents=True, exist_ok=True)
+                    extracted.rename(root / folder)
         (root / stories).mkdir(parents=True, exist_ok=True)
         yield root
 
@@ -376,11 +493,17 @@ def _extract(data: bytes, target: Path) -> None:
 
 
 def diff_revisions(project: Path, old_revision: str, new_revision: str | None) -> ProjectDiff:
-    """Compare the project at two git revisions (``new_revision`` None: the work tree as it is)."""
+    """Compare the project at two git revisions (``new_revision`` None or ".": the work tree as it is,
+    uncommitted edits included)."""
     root = find_project_root(project)
+    if new_revision == ".":
+        new_revision = None
+    if old_revision == ".":
+        raise ConfigError("the work tree can only be the newer side of a diff",
+                          hint="e.g. `storybook diff HEAD .` or `storybook diff origin/main --worktree`")
     with _checkout_free(root, old_revision) as old_root:
         if new_revision is None:
-            return diff_roots(old_root, root, old_revision, "this version")
+            return diff_roots(old_root, root, old_revision, WORKTREE)
         with _checkout_free(root, new_revision) as new_root:
             return diff_roots(old_root, new_root, old_revision, new_revision)
 

@@ -1,8 +1,14 @@
 """Sign-offs: who signed which content of a story, appended to ``signoffs.yaml`` and never rewritten.
 
 Each entry records the content hash (see :mod:`storybook.review.hashing`) at the time of signing. When the
-story's sources or snapshot change, the hash no longer matches and the sign-off is *stale*: still shown,
-never deleted, no longer counted.
+story's sources or snapshot change, or the project's storybook.yaml or templates (they reach every page), the
+hash no longer matches and the sign-off is *stale*: still shown, never deleted, no longer counted. A story
+without a pinned snapshot cannot be signed (its figures come from MLflow and can change with no file
+changing); a sign-off found in such a story is stale.
+
+What a sign-off proves: that whoever added the entry had this exact content in front of them. It does not
+prove who that was: anyone can type a name. Bind it to a person through version control (the commit that
+adds the entry signed by, or authored by, that person; CODEOWNERS on signoffs.yaml), see docs/review.md.
 
 A story with a ``decision:`` section also records, in each sign-off, the computed recommendation and each
 ground's outcome at the time (``recommendation``, ``grounds``), so ``check`` and the page can say when the
@@ -22,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storybook.errors import Location, SourceError
+from storybook.resolve.snapshot import has_snapshot
 from storybook.review.hashing import content_hash
 from storybook.sources.yaml_loader import load_yaml
 
@@ -78,6 +85,7 @@ class SignoffStatus:
     reason: str = ""
     recommendation: str = ""
     grounds: dict[str, str] = field(default_factory=dict)
+    stale_because: str = ""  # why a stale sign-off no longer counts, in a phrase
 
     @property
     def current(self) -> bool:
@@ -127,6 +135,12 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
         raise ValueError(f"not a recommendation: {recommendation!r}")
     if grounds and any(outcome not in _OUTCOMES for outcome in grounds.values()):
         raise ValueError(f"a ground's outcome is one of {', '.join(_OUTCOMES)}")
+    if not has_snapshot(story_dir):
+        raise SourceError(f"story {story_dir.name!r} is not pinned, so it cannot be signed: its figures come "
+                          "from MLflow and can change without any file changing, and a sign-off would no longer "
+                          "cover what readers see", location=Location(story_dir / "story.yaml"),
+                          hint=f"pin it first: `storybook pin --story {story_dir.name}`, review and commit "
+                          "snapshot.json, then sign")
     read_signoffs(story_dir)  # refuse to append to a file that is already broken
     path = story_dir / SIGNOFF_FILE
     digest = content_hash(story_dir)
@@ -139,7 +153,7 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
         entry += f"  recommendation: {_quoted(recommendation)}\n"
     if grounds:
         entry += "  grounds: {" + ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in grounds.items()) + "}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
     try:
         prefix = b""
         size = os.fstat(fd).st_size
@@ -221,9 +235,15 @@ def signoff_status(story_dir: Path) -> list[SignoffStatus]:
     if not signoffs:
         return []
     digest = content_hash(story_dir)
-    return [SignoffStatus(s.name, s.role, s.note, s.date, s.content_hash,
-                          "current" if s.content_hash == digest else "stale", path, s.line, s.decision, s.reason,
-                          s.recommendation, s.grounds) for s in signoffs]
+    pinned = has_snapshot(story_dir)
+
+    def why(signoff: Signoff) -> str:
+        if not pinned:
+            return "the story is not pinned, so its figures can change in MLflow without any file changing"
+        return "" if signoff.content_hash == digest else "content changed since"
+
+    return [SignoffStatus(s.name, s.role, s.note, s.date, s.content_hash, "stale" if why(s) else "current", path,
+                          s.line, s.decision, s.reason, s.recommendation, s.grounds, why(s)) for s in signoffs]
 
 
 def role_status(statuses: list[SignoffStatus], required_roles: list[str]) -> list[RoleStatus]:

@@ -20,7 +20,7 @@ runner = CliRunner()
 
 def _check(project: Path) -> tuple[int, list[dict[str, object]]]:
     result = runner.invoke(app, ["check", str(project), "--format", "json"])
-    return result.exit_code, json.loads(result.stdout)
+    return result.exit_code, json.loads(result.stdout)["findings"]
 
 
 def _sign(project: Path, *extra: str) -> str:
@@ -150,7 +150,7 @@ def test_online_check_fails_when_mlflow_no_longer_supports_a_pinned_ground(pinne
     # tumours (81 in 100, Wilson range 70 to 89), so "version 2 finds at least 8 in 10" can no longer be told.
     MlflowClient(uri, uri).set_registered_model_alias("breast-cancer-screening", "challenger", "1")
     result = runner.invoke(app, ["check", str(pinned_copy), "--format", "json", "--online"])
-    findings = json.loads(result.stdout)
+    findings = json.loads(result.stdout)["findings"]
     changed = {f["line"]: f for f in findings if f["code"] == "decision-grounds"}
     story_yaml = pinned_copy / "stories" / STORY / "story.yaml"
     line = _criterion_line(story_yaml, "finds-enough")

@@ -87,7 +87,7 @@ def test_slice_figures_need_a_sample_size() -> None:
 def _check(project: Path) -> list[dict[str, object]]:
     result = runner.invoke(app, ["check", str(project), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
-    return list(json.loads(result.stdout))
+    return list(json.loads(result.stdout)["findings"])
 
 
 def test_bundled_example_has_no_plain_language_findings(pinned_copy: Path) -> None:
