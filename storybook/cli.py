@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from click import get_current_context
 from rich.console import Console
 from rich.markup import escape
 
@@ -68,13 +67,8 @@ def _exit_codes() -> Iterator[None]:
         _report(error)
         raise typer.Exit(EXIT_STORIES_FAILED) from None
     except Exception as error:  # a one-line message, never a bare traceback
-        _report(UnexpectedError.from_exception(error, doing=f"running storybook {_command()}"))
+        _report(UnexpectedError.from_exception(error, doing=""))
         raise typer.Exit(EXIT_STORIES_FAILED) from None
-
-
-def _command() -> str:
-    context = get_current_context(silent=True)
-    return (context.command.name or "") if context is not None else ""
 
 
 def _report(error: StorybookError) -> None:

@@ -102,9 +102,10 @@ class UnexpectedError(StoryError):
     @classmethod
     def from_exception(cls, error: BaseException, *, doing: str = "building this story",
                        location: Location | None = None) -> UnexpectedError:
-        return cls(f"unexpected error ({type(error).__name__}) while {doing}; run with --debug for the traceback",
-                   location=location, hint="if the story's files and data look right, please report this as a "
-                   "storybook bug", traceback="".join(tracebacks.format_exception(error)))
+        while_doing = f" while {doing}" if doing else ""
+        return cls(f"unexpected error ({type(error).__name__}){while_doing}; run with --debug for the traceback",
+                   location=location, hint="if the files and the data they name look right, please report this "
+                   "as a storybook bug", traceback="".join(tracebacks.format_exception(error)))
 
 
 class TrackingError(StorybookError, ConnectionError):

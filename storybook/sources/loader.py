@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from storybook.errors import ConfigError, Location, SourceError, StorybookError
+from storybook.errors import ConfigError, Location, SourceError, StorybookError, UnexpectedError
 from storybook.sources.schema import SLUG_PATTERN, KeyedValueError, ProjectConfig, StoryConfig
 from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
 
@@ -126,6 +126,10 @@ def load_project(root: Path, only: list[str] | None = None) -> Project:
             stories.append(load_story(root, directory, config))
         except StorybookError as exc:
             stories.append(BrokenStory(slug=directory.name, directory=directory, error=exc))
+        except Exception as exc:  # a surprise in one story's files breaks that story only
+            surprise = UnexpectedError.from_exception(exc, doing="reading this story",
+                                                      location=Location(directory / STORY_FILE))
+            stories.append(BrokenStory(slug=directory.name, directory=directory, error=surprise))
     return Project(root=root, config=config, stories=stories)
 
 
