@@ -541,9 +541,11 @@ class _Sources:
 
     def _source(self) -> MlflowSource:
         if self._mlflow is None:
-            self._mlflow = MlflowSource(tracking_uri(self.project.config.tracking_uri, self.project.root),
+            config = self.project.config
+            self._mlflow = MlflowSource(tracking_uri(config.tracking_uri, self.project.root),
                                         cache_dir=self.project.root / ".storybook" / "cache",
-                                        artifact_locations=self.project.config.artifact_locations)
+                                        artifact_locations=config.artifact_locations,
+                                        timeout=config.tracking_timeout, retries=config.tracking_retries)
         return self._mlflow
 
 

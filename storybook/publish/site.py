@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from storybook.errors import PublishError
+from storybook.files import folder_mode
 
 __all__ = ["MARKER", "SiteWriter"]
 
@@ -60,6 +61,7 @@ class SiteWriter:
         self._check_replaceable()
         _remove_leftovers(self.out)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.new-", dir=self.out.parent))
+        os.chmod(staging, folder_mode())  # it becomes the site: not mkdtemp's private 0700
         previous = self.out if (self.out / MARKER).is_file() else None
         try:
             # The marker goes in first, so a build killed at any moment leaves a folder the next build removes.

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from storybook.files import file_mode
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
@@ -270,6 +271,7 @@ def _write_atomically(path: Path, data: bytes) -> bool:
     except OSError:
         return False
     try:
+        os.fchmod(handle, file_mode())  # mkstemp's 0600 would keep the cache from the rest of a team's CI user
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.replace(temp, path)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,10 +43,13 @@ if TYPE_CHECKING:
 __all__ = ["MlflowSource"]
 
 MAX_EVALUATION_BYTES = 512 * 1024 * 1024
+# How long storybook waits for the tracking server (MLflow's own defaults retry for minutes before giving up on
+# a dead server): storybook.yaml's tracking_timeout / tracking_retries, else MLflow's environment variables,
+# else these. Set only while storybook reads MLflow (see MlflowSource._bounded).
+DEFAULT_TIMEOUT = 10  # seconds to wait for each answer
+DEFAULT_RETRIES = 1  # tries after the first
+WAIT_NOTICE_AFTER = 2.0  # seconds before "waiting for the tracking server at ..." is said
 BOUNDED_HTTP = {
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     # MLflow's usage telemetry asks the tracking server for /server-info and sends events elsewhere: reading
     # runs for a report should do neither (set it to false to allow it).
@@ -55,9 +60,20 @@ BOUNDED_HTTP = {
 class MlflowSource:
     """Reads runs, registered models, metric histories and artifacts from one tracking URI."""
 
-    def __init__(self, uri: str, cache_dir: Path, artifact_locations: Iterable[str] = ()) -> None:
+    def __init__(self, uri: str, cache_dir: Path, artifact_locations: Iterable[str] = (), *,
+                 timeout: int | None = None, retries: int | None = None,
+                 on_wait: Callable[[str], None] | None = None) -> None:
         """``artifact_locations``: artifact stores to read besides the tracking server (storybook.yaml's
-        ``artifact_locations``; see :func:`storybook.resolve.tracking.artifact_refusal`)."""
+        ``artifact_locations``; see :func:`storybook.resolve.tracking.artifact_refusal`). ``timeout`` (seconds
+        per answer) and ``retries``: storybook.yaml's ``tracking_timeout`` and ``tracking_retries``, else
+        MLFLOW_HTTP_REQUEST_TIMEOUT and MLFLOW_HTTP_REQUEST_MAX_RETRIES, else 10 s and 1. ``on_wait`` is told,
+        once, when the server has not answered for a couple of seconds (default: a line on stderr)."""
+        self.timeout = timeout if timeout is not None else _env_int("MLFLOW_HTTP_REQUEST_TIMEOUT", DEFAULT_TIMEOUT)
+        self.retries = retries if retries is not None else _env_int("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+                                                                    DEFAULT_RETRIES)
+        self.on_wait = on_wait or _say
+        self._depth = 0  # nesting of _bounded
+        self._waited = False
         self.uri = uri
         self.shown_uri = display_uri(uri)
         self.secrets = Secrets(uri)
@@ -71,7 +87,6 @@ class MlflowSource:
     @property
     def client(self) -> MlflowClient:
         if self._client is None:
-            # Bounded waiting: MLflow's defaults retry for minutes before giving up on a dead server.
             for name, value in BOUNDED_HTTP.items():
                 os.environ.setdefault(name, value)
             from mlflow.tracking import MlflowClient
@@ -89,6 +104,10 @@ class MlflowSource:
         plans = [plan_reads(story) for story in stories]
         if not plans:
             return
+        with self._bounded():
+            self._prefetch(plans)
+
+    def _prefetch(self, plans: list[StoryReads]) -> None:
         self._batch.load_models({plan.name for plan in plans if plan.name is not None})
         runs = [self._planned_runs(plan) for plan in plans]
         self._batch.load_runs({run_id for pair in runs for run_id in pair if run_id is not None})
@@ -130,9 +149,51 @@ class MlflowSource:
         """Everything ``story`` needs from MLflow. Every error leaving here is a StorybookError scrubbed of
         credentials (message and hint), whatever part of resolve raised it."""
         try:
-            return self._resolve(story)
+            with self._bounded():
+                return self._resolve(story)
         except StorybookError as error:
             raise self.scrubbed(error) from None
+
+    @contextmanager
+    def _bounded(self) -> Iterator[None]:
+        """While storybook reads MLflow: MLflow waits ``timeout`` seconds per answer and tries ``retries`` more
+        times (its environment variables, set for the duration and then restored), and when a server has not
+        answered for a couple of seconds, ``on_wait`` says what storybook is waiting for, once."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        names = ("MLFLOW_HTTP_REQUEST_TIMEOUT", "MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+        saved = {name: os.environ.get(name) for name in (*names, "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")}
+        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(self.timeout)
+        os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(self.retries)
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        timer = None
+        if not self._waited and self.uri.split(":", 1)[0] in ("http", "https", "databricks"):
+            timer = threading.Timer(WAIT_NOTICE_AFTER, self._tell_waiting)
+            timer.daemon = True
+            timer.start()
+        self._depth = 1
+        try:
+            yield
+        finally:
+            self._depth = 0
+            if timer is not None:
+                timer.cancel()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def _tell_waiting(self) -> None:
+        if not self._waited:
+            self._waited = True
+            self.on_wait(f"waiting for the tracking server at {self.shown_uri} ... (it gets {self.timeout} s to "
+                         f"answer each request, {_tries(self.retries)})")
 
     def scrubbed(self, error: StorybookError) -> StorybookError:
         """``error`` with every credential storybook knows of removed from its message and hint."""
@@ -313,13 +374,34 @@ class MlflowSource:
         except StorybookError:
             raise
         except Exception as exc:
+            explained = _explain(self.secrets.scrub(str(exc)))
+            hint = ("check that the tracking server is running, the URI is right and the credentials are valid; "
+                    "a build from a pinned snapshot needs no server")
+            if explained == "did not answer in time":
+                explained += f" (it got {self.timeout} s to answer each request, {_tries(self.retries)})"
+                hint = ("check that the tracking server is running and answers; to wait longer, set "
+                        "tracking_timeout (seconds) in storybook.yaml or MLFLOW_HTTP_REQUEST_TIMEOUT; "
+                        "a build from a pinned snapshot needs no server")
             raise TrackingError(
-                f"MLflow at {self.shown_uri} {_explain(self.secrets.scrub(str(exc)))} while resolving "
-                f"{story.config.model.describe()}",
-                location=location,
-                hint="check that the tracking server is running, the URI is right and the credentials are valid; "
-                "a build from a pinned snapshot needs no server",
+                f"MLflow at {self.shown_uri} {explained} while resolving {story.config.model.describe()}",
+                location=location, hint=hint,
             ) from None
+
+
+def _env_int(name: str, default: int) -> int:
+    """A whole number from the environment; ``default`` when it is not set or not a number."""
+    try:
+        return int(os.environ[name])
+    except (KeyError, ValueError):
+        return default
+
+
+def _tries(retries: int) -> str:
+    return "one try" if retries == 0 else f"{retries + 1} tries"
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
 
 def _explain(text: str) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
+from storybook.files import file_mode
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.typed_json import NOT_MINE, Mismatch, decode
@@ -82,6 +83,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(handle, file_mode(path))  # mkstemp's 0600 would make the snapshot private
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

@@ -33,7 +33,8 @@ def _resolve(project: Project, story: StorySource) -> ResolvedStory:
 
     source = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
                           cache_dir=project.root / ".storybook" / "cache",
-                          artifact_locations=project.config.artifact_locations)
+                          artifact_locations=project.config.artifact_locations,
+                          timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
     return source.resolve(story)
 
 

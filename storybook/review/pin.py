@@ -34,7 +34,8 @@ def pin(root: Path, only: list[str] | None = None,
     project = load_project(root, only)
     uri = tracking_uri(project.config.tracking_uri, project.root)
     source = MlflowSource(uri, cache_dir=project.root / ".storybook" / "cache",
-                          artifact_locations=project.config.artifact_locations)
+                          artifact_locations=project.config.artifact_locations,
+                          timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
     # The URI as storybook.yaml writes it (relative sqlite paths stay relative), so a snapshot pinned on one
     # machine does not differ on every line from one pinned on another; never with credentials.
     portable = display_uri(project.config.tracking_uri) if project.config.tracking_uri else source.shown_uri
