@@ -1,0 +1,160 @@
+"""Builders of real MLflow stores and storybook projects that tests can share.
+
+Each builder logs to a real store (sqlite under the test's folder) through MLflow's own API: runs with metrics,
+params and a scored evaluation set in storybook's shape, models registered from ``runs:/<run>/model`` with an
+alias, ``mlflow.sklearn.autolog()`` runs and ``mlflow.models.evaluate`` runs on scikit-learn's bundled data.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+SECTIONS = {
+    "ethical-considerations.md": "Written by the people who answer for this model.\n",
+    "caveats-and-recommendations.md": "Read the figures with their ranges.\n",
+}
+
+
+def tracking_uri(root: Path) -> str:
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def write_project(root: Path, stories: Mapping[str, Mapping[str, Any]]) -> Path:
+    """A storybook project at ``root`` (no PDFs) whose MLflow store is ``root/mlflow.db``; one folder per story
+    with its story.yaml (from the mapping) and the two sections only people can write."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "storybook.yaml").write_text(yaml.safe_dump(
+        {"title": "Stories on stores we did not make", "tracking_uri": tracking_uri(root), "site_dir": "site",
+         "pdf": False}, sort_keys=False))
+    for slug, story in stories.items():
+        directory = root / "stories" / slug
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "story.yaml").write_text(yaml.safe_dump(dict(story), sort_keys=False))
+        for name, text in SECTIONS.items():
+            (directory / name).write_text(text)
+    return root
+
+
+def story(model: str, alias: str, metrics: Sequence[Mapping[str, Any]], evaluation: Mapping[str, Any],
+          **more: Any) -> dict[str, Any]:
+    """A story.yaml as a mapping: about ``model@alias``, reporting ``metrics``, with ``evaluation``."""
+    return {
+        "title": f"What {model} does", "summary": "A model on a store the storybook team did not make.",
+        "audience": "Programme managers", "owner": "Analytics team", "model": {"name": model, "alias": alias},
+        "intended_use": {"primary": "Help people decide which cases to look at first.", "users": ["Reviewers"],
+                         "out_of_scope": ["Deciding without a person"]},
+        "metrics": [dict(m) for m in metrics], "evaluation": dict(evaluation), **more,
+    }
+
+
+def register(uri: str, run_id: str, name: str, alias: str, path: str = "model") -> int:
+    """Register ``runs:/<run_id>/<path>`` as a new version of ``name`` and point ``alias`` at it."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    version = mlflow.register_model(f"runs:/{run_id}/{path}", name)
+    MlflowClient(uri, uri).set_registered_model_alias(name, alias, str(version.version))
+    return int(version.version)
+
+
+def log_scored_run(uri: str, frame: pd.DataFrame, *, metrics: Mapping[str, float] | None = None,
+                   params: Mapping[str, str] | None = None, experiment: str = "stories",
+                   artifact: str = "evaluation/scored.csv") -> str:
+    """A run holding ``metrics``, ``params`` and ``frame`` as its scored evaluation set; its id."""
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
+        if metrics:
+            mlflow.log_metrics(dict(metrics))
+        if params:
+            mlflow.log_params(dict(params))
+        path = Path(folder) / Path(artifact).name
+        frame.to_csv(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(artifact).parent))
+        return str(run.info.run_id)
+
+
+def breast_cancer(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """scikit-learn's bundled breast-cancer data (1 = malignant here), split 70/30 with ``seed``."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    data = load_breast_cancer(as_frame=True)
+    features = data.data
+    labels = (data.target == 0).astype(int).rename("label")  # sklearn's 0 is malignant
+    x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=0.3, random_state=seed,
+                                                        stratify=labels)
+    return x_train, x_test, y_train, y_test
+
+
+def scored_frame(labels: pd.Series, scores: np.ndarray, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """storybook's scored-set shape: label, score (and any extra columns)."""
+    frame = pd.DataFrame({"label": labels.to_numpy(), "score": np.asarray(scores, dtype=float)})
+    if extra is not None:
+        frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
+    return frame
+
+
+def autolog_run(uri: str, *, experiment: str = "autolog") -> tuple[str, float]:
+    """A real ``mlflow.sklearn.autolog()`` run: a LogisticRegression fitted on the breast-cancer training split
+    (autolog logs its ``training_*`` metrics, the model and the training dataset with context ``train``), plus the
+    scored test split and its test recall at 0.5. Returns the run id and that test recall."""
+    import mlflow
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import recall_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, y_test = breast_cancer()
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    mlflow.sklearn.autolog(log_models=True, silent=True)
+    try:
+        with mlflow.start_run() as run:
+            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
+    finally:
+        mlflow.sklearn.autolog(disable=True)
+    scores = model.predict_proba(x_test)[:, 1]
+    recall = float(recall_score(y_test, scores >= 0.5))
+    with mlflow.start_run(run_id=run.info.run_id), tempfile.TemporaryDirectory() as folder:
+        mlflow.log_metric("test_recall", recall)
+        path = Path(folder) / "scored.csv"
+        scored_frame(y_test, scores).to_csv(path, index=False)
+        mlflow.log_artifact(str(path), "evaluation")
+    return str(run.info.run_id), recall
+
+
+def evaluate_run(uri: str, *, experiment: str = "evaluate") -> str:
+    """A real ``mlflow.models.evaluate`` run: a logged LogisticRegression evaluated on the breast-cancer test
+    split (MLflow logs ``recall_score``, ``roc_auc``, ... of class 1, and the data with context ``eval``), plus
+    the scored set in storybook's shape where ``score`` is the chance of class 0."""
+    import mlflow
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x_train, x_test, y_train, y_test = breast_cancer()
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
+        info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
+        data = x_test.assign(label=y_test.to_numpy())
+        mlflow.models.evaluate(info.model_uri, data, targets="label", model_type="classifier",
+                               evaluators="default", evaluator_config={"log_model_explainability": False})
+        path = Path(folder) / "scored.csv"
+        scored_frame(y_test, model.predict_proba(x_test)[:, 0]).to_csv(path, index=False)
+        mlflow.log_artifact(str(path), "evaluation")
+        return str(run.info.run_id)
