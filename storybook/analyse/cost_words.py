@@ -119,11 +119,12 @@ def _choice(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
     assert told is not None
     lead = "Within that limit, a threshold" if limited else "A threshold"
     would = f"{lead} of {told} would cost about {_cost(best.cost_per)} {spec.unit} for every {per:,} {words.unit}"
+    # The difference of the two figures as shown, so that it is the one a reader works out from them.
+    shown = round(cmp.current_cost_per) - round(best.cost_per)
     if cmp.saving_per > 0:
-        sentences = [f"{would}, instead of {_cost(cmp.current_cost_per)}: a saving of about "
-                     f"{_cost(cmp.saving_per)}."]
+        sentences = [f"{would}, instead of {_cost(cmp.current_cost_per)}: a saving of about {shown:,}."]
     else:
-        sentences = [f"{would}: about {_cost(-cmp.saving_per)} more than the threshold in use now, which sends more "
+        sentences = [f"{would}: about {-shown:,} more than the threshold in use now, which sends more "
                      f"{words.unit} than there is room for."]
     saving = cost.uncertainty.saving if cost.uncertainty is not None else None
     if saving is not None and saving.low is not None and saving.high is not None:
