@@ -29,11 +29,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
-import pandas as pd
 
 from storybook.analyse.comparison import Comparison, compare_versions, version_ref
 from storybook.analyse.decision_grounds import GroundInputs, evaluate
-from storybook.analyse.decision_judge import GroundResult, Outcome, Scored
+from storybook.analyse.decision_judge import GroundResult, Outcome, Scored, case_ids
 from storybook.resolve.resolved import ModelVersionRecord, ResolvedStory
 from storybook.sources.schema import DecisionSpec, StoryConfig
 
@@ -174,15 +173,6 @@ def _version_name(model: ModelVersionRecord | None, run_id: str) -> str:
     return version_ref(model, run_id).name
 
 
-def _ids(frame: pd.DataFrame, column: str | None) -> npt.NDArray[np.str_] | None:
-    """The cases' ids when the story declares an id column (none found: an empty array, never the same cases)."""
-    if column is None:
-        return None
-    if column not in frame.columns:
-        return np.array([], dtype=np.str_)
-    return frame[column].astype("string").fillna("").to_numpy(dtype=np.str_)
-
-
 def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, cost: CostStory | None,
                      trust: TrustReport | None, labels: npt.NDArray[np.bool_] | None,
                      scores: npt.NDArray[np.float64] | None, comparison: Comparison | None = None,
@@ -204,7 +194,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
         current = Scored(name=current_name, labels=labels, scores=scores, threshold=card.threshold,
                          groups=resolved.evaluation[[c for c in slice_columns if c in resolved.evaluation.columns]],
                          source=f"evaluation set {artifact} of run {resolved.run.run_id[:12]}",
-                         ids=_ids(resolved.evaluation, id_column))
+                         ids=case_ids(resolved.evaluation, id_column))
     other = resolved.compared
     compared_name = _version_name(other.model, other.run.run_id) if other is not None else None
     compared = None
@@ -220,7 +210,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
                 labels=frame[evaluation.label_column].astype("string").to_numpy() == evaluation.positive_value,
                 scores=np.asarray(frame[evaluation.score_column], dtype=np.float64), threshold=threshold,
                 groups=frame[[c for c in slice_columns if c in frame.columns]],
-                source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=_ids(frame, id_column))
+                source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=case_ids(frame, id_column))
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
                           current=current, compared_name=compared_name, compared=compared, comparison=comparison)
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)

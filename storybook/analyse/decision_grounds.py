@@ -36,15 +36,14 @@ from storybook.analyse.decision_judge import (
     judge,
     judge_within,
     level_outcome,
-    paired_difference,
     points_of,
-    same_cases,
     slice_table,
     told_amount,
     told_points,
     told_range,
     told_share,
     verdict_words,
+    version_gap,
 )
 from storybook.analyse.plain import Vocabulary, kind_phrase
 from storybook.sources.schema import (
@@ -318,14 +317,10 @@ def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, i
     mine = estimate_for(ground.metric, in_use)
     theirs = estimate_for(ground.metric, proposed)
     better = ground.metric not in LOWER_IS_BETTER
-    order = same_cases(proposed, in_use)
-    if order is not None:   # the same cases scored by both: a paired interval
-        gain = paired_difference(ground.metric, proposed, in_use, order)
-        gain = gain if better else Estimate(-gain.value if gain.value is not None else None,
-                                            -gain.high if gain.high is not None else None,
-                                            -gain.low if gain.low is not None else None, gain.n)
-    else:
-        gain = difference(theirs, mine) if better else difference(mine, theirs)  # positive: the proposed is better
+    gap, paired = version_gap(ground.metric, proposed, in_use)   # paired when both scored the same cases
+    gain = gap if better else Estimate(-gap.value if gap.value is not None else None,   # positive: proposed better
+                                       -gap.high if gap.high is not None else None,
+                                       -gap.low if gap.low is not None else None, gap.n)
     outcome = judge(gain.low, gain.high, at_least=-ground.margin)
     if gain.value is None:
         return _result(criterion, label, "cannot tell", None, bound, "One of the versions has no cases to measure "
@@ -335,16 +330,16 @@ def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, i
         ranged = "(with no range, so how sure this is cannot be said)"
     else:
         how = (f"both versions on the same {proposed.labels.size:,} {words.unit}, resampled together"
-               if order is not None else "each version on its own set of cases, so each has its own range")
+               if paired else "each version on its own set of cases, so each has its own range")
         ranged = (f"(allowing for chance, {how}: anywhere from {told_points(gain.low, up='better', down='worse')} "
                   f"to {told_points(gain.high, up='better', down='worse')})")
     change = told_points(gain.value, up="better", down="worse")
-    same = order is not None and ground.metric != "precision"   # who is flagged differs between versions
+    same = paired and ground.metric != "precision"   # who is flagged differs between versions
     measured = f"measured on the same {mine.n:,}" if same else f"measured on {mine.n:,}"
     sentence = (f"The {kind_phrase(ground.metric, words)} is {told_share(theirs.value)} for {new}, measured on "
                 f"{theirs.n:,} {among}, and {told_share(mine.value)} for {old}, the version in use, {measured}: "
                 f"{new} is {change} {ranged}. The story accepts {new} being worse than {old} by at most {margin}: "
                 f"{verdict_words(outcome)}.")
-    pairing = "; the same cases for both, resampled together" if order is not None else "; two different sets of cases"
+    pairing = "; the same cases for both, resampled together" if paired else "; two different sets of cases"
     return _result(criterion, label, outcome, gain, bound, sentence, "trust",
                    f"{in_use.source} and {proposed.source}{pairing}")

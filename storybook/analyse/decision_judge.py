@@ -13,11 +13,13 @@ The outcome follows one rule for every interval:
 Levels of trust and guardrails have no interval: they hold or fail outright (a guardrail with no readings
 cannot be told).
 
-Differences (between two groups, or two versions) get the MOVER interval of Zou and Donner (2008) built from
-the two 95% intervals; for two Wilson intervals this is Newcombe's (1998) hybrid score interval, method 10.
-It treats the two figures as independent; when both versions were scored on the same cases that is
-cautious (the interval is wider than a paired one). Cost differences between two versions use a percentile
-bootstrap, paired (the same resampled cases for both) when both evaluation sets hold the same cases.
+Differences between two groups get the MOVER interval of Zou and Donner (2008) built from the two 95%
+intervals; for two Wilson intervals this is Newcombe's (1998) hybrid score interval, method 10, which treats
+the two figures as independent. Differences between two versions (:func:`version_gap`) use it only when the
+versions were scored on different cases; on the same cases (the same ids, or the same labels in the same
+order) a share's difference gets a seeded paired percentile bootstrap over cases, and ROC AUC DeLong's
+interval for correlated AUCs, both much narrower than the independent interval. Cost differences between
+two versions use a percentile bootstrap, paired (the same resampled cases for both) on the same cases.
 
 Pure functions: no I/O, no clock; the bootstrap draws from ``numpy.random.default_rng(seed)``.
 """
@@ -50,6 +52,7 @@ __all__ = [
     "GroundResult",
     "Outcome",
     "Scored",
+    "case_ids",
     "cost_difference",
     "counted_among",
     "difference",
@@ -67,6 +70,7 @@ __all__ = [
     "told_range",
     "told_share",
     "verdict_words",
+    "version_gap",
 ]
 
 Outcome = Literal["holds", "fails", "cannot tell"]
@@ -105,6 +109,16 @@ class Scored:
     groups: pd.DataFrame | None
     source: str
     ids: npt.NDArray[np.str_] | None = None  # the evaluation.id_column, when the story declares one
+
+
+def case_ids(frame: pd.DataFrame, column: str | None) -> npt.NDArray[np.str_] | None:
+    """The cases' ids when the story declares an id column (``evaluation.id_column``); a set without that
+    column gets no ids (an empty array), so it is never taken for the same cases as another."""
+    if column is None:
+        return None
+    if column not in frame.columns:
+        return np.array([], dtype=np.str_)
+    return frame[column].astype("string").fillna("").to_numpy(dtype=np.str_)
 
 
 def same_cases(first: Scored, second: Scored) -> npt.NDArray[np.intp] | None:
@@ -293,6 +307,18 @@ def paired_difference(kind: str, first: Scored, second: Scored, order: npt.NDArr
     tail = (1 - CONFIDENCE) / 2 * 100
     low, high = np.percentile(gaps, [tail, 100 - tail])
     return Estimate(value, float(low), float(high), n)
+
+
+def version_gap(kind: str, first: Scored, second: Scored) -> tuple[Estimate, bool]:
+    """``first - second`` for a share or ROC AUC of two versions, each at its own threshold, with its 95%
+    interval; and whether it was paired. Paired (:func:`paired_difference`) when both scored the same cases
+    (:func:`same_cases`), else the two intervals combined as independent (:func:`difference`, Newcombe). Every
+    comparison of two versions on a page (decision grounds, trust, history) takes its interval from here, so
+    they cannot disagree."""
+    order = same_cases(first, second)
+    if order is not None:
+        return paired_difference(kind, first, second, order), True
+    return difference(estimate_for(kind, first), estimate_for(kind, second)), False
 
 
 def _placements(positives: npt.NDArray[np.float64], negatives: npt.NDArray[np.float64],

@@ -6,7 +6,8 @@ there is none, or the record disagrees with the registry, the report says so ins
 
 Figures get their 95% ranges from each version's scored evaluation set (or its logged confusion counts)
 with the helpers of :mod:`storybook.analyse.classification`; a change between versions is called clear
-only when the ranges do not overlap, worded by :func:`storybook.analyse.trust_checks.check_previous_version`.
+only when the 95% interval of the difference leaves out zero (paired when both versions scored the same
+cases, as in the decision grounds), worded by :func:`storybook.analyse.trust_checks.check_previous_version`.
 
 Pure: plain data in, frozen dataclasses out.
 """
@@ -21,8 +22,9 @@ import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
 from storybook.analyse.comparison import Comparison
+from storybook.analyse.decision_judge import Scored, difference, version_gap
 from storybook.analyse.plain import format_date
-from storybook.analyse.trust_checks import Verdict, check_previous_version, version_verdict
+from storybook.analyse.trust_checks import Verdict, check_previous_version, gap_verdict
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
 from storybook.sources.schema import MetricSpec, StoryConfig
 
@@ -170,22 +172,48 @@ def _estimate(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | 
     return None
 
 
+def _scored_version(version: HistoryVersion, scored: pd.DataFrame | None) -> Scored | None:
+    if scored is None or version.threshold is None:
+        return None
+    rows = scored[scored["version"] == version.model.version]
+    if not len(rows):
+        return None
+    return Scored(f"version {version.model.version}", rows["positive"].to_numpy(dtype=int) == 1,
+                  rows["score"].to_numpy(dtype=np.float64), version.threshold, None, "")
+
+
+def _gap(spec: MetricSpec, version: HistoryVersion, other: HistoryVersion, scored: pd.DataFrame | None,
+         estimates: tuple[Estimate | None, Estimate | None]) -> tuple[Estimate, bool] | None:
+    """``version`` minus ``other`` with its 95% interval, by the rule the decision grounds use
+    (:func:`storybook.analyse.decision_judge.version_gap`: paired on the same cases); None without ranges."""
+    mine, theirs = estimates
+    if mine is None or theirs is None:
+        return None
+    first, second = _scored_version(version, scored), _scored_version(other, scored)
+    if first is not None and second is not None:
+        return version_gap(spec.kind, first, second)
+    return difference(mine, theirs), False
+
+
 def _what(spec: MetricSpec) -> str:
     """How a comparison sentence names the figure: "the figure 'Malignant tumours found' is 0.94"."""
     return f"figure '{spec.label}'"
 
 
 def _step(spec: MetricSpec, version: HistoryVersion, estimate: Estimate | None,
-          previous: tuple[HistoryVersion, Estimate | None] | None) -> FigureStep:
+          previous: tuple[HistoryVersion, Estimate | None] | None, scored: pd.DataFrame | None) -> FigureStep:
     value = version.metrics.get(spec.key)
     if previous is None:
         return FigureStep(spec, value, estimate, None, "")
     before, before_estimate = previous
     other = f"version {before.model.version}"
-    if estimate is not None and before_estimate is not None:
+    found = _gap(spec, version, before, scored, (estimate, before_estimate))
+    if estimate is not None and before_estimate is not None and found is not None:
+        gap, paired = found
         evidence = check_previous_version(estimate, before_estimate, metric=_what(spec), source="",
-                                          higher_is_better=spec.higher_is_better, other=other)
-        verdict = version_verdict(estimate, before_estimate, higher_is_better=spec.higher_is_better)
+                                          higher_is_better=spec.higher_is_better, other=other, gap=gap,
+                                          paired=paired)
+        verdict = gap_verdict(gap, higher_is_better=spec.higher_is_better)
         return FigureStep(spec, value, estimate, verdict, evidence.sentence)
     old = before.metrics.get(spec.key)
     if value is None or old is None:
@@ -228,8 +256,8 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
         before = versions[index - 1] if index else None
         number = version.model.version
         figures = tuple(_step(m, version, estimates[number][m.key],
-                              (before, estimates[before.model.version][m.key]) if before is not None else None)
-                        for m in metrics)
+                              (before, estimates[before.model.version][m.key]) if before is not None else None,
+                              history.scored) for m in metrics)
         rows.append(TimelineRow(
             version=number, created_ms=version.model.created_ms, run_name=version.run_name,
             run_id=version.model.run_id, aliases_now=version.model.aliases,
@@ -252,14 +280,16 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
     else:
         known += ("No promotion step recorded when the aliases moved, so only where they point now is known.")
     compare = spec.compare_with or (config.trust.model.compare_with if config.trust is not None else None)
-    side = _side_by_side(rows, history.aliases, story_version, compare, comparison)
+    side = _side_by_side(rows, history.aliases, story_version, compare, comparison,
+                         {v.model.version: v for v in versions}, history.scored)
     return HistoryReport(name=history.name, rows=tuple(rows), events=tuple(events), known=known,
                          not_known=problems, records=records, side_by_side=side,
                          first_shown=min((v.model.version for v in versions), default=0))
 
 
 def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_version: int | None,
-                  compare: str | None, comparison: Comparison | None) -> SideBySide | None:
+                  compare: str | None, comparison: Comparison | None,
+                  versions: dict[int, HistoryVersion], scored: pd.DataFrame | None) -> SideBySide | None:
     """The story's version (left) beside the version ``compare`` names (right); each row's sentence tells the
     story's version against the other one, naming both, so it never reads as a version compared with itself."""
     if compare is None or story_version is None or aliases.get(compare) in (None, story_version):
@@ -274,11 +304,14 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
     other = comparison.named("compared") if comparison is not None and same else _named(right, "compared with")
     for left_step, right_step in zip(left.figures, right.figures, strict=True):
         spec = left_step.spec
-        if left_step.estimate is not None and right_step.estimate is not None:
-            verdict = version_verdict(left_step.estimate, right_step.estimate, higher_is_better=spec.higher_is_better)
+        found = _gap(spec, versions[left.version], versions[right.version], scored,
+                     (left_step.estimate, right_step.estimate))
+        if left_step.estimate is not None and right_step.estimate is not None and found is not None:
+            gap, paired = found
+            verdict = gap_verdict(gap, higher_is_better=spec.higher_is_better)
             sentence = check_previous_version(left_step.estimate, right_step.estimate, metric=_what(spec), source="",
                                               higher_is_better=spec.higher_is_better, other=other,
-                                              this=this).sentence
+                                              this=this, gap=gap, paired=paired).sentence
         else:
             verdict = None
             sentence = "No range to compare by." if left_step.value is not None and right_step.value is not None \

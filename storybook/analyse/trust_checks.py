@@ -78,6 +78,7 @@ __all__ = [
     "check_small_slices",
     "detect_change",
     "duplicated_rows",
+    "gap_verdict",
     "label_rates",
     "missing_values",
     "one_in",
@@ -380,23 +381,57 @@ def _told(kind: str, e: Estimate, rules: WordingRules) -> str:
     return f"{_num(e.value or 0.0)}, from {_num(e.low or 0.0)} to {_num(e.high or 0.0)}, of {e.n:,} cases"
 
 
+def _gap_points(value: float) -> str:
+    """A difference of shares in whole points out of 100, halves away from zero: "3 points lower"."""
+    points = int(math.copysign(math.floor(abs(value) * 100 + 0.5), value))
+    if points == 0:
+        return "no different"
+    return f"{abs(points)} point{'' if abs(points) == 1 else 's'} {'higher' if points > 0 else 'lower'}"
+
+
+def gap_verdict(gap: Estimate, *, higher_is_better: bool = True) -> Verdict | None:
+    """Which way a difference between two versions went, judged on its own 95% interval: clear only when the
+    interval leaves out zero. None without an interval."""
+    if gap.low is None or gap.high is None:
+        return None
+    if gap.low > 0 or gap.high < 0:
+        return "better" if (gap.low > 0) == higher_is_better else "worse"
+    return "no clear difference"
+
+
 def check_previous_version(current: Estimate, previous: Estimate, *, metric: str, source: str,
                            higher_is_better: bool = True, other: str = "the previous version",
-                           rules: WordingRules = DEFAULT_RULES, this: str | None = None) -> Evidence:
+                           rules: WordingRules = DEFAULT_RULES, this: str | None = None,
+                           gap: Estimate | None = None, paired: bool = False) -> Evidence:
     """Comparison with another version (by default "the previous version"): fails only when the current one
-    is clearly worse. ``this`` names the current one in the sentence ("the recall of version 2 (candidate)")."""
-    outcome = version_verdict(current, previous, higher_is_better=higher_is_better)
+    is clearly worse. ``this`` names the current one in the sentence ("the recall of version 2 (candidate)").
+
+    With ``gap`` (current minus previous, with its 95% interval: paired when both versions scored the same
+    cases, see :func:`storybook.analyse.decision_judge.version_gap`), the verdict comes from that interval, as
+    the decision grounds' does; without it, from whether the two ranges overlap."""
+    outcome = gap_verdict(gap, higher_is_better=higher_is_better) if gap is not None else \
+        version_verdict(current, previous, higher_is_better=higher_is_better)
     figures: dict[str, FigureValue] = {"current": current.value, "current_low": current.low,
                                        "current_high": current.high, "previous": previous.value,
                                        "previous_low": previous.low, "previous_high": previous.high,
                                        "verdict": outcome}
+    if gap is not None:
+        figures.update({"difference": gap.value, "difference_low": gap.low, "difference_high": gap.high,
+                        "paired": paired})
     if outcome is None:
         return Evidence("model", "model.previous_version",
                         f"The {metric} of {this or 'this version'} and {other} cannot be compared: one of them has "
                         "no range.", None, figures, source)
     of = f" of {this}" if this is not None else ""
+    told = COMPARISON_WORDS[outcome]
+    if gap is not None and gap.low is not None and gap.high is not None:
+        how = ("both versions scored the same cases, resampled together" if paired
+               else "each version scored its own cases")
+        told = (f"{'no clear difference' if outcome == 'no clear difference' else COMPARISON_WORDS[outcome]}: "
+                f"allowing for chance, the difference is anywhere from {_gap_points(gap.low)} to "
+                f"{_gap_points(gap.high)} ({how})")
     sentence = (f"Compared with {other}, the {metric}{of} is {_told(metric, current, rules)}, against "
-                f"{_told(metric, previous, rules)}: {COMPARISON_WORDS[outcome]}.")
+                f"{_told(metric, previous, rules)}: {told}.")
     return Evidence("model", "model.previous_version", sentence, outcome != "worse", figures, source)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate, auc_estimate, confusion_at, rate
 from storybook.analyse.comparison import Comparison, compare_versions
+from storybook.analyse.decision_judge import Scored, case_ids, version_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks import (
     ChangePoint,
@@ -114,6 +115,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                              min_size=config.min_slice_size, source=evaluation_source,
                                              rules=card.rules))
     compared = resolved.compared
+    evaluation_frame = resolved.evaluation
     if compared is not None and labels is not None and scores is not None and card.threshold is not None \
             and compared.evaluation is not None and config.evaluation is not None:
         frame = compared.evaluation
@@ -121,10 +123,16 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             config.evaluation.positive_value
         other_scores = np.asarray(frame[config.evaluation.score_column], dtype=np.float64)
         other_threshold = float(compared.run.params.get(str(config.evaluation.threshold_param), card.threshold))
+        id_column = config.evaluation.id_column
+        mine = Scored("", labels, scores, card.threshold, None, "",
+                      ids=case_ids(evaluation_frame, id_column) if evaluation_frame is not None else None)
+        theirs = Scored("", other_labels, other_scores, other_threshold, None, "", ids=case_ids(frame, id_column))
+        gap, paired = (version_gap(model.metric, mine, theirs)   # the interval the decision grounds use too
+                       if model.metric in PROPORTION_KINDS or model.metric == "roc_auc" else (None, False))
         evidence.append(check_previous_version(
             _estimate(model.metric, labels, scores, card.threshold),
             _estimate(model.metric, other_labels, other_scores, other_threshold),
-            metric=model.metric, source=f"run {compared.run.run_id}",
+            metric=model.metric, source=f"run {compared.run.run_id}", gap=gap, paired=paired,
             other=comparison.named("compared") if comparison is not None else
             f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})",
             this=comparison.named("story") if comparison is not None else None, rules=card.rules))
