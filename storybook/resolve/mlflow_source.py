@@ -7,6 +7,7 @@ pay for the import. Every MLflow failure becomes a StorybookError whose text has
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -91,6 +92,7 @@ class MlflowSource:
                 os.environ.setdefault(name, value)
             from mlflow.tracking import MlflowClient
 
+            _quiet_mlflow(self.secrets)
             self._client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self._client
 
@@ -386,6 +388,39 @@ class MlflowSource:
                 f"MLflow at {self.shown_uri} {explained} while resolving {story.config.model.describe()}",
                 location=location, hint=hint,
             ) from None
+
+
+class _Scrub(logging.Filter):
+    """Removes every credential storybook knows of from a log line before a handler prints it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: list[Secrets] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        for secrets in self.secrets:
+            text = secrets.scrub(text)
+        record.msg, record.args = text, None
+        return True
+
+
+_SCRUB = _Scrub()
+
+
+def _quiet_mlflow(secrets: Secrets) -> None:
+    """MLflow's and alembic's INFO lines ("Creating initial MLflow database tables", "Context impl SQLiteImpl")
+    are not said on every storybook command; their warnings and errors still are, scrubbed of credentials.
+    MLFLOW_LOGGING_LEVEL, when set, decides instead."""
+    if secrets not in _SCRUB.secrets:
+        _SCRUB.secrets = [*_SCRUB.secrets[-15:], secrets]  # the sources of this process's recent commands
+    for name in ("mlflow", "alembic"):
+        logger = logging.getLogger(name)
+        if not os.environ.get("MLFLOW_LOGGING_LEVEL") and logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        for handler in logger.handlers:
+            if _SCRUB not in handler.filters:
+                handler.addFilter(_SCRUB)
 
 
 def _env_int(name: str, default: int) -> int:
