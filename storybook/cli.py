@@ -447,8 +447,10 @@ def serve(
 ) -> None:
     """Preview the site on 127.0.0.1 and rebuild it whenever a story, storybook.yaml or a template changes.
 
-    A failed rebuild never stops the preview: story errors show on the index, and a broken storybook.yaml
-    shows its error in place of the index until it is fixed. Stop with Ctrl-C.
+    The preview is built into the project's site_dir (or --out); each build says where. It answers only
+    requests for 127.0.0.1, localhost or [::1] on its port, and lists no folders. A failed rebuild never stops
+    the preview: story errors show on the index, and a broken storybook.yaml (or any error storybook did not
+    foresee) shows in place of the index until it is fixed. Stop with Ctrl-C.
     """
     from storybook.build import BuildReport
     from storybook.serve import preview
@@ -457,7 +459,7 @@ def serve(
         if error is not None:
             _report(error)
         elif result is not None:
-            out.print(f"rebuilt: {len(result.built)} built, {len(result.failed)} failed")
+            out.print(f"built: {len(result.built)} built, {len(result.failed)} failed, into {result.out}", markup=False)
 
     try:
         preview(project, port=port, out=out_dir, on_report=report,

@@ -706,6 +706,16 @@ class StoryConfig(_Schema):
             seen.add(metric.key)
         return metrics
 
+    @field_validator("slices")
+    @classmethod
+    def _unique_slice_columns(cls, slices: list[SliceSpec]) -> list[SliceSpec]:
+        seen: set[str] = set()
+        for spec in slices:
+            if spec.column in seen:
+                raise ValueError(f"slice column {spec.column!r} is listed twice; list each column once")
+            seen.add(spec.column)
+        return slices
+
     @model_validator(mode="after")
     def _slices_need_evaluation(self) -> StoryConfig:
         if self.slices and (self.evaluation is None or self.evaluation.artifact is None):
