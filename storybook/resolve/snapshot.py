@@ -248,8 +248,13 @@ def load_snapshot(story_dir: Path, slug: str | None = None, *,
     """Read and verify ``story_dir/snapshot.json`` (or ``path``, whose tables are read from ``story_dir``):
     its document and the ResolvedStory it pins."""
     slug = slug or story_dir.name
-    path = path or snapshot_path(story_dir)
     fix = _FIX.format(slug=slug)
+    if path is None:
+        path = snapshot_path(story_dir)
+        if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(story_dir.resolve()):
+            raise SourceError("snapshot.json is a link to a file outside the story folder; storybook does not "
+                              "follow it", location=Location(path),
+                              hint=f"replace the link with the file itself, or {fix}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

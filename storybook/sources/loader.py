@@ -139,10 +139,12 @@ def find_stories(root: Path, only: list[str] | None = None) -> tuple[Path, Proje
     root = find_project_root(root)
     project_file = root / PROJECT_FILE
     try:
-        config = validate(ProjectConfig, load_yaml(project_file))
+        loaded = load_yaml(project_file)
+        config = validate(ProjectConfig, loaded)
     except SourceError as exc:
         raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
-    stories_dir = inside(root, config.stories_dir, Location(project_file))
+    stories_dir = inside(root, config.stories_dir, loaded.location(("stories_dir",)))
+    _project_folders(root, config, loaded, stories_dir)
     if not stories_dir.is_dir():
         raise ConfigError(f"stories folder {config.stories_dir!r} does not exist",
                           location=Location(project_file),
@@ -209,6 +211,22 @@ def read_markdown(root: Path, path: Path) -> MarkdownSource:
                           location=Location(path, raw.count(b"\n", 0, exc.start) + 1),
                           hint="save the file as UTF-8") from None
     return MarkdownSource(path=path, text=text.replace("\r\n", "\n"))
+
+
+def _project_folders(root: Path, config: ProjectConfig, loaded: LoadedYaml, stories_dir: Path) -> None:
+    """``site_dir`` and ``templates_dir`` stay inside the project, and are neither the project folder itself
+    nor (for the site) the stories folder or a folder in it: a located ConfigError before anything is read
+    or written there."""
+    for key in ("site_dir", "templates_dir"):
+        relative = getattr(config, key)
+        location = loaded.location((key,))
+        folder = inside(root, relative, location)
+        if folder == root.resolve():
+            raise ConfigError(f"{key} {relative!r} is the project folder itself", location=location,
+                              hint=f"name a folder inside the project, e.g. {ProjectConfig.model_fields[key].default}")
+        if key == "site_dir" and folder.is_relative_to(stories_dir):
+            raise ConfigError(f"site_dir {relative!r} is inside the stories folder", location=location,
+                              hint="write the site to its own folder, e.g. site")
 
 
 def inside(root: Path, relative: str, location: Location) -> Path:
