@@ -11,9 +11,9 @@ Each finding has the line it starts on and a fix. All four are warnings (as the 
     metric-without-baseline     a sentence that gives a score-like figure (accuracy, ROC AUC, F1, Brier score,
                                 log loss, or a ``metric("key")`` of such a kind) with nothing to compare it
                                 with ("than", "compared with", "the previous version", "a coin toss"...)
-    slice-without-size          a sentence that gives a figure for a group of a slice (named by the slice's
-                                label or column, or by a group value next to a word of the label) without a
-                                count of cases
+    slice-without-size          a sentence that gives a figure for a group of a slice (a group value of
+                                several words, or one next to a word of the slice's label) without a count
+                                of cases; a sentence that names only the slice is about the overall figure
 
 Only what a reader sees is read: code spans, fenced code and link targets are blanked first (lines kept);
 ``{{ expressions }}`` count as figures only when they are one (``metric(...)``, ``| percent``, ``| number``).
@@ -188,24 +188,31 @@ def find_metrics_without_baseline(text: str, metric_kinds: Mapping[str, str] | N
 
 
 def _mentions(sentence: str, names: SliceNames) -> str | None:
-    """What in ``sentence`` names a group of the slice, if anything."""
+    """The group of the slice that ``sentence`` names, if any. Naming only the slice ("by tumour size, the
+    recall is 0.9") is a sentence about the overall figure, not about a group. A value of several words counts
+    where it is written; a one-word value next to a word of the slice's label ("small tumours", "round A");
+    a number only right after such a word ("age band 3"), since "9 in 10 patients" is a figure, not a group."""
     lowered = sentence.lower()
-    for phrase in (names.label, names.column):
-        if phrase.strip() and re.search(rf"(?<![\w-]){re.escape(phrase.lower())}(?![\w-])", lowered):
-            return phrase
-    tokens = [(m.start(), m.group(0)) for m in re.finditer(r"[\w'-]+", sentence)]
+    tokens = [m.group(0) for m in re.finditer(r"[\w'-]+", sentence)]
     stems = [w.lower() for w in re.findall(r"\w+", names.label) if len(w) >= 4]
+
+    def labelled(token: str) -> bool:
+        return any(token.lower().startswith(stem) for stem in stems)
+
     for value in names.values:
         if " " in value.strip():
             if re.search(rf"(?<![\w-]){re.escape(value.lower())}(?![\w-])", lowered):
                 return value
             continue
-        for index, (_, token) in enumerate(tokens):
+        for index, token in enumerate(tokens):
             same = token == value if len(value) < 2 else token.lower() == value.lower()
             if not same:
                 continue
-            near = tokens[max(0, index - 3):index] + tokens[index + 1:index + 4]
-            if any(t.lower().startswith(stem) for _, t in near for stem in stems):
+            if re.fullmatch(r"[\d.,]+", value):
+                if index > 0 and labelled(tokens[index - 1]):
+                    return value
+                continue
+            if any(labelled(t) for t in tokens[max(0, index - 3):index] + tokens[index + 1:index + 4]):
                 return value
     return None
 
@@ -221,8 +228,10 @@ def find_slice_claims_without_size(text: str, slices: Sequence[SliceNames]) -> l
         if not has_figure:
             continue
         named = next((m for m in (_mentions(words, s) for s in slices) if m is not None), None)
-        if named is None or _COUNT_REFERENCE.search(sentence) or _WHOLE.search(words):
+        if named is None or _COUNT_REFERENCE.search(sentence):
             continue
+        if _WHOLE.search(re.sub(rf"(?<![\w-]){re.escape(named)}(?![\w-])", " ", words)):
+            continue  # a count of cases (a group named by a number, "age band 3", is not one)
         found.append(ProseFinding(
             _line(visible, start + len(sentence) - len(sentence.lstrip())), "slice-without-size",
             f"a figure for a group ({named}) without the number of cases it rests on",

@@ -79,8 +79,23 @@ def test_slice_figures_need_a_sample_size() -> None:
     assert [(f.line, f.message) for f in found] == [
         (1, "a figure for a group (small) without the number of cases it rests on"),
         (3, "a figure for a group (North clinic) without the number of cases it rests on"),
-        (6, "a figure for a group (Tumour size) without the number of cases it rests on"),
         (7, "a figure for a group (A) without the number of cases it rests on"),
+    ]
+
+
+def test_a_sentence_about_the_overall_figure_is_not_a_slice_claim() -> None:
+    band = SliceNames("Age band", "age_band", ("1", "2", "3", "9"))
+    overall = ("Overall, across every tumour size and screening site, the model finds 9 in 10 cancers.\n"
+               "By age band the recall is 0.9 overall, and 9 in 10 patients of every age are found.\n"
+               "In all, the tumour size slice shows 0.8.\n")
+    assert find_slice_claims_without_size(overall, [SIZE, SITE, band]) == []
+    groups = ("In age band 9 the recall is 0.6.\n"
+              "Small tumours: the model finds 0.5 of them.\n"
+              "In age band 3 (41 patients) the recall is 0.7.\n")
+    found = find_slice_claims_without_size(groups, [SIZE, SITE, band])
+    assert [(f.line, f.message) for f in found] == [
+        (1, "a figure for a group (9) without the number of cases it rests on"),
+        (2, "a figure for a group (small) without the number of cases it rests on"),
     ]
 
 
