@@ -27,7 +27,7 @@ Pure functions: no I/O, no clock; the bootstrap draws from ``numpy.random.defaul
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -279,6 +279,15 @@ def paired_difference(kind: str, first: Scored, second: Scored, order: npt.NDArr
     n = int(truth.size)
     if kind == "roc_auc":
         return _delong_difference(truth, first.scores, other_scores)
+    a, b = first.scores >= first.threshold, other_scores >= second.threshold
+    ab = np.bincount(truth.astype(int) * 4 + a.astype(int) * 2 + b.astype(int), minlength=8)
+    ba = np.bincount(truth.astype(int) * 4 + b.astype(int) * 2 + a.astype(int), minlength=8)
+    if tuple(ba) < tuple(ab):   # one orientation for both orders, so B - A is exactly -(A - B), draws and all
+        swapped = paired_difference(kind, replace(second, scores=other_scores, ids=None, labels=truth),
+                                    replace(first, ids=None), np.arange(n), rounds=rounds, seed=seed)
+        return Estimate(-swapped.value if swapped.value is not None else None,
+                        -swapped.high if swapped.high is not None else None,
+                        -swapped.low if swapped.low is not None else None, swapped.n)
     a_num, a_den = _shares(kind, truth, first.scores >= first.threshold)
     b_num, b_den = _shares(kind, truth, other_scores >= second.threshold)
     if not a_den.any() or not b_den.any():
