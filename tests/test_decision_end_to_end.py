@@ -61,7 +61,8 @@ def test_the_example_page_and_pdf_carry_the_decision_brief(project_copy: Path) -
     assert "Storybook recommends: Go with conditions. Make version 2 the champion, but only once" in page
     share_1, share_2 = math.floor(recall_1 * 100 + 0.5), math.floor(recall_2 * 100 + 0.5)
     assert f"{share_2} in 100 for version 2 (challenger), measured on {positives} patients" in page
-    assert f"{share_1} in 100 for version 1 (champion), measured on {positives}" in page
+    assert f"{share_1} in 100 for version 1 (champion), the version in use, measured on the same {positives}" in page
+    assert "Switching from version 1 (champion), the version in use, to version 2 (challenger)" in page
     assert f"version 2 (challenger) is {points} points better" in page
     assert f"a saving of {saving:,.0f} hours of specialist time for every 1,000 patients" in page
     outcomes = re.findall(r'<span class="outcome outcome-([a-z-]+)">', section)
