@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 SECTIONS = {
-    "ethical-considerations.md": "Written by the people who answer for this model.\n",
+    "ethical-considerations.md": "Written by the team that answers for this model.\n",
     "caveats-and-recommendations.md": "Read the figures with their ranges.\n",
 }
 
@@ -48,7 +48,7 @@ def story(model: str, alias: str, metrics: Sequence[Mapping[str, Any]], evaluati
     return {
         "title": f"What {model} does", "summary": "A model on a store the storybook team did not make.",
         "audience": "Programme managers", "owner": "Analytics team", "model": {"name": model, "alias": alias},
-        "intended_use": {"primary": "Help people decide which cases to look at first.", "users": ["Reviewers"],
+        "intended_use": {"primary": "Help reviewers decide which cases to look at first.", "users": ["Reviewers"],
                          "out_of_scope": ["Deciding without a person"]},
         "metrics": [dict(m) for m in metrics], "evaluation": dict(evaluation), **more,
     }
