@@ -95,7 +95,8 @@ CLAIM_MARKS = {"holds": "✓ checked", "fails": "✗ no longer true", "unchecked
 def _claim_markdown(result: ClaimResult) -> str:
     """The claim as the author wrote it, then a mark linking to its evidence in the checked-claims section."""
     title = result.evidence.replace('"', "'").replace("\n", " ")
-    return f'{result.spec.says} [({CLAIM_MARKS[result.status]})](#claim-{result.spec.id} "{title}")'
+    mark = CLAIM_MARKS[result.status] + (f", {result.checked}" if result.checked else "")
+    return f'{result.spec.says} [({mark})](#claim-{result.spec.id} "{title}")'
 
 
 def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[ClaimResult] = ()) -> Vocabulary:
