@@ -122,3 +122,44 @@ def test_keyboard_reaches_the_content_first(served: str) -> None:
         page.keyboard.press("Enter")
         assert page.url.endswith("#main")
         browser.close()
+
+
+@pytest.mark.browser
+def test_the_history_table_stays_inside_the_page_at_1280_px(served: str) -> None:
+    """No part of the story page runs past a 1280 px window; the model-history table, however many figures it
+    has (columns added here as a story with many metrics would have), scrolls inside its own region."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{served}/{STORY}.html")
+        assert page.locator("table.timeline").count() == 1
+        overflow = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        assert page.evaluate(overflow) <= 0
+        page.evaluate("""() => {
+            for (const row of document.querySelectorAll('table.timeline tr')) {
+                const cell = row.children[row.children.length - 1];
+                for (let i = 0; i < 10; i++) {
+                    const extra = document.createElement(row.parentElement.tagName === 'THEAD' ? 'th' : 'td');
+                    extra.textContent = 'A figure with a long label ' + i;
+                    extra.style.whiteSpace = 'nowrap';
+                    row.insertBefore(extra, cell);
+                }
+            }
+        }""")
+        assert page.evaluate(overflow) <= 0  # the page itself never scrolls sideways
+        region = page.evaluate("""() => {
+            const region = document.querySelector('.table-scroll');
+            const main = document.querySelector('main').getBoundingClientRect();
+            const box = region.getBoundingClientRect();
+            region.scrollLeft = region.scrollWidth;
+            const last = document.querySelector('table.timeline thead th:last-child').getBoundingClientRect();
+            return {style: getComputedStyle(region).overflowX, scrolls: region.scrollWidth > region.clientWidth,
+                    inside: box.left >= main.left - 1 && box.right <= main.right + 1 && box.right <= 1280,
+                    lastShown: last.right <= box.right + 1 && last.left >= box.left - 1,
+                    focusable: region.tabIndex === 0, label: region.getAttribute('aria-label')};
+        }""")
+        browser.close()
+    assert region == {"style": "auto", "scrolls": True, "inside": True, "lastShown": True, "focusable": True,
+                      "label": "Versions, oldest first"}

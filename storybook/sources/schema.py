@@ -87,15 +87,20 @@ class _Schema(BaseModel):
 class Readability(_Schema):
     """How hard the prose may be to read: `storybook check` warns above this reading grade."""
 
-    max_grade: Annotated[float, Field(gt=0, le=30)] = 12.0
+    max_grade: Annotated[float, Field(gt=0, le=30)] = Field(default=12.0,
+        description="the highest reading grade (Flesch-Kincaid) of a page or summary that "
+                    "`storybook check` accepts without a warning")
 
 
 class Wording(_Schema):
     """When a share reads "about 7 in 100" (interval at most ``tight_width`` wide), "between 4 and 11 in 100"
     (wider), or "too few cases to say" (fewer than ``min_count`` cases behind it). See analyse/plain.py."""
 
-    tight_width: Annotated[float, Field(ge=0, le=1)] = 0.10
-    min_count: Annotated[int, Field(ge=1, le=1_000_000)] = 10
+    tight_width: Annotated[float, Field(ge=0, le=1)] = Field(default=0.10,
+        description='an interval at most this wide (0.1: 10 in 100) reads "about"; a wider '
+                    'one "between"')
+    min_count: Annotated[int, Field(ge=1, le=1_000_000)] = Field(default=10,
+        description='fewer cases than this behind a share read "too few cases to say"')
 
 
 TermName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60,
@@ -108,8 +113,10 @@ class GlossaryEntry(_Schema):
     ``in_story`` may use {unit}, {positive}, {negative} and {flagged} (from the story's evaluation section).
     """
 
-    plain: Text
-    in_story: Text | None = None
+    plain: Text = Field(description="the term in plain words, for anyone")
+    in_story: Text | None = Field(default=None,
+        description="the term in the story's own words; may use {unit}, {positive}, "
+                    "{negative} and {flagged}")
     also: list[TermName] = Field(default_factory=list, max_length=20,
                                  description="other spellings linked to this entry, e.g. plurals or acronyms")
 
@@ -143,8 +150,11 @@ class Versions(_Schema):
     summary: list[SummaryBlock] = Field(
         default_factory=_default_summary,
         min_length=1, max_length=len(SUMMARY_BLOCKS))
-    page: list[PageSection] | Literal["all"] = "all"
-    compliance: list[PageSection] | Literal["all"] = "all"
+    page: list[PageSection] | Literal["all"] = Field(default="all",
+        description="sections of the full page, in the page's order (`all`: every section "
+                    "the story has)")
+    compliance: list[PageSection] | Literal["all"] = Field(default="all",
+        description="sections of the PDF (`all`: every section the story has)")
 
     def sections(self, version: Literal["page", "compliance"]) -> frozenset[str]:
         chosen = self.page if version == "page" else self.compliance
@@ -161,8 +171,8 @@ class Versions(_Schema):
 class ProjectConfig(_Schema):
     """storybook.yaml at the project root."""
 
-    title: ShortText = "Model stories"
-    description: Text | None = None
+    title: ShortText = Field(default="Model stories", description="the site's title, on the index and every page")
+    description: Text | None = Field(default=None, description="a sentence under the title on the index")
     tracking_uri: str | None = Field(
         default=None,
         description="MLflow tracking URI; ${VAR} is read from the environment. "
@@ -174,14 +184,17 @@ class ProjectConfig(_Schema):
     tracking_retries: Annotated[int, Field(ge=0, le=10)] | None = Field(
         default=None, description="how many more times storybook asks the tracking server after an answer did "
         "not come; default MLFLOW_HTTP_REQUEST_MAX_RETRIES, else 1")
-    stories_dir: ShortText = "stories"
-    site_dir: ShortText = "site"
-    templates_dir: ShortText = "templates"
+    stories_dir: ShortText = Field(default="stories", description="the folder with one folder per story")
+    site_dir: ShortText = Field(default="site",
+        description="where the site is written; storybook replaces only a folder it wrote")
+    templates_dir: ShortText = Field(default="templates",
+        description="your own versions of storybook's templates, searched before the "
+                    "shipped ones")
     artifact_locations: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*://[^@?#\s]+$")]] = (
         Field(default_factory=list, max_length=20, description="artifact stores storybook may read besides the "
               "tracking server, as URI prefixes (e.g. s3://team-bucket/mlflow); runs whose artifacts are "
               "anywhere else are refused, so that no credential goes to a host a run names"))
-    pdf: bool = False
+    pdf: bool = Field(default=False, description="also write a PDF of each story (and of its one-page summary)")
     readability: Readability | None = None
     wording: Wording = Field(default_factory=Wording)
     glossary: Glossary = Field(default_factory=dict)
@@ -194,10 +207,13 @@ class ProjectConfig(_Schema):
 class ModelRef(_Schema):
     """Which model a story is about: a registered name with an alias or version, or a run id."""
 
-    name: ShortText | None = None
-    alias: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = None
-    version: Annotated[int, Field(ge=1)] | None = None
-    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")] | None = None
+    name: ShortText | None = Field(default=None, description="the registered model's name")
+    alias: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = Field(default=None,
+        description="the alias of the version the story is about, e.g. champion")
+    version: Annotated[int, Field(ge=1)] | None = Field(default=None,
+        description="the version number the story is about (instead of alias)")
+    run_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8,64}$")] | None = Field(default=None,
+        description="a run to tell instead of a registered model version")
     in_use_alias: AliasName | None = Field(
         default=None, description="the registry alias that marks the version in use (serving), for this story; "
         f"default: in_use_alias in storybook.yaml, else {DEFAULT_IN_USE_ALIAS}")
@@ -228,18 +244,21 @@ class ModelRef(_Schema):
 class IntendedUse(_Schema):
     """Mitchell et al.: primary intended uses and users, and uses that are out of scope."""
 
-    primary: Text
-    users: list[ShortText] = Field(min_length=1)
-    out_of_scope: list[Text] = Field(min_length=1)
+    primary: Text = Field(description="what the model is for")
+    users: list[ShortText] = Field(min_length=1, description="who uses what it says")
+    out_of_scope: list[Text] = Field(min_length=1, description="uses it is not meant for")
 
 
 class MetricSpec(_Schema):
     """A metric the story reports: a key logged on the run, told in plain words."""
 
-    key: Key
-    label: ShortText
-    kind: MetricKind = "other"
-    higher_is_better: bool = True
+    key: Key = Field(description="the metric's key, as logged on the run")
+    label: ShortText = Field(description="what the figure is, in the reader's words")
+    kind: MetricKind = Field(default="other",
+        description="what the figure measures: decides its sentence and, where the "
+                    "evaluation set allows, its 95% interval")
+    higher_is_better: bool = Field(default=True,
+        description="false for a figure where lower is better, such as the Brier score")
     measured_on: MeasuredOn | None = Field(
         default=None, description="where the figure was measured: evaluation (the story's scored set), training, "
         "cross_validation or other; by default read from the key as MLflow names it (training_..., cv_...)")
@@ -248,28 +267,32 @@ class MetricSpec(_Schema):
 class ConfusionKeys(_Schema):
     """Metric keys holding the four confusion counts at the threshold in use, for runs without scores."""
 
-    tp: Key
-    fp: Key
-    tn: Key
-    fn: Key
+    tp: Key = Field(description="metric key of the count of true positives")
+    fp: Key = Field(description="metric key of the count of false positives")
+    tn: Key = Field(description="metric key of the count of true negatives")
+    fn: Key = Field(description="metric key of the count of false negatives")
 
 
 class EvaluationSpec(_Schema):
     """The scored evaluation set the run logged as an artifact (one row per example), or its confusion counts."""
 
-    artifact: Key | None = "evaluation/scored.csv"
+    artifact: Key | None = Field(default="evaluation/scored.csv",
+        description="path of the scored evaluation set among the run's artifacts (CSV or "
+                    "Parquet)")
     counts: ConfusionKeys | None = Field(
         default=None, description="instead of a scored set: metric keys of the confusion counts at the threshold")
-    label_column: Key = "label"
-    score_column: Key = "score"
-    positive_value: ShortText = "1"
-    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
-    threshold_param: Key | None = "threshold"
+    label_column: Key = Field(default="label", description="the column with the true outcome")
+    score_column: Key = Field(default="score", description="the column with the model's score (a chance from 0 to 1)")
+    positive_value: ShortText = Field(default="1", description="the label value that means positive, as text")
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = Field(default=None,
+        description="the threshold in use, from 0 to 1 (instead of threshold_param)")
+    threshold_param: Key | None = Field(default="threshold",
+        description="the run param that holds the threshold in use")
     id_column: Key | None = Field(
         default=None, description="a column naming each case; two versions' scored sets with the same ids are "
         "compared case by case (paired)")
     positive_means: ShortText = Field(description="the positive class in plain words, e.g. 'has cancer'")
-    negative_means: ShortText
+    negative_means: ShortText = Field(description="the negative class in plain words, e.g. 'has a harmless tumour'")
     flagged_means: ShortText = Field(default="flagged", description="what the model's 'yes' leads to")
     unit: ShortText = Field(default="cases", description="what one row is, in plural: 'patients'")
 
@@ -292,16 +315,16 @@ class EvaluationSpec(_Schema):
 class SliceSpec(_Schema):
     """A column of the evaluation set to disaggregate by (a Mitchell et al. 'factor')."""
 
-    column: Key
-    label: ShortText
-    why: Text | None = None
+    column: Key = Field(description="a column of the evaluation set")
+    label: ShortText = Field(description="the slice's name, for the reader")
+    why: Text | None = Field(default=None, description="why this breakdown matters")
 
 
 class SeriesSpec(_Schema):
     """A metric history (e.g. a production series) the story shows."""
 
-    key: Key
-    label: ShortText
+    key: Key = Field(description="a metric the run logged step by step (its history)")
+    label: ShortText = Field(description="what the series is, for the reader")
 
 
 class CostOfError(_Schema):
@@ -309,19 +332,27 @@ class CostOfError(_Schema):
 
     unit: ShortText = Field(description="what costs are counted in, plural: 'hours of specialist time'")
     owner: ShortText = Field(description="who stated these costs and answers for them")
-    false_positive: Annotated[float, Field(ge=0)] | None = None
-    false_negative: Annotated[float, Field(ge=0)] | None = None
-    true_positive: Annotated[float, Field(ge=0)] = 0.0
-    true_negative: Annotated[float, Field(ge=0)] = 0.0
+    false_positive: Annotated[float, Field(ge=0)] | None = Field(default=None,
+        description="the cost of one false alarm (flagged, but negative), in unit")
+    false_negative: Annotated[float, Field(ge=0)] | None = Field(default=None,
+        description="the cost of one miss (positive, but not flagged), in unit")
+    true_positive: Annotated[float, Field(ge=0)] = Field(default=0.0,
+        description="the cost of one case rightly flagged (e.g. the work of following it "
+                    "up)")
+    true_negative: Annotated[float, Field(ge=0)] = Field(default=0.0,
+        description="the cost of one case rightly left alone")
     ratio: Annotated[float, Field(gt=0)] | None = Field(
         default=None, description="instead of both costs: a false negative costs this many false positives")
-    false_positive_means: ShortText | None = None
-    false_negative_means: ShortText | None = None
-    population: Annotated[int, Field(ge=10, le=1_000_000)] = 1000
+    false_positive_means: ShortText | None = Field(default=None, description="a false alarm in the reader's words")
+    false_negative_means: ShortText | None = Field(default=None, description="a miss in the reader's words")
+    population: Annotated[int, Field(ge=10, le=1_000_000)] = Field(default=1000,
+        description='costs and counts are told per this many cases ("out of 1,000 patients '
+                    '...")')
     capacity: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="at most this many may be flagged out of every `population`")
-    bootstrap_rounds: Annotated[int, Field(ge=0, le=10_000)] = 1000
-    seed: int = 0
+    bootstrap_rounds: Annotated[int, Field(ge=0, le=10_000)] = Field(default=1000,
+        description="resamples of the evaluation set behind the cost intervals")
+    seed: int = Field(default=0, description="seed of those resamples: the same seed gives the same intervals")
 
     @model_validator(mode="after")
     def _costs_or_ratio(self) -> CostOfError:
@@ -346,18 +377,25 @@ class CostOfError(_Schema):
 class SignoffPolicy(_Schema):
     """Who must sign a story before `storybook check` passes (see `storybook sign`)."""
 
-    required_roles: list[ShortText] = Field(default_factory=list)
+    required_roles: list[ShortText] = Field(
+        default_factory=list,
+        description="roles that must have signed the current content before `storybook check` passes")
 
 
 class TrustModel(_Schema):
     """Evidence of trust in the model: held-out fit, stability across folds, calibration, slice gaps."""
 
-    metric: MetricKind = "recall"
-    minimum: Annotated[float, Field(ge=0, le=1)] = 0.8
+    metric: MetricKind = Field(default="recall", description="the metric the held-out and slice checks read")
+    minimum: Annotated[float, Field(ge=0, le=1)] = Field(default=0.8,
+        description="the lowest value of that metric on held-out cases that passes")
     folds: Key | None = Field(default=None, description="a metric history with one step per CV fold")
-    fold_tolerance: Annotated[float, Field(ge=0)] = 0.1
-    calibration_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.05
-    slice_gap_tolerance: Annotated[float, Field(ge=0, le=1)] = 0.2
+    fold_tolerance: Annotated[float, Field(ge=0)] = Field(default=0.1,
+        description="the largest spread between cross-validation folds that passes")
+    calibration_tolerance: Annotated[float, Field(ge=0, le=1)] = Field(default=0.05,
+        description="the largest average gap between predicted chances and what happened "
+                    "that passes")
+    slice_gap_tolerance: Annotated[float, Field(ge=0, le=1)] = Field(default=0.2,
+        description="the largest gap in the metric between slice groups that passes")
     compare_with: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,255}$")] | None = Field(
         default=None, description="alias of the version to compare with, e.g. challenger")
 
@@ -365,16 +403,20 @@ class TrustModel(_Schema):
 class TrustData(_Schema):
     """Evidence of trust in the data: the run's training table and production inputs, as artifacts."""
 
-    training_artifact: Key | None = None
-    production_artifact: Key | None = None
+    training_artifact: Key | None = Field(default=None,
+        description="the run's training table (an artifact), compared with the evaluation "
+                    "set and production inputs")
+    production_artifact: Key | None = Field(default=None,
+        description="a table of production inputs (an artifact), compared with the training "
+                    "data")
     features: list[Key] = Field(default_factory=list, description="columns to compare; default: shared ones")
 
 
 class Guardrail(_Schema):
-    series: Key
+    series: Key = Field(description="a metric history of the run (e.g. a production series)")
     name: ShortText = Field(description="what the series is, inside a sentence: 'the mean prediction'")
-    lower: float | None = None
-    upper: float | None = None
+    lower: float | None = Field(default=None, description="the series must stay at or above this")
+    upper: float | None = Field(default=None, description="the series must stay at or below this")
 
     @model_validator(mode="after")
     def _a_bound(self) -> Guardrail:
@@ -384,22 +426,23 @@ class Guardrail(_Schema):
 
 
 class AttestationSpec(_Schema):
-    who: ShortText
-    role: ShortText
-    when: IsoDate
-    statement: Text
-    check: Key
-    automated: bool = False
+    who: ShortText = Field(description="the person who attests")
+    role: ShortText = Field(description="their role")
+    when: IsoDate = Field(description="the date of the statement (YYYY-MM-DD)")
+    statement: Text = Field(description="what they attest, in plain words")
+    check: Key = Field(description="the check it covers: a check id or ML Test Score test id (tables below)")
+    automated: bool = Field(default=False, description="true when the attested work runs automatically and repeatedly")
 
 
 class TrustSpec(_Schema):
     """A trust report: what storybook checks automatically, and what people attest."""
 
-    owner: ShortText
+    owner: ShortText = Field(description="who answers for the trust report")
     model: TrustModel = Field(default_factory=TrustModel)
     data: TrustData = Field(default_factory=TrustData)
-    guardrails: list[Guardrail] = Field(default_factory=list)
-    attestations: list[AttestationSpec] = Field(default_factory=list)
+    guardrails: list[Guardrail] = Field(default_factory=list, description="limits a production series must stay within")
+    attestations: list[AttestationSpec] = Field(
+        default_factory=list, description="people's signed statements, each covering one check")
 
 
 ClaimId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -412,21 +455,23 @@ class ClaimSpec(_Schema):
     UTC); ``metric`` with ``at_least``/``at_most``; ``slice`` with ``group``, ``no_worse_than`` and ``rate``.
     """
 
-    id: ClaimId
+    id: ClaimId = Field(description='the claim\'s id, used in prose as {{ claim("id") }}')
     says: Text = Field(description="the claim in plain words, as the reader will see it")
-    series: Key | None = None
-    stays_above: float | None = None
-    stays_below: float | None = None
-    since: IsoDate | None = None
-    until: IsoDate | None = None
-    metric: Key | None = None
-    at_least: float | None = None
-    at_most: float | None = None
-    slice: Key | None = None
-    group: ShortText | None = None
-    no_worse_than: ShortText | None = None
+    series: Key | None = Field(default=None,
+        description="a history the story reads (series:, trust folds or guardrails)")
+    stays_above: float | None = Field(default=None, description="the series never goes below this (inclusive)")
+    stays_below: float | None = Field(default=None, description="the series never goes above this (inclusive)")
+    since: IsoDate | None = Field(default=None, description="first day checked (YYYY-MM-DD, whole UTC days)")
+    until: IsoDate | None = Field(default=None, description="last day checked (YYYY-MM-DD, whole UTC days)")
+    metric: Key | None = Field(default=None, description="a metric key of the story")
+    at_least: float | None = Field(default=None, description="the metric is at least this")
+    at_most: float | None = Field(default=None, description="the metric is at most this")
+    slice: Key | None = Field(default=None, description="a slice column of the story")
+    group: ShortText | None = Field(default=None, description="the group that must do no worse")
+    no_worse_than: ShortText | None = Field(default=None, description="the group it is compared with")
     rate: Literal["recall", "precision", "specificity", "accuracy", "false_positive_rate",
-                  "false_negative_rate"] = "recall"
+                  "false_negative_rate"] = Field(default="recall",
+                                                 description="the share the two groups are compared on")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ClaimSpec:
@@ -480,38 +525,43 @@ class CostSavingGround(_Schema):
     versus: Literal["best_threshold", "compared_version"] = Field(
         default="best_threshold", description="best_threshold: moving to the threshold that costs least; "
         "compared_version: switching to the version trust.model.compare_with names")
-    at_least: float = 0.0
+    at_least: float = Field(default=0.0,
+        description="the saving must be at least this (cost_of_error's unit per its "
+                    "population)")
 
 
 class TrustLevelGround(_Schema):
     """The trust report gives ``area`` at least the level ``at_least``."""
 
-    area: Literal["model", "data", "system"]
-    at_least: Literal["emerging", "established", "strong"]
+    area: Literal["model", "data", "system"] = Field(description="model, data or system")
+    at_least: Literal["emerging", "established", "strong"] = Field(description="the lowest trust level that holds")
 
 
 class SliceGapGround(_Schema):
     """The gap in ``metric`` between the groups of ``slice`` stays within ``tolerance``, allowing for chance."""
 
     slice: Key = Field(description="a column listed under slices:")
-    metric: ProportionKind = "recall"
-    tolerance: Annotated[float, Field(ge=0, le=1)]
-    version: Version = "story"
+    metric: ProportionKind = Field(default="recall", description="the share compared between groups")
+    tolerance: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="the largest gap allowed between any two groups, allowing for chance")
+    version: Version = Field(default="story",
+        description="story: the story's version; compared: the version it compares with")
 
 
 class GuardrailGround(_Schema):
     """The guardrail on ``series`` (one of trust.guardrails) held at every reading."""
 
-    series: Key
+    series: Key = Field(description="a series with a guardrail under trust.guardrails")
 
 
 class MetricGround(_Schema):
     """A metric of the story (by its key) is at least / at most a bound, judged on its 95% interval."""
 
     key: Key = Field(description="a key listed under metrics:")
-    at_least: float | None = None
-    at_most: float | None = None
-    version: Version = "story"
+    at_least: float | None = Field(default=None, description="the metric is at least this (on its 95% interval)")
+    at_most: float | None = Field(default=None, description="the metric is at most this (on its 95% interval)")
+    version: Version = Field(default="story",
+        description="story: the story's version; compared: the version it compares with")
 
     @model_validator(mode="after")
     def _one_bound(self) -> MetricGround:
@@ -523,8 +573,10 @@ class MetricGround(_Schema):
 class VersionComparisonGround(_Schema):
     """The compared version's ``metric`` is no worse than this version's by more than ``margin``."""
 
-    metric: Literal[ProportionKind, "roc_auc"] = "recall"
-    margin: Annotated[float, Field(ge=0, le=1)] = 0.0
+    metric: Literal[ProportionKind, "roc_auc"] = Field(default="recall",
+        description="the figure compared between the two versions")
+    margin: Annotated[float, Field(ge=0, le=1)] = Field(default=0.0,
+        description="the compared version may be worse by at most this")
 
 
 GROUND_KINDS = ("cost_saving", "trust_level", "slice_gap", "guardrail", "metric", "version_comparison")
@@ -535,9 +587,9 @@ Ground = (CostSavingGround | TrustLevelGround | SliceGapGround | GuardrailGround
 class Criterion(_Schema):
     """One ground of a decision: exactly one of the ground keys, required for "go" or only a condition."""
 
-    id: CriterionId
+    id: CriterionId = Field(description="the ground's id")
     label: ShortText | None = Field(default=None, description="the ground in plain words, for the reader")
-    required: bool = True
+    required: bool = Field(default=True, description="true: it must hold for 'go'; false: only a condition")
     condition: Text | None = Field(default=None, description="when not required: what must be done if it "
                                    "does not hold (the condition of 'go with conditions')")
     cost_saving: CostSavingGround | None = None
@@ -574,15 +626,17 @@ class Criterion(_Schema):
 class DecisionOptions(_Schema):
     """What each recommendation means here, in the reader's words."""
 
-    go: Text
-    no_go: Text
-    go_with_conditions: Text | None = None
+    go: Text = Field(description="what 'go' means here")
+    no_go: Text = Field(description="what 'no-go' means here")
+    go_with_conditions: Text | None = Field(default=None,
+        description="what 'go with conditions' means here (needed when a ground is only a "
+                    "condition)")
 
 
 class DecisionSpec(_Schema):
     """A decision brief: the question, what each answer means, and the grounds, each tied to evidence."""
 
-    question: ShortText
+    question: ShortText = Field(description="the question the brief answers")
     owner: ShortText | None = Field(default=None, description="who takes the decision")
     options: DecisionOptions
     criteria: list[Criterion] = Field(min_length=1)
@@ -609,16 +663,20 @@ class DriversSpec(_Schema):
     source: Key = Field(default="model", description="'model' loads the logged model (this runs its code: "
                         "only for models you trust) and shuffles each feature of the evaluation set; or the "
                         "path of a CSV artifact the run logged: feature, repeat, drop (or feature, mean, std)")
-    metric: ImportanceMetric = "accuracy"
-    repeats: Annotated[int, Field(ge=1, le=100)] = 10
-    seed: int = 0
+    metric: ImportanceMetric = Field(default="accuracy",
+        description="the figure whose loss measures a feature's importance")
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(default=10,
+        description="shuffles per feature; the page gives the mean loss with its 95% range")
+    seed: int = Field(default=0,
+        description="the same seed gives the same shuffles (as "
+                    "sklearn.inspection.permutation_importance)")
     show: Annotated[int, Field(ge=1, le=50)] = Field(default=8, description="how many features to show")
     names: dict[Key, ShortText] = Field(default_factory=dict, description="friendly names: 'mean radius: tumour "
                                         "size'")
     features: list[Key] = Field(default_factory=list, description="the columns the model reads; default: the "
                                 "model's signature")
     model_path: Key = Field(default="model", description="for a story that names a run_id: the logged model's name")
-    by_slice: bool = True
+    by_slice: bool = Field(default=True, description="also shuffle within each slice group")
 
     @field_validator("source")
     @classmethod
@@ -645,21 +703,26 @@ class HistorySpec(_Schema):
 class StoryConfig(_Schema):
     """stories/<slug>/story.yaml."""
 
-    title: ShortText
-    summary: Text
-    audience: ShortText
-    owner: ShortText
+    title: ShortText = Field(description="the story's title")
+    summary: Text = Field(description="a few sentences under the title: what the model does and for whom")
+    audience: ShortText = Field(description="who the story is written for")
+    owner: ShortText = Field(description="who answers for the story")
     model: ModelRef
     intended_use: IntendedUse
-    metrics: list[MetricSpec] = Field(min_length=1)
+    metrics: list[MetricSpec] = Field(min_length=1, description="logged metrics, told in plain words")
     evaluation: EvaluationSpec | None = None
-    slices: list[SliceSpec] = Field(default_factory=list)
-    series: list[SeriesSpec] = Field(default_factory=list)
-    min_slice_size: Annotated[int, Field(ge=1)] = 30
+    slices: list[SliceSpec] = Field(
+        default_factory=list, description="columns of the evaluation set to break results down by")
+    series: list[SeriesSpec] = Field(
+        default_factory=list, description="metric histories to chart (e.g. production series)")
+    min_slice_size: Annotated[int, Field(ge=1)] = Field(default=30,
+        description="a slice group with fewer cases than this is named as too small to "
+                    "judge")
     cost_of_error: CostOfError | None = None
     trust: TrustSpec | None = None
     signoffs: SignoffPolicy | None = None
-    claims: list[ClaimSpec] = Field(default_factory=list)
+    claims: list[ClaimSpec] = Field(
+        default_factory=list, description="checked statements about the data, marked on the page")
     glossary: Glossary = Field(default_factory=dict)
     decision: DecisionSpec | None = None
     drivers: DriversSpec | None = None
