@@ -138,7 +138,7 @@ def markdown_project(diff: ProjectDiff) -> str:
     out = []
     if diff.templates:
         out.append(f"⚠️ **{escape_markdown(TEMPLATES_WARNING)}:** "
-                   + ", ".join(f"`{escape_markdown(name)}`" for name in diff.templates))
+                   + ", ".join(escape_markdown(name) for name in diff.templates))
     if diff.settings:
         out.append("**storybook.yaml changed** (it reaches every page):\n\n"
                    + "\n".join(f"- {escape_markdown(c.what)}: {escape_markdown(_value(c.old))} → "
