@@ -9,11 +9,14 @@ caught instead of read. Three kinds, with these rules (bounds are inclusive):
   No reading in the window: the claim cannot be checked.
 - **metric**: the run's logged value is at least ``at_least`` / at most ``at_most``. When the model card has
   an interval for the metric and the interval reaches past the bound, the evidence says the claim holds only
-  narrowly.
+  narrowly: the claim checks the logged value, and a check that asks the whole interval (as the trust report's
+  does) would not pass yet.
 - **slice**: group ``group`` of a slice column does no worse than group ``no_worse_than`` on ``rate``. It fails
   only when ``group`` is *clearly* worse: its whole 95% interval lies on the worse side of the other group's
-  interval. Overlapping intervals are "no clear difference", and the claim holds. A group with no cases for
-  the rate cannot be checked.
+  interval. Overlapping intervals are "no clear difference", and the claim holds, saying it allows for chance
+  (68% against 82% on few cases can hold). A group with no cases for the rate cannot be checked.
+
+Each result's ``checked`` says what its mark rests on; the page shows it beside the mark.
 
 Pure: resolved values and the analysed card in, results out.
 """
@@ -48,6 +51,9 @@ class ClaimResult:
     status: ClaimStatus
     evidence: str
     source: str  # what was checked, e.g. "metric history production_mean_score of run 3f2a…"
+    # What the mark rests on, shown beside it, so a claim and a check that read the same figure another way
+    # cannot look like a contradiction: "on the value the run logged", "allowing for chance: ...".
+    checked: str = ""
 
     @property
     def holds(self) -> bool:
@@ -153,16 +159,20 @@ def check_metric_claim(spec: ClaimSpec, value: float, interval: Estimate | None,
     low_ok = spec.at_least is None or value >= spec.at_least
     high_ok = spec.at_most is None or value <= spec.at_most
     logged = f"The run logged {format_number(value, 3)} (the claim needs {bound_words})."
+    on_logged = "on the value the run logged"
     if not (low_ok and high_ok):
-        return ClaimResult(spec, "fails", f"No longer true: {logged[0].lower()}{logged[1:]}", source)
+        return ClaimResult(spec, "fails", f"No longer true: {logged[0].lower()}{logged[1:]}", source, on_logged)
     narrow = ""
     if interval is not None and interval.low is not None and interval.high is not None:
         reaches = ((spec.at_least is not None and interval.low < spec.at_least)
                    or (spec.at_most is not None and interval.high > spec.at_most))
         if reaches:
-            narrow = (f" It holds only narrowly: allowing for chance, the value could be anywhere from "
-                      f"{format_number(interval.low, 3)} to {format_number(interval.high, 3)}.")
-    return ClaimResult(spec, "holds", logged + narrow, source)
+            narrow = (f" It holds only narrowly: the claim checks the logged value, but allowing for chance the "
+                      f"value could be anywhere from {format_number(interval.low, 3)} to "
+                      f"{format_number(interval.high, 3)}, so a check that asks the whole range to meet "
+                      f"{bound_words} (as a trust check does) would not pass yet.")
+            on_logged = "on the value the run logged; allowing for chance, not certain"
+    return ClaimResult(spec, "holds", logged + narrow, source, on_logged)
 
 
 def _described(group: str, estimate: Estimate) -> str:
@@ -183,6 +193,11 @@ def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate) -> Clai
     figures = f"{_described(str(spec.group), group)}; {_described(str(spec.no_worse_than), other)}"
     if clearly_worse:
         return ClaimResult(spec, "fails", f"No longer true: the {RATE_NAMES[spec.rate]} is clearly worse for "
-                           f"{spec.group!r}, beyond the uncertainty. {figures}.", source)
-    told = "clearly better" if clearly_better else "no clear difference (the ranges overlap)"
-    return ClaimResult(spec, "holds", f"True: {told}. {figures}.", source)
+                           f"{spec.group!r}, beyond the uncertainty. {figures}.", source,
+                           "clearly worse, beyond chance")
+    if clearly_better:
+        return ClaimResult(spec, "holds", f"True: clearly better, beyond the uncertainty. {figures}.", source,
+                           "clearly, beyond chance")
+    return ClaimResult(spec, "holds", "True, allowing for chance: no clear difference given the number of cases (the "
+                       f"ranges overlap), which the claim accepts even where the figures differ. {figures}.", source,
+                       "allowing for chance: no clear difference given the number of cases")

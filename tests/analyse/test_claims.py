@@ -121,3 +121,26 @@ def test_slice_claim_with_an_empty_group_is_unchecked() -> None:
 def test_claim_schema_refuses_what_cannot_be_checked(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         _claim(**fields)
+
+
+def test_a_claim_says_what_its_mark_rests_on() -> None:
+    # "✓ finds at least 7 in 10" beside a trust check that is not passed: the claim checks the logged 0.8125,
+    # the trust check the low end of the range (0.700 < 0.75). Each says which, so they do not contradict.
+    interval = proportion(52, 64)
+    narrow = check_metric_claim(_claim(metric="m", at_least=0.75), 0.8125, interval, RUN)
+    assert narrow.checked == "on the value the run logged; allowing for chance, not certain"
+    assert "the claim checks the logged value" in narrow.evidence
+    assert "anywhere from 0.700 to 0.889" in narrow.evidence and "would not pass yet" in narrow.evidence
+    assert check_metric_claim(_claim(metric="m", at_least=0.6), 0.8125, interval, RUN).checked == (
+        "on the value the run logged")
+    # 68% against 82% on few cases: the claim holds, and says it allows for chance.
+    claim = _claim(slice="sex", group="women", no_worse_than="men", rate="recall")
+    women, men = proportion(17, 25), proportion(23, 28)
+    assert women.value == 0.68 and round(men.value or 0, 2) == 0.82
+    held = check_slice_claim(claim, women, men)
+    assert held.status == "holds"
+    assert held.checked == "allowing for chance: no clear difference given the number of cases"
+    assert held.evidence.startswith("True, allowing for chance: no clear difference given the number of cases")
+    assert "women: 68% (between" in held.evidence and "men: 82% (between" in held.evidence
+    apart = check_slice_claim(claim, _estimate(0.42, 0.19, 0.68), _estimate(0.96, 0.86, 0.99))
+    assert apart.checked == "clearly worse, beyond chance"
