@@ -13,6 +13,11 @@ Filters: percent(digits=0), number(digits=2), count, date. Nothing else parses: 
 arithmetic, attribute walking, or other filters. Each expression is checked against the template's syntax
 tree before anything runs, so every refusal points at its line. A figure renders as a Markdown link to its
 provenance (run, metric key, step, time), one click from the number.
+
+Params, tags and the model's name, alias and run come from MLflow, where anyone with access writes them: they
+are text, never markup. Each is put into the author's Markdown with every ASCII punctuation character
+backslash-escaped (no link, emphasis, HTML tag or entity can start inside it) and on one line (control
+characters and line breaks become spaces), so it reads on the page exactly as it was logged.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from storybook.analyse.plain import format_count, format_date, format_number, fo
 from storybook.errors import ExpressionError, Location, ReferenceNotFound
 from storybook.resolve.resolved import Figure, Provenance
 
-__all__ = ["FUNCTIONS", "Reference", "Vocabulary", "find_references", "provenance_anchor", "render_expressions"]
+__all__ = ["FUNCTIONS", "Reference", "Vocabulary", "as_text", "find_references", "provenance_anchor",
+           "render_expressions"]
 
 FUNCTIONS = ("metric", "param", "tag", "claim")
 FILTERS = ("percent", "number", "count", "date")
@@ -59,6 +65,17 @@ class Vocabulary:
     model: Mapping[str, str]
     evaluation: Mapping[str, int]
     claims: Mapping[str, str] = field(default_factory=dict)  # claim id -> its Markdown (text and check mark)
+
+
+_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def as_text(value: str) -> str:
+    """A value from MLflow as Markdown that renders as the value itself: one line, no markup, no control
+    characters (nor bidi overrides, which reorder the text around them)."""
+    return _PUNCTUATION.sub(r"\\\1", _CONTROLS.sub("", _BREAKS.sub(" ", value)))
 
 
 def provenance_anchor(provenance: Provenance) -> str:
@@ -249,10 +266,10 @@ def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
                                     location=Location(where.path, ref.line), hint=f"available: {known}")
     context = {
         "metric": lambda key: values.metrics[key],
-        "param": lambda key: values.params[key],
-        "tag": lambda key: values.tags[key],
-        "claim": lambda key: values.claims[key],
-        "model": dict(values.model),
+        "param": lambda key: as_text(values.params[key]),
+        "tag": lambda key: as_text(values.tags[key]),
+        "claim": lambda key: values.claims[key],  # storybook's own Markdown: the author's words and a mark
+        "model": {key: as_text(value) for key, value in values.model.items()},
         "evaluation": dict(values.evaluation),
     }
     try:

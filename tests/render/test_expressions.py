@@ -60,9 +60,9 @@ def refusal(text: str, error: type[StorybookError] = ExpressionError) -> Storybo
          '[50%](#prov-metric-test-roc-auc "metric test/roc auc of run 0123456789ab")'),
         ("{{ evaluation.size | count }}", "1,234"),
         ("{{ evaluation.positives }}", "56"),
-        ('{{ param("C") }}', "0.5"),
+        ('{{ param("C") }}', "0\\.5"),  # MLflow text: punctuation escaped, so it renders as itself
         ('{{ tag("team") }}', "Screening analytics"),
-        ("{{ model.name }} v{{ model.version }} @{{ model.alias }}", "breast-cancer-screening v3 @champion"),
+        ("{{ model.name }} v{{ model.version }} @{{ model.alias }}", "breast\\-cancer\\-screening v3 @champion"),
         ("{{ 0.25 | percent }}", "25%"),
         ("{{ 1234567 | count }}", "1,234,567"),
         ("{{ 1700000000000 | date }}", "14 November 2023"),
@@ -253,3 +253,32 @@ def test_any_text_renders_or_raises_a_storybook_error(text: str) -> None:
         assert error.location is not None and error.location.path == PATH
     else:
         assert isinstance(output, str)
+
+
+@pytest.mark.parametrize(
+    ("logged", "shown"),
+    [
+        ("[click me](https://attacker.example)", "[click me](https://attacker.example)"),
+        ("![x](https://attacker.example/t.png)", "![x](https://attacker.example/t.png)"),
+        ("<style>p {display: none}</style>", "&lt;style&gt;p {display: none}&lt;/style&gt;"),
+        ("<https://attacker.example>", "&lt;https://attacker.example&gt;"),
+        ("**loud** _quiet_ `code` ~~gone~~", "**loud** _quiet_ `code` ~~gone~~"),
+        ("&lt;b&gt; &#60;", "&amp;lt;b&amp;gt; &amp;#60;"),
+        ("line one\n# a heading\n\n- a list", "line one # a heading - a list"),
+        ("red \x1b[31m text\x00", "red [31m text"),
+        ("C:\\models\\v2", "C:\\models\\v2"),
+    ],
+)
+def test_mlflow_values_are_text_not_markup(logged: str, shown: str) -> None:
+    """A param, tag or model name read from MLflow renders as the text it is, and the author's prose after it
+    (in the same paragraph and the next) is all there."""
+    from dataclasses import replace
+
+    from storybook.render.markdown import markdown_to_html
+
+    values = replace(VALUES, params={"note": logged}, tags={"note": logged},
+                     model={**VALUES.model, "name": logged, "alias": logged})
+    for expression in ('{{ param("note") }}', '{{ tag("note") }}', "{{ model.name }}", "{{ model.alias }}"):
+        html = markdown_to_html(render_expressions(f"Logged: {expression} end of sentence.\n\nThe next paragraph.",
+                                                   WHERE, values))
+        assert html == f"<p>Logged: {shown} end of sentence.</p>\n<p>The next paragraph.</p>\n", expression
