@@ -229,6 +229,7 @@ def threshold_text(result: Sweep, index: int) -> str:
         scale = Decimal(10) ** digits
         lowest = (Decimal(below) * scale).to_integral_value(ROUND_FLOOR) + 1 if below > -math.inf else None
         highest = (Decimal(top) * scale).to_integral_value(ROUND_FLOOR) if top < math.inf else None
+        steps: Decimal | None
         if lowest is not None and highest is not None:
             if lowest > highest:
                 continue
