@@ -24,6 +24,7 @@ from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estima
 from storybook.analyse.comparison import Comparison
 from storybook.analyse.decision_judge import Scored, difference, version_gap
 from storybook.analyse.plain import format_date
+from storybook.analyse.reconcile import TOLERANCE, measured_on
 from storybook.analyse.trust_checks import Verdict, check_previous_version, gap_verdict
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
 from storybook.sources.schema import MetricSpec, StoryConfig
@@ -153,6 +154,19 @@ def alias_spans(events: tuple[AliasEvent, ...], aliases_now: dict[str, int]) -> 
 
 def _estimate(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | None,
               config: StoryConfig) -> Estimate | None:
+    """A version's interval for a figure, only when it belongs to the figure (storybook.analyse.reconcile):
+    measured on the evaluation set, and reproduced by the version's own set within rounding."""
+    if measured_on(spec) != "evaluation":
+        return None
+    estimate = _recomputed(spec, version, scored, config)
+    logged = version.metrics.get(spec.key)
+    if estimate is None or estimate.value is None or logged is None or abs(estimate.value - logged) > TOLERANCE:
+        return None
+    return estimate
+
+
+def _recomputed(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | None,
+                config: StoryConfig) -> Estimate | None:
     kind = spec.kind
     if kind not in PROPORTION_KINDS and kind != "roc_auc":
         return None

@@ -122,19 +122,20 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     if config.trust is not None or config.decision is not None:
         compared_scored_set(story, resolved)  # its premises checked once, before trust and decision read it
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
-    pair = (scored.labels, scored.scores) if scored is not None else (None, None)
+    labels = scored.labels if scored is not None else None
+    scores = scored.scores if scored is not None else None
     cost = None
     if config.cost_of_error is not None and card.threshold is not None:
         if scored is not None:
             cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
-                                      resolved.evaluation[[s.column for s in config.slices]], config.slices,
+                                      scored.frame[[s.column for s in config.slices]], config.slices,
                                       config.min_slice_size)
         elif card.overall is not None:
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
     trust = None
     if config.trust is not None:
-        trust = analyse_trust(config, resolved, card, *pair, comparison=comparison,
+        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison,
                               in_use=in_use_alias(config, project))
     claims = check_claims(
         story, resolved,
@@ -142,7 +143,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
-        decision = analyse_decision(config, resolved, card, cost, trust, *pair, comparison=comparison)
+        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison)
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
