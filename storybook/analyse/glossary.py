@@ -23,8 +23,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from storybook.analyse.comparison import in_use_alias
 from storybook.analyse.plain import Vocabulary, full_stop
-from storybook.sources.schema import GlossaryEntry, ProjectConfig, StoryConfig
+from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, GlossaryEntry, ProjectConfig, StoryConfig
 
 __all__ = [
     "DEFAULT_TERMS", "JARGON", "DefaultTerm", "Term", "TermOverride", "anchor_for", "build_glossary", "story_glossary",
@@ -61,6 +62,7 @@ class _Context:
     false_positive_means: str | None
     false_negative_means: str | None
     slice_labels: tuple[str, ...]
+    in_use_alias: str = DEFAULT_IN_USE_ALIAS
 
 
 InStory = Callable[[_Context], str | None]
@@ -111,7 +113,9 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 f"{c.words.positive}.", ("calibrated",)),
     DefaultTerm("challenger", "A newer version of the model, tested side by side with the one in use (the "
                 "champion) before it may replace it."),
-    DefaultTerm("champion", "The version of the model in use now."),
+    DefaultTerm("champion", "The version of the model in use now.",
+                lambda c: f"In this story, the version in use is the one that carries the alias "
+                f"\"{c.in_use_alias}\" in the model registry."),
     DefaultTerm("cross-validation", "Training and testing the model several times, each time holding back a "
                 "different part of the data for the test, to see how steady its results are.",
                 None, ("cross-validated",)),
@@ -201,14 +205,15 @@ def _fill(text: str, words: Vocabulary) -> str:
 def build_glossary(words: Vocabulary, *, project: Mapping[str, TermOverride | None] | None = None,
                    story: Mapping[str, TermOverride | None] | None = None,
                    false_positive_means: str | None = None, false_negative_means: str | None = None,
-                   slice_labels: Sequence[str] = ()) -> tuple[Term, ...]:
+                   slice_labels: Sequence[str] = (), in_use_alias: str = DEFAULT_IN_USE_ALIAS,
+                   ) -> tuple[Term, ...]:
     """storybook's defaults, then the project's entries, then the story's; alphabetical, unique anchors.
 
     A later entry with the same name (case-insensitive) replaces an earlier one whole; ``None`` removes it.
     A spelling claimed by a later entry (its name or ``also``) is taken away from earlier entries.
     """
     context = _Context(words, false_positive_means, false_negative_means,
-                       tuple(label.lower() for label in slice_labels))
+                       tuple(label.lower() for label in slice_labels), in_use_alias)
     entries: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}
     for default in DEFAULT_TERMS:
         told = default.in_story(context) if default.in_story is not None else None
@@ -257,4 +262,4 @@ def story_glossary(config: StoryConfig, project: ProjectConfig | None, words: Vo
         story=_overrides(config.glossary),
         false_positive_means=cost.false_positive_means if cost is not None else None,
         false_negative_means=cost.false_negative_means if cost is not None else None,
-        slice_labels=[s.label for s in config.slices])
+        slice_labels=[s.label for s in config.slices], in_use_alias=in_use_alias(config, project))

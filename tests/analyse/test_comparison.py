@@ -219,3 +219,15 @@ def test_an_in_use_alias_needs_a_registered_model(tmp_path: Path) -> None:
     (tmp_path / "storybook.yaml").write_text("title: T\nin_use_alias: 'not an alias!'\n")
     with pytest.raises(StorybookError, match="in_use_alias"):
         load_project(tmp_path)
+
+
+def test_the_glossary_says_which_alias_marks_the_version_in_use(tmp_path: Path) -> None:
+    from storybook.analyse.glossary import story_glossary
+    from storybook.analyse.plain import Vocabulary
+
+    project = _load(tmp_path, "candidate", "production", project="in_use_alias: production\n")
+    terms = {t.name: t for t in story_glossary(_story(project).config, project.config, Vocabulary())}
+    assert terms["champion"].in_story == ("In this story, the version in use is the one that carries the alias "
+                                          "\"production\" in the model registry.")
+    default = {t.name: t for t in story_glossary(_story(project).config, None, Vocabulary())}
+    assert default["champion"].in_story is not None and "\"champion\"" in default["champion"].in_story
