@@ -164,6 +164,15 @@ def test_both_stories_switch_from_the_version_in_use_to_the_candidate(
         trust = _text(pages[about], "trust")
         assert ("the version in use (it carries the alias \"production\") is version 1, registered on") in trust
         assert "champion" not in pages[about]
+        # The brief says which way it runs, on the full page and on the one-page summary alike.
+        role = "this story's version" if about == "production" else "the version compared with"
+        other = "the one this story is about" if about == "candidate" else "the version compared with"
+        direction = (f"Version 1 (production), {role}, is in use (it carries the alias \"production\"); version 2 "
+                     f"(candidate), {other}, is the one that would replace it.")
+        assert direction in decision
+        summary = (tmp / "configured" / "site" / f"{about}.summary.html").read_text()
+        assert direction in _text(summary, "summary-decision")
+        assert "Switching to version 2 (candidate) saves hours" in _text(summary, "summary-decision")
 
     # The ground on the compared version says which version it judges, and its role.
     candidate, production = _text(pages["candidate"], "decision"), _text(pages["production"], "decision")

@@ -119,6 +119,7 @@ class DecisionBrief:
     person: PersonDecision | None = None
     compared_with: str | None = None
     changes: tuple[GroundChange, ...] = ()
+    direction: str | None = None  # which version is in use and which would replace it (or that it is not known)
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -216,7 +217,8 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)
     recommendation, conditions, undecided = recommend(grounds)
     return DecisionBrief(spec=spec, recommendation=recommendation, action=_action(spec, recommendation),
-                         rule=RULES[recommendation], grounds=grounds, conditions=conditions, undecided=undecided)
+                         rule=RULES[recommendation], grounds=grounds, conditions=conditions, undecided=undecided,
+                         direction=comparison.direction if comparison is not None else None)
 
 
 def grounds_record(brief: DecisionBrief) -> dict[str, str]:
