@@ -122,7 +122,10 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         other_labels = frame[config.evaluation.label_column].astype("string").to_numpy() == \
             config.evaluation.positive_value
         other_scores = np.asarray(frame[config.evaluation.score_column], dtype=np.float64)
-        other_threshold = float(compared.run.params.get(str(config.evaluation.threshold_param), card.threshold))
+        # The story's own threshold when it sets one (as for the story's version); else the compared run's param,
+        # checked by storybook.analyse.scored before trust is analysed.
+        other_threshold = card.threshold if config.evaluation.threshold is not None else float(
+            compared.run.params.get(str(config.evaluation.threshold_param), card.threshold))
         id_column = config.evaluation.id_column
         mine = Scored("", labels, scores, card.threshold, None, "",
                       ids=case_ids(evaluation_frame, id_column) if evaluation_frame is not None else None)

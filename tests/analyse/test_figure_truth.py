@@ -324,3 +324,19 @@ def test_the_default_unit_is_neutral(tmp_path: Path) -> None:
     loaded = _story(tmp_path)
     assert loaded.config.evaluation is not None and loaded.config.evaluation.unit == "cases"
     assert Vocabulary().unit == "cases"
+
+
+def test_trust_judges_the_compared_version_at_the_story_threshold(tmp_path: Path) -> None:
+    """The story sets threshold 0.5; the compared run's own param (0.9) must not be used for it by trust while
+    the model card, the cost and the decision use 0.5."""
+    write_project(tmp_path, {"s": story("m", "production", [DEFAULT_METRIC], {
+        "threshold": 0.5, "positive_means": "are positive", "negative_means": "are negative"},
+        trust={"owner": "Quality team", "model": {"metric": "recall", "minimum": 0.5, "compare_with": "candidate"}})})
+    loaded = load_project(tmp_path).stories[0]
+    assert isinstance(loaded, StorySource), loaded
+    compared = pd.DataFrame({"label": [1, 0] * 20, "score": [0.6, 0.1] * 20})  # recall 1 at 0.5, 0 at 0.9
+    analysis = analyse_story(loaded, _resolved(_frame(), {"test_auc": 0.7}, params={"threshold": "0.9"},
+                                               compared=compared))
+    assert analysis.trust is not None
+    found = [e for level in analysis.trust.levels for e in level.evidence if e.check == "model.previous_version"]
+    assert len(found) == 1 and found[0].figures["previous"] == 1.0
