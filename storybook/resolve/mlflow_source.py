@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -402,8 +403,14 @@ def _on_calendar(timestamp_ms: int) -> int | None:
 
 
 def _dated(history: Series, location: Location) -> None:
-    """A series is drawn and told over time: a reading whose time is no calendar date fails the story, located."""
+    """A series is drawn and told over time, reading by reading: one whose time is no calendar date, or whose
+    value is not a number (NaN) or infinite, fails the story, located, rather than being told wrong."""
     for point in history.points:
+        if not math.isfinite(point.value):
+            raise StoryError(
+                f"series {history.key!r} has a reading (step {point.step}) whose value is {point.value} (not a "
+                "number storybook can compare with guardrails, claims or other readings)", location=location,
+                hint="log the reading again with its real value (or leave it out), or name another series")
         if not _FIRST_MS <= point.timestamp_ms <= _LAST_MS:
             raise StoryError(
                 f"series {history.key!r} has a reading (step {point.step}) logged at {point.timestamp_ms:,} ms "
