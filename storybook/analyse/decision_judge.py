@@ -334,7 +334,8 @@ def _placements(positives: npt.NDArray[np.float64], negatives: npt.NDArray[np.fl
                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """DeLong's structural components: for each positive, the share of negatives it outscores (ties count
     half); for each negative, the share of positives that outscore it."""
-    from scipy.stats import rankdata
+    def rankdata(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:   # ties get their mean rank
+        return np.asarray(pd.Series(values).rank(method="average").to_numpy(), dtype=np.float64)
 
     m, k = positives.size, negatives.size
     both = rankdata(np.concatenate([positives, negatives]))
