@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
+from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.model_card import ModelCard, StoryAnalysis
 from storybook.analyse.plain import (
     RATE_NAMES,
@@ -81,7 +82,8 @@ def page_environment(project_templates: Path | None) -> Environment:
     search = [project_templates.absolute()] if project_templates is not None and project_templates.is_dir() else []
     env = PageSandbox([*search, _templates_root().absolute()])
     env.filters.update(percent=format_percent, number=format_number, count=format_count, date=format_date,
-                       per_hundred=per_hundred, anchor=provenance_anchor, full_stop=full_stop)
+                       per_hundred=per_hundred, anchor=provenance_anchor, full_stop=full_stop,
+                       threshold=stated_threshold_text)
     return env
 
 

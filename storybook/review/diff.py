@@ -264,7 +264,10 @@ def _analysed(old: StoryAnalysis | None, new: StoryAnalysis | None,
             a_u = old_cost.uncertainty.threshold if old_cost and old_cost.uncertainty else None
             b_u = new_cost.uncertainty.threshold if new_cost and new_cost.uncertainty else None
             apart = _apart(a_u, b_u)
-            result.append(NumberChange("lowest-cost threshold", _number(a_best), _number(b_best), apart,
+            # As the pages print them (a threshold that flags exactly the cases its figures count).
+            a_text = old_cost.best_threshold_text if old_cost and old_cost.comparison else None
+            b_text = new_cost.best_threshold_text if new_cost and new_cost.comparison else None
+            result.append(NumberChange("lowest-cost threshold", a_text, b_text, apart,
                                        f"{_interval(a_u).strip()} → {_interval(b_u).strip()}" if apart is not None
                                        else ""))
         a_cost = old_cost.current_cost_per if old_cost else None
@@ -531,7 +534,7 @@ def diff_snapshot_files(old: Path, new: Path) -> ProjectDiff:
     numbers = compare_resolved(resolved[0], resolved[1])
     analyses = [_analyse(story, pinned, str(path), diff.notes) if story is not None else None
                 for story, pinned, path in zip(stories, resolved, (old, new), strict=True)]
-    diff.numbers = _analysed(analyses[0], analyses[1], numbers)
+    diff.numbers = [*analysis_outcomes(analyses[0], analyses[1]), *_analysed(analyses[0], analyses[1], numbers)]
     if not diff.numbers:
         diff.status = "unchanged"
     result.stories.append(diff)
