@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from storybook.analyse.classification import Estimate
+from storybook.analyse.classification import MAX_GROUPS, OTHER_GROUPS, Estimate
 from storybook.analyse.plain import RATE_NAMES, format_date, format_number, format_percent, verdict
 from storybook.errors import ReferenceNotFound, SourceError
 from storybook.resolve.resolved import ResolvedStory, Series
@@ -103,6 +103,13 @@ def _slice(story: StorySource, index: int, spec: ClaimSpec,
     groups = columns[spec.slice]
     for key in ("group", "no_worse_than"):
         value = getattr(spec, key)
+        merged = [name for name in groups if OTHER_GROUPS.fullmatch(name)]
+        if value not in groups and merged:
+            raise SourceError(f"claim {spec.id!r}: group {value!r} is not among the {MAX_GROUPS} largest groups of "
+                              f"{spec.slice!r} the story shows one by one ({merged[0]} are counted together), "
+                              "so it cannot be checked on its own",
+                              location=story.yaml.location(("claims", index, key)),
+                              hint=f"name one of the groups shown: {', '.join(list(groups)[:12])}")
         if value not in groups:
             raise SourceError(f"claim {spec.id!r}: {spec.slice!r} has no group {value!r}",
                               location=story.yaml.location(("claims", index, key)),

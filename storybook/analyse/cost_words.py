@@ -129,9 +129,19 @@ def _choice(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
     saving = cost.uncertainty.saving if cost.uncertainty is not None else None
     if saving is not None and saving.low is not None and saving.high is not None:
         doubt = ", so it is not certain that switching helps" if cmp.saving_per > 0 and saving.low <= 0 else ""
-        sentences.append(f"Allowing for chance in the evaluation, the difference could be anywhere from "
+        judged = _sample_note(cost, words)
+        sentences.append(f"Allowing for chance in the evaluation{judged}, the difference could be anywhere from "
                          f"{_difference(saving.low)} to {_difference(saving.high)}{doubt}.")
     return tuple(sentences)
+
+
+def _sample_note(cost: CostStory, words: Vocabulary) -> str:
+    """", judged on a random sample of 200,000 of its 6,000,000 patients" when the evaluation was too large to
+    resample whole (the ranges are then those of the smaller sample, so wider); "" otherwise."""
+    drawn = cost.uncertainty
+    if drawn is None or drawn.sampled is None:
+        return ""
+    return f", judged on a random sample of {drawn.sampled:,} of its {drawn.cases:,} {words.unit}"
 
 
 def _threshold_uncertainty(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
@@ -143,8 +153,10 @@ def _threshold_uncertainty(cost: CostStory, words: Vocabulary) -> tuple[str, ...
     which = ("The threshold that costs least within the limit" if cost.spec.capacity is not None
              else "The threshold that costs least")
     where = f"at {low} every time" if low == high else f"between {low} and {high}"
-    return (f"{which} is itself uncertain: resampling the evaluation {cost.uncertainty.rounds:,} times puts it "
-            f"{where}.",
+    drawn = cost.uncertainty
+    resampled = ("the evaluation" if drawn.sampled is None
+                 else f"a random sample of {drawn.sampled:,} of its {drawn.cases:,} {words.unit}")
+    return (f"{which} is itself uncertain: resampling {resampled} {drawn.rounds:,} times puts it {where}.",
             f"Because it was chosen on the same {cost.n:,} {words.unit} it is measured on, its cost may look a "
             "little better than it will be.")
 

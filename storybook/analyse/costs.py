@@ -25,9 +25,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.classification import Confusion, Estimate
+from storybook.analyse.classification import Confusion, Estimate, group_rows
 
 __all__ = [
+    "BOOTSTRAP_CELLS",
+    "BOOTSTRAP_SAMPLE",
+    "BOOTSTRAP_WORK",
     "BootstrapResult",
     "Comparison",
     "CostModel",
@@ -48,6 +51,11 @@ __all__ = [
 ]
 
 PER = 1000
+# Bounds on the bootstrap's work (see bootstrap): cases resampled row by row, rows drawn over all rounds, and
+# distinct (score, label) pairs for resampling counts.
+BOOTSTRAP_SAMPLE = 200_000
+BOOTSTRAP_WORK = 200_000_000
+BOOTSTRAP_CELLS = 20_000
 MISSING = "(missing)"
 # Two totals are one tie when they differ by less than this share of the largest possible total.
 _TIE_RTOL = 1e-12
@@ -360,6 +368,9 @@ class BootstrapResult:
     ``threshold``: the cost-minimising threshold. ``cost_at_threshold``: the cost at ``at_threshold``.
     ``saving``: cost at ``at_threshold`` minus cost at the whole-data best threshold, both on the same
     resample (paired), so it can come out negative when switching may not help.
+    ``cases``: the evaluation's size. ``sampled``: when the data was too large to resample whole (see
+    :func:`bootstrap`), the size of the random sample the intervals come from (wider than the whole data's
+    would be: chance in a smaller set); None when they come from every case.
     """
 
     min_cost: Estimate
@@ -372,6 +383,8 @@ class BootstrapResult:
     seed: int
     confidence: float
     per: int
+    cases: int = 0
+    sampled: int | None = None
 
 
 def _estimate(value: float, samples: Floats, confidence: float, n: int) -> Estimate:
@@ -380,15 +393,56 @@ def _estimate(value: float, samples: Floats, confidence: float, n: int) -> Estim
     return Estimate(value=value, low=float(low), high=float(high), n=n)
 
 
+def _at(thresholds: Floats, threshold: float) -> int:
+    """The candidate of ``thresholds`` that flags exactly the rows ``score >= threshold`` flags."""
+    return min(int(np.searchsorted(thresholds, threshold, side="left")), thresholds.size - 1)
+
+
+@dataclass
+class _Rounds:
+    """Per round of the bootstrap: the lowest cost, its threshold, the cost at the threshold in use and at the
+    whole data's best threshold."""
+
+    min_costs: Floats
+    chosen: Floats
+    at_fixed: Floats
+    at_best: Floats
+
+    @classmethod
+    def empty(cls, rounds: int) -> _Rounds:
+        return cls(*(np.zeros(rounds, dtype=np.float64) for _ in range(4)))
+
+    def record(self, r: int, flagged: Ints, tp: Ints, m: int, thresholds: Floats, costs: CostModel,
+               capacity: float | None, per: int, best: int, fixed: int | None) -> None:
+        positives = int(tp[0])
+        fp = flagged - tp
+        totals = _totals(tp, fp, (m - positives) - fp, positives - tp, costs)
+        pick = _pick(totals, flagged, m, costs, capacity)
+        self.min_costs[r] = totals[pick.index] / m * per
+        self.chosen[r] = thresholds[pick.index]
+        self.at_best[r] = totals[best] / m * per
+        if fixed is not None:
+            self.at_fixed[r] = totals[fixed] / m * per
+
+
 def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *, rounds: int = 1000,
               seed: int = 0, capacity: float | None = None, at_threshold: float | None = None,
               confidence: float = 0.95, per: int = PER) -> BootstrapResult:
     """Resample cases with replacement and read off percentile intervals (see :class:`BootstrapResult`).
 
-    Round r draws ``rng.integers(0, n, size=n)`` row positions from ``numpy.random.default_rng(seed)``;
-    the same inputs and seed give the same result. Each round reuses one sort of the whole data (resampled
-    rows are counted by weight), so a round costs O(n). A resample whose cheapest choice is to flag nobody
-    counts at the whole data's flag-nobody threshold.
+    The figures themselves come from every case. The work stays bounded whatever the size of the data:
+
+    - **Rows** (up to ``BOOTSTRAP_SAMPLE`` cases, and ``BOOTSTRAP_WORK`` rows drawn over all rounds): round r
+      draws ``rng.integers(0, n, size=n)`` row positions from ``numpy.random.default_rng(seed)``, reusing one
+      sort of the data (resampled rows are counted by weight), so a round costs O(n).
+    - **Counts** (more cases, but at most ``BOOTSTRAP_CELLS`` distinct (score, label) pairs): resampling n
+      rows is the same as drawing the counts of the distinct (score, label) pairs from a multinomial with
+      their shares, which is all a threshold sweep reads; exact, and a round costs O(distinct pairs).
+    - **Sample** (otherwise): a random sample of cases without replacement (seeded), resampled as rows; the
+      result says so (``sampled``), and its intervals are those of the smaller set, so wider.
+
+    The same inputs and seed give the same result. A resample whose cheapest choice is to flag nobody counts
+    at the whole data's flag-nobody threshold.
     """
     _check_capacity(capacity)
     _check_per(per)
@@ -402,38 +456,59 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
         raise ValueError("no cases: cannot bootstrap an empty evaluation set")
     whole = sweep(truth, values)
     best = best_threshold(whole, costs, capacity, per=per)
-    ranked = _sort(truth, values)
     fixed = None if at_threshold is None else whole.index_for(at_threshold)
-
     rng = np.random.default_rng(seed)
-    min_costs = np.empty(rounds, dtype=np.float64)
-    chosen = np.empty(rounds, dtype=np.float64)
-    at_fixed = np.empty(rounds, dtype=np.float64)
-    at_best = np.empty(rounds, dtype=np.float64)
-    for r in range(rounds):
-        draws = rng.integers(0, n, size=n)
-        weights = np.bincount(draws, minlength=n).astype(np.int64)[ranked.order]
-        flagged, tp, _, positives = _counts(ranked, weights)
-        fp = flagged - tp
-        totals = _totals(tp, fp, (n - positives) - fp, positives - tp, costs)
-        pick = _pick(totals, flagged, n, costs, capacity)
-        min_costs[r] = totals[pick.index] / n * per
-        chosen[r] = ranked.thresholds[pick.index]
-        at_best[r] = totals[best.index] / n * per
-        if fixed is not None:
-            at_fixed[r] = totals[fixed] / n * per
+    found = _Rounds.empty(rounds)
+    rows = min(BOOTSTRAP_SAMPLE, max(BOOTSTRAP_WORK // rounds, 1))
+    sampled = None
+    if n <= rows:
+        _resample_rows(_sort(truth, values), whole.thresholds, n, rounds, rng, found, costs, capacity, per,
+                       best.index, fixed)
+    elif 2 * (whole.thresholds.size - 1) <= BOOTSTRAP_CELLS:
+        _resample_counts(_sort(truth, values), n, rounds, rng, found, costs, capacity, per, best.index, fixed)
+    else:
+        sampled = rows
+        pick = np.sort(np.random.default_rng([seed, 1]).choice(n, size=rows, replace=False))
+        ranked = _sort(truth[pick], values[pick])
+        thresholds = ranked.thresholds.copy()
+        thresholds[-1] = whole.thresholds[-1]  # flag nobody: above every score of the whole data
+        _resample_rows(ranked, thresholds, rows, rounds, rng, found, costs, capacity, per,
+                       _at(thresholds, best.threshold), None if at_threshold is None else _at(thresholds, at_threshold))
 
     cost_at = saving = None
     if at_threshold is not None:
         current = compare(whole, costs, at_threshold, capacity=capacity, per=per)
-        cost_at = _estimate(current.current_cost_per, at_fixed, confidence, n)
-        saving = _estimate(current.saving_per, at_fixed - at_best, confidence, n)
+        cost_at = _estimate(current.current_cost_per, found.at_fixed, confidence, n)
+        saving = _estimate(current.saving_per, found.at_fixed - found.at_best, confidence, n)
     return BootstrapResult(
-        min_cost=_estimate(best.cost_per, min_costs, confidence, n),
-        threshold=_estimate(best.threshold, chosen, confidence, n),
+        min_cost=_estimate(best.cost_per, found.min_costs, confidence, n),
+        threshold=_estimate(best.threshold, found.chosen, confidence, n),
         cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
-        rounds=rounds, seed=seed, confidence=confidence, per=per,
+        rounds=rounds, seed=seed, confidence=confidence, per=per, cases=n, sampled=sampled,
     )
+
+
+def _resample_rows(ranked: _Sorted, thresholds: Floats, m: int, rounds: int, rng: np.random.Generator,
+                   found: _Rounds, costs: CostModel, capacity: float | None, per: int, best: int,
+                   fixed: int | None) -> None:
+    for r in range(rounds):
+        draws = rng.integers(0, m, size=m)
+        weights = np.bincount(draws, minlength=m).astype(np.int64)[ranked.order]
+        flagged, tp, _, _ = _counts(ranked, weights)
+        found.record(r, flagged, tp, m, thresholds, costs, capacity, per, best, fixed)
+
+
+def _resample_counts(ranked: _Sorted, n: int, rounds: int, rng: np.random.Generator, found: _Rounds,
+                     costs: CostModel, capacity: float | None, per: int, best: int, fixed: int | None) -> None:
+    positives = np.add.reduceat(ranked.truth, ranked.starts)
+    sizes = np.diff(np.append(ranked.starts, ranked.truth.size))
+    shares = np.concatenate((positives, sizes - positives)) / n
+    runs = positives.size
+    for r in range(rounds):
+        drawn = rng.multinomial(n, shares).astype(np.int64)
+        drawn_positives = drawn[:runs]
+        flagged, tp = _from_top(drawn_positives + drawn[runs:]), _from_top(drawn_positives)
+        found.record(r, flagged, tp, n, ranked.thresholds, costs, capacity, per, best, fixed)
 
 
 @dataclass(frozen=True)
@@ -551,7 +626,8 @@ def by_slice(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.Series, co
     """Cost and mistakes per group at ``threshold``; groups sorted by name, missing values as "(missing)".
 
     ``groups`` lines up with the labels by position. A categorical column lists every category, so a
-    category with no cases appears with n = 0.
+    category with no cases appears with n = 0. Past ``MAX_GROUPS`` groups, the largest are kept and the rest
+    counted together in a last row (:func:`storybook.analyse.classification.group_rows`).
     """
     _check_per(per)
     truth, values = _read(labels, scores)
@@ -559,12 +635,8 @@ def by_slice(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.Series, co
         raise ValueError(f"groups has {len(groups)} rows but there are {truth.size} labels")
     if math.isnan(threshold):
         raise ValueError("the threshold must be a number, not NaN")
-    keys = groups.astype("string").fillna(MISSING).to_numpy(dtype=object)
-    names = {str(key) for key in keys}
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        names |= {str(category) for category in groups.dtype.categories}
-    ordered = sorted(names)
-    codes = np.asarray(pd.Categorical(keys, categories=ordered).codes, dtype=np.intp)
+    grouping = group_rows(groups.reset_index(drop=True), categories=True)
+    ordered, codes = grouping.names, grouping.codes
     flagged = values >= threshold
 
     def count(rows: npt.NDArray[np.bool_]) -> list[int]:
