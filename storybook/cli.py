@@ -342,14 +342,15 @@ def sign(
     reason: Annotated[str, typer.Option("--reason", help="Why you decided so, shown next to the computed "
                                         "recommendation.")] = "",
 ) -> None:
-    """Sign the story's current content (sources + snapshot): appends to stories/<slug>/signoffs.yaml.
+    """Sign the story's current content (sources + snapshot, storybook.yaml and the project's templates):
+    appends to stories/<slug>/signoffs.yaml. Only a pinned story can be signed.
 
     The sign-off is bound to a hash of the content; when the content changes it shows as stale. For a story
     with a decision: section it also records the computed recommendation and each ground's outcome, and with
     --decision your own decision and its reason (shown as an overrule when it differs).
     """
     from storybook.review.decide import current_brief, decision_argument
-    from storybook.review.signoff import append_signoff
+    from storybook.review.signoff import append_signoff, require_pinned
     from storybook.sources.loader import BrokenStory, load_project
 
     with _exit_codes():
@@ -357,6 +358,7 @@ def sign(
         target = loaded.stories[0]
         if isinstance(target, BrokenStory):
             raise target.error
+        require_pinned(target.directory)  # before reading anything from MLflow
         chosen = decision_argument(decision) if decision else ""
         if chosen and target.config.decision is None:
             raise ConfigError(f"story {story!r} has no decision: section to decide on",

@@ -40,6 +40,7 @@ __all__ = [
     "SignoffStatus",
     "append_signoff",
     "read_signoffs",
+    "require_pinned",
     "role_status",
     "signoff_status",
 ]
@@ -111,6 +112,16 @@ def _quoted(text: str) -> str:
     return quoted
 
 
+def require_pinned(story_dir: Path) -> None:
+    """Refuse to sign a story without a pinned snapshot: MLflow could change its figures with no file changing."""
+    if not has_snapshot(story_dir):
+        raise SourceError(f"story {story_dir.name!r} is not pinned, so it cannot be signed: its figures come "
+                          "from MLflow and can change without any file changing, and a sign-off would no longer "
+                          "cover what readers see", location=Location(story_dir / "story.yaml"),
+                          hint=f"pin it first: `storybook pin --story {story_dir.name}`, review and commit "
+                          "snapshot.json, then sign")
+
+
 def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now: datetime | None = None,
                    decision: str = "", reason: str = "", recommendation: str = "",
                    grounds: Mapping[str, str] | None = None) -> SignoffStatus:
@@ -135,12 +146,7 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
         raise ValueError(f"not a recommendation: {recommendation!r}")
     if grounds and any(outcome not in _OUTCOMES for outcome in grounds.values()):
         raise ValueError(f"a ground's outcome is one of {', '.join(_OUTCOMES)}")
-    if not has_snapshot(story_dir):
-        raise SourceError(f"story {story_dir.name!r} is not pinned, so it cannot be signed: its figures come "
-                          "from MLflow and can change without any file changing, and a sign-off would no longer "
-                          "cover what readers see", location=Location(story_dir / "story.yaml"),
-                          hint=f"pin it first: `storybook pin --story {story_dir.name}`, review and commit "
-                          "snapshot.json, then sign")
+    require_pinned(story_dir)
     read_signoffs(story_dir)  # refuse to append to a file that is already broken
     path = story_dir / SIGNOFF_FILE
     digest = content_hash(story_dir)

@@ -73,8 +73,8 @@ def two_versions(pinned_project: Path, tmp_path_factory: pytest.TempPathFactory)
     data = yaml.safe_load(story_file.read_text())
     data["model"] = {"name": "breast-cancer-screening", "alias": "challenger"}
     # The challenger logged no production series; the trust report, the claims on its histories and the
-    # decision brief (which compares with the challenger) go with them.
-    for champion_only in ("series", "trust", "claims", "decision"):
+    # decision brief and the model history (which compare with the challenger) go with them.
+    for champion_only in ("series", "trust", "claims", "decision", "history"):
         data.pop(champion_only, None)
     story_file.write_text(yaml.safe_dump(data, sort_keys=False))
     for section in story.glob("*.md"):
