@@ -268,7 +268,6 @@ def _check_story(found: _Collector, project: Project, report: CheckReport, story
 
                 _decision_grounds(found, story, grounds_record(analysis.decision), now.decision,
                                   "in the pinned snapshot", " in MLflow")
-    return report
 
 
 # -- sections and prose -------------------------------------------------------------------------------------
