@@ -59,7 +59,7 @@ from storybook.sources.schema import (
 
 if TYPE_CHECKING:
     from storybook.analyse.cost_story import CostStory
-    from storybook.analyse.model_card import ModelCard
+    from storybook.analyse.model_card import MetricLine, ModelCard
     from storybook.analyse.trust_story import TrustReport
 
 __all__ = ["GroundInputs", "evaluate"]
@@ -91,6 +91,8 @@ class GroundInputs:
             which = "this story's" if self.current is None else "the compared"
             return f"Comparing the versions needs both versions' scored evaluation sets, and {which} version has none."
         comparison = self.comparison
+        if comparison is not None and comparison.same_version:
+            return comparison.itself
         if comparison is None or comparison.in_use is None:
             return comparison.no_direction if comparison is not None else "Which version is in use is not known."
         return (self.current, self.compared) if comparison.in_use == "story" else (self.compared, self.current)
@@ -289,6 +291,11 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     else:
         estimate = next((line.estimate for line in inputs.card.metrics if line.spec.key == ground.key), None)
         source = inputs.current.source if inputs.current is not None else f"metric {ground.key}"
+    line = next((line for line in inputs.card.metrics if line.spec.key == ground.key), None)
+    elsewhere = _not_from_the_evaluation_set(line)
+    if elsewhere is not None:  # no interval of the evaluation set belongs to this figure (analyse/reconcile.py)
+        return _result(criterion, label, "cannot tell", None, bound, f"{_cap(spec.label)} {elsewhere}, so it has "
+                       f"no range from the evaluation set to judge {name} on.", section, f"metric {ground.key}")
     if estimate is None or estimate.value is None:
         return _result(criterion, label, "cannot tell", None, bound, f"There is no evaluation set to measure "
                        f"{spec.label.lower()} of {name} on, so it has no range.", section, source)
@@ -297,6 +304,21 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
                 f"{told_share(estimate.value)} {told_range(estimate)}, measured on {estimate.n:,} "
                 f"{counted_among(spec.kind, inputs.words)}. The story asks for {bound}: {verdict_words(outcome)}.")
     return _result(criterion, label, outcome, estimate, bound, sentence, section, source)
+
+
+def _not_from_the_evaluation_set(line: MetricLine | None) -> str | None:
+    """Why a reported figure has no interval of the evaluation set (measured elsewhere, or not reproduced by
+    it), in words that follow its label; None when it is the evaluation set's figure."""
+    if line is None:
+        return None
+    if line.measured_on != "evaluation":
+        where = {"training": "the training data", "cross_validation": "cross-validation"}.get(
+            line.measured_on, "data storybook cannot tell")
+        return f"was measured on {where}, not on the evaluation set"
+    if line.mismatch is not None:
+        return (f"was logged as {line.mismatch.logged:.4f}, which the evaluation set does not reproduce "
+                f"({line.mismatch.recomputed:.4f})")
+    return None
 
 
 def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, inputs: GroundInputs,

@@ -340,3 +340,22 @@ def test_trust_judges_the_compared_version_at_the_story_threshold(tmp_path: Path
     assert analysis.trust is not None
     found = [e for level in analysis.trust.levels for e in level.evidence if e.check == "model.previous_version"]
     assert len(found) == 1 and found[0].figures["previous"] == 1.0
+
+
+@pytest.mark.parametrize("version", ["story", "compared"])
+def test_a_decision_ground_on_a_training_figure_borrows_no_interval(tmp_path: Path, version: str) -> None:
+    metric = {"key": "training_recall_score", "label": "Found in training", "kind": "recall"}
+    write_project(tmp_path, {"s": story("m", "production", [metric], {
+        "threshold": 0.5, "positive_means": "are positive", "negative_means": "are negative"},
+        trust={"owner": "Quality team", "model": {"compare_with": "candidate"}},
+        decision={"question": "Switch?", "owner": "The board",
+                  "options": {"go": "Switch.", "no_go": "Keep.", "go_with_conditions": "Switch later."},
+                  "criteria": [{"id": "finds", "metric": {"key": "training_recall_score", "version": version,
+                                                          "at_least": 0.1}}]})})
+    loaded = load_project(tmp_path).stories[0]
+    assert isinstance(loaded, StorySource), loaded
+    analysis = analyse_story(loaded, _resolved(_frame(), {"training_recall_score": 0.99}, compared=_frame(2)))
+    assert analysis.decision is not None
+    ground = analysis.decision.grounds[0]
+    assert ground.outcome == "cannot tell"
+    assert "Found in training was measured on the training data, not on the evaluation set" in ground.sentence
