@@ -75,6 +75,17 @@ class Comparison:
     aliases: tuple[tuple[str, int], ...] = ()
 
     @property
+    def same_version(self) -> bool:
+        """Both sides are one version (e.g. the story names version 2 and compare_with an alias on version 2)."""
+        return self.story_version.version is not None and \
+            self.story_version.version == self.compared_version.version
+
+    @property
+    def itself(self) -> str:
+        return (f"The version compared with is {self.compared_version.name}, the version this story is about: a "
+                "version cannot be compared with itself. Name the alias of another version in compare_with.")
+
+    @property
     def in_use_version(self) -> VersionRef | None:
         if self.in_use is None:
             return None
@@ -104,6 +115,8 @@ class Comparison:
     @property
     def direction(self) -> str:
         """One sentence saying which version is in use and which would replace it, or that it is not known."""
+        if self.same_version:
+            return self.itself
         in_use, proposed = self.in_use_version, self.proposed_version
         if in_use is None or proposed is None:
             return self.no_direction
@@ -149,7 +162,9 @@ def compare_versions(config: StoryConfig, resolved: ResolvedStory, project: Proj
     aliases = model_aliases(resolved)
     holder = aliases.get(alias)
     side: Side | None = None
-    if holder is not None and holder == story.version:
+    if story.version is not None and story.version == other.version:
+        side = None   # one version on both sides: no direction (Comparison.same_version says why)
+    elif holder is not None and holder == story.version:
         side = "story"
     elif holder is not None and holder == other.version:
         side = "compared"

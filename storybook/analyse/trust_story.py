@@ -116,8 +116,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                              rules=card.rules))
     compared = resolved.compared
     evaluation_frame = resolved.evaluation
+    itself = comparison is not None and comparison.same_version   # nothing to compare a version with
     if compared is not None and labels is not None and scores is not None and card.threshold is not None \
-            and compared.evaluation is not None and config.evaluation is not None:
+            and compared.evaluation is not None and config.evaluation is not None and not itself:
         frame = compared.evaluation
         other_labels = frame[config.evaluation.label_column].astype("string").to_numpy() == \
             config.evaluation.positive_value

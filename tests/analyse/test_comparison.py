@@ -231,3 +231,11 @@ def test_the_glossary_says_which_alias_marks_the_version_in_use(tmp_path: Path) 
                                           "\"production\" in the model registry.")
     default = {t.name: t for t in story_glossary(_story(project).config, None, Vocabulary())}
     assert default["champion"].in_story is not None and "\"champion\"" in default["champion"].in_story
+
+
+def test_a_compared_alias_on_the_storys_own_version_compares_nothing(tmp_path: Path) -> None:
+    story = _story(_load(tmp_path, "candidate", "staging"))
+    comparison = compare_versions(story.config, _resolved(2, 2, {2: ("candidate", "staging")}), None)
+    assert comparison is not None and comparison.same_version and comparison.in_use is None
+    assert comparison.direction.startswith("The version compared with is version 2 (candidate, staging), the "
+                                           "version this story is about: a version cannot be compared with itself.")
