@@ -63,6 +63,18 @@ METRIC_KINDS: tuple[str, ...] = MetricKind.__args__  # type: ignore[attr-defined
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _phrase(text: str) -> str:
+    if text.endswith((".", "!", "?", ",", ";", ":")):
+        raise ValueError(f"{text!r} ends with {text[-1]!r}; this phrase goes inside sentences storybook writes "
+                         f"(\"Of the patients who have a malignant tumour, ...\"), so leave the punctuation out: "
+                         f"{text.rstrip('.!?,;:')!r}")
+    return text
+
+
+# A phrase storybook puts inside its own sentences: no sentence punctuation at its end (no "tumour.," on a page).
+Phrase = Annotated[ShortText, AfterValidator(_phrase)]
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250,
                                        pattern=r"^[A-Za-z0-9_./ -]+$")]
 
@@ -291,10 +303,10 @@ class EvaluationSpec(_Schema):
     id_column: Key | None = Field(
         default=None, description="a column naming each case; two versions' scored sets with the same ids are "
         "compared case by case (paired)")
-    positive_means: ShortText = Field(description="the positive class in plain words, e.g. 'has cancer'")
-    negative_means: ShortText = Field(description="the negative class in plain words, e.g. 'has a harmless tumour'")
-    flagged_means: ShortText = Field(default="flagged", description="what the model's 'yes' leads to")
-    unit: ShortText = Field(default="cases", description="what one row is, in plural: 'patients'")
+    positive_means: Phrase = Field(description="the positive class in plain words, e.g. 'has cancer'")
+    negative_means: Phrase = Field(description="the negative class in plain words, e.g. 'has a harmless tumour'")
+    flagged_means: Phrase = Field(default="flagged", description="what the model's 'yes' leads to")
+    unit: Phrase = Field(default="cases", description="what one row is, in plural: 'patients'")
 
     @model_validator(mode="before")
     @classmethod
@@ -330,7 +342,7 @@ class SeriesSpec(_Schema):
 class CostOfError(_Schema):
     """What each kind of mistake costs, in the stakeholder's own unit, and who stated it."""
 
-    unit: ShortText = Field(description="what costs are counted in, plural: 'hours of specialist time'")
+    unit: Phrase = Field(description="what costs are counted in, plural: 'hours of specialist time'")
     owner: ShortText = Field(description="who stated these costs and answers for them")
     false_positive: Annotated[float, Field(ge=0)] | None = Field(default=None,
         description="the cost of one false alarm (flagged, but negative), in unit")

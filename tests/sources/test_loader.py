@@ -382,3 +382,14 @@ def test_relative_paths_in_errors_are_shown_from_the_working_directory(project: 
     text = str(broken(project))
     assert os.path.join("stories", "screening", "story.yaml") + ":1" in text
     assert str(project) not in text
+
+
+def test_a_phrase_that_ends_in_a_full_stop_is_a_located_error(project: Path) -> None:
+    # positive_means completes storybook's sentences ("Of the patients who have a malignant tumour, ..."); a full
+    # stop at its end would print "tumour., 70 are missed" on every page.
+    write_story(project, "screening", STORY_YAML.replace("have a malignant tumour\n", "have a malignant tumour.\n"))
+    error = broken(project)
+    line = STORY_YAML.splitlines().index("  positive_means: have a malignant tumour") + 1
+    assert error.location is not None and error.location.line == line, error.message
+    assert "evaluation.positive_means" in error.message and "leave the punctuation out" in error.message
+    assert "'have a malignant tumour'" in error.message
