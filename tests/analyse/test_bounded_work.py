@@ -1,0 +1,160 @@
+"""Issue 24, class 5: analysis work stays bounded whatever the size of the data, and the page says how.
+
+Slices: groups by one factorize + bincount, the largest MAX_GROUPS shown and the rest counted together; the
+results agree with a plain per-group loop and with scikit-learn. Bootstrap: an exact resampling of counts when
+there are few distinct scores (checked against the row-wise bootstrap within Monte-Carlo tolerance), a stated
+random sample past its bounds.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from storybook.analyse import costs as cost_module
+from storybook.analyse.classification import (
+    MAX_GROUPS,
+    auc_estimate,
+    confusion_at,
+    disaggregate,
+    group_rows,
+    other_groups_label,
+)
+from storybook.analyse.cost_words import cost_wording
+from storybook.analyse.costs import BOOTSTRAP_SAMPLE, CostModel, bootstrap, by_slice
+
+COSTS = CostModel(cost_fp=1.0, cost_fn=5.0)
+
+
+def _scored(n: int, seed: int, digits: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = rng.random(n) < 0.3
+    scores = 1.0 / (1.0 + np.exp(-(rng.normal(size=n) + 1.5 * labels - 1.0)))
+    return labels, (np.round(scores, digits) if digits is not None else scores)
+
+
+def test_disaggregate_agrees_with_a_per_group_loop_and_sklearn() -> None:
+    labels, scores = _scored(3_000, seed=1, digits=2)
+    rng = np.random.default_rng(2)
+    column = pd.Series(rng.choice(["b", "a", "c", None], size=3_000), dtype=object)
+    column[column == "c"] = 3  # a number among strings is grouped by its text, as before
+    overall, [table] = disaggregate(labels, scores, pd.DataFrame({"site": column}), 0.4)
+    assert table.merged == 0
+    keys = column.astype("string").fillna("(missing)").to_numpy()
+    assert [row.value for row in table.rows] == sorted(set(keys))
+    for row in table.rows:
+        mask = keys == row.value
+        assert row.confusion == confusion_at(labels[mask], scores[mask], 0.4)
+        assert row.auc == auc_estimate(labels[mask], scores[mask])
+        assert row.auc.value == pytest.approx(roc_auc_score(labels[mask], scores[mask]), abs=1e-12)
+    assert overall.n == 3_000
+
+
+def test_many_groups_keep_the_largest_and_count_the_rest_together() -> None:
+    rows = 120_000
+    labels, scores = _scored(rows, seed=3)
+    # 100,002 groups: 60 big ones (sizes 300..359), then 100,002 - 60 single-row groups.
+    sizes = np.arange(300, 360)
+    big = np.repeat(np.arange(60), sizes)
+    codes = np.concatenate([big, 60 + np.arange(rows - big.size)])
+    column = pd.Series(codes).map(lambda c: f"g{c:06d}")
+    start = time.perf_counter()
+    _, [table] = disaggregate(labels, scores, pd.DataFrame({"customer": column}), 0.5)
+    assert time.perf_counter() - start < 20
+    groups = 60 + rows - big.size
+    assert table.merged == groups - MAX_GROUPS
+    assert len(table.rows) == MAX_GROUPS + 1
+    shown = [row.value for row in table.rows[:-1]]
+    assert shown == sorted(f"g{c:06d}" for c in range(10, 60))  # the 50 largest, by name
+    other = table.rows[-1]
+    assert other.value == other_groups_label(groups - MAX_GROUPS)
+    assert other.value == f"(the other {groups - MAX_GROUPS:,} smaller groups)"
+    kept = np.isin(codes, np.arange(10, 60))
+    assert other.n == rows - int(kept.sum())
+    assert other.confusion == confusion_at(labels[~kept], scores[~kept], 0.5)
+    assert sum(row.n for row in table.rows) == rows
+
+
+def test_group_rows_breaks_size_ties_by_name_and_keeps_empty_categories_when_asked() -> None:
+    column = pd.Series(pd.Categorical(["x", "y", "y", None], categories=["x", "y", "z"]))
+    grouping = group_rows(column, categories=True)
+    assert grouping.names == ("(missing)", "x", "y", "z")
+    assert list(grouping.codes) == [1, 2, 2, 0]
+    assert group_rows(column).names == ("(missing)", "x", "y")
+    capped = group_rows(pd.Series(["b", "a", "c", "c"]), limit=2)
+    assert capped.names == ("a", "c", "(the other 1 smaller groups)")  # a and b tie at 1: a, by name
+    assert list(capped.codes) == [2, 0, 1, 1]
+
+
+def test_cost_by_slice_with_many_groups_counts_every_case_once() -> None:
+    rows = 60_000
+    labels, scores = _scored(rows, seed=4)
+    column = pd.Series(np.arange(rows) % 20_000)
+    found = by_slice(labels, scores, column, COSTS, 0.5)
+    assert len(found) == MAX_GROUPS + 1
+    assert found[-1].value == "(the other 19,950 smaller groups)"
+    assert sum(row.n for row in found) == rows
+    assert sum(row.confusion.fn for row in found) == confusion_at(labels, scores, 0.5).fn
+
+
+def _interval(result: cost_module.BootstrapResult) -> tuple[float, float]:
+    assert result.saving is not None and result.saving.low is not None and result.saving.high is not None
+    return result.saving.low, result.saving.high
+
+
+def test_resampling_counts_matches_resampling_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few distinct scores: resampling the counts of each (score, label) is the row bootstrap, exactly in law."""
+    labels, scores = _scored(20_000, seed=5, digits=2)
+    rows = bootstrap(labels, scores, COSTS, rounds=2_000, seed=1, at_threshold=0.5)
+    assert rows.sampled is None
+    monkeypatch.setattr(cost_module, "BOOTSTRAP_SAMPLE", 1_000)  # force the counts path on the same data
+    counts = bootstrap(labels, scores, COSTS, rounds=2_000, seed=1, at_threshold=0.5)
+    assert counts.sampled is None
+    assert counts.min_cost.value == rows.min_cost.value and counts.saving.value == rows.saving.value  # type: ignore[union-attr]
+    (low_r, high_r), (low_c, high_c) = _interval(rows), _interval(counts)
+    width = high_r - low_r
+    # Percentile ends from 2,000 rounds wander by a few percent of the width; the two laws are the same.
+    assert abs(low_c - low_r) < 0.1 * width and abs(high_c - high_r) < 0.1 * width
+    m_r, m_c = rows.min_cost, counts.min_cost
+    assert abs(m_c.low - m_r.low) < 0.1 * (m_r.high - m_r.low)  # type: ignore[operator]
+    assert abs(m_c.high - m_r.high) < 0.1 * (m_r.high - m_r.low)  # type: ignore[operator]
+
+
+def test_large_sets_with_many_scores_bootstrap_a_stated_sample_in_bounded_time() -> None:
+    n = 1_000_000
+    labels, scores = _scored(n, seed=6)
+    start = time.perf_counter()
+    result = bootstrap(labels, scores, COSTS, rounds=200, seed=0, at_threshold=0.5)
+    assert time.perf_counter() - start < 30
+    assert result.sampled == BOOTSTRAP_SAMPLE and result.cases == n
+    whole = cost_module.compare(cost_module.sweep(labels, scores), COSTS, 0.5)
+    assert result.saving is not None and result.saving.value == whole.saving_per  # the figure: every case
+    low, high = _interval(result)
+    assert low < whole.saving_per < high
+    again = bootstrap(labels, scores, COSTS, rounds=200, seed=0, at_threshold=0.5)
+    assert _interval(again) == (low, high)  # seeded: the same sample and resamples
+
+
+def test_rounds_times_rows_is_bounded_too() -> None:
+    labels, scores = _scored(50_000, seed=7)
+    result = bootstrap(labels, scores, COSTS, rounds=10_000, seed=0)
+    assert result.sampled == cost_module.BOOTSTRAP_WORK // 10_000 == 20_000
+
+
+def test_the_page_says_the_intervals_come_from_a_sample() -> None:
+    from storybook.analyse.cost_story import analyse_cost_story
+    from storybook.analyse.plain import Vocabulary
+    from storybook.sources.schema import CostOfError
+
+    n = 400_000
+    labels, scores = _scored(n, seed=8)
+    spec = CostOfError(unit="hours", owner="the lead", false_positive=1, false_negative=20, population=1000,
+                       bootstrap_rounds=100)
+    story = analyse_cost_story(spec, labels, scores, 0.7, pd.DataFrame(index=range(n)), [], 30)
+    said = cost_wording(story, Vocabulary(unit="patients"))
+    text = " ".join((*said.choice, *said.threshold_uncertainty))
+    assert f"a random sample of {BOOTSTRAP_SAMPLE:,} of its {n:,} patients" in text
