@@ -248,6 +248,13 @@ def _fetch(source: MlflowSource, stored: str, target: Path, shown: str, tried: l
     when it fails or is not an MLflow model."""
     import mlflow.artifacts
 
+    try:
+        listed = mlflow.artifacts.list_artifacts(artifact_uri=stored, tracking_uri=source.uri)
+    except Exception:
+        listed = None  # the download below says why
+    if listed is not None and not listed:
+        tried.append((shown, "no files are stored there"))
+        return None
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".download-", dir=target.parent) as temp:
         try:
@@ -266,8 +273,8 @@ def _fetch(source: MlflowSource, stored: str, target: Path, shown: str, tried: l
 
 def _reason(source: MlflowSource, exc: Exception) -> str:
     """One short line saying why a place failed: scrubbed of credentials and of control characters."""
-    text = source.secrets.scrub(str(exc)).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
+    lines = [line.strip() for line in source.secrets.scrub(str(exc)).splitlines() if line.strip()]
+    line = " ".join(lines[:2]) if lines and lines[0].endswith(":") else lines[0] if lines else type(exc).__name__
     return re.sub(r"[\x00-\x1f\x7f]", " ", line)[:200]
 
 
