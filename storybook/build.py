@@ -324,18 +324,16 @@ def _carry_others(writer: SiteWriter, out_dir: Path, manifest: dict[str, Any], o
     carried: dict[str, Any] = {}
     for slug in others:
         entry = previous_entries.get(slug)
-        names = entry.get("files") if isinstance(entry, dict) else None
-        words = [entry.get(key) for key in ("title", "audience", "model", "status", "message", "as_of")] \
-            if isinstance(entry, dict) else []
-        usable = isinstance(entry, dict) and isinstance(names, list) and \
-            all(isinstance(name, str) and (out_dir / name).is_file() and not (out_dir / name).is_symlink()
-                for name in names) and all(isinstance(word, str) for word in words) and \
-            words[3] in ("built", "stale", "failed")
-        if not usable:
+        entry = entry if isinstance(entry, dict) else {}
+        names = entry.get("files")
+        fields = [entry.get(key) for key in ("title", "audience", "model", "status", "message", "as_of")]
+        words = [word for word in fields if isinstance(word, str)]
+        if not (isinstance(names, list) and len(words) == len(fields) and words[3] in ("built", "stale", "failed")
+                and all(isinstance(name, str) and (out_dir / name).is_file() and not (out_dir / name).is_symlink()
+                        for name in names)):
             entries.append(StoryEntry(slug, slug, "-", "-", "unbuilt",
                                       "not built yet; build without --story to build every story"))
             continue
-        assert isinstance(entry, dict) and isinstance(names, list)
         for name in names:
             writer.keep(name)
         title, audience, model, status, message, as_of = words
