@@ -4,8 +4,6 @@ umask (a temporary file made with :mod:`tempfile` is private, 0600, and would ot
 from __future__ import annotations
 
 import os
-import stat
-from pathlib import Path
 
 __all__ = ["file_mode", "folder_mode", "umask"]
 
@@ -24,17 +22,9 @@ def umask() -> int:
     return current
 
 
-def file_mode(replacing: Path | None = None) -> int:
-    """The mode for a file written at ``replacing``: the mode of the file it replaces, if there is one, else
-    what ``open()`` would give a new file (0666 less the umask)."""
-    if replacing is not None:
-        try:
-            status = os.lstat(replacing)
-        except OSError:
-            pass
-        else:
-            if stat.S_ISREG(status.st_mode):
-                return stat.S_IMODE(status.st_mode)
+def file_mode() -> int:
+    """What ``open()`` would give a new file: 0666 less the umask. A file written again gets it too, so a
+    snapshot that an earlier storybook wrote private (0600) follows the umask once it is pinned again."""
     return 0o666 & ~umask()
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
-from storybook.files import file_mode
+from storybook.files import FileTooLarge, file_mode, read_at_most
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.typed_json import NOT_MINE, Mismatch, decode
@@ -55,6 +55,7 @@ FORMAT_VERSION = 1
 SNAPSHOT_FILE = "snapshot.json"
 SNAPSHOT_DIR = "snapshot"
 MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024
+MAX_TABLE_BYTES = 512 * 1024 * 1024  # a pinned table (e.g. the scored set): the same cap as reading it from MLflow
 _FIX = "run `storybook pin --story {slug}` to write it again from MLflow (and review the diff)"
 
 
@@ -83,7 +84,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(handle, file_mode(path))  # mkstemp's 0600 would make the snapshot private
+        os.fchmod(handle, file_mode())  # mkstemp's 0600 would make the snapshot private
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -256,16 +257,16 @@ def load_snapshot(story_dir: Path, slug: str | None = None, *,
                               "follow it", location=Location(path),
                               hint=f"replace the link with the file itself, or {fix}")
     try:
-        raw = path.read_bytes()
+        raw = read_at_most(path, MAX_SNAPSHOT_BYTES)  # its size is checked before it is read
     except FileNotFoundError:
         raise SourceError("this story has no pinned snapshot", location=Location(path),
                           hint=f"run `storybook pin --story {slug}` while MLflow is reachable") from None
+    except FileTooLarge as exc:
+        raise SourceError(f"the snapshot is {exc.size:,} bytes, more than {MAX_SNAPSHOT_BYTES:,}",
+                          location=Location(path), hint=fix) from None
     except OSError as exc:
         raise SourceError(f"cannot read the snapshot ({exc.strerror or exc})", location=Location(path),
                           hint=fix) from None
-    if len(raw) > MAX_SNAPSHOT_BYTES:
-        raise SourceError(f"the snapshot is {len(raw):,} bytes, more than {MAX_SNAPSHOT_BYTES:,}",
-                          location=Location(path), hint=fix)
     try:
         document = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as exc:
@@ -333,7 +334,12 @@ class _FrameReader:
         path = self.story_dir.joinpath(*name.parts)
         if not path.resolve().is_relative_to(self.story_dir.resolve()) or not path.is_file():
             raise _Malformed(where, f"table file {data['csv']} is missing")
-        raw = path.read_bytes()
+        try:
+            raw = read_at_most(path, MAX_TABLE_BYTES)  # its size is checked before it is read
+        except FileTooLarge as exc:
+            raise _Malformed(where, f"{data['csv']} is {exc.size:,} bytes, more than {MAX_TABLE_BYTES:,}") from None
+        except OSError as exc:
+            raise _Malformed(where, f"{data['csv']} cannot be read ({exc.strerror or exc})") from None
         if hashlib.sha256(raw).hexdigest() != data["sha256"]:
             raise _Malformed(where, f"{data['csv']} does not match its sha256 in the snapshot "
                                     "(the table was changed after it was pinned)")
