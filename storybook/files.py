@@ -4,8 +4,10 @@ umask (a temporary file made with :mod:`tempfile` is private, 0600, and would ot
 from __future__ import annotations
 
 import os
+import stat
+from pathlib import Path
 
-__all__ = ["file_mode", "folder_mode", "umask"]
+__all__ = ["FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask"]
 
 
 def umask() -> int:
@@ -31,3 +33,33 @@ def file_mode() -> int:
 def folder_mode() -> int:
     """What ``mkdir`` would give a new folder: 0777 less the umask."""
     return 0o777 & ~umask()
+
+
+class FileTooLarge(ValueError):
+    """A file is larger than its reader allows; ``size`` is its size in bytes (at least ``limit`` + 1)."""
+
+    def __init__(self, path: Path, size: int, limit: int) -> None:
+        self.path, self.size, self.limit = path, size, limit
+        super().__init__(f"{path} is {size:,} bytes, more than {limit:,}")
+
+
+def read_at_most(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refused (:class:`FileTooLarge`) before reading when its size on
+    disk is over ``limit``, and never reading more than ``limit`` + 1 bytes (a file that grows while read).
+
+    Opened without blocking, so a named pipe or device in place of a file is refused (OSError), not waited on.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        if status.st_size > limit:
+            raise FileTooLarge(path, status.st_size, limit)
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise FileTooLarge(path, len(data), limit)
+    return data
