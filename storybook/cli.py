@@ -291,13 +291,21 @@ def check(
     Exit codes: 0 no errors (warnings may be shown); 1 some story has errors; 2 the project or command line
     is wrong.
     """
-    from storybook.review.check import check_project, config_finding, format_github, format_json
+    from storybook.review.check import (
+        check_project,
+        config_finding,
+        escape_github_data,
+        format_github,
+        format_json,
+    )
 
     def show(findings: list[Finding], checked: int, needs_online: list[str] | None = None) -> None:
         if output is CheckFormat.json:
             sys.stdout.write(format_json(findings, online=online, needs_online=needs_online))
         elif output is CheckFormat.github:
             sys.stdout.write(format_github(findings))
+            for gap in needs_online or []:  # a notice in the run's summary, never an error
+                sys.stdout.write(f"::notice title=storybook check (offline)::{escape_github_data(gap)}\n")
         else:
             _print_findings(findings, checked)
 

@@ -56,6 +56,10 @@ def _checks(report: CheckReport | None, error: ConfigError | None) -> list[_Bloc
     mark = "✅" if not errors else "❌"
     blocks = [_Block(f"**Checks:** {mark} {errors} errors, {warnings} warnings in {len(report.stories)} "
                      "stories (`storybook check`)")]
+    unpinned = [gap for gap in report.needs_online if ": not pinned" in gap]
+    if unpinned:
+        blocks.append(_Block("⚠️ **Not checked offline** (these need `storybook check --online`):\n\n"
+                             + "\n".join(f"- {escape_markdown(gap)}" for gap in unpinned)))
     if report.findings:
         rows = ["| | Where | Check | What |", "| --- | --- | --- | --- |"]
         for f in report.findings[:MAX_FINDINGS]:

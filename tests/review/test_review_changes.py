@@ -276,3 +276,52 @@ def test_check_says_what_needs_online_for_an_unpinned_story(pinned_copy: Path) -
     assert gap.startswith(f"{STORY}: not pinned") and "metric keys" in gap and "@champion" in gap
     text = runner.invoke(app, ["check", str(pinned_copy)]).stdout
     assert f"not checked offline (run `storybook check --online`): {STORY}: not pinned" in text
+    github = runner.invoke(app, ["check", str(pinned_copy), "--format", "github"]).stdout
+    assert f"::notice title=storybook check (offline)::{STORY}: not pinned" in github
+
+
+def _entry(name: str, role: str, date: str, digest: str, decision: str = "") -> str:
+    extra = f'  decision: "{decision}"\n  reason: "because"\n' if decision else ""
+    return (f'- name: "{name}"\n  role: "{role}"\n  note: ""\n  date: "{date}"\n  content_hash: "{digest}"\n'
+            + extra)
+
+
+def test_signoff_entries_added_edited_and_removed_are_each_named(tmp_path: Path) -> None:
+    from storybook.review.diff import _signoff_changes
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    new.mkdir()
+    kept = _entry("Sam Lee", "data protection", "2026-09-01T10:00:00Z", "sha256:aa")
+    (old / "signoffs.yaml").write_text(
+        kept + _entry("Dr. Amara Okafor", "clinical lead", "2026-09-02T10:00:00Z", "sha256:aa", "no-go")
+        + _entry("Kim Park", "board", "2026-09-03T10:00:00Z", "sha256:aa"))
+    (new / "signoffs.yaml").write_text(
+        kept + _entry("Kim Parker", "board", "2026-09-03T10:00:00Z", "sha256:aa")  # the name rewritten
+        + _entry("Jo Doe", "board", "2026-09-04T10:00:00Z", "sha256:bb", "go"))
+    notes: list[str] = []
+    changes = {(c.change, c.name, c.decision, c.detail) for c in _signoff_changes(old, new, notes)}
+    assert changes == {
+        ("edited", "Kim Parker", "", "was Kim Park (board); changed: name"),
+        ("added", "Jo Doe", "go", ""),
+        ("removed", "Dr. Amara Okafor", "no-go", ""),
+    }
+    assert notes == []
+    (new / "signoffs.yaml").write_text("- just text\n")
+    assert _signoff_changes(old, new, notes) == [] and "cannot be read" in notes[0]
+
+
+def test_the_hash_covers_templates_inside_the_project_only(pinned_copy: Path, tmp_path: Path) -> None:
+    from storybook.review.hashing import content_hash, project_files
+
+    story = pinned_copy / "stories" / STORY
+    before = content_hash(story)
+    outside = tmp_path / "outside.html"
+    outside.write_text("secret\n")
+    (pinned_copy / "templates").mkdir(exist_ok=True)
+    (pinned_copy / "templates" / "link.html").symlink_to(outside)
+    names = [name for name, _ in project_files(pinned_copy)]
+    assert "project:storybook.yaml" in names and "project:templates/link.html" not in names
+    assert content_hash(story) == before
+    (pinned_copy / "templates" / "_extra.html").write_text("<p>x</p>\n")
+    assert content_hash(story) != before
