@@ -156,6 +156,11 @@ class MlflowSource:
                 return self._resolve(story)
         except StorybookError as error:
             raise self.scrubbed(error) from None
+        except Exception as error:  # not foreseen: the caller reports its kind (its traceback with --debug)
+            error.args = tuple(self.secrets.scrub(a) if isinstance(a, str) else a for a in error.args)
+            if isinstance(getattr(error, "message", None), str):
+                error.message = self.secrets.scrub(error.message)  # type: ignore[attr-defined]
+            raise
 
     @contextmanager
     def _bounded(self) -> Iterator[None]:

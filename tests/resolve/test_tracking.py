@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storybook.errors import ConfigError
-from storybook.resolve.tracking import Secrets, display_uri, tracking_uri
+from storybook.resolve.tracking import Secrets, artifact_refusal, display_uri, tracking_uri
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,57 @@ def test_falls_back_to_the_environment(tmp_path: Path) -> None:
 def test_no_uri_at_all_is_a_config_error(tmp_path: Path, env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="no MLflow tracking URI"):
         tracking_uri(None, tmp_path, env=env)
+
+
+@pytest.mark.parametrize(("uri", "shown"), [
+    ("http://u:p@ss/w@mlflow.example.org", "http://mlflow.example.org"),
+    ("https://u:p@ss/w@mlflow.example.org:5000/api?x=1", "https://mlflow.example.org:5000/api"),
+    ("http://u:pa/ss@mlflow.example.org/x", "http://mlflow.example.org/x"),
+    ("http://mlflow.example.org/path/with@sign", "http://mlflow.example.org/path/with@sign"),
+    ("http://mlflow.example.org:5000/a@b", "http://mlflow.example.org:5000/a@b"),
+])
+def test_display_uri_takes_a_password_with_an_unencoded_slash_as_a_password(uri: str, shown: str) -> None:
+    assert display_uri(uri) == shown
+
+
+def test_scrub_removes_every_form_a_credential_takes() -> None:
+    import base64
+    import json
+
+    env = {"MLFLOW_TRACKING_USERNAME": "alice", "MLFLOW_TRACKING_PASSWORD": "pw/with@odd\"chars",
+           "MLFLOW_TRACKING_TOKEN": "tok-abcdef-123"}
+    secrets = Secrets("http://bob:p@ss/w0rd@mlflow.example.org", env=env)
+    basic = base64.b64encode(b"alice:pw/with@odd\"chars").decode()
+    uri_basic = base64.b64encode(b"bob:p@ss/w0rd").decode()
+    echoed = (f"you sent Authorization: Basic {basic}; also {uri_basic}; Bearer tok-abcdef-123; "
+              f"json {json.dumps(env['MLFLOW_TRACKING_PASSWORD'])}; encoded pw%2Fwith%40odd%22chars; "
+              "raw p@ss/w0rd; url http://bob:p@ss/w0rd@mlflow.example.org/api; other Bearer eyJhbGciOiJIUzI1")
+    scrubbed = secrets.scrub(echoed)
+    for secret in (basic, uri_basic, "tok-abcdef-123", "pw/with@odd", "pw%2Fwith", "p@ss/w0rd", "w0rd",
+                   "eyJhbGciOiJIUzI1"):
+        assert secret not in scrubbed, (secret, scrubbed)
+    assert "http://mlflow.example.org/api" in scrubbed  # the URI is still told, without its credentials
+
+
+@pytest.mark.parametrize(("artifact", "tracking", "allowed", "refused"), [
+    ("mlflow-artifacts:/1/abc/artifacts", "http://mlflow.example.org:5000", (), False),
+    ("mlflow-artifacts://mlflow.example.org:5000/1/abc", "https://u:p@mlflow.example.org:5000", (), False),
+    ("mlflow-artifacts://other.example.org:5000/1/abc", "http://mlflow.example.org:5000", (), True),
+    ("mlflow-artifacts://mlflow.example.org:5001/1/abc", "http://mlflow.example.org:5000", (), True),
+    ("http://mlflow.example.org:5000/files/x", "http://mlflow.example.org:5000", (), False),
+    ("http://mlflow.example.org:80/files/x", "http://mlflow.example.org", (), False),
+    ("https://mlflow.example.org:5000/files/x", "http://mlflow.example.org:5000", (), True),
+    ("http://attacker.example/x", "http://mlflow.example.org", (), True),
+    ("s3://team-bucket/mlflow/1/abc", "http://mlflow.example.org", (), True),
+    ("s3://team-bucket/mlflow/1/abc", "http://mlflow.example.org", ("s3://team-bucket/mlflow",), False),
+    ("s3://team-bucket/mlflowx/1", "http://mlflow.example.org", ("s3://team-bucket/mlflow",), True),
+    ("s3://team-bucket/mlflow/../other", "http://mlflow.example.org", ("s3://team-bucket/mlflow",), True),
+    ("http://u:p@mlflow.example.org/x", "http://mlflow.example.org", (), True),
+    ("/srv/mlruns/1/abc/artifacts", "sqlite:////srv/mlflow.db", (), False),
+    ("file:///srv/mlruns/1/abc/artifacts", "http://mlflow.example.org", (), False),
+    ("file://fileserver/share/x", "sqlite:////srv/mlflow.db", (), True),
+    ("http://attacker.example/x", "postgresql://db.internal/mlflow", (), True),
+])
+def test_artifacts_are_read_only_from_the_tracking_server_this_machine_or_a_listed_store(
+        artifact: str, tracking: str, allowed: tuple[str, ...], refused: bool) -> None:
+    assert (artifact_refusal(artifact, tracking, allowed) is not None) == refused
