@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from storybook.errors import ConfigError, Location, SourceError, StorybookError, UnexpectedError
+from storybook.files import FileTooLarge, read_at_most
 from storybook.sources.schema import SLUG_PATTERN, KeyedValueError, ProjectConfig, StoryConfig
 from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
 
@@ -198,12 +199,12 @@ def read_markdown(root: Path, path: Path) -> MarkdownSource:
         raise SourceError("Markdown file must be a regular file inside the project", location=Location(path),
                           hint="replace the link or symlink with the file itself")
     try:
-        raw = resolved.read_bytes()
+        raw = read_at_most(resolved, MAX_MARKDOWN_BYTES)  # its size is checked before it is read
+    except FileTooLarge as exc:
+        raise SourceError(f"file is {exc.size:,} bytes; a section may be at most {MAX_MARKDOWN_BYTES:,}",
+                          location=Location(path), hint="split the section or shorten it") from None
     except OSError as exc:
         raise SourceError(f"cannot read file ({exc.strerror or exc})", location=Location(path)) from None
-    if len(raw) > MAX_MARKDOWN_BYTES:
-        raise SourceError(f"file is {len(raw):,} bytes; a section may be at most {MAX_MARKDOWN_BYTES:,}",
-                          location=Location(path), hint="split the section or shorten it")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

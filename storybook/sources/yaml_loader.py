@@ -17,6 +17,7 @@ from yaml.composer import ComposerError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from storybook.errors import Location, SourceError
+from storybook.files import FileTooLarge, read_at_most
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "MAX_YAML_BYTES", "KeyPath", "LoadedYaml", "load_yaml", "parse_yaml"]
 
@@ -55,16 +56,16 @@ class LoadedYaml:
 def load_yaml(path: Path) -> LoadedYaml:
     """Read and parse ``path``; every problem becomes a located :class:`SourceError`."""
     try:
-        raw = path.read_bytes()
+        raw = read_at_most(path, MAX_YAML_BYTES)  # its size is checked before it is read
     except FileNotFoundError:
         raise SourceError("file not found", location=Location(path)) from None
-    except OSError as exc:
-        raise SourceError(f"cannot read file ({exc.strerror})", location=Location(path)) from None
-    if len(raw) > MAX_YAML_BYTES:
+    except FileTooLarge as exc:
         raise SourceError(
-            f"file is {len(raw):,} bytes; story files may be at most {MAX_YAML_BYTES:,}",
+            f"file is {exc.size:,} bytes; story files may be at most {MAX_YAML_BYTES:,}",
             location=Location(path), hint="move large data into MLflow artifacts and refer to them",
-        )
+        ) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read file ({exc.strerror or exc})", location=Location(path)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

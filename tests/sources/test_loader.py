@@ -307,14 +307,16 @@ def test_markdown_folder_instead_of_file_is_refused(project: Path) -> None:
 
 
 def test_unreadable_markdown_is_a_located_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_read_bytes = Path.read_bytes
+    from storybook.sources import loader
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "caveats-and-recommendations.md":
+    real_read = loader.read_at_most
+
+    def read_at_most(path: Path, limit: int) -> bytes:
+        if path.name == "caveats-and-recommendations.md":
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(self)
+        return real_read(path, limit)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(loader, "read_at_most", read_at_most)
     error = broken(project)
     assert "cannot read file (Permission denied)" in error.message
     assert error.location is not None and error.location.path.name == "caveats-and-recommendations.md"
