@@ -71,7 +71,8 @@ def test_signing_records_the_grounds_and_check_fails_on_the_line_of_a_ground_tha
     message = str(changed["message"])
     assert message.startswith("the grounds for this decision have changed: 'finds-enough' held when Dr. Amara "
                               "Okafor (screening programme lead) signed on ")
-    assert "and now fails: For version 2 (challenger), malignant tumours found" in message
+    assert ("and now fails: For version 2 (challenger; proposed to replace the one in use), malignant tumours "
+            "found") in message
     assert "The story asks for at least 99 in 100" in message
     assert any(f["code"] == "signoff-stale" for f in findings)
 
