@@ -54,7 +54,7 @@ PER = 1000
 # Bounds on the bootstrap's work (see bootstrap): cases resampled row by row, rows drawn over all rounds, and
 # distinct (score, label) pairs for resampling counts.
 BOOTSTRAP_SAMPLE = 200_000
-BOOTSTRAP_WORK = 200_000_000
+BOOTSTRAP_WORK = 100_000_000
 BOOTSTRAP_CELLS = 20_000
 MISSING = "(missing)"
 # Two totals are one tie when they differ by less than this share of the largest possible total.

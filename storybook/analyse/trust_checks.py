@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.util import hash_pandas_object
 
-from storybook.analyse.classification import PROPORTION_KINDS, Estimate, brier_score, proportion
+from storybook.analyse.classification import PROPORTION_KINDS, Estimate, brier_score, group_rows, proportion
 from storybook.analyse.plain import (
     COMPARISON_WORDS,
     DEFAULT_RULES,
@@ -192,10 +192,21 @@ def _listing(parts: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def _group_keys(groups: pd.Series, n: int) -> npt.NDArray[np.object_]:
+# Groups named one by one in a sentence; the rest are counted ("and 99,950 more").
+MAX_LISTED = 12
+
+
+def _listed(parts: Sequence[str]) -> str:
+    more = len(parts) - MAX_LISTED
+    return _listing(parts) if more <= 0 else f"{_listing(parts[:MAX_LISTED])} and {more:,} more"
+
+
+def _all_groups(groups: pd.Series, n: int) -> tuple[tuple[str, ...], npt.NDArray[np.intp]]:
+    """Every group (sorted by name) and each row's group, in O(rows) (no pass over the rows per group)."""
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} rows but there are {n} labels")
-    return np.asarray(groups.astype("string").fillna(MISSING).to_numpy(dtype=object), dtype=object)
+    grouping = group_rows(groups.reset_index(drop=True), limit=max(n, 1))
+    return grouping.names, grouping.codes
 
 
 def _slice_name(groups: pd.Series) -> str:
@@ -468,13 +479,11 @@ class LabelRate:
 def label_rates(labels: npt.ArrayLike, groups: pd.Series) -> tuple[LabelRate, ...]:
     """Outcome rate per group (groups sorted by name; missing values as "(missing)")."""
     truth = np.asarray(labels, dtype=bool).ravel()
-    keys = _group_keys(groups, truth.size)
-    rows = []
-    for key in sorted({str(k) for k in keys}):
-        mask = keys == key
-        n, positives = int(mask.sum()), int(truth[mask].sum())
-        rows.append(LabelRate(key, n, positives, proportion(positives, n)))
-    return tuple(rows)
+    names, codes = _all_groups(groups, truth.size)
+    sizes = np.bincount(codes, minlength=len(names))
+    positives = np.bincount(codes[truth], minlength=len(names))
+    return tuple(LabelRate(name, int(sizes[i]), int(positives[i]), proportion(int(positives[i]), int(sizes[i])))
+                 for i, name in enumerate(names))
 
 
 def check_label_rates(labels: npt.ArrayLike, groups: pd.Series, *, min_size: int = 30, min_per_class: int = 5,
@@ -487,16 +496,16 @@ def check_label_rates(labels: npt.ArrayLike, groups: pd.Series, *, min_size: int
     judged = [r for r in rows if r.n >= min_size]
     small = [r for r in rows if r.n < min_size]
     too_small = (f" Too small to judge (fewer than {min_size} rows): "
-                 f"{_listing([f'{r.group} ({r.n:,})' for r in small])}.") if small else ""
+                 f"{_listed([f'{r.group} ({r.n:,})' for r in small])}.") if small else ""
     figures: dict[str, FigureValue] = {"groups": len(judged), "too_small": len(small), "min_size": min_size,
                                        "min_per_class": min_per_class}
     if not judged:
         return Evidence("data", "data.label_rates", f"No {name} group has at least {min_size} rows.{too_small}",
                         None, figures, source)
-    shares = _listing([f"{r.group} {one_in(r.positives, r.n)} ({r.positives:,} of {r.n:,})" for r in judged])
+    shares = _listed([f"{r.group} {one_in(r.positives, r.n)} ({r.positives:,} of {r.n:,})" for r in judged])
     thin = [r for r in judged if min(r.positives, r.n - r.positives) < min_per_class]
     lacking = (f" Fewer than {min_per_class} of one outcome, too few to measure the model on: "
-               f"{_listing([r.group for r in thin])}.") if thin else ""
+               f"{_listed([r.group for r in thin])}.") if thin else ""
     sentence = f"Share of {words.unit} who {words.positive}, by {name}: {shares}.{lacking}{too_small}"
     return Evidence("data", "data.label_rates", sentence, not thin, figures, source)
 
@@ -520,11 +529,16 @@ def missing_values(frame: pd.DataFrame, groups: pd.Series | None = None) -> tupl
     missing = frame.isna()
     rows = [MissingCount(str(c), None, int(missing[c].sum()), len(frame)) for c in frame.columns]
     if groups is not None:
-        keys = _group_keys(groups, len(frame))
-        for key in sorted({str(k) for k in keys}):
-            mask = keys == key
-            part = missing.loc[mask]
-            rows.extend(MissingCount(str(c), key, int(part[c].sum()), int(mask.sum())) for c in frame.columns)
+        if len(groups) != len(frame):
+            raise ValueError(f"groups has {len(groups)} rows but there are {len(frame)} labels")
+        # The largest groups one by one and the rest together (group_rows), counted in one pass over the rows.
+        grouping = group_rows(groups.reset_index(drop=True))
+        sizes = np.bincount(grouping.codes, minlength=len(grouping.names))
+        per_group = missing.reset_index(drop=True).groupby(grouping.codes).sum()
+        for i, key in enumerate(grouping.names):
+            counts = per_group.loc[i] if i in per_group.index else None
+            rows.extend(MissingCount(str(c), key, 0 if counts is None else int(counts[c]), int(sizes[i]))
+                        for c in frame.columns)
     return tuple(rows)
 
 
@@ -596,8 +610,9 @@ def check_duplicates(training: pd.DataFrame, evaluation: pd.DataFrame, columns: 
 def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) -> Evidence:
     """Groups too small to judge: passes when every group has at least ``min_size`` rows."""
     name = _slice_name(groups)
-    keys = _group_keys(groups, len(groups))
-    sizes = {key: int((keys == key).sum()) for key in sorted({str(k) for k in keys})}
+    names, codes = _all_groups(groups, len(groups))
+    counted = np.bincount(codes, minlength=len(names))
+    sizes = {name: int(counted[i]) for i, name in enumerate(names)}
     figures: dict[str, FigureValue] = {"groups": len(sizes), "min_size": min_size}
     if not sizes:
         return Evidence("data", "data.small_slices", f"There are no rows to group by {name}.", None, figures, source)
@@ -605,11 +620,11 @@ def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) ->
     figures["too_small"] = len(small)
     if not small:
         sentence = (f"Every {name} group has at least {min_size} rows: "
-                    f"{_listing([f'{k} ({v:,})' for k, v in sizes.items()])}.")
+                    f"{_listed([f'{k} ({v:,})' for k, v in sizes.items()])}.")
     else:
         sentence = (f"{len(small)} of {_count(len(sizes), f'{name} group')} {_has(len(small))} fewer than {min_size} "
                     "rows, too few to judge: "
-                    f"{_listing([f'{k} ({v:,})' for k, v in small])}.")
+                    f"{_listed([f'{k} ({v:,})' for k, v in small])}.")
     return Evidence("data", "data.small_slices", sentence, not small, figures, source)
 
 
