@@ -18,6 +18,7 @@ import math
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 from storybook.analyse.classification import SliceTable
 from storybook.analyse.plain import format_date, format_percent
 from storybook.files import file_mode
-from storybook.resolve.resolved import Series
+from storybook.resolve.resolved import Series, SeriesPoint
 
 __all__ = [
     "Chart",
@@ -37,6 +38,7 @@ __all__ = [
     "reliability_chart",
     "series_chart",
     "slice_chart",
+    "thinned",
     "to_svg",
     "use_svg_cache",
 ]
@@ -46,6 +48,9 @@ COLOUR = "#1f5f8b"
 # The Vega-Lite version the specs are written for (the one Altair 6 names); vl-convert reads it from here.
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
 DAY_MS = 86_400_000
+# A line drawn from more readings than this is thinned (the lowest and highest of each stretch): a million points
+# ran the chart engine out of memory, and a page can show no more detail than this anyway.
+MAX_LINE_POINTS = 2_000
 
 
 @dataclass(frozen=True)
@@ -110,11 +115,36 @@ def _line(values: list[dict[str, Any]], label: str) -> dict[str, Any]:
                          "y": _field("value", "quantitative", title=label)}}
 
 
+def thinned(points: Sequence[SeriesPoint]) -> list[SeriesPoint]:
+    """At most :data:`MAX_LINE_POINTS` of ``points``, in order: all of them when few enough, else the lowest and
+    the highest reading of each of ``MAX_LINE_POINTS // 2`` equal stretches, so every peak and dip still shows."""
+    if len(points) <= MAX_LINE_POINTS:
+        return list(points)
+    stretches = MAX_LINE_POINTS // 2
+    kept: list[SeriesPoint] = []
+    for number in range(stretches):
+        stretch = points[number * len(points) // stretches:(number + 1) * len(points) // stretches]
+        finite = [p for p in stretch if math.isfinite(p.value)] or list(stretch[:1])
+        low = min(finite, key=lambda p: p.value)
+        high = max(finite, key=lambda p: p.value)
+        kept += sorted({id(low): low, id(high): high}.values(), key=lambda p: (p.timestamp_ms, p.step))
+    return kept
+
+
+def _thinning_note(drawn: int, total: int) -> str:
+    if drawn == total:
+        return ""
+    return (f" The line is thinned to {drawn:,} of the {total:,} readings (the lowest and the highest of each "
+            f"stretch of about {round(total / (MAX_LINE_POINTS // 2)):,}); every reading is in the metric's "
+            "history in MLflow, named in the sources.")
+
+
 def series_chart(name: str, label: str, series: Series) -> Chart | None:
-    """A line over time for a logged metric history."""
+    """A line over time for a logged metric history (thinned when very long, as its caption says)."""
     if not series.points:
         return None
-    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in series.points]
+    drawn = thinned(series.points)
+    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in drawn]
     spec = _spec(_line(values, label), 520, 200)
     first, last = series.points[0], series.points[-1]
     low = min(p.value for p in series.points)
@@ -122,7 +152,8 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
     alt_text = (f"Line chart of {label.lower()} over {len(series.points)} points from "
                 f"{format_date(first.timestamp_ms)} to {format_date(last.timestamp_ms)}; values range from "
                 f"{low:.3g} to {high:.3g}, starting at {first.value:.3g} and ending at {last.value:.3g}.")
-    return Chart(name=name, spec=spec, alt=alt_text, caption=f"{label} over time.")
+    return Chart(name=name, spec=spec, alt=alt_text,
+                 caption=f"{label} over time.{_thinning_note(len(drawn), len(series.points))}")
 
 
 def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: list[float],
@@ -187,10 +218,12 @@ def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[
 
 def guarded_series_chart(name: str, label: str, series: Series, lower: float | None, upper: float | None,
                          change_ms: int | None) -> Chart | None:
-    """A production series with its guardrails (dashed) and the day it changed (a red rule)."""
+    """A production series with its guardrails (dashed) and the day it changed (a red rule); thinned when very
+    long, as its caption says."""
     if not series.points:
         return None
-    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in series.points]
+    drawn = thinned(series.points)
+    values = [{"day": _day(p.timestamp_ms), "value": p.value} for p in drawn]
     layers = [_line(values, label)]
     bounds = [b for b in (lower, upper) if b is not None]
     if bounds:
@@ -210,7 +243,8 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
                 f"{format_date(last.timestamp_ms)}, {len(series.points)} readings, with {guard or 'no guardrail'} "
                 f"shown as dashed lines{change}. It starts at {first.value:.3g} and ends at {last.value:.3g}.")
     return Chart(name=name, spec=spec, alt=alt_text,
-                 caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red).")
+                 caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red)."
+                 f"{_thinning_note(len(drawn), len(series.points))}")
 
 
 def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]) -> Chart | None:
