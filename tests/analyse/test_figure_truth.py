@@ -359,3 +359,24 @@ def test_a_decision_ground_on_a_training_figure_borrows_no_interval(tmp_path: Pa
     ground = analysis.decision.grounds[0]
     assert ground.outcome == "cannot tell"
     assert "Found in training was measured on the training data, not on the evaluation set" in ground.sentence
+
+
+def test_the_history_gives_a_version_an_interval_only_for_its_own_figure(tmp_path: Path) -> None:
+    from storybook.analyse import history
+    from storybook.resolve.resolved import HistoryVersion
+
+    loaded = _story(tmp_path, [{"key": "test_recall", "label": "Found", "kind": "recall"},
+                               {"key": "cv_recall", "label": "Found in cross-validation", "kind": "recall"}])
+    frame = _frame()
+    recall = float(recall_score(frame["label"], frame["score"] >= 0.5))
+    scored = pd.DataFrame({"version": 1, "positive": frame["label"], "score": frame["score"]})
+
+    def version(test_recall: float) -> HistoryVersion:
+        return HistoryVersion(ModelVersionRecord("m", 1, RUN, 0, ()), "run", 0,
+                              {"test_recall": test_recall, "cv_recall": recall}, {}, 0.5)
+
+    test, cv = loaded.config.metrics
+    same = history._estimate(test, version(recall), scored, loaded.config)
+    assert same is not None and same.value == pytest.approx(recall) and same.low is not None
+    assert history._estimate(cv, version(recall), scored, loaded.config) is None
+    assert history._estimate(test, version(recall + 0.1), scored, loaded.config) is None
