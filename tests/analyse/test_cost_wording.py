@@ -194,3 +194,15 @@ def test_sentences_end_with_one_full_stop() -> None:
     assert said.choice[-1] == "The stated costs may be worth checking with Review Ltd."
     for sentence in _page_sentences(cost) + _page_sentences(nobody):
         assert ".." not in sentence and " ." not in sentence, sentence
+
+
+def test_templates_end_author_and_mlflow_phrases_with_one_full_stop() -> None:
+    from storybook.render.pages import page_environment
+
+    env = page_environment(None)
+    rendered = env.from_string('{{ sentence | full_stop }} {{ conditions | map("full_stop") | join(" ") }}').render(
+        sentence="appropriate for mission-critical systems.",
+        conditions=["Fix the scanner feed before switching.", "Review the sites with the clinic leads"])
+    assert rendered == ("appropriate for mission-critical systems. Fix the scanner feed before switching. Review the "
+                        "sites with the clinic leads.")
+    assert env.from_string("{{ 0.229941 | threshold }} {{ 0.5 | threshold }}").render() == "0.229941 0.5"
