@@ -24,7 +24,8 @@ from typing import Literal
 from storybook.resolve.resolved import ModelVersionRecord, ResolvedStory
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, ProjectConfig, StoryConfig
 
-__all__ = ["Comparison", "VersionRef", "compare_versions", "in_use_alias", "model_aliases", "version_ref"]
+__all__ = ["Comparison", "VersionRef", "compare_versions", "comparison_between", "in_use_alias", "model_aliases",
+           "version_ref"]
 
 Side = Literal["story", "compared"]
 
@@ -156,10 +157,13 @@ def compare_versions(config: StoryConfig, resolved: ResolvedStory, project: Proj
     compared = resolved.compared
     if compared is None:
         return None
-    alias = in_use_alias(config, project)
-    story = version_ref(resolved.model, resolved.run.run_id)
-    other = version_ref(compared.model, compared.run.run_id)
-    aliases = model_aliases(resolved)
+    return comparison_between(version_ref(resolved.model, resolved.run.run_id),
+                              version_ref(compared.model, compared.run.run_id), in_use_alias(config, project),
+                              model_aliases(resolved))
+
+
+def comparison_between(story: VersionRef, other: VersionRef, alias: str, aliases: dict[str, int]) -> Comparison:
+    """``story``'s version compared with ``other``, the version in use being the one ``alias`` is on."""
     holder = aliases.get(alias)
     side: Side | None = None
     if story.version is not None and story.version == other.version:

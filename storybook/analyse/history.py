@@ -21,13 +21,13 @@ import numpy as np
 import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
-from storybook.analyse.comparison import Comparison
+from storybook.analyse.comparison import Comparison, VersionRef, comparison_between
 from storybook.analyse.decision_judge import Scored, difference, version_gap
 from storybook.analyse.plain import format_date
 from storybook.analyse.reconcile import TOLERANCE, measured_on
 from storybook.analyse.trust_checks import Verdict, check_previous_version, gap_verdict
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
-from storybook.sources.schema import MetricSpec, StoryConfig
+from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, MetricSpec, StoryConfig
 
 __all__ = ["AliasSpan", "FigureStep", "HistoryReport", "SideBySide", "TimelineEvent", "TimelineRow",
            "alias_spans", "analyse_history"]
@@ -249,8 +249,9 @@ def _param_changes(version: HistoryVersion, before: HistoryVersion) -> tuple[str
 
 
 def analyse_history(history: ModelHistory, config: StoryConfig, story_version: int | None, *,
-                    comparison: Comparison | None = None) -> HistoryReport:
-    """The history report; ``comparison`` names the versions set side by side and which one is in use."""
+                    comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS) -> HistoryReport:
+    """The history report. The versions set side by side are named with their roles: from ``comparison`` when
+    it is the same pair, else from where the alias ``in_use`` (the one marking the version in use) is."""
     spec = config.history
     assert spec is not None
     by_key = {m.key: m for m in config.metrics}
@@ -295,7 +296,7 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
         known += ("No promotion step recorded when the aliases moved, so only where they point now is known.")
     compare = spec.compare_with or (config.trust.model.compare_with if config.trust is not None else None)
     side = _side_by_side(rows, history.aliases, story_version, compare, comparison,
-                         {v.model.version: v for v in versions}, history.scored)
+                         {v.model.version: v for v in versions}, history.scored, in_use)
     return HistoryReport(name=history.name, rows=tuple(rows), events=tuple(events), known=known,
                          not_known=problems, records=records, side_by_side=side,
                          first_shown=min((v.model.version for v in versions), default=0))
@@ -303,7 +304,8 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
 
 def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_version: int | None,
                   compare: str | None, comparison: Comparison | None,
-                  versions: dict[int, HistoryVersion], scored: pd.DataFrame | None) -> SideBySide | None:
+                  versions: dict[int, HistoryVersion], scored: pd.DataFrame | None,
+                  in_use: str) -> SideBySide | None:
     """The story's version (left) beside the version ``compare`` names (right); each row's sentence tells the
     story's version against the other one, naming both, so it never reads as a version compared with itself."""
     if compare is None or story_version is None or aliases.get(compare) in (None, story_version):
@@ -313,9 +315,9 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
     if left is None or right is None:
         return None
     lines = []
-    same = comparison is not None and comparison.compared_version.version == right.version
-    this = comparison.named("story") if comparison is not None else _named(left, "this story's version")
-    other = comparison.named("compared") if comparison is not None and same else _named(right, "compared with")
+    if comparison is None or comparison.compared_version.version != right.version:
+        comparison = comparison_between(_ref(left), _ref(right), in_use, aliases)
+    this, other = comparison.named("story"), comparison.named("compared")
     for left_step, right_step in zip(left.figures, right.figures, strict=True):
         spec = left_step.spec
         found = _gap(spec, versions[left.version], versions[right.version], scored,
@@ -334,6 +336,5 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
     return SideBySide(left=left, right=right, rows=tuple(lines))
 
 
-def _named(row: TimelineRow, role: str) -> str:
-    aliases = f"{', '.join(row.aliases_now)}; " if row.aliases_now else ""
-    return f"version {row.version} ({aliases}{role})"
+def _ref(row: TimelineRow) -> VersionRef:
+    return VersionRef(row.version, row.aliases_now, row.run_id)

@@ -119,8 +119,9 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     scored = story_scored_set(story, resolved)
     card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
     config = story.config
+    compared_set = None
     if config.trust is not None or config.decision is not None:
-        compared_scored_set(story, resolved)  # its premises checked once, before trust and decision read it
+        compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
     labels = scored.labels if scored is not None else None
     scores = scored.scores if scored is not None else None
@@ -135,7 +136,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                                           config.min_slice_size)
     trust = None
     if config.trust is not None:
-        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison,
+        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison, compared_set=compared_set,
                               in_use=in_use_alias(config, project))
     claims = check_claims(
         story, resolved,
@@ -143,7 +144,8 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
-        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison)
+        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison,
+                                    compared_set=compared_set)
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
@@ -151,7 +153,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     history = None
     if config.history is not None and resolved.history is not None:
         history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
-                                  comparison=comparison)
+                                  comparison=comparison, in_use=in_use_alias(config, project))
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
 

@@ -396,7 +396,7 @@ def _gap_points(value: float) -> str:
     """A difference of shares in whole points out of 100, halves away from zero: "3 points lower"."""
     points = int(math.copysign(math.floor(abs(value) * 100 + 0.5), value))
     if points == 0:
-        return "no different"
+        return "0 points"
     return f"{abs(points)} point{'' if abs(points) == 1 else 's'} {'higher' if points > 0 else 'lower'}"
 
 
@@ -622,7 +622,7 @@ def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) ->
         sentence = (f"Every {name} group has at least {min_size} rows: "
                     f"{_listed([f'{k} ({v:,})' for k, v in sizes.items()])}.")
     else:
-        sentence = (f"{len(small)} of {_count(len(sizes), f'{name} group')} {_has(len(small))} fewer than {min_size} "
+        sentence = (f"{len(small):,} of {_count(len(sizes), f'{name} group')} {_has(len(small))} fewer than {min_size} "
                     "rows, too few to judge: "
                     f"{_listed([f'{k} ({v:,})' for k, v in small])}.")
     return Evidence("data", "data.small_slices", sentence, not small, figures, source)
@@ -760,11 +760,15 @@ def check_guardrails(series: Sequence[tuple[int, int, float]], *, lower: float |
         return Evidence("system", "system.guardrails", f"There are no production readings of {name} yet.", None,
                         figures, source)
 
-    def outside(v: float) -> bool:
-        return not math.isfinite(v) or (lower is not None and v < lower) or (upper is not None and v > upper)
-
-    broken = [p for p in points if outside(p.value)]
-    figures["outside"] = len(broken)
+    values = np.fromiter((p.value for p in points), dtype=np.float64, count=len(points))
+    with np.errstate(invalid="ignore"):
+        out = ~np.isfinite(values)
+        if lower is not None:
+            out |= values < lower
+        if upper is not None:
+            out |= values > upper
+    broken = [points[int(i)] for i in np.flatnonzero(out)[:1]]
+    figures["outside"] = int(out.sum())
     if not broken:
         sentence = (f"{_cap(name)} stayed within its guardrails ({_bounds(lower, upper)}) in all {len(points):,} "
                     f"readings from {format_date(points[0].timestamp_ms)} to {format_date(points[-1].timestamp_ms)}.")
@@ -773,7 +777,7 @@ def check_guardrails(series: Sequence[tuple[int, int, float]], *, lower: float |
     figures.update({"first_break_ms": first.timestamp_ms, "first_break_step": first.step})
     value = _num(first.value) if math.isfinite(first.value) else "not a number"
     sentence = (f"{_cap(name)} first broke its guardrails ({_bounds(lower, upper)}) on "
-                f"{format_date(first.timestamp_ms)}, reading {value}; {len(broken):,} of {len(points):,} readings "
+                f"{format_date(first.timestamp_ms)}, reading {value}; {int(out.sum()):,} of {len(points):,} readings "
                 "were outside.")
     return Evidence("system", "system.guardrails", sentence, False, figures, source)
 
@@ -842,15 +846,43 @@ def detect_change(values: npt.ArrayLike, *, min_segment: int = 5, alpha: float =
                        float(series[index:].mean()), p_value, min_segment)
 
 
+# A longer series is tested for a change as this many averages of consecutive readings, so that the
+# permutation test's work (rounds x readings) stays bounded.
+MAX_CHANGE_READINGS = 10_000
+
+
+def _change_in(values: Floats, *, min_segment: int, alpha: float, rounds: int, seed: int,
+               ) -> tuple[ChangePoint, bool]:
+    """:func:`detect_change` on the readings, or on MAX_CHANGE_READINGS averages of consecutive readings when
+    there are more (a change in level is a change in the averages); the index and the means are then mapped
+    back to the readings (the first reading of the average after the change; means over the readings)."""
+    n = int(values.size)
+    if n <= MAX_CHANGE_READINGS or not np.isfinite(values).all():
+        return detect_change(values, min_segment=min_segment, alpha=alpha, rounds=rounds, seed=seed), False
+    starts = (np.arange(MAX_CHANGE_READINGS) * n) // MAX_CHANGE_READINGS
+    means = np.add.reduceat(values, starts) / np.diff(np.append(starts, n))
+    found = detect_change(means, min_segment=min_segment, alpha=alpha, rounds=rounds, seed=seed)
+    if not found.judged:
+        return found, True
+    if found.index is None:  # no change: the means of the averages either side of their strongest split
+        return ChangePoint(n, True, found.changed, None, found.before_mean, found.after_mean, found.p_value,
+                           min_segment), True
+    index = int(starts[found.index])
+    return ChangePoint(n, True, found.changed, index, float(values[:index].mean()), float(values[index:].mean()),
+                       found.p_value, min_segment), True
+
+
 def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source: str, min_segment: int = 5,
                  alpha: float = 0.01, rounds: int = 999, seed: int = 0) -> Evidence:
     """A change in a production series against its own history (see :func:`detect_change`): passes when no
     change stands out."""
     points = _ordered(series)
-    result = detect_change([p.value for p in points], min_segment=min_segment, alpha=alpha, rounds=rounds,
-                           seed=seed)
+    values = np.fromiter((p.value for p in points), dtype=np.float64, count=len(points))
+    result, binned = _change_in(values, min_segment=min_segment, alpha=alpha, rounds=rounds, seed=seed)
     figures: dict[str, FigureValue] = {"readings": result.n, "p_value": result.p_value,
                                        "before_mean": result.before_mean, "after_mean": result.after_mean}
+    judged_on = (f" (judged on {MAX_CHANGE_READINGS:,} averages of about {round(len(points) / MAX_CHANGE_READINGS):,} "
+                 "consecutive readings each, so the date is that of the average where it changed)") if binned else ""
     if not result.judged:
         return Evidence("system", "system.change",
                         f"Only {result.n} readings of {name} so far: too few to tell a change from ordinary "
@@ -858,14 +890,14 @@ def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source:
     if not result.changed or result.index is None:
         sentence = (f"{_cap(name)} has held steady over {result.n:,} readings from "
                     f"{format_date(points[0].timestamp_ms)} to {format_date(points[-1].timestamp_ms)}: no change "
-                    "stands out from ordinary variation.")
+                    f"stands out from ordinary variation{judged_on}.")
         return Evidence("system", "system.change", sentence, True, figures, source)
     at = points[result.index]
     figures.update({"index": result.index, "step": at.step, "timestamp_ms": at.timestamp_ms})
     chance = f"{math.ceil((result.p_value or 0.0) * 1000) / 10:g}"
     sentence = (f"{_cap(name)} changed on {format_date(at.timestamp_ms)}: about {_num(result.before_mean or 0.0)} on "
                 f"average before, about {_num(result.after_mean or 0.0)} after ({result.n:,} readings; a change this "
-                f"clear would turn up by chance in no more than {chance} in 100 steady series).")
+                f"clear would turn up by chance in no more than {chance} in 100 steady series){judged_on}.")
     return Evidence("system", "system.change", sentence, False, figures, source)
 
 

@@ -199,6 +199,18 @@ def test_timeline_spans_changes_and_what_is_not_known(registry: Path) -> None:
     side = report.side_by_side
     assert side is not None and (side.left.version, side.right.version) == (2, 3)
     assert side.rows[0][3] == "no clear difference"
+    # The row's sentence is about the story's version against the other one, naming both and which is in use
+    # ("champion", the default in-use alias, is on version 2): never "Compared with version 2" in a story about
+    # version 2.
+    sentence = side.rows[0][4]
+    assert sentence.startswith("Compared with version 3 (challenger; proposed to replace the one in use), the "
+                               "figure 'Cases found' of version 2 (champion; this story's version, in use) is ")
+    assert "Compared with version 2" not in sentence
+    # With another in-use alias ("shadow" is on version 1, neither of them), the roles say only which is which.
+    other = analyse_history(resolved.history, story.config, 2, in_use="shadow").side_by_side
+    assert other is not None
+    assert other.rows[0][4].startswith("Compared with version 3 (challenger; the version compared with), the "
+                                       "figure 'Cases found' of version 2 (champion; this story's version) is ")
     texts = [e.text for e in report.events]
     assert texts.index("Version 3 registered (run v3)") < texts.index("champion moved to version 1")
     assert texts[-1] == "challenger moved to version 3"
