@@ -142,8 +142,8 @@ def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundI
     bound = f"a saving of at least {ground.at_least:,.0f} {units}"
     switching = ground.versus == "compared_version"
     proposed = inputs.comparison.proposed_version if inputs.comparison is not None else None
-    label = (f"Switching to {proposed.name if proposed else 'the version not in use'} saves {unit}" if switching
-             else f"A better threshold saves {unit}")
+    label = (f"Switching to {proposed.name} saves {unit}" if switching and proposed is not None
+             else f"Switching versions saves {unit}" if switching else f"A better threshold saves {unit}")
     estimate: Estimate | None = None
     if cost is None:
         return _result(criterion, label, "cannot tell", None, bound, "There is no cost-of-error analysis to judge "
