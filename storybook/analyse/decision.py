@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from storybook.analyse.cost_story import CostStory
     from storybook.analyse.model_card import ModelCard
+    from storybook.analyse.scored import ScoredSet
     from storybook.analyse.trust_story import TrustReport
 
 __all__ = [
@@ -177,8 +178,9 @@ def _version_name(model: ModelVersionRecord | None, run_id: str) -> str:
 def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, cost: CostStory | None,
                      trust: TrustReport | None, labels: npt.NDArray[np.bool_] | None,
                      scores: npt.NDArray[np.float64] | None, comparison: Comparison | None = None,
-                     ) -> DecisionBrief:
-    """Judge every criterion of ``config.decision`` and recommend by the rules.
+                     compared_set: ScoredSet | None = None) -> DecisionBrief:
+    """Judge every criterion of ``config.decision`` and recommend by the rules. ``compared_set`` is the compared
+    version's checked scored set (:func:`storybook.analyse.model_card.compared_scored_set`).
 
     ``comparison`` says which version is in use (:func:`storybook.analyse.comparison.compare_versions`; by
     default with the story's in-use alias, else ``champion``)."""
@@ -200,18 +202,13 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     compared_name = _version_name(other.model, other.run.run_id) if other is not None else None
     compared = None
     evaluation = config.evaluation
-    if other is not None and other.evaluation is not None and evaluation is not None and card.threshold is not None \
+    if other is not None and compared_set is not None and evaluation is not None and card.threshold is not None \
             and compared_name is not None:
-        frame = other.evaluation
-        if evaluation.label_column in frame.columns and evaluation.score_column in frame.columns:
-            threshold = card.threshold if evaluation.threshold is not None else float(
-                other.run.params.get(str(evaluation.threshold_param), card.threshold))
-            compared = Scored(
-                name=compared_name,
-                labels=frame[evaluation.label_column].astype("string").to_numpy() == evaluation.positive_value,
-                scores=np.asarray(frame[evaluation.score_column], dtype=np.float64), threshold=threshold,
-                groups=frame[[c for c in slice_columns if c in frame.columns]],
-                source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=case_ids(frame, id_column))
+        frame = compared_set.frame  # checked once by storybook.analyse.scored, like the story's own set
+        compared = Scored(
+            name=compared_name, labels=compared_set.labels, scores=compared_set.scores,
+            threshold=compared_set.threshold, groups=frame[[c for c in slice_columns if c in frame.columns]],
+            source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=case_ids(frame, id_column))
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
                           current=current, compared_name=compared_name, compared=compared, comparison=comparison)
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)

@@ -44,6 +44,7 @@ from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfi
 
 if TYPE_CHECKING:
     from storybook.analyse.model_card import ModelCard
+    from storybook.analyse.scored import ScoredSet
 
 __all__ = ["GuardedSeries", "TrustReport", "analyse_trust"]
 
@@ -76,9 +77,11 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 
 def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                   labels: npt.NDArray[np.bool_] | None, scores: npt.NDArray[np.float64] | None, *,
-                  comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS) -> TrustReport:
+                  comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS,
+                  compared_set: ScoredSet | None = None) -> TrustReport:
     """The story's trust report. ``comparison`` names the two versions and which is in use (by default with
-    the alias ``in_use``); ``in_use`` is the alias that marks the version in use, for the deployment check."""
+    the alias ``in_use``); ``in_use`` is the alias that marks the version in use, for the deployment check;
+    ``compared_set`` is the compared version's checked scored set (storybook.analyse.scored)."""
     if comparison is None:
         comparison = compare_versions(config, resolved, None)
     spec = config.trust
@@ -118,15 +121,11 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
     evaluation_frame = resolved.evaluation
     itself = comparison is not None and comparison.same_version   # nothing to compare a version with
     if compared is not None and labels is not None and scores is not None and card.threshold is not None \
-            and compared.evaluation is not None and config.evaluation is not None and not itself:
-        frame = compared.evaluation
-        other_labels = frame[config.evaluation.label_column].astype("string").to_numpy() == \
-            config.evaluation.positive_value
-        other_scores = np.asarray(frame[config.evaluation.score_column], dtype=np.float64)
-        # The story's own threshold when it sets one (as for the story's version); else the compared run's param,
-        # checked by storybook.analyse.scored before trust is analysed.
-        other_threshold = card.threshold if config.evaluation.threshold is not None else float(
-            compared.run.params.get(str(config.evaluation.threshold_param), card.threshold))
+            and compared_set is not None and config.evaluation is not None and not itself:
+        frame = compared_set.frame
+        # The story's threshold when it sets one, else the compared run's own param (checked by scored_set).
+        other_labels, other_scores = compared_set.labels, compared_set.scores
+        other_threshold = compared_set.threshold
         id_column = config.evaluation.id_column
         mine = Scored("", labels, scores, card.threshold, None, "",
                       ids=case_ids(evaluation_frame, id_column) if evaluation_frame is not None else None)
