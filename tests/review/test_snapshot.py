@@ -130,10 +130,11 @@ def test_malformed_snapshot_is_a_located_error(pinned_copy: Path, mangle: Any, e
 
 def test_snapshot_that_lacks_what_the_story_asks_for_says_to_pin(pinned_copy: Path) -> None:
     story_file = pinned_copy / "stories" / STORY / "story.yaml"
-    story_file.write_text(story_file.read_text().replace("alias: champion", "alias: challenger"))
+    # An alias no comparison in the story uses (the story compares with the challenger).
+    story_file.write_text(story_file.read_text().replace("alias: champion", "alias: production"))
     with pytest.raises(SourceError, match="the snapshot pins model breast-cancer-screening@champion"):
         SnapshotSource().resolve(_story(pinned_copy))
-    story_file.write_text(story_file.read_text().replace("alias: challenger", "alias: champion")
+    story_file.write_text(story_file.read_text().replace("alias: production", "alias: champion")
                           .replace("key: test_brier", "key: test_accuracy"))
     document = json.loads((story_file.parent / "snapshot.json").read_text())
     del document["resolved"]["run"]["metrics"]["test_accuracy"]
