@@ -159,3 +159,47 @@ def test_the_page_says_the_intervals_come_from_a_sample() -> None:
     text = " ".join((*said.choice, *said.threshold_uncertainty))
     drawn = min(BOOTSTRAP_SAMPLE, cost_module.BOOTSTRAP_WORK // 100)
     assert f"a random sample of {drawn:,} of its {n:,} patients" in text
+
+
+def test_trust_data_checks_with_100002_groups_are_quick_and_name_at_most_12() -> None:
+    from storybook.analyse.trust_checks import check_label_rates, check_missing, check_small_slices, label_rates
+
+    rows = 200_000
+    labels, _ = _scored(rows, seed=9)
+    groups = pd.Series(np.concatenate([np.repeat(np.arange(2), 50_000), np.arange(2, 100_002)]), name="customer")
+    start = time.perf_counter()
+    rates = label_rates(labels, groups)
+    small = check_small_slices(groups, min_size=30, source="the evaluation set")
+    told = check_label_rates(labels, groups, min_size=30, source="the evaluation set")
+    frame = pd.DataFrame({"a": np.where(np.arange(rows) % 10 == 0, np.nan, 1.0)})
+    missing = check_missing(frame, groups, source="the evaluation set")
+    assert time.perf_counter() - start < 20
+    assert len(rates) == 100_002 and sum(r.n for r in rates) == rows
+    assert rates[0].positives == int(labels[:50_000].sum())
+    assert small.passed is False and "100,000 of 100,002 customer groups have fewer than 30" in small.sentence
+    assert small.sentence.endswith("and 99,988 more.") and len(small.sentence) < 1_000
+    assert "Too small to judge (fewer than 30 rows)" in told.sentence and len(told.sentence) < 2_000
+    assert "1 in 10" in missing.sentence or "10 in 100" in missing.sentence
+
+
+def test_a_million_point_series_is_checked_in_bounded_time() -> None:
+    from storybook.analyse.trust_checks import MAX_CHANGE_READINGS, check_change, check_guardrails
+
+    n = 1_000_000
+    rng = np.random.default_rng(10)
+    values = 0.4 + rng.normal(0, 0.01, n)
+    values[700_000:] += 0.05  # a change in level at reading 700,000
+    values[123_456] = 0.9  # one reading above the guardrail
+
+    series = [(i, 1_700_000_000_000 + i * 60_000, float(v)) for i, v in enumerate(values)]  # (step, time, value)
+    start = time.perf_counter()
+    guard = check_guardrails(series, lower=0.2, upper=0.6, name="the average score", source="production")
+    change = check_change(series, name="the average score", source="production")
+    assert time.perf_counter() - start < 60
+    assert guard.passed is False and guard.figures["outside"] == 1 and guard.figures["first_break_step"] == 123_456
+    assert change.passed is False
+    # The change is found at the first reading of the average where it happened: within one average of it.
+    assert abs(int(change.figures["index"]) - 700_000) <= n // MAX_CHANGE_READINGS  # type: ignore[arg-type]
+    assert f"judged on {MAX_CHANGE_READINGS:,} averages of about 100 consecutive readings" in change.sentence
+    assert change.figures["after_mean"] == pytest.approx(float(values[int(change.figures["index"]):].mean()))  # type: ignore[arg-type]
+
