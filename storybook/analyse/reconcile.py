@@ -35,6 +35,7 @@ from storybook.analyse.classification import (
     brier_score,
     rate,
 )
+from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
 from storybook.analyse.scored import ScoredSet
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
@@ -142,8 +143,9 @@ def likely_cause(kind: str, logged: float, recomputed: float, scored: ScoredSet 
             cuts = _sweep(kind, labels, scores, logged)
             if cuts:
                 cut, value = min(cuts, key=lambda c: abs(c[0] - threshold))
-                return (f"another threshold: flagging scores of {cut:.3g} or more gives {value:.4f}, where the "
-                        f"story flags at {threshold:g}")
+                swept = sweep(labels, scores)  # printed so that flagging at it gives exactly that value
+                return (f"another threshold: flagging scores of {threshold_text(swept, swept.index_for(cut))} or "
+                        f"more gives {value:.4f}, where the story flags at {stated_threshold_text(threshold)}")
         elif kind == "roc_auc":
             if _agrees(1 - recomputed, logged):
                 return "scores of the other label: the figure is what the scores give for the other class"

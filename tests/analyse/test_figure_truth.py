@@ -204,6 +204,8 @@ def test_another_threshold_and_a_percentage_are_named(tmp_path: Path) -> None:
     assert cause.startswith("another threshold: flagging scores of")
     cut = float(cause.split("flagging scores of ")[1].split(" or more")[0])
     assert float(recall_score(truth, scores >= cut)) == pytest.approx(at_07, abs=0.005)
+    told = float(cause.split(" gives ")[1].split(",")[0])  # the printed cut gives exactly the printed value
+    assert f"{recall_score(truth, scores >= cut):.4f}" == f"{told:.4f}"
     assert likely_cause("recall", at_05 * 100, at_05, scored, "1") == "the run logged it as a percentage"
     assert likely_cause("roc_auc", 0.2, 0.7, scored, "1").startswith("another data set")
 
