@@ -119,6 +119,7 @@ class CheckReport:
     tracebacks: list[str] = field(default_factory=list)  # of unforeseen errors, shown with --debug
     online: bool = False
     needs_online: list[str] = field(default_factory=list)  # what was not checked because it needs MLflow
+    pinned_offline: list[str] = field(default_factory=list)  # pinned stories checked without MLflow
 
     @property
     def errors(self) -> list[Finding]:
@@ -180,6 +181,11 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
             surprise = UnexpectedError.from_exception(error, doing="checking this story")
             report.tracebacks.append(surprise.traceback)
             found.error(surprise, "unexpected", story.directory / "story.yaml")
+    if report.pinned_offline:  # one line for all pinned stories, however many
+        names = report.pinned_offline
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        report.needs_online.append(f"{shown}: whether MLflow still agrees with the pinned values (pinned-drift), "
+                                   "and claims and decision grounds against MLflow now")
     return report
 
 
@@ -455,12 +461,11 @@ def _alias_in_snapshot(found: _Collector, story: StorySource, pinned: ResolvedSt
 def _offline_gaps(report: CheckReport, story: StorySource, pinned: bool) -> None:
     """What an offline check could not look at for this story, said once per story."""
     if pinned:
-        gap = (f"{story.slug}: whether MLflow still agrees with the pinned values (pinned-drift), and claims "
-               "and decision grounds against MLflow now")
-    else:
-        gap = (f"{story.slug}: not pinned, so {story.config.model.describe()} (does the alias or version "
-               "exist?), its metric keys, params and tags, claims, decision grounds and the page build")
-    report.needs_online.append(gap)
+        report.pinned_offline.append(story.slug)
+        return
+    report.needs_online.append(f"{story.slug}: not pinned, so {story.config.model.describe()} (does the alias or "
+                               "version exist?), its metric keys, params and tags, claims, decision grounds and "
+                               "the page build")
 
 
 # -- sign-offs ----------------------------------------------------------------------------------------------
