@@ -244,3 +244,35 @@ def test_the_paired_interval_matches_a_bootstrap_over_patients(
         gaps.append((a[pick] & positives).sum() / positives.sum() - (b[pick] & positives).sum() / positives.sum())
     low, high = np.percentile(gaps, [2.5, 97.5])
     assert estimate.low == pytest.approx(low, abs=0.02) and estimate.high == pytest.approx(high, abs=0.02)
+
+
+def test_a_story_about_the_challenger_with_the_default_alias(store: tuple[Path, str, dict[int, pd.DataFrame]]) -> None:
+    """The example's aliases, the other way round: a story about the challenger compared with the champion,
+    with no in_use_alias anywhere (the default, "champion")."""
+    tmp, uri, scored = store
+    client = MlflowClient(uri, uri)
+    client.set_registered_model_alias(MODEL, "champion", "1")
+    client.set_registered_model_alias(MODEL, "challenger", "2")
+    try:
+        root = tmp / "example-aliases"
+        story = root / "stories" / "challenger"
+        story.mkdir(parents=True)
+        (root / "storybook.yaml").write_text(f"title: Screening\ntracking_uri: {uri}\n")
+        (story / "story.yaml").write_text(STORY.format(alias="challenger", other="champion", in_use=""))
+        for name in ("ethical-considerations", "caveats-and-recommendations"):
+            (story / f"{name}.md").write_text("Written by people.\n")
+        result = runner.invoke(app, ["build", str(root), "--no-pdf"])
+        assert result.exit_code == 0, result.output
+        page = (root / "site" / "challenger.html").read_text()
+    finally:
+        client.delete_registered_model_alias(MODEL, "champion")
+        client.delete_registered_model_alias(MODEL, "challenger")
+    decision = _text(page, "decision")
+    _, recall_2, positives, saving = _by_hand(scored)
+    assert ("Version 1 (champion, production), the version compared with, is in use (it carries the alias "
+            "\"champion\"); version 2 (candidate, challenger), the one this story is about, is the one that would "
+            "replace it.") in decision
+    assert ("Switching from version 1 (champion, production), the version in use, to version 2 (candidate, "
+            f"challenger), each at its own threshold, would mean {saving} hours") in decision
+    assert (f"{recall_2} in 100 for version 2 (candidate, challenger), measured on {positives} patients") in decision
+    assert "For version 1 (champion, production; in use)" in decision
