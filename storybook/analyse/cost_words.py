@@ -121,11 +121,15 @@ def _choice(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
     would = f"{lead} of {told} would cost about {_cost(best.cost_per)} {spec.unit} for every {per:,} {words.unit}"
     # The difference of the two figures as shown, so that it is the one a reader works out from them.
     shown = round(cmp.current_cost_per) - round(best.cost_per)
-    if cmp.saving_per > 0:
+    if shown > 0:
         sentences = [f"{would}, instead of {_cost(cmp.current_cost_per)}: a saving of about {shown:,}."]
-    else:
-        sentences = [f"{would}: about {-shown:,} more than the threshold in use now, which sends more "
-                     f"{words.unit} than there is room for."]
+    elif shown == 0:  # the same cost, or a difference smaller than the figures' rounding
+        sentences = [f"{would}, about the same as the threshold in use now."]
+    else:  # only when the threshold in use breaks the capacity: within it, the cheapest costs more
+        counts = cost.current_counts
+        breaks = spec.capacity is not None and counts.flagged * per > spec.capacity * counts.n
+        why = f", which sends more {words.unit} than there is room for" if breaks else ""
+        sentences = [f"{would}: about {-shown:,} more than the threshold in use now{why}."]
     saving = cost.uncertainty.saving if cost.uncertainty is not None else None
     if saving is not None and saving.low is not None and saving.high is not None:
         doubt = ", so it is not certain that switching helps" if cmp.saving_per > 0 and saving.low <= 0 else ""

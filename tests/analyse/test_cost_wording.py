@@ -206,3 +206,14 @@ def test_templates_end_author_and_mlflow_phrases_with_one_full_stop() -> None:
     assert rendered == ("appropriate for mission-critical systems. Fix the scanner feed before switching. Review the "
                         "sites with the clinic leads.")
     assert env.from_string("{{ 0.229941 | threshold }} {{ 0.5 | threshold }}").render() == "0.229941 0.5"
+
+
+def test_an_equally_cheap_threshold_is_told_as_about_the_same_not_as_over_capacity() -> None:
+    # A false alarm and a miss both cost 1: totals 4, 3, 2, 2, 3, 3, 4 across the candidates, so 0.4 (in use)
+    # and 0.6 tie at 2 / 8 * 100 = 25; ties go to the higher threshold, 0.6, printed "0.5".
+    spec = CostOfError(unit="hours", owner="the review lead", false_positive=1, false_negative=1, population=100,
+                       bootstrap_rounds=0)
+    cost = analyse_cost_story(spec, LABELS, SCORES, 0.4, pd.DataFrame(index=range(8)), [], 30)
+    assert cost_wording(cost, WORDS).choice == (
+        "A threshold of 0.5 would cost about 25 hours for every 100 cases, about the same as the threshold in use "
+        "now.",)
