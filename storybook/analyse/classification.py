@@ -236,12 +236,33 @@ def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool =
                     merged=merged)
 
 
+def _ranks_within(values: npt.NDArray[np.float64], codes: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+    """Each row's rank among the rows of its group (1 = lowest score; ties share their average rank)."""
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    order = np.lexsort((values, codes))
+    by_group, by_value = codes[order], values[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    new_group[1:] = by_group[1:] != by_group[:-1]
+    new_run = new_group.copy()  # a run: equal scores within one group
+    new_run[1:] |= by_value[1:] != by_value[:-1]
+    run_starts = np.flatnonzero(new_run)
+    run_of = np.cumsum(new_run) - 1
+    run_ends = np.append(run_starts[1:], n)
+    group_start = np.flatnonzero(new_group)[np.cumsum(new_group) - 1]
+    ranks = np.empty(n, dtype=np.float64)
+    ranks[order] = (run_starts[run_of] + run_ends[run_of] - 1) / 2 - group_start + 1
+    return ranks
+
+
 def _group_aucs(truth: npt.NDArray[np.bool_], values: npt.NDArray[np.float64], codes: npt.NDArray[np.intp],
                 groups: int) -> list[Estimate]:
     """Each group's ROC AUC with its Hanley-McNeil interval, from ranks within groups (one vectorised pass)."""
     n = np.bincount(codes, minlength=groups)
     n_pos = np.bincount(codes[truth], minlength=groups)
-    ranks = pd.Series(values).groupby(codes).rank(method="average").to_numpy(dtype=np.float64)
+    ranks = _ranks_within(values, codes)
     rank_sums = np.bincount(codes[truth], weights=ranks[truth], minlength=groups)
     found = []
     for g in range(groups):
