@@ -130,12 +130,14 @@ class Comparison:
     def no_direction(self) -> str:
         """Why it is not known which version is in use, and how to say it."""
         there = ", ".join(f"\"{alias}\" on version {version}" for alias, version in self.aliases) or "none"
-        where = (f"it is on version {self.elsewhere}, which is neither of them" if self.elsewhere is not None
-                 else "no version carries it")
-        return (f"Neither {self.story_version.name} nor {self.compared_version.name} carries the alias "
-                f"\"{self.in_use_alias}\" that marks the version in use ({where}; the model's aliases: {there}), "
-                "so storybook cannot tell which would replace which. Say which alias marks the version in use "
-                "with model.in_use_alias in story.yaml or in_use_alias in storybook.yaml.")
+        neither = f"Neither {self.story_version.name} nor {self.compared_version.name} carries the alias " \
+            f"\"{self.in_use_alias}\" that marks the version in use"
+        if self.elsewhere is not None:
+            return (f"{neither}: it is on version {self.elsewhere}, so neither of the two is in use and there is no "
+                    f"switch from one to the other to judge here (the model's aliases: {there}).")
+        return (f"{neither} (no version carries it; the model's aliases: {there}), so storybook cannot tell which "
+                "would replace which. Say which alias marks the version in use with model.in_use_alias in "
+                "story.yaml or in_use_alias in storybook.yaml.")
 
 
 def _cap(text: str) -> str:

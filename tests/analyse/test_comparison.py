@@ -204,7 +204,8 @@ def test_the_direction_follows_the_in_use_alias_whichever_version_the_story_is_a
         "on version 2)")
     elsewhere = compare_versions(story.config, _resolved(2, 1, {**aliases, 3: ("champion",)}), None)
     assert elsewhere is not None and elsewhere.in_use is None
-    assert "(it is on version 3, which is neither of them;" in elsewhere.no_direction
+    assert ("carries the alias \"champion\" that marks the version in use: it is on version 3, so neither of the "
+            "two is in use") in elsewhere.no_direction
 
 
 def test_a_story_cannot_compare_its_version_with_itself(tmp_path: Path) -> None:
