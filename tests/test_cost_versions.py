@@ -78,7 +78,7 @@ def test_capacity_binds_the_summary_page_and_pdf_alike(project_copy: Path) -> No
     # The summary says the page's own sentences: the limit, that it binds, and the choice within it.
     told = _sentences(summary)
     assert "There is room for at most 40 out of every 100 patients." in told
-    assert any(s.startswith("Without that limit, the cheapest choice would send") for s in told), told
+    assert any(s.startswith("Without that limit, the cheapest choice would have") for s in told), told
     for sentence in told:
         assert sentence in page, sentence
         assert sentence.replace(",", "") in compliance, sentence  # the compliance PDF prints the page

@@ -83,16 +83,17 @@ def _capacity(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
     counts = cost.current_counts
     if counts.n and counts.flagged * per > capacity * counts.n:
         if cost.current.flagged > capacity:
-            told.append(f"The threshold in use now sends {cost.current.flagged:,}, more than that.")
+            told.append(f"With the threshold in use now, {cost.current.flagged:,} are {words.flagged}: more than "
+                        "that.")
         else:  # rounding brought it down to the limit: say the unrounded figure rather than contradict it
             exact = counts.flagged * per / counts.n
-            told.append(f"The threshold in use now sends slightly more than that ({exact:,.1f} out of every "
-                        f"{per:,} before rounding).")
+            told.append(f"With the threshold in use now, slightly more than that are {words.flagged} ({exact:,.1f} "
+                        f"out of every {per:,} before rounding).")
     cmp = cost.comparison
     if cmp is not None and cost.unconstrained is not None and not cmp.best.nothing_fits:
-        told.append(f"Without that limit, the cheapest choice would send {cost.unconstrained.flagged:,} out of "
-                    f"every {per:,}, at about {_cost(cmp.best.uncapped_cost_per)} {cost.spec.unit} per {per:,}; "
-                    "there is no room for that many.")
+        told.append(f"Without that limit, the cheapest choice would have {cost.unconstrained.flagged:,} out of "
+                    f"every {per:,} {words.flagged}, at about {_cost(cmp.best.uncapped_cost_per)} {cost.spec.unit} "
+                    f"per {per:,}; there is no room for that many.")
     return tuple(told)
 
 
@@ -128,7 +129,7 @@ def _choice(cost: CostStory, words: Vocabulary) -> tuple[str, ...]:
     else:  # only when the threshold in use breaks the capacity: within it, the cheapest costs more
         counts = cost.current_counts
         breaks = spec.capacity is not None and counts.flagged * per > spec.capacity * counts.n
-        why = f", which sends more {words.unit} than there is room for" if breaks else ""
+        why = f", which has more {words.unit} {words.flagged} than there is room for" if breaks else ""
         sentences = [f"{would}: about {-shown:,} more than the threshold in use now{why}."]
     saving = cost.uncertainty.saving if cost.uncertainty is not None else None
     if saving is not None and saving.low is not None and saving.high is not None:

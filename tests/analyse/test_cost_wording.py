@@ -49,8 +49,8 @@ def test_a_binding_capacity_is_said_and_only_a_threshold_within_it_is_recommende
     said = cost_wording(cost, WORDS)
     assert said.choice == (
         "There is room for at most 50 out of every 100 cases.",
-        "Without that limit, the cheapest choice would send 75 out of every 100, at about 25 hours per 100; "
-        "there is no room for that many.",
+        "Without that limit, the cheapest choice would have 75 out of every 100 sent for review, at about 25 hours "
+        "per 100; there is no room for that many.",
         "Within that limit, a threshold of 0.5 would cost about 75 hours for every 100 cases, instead of 138: "
         "a saving of about 63.",  # 138 - 75, as the reader works it out from the figures shown
     )
@@ -79,11 +79,11 @@ def test_when_the_threshold_in_use_breaks_the_capacity_the_summary_says_so() -> 
     # In use 0.4 flags 6 of 8 (75 of 100); room for 50. Keeping within it costs 75 instead of 25.
     cost = _story(capacity=50, threshold=0.4)
     said = cost_wording(cost, WORDS)
-    assert said.choice[1] == "The threshold in use now sends 75, more than that."
-    assert said.choice[2].startswith("Without that limit, the cheapest choice would send 75 out of every 100")
+    assert said.choice[1] == "With the threshold in use now, 75 are sent for review: more than that."
+    assert said.choice[2].startswith("Without that limit, the cheapest choice would have 75 out of every 100")
     assert said.choice[3] == ("Within that limit, a threshold of 0.5 would cost about 75 hours for every 100 cases: "
-                              "about 50 more than the threshold in use now, which sends more cases than there is "
-                              "room for.")
+                              "about 50 more than the threshold in use now, which has more cases sent for review "
+                              "than there is room for.")
     assert set(said.summary) <= set(_page_sentences(cost))
 
 
