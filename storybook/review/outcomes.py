@@ -104,10 +104,17 @@ def _walk(old: Any, new: Any, path: str) -> Iterator[tuple[str, str | None, str 
 
 
 def _settings(config: BaseModel | None) -> dict[str, Any]:
-    """A validated config as plain data (defaults included, so writing a default out changes nothing)."""
+    """A validated config as plain data (defaults included, so writing a default out changes nothing).
+
+    A tracking URI is shown without user, password or query string, as everywhere else.
+    """
+    from storybook.resolve.tracking import display_uri
+
     if config is None:
         return {}
     data = config.model_dump(mode="json")
+    if isinstance(data.get("tracking_uri"), str):
+        data["tracking_uri"] = display_uri(data["tracking_uri"])
     return {key: value for key, value in data.items() if key not in PROSE_KEYS}
 
 

@@ -325,3 +325,14 @@ def test_the_hash_covers_templates_inside_the_project_only(pinned_copy: Path, tm
     assert content_hash(story) == before
     (pinned_copy / "templates" / "_extra.html").write_text("<p>x</p>\n")
     assert content_hash(story) != before
+
+
+def test_a_changed_tracking_uri_is_shown_without_its_credentials() -> None:
+    from storybook.review.outcomes import setting_changes
+    from storybook.sources.schema import ProjectConfig
+
+    old = ProjectConfig(tracking_uri="https://alice:s3cret@mlflow.example.org/?token=abc")
+    new = ProjectConfig(tracking_uri="https://bob:hunter2@mlflow2.example.org/")
+    [change] = setting_changes(old, new, "storybook.yaml")
+    assert (change.what, change.old, change.new) == (
+        "setting: tracking_uri", "https://mlflow.example.org/", "https://mlflow2.example.org/")
