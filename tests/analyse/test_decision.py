@@ -479,3 +479,21 @@ def test_grounds_are_deterministic(tmp_path: Path) -> None:
     first = _brief(tmp_path / "one", criteria)
     second = _brief(tmp_path / "two", criteria)
     assert first.grounds[0].low == second.grounds[0].low and not math.isnan(first.grounds[0].low or math.nan)
+
+
+def test_the_threshold_saving_keeps_within_the_capacity(tmp_path: Path) -> None:
+    # Version 1 at 0.5 costs 1,060 per 1,000. The cheapest threshold, 0.1, flags everyone (600 per 1,000); with
+    # room for 300 of every 1,000 (30 of the 100 cases) the cheapest allowed is 0.9: 30 flagged, 10 missed,
+    # (0 + 100) / 100 x 1,000 = 1,000, a saving of 60. The ground moves to 0.9, never to 0.1.
+    story = _story(tmp_path, "    - {id: threshold, cost_saving: {at_least: 0}}\n")
+    story_yaml = story.directory / "story.yaml"
+    story_yaml.write_text(story_yaml.read_text().replace("bootstrap_rounds: 300}", "bootstrap_rounds: 300, "
+                                                         "capacity: 300}"))
+    story = load_project(tmp_path).stories[0]
+    assert isinstance(story, StorySource), story
+    analysis = analyse_story(story, _resolved([0.3]))
+    assert analysis.cost is not None and analysis.decision is not None
+    ground = analysis.decision.grounds[0]
+    assert ground.value == pytest.approx(60.0)
+    assert ground.sentence.startswith("Moving the threshold from 0.5 to 0.9 would mean a saving of 60 hours for "
+                                      "every 1,000 cases"), ground.sentence
