@@ -536,9 +536,9 @@ def missing_values(frame: pd.DataFrame, groups: pd.Series | None = None) -> tupl
         sizes = np.bincount(grouping.codes, minlength=len(grouping.names))
         per_group = missing.reset_index(drop=True).groupby(grouping.codes).sum()
         for i, key in enumerate(grouping.names):
-            counts = per_group.loc[i] if i in per_group.index else None
-            rows.extend(MissingCount(str(c), key, 0 if counts is None else int(counts[c]), int(sizes[i]))
-                        for c in frame.columns)
+            found = per_group.index == i
+            counts = per_group.to_numpy()[found][0] if found.any() else np.zeros(len(frame.columns))
+            rows.extend(MissingCount(str(c), key, int(counts[j]), int(sizes[i])) for j, c in enumerate(frame.columns))
     return tuple(rows)
 
 

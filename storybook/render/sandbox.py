@@ -30,9 +30,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError, pass_environment
 from jinja2 import filters as jinja_filters
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from storybook.errors import Location, PublishError
@@ -146,7 +147,7 @@ def _time_limit(seconds: float) -> Iterator[None]:
 class _BoundedLoader(FileSystemLoader):
     """Reads a template only after checking its size on disk."""
 
-    def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+    def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
         for root in self.searchpath:
             path = Path(root, *template.split("/"))
             if path.is_file() and path.stat().st_size > MAX_TEMPLATE_BYTES:
@@ -166,12 +167,11 @@ class PageSandbox(ImmutableSandboxedEnvironment):
         super().__init__(loader=ChoiceLoader([_BoundedLoader([str(p)]) for p in search]), autoescape=True,
                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         self.filters = {name: self.filters[name] for name in _JINJA_FILTERS}
-        self.filters.update(join=jinja_filters.pass_environment(_join),
-                            replace=jinja_filters.pass_environment(_replace), format=_format)
+        self.filters.update(join=pass_environment(_join), replace=pass_environment(_replace), format=_format)
         self._range = _BudgetRange()
         self.globals = {"range": self._range}
 
-    def concat(self, parts: Iterable[str]) -> str:  # type: ignore[override]
+    def concat(self, parts: Iterable[str]) -> str:
         """Render a page (Template.render joins its parts here): bounded in size and time."""
         self._range.left = MAX_RANGE_ITEMS
         size = 0
