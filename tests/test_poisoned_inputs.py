@@ -1,0 +1,149 @@
+"""Issue 24, classes 2 and 3: no input crashes the process, and values from MLflow are text.
+
+Each test builds a site (or checks a project) in which poisoned stories stand beside the good example story:
+the good one is published, each poisoned one fails alone with a located error (or builds, when its poison is
+only shown), the exit code is 1, and nothing reaches the terminal as a traceback or a control sequence.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from storybook.cli import app
+
+STORY = "breast-cancer-screening"
+runner = CliRunner()
+DAY_MS = 86_400_000
+START_MS = 1_790_000_000_000
+
+
+def _client(project: Path) -> tuple[object, str]:
+    """An MlflowClient on the project's own store, and the run the example's champion was registered from."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow' / 'mlflow.db'}")
+    run_id = client.get_model_version_by_alias(STORY, "champion").run_id
+    assert run_id is not None
+    return client, run_id
+
+
+def _log_series(project: Path, key: str, points: list[tuple[int, float]]) -> None:
+    from mlflow.entities import Metric
+
+    client, run_id = _client(project)
+    metrics = [Metric(key, value, timestamp, step) for step, (timestamp, value) in enumerate(points)]
+    for start in range(0, len(metrics), 1000):  # MLflow takes at most 1,000 metrics a request
+        client.log_batch(run_id, metrics=metrics[start:start + 1000])  # type: ignore[attr-defined]
+
+
+def _story(project: Path, slug: str, *replacements: tuple[str, str]) -> Path:
+    """A copy of the example story under another slug, with ``replacements`` made in its story.yaml."""
+    directory = project / "stories" / slug
+    shutil.copytree(project / "stories" / STORY, directory)
+    story = directory / "story.yaml"
+    text = story.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    story.write_text(text)
+    return directory
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), start=1) if text in line)
+
+
+def _use_series(key: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The story's production series (drawn, guarded, claimed) replaced by ``key``."""
+    return (("key: production_mean_score\n", f"key: {key}\n"), ("series: production_mean_score", f"series: {key}"))
+
+
+def test_poisoned_stories_fail_alone_and_the_good_one_is_published(project_copy: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # A far-future reading (past year 9999) and a NaN reading in the guarded production series.
+    _log_series(project_copy, "far_future", [(START_MS + day * DAY_MS, 0.3) for day in range(20)]
+                + [(253_402_300_800_000 + DAY_MS, 0.3)])
+    _log_series(project_copy, "not_a_number", [(START_MS + day * DAY_MS, float("nan") if day == 7 else 0.3)
+                                              for day in range(20)])
+    future = _story(project_copy, "far-future", *_use_series("far_future"))
+    nan = _story(project_copy, "nan-reading", *_use_series("not_a_number"))
+    twice = _story(project_copy, "sliced-twice", ("slices:\n", "slices:\n  - column: site\n    label: Site again\n"))
+    # Control characters in a label that goes to the chart engine (it aborted the process) and in the title.
+    escaped = _story(project_copy, "escape-codes", ("label: Tumour size", 'label: "Tumour \\x1b[31m\\x00size"'),
+                     ("title: Which", 'title: "\\x1b]0;owned\\x07\\u202eWhich'), ("first?", 'first?"'))
+    _story(project_copy, "surprise")
+
+    # An error nobody foresaw (standing in for a bug) in one story's analysis.
+    import storybook.analyse.model_card as model_card
+
+    real = model_card.analyse_story
+
+    def analyse(story: object, resolved: object) -> object:
+        if getattr(story, "slug", "") == "surprise":
+            raise RuntimeError("a bug \x1b[2J in the analysis")
+        return real(story, resolved)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model_card, "analyse_story", analyse)
+
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf", "--jobs", "1"])
+    output = result.output
+    assert result.exit_code == 1, output
+    assert "2 built, 4 failed" in output
+    site = project_copy / "site"
+    for slug in (STORY, "escape-codes"):
+        assert (site / f"{slug}.html").is_file(), slug
+    for slug in ("far-future", "nan-reading", "sliced-twice", "surprise"):
+        assert f"failed {slug}" in output and not (site / f"{slug}.html").exists(), slug
+
+    series_line = _line_of(future / "story.yaml", "key: far_future")
+    assert (f"stories/far-future/story.yaml:{series_line}: series 'far_future' has a reading (step 20) logged at "
+            "253,402,387,200,000 ms since 1970, which is no calendar date") in output
+    assert (f"stories/nan-reading/story.yaml:{_line_of(nan / 'story.yaml', 'key: not_a_number')}: series "
+            "'not_a_number' has a reading (step 7) whose value is nan") in output
+    assert (f"stories/sliced-twice/story.yaml:{_line_of(twice / 'story.yaml', 'slices:')}: slices: slice column "
+            "'site' is listed twice") in output
+    assert ("stories/surprise/story.yaml: unexpected error (RuntimeError) while analysing and rendering this "
+            "story; run with --debug for the traceback") in output
+    assert "Traceback" not in output and "\x1b" not in output and "a bug" not in output
+
+    # The label's control characters are gone from the charts; the title's are shown, not obeyed.
+    charts = list((site / "charts").glob("escape-codes-*.svg"))
+    assert charts and all("\x1b" not in chart.read_text() and "\x00" not in chart.read_text() for chart in charts)
+    assert any("Tumour [31msize" in chart.read_text() for chart in charts)
+    assert escaped.is_dir()
+
+    # --debug shows the surprise's traceback (its control characters written out).
+    debug = runner.invoke(app, ["--debug", "build", str(project_copy), "--no-pdf", "--jobs", "1",
+                                "--story", "surprise"])
+    assert debug.exit_code == 1
+    assert "Traceback (most recent call last)" in debug.output
+    assert "RuntimeError: a bug \\x1b[2J in the analysis" in debug.output and "\x1b" not in debug.output
+
+    # check: the same stories fail alone, with the same located words; no traceback, no control sequence.
+    for output_format in ("text", "github"):
+        checked = runner.invoke(app, ["check", str(project_copy), "--online", "--format", output_format])
+        assert checked.exit_code == 1, checked.output
+        assert "Traceback" not in checked.output and "\x1b" not in checked.output
+        assert "unexpected error (RuntimeError) while checking this story" in checked.output
+        assert "'site' is listed twice" in checked.output and "whose value is nan" in checked.output
+        errors = [line for line in checked.output.splitlines() if ": error " in line or line.startswith("::error")]
+        assert errors and not [line for line in errors if f"stories/{STORY}/" in line], errors
+
+
+def test_a_long_series_is_drawn_thinned(project_copy: Path) -> None:
+    """A very long series is drawn from at most 2,000 readings, and the caption says so (a 1,000,000-point one
+    ran the chart engine out of memory; see benchmarks/README.md for its figures)."""
+    total = 20_000
+    _log_series(project_copy, "long_series", [(START_MS + i * 60_000, 0.3 + (i % 97) / 1000) for i in range(total)])
+    _story(project_copy, "long-series", ("key: production_mean_score\n", "key: long_series\n"))
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    page = (project_copy / "site" / "long-series.html").read_text()
+    assert f"thinned to 2,000 of the {total:,} readings" in page
+    assert f"over {total:,} points" in page  # the alt text still describes every reading
+    svg = (project_copy / "site" / "charts" / "long-series-series-long_series.svg").read_text()
+    assert svg.count("<path") < 50  # one line, not 20,000 marks
