@@ -51,3 +51,37 @@ def test_the_print_stylesheet_keeps_rows_whole() -> None:
     prints = " ".join(re.findall(r"@media print \{(.*?)\n\}", css, re.DOTALL))
     assert re.search(r"\btr\b[^{]*\{[^}]*break-inside:\s*avoid", prints)
     assert "display: table-header-group" in prints
+
+
+def test_a_history_table_with_many_figures_fits_the_page_width(tmp_path: Path) -> None:
+    """Twelve figures with their ranges: every piece of text starts inside the page (none is cut off)."""
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "style.css").write_text(stylesheet())
+    figures = 12
+    head = "".join(f'<th scope="col">Figure {i} with a long label</th>' for i in range(figures))
+    rows = "".join(
+        f"<tr><th scope='row'>{n}</th><td>12 March 2026<br><span class='range'>run brisk-owl-{n}</span></td>"
+        "<td>champion (since 3 May 2026)</td>"
+        + "".join(f'<td class="num">0.{n}{i}3<br><span class="range">(0.812&ndash;0.901)</span></td>'
+                  for i in range(figures))
+        + f"<td>Settings: C 1.0 → 0.5. <strong>Recall clearly higher.</strong> lastcell{n}</td></tr>"
+        for n in range(1, 6))
+    html = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+            '<link rel="stylesheet" href="assets/style.css"></head><body><main id="main">'
+            '<div class="table-scroll"><table class="timeline"><thead><tr><th scope="col">Version</th>'
+            f'<th scope="col">Registered</th><th scope="col">Aliases</th>{head}<th scope="col">What changed</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table></div></main></body></html>")
+    reader = PdfReader(io.BytesIO(render_pdf(html, tmp_path, title="t")))
+    starts: list[tuple[float, str]] = []
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+
+        def seen(text: str, cm: list[float], tm: list[float], *_: object) -> None:
+            if text.strip():
+                starts.append((cm[4] + tm[4] * cm[0], text.strip()))
+
+        page.extract_text(visitor_text=seen)
+        outside = [(round(x), text) for x, text in starts if not 0 <= x < width]
+        assert outside == [], outside[:5]
+    shown = " ".join(text for _, text in starts)
+    assert all(f"lastcell{n}" in shown for n in range(1, 6))
