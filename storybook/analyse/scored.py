@@ -25,7 +25,7 @@ import pandas as pd
 from storybook.errors import SourceError
 from storybook.sources.loader import StorySource
 
-__all__ = ["ScoredSet", "scored_set", "threshold_of"]
+__all__ = ["ScoredSet", "checked_columns", "scored_set", "threshold_of"]
 
 _SHOWN_LABELS = 5
 
@@ -75,6 +75,15 @@ def scored_set(story: StorySource, frame: pd.DataFrame, params: dict[str, str], 
                which: str = "") -> ScoredSet:
     """The checked scored set of one version (``which`` names it in messages, e.g. "version 1, the compared
     version"); a located :class:`SourceError` when a premise of a binary story does not hold."""
+    labels, scores = checked_columns(story, frame, which=which)
+    threshold, _ = threshold_of(story, params, run_id, which=which)
+    return ScoredSet(labels=labels, scores=scores, threshold=threshold, frame=frame)
+
+
+def checked_columns(story: StorySource, frame: pd.DataFrame, *, which: str = "",
+                    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+    """Which rows are positive, and their scores, once every premise but the threshold holds (for a version
+    whose threshold is read elsewhere, e.g. the model's history)."""
     evaluation = story.config.evaluation
     assert evaluation is not None
     subject = f"the evaluation set {evaluation.artifact!r}" + (f" of {which}" if which else "")
@@ -88,9 +97,7 @@ def scored_set(story: StorySource, frame: pd.DataFrame, params: dict[str, str], 
     labels = frame[evaluation.label_column].astype("string")
     scores = _scores(story, frame[evaluation.score_column], labels, subject)
     _check_labels(story, labels, subject)
-    threshold, _ = threshold_of(story, params, run_id, which=which)
-    positive = (labels == evaluation.positive_value).to_numpy(dtype=bool)
-    return ScoredSet(labels=positive, scores=scores, threshold=threshold, frame=frame)
+    return (labels == evaluation.positive_value).to_numpy(dtype=bool), scores
 
 
 def _scores(story: StorySource, column: pd.Series, labels: pd.Series, subject: str) -> npt.NDArray[np.float64]:

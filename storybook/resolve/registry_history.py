@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from storybook.analyse.scored import checked_columns
 from storybook.errors import Location, SourceError
 from storybook.promote import alias_events
 from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
@@ -123,9 +124,8 @@ def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelV
         for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
             if column not in frame.columns:
                 raise _missing_column(story, version, frame, key, column, shown=len(versions))
-        positive = (frame[evaluation.label_column].astype("string") == evaluation.positive_value).astype(int)
-        frames.append(pd.DataFrame({"version": version.version, "positive": positive.to_numpy(),
-                                    "score": pd.to_numeric(frame[evaluation.score_column], errors="coerce")}))
+        positive, scores = checked_columns(story, frame, which=f"version {version.version}")  # two labels, chances
+        frames.append(pd.DataFrame({"version": version.version, "positive": positive.astype(int), "score": scores}))
     return pd.concat(frames, ignore_index=True) if frames else None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,26 @@ def test_by_default_only_the_versions_the_story_names_have_their_scored_sets_rea
         assert run_of[1] not in tables_read  # version 1's scored set was never opened
         assert run_of[2] in tables_read  # the story's own set, for its model card
         assert (run_of[3] in tables_read) == bool(read)
+
+
+def test_each_versions_scored_set_is_checked_like_the_storys_own(registry: Path, tmp_path: Path) -> None:
+    """The history's ranges come from every version's set, so each one is checked by storybook.analyse.scored:
+    a positive_value none of them holds is refused on its line (not told as '0 of them')."""
+    from storybook.errors import SourceError
+
+    root = tmp_path / "project"
+    (root / "stories" / "triage").mkdir(parents=True)
+    (root / "storybook.yaml").write_text(f"title: t\ntracking_uri: sqlite:///{registry / 'store' / 'mlflow.db'}\n")
+    for name in ("ethical-considerations.md", "caveats-and-recommendations.md"):
+        (root / "stories" / "triage" / name).write_text("People decide.\n")
+    story_yaml = STORY_YAML.replace("  threshold_param: threshold\n",
+                                    "  threshold_param: threshold\n  positive_value: 'yes'\n")
+    (root / "stories" / "triage" / "story.yaml").write_text(story_yaml)
+    line = story_yaml.splitlines().index("  positive_value: 'yes'") + 1
+    source = MlflowSource(tracking_uri(f"sqlite:///{registry / 'store' / 'mlflow.db'}", root), root / ".cache")
+    with pytest.raises(SourceError) as caught:
+        source.resolve(_story(root))
+    error = caught.value
+    assert error.location is not None and error.location.line == line
+    assert re.search(r"positive_value 'yes' is not one of the labels in column 'label' of the evaluation set "
+                     r"'evaluation/scored.csv' of version \d \('0', '1'\)", error.message), error.message
