@@ -6,35 +6,24 @@ promotion step that wants its history told writes it down, one registered-model 
 
     storybook.alias.<alias>.<epoch milliseconds> = <version>      (or "removed")
 
-e.g. ``storybook.alias.champion.1788220800000 = 1``. :func:`promote` sets the alias and writes that tag;
-anything else that moves aliases (a CI job, a webhook listener, a person in the MLflow UI who then sets the
-tag) can write the same tag. storybook reads the tags back (:func:`alias_events`) and says on the page which
-dates come from them and which are not known.
+e.g. ``storybook.alias.champion.1788220800000 = 1`` (the convention lives in :mod:`storybook.resolve.alias_tags`).
+:func:`promote` sets the alias and writes that tag; anything else that moves aliases (a CI job, a webhook
+listener, a person in the MLflow UI who then sets the tag) can write the same tag. storybook reads the tags
+back (:func:`alias_events`) and says on the page which dates come from them and which are not known.
 
 This module writes to MLflow and is meant for training and deployment code, never for builds.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from storybook.errors import ReferenceNotFound, TrackingError
-from storybook.resolve.resolved import AliasEvent
+from storybook.resolve.alias_tags import ALIAS_TAG_PREFIX, REMOVED, alias_events, alias_tag
 
 __all__ = ["ALIAS_TAG_PREFIX", "REMOVED", "alias_events", "alias_tag", "promote", "promote_in_project", "retire"]
-
-ALIAS_TAG_PREFIX = "storybook.alias."
-REMOVED = "removed"
-_TAG = re.compile(r"^storybook\.alias\.([A-Za-z0-9_-]{1,200})\.(\d{1,15})$")
-
-
-def alias_tag(alias: str, at_ms: int) -> str:
-    """The tag key that records ``alias`` moving at ``at_ms`` (milliseconds since 1970, UTC)."""
-    return f"{ALIAS_TAG_PREFIX}{alias}.{at_ms}"
 
 
 def _millis(at: datetime | None) -> int:
@@ -64,25 +53,6 @@ def retire(client: Any, name: str, alias: str, *, at: datetime | None = None) ->
     key = alias_tag(alias, at_ms)
     client.set_registered_model_tag(name, key, REMOVED)
     return key
-
-
-def alias_events(tags: Mapping[str, str]) -> tuple[AliasEvent, ...]:
-    """The alias moves recorded in a registered model's tags, oldest first. Other tags are ignored; a
-    record whose value is neither a version number nor "removed" is skipped."""
-    events = []
-    for key, value in tags.items():
-        match = _TAG.match(key)
-        if match is None:
-            continue
-        text = str(value).strip()
-        if text == REMOVED:
-            version = None
-        elif text.isdigit():
-            version = int(text)
-        else:
-            continue
-        events.append(AliasEvent(alias=match.group(1), version=version, at_ms=int(match.group(2)), tag=key))
-    return tuple(sorted(events, key=lambda e: (e.at_ms, e.alias)))
 
 
 def promote_in_project(root: Path, name: str, alias: str, version: int | None) -> str:

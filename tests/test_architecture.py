@@ -67,8 +67,6 @@ KNOWN_BACKWARD: set[tuple[str, str]] = {
     ("storybook.resolve.drivers", "storybook.analyse.importance"),
     ("storybook.resolve.drivers", "storybook.analyse.scored"),
     ("storybook.resolve.registry_history", "storybook.analyse.scored"),
-    # resolve reads the alias tags through the write-side command: the tag names belong in a leaf.
-    ("storybook.resolve.registry_history", "storybook.promote"),
     # render settles sign-offs while rendering: settle them in the command layer and hand render the result.
     ("storybook.render.pages", "storybook.review.signoff"),
 }

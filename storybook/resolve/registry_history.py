@@ -1,8 +1,8 @@
 """Resolve a registered model's history: every version, its run's headline figures, and the alias moves.
 
 Reads, in a fixed number of requests whatever the number of versions: the registered model (its current
-aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.promote`) and the
-versions' runs through the source's batch reader (one ``search_runs`` for the runs it has not read yet).
+aliases and the ``storybook.alias.*`` tags a promotion step wrote, see :mod:`storybook.resolve.alias_tags`)
+and the versions' runs through the source's batch reader (one ``search_runs`` for the runs it has not read yet).
 The scored evaluation sets of the versions the story names (its own, and the one it compares with) are read
 too (one artifact per version, cached), so their figures get ranges; ``history.scored_sets: true`` reads every
 shown version's, ``false`` none.
@@ -17,7 +17,7 @@ import pandas as pd
 
 from storybook.analyse.scored import checked_columns
 from storybook.errors import Location, SourceError
-from storybook.promote import alias_events
+from storybook.resolve.alias_tags import alias_events
 from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
 from storybook.sources.loader import StorySource
 
