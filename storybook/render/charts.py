@@ -149,7 +149,7 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
     first, last = series.points[0], series.points[-1]
     low = min(p.value for p in series.points)
     high = max(p.value for p in series.points)
-    alt_text = (f"Line chart of {label.lower()} over {len(series.points)} points from "
+    alt_text = (f"Line chart of {label.lower()} over {len(series.points):,} points from "
                 f"{format_date(first.timestamp_ms)} to {format_date(last.timestamp_ms)}; values range from "
                 f"{low:.3g} to {high:.3g}, starting at {first.value:.3g} and ending at {last.value:.3g}.")
     return Chart(name=name, spec=spec, alt=alt_text,
@@ -240,7 +240,7 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
                          if bound is not None)
     change = f"; a red line marks the change on {format_date(change_ms)}" if change_ms is not None else ""
     alt_text = (f"Line chart of {label.lower()} from {format_date(first.timestamp_ms)} to "
-                f"{format_date(last.timestamp_ms)}, {len(series.points)} readings, with {guard or 'no guardrail'} "
+                f"{format_date(last.timestamp_ms)}, {len(series.points):,} readings, with {guard or 'no guardrail'} "
                 f"shown as dashed lines{change}. It starts at {first.value:.3g} and ends at {last.value:.3g}.")
     return Chart(name=name, spec=spec, alt=alt_text,
                  caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red)."
