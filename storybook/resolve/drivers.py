@@ -188,8 +188,11 @@ def _places(source: MlflowSource, model: ModelVersionRecord | None, run_id: str,
     client = source.client
     runs_path: tuple[str, str] | None = (run_id, model_path)
     if model is not None:
-        try:
-            version = client.get_model_version(model.name, str(model.version))
+        try:  # the batched registry read has it already; ask again only if it does not
+            registered = source.registered_model(model.name)
+            version = registered.versions.get(model.version) if registered is not None else None
+            if version is None:
+                version = client.get_model_version(model.name, str(model.version))
         except Exception as exc:
             tried.append((f"models:/{model.name}/{model.version}", _reason(source, exc)))
             return
