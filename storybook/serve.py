@@ -92,7 +92,8 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def _addressed_to_us(self) -> bool:
         """Only a request for this server by a loopback name: a page on another site that rebinds its own name to
         127.0.0.1 sends its own name as Host, and gets 421."""
-        port = self.server.server_address[1]
+        address = self.server.server_address
+        port = address[1] if isinstance(address, tuple) else 0
         allowed = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         if port == 80:
             allowed |= {"127.0.0.1", "localhost", "[::1]"}
