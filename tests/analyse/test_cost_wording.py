@@ -217,3 +217,20 @@ def test_an_equally_cheap_threshold_is_told_as_about_the_same_not_as_over_capaci
     assert cost_wording(cost, WORDS).choice == (
         "A threshold of 0.5 would cost about 25 hours for every 100 cases, about the same as the threshold in use "
         "now.",)
+
+
+def test_the_cost_chart_marks_and_describes_the_threshold_the_page_recommends() -> None:
+    from storybook.render.charts import cost_chart
+
+    cost = _story(capacity=50)
+    assert cost.comparison is not None and cost.curve is not None
+    chart = cost_chart("s-cost", "hours", cost.per, list(cost.curve.thresholds), list(cost.curve.costs),
+                       cost.comparison.best.threshold, cost.current_threshold, best_text=cost.best_threshold_text,
+                       best_cost=cost.comparison.best.cost_per, current_text=cost.current_threshold_text,
+                       capacity=cost.spec.capacity)
+    # Not the curve's lowest point (25, at the threshold the capacity rules out) but the choice within it.
+    assert chart.alt.endswith("The cost is lowest among thresholds that flag at most 50 per 100, 75, at threshold "
+                              "0.5; the threshold in use now is 0.8.")
+    assert "within the limit" in chart.caption
+    marks = chart.spec["layer"][1]["data"]["values"]
+    assert marks[0] == {"threshold": 0.6, "label": "lowest cost within the limit"}
