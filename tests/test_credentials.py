@@ -239,3 +239,44 @@ def test_credentials_go_only_to_the_tracking_server_and_never_reach_any_output(
         for path in folder.rglob("*"):
             if path.is_file():
                 _no_secret(path.read_bytes().decode("utf-8", "replace"), str(path))
+
+
+def test_a_model_version_stored_on_another_host_is_refused_without_a_request(tmp_path: Path) -> None:
+    """drivers: {source: model} for a version whose files a writer to the store put on another host: each place
+    is refused before any request, and the error says which and why."""
+    import numpy as np
+    import pandas as pd
+
+    from storybook.errors import SourceError
+    from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.sources.loader import StorySource, load_project
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    experiment = client.create_experiment("e", artifact_location=(tmp_path / "artifacts").as_uri())
+    run = client.create_run(experiment).info.run_id
+    rng = np.random.default_rng(0)
+    scored = pd.DataFrame({"x": rng.normal(size=50), "label": rng.integers(0, 2, 50), "score": rng.random(50)})
+    client.log_text(run, scored.to_csv(index=False), "evaluation/scored.csv")
+    client.log_metric(run, "test_recall", 0.5)
+    with listener() as (port, seen):
+        client.create_registered_model("elsewhere")
+        client.create_model_version("elsewhere", f"http://127.0.0.1:{port}/models/m-1", run)
+        project = tmp_path / "project"
+        (project / "stories" / "s").mkdir(parents=True)
+        (project / "storybook.yaml").write_text(f"title: t\ntracking_uri: {uri}\n")
+        (project / "stories" / "s" / "story.yaml").write_text(
+            STORY.format(title="t", alias="x", extra="drivers: {source: model, features: [x]}\n")
+            .replace("  alias: x", "  version: 1").replace("breast-cancer-screening", "elsewhere")
+            .replace("  threshold_param: threshold\n", "  threshold: 0.5\n"))
+        for name in ("ethical-considerations.md", "caveats-and-recommendations.md"):
+            (project / "stories" / "s" / name).write_text("People decide.\n")
+        story = load_project(project).stories[0]
+        assert isinstance(story, StorySource), story
+        with pytest.raises(SourceError) as caught:
+            MlflowSource(uri, project / ".cache").resolve(story)
+    assert seen == []
+    message = caught.value.message
+    assert message.startswith("storybook could not download the model models:/elsewhere/1; it tried ")
+    assert (f"models:/elsewhere/1 (refused: http://127.0.0.1:{port}/models/m-1 is neither a folder on this "
+            "machine nor a location storybook.yaml lists under artifact_locations)") in message
