@@ -53,7 +53,7 @@ def test_drivers_and_history_are_typed(tmp_path: Path) -> None:
     assert (drivers.seed, drivers.show) == (0, 8)
     assert drivers.names == {"mean radius": "tumour size"}
     assert (history.metrics, history.compare_with, history.last, history.scored_sets) == (["test_recall"],
-                                                                                         "challenger", 10, True)
+                                                                                         "challenger", 10, None)
 
 
 @pytest.mark.parametrize(("change", "needle", "message"), [
