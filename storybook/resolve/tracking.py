@@ -68,8 +68,8 @@ def _long_userinfo(uri: str) -> str | None:
     """The user:password part of a URI whose password holds an unencoded '/' (``http://u:p@ss/w@host``).
 
     Such a URI is not valid, but people write it; the standard split would take ``ss`` for the host and show
-    ``/w@host`` as the path. Taken here as everything up to the last '@' before the query, when the standard
-    split leaves an '@' in the path and its netloc holds an '@' or a port that is not a number.
+    ``/w@host`` as the path. Taken here as everything up to the last '@' before the query, when that holds a '/'
+    and the standard split's host part holds an '@' or a port that is not a number.
     """
     match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*://)([^?#]*)@", uri)  # up to the last '@' before the query
     if match is None or "/" not in match.group(2):
