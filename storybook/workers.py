@@ -17,7 +17,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,7 @@ def snapshot_hash(directory: Path) -> str | None:
 
 def render_one(task: RenderTask, env: Environment) -> RenderResult:
     """Resolve from the snapshot when asked, analyse and render one story."""
+    from storybook.analyse.decision import settle
     from storybook.analyse.model_card import analyse_story
     from storybook.render.pages import render_story
     from storybook.resolve.snapshot import SnapshotSource
@@ -72,8 +73,13 @@ def render_one(task: RenderTask, env: Environment) -> RenderResult:
     try:
         resolved = task.resolved if task.resolved is not None else SnapshotSource().resolve(story)
         analysis = analyse_story(story, resolved)
+        # Settle the sign-offs here, before rendering: the brief carries what people recorded (overrules, the
+        # grounds then); the page only lays it out.
+        signoffs = signoff_status(story.directory)
+        if analysis.decision is not None:
+            analysis = replace(analysis, decision=settle(analysis.decision, signoffs))
         page = render_story(env, story, resolved, analysis, built_at=task.built_at, pdf_name=task.pdf_name,
-                            signoffs=signoff_status(story.directory), snapshot_hash=snapshot_hash(story.directory))
+                            signoffs=signoffs, snapshot_hash=snapshot_hash(story.directory))
     except ConfigError:
         raise
     except StorybookError as error:  # a story, tracking or template error: this story's, with its own words

@@ -67,8 +67,6 @@ KNOWN_BACKWARD: set[tuple[str, str]] = {
     ("storybook.resolve.drivers", "storybook.analyse.importance"),
     ("storybook.resolve.drivers", "storybook.analyse.scored"),
     ("storybook.resolve.registry_history", "storybook.analyse.scored"),
-    # render settles sign-offs while rendering: settle them in the command layer and hand render the result.
-    ("storybook.render.pages", "storybook.review.signoff"),
 }
 
 # Import circles that are known and still to be fixed, each as the sorted tuple of the modules in it.

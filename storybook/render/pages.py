@@ -6,7 +6,7 @@ import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -211,19 +211,27 @@ OUTCOME_WORDS = {"holds": "holds", "fails": "fails", "cannot tell": "cannot be t
                  "no longer a ground": "is no longer a ground"}
 
 
-def _decision_context(analysis: StoryAnalysis, signoffs: Sequence[object]) -> dict[str, Any]:
-    """The decision brief with what people signed (overrules, the grounds then), for _decision.html."""
-    from storybook.analyse.decision import settle
-    from storybook.review.signoff import SignoffStatus
+class ShownSignoff(Protocol):
+    """What the page says of one sign-off (``storybook.review.signoff.SignoffStatus`` has all of it)."""
 
-    records = [s for s in signoffs if isinstance(s, SignoffStatus)]
-    decision = settle(analysis.decision, records) if analysis.decision is not None else None
-    return {"decision": decision, "section_names": SECTION_NAMES, "outcome_words": OUTCOME_WORDS}
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def status(self) -> Literal["current", "stale"]: ...
 
 
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
-                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[object] = (),
+                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[ShownSignoff] = (),
                  snapshot_hash: str | None = None) -> RenderedStory:
+    """Render one story's page, summary and compliance version.
+
+    Sign-offs are settled before rendering, by the command that builds (see ``workers.render_one``):
+    ``analysis.decision`` already carries what people recorded, and ``signoffs`` are only listed.
+    """
     card = analysis.card
     vocabulary = _vocabulary(resolved, card, analysis.claims)
     prose: dict[str, Markup] = {}
@@ -255,7 +263,9 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "prose": prose,
         "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
-        "signoffs": list(signoffs), "snapshot_hash": snapshot_hash, **_decision_context(analysis, signoffs),
+        "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
+        # The decision brief with what people signed (overrules, the grounds then), for _decision.html.
+        "decision": analysis.decision, "section_names": SECTION_NAMES, "outcome_words": OUTCOME_WORDS,
     }
     versions = story_versions(story)
     present = _present_sections(analysis)
