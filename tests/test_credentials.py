@@ -7,8 +7,8 @@ runs in it: one as a version a story names, one as a new version with no alias. 
 request at all; the story that names the poisoned version fails with a located error, the good story beside it
 is published; a story that asks for every version's scored set (``history.scored_sets: true``) fails on its
 line too. A proxy in front of the server echoes the request's headers back in an error on one endpoint: the
-token, the password and their encoded forms must not appear in the terminal, the site, check's JSON or the
-``.storybook`` cache.
+token, the password and their encoded forms must not appear in the terminal, the site, check's JSON, the
+``.storybook`` cache or a pinned snapshot.
 """
 
 from __future__ import annotations
@@ -211,6 +211,7 @@ def test_credentials_go_only_to_the_tracking_server_and_never_reach_any_output(
             env["TEAM_MLFLOW_URI"] = proxy
             result = runner.invoke(app, ["build", str(project_copy), "--no-pdf", "--jobs", "1"], env=env)
             checked = runner.invoke(app, ["check", str(project_copy), "--online", "--format", "json"], env=env)
+            pinned = runner.invoke(app, ["pin", str(project_copy)], env=env)
     print(result.output)  # shown when the test fails
     assert seen == []  # the listener was never contacted: no request, so no Authorization header either
     assert result.exit_code == 1, result.output
@@ -232,10 +233,13 @@ def test_credentials_go_only_to_the_tracking_server_and_never_reach_any_output(
         result.output
     _no_secret(result.output, "the build's terminal output")
     _no_secret(checked.output, "check's JSON")
+    _no_secret(pinned.output, "pin's terminal output")
+    assert (project_copy / "stories" / "good" / "snapshot.json").is_file()  # the good story was pinned
+    assert not (project_copy / "stories" / "poisoned" / "snapshot.json").exists()
     assert checked.exit_code == 1, checked.output
     findings = json.dumps(json.loads(checked.output))
     assert "is not on the tracking server" in findings and "bad history request" in findings
-    for folder in (site, project_copy / ".storybook"):
+    for folder in (site, project_copy / ".storybook", project_copy / "stories"):
         for path in folder.rglob("*"):
             if path.is_file():
                 _no_secret(path.read_bytes().decode("utf-8", "replace"), str(path))
