@@ -21,7 +21,6 @@ build's processes), beside floors measured in the same run in their own subproce
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import sqlite3
 import subprocess
@@ -151,16 +150,20 @@ def make_project(root: Path, run_id: str) -> Path:
 
 def child_run(args: list[str], env: dict[str, str] | None = None,
               ) -> tuple[float, int, subprocess.CompletedProcess[str]]:
-    """Wall time and peak RSS (bytes, the largest process of the child's tree) of a command."""
+    """Wall time and peak RSS in bytes of a command (``wait4``: the largest of the child and the descendants
+    it waited for, e.g. a build's workers)."""
     import os
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest over all children so far: run the big ones first or read it as a bound.
-    return wall, max(peak, before) * 1024, done
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=err, text=True, env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(args, child.returncode, out.read(), err.read())
+    return wall, usage.ru_maxrss * 1024, done
 
 
 def python_floor(code: str) -> tuple[float, int]:
@@ -200,6 +203,9 @@ def main() -> None:
               f"({csv.stat().st_size / 2**20:,.0f} MiB CSV), {options.groups:,} customers, "
               f"a series of {options.points:,} points", flush=True)
 
+        import os
+
+        load_before = os.getloadavg()[0]
         env = {"MLFLOW_TRACKING_URI": uri}
         wall, peak, done = child_run([str(STORYBOOK), "build", str(project), "--no-pdf", "--no-cache"], env)
         built = (project / "site" / "large.html").is_file()
@@ -227,7 +233,8 @@ def main() -> None:
             page = (project / "site" / "large.html").read_text(encoding="utf-8")
             for needle in ("random sample of", "smaller groups"):
                 print(f"page says {needle!r}: {'yes' if needle in page else 'NO'}")
-        print(f"(benchmark took {time.perf_counter() - started:.0f} s)")
+        print(f"(benchmark took {time.perf_counter() - started:.0f} s; {os.cpu_count()} CPUs, load average "
+              f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after)")
     finally:
         if options.keep is None:
             shutil.rmtree(root, ignore_errors=True)
