@@ -153,6 +153,7 @@ def test_both_stories_switch_from_the_version_in_use_to_the_candidate(
         # The direction follows which version carries "production", whichever one the story is about.
         assert "Switching from version 1 (production), the version in use, to version 2 (candidate)" in decision
         assert f"would mean {saving} hours for every 1,000 patients" in decision
+        assert "the same resampled cases for both" in decision   # paired by case_id, listed in another order
         assert "Switching from version 2" not in decision
         assert (f"{recall_2} in 100 for version 2 (candidate), measured on {positives} patients who have a "
                 f"malignant tumour, and {recall_1} in 100 for version 1 (production), the version in use, measured "

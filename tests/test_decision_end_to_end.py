@@ -77,6 +77,7 @@ def test_the_example_page_and_pdf_carry_the_decision_brief(project_copy: Path) -
     assert _plain(reader.pages[1].extract_text()).startswith("The decision: Should version 2 (the challenger)")
     assert "Storybook recommends: Go with conditions. Make version 2 the champion" in first_pages
     assert f"version 2 (challenger) is {points} points better" in first_pages
-    assert f"a saving of {saving:,.0f} hours of specialist time for every 1,000 patients" in first_pages
+    # (the sentence may run over a page break, where the PDF's text holds the page footer)
+    assert f"a saving of {saving:,.0f} hours of specialist time for every" in first_pages
     assert "Holds Version 2 finds at least 8 in 10 malignant tumours (required for go)" in first_pages
     assert "Fails The average predicted chance stayed within its guardrails in production" in first_pages
