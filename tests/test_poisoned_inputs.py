@@ -147,3 +147,44 @@ def test_a_long_series_is_drawn_thinned(project_copy: Path) -> None:
     assert f"over {total:,} points" in page  # the alt text still describes every reading
     svg = (project_copy / "site" / "charts" / "long-series-series-long_series.svg").read_text()
     assert 1_000 < svg.count("<path") < 2_100  # a dot per drawn reading: at most 2,000, not 20,000
+
+
+def test_mlflow_values_are_text_on_the_page_in_the_pdf_and_in_the_terminal(project_copy: Path) -> None:
+    """A param or tag holding Markdown, HTML or control characters shows as its text; the author's prose after it
+    is all on the page and in the PDF; pin prints it without obeying it."""
+    from pypdf import PdfReader
+
+    client, run_id = _client(project_copy)
+    note = "[click me](https://attacker.example/x) <style>p {display: none}</style> **loud**"
+    client.log_param(run_id, "note", note)  # type: ignore[attr-defined]
+    client.set_tag(run_id, "owner", "::error::owned \x1b[31mred\x1b[0m")  # type: ignore[attr-defined]
+    directory = _story(project_copy, "mlflow-text")
+    section = directory / "ethical-considerations.md"
+    section.write_text(section.read_text() + '\nThe run says: {{ param("note") }}, owned by {{ tag("owner") }}. '
+                       "SENTINEL-AFTER stays.\n\nSENTINEL-NEXT paragraph stays too.\n")
+
+    result = runner.invoke(app, ["build", str(project_copy), "--pdf", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    site = project_copy / "site"
+    assert (site / f"{STORY}.html").is_file() and (site / f"{STORY}.pdf").is_file()
+    page = (site / "mlflow-text.html").read_text()
+    assert "attacker.example" in page and 'href="https://attacker.example' not in page
+    assert "[click me](https://attacker.example/x) &lt;style&gt;p {display: none}&lt;/style&gt; **loud**" in page
+    assert "owned by ::error::owned [31mred[0m. SENTINEL-AFTER stays." in page
+    assert "SENTINEL-NEXT paragraph stays too." in page and "\x1b" not in page
+    text = " ".join(" ".join(page_.extract_text().split()) for page_ in PdfReader(site / "mlflow-text.pdf").pages)
+    assert "SENTINEL-AFTER stays." in text and "SENTINEL-NEXT paragraph stays too." in text
+    assert "<style>" in text  # shown as text, not applied
+
+    # pin and diff print what changed in MLflow: shown, never obeyed by the terminal or the CI log.
+    assert runner.invoke(app, ["pin", str(project_copy), "--story", "mlflow-text"]).exit_code == 0
+    before = project_copy / "before" / "snapshot.json"  # with its tables beside it
+    shutil.copytree(directory, before.parent)
+    client.set_tag(run_id, "owner", "\n::warning::owned\x1b[2J")  # type: ignore[attr-defined]
+    outputs = [runner.invoke(app, ["pin", str(project_copy), "--story", "mlflow-text"]),
+               runner.invoke(app, ["diff", str(before), str(directory / "snapshot.json")])]
+    assert "owned" in outputs[0].output + outputs[1].output
+    for shown in outputs:
+        assert shown.exit_code == 0, shown.output
+        assert "\x1b" not in shown.output
+        assert not [line for line in shown.output.splitlines() if line.lstrip().startswith("::")], shown.output
