@@ -188,3 +188,35 @@ def test_mlflow_values_are_text_on_the_page_in_the_pdf_and_in_the_terminal(proje
         assert shown.exit_code == 0, shown.output
         assert "\x1b" not in shown.output
         assert not [line for line in shown.output.splitlines() if line.lstrip().startswith("::")], shown.output
+
+
+@pytest.mark.parametrize("character", [chr(code) for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))]
+                         + ["\u2028", "\u2029", "\u202e", "\u2066", "\ufffe"])
+def test_the_chart_engine_draws_any_label(character: str) -> None:
+    """Every control character (vl-convert aborted the whole process on ESC, NUL, BEL...) in a group name and
+    an axis title is made drawable: the chart draws, without the character."""
+    from storybook.render.charts import Chart, _field, _spec, to_svg, use_svg_cache
+
+    group, title = f"North{character}clinic", f"Screening{character}site"
+    spec = _spec({"data": {"values": [{"group": group, "value": 0.5}, {"group": "South", "value": float("nan")}]},
+                  "mark": {"type": "point"},
+                  "encoding": {"x": _field("value", "quantitative"), "y": _field("group", "nominal", title=title)}},
+                 200, 60)
+    use_svg_cache(None)
+    svg = to_svg(Chart("poisoned", spec, "alt", "caption"))
+    assert svg.startswith("<svg") and character not in svg
+    assert "North" in svg and "Screening" in svg
+
+
+def test_terminal_text_shows_control_characters_and_no_workflow_command() -> None:
+    from storybook.review.check import Finding, format_github
+    from storybook.review.safe import for_terminal
+
+    hostile = "ok\x1b]8;;https://attacker.example\x07link\x1b]8;;\x07\r::error::forged\n::set-output name=x::y\u202e"
+    shown = for_terminal(hostile)
+    assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown and "\u202e" not in shown
+    assert "\\x1b]8;;https://attacker.example\\x07" in shown and "\\u202e" in shown
+    assert not [line for line in shown.splitlines() if line.lstrip().startswith("::")]
+    annotation = format_github([Finding("error", "stories/a/x.md", 3, "code", hostile)])
+    assert annotation.count("\n") == 1 and annotation.startswith("::error file=stories/a/x.md,line=3,")
+    assert "\x1b" not in annotation and "\x07" not in annotation
