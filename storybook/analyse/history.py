@@ -192,8 +192,12 @@ def _scored_version(version: HistoryVersion, scored: pd.DataFrame | None) -> Sco
     rows = scored[scored["version"] == version.model.version]
     if not len(rows):
         return None
+    ids = None
+    if "case_id" in rows.columns:   # the story declares an id column; a set without it is never paired
+        column = rows["case_id"]
+        ids = np.array([], dtype=np.str_) if column.isna().any() else column.astype(str).to_numpy(dtype=np.str_)
     return Scored(f"version {version.model.version}", rows["positive"].to_numpy(dtype=int) == 1,
-                  rows["score"].to_numpy(dtype=np.float64), version.threshold, None, "")
+                  rows["score"].to_numpy(dtype=np.float64), version.threshold, None, "", ids=ids)
 
 
 def _gap(spec: MetricSpec, version: HistoryVersion, other: HistoryVersion, scored: pd.DataFrame | None,

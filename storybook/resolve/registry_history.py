@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from storybook.analyse.scored import checked_columns
 from storybook.errors import Location, SourceError
 from storybook.resolve.alias_tags import alias_events
 from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
+from storybook.resolve.scored import checked_columns
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ def _threshold(story: StorySource, params: dict[str, str]) -> float | None:
 
 def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelVersionRecord],
                  location: Location) -> pd.DataFrame | None:
-    """Each version's scored evaluation set, reduced to what ranges need: version, positive (0/1), score."""
+    """Each version's scored evaluation set, reduced to what ranges need: version, positive (0/1), score, and
+    case_id when the story declares ``evaluation.id_column`` (to compare two versions case by case)."""
     evaluation = story.config.evaluation
     assert evaluation is not None and evaluation.artifact is not None
     frames = []
@@ -125,7 +126,11 @@ def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelV
             if column not in frame.columns:
                 raise _missing_column(story, version, frame, key, column, shown=len(versions))
         positive, scores = checked_columns(story, frame, which=f"version {version.version}")  # two labels, chances
-        frames.append(pd.DataFrame({"version": version.version, "positive": positive.astype(int), "score": scores}))
+        reduced = pd.DataFrame({"version": version.version, "positive": positive.astype(int), "score": scores})
+        if evaluation.id_column is not None:   # to pair two versions' cases (missing: never paired)
+            reduced["case_id"] = (frame[evaluation.id_column].astype("string").to_numpy()
+                                  if evaluation.id_column in frame.columns else pd.NA)
+        frames.append(reduced)
     return pd.concat(frames, ignore_index=True) if frames else None
 
 

@@ -240,3 +240,35 @@ def test_a_compared_alias_on_the_storys_own_version_compares_nothing(tmp_path: P
     assert comparison is not None and comparison.same_version and comparison.in_use is None
     assert comparison.direction.startswith("The version compared with is version 2 (candidate, staging), the "
                                            "version this story is about: a version cannot be compared with itself.")
+
+
+def test_the_history_pairs_versions_by_case_id_as_the_decision_does(tmp_path: Path) -> None:
+    """Two versions' scored sets hold the same 40 cases in another order: the history's comparison is paired
+    (by evaluation.id_column), as the decision grounds' is, so the two cannot disagree."""
+    import pandas as pd
+
+    from storybook.analyse.history import analyse_history
+    from storybook.resolve.resolved import HistoryVersion, ModelHistory, Provenance
+
+    project = _load(tmp_path, "candidate", "production", extra="")
+    story = _story(project)
+    text = story.story_file.read_text().replace("evaluation: {positive_means: are positive, negative_means: are "
+                                                "negative}", "evaluation: {positive_means: are positive, "
+                                                "negative_means: are negative, id_column: case}")
+    story.story_file.write_text(text + "history: {}\n")
+    story = _story(load_project(tmp_path))
+    ids = [f"c{i}" for i in range(40)]
+    old = pd.DataFrame({"version": 1, "positive": 1, "score": [0.9] * 30 + [0.1] * 10, "case_id": ids})
+    new = pd.DataFrame({"version": 2, "positive": 1, "score": [0.9] * 36 + [0.1] * 4, "case_id": ids}).iloc[::-1]
+    versions = tuple(HistoryVersion(ModelVersionRecord("m", v, f"{v}" * 32, v, a), f"v{v}", v, {"r": r}, {}, 0.5)
+                     for v, a, r in ((1, ("production",), 0.75), (2, ("candidate",), 0.9)))
+    history = ModelHistory("m", versions, (), {"production": 1, "candidate": 2},
+                           Provenance("s", "1" * 32, "registry", "m"), scored=pd.concat([old, new]))
+    report = analyse_history(history, story.config, 2, in_use="production")
+    step = report.rows[1].figures[0]
+    assert step.verdict == "better"   # 6 more of the same 40 found, and none lost: clear when paired
+    assert "(both versions scored the same cases, resampled together)" in step.sentence
+    unpaired = analyse_history(ModelHistory("m", versions, (), history.aliases, history.provenance,
+                                            scored=pd.concat([old.drop(columns="case_id").assign(case_id=pd.NA),
+                                                              new])), story.config, 2)
+    assert "(each version scored its own cases)" in unpaired.rows[1].figures[0].sentence
