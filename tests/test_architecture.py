@@ -62,12 +62,7 @@ LAYER_NAMES = {0: "leaf", 1: "sources", 2: "resolve", 3: "analyse", 4: "render",
 # Arrows against the flow that are known and still to be fixed (issue 18, point 4). Each entry is
 # (importing module, imported module). Remove an entry when its arrow is gone; the test fails on an entry that
 # no longer matches any import, so this list can only shrink.
-KNOWN_BACKWARD: set[tuple[str, str]] = {
-    # resolve computes permutation drops and reads scored sets with analyse's code: move it to a leaf.
-    ("storybook.resolve.drivers", "storybook.analyse.importance"),
-    ("storybook.resolve.drivers", "storybook.analyse.scored"),
-    ("storybook.resolve.registry_history", "storybook.analyse.scored"),
-}
+KNOWN_BACKWARD: set[tuple[str, str]] = set()  # none left
 
 # Import circles that are known and still to be fixed, each as the sorted tuple of the modules in it.
 # Same rule: an entry that no longer matches a circle fails the test.

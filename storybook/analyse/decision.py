@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
     from storybook.analyse.cost_story import CostStory
     from storybook.analyse.model_card import ModelCard
-    from storybook.analyse.scored import ScoredSet
     from storybook.analyse.trust_story import TrustReport
+    from storybook.resolve.scored import ScoredSet
 
 __all__ = [
     "OUTCOMES",
@@ -204,7 +204,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     evaluation = config.evaluation
     if other is not None and compared_set is not None and evaluation is not None and card.threshold is not None \
             and compared_name is not None:
-        frame = compared_set.frame  # checked once by storybook.analyse.scored, like the story's own set
+        frame = compared_set.frame  # checked once by storybook.resolve.scored, like the story's own set
         compared = Scored(
             name=compared_name, labels=compared_set.labels, scores=compared_set.scores,
             threshold=compared_set.threshold, groups=frame[[c for c in slice_columns if c in frame.columns]],

@@ -37,10 +37,10 @@ from storybook.analyse.plain import (
     slice_wording,
 )
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
-from storybook.analyse.scored import ScoredSet, scored_set, threshold_of
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
+from storybook.resolve.scored import ScoredSet, scored_set, threshold_of
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MeasuredOn, MetricSpec, ProjectConfig, SliceSpec
 
@@ -256,7 +256,7 @@ def _threshold(story: StorySource, resolved: ResolvedStory) -> tuple[float | Non
 
 
 def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The story's version's checked scored set (storybook.analyse.scored), or None when it has none."""
+    """The story's version's checked scored set (storybook.resolve.scored), or None when it has none."""
     if story.config.evaluation is None or resolved.evaluation is None:
         return None
     return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)

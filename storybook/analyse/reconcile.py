@@ -36,7 +36,7 @@ from storybook.analyse.classification import (
     rate,
 )
 from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
-from storybook.analyse.scored import ScoredSet
+from storybook.resolve.scored import ScoredSet
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
 __all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on", "measured_on_default",

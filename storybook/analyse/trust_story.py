@@ -44,7 +44,7 @@ from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfi
 
 if TYPE_CHECKING:
     from storybook.analyse.model_card import ModelCard
-    from storybook.analyse.scored import ScoredSet
+    from storybook.resolve.scored import ScoredSet
 
 __all__ = ["GuardedSeries", "TrustReport", "analyse_trust"]
 
@@ -81,7 +81,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                   compared_set: ScoredSet | None = None) -> TrustReport:
     """The story's trust report. ``comparison`` names the two versions and which is in use (by default with
     the alias ``in_use``); ``in_use`` is the alias that marks the version in use, for the deployment check;
-    ``compared_set`` is the compared version's checked scored set (storybook.analyse.scored)."""
+    ``compared_set`` is the compared version's checked scored set (storybook.resolve.scored)."""
     if comparison is None:
         comparison = compare_versions(config, resolved, None)
     spec = config.trust

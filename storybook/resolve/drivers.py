@@ -7,7 +7,7 @@ Two sources, as the story's ``drivers.source`` says:
   ``repeats``). Nothing is executed. This works for every model, whatever its framework.
 - **the model** (``source: model``): the logged model is downloaded and loaded with ``mlflow.sklearn`` (or
   ``mlflow.pyfunc`` for other flavours) and each feature column of the story's scored evaluation set is
-  shuffled (:func:`storybook.analyse.importance.permutation_drops`). Loading a model unpickles it, which
+  shuffled (:func:`storybook.metrics.importance.permutation_drops`). Loading a model unpickles it, which
   runs code from the artifact store: only stories that ask for it do this, and only at resolve time. The
   drops (never the model) go into the ResolvedStory, so ``storybook pin`` fixes them in the snapshot and a
   snapshot build neither loads the model nor imports mlflow.
@@ -29,10 +29,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.importance import ALL_ROWS, drops_frame, metric_scorer, permutation_drops
-from storybook.analyse.scored import scored_set
 from storybook.errors import Location, SourceError, StorybookError
+from storybook.metrics.importance import ALL_ROWS, drops_frame, metric_scorer, permutation_drops
 from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
+from storybook.resolve.scored import scored_set
 from storybook.resolve.tracking import artifact_refusal
 from storybook.sources.loader import StorySource
 

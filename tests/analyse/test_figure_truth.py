@@ -1,6 +1,6 @@
 """Every figure is told only from what it really measured (issue 17, classes 1, 5, 6, 11 and part of 9).
 
-The rules are in storybook/analyse/reconcile.py and storybook/analyse/scored.py; the figures are checked against
+The rules are in storybook/analyse/reconcile.py and storybook/resolve/scored.py; the figures are checked against
 scikit-learn and numbers worked out by hand.
 """
 
@@ -25,7 +25,6 @@ from storybook.analyse.classification import PROPORTION_KINDS, SliceRow, confusi
 from storybook.analyse.model_card import analyse_model_card, analyse_story
 from storybook.analyse.plain import Vocabulary, metric_sentence, point_share
 from storybook.analyse.reconcile import likely_cause, measured_on_default, recompute
-from storybook.analyse.scored import ScoredSet, scored_set
 from storybook.errors import SourceError
 from storybook.resolve.resolved import (
     ComparedVersion,
@@ -36,6 +35,7 @@ from storybook.resolve.resolved import (
     ResolvedRun,
     ResolvedStory,
 )
+from storybook.resolve.scored import ScoredSet, scored_set
 from storybook.sources.loader import StorySource, load_project
 from tests.stores import story, write_project
 

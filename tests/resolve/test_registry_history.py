@@ -321,7 +321,7 @@ def test_by_default_only_the_versions_the_story_names_have_their_scored_sets_rea
 
 
 def test_each_versions_scored_set_is_checked_like_the_storys_own(registry: Path, tmp_path: Path) -> None:
-    """The history's ranges come from every version's set, so each one is checked by storybook.analyse.scored:
+    """The history's ranges come from every version's set, so each one is checked by storybook.resolve.scored:
     a positive_value none of them holds is refused on its line (not told as '0 of them')."""
     from storybook.errors import SourceError
 
