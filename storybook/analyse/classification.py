@@ -14,6 +14,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+# The binary metrics themselves live in the leaf storybook.metrics.binary (resolve uses them too); they are
+# re-exported here for the analysis modules.
+from storybook.metrics.binary import (
+    Z_95,
+    Confusion,
+    Estimate,
+    brier_score,
+    confusion_at,
+    proportion,
+    rate,
+    roc_auc,
+    wilson_interval,
+)
+
 __all__ = [
     "MAX_GROUPS",
     "MISSING_GROUP",
@@ -37,111 +51,9 @@ __all__ = [
     "wilson_interval",
 ]
 
-Z_95 = 1.959963984540054
 # Rates that are a share of some group of rows, so a Wilson interval applies.
 PROPORTION_KINDS = ("recall", "precision", "specificity", "accuracy", "false_positive_rate",
                     "false_negative_rate")
-
-
-@dataclass(frozen=True)
-class Confusion:
-    tp: int
-    fp: int
-    tn: int
-    fn: int
-
-    @property
-    def n(self) -> int:
-        return self.tp + self.fp + self.tn + self.fn
-
-    @property
-    def positives(self) -> int:
-        return self.tp + self.fn
-
-    @property
-    def negatives(self) -> int:
-        return self.tn + self.fp
-
-    @property
-    def flagged(self) -> int:
-        return self.tp + self.fp
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A figure with its 95% interval and the count behind it. ``value`` is None when nothing was counted."""
-
-    value: float | None
-    low: float | None
-    high: float | None
-    n: int
-    successes: int | None = None
-
-    @property
-    def width(self) -> float | None:
-        return None if self.low is None or self.high is None else self.high - self.low
-
-
-def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a proportion; (0, 1) when n is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    # At 0 and n successes the bound is exactly 0 or 1; rounding would leave 0.9999999999999999.
-    low = 0.0 if successes <= 0 else max(0.0, centre - half)
-    high = 1.0 if successes >= n else min(1.0, centre + half)
-    return low, high
-
-
-def proportion(successes: int, n: int) -> Estimate:
-    if n == 0:
-        return Estimate(None, None, None, 0, 0)
-    low, high = wilson_interval(successes, n)
-    return Estimate(successes / n, low, high, n, successes)
-
-
-def confusion_at(labels: npt.ArrayLike, scores: npt.ArrayLike, threshold: float) -> Confusion:
-    """Counts when rows scoring at or above ``threshold`` are flagged. ``labels`` are booleans."""
-    truth = np.asarray(labels, dtype=bool)
-    flagged = np.asarray(scores, dtype=float) >= threshold
-    tp = int(np.count_nonzero(truth & flagged))
-    fp = int(np.count_nonzero(~truth & flagged))
-    fn = int(np.count_nonzero(truth & ~flagged))
-    tn = int(truth.size - tp - fp - fn)
-    return Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
-
-
-def rate(kind: str, confusion: Confusion) -> Estimate:
-    """One of PROPORTION_KINDS from a confusion table, with its Wilson interval."""
-    c = confusion
-    counts = {
-        "recall": (c.tp, c.positives),
-        "precision": (c.tp, c.flagged),
-        "specificity": (c.tn, c.negatives),
-        "accuracy": (c.tp + c.tn, c.n),
-        "false_positive_rate": (c.fp, c.negatives),
-        "false_negative_rate": (c.fn, c.positives),
-    }
-    if kind not in counts:
-        raise ValueError(f"not a proportion: {kind}")
-    successes, n = counts[kind]
-    return proportion(successes, n)
-
-
-def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
-    """Area under the ROC curve (Mann-Whitney, ties counted as half); None without both classes."""
-    truth = np.asarray(labels, dtype=bool)
-    values = np.asarray(scores, dtype=float)
-    n_pos = int(truth.sum())
-    n_neg = int(truth.size - n_pos)
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = pd.Series(values).rank(method="average").to_numpy()
-    rank_sum = float(ranks[truth].sum())
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def auc_estimate(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Estimate:
@@ -153,13 +65,6 @@ def auc_estimate(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Estimate:
         return Estimate(None, None, None, n)
     n_pos = int(truth.sum())
     return _auc_interval(area, n_pos, n - n_pos)
-
-
-def brier_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
-    truth = np.asarray(labels, dtype=float)
-    if truth.size == 0:
-        return None
-    return float(np.mean((np.asarray(scores, dtype=float) - truth) ** 2))
 
 
 @dataclass(frozen=True)

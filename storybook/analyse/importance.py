@@ -1,10 +1,8 @@
 """Permutation importance: how much a model's score drops when one feature's values are shuffled.
 
-:func:`permutation_drops` computes the drops exactly as ``sklearn.inspection.permutation_importance`` does:
-the same seed gives the same shuffles (a legacy ``numpy.random.RandomState`` seeded from the story's seed,
-one fresh stream per feature, each repeat shuffling the already shuffled column again), so the numbers agree
-with scikit-learn's on the same model, data and seed. The model enters only as a predict function (a feature
-frame in, scores or labels out), so any model that can score a table can be explained.
+:func:`permutation_drops` (in the leaf :mod:`storybook.metrics.importance`, as resolve computes the drops)
+gives the drops exactly as ``sklearn.inspection.permutation_importance`` does, for the same model, data and
+seed. The model enters only as a predict function, so any model that can score a table can be explained.
 
 :func:`summarise` turns the per-repeat drops into what a reader is told: the mean drop with a 95% interval
 over the repeats (Student's t on the repeats), the ranking, "no clear effect" when the interval includes zero,
@@ -16,14 +14,24 @@ Pure: no I/O, no clock; randomness only from the given seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.classification import Confusion, Estimate, confusion_at, rate, roc_auc
+from storybook.analyse.classification import Estimate
+
+# Computing the drops happens at resolve time, so it lives in the leaf storybook.metrics.importance;
+# re-exported here with what the reader is told.
+from storybook.metrics.importance import (
+    ALL_ROWS,
+    IMPORTANCE_METRICS,
+    PermutationResult,
+    drops_frame,
+    metric_scorer,
+    permutation_drops,
+)
 
 __all__ = [
     "ALL_ROWS",
@@ -39,9 +47,6 @@ __all__ = [
     "slice_differences",
 ]
 
-ALL_ROWS = "(all)"
-# Metrics a drop can be measured in; each scorer returns "higher is better" numbers, so a drop is a loss.
-IMPORTANCE_METRICS = ("accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier")
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (scipy.stats.t.ppf(0.975, df)).
 _T_975 = (12.706204736174694, 4.302652729749462, 3.1824463052837078, 2.7764451051977934, 2.5705818356363146,
           2.4469118511449786, 2.364624251592784, 2.306004135204166, 2.262157162798205, 2.228138851986274,
@@ -50,93 +55,6 @@ _T_975 = (12.706204736174694, 4.302652729749462, 3.1824463052837078, 2.776445105
           2.0796138447276795, 2.0738730679040254, 2.0686576104190486, 2.0638985616280245, 2.0595385527532972,
           2.0555294386428735, 2.0518305164802846, 2.0484071417952454, 2.045229642132703, 2.0422724563012378)
 _Z_975 = 1.959963984540054
-
-PredictFn = Callable[[pd.DataFrame], npt.NDArray[np.float64]]
-ScoreFn = Callable[[npt.NDArray[np.bool_], npt.NDArray[np.float64]], float]
-
-
-# --- computing the drops -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PermutationResult:
-    """The score on the untouched rows and, per feature, the drop after each of ``repeats`` shuffles."""
-
-    features: tuple[str, ...]
-    baseline: float
-    drops: npt.NDArray[np.float64]  # shape (features, repeats)
-
-    @property
-    def repeats(self) -> int:
-        return int(self.drops.shape[1]) if self.drops.ndim == 2 else 0
-
-
-def permutation_drops(predict: PredictFn, features: pd.DataFrame, labels: npt.ArrayLike, score: ScoreFn, *,
-                      n_repeats: int = 5, seed: int = 0) -> PermutationResult:
-    """Drops in ``score`` when each column of ``features`` is shuffled, as scikit-learn computes them.
-
-    ``predict`` gets a frame with the same columns (one of them shuffled) and returns one number per row;
-    ``score(labels, predictions)`` is higher for better predictions. Matches
-    ``permutation_importance(estimator, features, labels, scoring=..., n_repeats=n_repeats, random_state=seed)``.
-    """
-    if n_repeats < 1:
-        raise ValueError("n_repeats must be at least 1")
-    truth = np.asarray(labels, dtype=bool)
-    if len(features) != truth.size:
-        raise ValueError(f"{len(features)} feature rows but {truth.size} labels")
-    baseline = float(score(truth, np.asarray(predict(features))))
-    # scikit-learn draws one seed from the given one, then gives every feature a fresh stream from it.
-    feature_seed = int(np.random.RandomState(seed).randint(np.iinfo(np.int32).max + 1))
-    drops = np.empty((features.shape[1], n_repeats), dtype=np.float64)
-    for column_index, column in enumerate(features.columns):
-        stream = np.random.RandomState(feature_seed)
-        shuffled = features.copy()
-        order = np.arange(len(shuffled))
-        for repeat in range(n_repeats):
-            stream.shuffle(order)  # in place: each repeat shuffles the previous order again
-            values = shuffled.iloc[order, column_index]
-            values.index = shuffled.index
-            shuffled[column] = values
-            drops[column_index, repeat] = baseline - float(score(truth, np.asarray(predict(shuffled))))
-    return PermutationResult(features=tuple(str(c) for c in features.columns), baseline=baseline, drops=drops)
-
-
-def drops_frame(result: PermutationResult, *, slice_column: str = ALL_ROWS, group: str = ALL_ROWS) -> pd.DataFrame:
-    """The long table storybook pins: one row per feature and repeat (slice, group, feature, repeat, drop)."""
-    rows = [(slice_column, group, feature, repeat, float(result.drops[i, repeat]))
-            for i, feature in enumerate(result.features) for repeat in range(result.repeats)]
-    return pd.DataFrame(rows, columns=["slice", "group", "feature", "repeat", "drop"])
-
-
-def metric_scorer(kind: str, threshold: float) -> ScoreFn:
-    """A "higher is better" score of one kind, on booleans and scores (flagged at or above ``threshold``).
-
-    Rates come from :mod:`storybook.analyse.classification`; the Brier score is negated (as scikit-learn's
-    ``neg_brier_score``) so that a loss of calibration shows as a positive drop.
-    """
-    if kind not in IMPORTANCE_METRICS:
-        raise ValueError(f"cannot measure importance in {kind!r}; use one of {', '.join(IMPORTANCE_METRICS)}")
-
-    def score(truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float:
-        values = np.asarray(scores, dtype=np.float64)
-        if kind == "roc_auc":
-            area = roc_auc(truth, values)
-            return math.nan if area is None else area
-        if kind == "brier":
-            return -float(np.mean((values - truth.astype(np.float64)) ** 2)) if truth.size else math.nan
-        confusion = confusion_at(truth, values, threshold)
-        if kind == "f1":
-            return _f1(confusion)
-        value = rate(kind, confusion).value
-        return math.nan if value is None else value
-
-    return score
-
-
-def _f1(c: Confusion) -> float:
-    denominator = 2 * c.tp + c.fp + c.fn
-    return math.nan if denominator == 0 else 2 * c.tp / denominator
-
 
 # --- what the reader is told ---------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Metrics: estimates with intervals from scored sets or aggregates. A leaf below everything."""
