@@ -220,3 +220,18 @@ def test_terminal_text_shows_control_characters_and_no_workflow_command() -> Non
     annotation = format_github([Finding("error", "stories/a/x.md", 3, "code", hostile)])
     assert annotation.count("\n") == 1 and annotation.startswith("::error file=stories/a/x.md,line=3,")
     assert "\x1b" not in annotation and "\x07" not in annotation
+
+
+def test_alias_records_with_odd_digits_or_impossible_times_are_skipped() -> None:
+    """'²' and '١٢' are digits to str.isdigit (and int() refuses '²'); a time past year 9999 is no date: such
+    alias-move records are skipped like any other malformed one, and the well-formed one is read."""
+    from storybook.resolve.alias_tags import alias_events
+
+    events = alias_events({
+        "storybook.alias.champion.1700000000000": "²",
+        "storybook.alias.champion.1700000000001": "١٢",
+        "storybook.alias.champion.١٧٠٠٠٠٠٠٠٠٠٠٢": "1",
+        "storybook.alias.champion.999999999999999": "1",
+        "storybook.alias.champion.1700000000003": "2",
+    })
+    assert [(event.alias, event.version, event.at_ms) for event in events] == [("champion", 2, 1700000000003)]

@@ -21,7 +21,8 @@ __all__ = ["ALIAS_TAG_PREFIX", "REMOVED", "alias_events", "alias_tag"]
 
 ALIAS_TAG_PREFIX = "storybook.alias."
 REMOVED = "removed"
-_TAG = re.compile(r"^storybook\.alias\.([A-Za-z0-9_-]{1,200})\.(\d{1,15})$")
+_TAG = re.compile(r"^storybook\.alias\.([A-Za-z0-9_-]{1,200})\.([0-9]{1,15})$")
+_LAST_MS = 253_402_300_799_999  # 31 December 9999: a later time is no calendar date
 
 
 def alias_tag(alias: str, at_ms: int) -> str:
@@ -31,7 +32,8 @@ def alias_tag(alias: str, at_ms: int) -> str:
 
 def alias_events(tags: Mapping[str, str]) -> tuple[AliasEvent, ...]:
     """The alias moves recorded in a registered model's tags, oldest first. Other tags are ignored; a
-    record whose value is neither a version number nor "removed" is skipped."""
+    record whose value is neither a version number (ASCII digits) nor "removed", or whose time is past the
+    year 9999, is skipped."""
     events = []
     for key, value in tags.items():
         match = _TAG.match(key)
@@ -40,9 +42,12 @@ def alias_events(tags: Mapping[str, str]) -> tuple[AliasEvent, ...]:
         text = str(value).strip()
         if text == REMOVED:
             version = None
-        elif text.isdigit():
+        elif text.isascii() and text.isdigit():  # "²" and "١٢" are digits to isdigit(), not to everything else
             version = int(text)
         else:
             continue
-        events.append(AliasEvent(alias=match.group(1), version=version, at_ms=int(match.group(2)), tag=key))
+        at_ms = int(match.group(2))
+        if at_ms > _LAST_MS:
+            continue
+        events.append(AliasEvent(alias=match.group(1), version=version, at_ms=at_ms, tag=key))
     return tuple(sorted(events, key=lambda e: (e.at_ms, e.alias)))
