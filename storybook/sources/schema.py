@@ -536,7 +536,8 @@ class CostSavingGround(_Schema):
 
     versus: Literal["best_threshold", "compared_version"] = Field(
         default="best_threshold", description="best_threshold: moving to the threshold that costs least; "
-        "compared_version: switching to the version trust.model.compare_with names")
+        "compared_version: switching from the version in use (the one carrying the in-use alias) to the other of "
+        "the story's version and the one trust.model.compare_with names")
     at_least: float = Field(default=0.0,
         description="the saving must be at least this (cost_of_error's unit per its "
                     "population)")
@@ -583,7 +584,9 @@ class MetricGround(_Schema):
 
 
 class VersionComparisonGround(_Schema):
-    """The compared version's ``metric`` is no worse than this version's by more than ``margin``."""
+    """The version that would replace the one in use (of the story's version and the one
+    ``trust.model.compare_with`` names, the one not carrying the in-use alias) is no worse at ``metric`` than the
+    one in use by more than ``margin``; paired when both scored the same cases."""
 
     metric: Literal[ProportionKind, "roc_auc"] = Field(default="recall",
         description="the figure compared between the two versions")
