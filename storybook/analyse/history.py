@@ -230,14 +230,15 @@ def _step(spec: MetricSpec, version: HistoryVersion, estimate: Estimate | None,
         gap, paired = found
         evidence = check_previous_version(estimate, before_estimate, metric=_what(spec), source="",
                                           higher_is_better=spec.higher_is_better, other=other, gap=gap,
-                                          paired=paired)
+                                          paired=paired, this=f"version {version.model.version}")
         verdict = gap_verdict(gap, higher_is_better=spec.higher_is_better)
         return FigureStep(spec, value, estimate, verdict, evidence.sentence)
     old = before.metrics.get(spec.key)
     if value is None or old is None:
         return FigureStep(spec, value, estimate, None, f"The {_what(spec)} was not logged for both versions.")
     return FigureStep(spec, value, estimate, None,
-                      f"Compared with {other}, the {_what(spec)} went from {old:.3g} to {value:.3g}; there is no "
+                      f"Compared with {other}, the {_what(spec)} of version {version.model.version} went from "
+                      f"{old:.3g} to {value:.3g}; there is no "
                       "range to tell whether that is more than chance.")
 
 

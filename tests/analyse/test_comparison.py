@@ -268,6 +268,7 @@ def test_the_history_pairs_versions_by_case_id_as_the_decision_does(tmp_path: Pa
     step = report.rows[1].figures[0]
     assert step.verdict == "better"   # 6 more of the same 40 found, and none lost: clear when paired
     assert "(both versions scored the same cases, resampled together)" in step.sentence
+    assert step.sentence.startswith("Compared with version 1, the figure 'Found' of version 2 is ")
     unpaired = analyse_history(ModelHistory("m", versions, (), history.aliases, history.provenance,
                                             scored=pd.concat([old.drop(columns="case_id").assign(case_id=pd.NA),
                                                               new])), story.config, 2)
