@@ -74,8 +74,6 @@ KNOWN_CIRCLES: set[tuple[str, ...]] = {
         "storybook.analyse.model_card",
         "storybook.analyse.trust_story",
     ),
-    # drivers and registry_history use MlflowSource's private helpers, and MlflowSource calls them back.
-    ("storybook.resolve.drivers", "storybook.resolve.mlflow_source", "storybook.resolve.registry_history"),
     # outcomes takes diff's NumberChange, diff takes outcomes' functions.
     ("storybook.review.diff", "storybook.review.outcomes"),
 }

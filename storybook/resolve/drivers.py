@@ -37,7 +37,7 @@ from storybook.resolve.tracking import artifact_refusal
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
-    from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.resolve.reader import MlflowReader
 
 __all__ = ["MAX_MODEL_BYTES", "MAX_PREDICTIONS", "resolve_drivers"]
 
@@ -49,15 +49,15 @@ _ARTIFACT_HINT = ("log the importance from the training code instead (e.g. sklea
                   "as a CSV with columns feature, repeat, drop) and set drivers.source to its path")
 
 
-def resolve_drivers(source: MlflowSource, story: StorySource, run: ResolvedRun, model: ModelVersionRecord | None,
+def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, model: ModelVersionRecord | None,
                     evaluation: pd.DataFrame | None) -> ResolvedDrivers | None:
     spec = story.config.drivers
     if spec is None:
         return None
     location = story.yaml.location(("drivers", "source"))
     if spec.source != "model":
-        with source._errors(story, location):
-            table = source._evaluation(run.run_id, spec.source, location)
+        with source.reading(story, location):
+            table = source.evaluation_table(run.run_id, spec.source, location)
         return ResolvedDrivers(table=_artifact_table(table, spec.source, location), metric=spec.metric,
                                origin="artifact",
                                provenance=Provenance(source.shown_uri, run.run_id, "artifact", spec.source),
@@ -65,7 +65,7 @@ def resolve_drivers(source: MlflowSource, story: StorySource, run: ResolvedRun, 
     assert evaluation is not None  # the schema requires an evaluation artifact for source: model
     uri = (f"models:/{model.name}/{model.version}" if model is not None
            else f"runs:/{run.run_id}/{spec.model_path}")
-    with source._errors(story, location):
+    with source.reading(story, location):
         local = _download(source, uri, model, run.run_id, spec.model_path, location)
     predict, signature = _load(local, uri, story, location)
     features = list(spec.features) or signature
@@ -139,7 +139,7 @@ def _artifact_table(table: pd.DataFrame, name: str, location: Location) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def _download(source: MlflowSource, uri: str, model: ModelVersionRecord | None, run_id: str, model_path: str,
+def _download(source: MlflowReader, uri: str, model: ModelVersionRecord | None, run_id: str, model_path: str,
               location: Location) -> Path:
     """The model's files in the cache, downloaded through the story's own client and URI (never MLflow's
     process-wide tracking URI).
@@ -176,7 +176,7 @@ def _download(source: MlflowSource, uri: str, model: ModelVersionRecord | None, 
                       + _ARTIFACT_HINT)
 
 
-def _places(source: MlflowSource, model: ModelVersionRecord | None, run_id: str, model_path: str,
+def _places(source: MlflowReader, model: ModelVersionRecord | None, run_id: str, model_path: str,
             tried: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     """Where the model may be, best first, as (URI shown to people, artifact URI to download).
 
@@ -237,7 +237,7 @@ def _places(source: MlflowSource, model: ModelVersionRecord | None, run_id: str,
         yield f"runs:/{run}/{path}", f"{artifact_root}/{path}"
 
 
-def _logged_model(source: MlflowSource, model_id: str, tried: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
+def _logged_model(source: MlflowReader, model_id: str, tried: list[tuple[str, str]]) -> Iterator[tuple[str, str]]:
     try:
         logged = source.client.get_logged_model(model_id)
     except Exception as exc:
@@ -246,7 +246,7 @@ def _logged_model(source: MlflowSource, model_id: str, tried: list[tuple[str, st
     yield f"models:/{model_id}", str(logged.artifact_location)
 
 
-def _fetch(source: MlflowSource, stored: str, target: Path, shown: str, tried: list[tuple[str, str]]) -> Path | None:
+def _fetch(source: MlflowReader, stored: str, target: Path, shown: str, tried: list[tuple[str, str]]) -> Path | None:
     """Download ``stored`` into ``target`` (through a temporary folder); None, with the reason in ``tried``,
     when it fails or is not an MLflow model."""
     import mlflow.artifacts
@@ -274,7 +274,7 @@ def _fetch(source: MlflowSource, stored: str, target: Path, shown: str, tried: l
     return target
 
 
-def _reason(source: MlflowSource, exc: Exception) -> str:
+def _reason(source: MlflowReader, exc: Exception) -> str:
     """One short line saying why a place failed: scrubbed of credentials and of control characters."""
     lines = [line.strip() for line in source.secrets.scrub(str(exc)).splitlines() if line.strip()]
     line = " ".join(lines[:2]) if lines and lines[0].endswith(":") else lines[0] if lines else type(exc).__name__

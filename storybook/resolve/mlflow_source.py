@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import sys
@@ -20,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, StoryError, TrackingError
+from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
 from storybook.resolve.artifacts import ArtifactFiles
 from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
 from storybook.resolve.drivers import resolve_drivers
+from storybook.resolve.readings import check_readings, on_calendar
 from storybook.resolve.registry_history import resolve_history
 from storybook.resolve.resolved import (
     ComparedVersion,
@@ -217,7 +217,7 @@ class MlflowSource:
     def _resolve(self, story: StorySource) -> ResolvedStory:
         config = story.config
         model_location = story.yaml.location(("model",))
-        with self._errors(story, model_location):
+        with self.reading(story, model_location):
             model, versions = self._model(config.model, model_location)
             run_id = model.run_id if model is not None else str(config.model.run_id)
             run = self._run(run_id, model_location)
@@ -229,7 +229,7 @@ class MlflowSource:
                     hint=_available("metrics logged", run.metrics),
                 )
         series: dict[str, Series] = {}
-        with self._errors(story, story.yaml.location(("series",))):
+        with self.reading(story, story.yaml.location(("series",))):
             for index, spec in enumerate(config.series):
                 history = self._history(run_id, spec.key)
                 if not history.points:
@@ -238,7 +238,7 @@ class MlflowSource:
                         location=story.yaml.location(("series", index, "key")),
                         hint=_available("metrics logged", run.metrics),
                     )
-                _dated(history, story.yaml.location(("series", index, "key")))
+                check_readings(history, story.yaml.location(("series", index, "key")))
                 series[spec.key] = history
         evaluation = None
         evaluation_provenance = None
@@ -253,8 +253,8 @@ class MlflowSource:
                         hint=_available("metrics logged", run.metrics))
         if config.evaluation is not None and config.evaluation.artifact is not None:
             location = story.yaml.location(("evaluation", "artifact"))
-            with self._errors(story, location):
-                evaluation = self._evaluation(run_id, config.evaluation.artifact, location)
+            with self.reading(story, location):
+                evaluation = self.evaluation_table(run_id, config.evaluation.artifact, location)
             evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.artifact)
         tables: dict[str, pd.DataFrame] = {}
         compared = None
@@ -279,26 +279,26 @@ class MlflowSource:
         for key, where in wanted:
             if key in series:
                 continue
-            with self._errors(story, story.yaml.location(where)):
+            with self.reading(story, story.yaml.location(where)):
                 history = self._history(run.run_id, key)
             if not history.points:
                 raise ReferenceNotFound(f"run {run.run_id} has no history for metric {key!r}",
                                         location=story.yaml.location(where),
                                         hint=_available("metrics logged", run.metrics))
-            _dated(history, story.yaml.location(where))
+            check_readings(history, story.yaml.location(where))
             series[key] = history
         tables: dict[str, pd.DataFrame] = {}
         for name in ("training_artifact", "production_artifact"):
             artifact = getattr(trust.data, name)
             if artifact is not None:
                 location = story.yaml.location(("trust", "data", name))
-                with self._errors(story, location):
-                    tables[artifact] = self._evaluation(run.run_id, artifact, location)
+                with self.reading(story, location):
+                    tables[artifact] = self.evaluation_table(run.run_id, artifact, location)
         compared = None
         ref = story.config.model
         if trust.model.compare_with is not None and ref.name is not None:
             location = story.yaml.location(("trust", "model", "compare_with"))
-            with self._errors(story, location):
+            with self.reading(story, location):
                 other_ref = ModelRef(name=ref.name, alias=trust.model.compare_with)
                 other, _ = self._model(other_ref, location)
                 assert other is not None
@@ -306,7 +306,7 @@ class MlflowSource:
                 other_evaluation = None
                 evaluation = story.config.evaluation
                 if evaluation is not None and evaluation.artifact is not None:
-                    other_evaluation = self._evaluation(other.run_id, evaluation.artifact, location)
+                    other_evaluation = self.evaluation_table(other.run_id, evaluation.artifact, location)
             compared = ComparedVersion(model=other, run=other_run, evaluation=other_evaluation)
         return tables, compared
 
@@ -349,7 +349,7 @@ class MlflowSource:
         # The summary metrics carry no step or time; the detailed record does, so take it when it exists.
         for metric in getattr(run.data, "_metric_objs", []) or []:
             metrics[metric.key] = Figure(metric.key, float(metric.value), Provenance(
-                self.shown_uri, run_id, "metric", metric.key, int(metric.step), _on_calendar(int(metric.timestamp))))
+                self.shown_uri, run_id, "metric", metric.key, int(metric.step), on_calendar(int(metric.timestamp))))
         return ResolvedRun(
             run_id=run_id, run_name=run.info.run_name or run_id,
             experiment_name=self._batch.experiment_name(run.info.experiment_id),
@@ -361,7 +361,8 @@ class MlflowSource:
     def _history(self, run_id: str, key: str) -> Series:
         return Series(key, self._batch.history(run_id, key), Provenance(self.shown_uri, run_id, "series", key))
 
-    def _evaluation(self, run_id: str, artifact: str, location: Location) -> pd.DataFrame:
+    def evaluation_table(self, run_id: str, artifact: str, location: Location) -> pd.DataFrame:
+        """A run's table artifact (CSV or Parquet), read once and copied for each caller."""
         path = self.artifacts.path(run_id, artifact, location)
         if path in self._tables:  # read once; each story gets its own copy
             return self._tables[path].copy()
@@ -377,7 +378,7 @@ class MlflowSource:
         return frame.copy()
 
     @contextmanager
-    def _errors(self, story: StorySource, location: Location) -> Iterator[None]:
+    def reading(self, story: StorySource, location: Location) -> Iterator[None]:
         """Turn MLflow and network failures into scrubbed, located StorybookErrors."""
         try:
             yield
@@ -396,31 +397,6 @@ class MlflowSource:
                 f"MLflow at {self.shown_uri} {explained} while resolving {story.config.model.describe()}",
                 location=location, hint=hint,
             ) from None
-
-
-# Milliseconds since 1970 that a calendar date can show: 1 January of year 1 to 31 December 9999.
-_FIRST_MS, _LAST_MS = -62_135_596_800_000, 253_402_300_799_999
-
-
-def _on_calendar(timestamp_ms: int) -> int | None:
-    """A metric's logging time, or None (not shown) when it is no date at all."""
-    return timestamp_ms if _FIRST_MS <= timestamp_ms <= _LAST_MS else None
-
-
-def _dated(history: Series, location: Location) -> None:
-    """A series is drawn and told over time, reading by reading: one whose time is no calendar date, or whose
-    value is not a number (NaN) or infinite, fails the story, located, rather than being told wrong."""
-    for point in history.points:
-        if not math.isfinite(point.value):
-            raise StoryError(
-                f"series {history.key!r} has a reading (step {point.step}) whose value is {point.value} (not a "
-                "number storybook can compare with guardrails, claims or other readings)", location=location,
-                hint="log the reading again with its real value (or leave it out), or name another series")
-        if not _FIRST_MS <= point.timestamp_ms <= _LAST_MS:
-            raise StoryError(
-                f"series {history.key!r} has a reading (step {point.step}) logged at {point.timestamp_ms:,} ms "
-                "since 1970, which is no calendar date (it falls after the year 9999 or before the year 1)",
-                location=location, hint="log the reading again with its real time, or name another series")
 
 
 class _Scrub(logging.Filter):

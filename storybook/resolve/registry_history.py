@@ -22,11 +22,11 @@ from storybook.resolve.scored import checked_columns
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
-    from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.resolve.reader import MlflowReader
 
 __all__ = ["resolve_history"]
 
-def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
+def resolve_history(source: MlflowReader, story: StorySource, run: ResolvedRun,
                     versions: tuple[ModelVersionRecord, ...]) -> ModelHistory | None:
     """The story's model history, or None when the story does not ask for one."""
     spec = story.config.history
@@ -36,7 +36,7 @@ def resolve_history(source: MlflowSource, story: StorySource, run: ResolvedRun,
     location = story.yaml.location(("history",))
     keys = spec.metrics or [m.key for m in story.config.metrics]
     evaluation = story.config.evaluation
-    with source._errors(story, location):
+    with source.reading(story, location):
         registered = source.client.get_registered_model(name)
         tags = {str(k): str(v) for k, v in (getattr(registered, "tags", None) or {}).items()}
         aliases = {str(a): int(v) for a, v in (getattr(registered, "aliases", None) or {}).items()}
@@ -83,13 +83,10 @@ def _named_versions(story: StorySource, versions: tuple[ModelVersionRecord, ...]
     return {number for number in named if number is not None}
 
 
-def _runs(source: MlflowSource, run_ids: list[str]) -> dict[str, Any]:
+def _runs(source: MlflowReader, run_ids: list[str]) -> dict[str, Any]:
     """The versions' runs by id, through the source's batch reader: the runs it has read already cost nothing,
     the others one search_runs (per 500 ids) over all experiments."""
-    wanted = sorted(set(run_ids))
-    source._batch.load_runs(wanted)
-    found = {run_id: source._batch.run(run_id) for run_id in wanted}
-    return {run_id: run for run_id, run in found.items() if run is not None}
+    return source.runs(sorted(set(run_ids)))
 
 
 def _count_metrics(story: StorySource, metrics: dict[str, Any]) -> dict[str, float]:
@@ -113,7 +110,7 @@ def _threshold(story: StorySource, params: dict[str, str]) -> float | None:
         return None
 
 
-def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelVersionRecord],
+def _scored_sets(source: MlflowReader, story: StorySource, versions: list[ModelVersionRecord],
                  location: Location) -> pd.DataFrame | None:
     """Each version's scored evaluation set, reduced to what ranges need: version, positive (0/1), score, and
     case_id when the story declares ``evaluation.id_column`` (to compare two versions case by case)."""
@@ -121,7 +118,7 @@ def _scored_sets(source: MlflowSource, story: StorySource, versions: list[ModelV
     assert evaluation is not None and evaluation.artifact is not None
     frames = []
     for version in versions:
-        frame = source._evaluation(version.run_id, evaluation.artifact, location)
+        frame = source.evaluation_table(version.run_id, evaluation.artifact, location)
         for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
             if column not in frame.columns:
                 raise _missing_column(story, version, frame, key, column, shown=len(versions))
