@@ -5,7 +5,7 @@ one sentence what it found, with the figures behind the sentence and where they 
 grouped in three areas, as in the design notes:
 
 - **model**: fit on held-out cases with its interval, stability across cross-validation folds,
-  calibration, gaps between groups, comparison with the previous version;
+  calibration, gaps between groups, comparison with another version of the model;
 - **data**: balance of outcomes and outcome rate per group, missing values, rows shared between training
   and evaluation sets, groups too small to judge, shift between training data and production inputs;
 - **system**: guardrails on a production series, a change in that series against its own history, and
@@ -105,7 +105,7 @@ CHECK_TITLES: dict[str, str] = {
     "model.fold_stability": "how steady the model is across cross-validation folds",
     "model.calibration": "whether predicted chances match what happened",
     "model.slice_gaps": "how far apart the model's results are between groups",
-    "model.previous_version": "comparison with the previous version",
+    "model.previous_version": "comparison with another version of the model (compare_with)",
     "data.class_balance": "balance of outcomes",
     "data.label_rates": "outcome rates per group",
     "data.missing": "missing values",
