@@ -363,6 +363,7 @@ class MlflowSource:
 
     def evaluation_table(self, run_id: str, artifact: str, location: Location) -> pd.DataFrame:
         """A run's table artifact (CSV or Parquet), read once and copied for each caller."""
+        """A run's table artifact (CSV or Parquet), read once and copied for each caller."""
         path = self.artifacts.path(run_id, artifact, location)
         if path in self._tables:  # read once; each story gets its own copy
             return self._tables[path].copy()
