@@ -273,3 +273,11 @@ def test_the_history_pairs_versions_by_case_id_as_the_decision_does(tmp_path: Pa
                                             scored=pd.concat([old.drop(columns="case_id").assign(case_id=pd.NA),
                                                               new])), story.config, 2)
     assert "(each version scored its own cases)" in unpaired.rows[1].figures[0].sentence
+
+
+def test_the_comparison_module_exports_what_it_defines() -> None:
+    from storybook.analyse import comparison
+
+    defined = {name for name, value in vars(comparison).items() if not name.startswith("_") and callable(value)
+               and getattr(value, "__module__", "") == comparison.__name__}
+    assert defined == set(comparison.__all__)
