@@ -85,14 +85,19 @@ class GroundInputs:
     def words(self) -> Vocabulary:
         return self.card.words
 
+    @property
+    def itself(self) -> str | None:
+        """Why there is no other version to judge, when compare_with names the story's own version."""
+        return self.comparison.itself if self.comparison is not None and self.comparison.same_version else None
+
     def switch(self) -> tuple[Scored, Scored] | str:
         """Both versions' scored sets as (in use, proposed), or why that cannot be said."""
         if self.current is None or self.compared is None:
             which = "this story's" if self.current is None else "the compared"
             return f"Comparing the versions needs both versions' scored evaluation sets, and {which} version has none."
         comparison = self.comparison
-        if comparison is not None and comparison.same_version:
-            return comparison.itself
+        if self.itself is not None:
+            return self.itself
         if comparison is None or comparison.in_use is None:
             return comparison.no_direction if comparison is not None else "Which version is in use is not known."
         return (self.current, self.compared) if comparison.in_use == "story" else (self.compared, self.current)
@@ -209,6 +214,8 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     tolerance = f"{ground.tolerance * 100:g} points out of 100"
     bound = f"a gap of at most {tolerance}"
     section = "trust" if of_compared else "quantitative-analyses"
+    if of_compared and inputs.itself is not None:
+        return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "evaluation set")
     if of_compared:
         table = slice_table(inputs.compared, ground.slice) if inputs.compared is not None else None
     else:
@@ -284,6 +291,8 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     bound = f"{'at least' if at_least else 'at most'} {told_share(limit)}"
     label = f"{_cap(short)}: {spec.label.lower()} {bound}"
     section = "trust" if of_compared else "metrics"
+    if of_compared and inputs.itself is not None:
+        return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "compared version")
     estimate: Estimate | None
     if of_compared:
         estimate = estimate_for(spec.kind, inputs.compared) if inputs.compared is not None else None

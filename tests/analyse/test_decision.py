@@ -401,6 +401,23 @@ def test_missing_evidence_cannot_be_told_and_storybook_cannot_decide(tmp_path: P
     assert analysis.decision.undecided == ("finds", "saves")
 
 
+def test_compare_with_on_the_storys_own_version_judges_nothing(tmp_path: Path) -> None:
+    # The story names version 1 and compare_with an alias that is on version 1 too: nothing to compare.
+    story = _story(tmp_path, "    - {id: finds, version_comparison: {metric: recall}}\n"
+                             "    - {id: saves, cost_saving: {versus: compared_version}}\n"
+                             "    - {id: other, metric: {key: test_recall, version: compared, at_least: 0.5}}\n")
+    resolved = _resolved([0.3])
+    assert resolved.model is not None
+    itself = ResolvedStory(source=resolved.source, run=resolved.run, model=resolved.model, series=resolved.series,
+                           evaluation=resolved.evaluation,
+                           compared=ComparedVersion(resolved.model, resolved.run, resolved.evaluation))
+    brief = analyse_story(story, itself).decision
+    assert brief is not None
+    assert [g.outcome for g in brief.grounds] == ["cannot tell"] * 3
+    assert all("a version cannot be compared with itself" in g.sentence for g in brief.grounds)
+    assert brief.direction is not None and brief.direction.startswith("The version compared with is version 1")
+
+
 def test_a_slice_gap_is_judged_on_the_share_asked_for(tmp_path: Path) -> None:
     # Version 1 flags positives 0-29 (20 in A, 10 in B) and negatives 40-45 (sites alternate: 3 in A, 3 in B),
     # so precision is 20 of 23 in A and 10 of 13 in B, both at least min_slice_size (10).
