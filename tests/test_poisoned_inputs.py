@@ -235,3 +235,22 @@ def test_alias_records_with_odd_digits_or_impossible_times_are_skipped() -> None
         "storybook.alias.champion.1700000000003": "2",
     })
     assert [(event.alias, event.version, event.at_ms) for event in events] == [("champion", 2, 1700000000003)]
+
+
+def test_a_pinned_series_edited_to_nan_fails_its_story_on_the_snapshot(project_copy: Path) -> None:
+    """The same check where readings enter from a pinned snapshot (edited by hand in a pull request)."""
+    import json
+
+    directory = _story(project_copy, "pinned-nan")
+    assert runner.invoke(app, ["pin", str(project_copy), "--story", "pinned-nan"]).exit_code == 0
+    snapshot = directory / "snapshot.json"
+    document = json.loads(snapshot.read_text())
+    point = document["resolved"]["series"]["production_mean_score"]["points"][4]
+    point["value"] = "nan"
+    snapshot.write_text(json.dumps(document, indent=2))
+    result = runner.invoke(app, ["build", str(project_copy), "--no-pdf", "--jobs", "1"])
+    assert result.exit_code == 1, result.output
+    assert "1 built, 1 failed" in result.output and (project_copy / "site" / f"{STORY}.html").is_file()
+    assert (f"stories/pinned-nan/snapshot.json: series 'production_mean_score' has a reading (step {point['step']}) "
+            "whose value is nan") in result.output
+    assert "Traceback" not in result.output

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import sys
@@ -20,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, StoryError, TrackingError
+from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
 from storybook.resolve.artifacts import ArtifactFiles
 from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
 from storybook.resolve.drivers import resolve_drivers
+from storybook.resolve.readings import check_readings, on_calendar
 from storybook.resolve.registry_history import resolve_history
 from storybook.resolve.resolved import (
     ComparedVersion,
@@ -238,7 +238,7 @@ class MlflowSource:
                         location=story.yaml.location(("series", index, "key")),
                         hint=_available("metrics logged", run.metrics),
                     )
-                _dated(history, story.yaml.location(("series", index, "key")))
+                check_readings(history, story.yaml.location(("series", index, "key")))
                 series[spec.key] = history
         evaluation = None
         evaluation_provenance = None
@@ -285,7 +285,7 @@ class MlflowSource:
                 raise ReferenceNotFound(f"run {run.run_id} has no history for metric {key!r}",
                                         location=story.yaml.location(where),
                                         hint=_available("metrics logged", run.metrics))
-            _dated(history, story.yaml.location(where))
+            check_readings(history, story.yaml.location(where))
             series[key] = history
         tables: dict[str, pd.DataFrame] = {}
         for name in ("training_artifact", "production_artifact"):
@@ -349,7 +349,7 @@ class MlflowSource:
         # The summary metrics carry no step or time; the detailed record does, so take it when it exists.
         for metric in getattr(run.data, "_metric_objs", []) or []:
             metrics[metric.key] = Figure(metric.key, float(metric.value), Provenance(
-                self.shown_uri, run_id, "metric", metric.key, int(metric.step), _on_calendar(int(metric.timestamp))))
+                self.shown_uri, run_id, "metric", metric.key, int(metric.step), on_calendar(int(metric.timestamp))))
         return ResolvedRun(
             run_id=run_id, run_name=run.info.run_name or run_id,
             experiment_name=self._batch.experiment_name(run.info.experiment_id),
@@ -397,31 +397,6 @@ class MlflowSource:
                 f"MLflow at {self.shown_uri} {explained} while resolving {story.config.model.describe()}",
                 location=location, hint=hint,
             ) from None
-
-
-# Milliseconds since 1970 that a calendar date can show: 1 January of year 1 to 31 December 9999.
-_FIRST_MS, _LAST_MS = -62_135_596_800_000, 253_402_300_799_999
-
-
-def _on_calendar(timestamp_ms: int) -> int | None:
-    """A metric's logging time, or None (not shown) when it is no date at all."""
-    return timestamp_ms if _FIRST_MS <= timestamp_ms <= _LAST_MS else None
-
-
-def _dated(history: Series, location: Location) -> None:
-    """A series is drawn and told over time, reading by reading: one whose time is no calendar date, or whose
-    value is not a number (NaN) or infinite, fails the story, located, rather than being told wrong."""
-    for point in history.points:
-        if not math.isfinite(point.value):
-            raise StoryError(
-                f"series {history.key!r} has a reading (step {point.step}) whose value is {point.value} (not a "
-                "number storybook can compare with guardrails, claims or other readings)", location=location,
-                hint="log the reading again with its real value (or leave it out), or name another series")
-        if not _FIRST_MS <= point.timestamp_ms <= _LAST_MS:
-            raise StoryError(
-                f"series {history.key!r} has a reading (step {point.step}) logged at {point.timestamp_ms:,} ms "
-                "since 1970, which is no calendar date (it falls after the year 9999 or before the year 1)",
-                location=location, hint="log the reading again with its real time, or name another series")
 
 
 class _Scrub(logging.Filter):

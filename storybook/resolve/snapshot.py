@@ -29,6 +29,7 @@ import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
 from storybook.files import FileTooLarge, file_mode, read_at_most
+from storybook.resolve.readings import check_readings
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.typed_json import NOT_MINE, Mismatch, decode
@@ -396,6 +397,9 @@ class SnapshotSource:
         for problem, location in _missing(story, resolved):
             raise ReferenceNotFound(f"{problem} is not in the pinned snapshot {path.name}", location=location,
                                     hint=f"run `storybook pin --story {story.slug}` to pin what the story uses")
+        for series in resolved.series.values():
+            check_readings(series, Location(path), fix=f"run `storybook pin --story {story.slug}` to pin the series "
+                           "again from MLflow; do not edit snapshots by hand")
         return resolved
 
 
