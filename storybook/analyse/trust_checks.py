@@ -78,6 +78,7 @@ __all__ = [
     "check_small_slices",
     "detect_change",
     "duplicated_rows",
+    "find_change",
     "gap_verdict",
     "label_rates",
     "missing_values",
@@ -870,6 +871,14 @@ def _change_in(values: Floats, *, min_segment: int, alpha: float, rounds: int, s
     index = int(starts[found.index])
     return ChangePoint(n, True, found.changed, index, float(values[:index].mean()), float(values[index:].mean()),
                        found.p_value, min_segment), True
+
+
+def find_change(values: npt.ArrayLike, *, min_segment: int = 5, alpha: float = 0.01, rounds: int = 999,
+                seed: int = 0) -> ChangePoint:
+    """:func:`detect_change` with its work bounded: past MAX_CHANGE_READINGS readings it tests averages of
+    consecutive readings (the index is then the first reading of the average after the change)."""
+    readings = np.asarray(values, dtype=np.float64).ravel()
+    return _change_in(readings, min_segment=min_segment, alpha=alpha, rounds=rounds, seed=seed)[0]
 
 
 def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source: str, min_segment: int = 5,

@@ -36,7 +36,7 @@ from storybook.analyse.trust_checks import (
     check_shift,
     check_slice_gaps,
     check_small_slices,
-    detect_change,
+    find_change,
     reliability_curve,
 )
 from storybook.resolve.resolved import ResolvedStory, Series
@@ -175,7 +175,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                          name=guardrail.name, source=source))
         evidence.append(check_change(points, name=guardrail.name, source=source))
         guarded.append(GuardedSeries(guardrail=guardrail, series=series,
-                                     change=detect_change([p.value for p in series.points])))
+                                     change=find_change([p.value for p in series.points])))
     if resolved.versions:
         evidence.append(check_deployments(
             [ModelVersion(v.version, v.created_ms, v.aliases) for v in resolved.versions], in_use=in_use,

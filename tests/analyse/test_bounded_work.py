@@ -183,7 +183,7 @@ def test_trust_data_checks_with_100002_groups_are_quick_and_name_at_most_12() ->
 
 
 def test_a_million_point_series_is_checked_in_bounded_time() -> None:
-    from storybook.analyse.trust_checks import MAX_CHANGE_READINGS, check_change, check_guardrails
+    from storybook.analyse.trust_checks import MAX_CHANGE_READINGS, check_change, check_guardrails, find_change
 
     n = 1_000_000
     rng = np.random.default_rng(10)
@@ -195,7 +195,9 @@ def test_a_million_point_series_is_checked_in_bounded_time() -> None:
     start = time.perf_counter()
     guard = check_guardrails(series, lower=0.2, upper=0.6, name="the average score", source="production")
     change = check_change(series, name="the average score", source="production")
+    marked = find_change(values)  # what the chart marks: the same bounded test
     assert time.perf_counter() - start < 60
+    assert marked.changed and marked.index == change.figures["index"]
     assert guard.passed is False and guard.figures["outside"] == 1 and guard.figures["first_break_step"] == 123_456
     assert change.passed is False
     # The change is found at the first reading of the average where it happened: within one average of it.
