@@ -115,14 +115,17 @@ def _sweep(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.floa
     tp = np.cumsum(positives[::-1])[::-1]  # flagged at cut k: every score >= cuts[k]
     fp = np.cumsum(negatives[::-1])[::-1]
     p, n = int(labels.sum()), int((~labels).sum())
-    found = []
-    for k, cut in enumerate(cuts):
-        confusion = Confusion(tp=int(tp[k]), fp=int(fp[k]), tn=n - int(fp[k]), fn=p - int(tp[k]))
-        value = _kind_at(kind, confusion)
-        if _agrees(value, logged):
-            assert value is not None
-            found.append((float(cut), value))
-    return found
+    tn, fn = n - fp, p - tp
+    # Every cut at once (the same divisions rate() and _f1 make, so the same values), then the agreeing ones.
+    successes, totals = {
+        "recall": (tp, tp + fn), "precision": (tp, tp + fp), "specificity": (tn, tn + fp),
+        "accuracy": (tp + tn, tp + fp + tn + fn), "false_positive_rate": (fp, tn + fp),
+        "false_negative_rate": (fn, tp + fn), "f1": (2 * tp, 2 * tp + fp + fn),
+    }[kind]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = successes / totals
+    agreeing = np.flatnonzero((totals > 0) & (np.abs(values - logged) <= TOLERANCE))
+    return [(float(cuts[k]), float(values[k])) for k in agreeing]
 
 
 def likely_cause(kind: str, logged: float, recomputed: float, scored: ScoredSet | None,

@@ -205,3 +205,30 @@ def test_a_million_point_series_is_checked_in_bounded_time() -> None:
     assert f"judged on {MAX_CHANGE_READINGS:,} averages of about 100 consecutive readings" in change.sentence
     assert change.figures["after_mean"] == pytest.approx(float(values[int(change.figures["index"]):].mean()))  # type: ignore[arg-type]
 
+
+
+def test_reconciling_a_logged_figure_sweeps_every_cut_at_once_with_the_same_values() -> None:
+    """reconcile._sweep (why a logged figure differs: another threshold?) agrees with a per-cut loop."""
+    from storybook.analyse import reconcile
+    from storybook.analyse.classification import Confusion
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        n = int(rng.integers(1, 200))
+        labels, scores = rng.random(n) < rng.random(), np.round(rng.random(n), 2)
+        for kind in ("recall", "precision", "specificity", "accuracy", "false_positive_rate", "false_negative_rate",
+                     "f1"):
+            logged = float(rng.random())
+            expected = []
+            for cut in np.unique(scores):
+                flagged = scores >= cut
+                confusion = Confusion(tp=int((labels & flagged).sum()), fp=int((~labels & flagged).sum()),
+                                      tn=int((~labels & ~flagged).sum()), fn=int((labels & ~flagged).sum()))
+                value = reconcile._kind_at(kind, confusion)
+                if reconcile._agrees(value, logged):
+                    expected.append((float(cut), value))
+            assert reconcile._sweep(kind, labels, scores, logged) == expected
+    labels, scores = _scored(2_000_000, seed=12)
+    start = time.perf_counter()
+    reconcile._sweep("recall", labels, scores, 0.8)
+    assert time.perf_counter() - start < 20
