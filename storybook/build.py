@@ -17,7 +17,7 @@ import os
 import re
 import shutil
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -42,10 +42,8 @@ from storybook.render.cache import (
 )
 from storybook.render.charts import use_svg_cache
 from storybook.render.pages import RenderedStory, StoryEntry, page_environment, render_index, stylesheet
-from storybook.resolve.mlflow_source import MlflowSource
-from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
-from storybook.resolve.tracking import tracking_uri
+from storybook.resolve.snapshot import has_snapshot
+from storybook.resolve.source import open_source
 from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
 from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, default_jobs, render_one, write_pdf
 
@@ -165,7 +163,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     project = Project(root=root, config=config, stories=loaded)
 
     # Resolve: live stories here (MLflow is only opened if one needs it); snapshot stories where they render.
-    sources = _Sources(project, offline)
+    sources = open_source(project, offline=offline)
     sources.prefetch(loaded)
     for story in stories:
         source = story.source
@@ -412,7 +410,7 @@ def _take_cached(story: _Story, store: PageCache) -> bool:
 
 def _render(stories: list[_Story], env: Environment, workers: Workers | None, shown: BuildProgress) -> None:
     """Analyse and render each story's task, here or in the workers; results are read in story order. A story
-    whose worker died (or could not start) is rendered here instead."""
+    whose worker died is rendered again in a process of its own (here, if none can start)."""
     shown.start("rendered", len(stories))
     results: list[Future[RenderResult] | RenderResult | None] = []
     for story in stories:
@@ -433,7 +431,9 @@ def _render(stories: list[_Story], env: Environment, workers: Workers | None, sh
             except BrokenProcessPool:
                 result = None
         if result is None:
-            result = render_one(story.task, env)
+            # Its worker died: render it in a process of its own, so a story that crashes one fails alone.
+            result = workers.render_alone(story.task) if workers is not None else None
+            result = result or render_one(story.task, env)
             shown.advance("rendered")
         story.page, story.error = result.page, result.error
 
@@ -513,38 +513,6 @@ def _quarto(staging: Path, project: Project, rendered: list[tuple[StorySource, R
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     render_quarto(directory, quarto)
-
-
-class _Sources:
-    """The snapshot when a story has one, MLflow otherwise (created only when a story needs it)."""
-
-    def __init__(self, project: Project, offline: bool) -> None:
-        self.project = project
-        self.offline = offline
-        self.snapshots = SnapshotSource()
-        self._mlflow: MlflowSource | None = None
-
-    def resolve(self, story: StorySource) -> ResolvedStory:
-        if has_snapshot(story.directory):
-            return self.snapshots.resolve(story)
-        if self.offline:
-            load_snapshot(story.directory, story.slug)  # raises the located "run storybook pin" error
-        return self._source().resolve(story)
-
-    def prefetch(self, stories: Sequence[StorySource | BrokenStory]) -> None:
-        """Batched MLflow reads for the stories without a snapshot; none (and no mlflow import) if all have one."""
-        live = [s for s in stories if isinstance(s, StorySource) and not has_snapshot(s.directory)]
-        if live and not self.offline:
-            self._source().prefetch(live)
-
-    def _source(self) -> MlflowSource:
-        if self._mlflow is None:
-            config = self.project.config
-            self._mlflow = MlflowSource(tracking_uri(config.tracking_uri, self.project.root),
-                                        cache_dir=self.project.root / ".storybook" / "cache",
-                                        artifact_locations=config.artifact_locations,
-                                        timeout=config.tracking_timeout, retries=config.tracking_retries)
-        return self._mlflow
 
 
 def _entry(story: StorySource | BrokenStory, status: str, *, message: str = "", pdf: bool = False) -> StoryEntry:

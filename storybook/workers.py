@@ -17,6 +17,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,28 @@ class Workers:
         if done is not None:
             future.add_done_callback(lambda _: done())
         return future
+
+    def render_alone(self, task: RenderTask) -> RenderResult | None:
+        """Render one story in a process of its own. After a worker died (a native crash in a library), the
+        stories it left are rendered this way, so the one that kills its process fails alone instead of taking
+        the building process, and every other story, down with it. None when no process can be started (the
+        caller renders the story itself)."""
+        context = multiprocessing.get_context("forkserver")
+        try:
+            pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_start_worker,
+                                       initargs=(self.svg_cache, False))
+            future = pool.submit(_render_in_worker, task)
+        except OSError:
+            return None
+        with pool:
+            try:
+                return future.result()
+            except BrokenProcessPool:
+                return RenderResult(task.story.slug, None, UnexpectedError(
+                    "the process rendering this story stopped abruptly (a library it uses crashed)",
+                    location=Location(task.story.story_file),
+                    hint="build this story alone with --jobs 1 --debug to see where; if its files and data look "
+                    "right, please report this as a storybook bug"))
 
     def pdf_file(self, html: str, staging: Path, name: str, title: str,
                  done: Callable[[], None] | None = None) -> Future[str]:

@@ -254,3 +254,22 @@ def test_a_pinned_series_edited_to_nan_fails_its_story_on_the_snapshot(project_c
     assert (f"stories/pinned-nan/snapshot.json: series 'production_mean_score' has a reading (step {point['step']}) "
             "whose value is nan") in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_story_rendered_alone_after_a_worker_died_gives_the_same_page(project_copy: Path) -> None:
+    """The retry after a worker died runs the story in a process of its own (so a story that crashes one fails
+    alone): for a good story it writes the same page as rendering in the building process."""
+    from storybook.render.pages import page_environment
+    from storybook.sources.loader import StorySource, load_project
+    from storybook.workers import RenderTask, Workers, render_one
+
+    assert runner.invoke(app, ["pin", str(project_copy)]).exit_code == 0
+    project = load_project(project_copy)
+    story = project.stories[0]
+    assert isinstance(story, StorySource)
+    task = RenderTask(story, None, "3 December 2026, 12:00 UTC", None, project.templates_dir)
+    here = render_one(task, page_environment(project.templates_dir))
+    with Workers(1, svg_cache=None, pdf=False) as workers:
+        alone = workers.render_alone(task)
+    assert alone is not None and alone.error is None and here.page is not None and alone.page is not None
+    assert alone.page.html == here.page.html
