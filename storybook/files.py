@@ -7,7 +7,11 @@ import os
 import stat
 from pathlib import Path
 
-__all__ = ["FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask"]
+__all__ = ["CACHE_DIR", "FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask"]
+
+# storybook's cache inside a project (downloaded artifacts; rendered pages, charts and PDFs), relative to its
+# root. Defined once, here in a leaf, for resolve (storybook.resolve.source) and render (render/cache.py).
+CACHE_DIR = ".storybook/cache"
 
 
 def umask() -> int:

@@ -74,8 +74,6 @@ KNOWN_CIRCLES: set[tuple[str, ...]] = {
         "storybook.analyse.model_card",
         "storybook.analyse.trust_story",
     ),
-    # outcomes takes diff's NumberChange, diff takes outcomes' functions.
-    ("storybook.review.diff", "storybook.review.outcomes"),
 }
 
 

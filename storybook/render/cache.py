@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storybook.files import file_mode
+from storybook.files import CACHE_DIR, file_mode
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
@@ -61,9 +61,9 @@ __all__ = [
 ]
 
 CACHE_FORMAT = 1
-PAGES_DIR = ".storybook/cache/pages"
-CHARTS_DIR = ".storybook/cache/charts"
-PDFS_DIR = ".storybook/cache/pdfs"
+PAGES_DIR = f"{CACHE_DIR}/pages"
+CHARTS_DIR = f"{CACHE_DIR}/charts"
+PDFS_DIR = f"{CACHE_DIR}/pdfs"
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 

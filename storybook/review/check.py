@@ -222,13 +222,9 @@ def _check_story(found: _Collector, project: Project, report: CheckReport, story
     fresh: ResolvedStory | None = None
     if online:
         if mlflow is None:
-            from storybook.resolve.mlflow_source import MlflowSource
-            from storybook.resolve.tracking import tracking_uri
+            from storybook.resolve.source import open_source
 
-            mlflow = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                                  cache_dir=project.root / ".storybook" / "cache",
-                                  artifact_locations=project.config.artifact_locations,
-                                  timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
+            mlflow = open_source(project).mlflow  # --online compares the pinned figures with MLflow's
             # One batched read for every story (requests grow with models and experiments, not stories).
             mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
             state["mlflow"] = mlflow

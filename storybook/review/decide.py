@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from storybook.analyse.decision import DecisionBrief
 from storybook.errors import SourceError
-from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot
+from storybook.resolve.source import open_source
 from storybook.sources.loader import Project, StorySource
 
 __all__ = ["current_brief", "decision_argument"]
@@ -25,24 +24,11 @@ def decision_argument(text: str) -> str:
     return chosen
 
 
-def _resolve(project: Project, story: StorySource) -> ResolvedStory:
-    if has_snapshot(story.directory):
-        return SnapshotSource().resolve(story)
-    from storybook.resolve.mlflow_source import MlflowSource
-    from storybook.resolve.tracking import tracking_uri
-
-    source = MlflowSource(tracking_uri(project.config.tracking_uri, project.root),
-                          cache_dir=project.root / ".storybook" / "cache",
-                          artifact_locations=project.config.artifact_locations,
-                          timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
-    return source.resolve(story)
-
-
 def current_brief(project: Project, story: StorySource) -> DecisionBrief | None:
     """The story's decision brief from its snapshot (or MLflow), or None when it declares no decision."""
     if story.config.decision is None:
         return None
     from storybook.analyse.model_card import analyse_story
 
-    return analyse_story(story, _resolve(project, story), project.config).decision
+    return analyse_story(story, open_source(project).resolve(story), project.config).decision
 

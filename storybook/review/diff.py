@@ -36,7 +36,7 @@ from storybook.analyse.model_card import StoryAnalysis, analyse_story
 from storybook.errors import ConfigError, StorybookError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
-from storybook.review.outcomes import analysis_outcomes, setting_changes
+from storybook.review.outcomes import NumberChange, analysis_outcomes, setting_changes
 from storybook.sources.loader import (
     CARD_SECTIONS,
     PROJECT_FILE,
@@ -67,18 +67,6 @@ __all__ = [
 GIT_TIMEOUT = 60
 WORKTREE = "the work tree"
 SECTION_TITLES = {**CARD_SECTIONS, **STORY_SECTIONS, "title": "Title", "summary": "Summary"}
-
-
-@dataclass(frozen=True)
-class NumberChange:
-    """One figure that changed. ``beyond_uncertainty``: the 95% intervals do not overlap (None: unknown)."""
-
-    what: str
-    old: str | None
-    new: str | None
-    beyond_uncertainty: bool | None = None
-    note: str = ""
-    kind: Literal["outcome", "setting", "figure"] = "figure"
 
 
 WordOp = tuple[Literal["equal", "delete", "insert"], str]

@@ -1,6 +1,6 @@
 """What a reader of a story would see change, beyond raw figures: the analysis outcomes and the inputs.
 
-Two lists of :class:`~storybook.review.diff.NumberChange`, both task-blind:
+Two lists of :class:`NumberChange` (defined here; :mod:`storybook.review.diff` uses it too), both task-blind:
 
 - **outcomes** of the analysis, compared between two :class:`StoryAnalysis`: the recommendation and each
   ground's outcome, the trust levels and each trust check, each claim's status, and each slice group's
@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
@@ -27,9 +28,20 @@ if TYPE_CHECKING:
     from storybook.analyse.decision_judge import GroundResult
     from storybook.analyse.model_card import StoryAnalysis
     from storybook.analyse.trust_checks import Evidence
-    from storybook.review.diff import NumberChange
+__all__ = ["NumberChange", "analysis_outcomes", "setting_changes"]
 
-__all__ = ["analysis_outcomes", "setting_changes"]
+
+@dataclass(frozen=True)
+class NumberChange:
+    """One figure that changed. ``beyond_uncertainty``: the 95% intervals do not overlap (None: unknown)."""
+
+    what: str
+    old: str | None
+    new: str | None
+    beyond_uncertainty: bool | None = None
+    note: str = ""
+    kind: Literal["outcome", "setting", "figure"] = "figure"
+
 
 # Keys already shown as prose (title, summary) are left to the word diff.
 PROSE_KEYS = ("title", "summary")
@@ -126,8 +138,6 @@ def _kind(path: str) -> str:
 
 def setting_changes(old: BaseModel | None, new: BaseModel | None, file: str) -> list[NumberChange]:
     """Each key of ``file`` whose value differs, e.g. "cost assumption: cost_of_error.false_negative: 8 → 10"."""
-    from storybook.review.diff import NumberChange
-
     return [NumberChange(f"{_kind(path)}: {path}", before, after, note=f"set in {file}", kind="setting")
             for path, before, after in _walk(_settings(old), _settings(new), "")]
 
@@ -148,8 +158,6 @@ def _share(estimate: Estimate | None) -> str | None:
 
 def _compare(changes: list[NumberChange], what: str, old: str | None, new: str | None,
              apart: bool | None = None) -> None:
-    from storybook.review.diff import NumberChange
-
     if old != new:
         changes.append(NumberChange(what, old, new, apart, kind="outcome"))
 

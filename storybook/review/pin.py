@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storybook.errors import StorybookError, StoryError, TrackingError
-from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.snapshot import SnapshotChange, write_snapshot
-from storybook.resolve.tracking import display_uri, tracking_uri
+from storybook.resolve.source import open_source
+from storybook.resolve.tracking import display_uri
 from storybook.sources.loader import BrokenStory, load_project
 
 __all__ = ["PinReport", "pin"]
@@ -32,10 +32,7 @@ def pin(root: Path, only: list[str] | None = None,
     Raises ConfigError for project-wide problems; a story that fails is reported and the others are pinned.
     """
     project = load_project(root, only)
-    uri = tracking_uri(project.config.tracking_uri, project.root)
-    source = MlflowSource(uri, cache_dir=project.root / ".storybook" / "cache",
-                          artifact_locations=project.config.artifact_locations,
-                          timeout=project.config.tracking_timeout, retries=project.config.tracking_retries)
+    source = open_source(project).mlflow  # pin reads MLflow even for pinned stories: it refreshes them
     # The URI as storybook.yaml writes it (relative sqlite paths stay relative), so a snapshot pinned on one
     # machine does not differ on every line from one pinned on another; never with credentials.
     portable = display_uri(project.config.tracking_uri) if project.config.tracking_uri else source.shown_uri

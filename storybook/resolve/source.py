@@ -1,0 +1,80 @@
+"""The one door to a project's data: :func:`open_source` decides, for every command, where a story's figures
+come from.
+
+- A story with a pinned snapshot (``stories/<slug>/snapshot.json``) resolves from it, with no MLflow at all.
+- A story without one resolves against the project's tracking server, opened only when a story needs it.
+- ``offline=True`` never opens MLflow: a story without a snapshot fails with the located "run storybook pin"
+  error.
+
+``storybook pin`` and ``storybook check --online`` read MLflow even for pinned stories; they take
+:attr:`ProjectSource.mlflow`, built here like every other reader of the tracking server. Downloaded artifacts
+and rendered pages live under one cache folder, :data:`CACHE_DIR`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from storybook.files import CACHE_DIR
+from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
+from storybook.sources.loader import BrokenStory, Project, StorySource
+
+if TYPE_CHECKING:
+    from storybook.resolve.mlflow_source import MlflowSource
+
+__all__ = ["CACHE_DIR", "ProjectSource", "Source", "cache_dir", "open_source"]
+
+def cache_dir(root: Path) -> Path:
+    """The project's cache folder."""
+    return root / CACHE_DIR
+
+
+class Source(Protocol):
+    """Where stories' figures come from: MlflowSource, SnapshotSource and ProjectSource all resolve this way."""
+
+    def resolve(self, story: StorySource) -> ResolvedStory: ...
+
+
+class ProjectSource:
+    """The snapshot when a story has one, MLflow otherwise (opened only when a story needs it)."""
+
+    def __init__(self, project: Project, *, offline: bool) -> None:
+        self.project = project
+        self.offline = offline
+        self.snapshots = SnapshotSource()
+        self._mlflow: MlflowSource | None = None
+
+    def resolve(self, story: StorySource) -> ResolvedStory:
+        if has_snapshot(story.directory):
+            return self.snapshots.resolve(story)
+        if self.offline:
+            load_snapshot(story.directory, story.slug)  # raises the located "run storybook pin" error
+        return self.mlflow.resolve(story)
+
+    def prefetch(self, stories: Iterable[StorySource | BrokenStory]) -> None:
+        """Batched MLflow reads for the stories without a snapshot; none (and no mlflow import) if all have one."""
+        live = [s for s in stories if isinstance(s, StorySource) and not has_snapshot(s.directory)]
+        if live and not self.offline:
+            self.mlflow.prefetch(live)
+
+    @property
+    def mlflow(self) -> MlflowSource:
+        """The project's tracking server, as storybook.yaml describes it (opened on first use)."""
+        if self._mlflow is None:
+            from storybook.resolve.mlflow_source import MlflowSource
+            from storybook.resolve.tracking import tracking_uri
+
+            config = self.project.config
+            self._mlflow = MlflowSource(tracking_uri(config.tracking_uri, self.project.root),
+                                        cache_dir=cache_dir(self.project.root),
+                                        artifact_locations=config.artifact_locations,
+                                        timeout=config.tracking_timeout, retries=config.tracking_retries)
+        return self._mlflow
+
+
+def open_source(project: Project, *, offline: bool = False) -> ProjectSource:
+    """The project's source of figures for every command (see the module's docstring)."""
+    return ProjectSource(project, offline=offline)
