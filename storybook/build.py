@@ -410,7 +410,7 @@ def _take_cached(story: _Story, store: PageCache) -> bool:
 
 def _render(stories: list[_Story], env: Environment, workers: Workers | None, shown: BuildProgress) -> None:
     """Analyse and render each story's task, here or in the workers; results are read in story order. A story
-    whose worker died (or could not start) is rendered here instead."""
+    whose worker died is rendered again in a process of its own (here, if none can start)."""
     shown.start("rendered", len(stories))
     results: list[Future[RenderResult] | RenderResult | None] = []
     for story in stories:
@@ -431,7 +431,9 @@ def _render(stories: list[_Story], env: Environment, workers: Workers | None, sh
             except BrokenProcessPool:
                 result = None
         if result is None:
-            result = render_one(story.task, env)
+            # Its worker died: render it in a process of its own, so a story that crashes one fails alone.
+            result = workers.render_alone(story.task) if workers is not None else None
+            result = result or render_one(story.task, env)
             shown.advance("rendered")
         story.page, story.error = result.page, result.error
 
