@@ -66,15 +66,7 @@ KNOWN_BACKWARD: set[tuple[str, str]] = set()  # none left
 
 # Import circles that are known and still to be fixed, each as the sorted tuple of the modules in it.
 # Same rule: an entry that no longer matches a circle fails the test.
-KNOWN_CIRCLES: set[tuple[str, ...]] = {
-    # issue 18 point 1: the composer analyse_story lives in model_card, whose ModelCard the parts import back.
-    (
-        "storybook.analyse.decision",
-        "storybook.analyse.decision_grounds",
-        "storybook.analyse.model_card",
-        "storybook.analyse.trust_story",
-    ),
-}
+KNOWN_CIRCLES: set[tuple[str, ...]] = set()  # none left
 
 
 def _module_files() -> dict[str, Path]:

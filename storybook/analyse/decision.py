@@ -39,8 +39,8 @@ from storybook.sources.schema import DecisionSpec, StoryConfig
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+    from storybook.analyse.card import ModelCard
     from storybook.analyse.cost_story import CostStory
-    from storybook.analyse.model_card import ModelCard
     from storybook.analyse.trust_story import TrustReport
     from storybook.resolve.scored import ScoredSet
 

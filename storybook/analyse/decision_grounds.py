@@ -58,8 +58,8 @@ from storybook.sources.schema import (
 )
 
 if TYPE_CHECKING:
+    from storybook.analyse.card import MetricLine, ModelCard
     from storybook.analyse.cost_story import CostStory
-    from storybook.analyse.model_card import MetricLine, ModelCard
     from storybook.analyse.trust_story import TrustReport
 
 __all__ = ["GroundInputs", "evaluate"]

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from storybook.analyse.card import MetricLine, ModelCard, SliceAnalysis
 from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import (
     PROPORTION_KINDS,
     Confusion,
     Estimate,
     SliceRow,
-    SliceTable,
     disaggregate,
     rate,
 )
@@ -26,7 +26,6 @@ from storybook.analyse.glossary import Term, story_glossary
 from storybook.analyse.history import HistoryReport, analyse_history
 from storybook.analyse.plain import (
     DEFAULT_RULES,
-    GroupWording,
     Vocabulary,
     WordingRules,
     certainty,
@@ -39,10 +38,10 @@ from storybook.analyse.plain import (
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
-from storybook.resolve.resolved import DatasetRecord, Figure, ResolvedStory
+from storybook.resolve.resolved import Figure, ResolvedStory
 from storybook.resolve.scored import ScoredSet, scored_set, threshold_of
 from storybook.sources.loader import StorySource
-from storybook.sources.schema import MeasuredOn, MetricSpec, ProjectConfig, SliceSpec
+from storybook.sources.schema import MetricSpec, ProjectConfig
 
 __all__ = [
     "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
@@ -52,44 +51,6 @@ __all__ = [
 # MLflow dataset contexts (mlflow.log_input(context=...), autolog's "train" / "eval") by what they hold.
 TRAINING_CONTEXTS = ("train", "training")
 EVALUATION_CONTEXTS = ("eval", "evaluation", "validation", "test", "testing")
-
-
-@dataclass(frozen=True)
-class MetricLine:
-    """One reported figure. ``estimate`` is the interval that belongs to the logged figure (None when it was
-    measured elsewhere, or the evaluation set does not reproduce it); ``recomputed`` is the figure on the
-    evaluation set; ``mismatch`` says how they disagree (see storybook.analyse.reconcile)."""
-
-    spec: MetricSpec
-    figure: Figure
-    definition: str
-    sentence: str
-    estimate: Estimate | None
-    measured_on: MeasuredOn = "evaluation"
-    recomputed: Estimate | None = None
-    mismatch: Mismatch | None = None
-
-
-@dataclass(frozen=True)
-class SliceAnalysis:
-    spec: SliceSpec
-    table: SliceTable
-    small: tuple[str, ...]
-    told: dict[str, GroupWording] | None = None  # group value -> its shares and sentence, by the wording rules
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    words: Vocabulary
-    threshold: float | None
-    threshold_source: str
-    metrics: tuple[MetricLine, ...]
-    overall: SliceRow | None
-    slices: tuple[SliceAnalysis, ...]
-    training_data: tuple[DatasetRecord, ...]
-    evaluation_data: tuple[DatasetRecord, ...]
-    caveats: tuple[str, ...]
-    rules: WordingRules = DEFAULT_RULES
 
 
 @dataclass(frozen=True)

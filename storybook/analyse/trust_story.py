@@ -43,7 +43,7 @@ from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfig, TrustSpec
 
 if TYPE_CHECKING:
-    from storybook.analyse.model_card import ModelCard
+    from storybook.analyse.card import ModelCard
     from storybook.resolve.scored import ScoredSet
 
 __all__ = ["GuardedSeries", "TrustReport", "analyse_trust"]
