@@ -209,7 +209,10 @@ def test_the_chart_engine_draws_any_label(character: str) -> None:
 
 
 def test_terminal_text_shows_control_characters_and_no_workflow_command() -> None:
-    from storybook.review.check import Finding, format_github
+    import json
+    import re
+
+    from storybook.review.check import Finding, format_github, format_json
     from storybook.review.safe import for_terminal
 
     hostile = "ok\x1b]8;;https://attacker.example\x07link\x1b]8;;\x07\r::error::forged\n::set-output name=x::y\u202e"
@@ -217,6 +220,9 @@ def test_terminal_text_shows_control_characters_and_no_workflow_command() -> Non
     assert "\x1b" not in shown and "\x07" not in shown and "\r" not in shown and "\u202e" not in shown
     assert "\\x1b]8;;https://attacker.example\\x07" in shown and "\\u202e" in shown
     assert not [line for line in shown.splitlines() if line.lstrip().startswith("::")]
+    document = format_json([Finding("error", "stories/a/x.md", 3, "code", hostile + "\x9b[2J é")])
+    assert json.loads(document)["findings"][0]["message"] == hostile + "\x9b[2J é"  # the same text, as JSON
+    assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e]", document) and "é" in document
     annotation = format_github([Finding("error", "stories/a/x.md", 3, "code", hostile)])
     assert annotation.count("\n") == 1 and annotation.startswith("::error file=stories/a/x.md,line=3,")
     assert "\x1b" not in annotation and "\x07" not in annotation

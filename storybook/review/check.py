@@ -684,7 +684,12 @@ def format_json(findings: list[Finding], *, online: bool = False, needs_online: 
     """``{"findings": [...], "online": bool, "needs_online": [...]}``: ``needs_online`` lists what this run did
     not check because it needs MLflow (empty with --online)."""
     document = {"findings": [f.as_dict() for f in findings], "online": online, "needs_online": needs_online or []}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(document, indent=2, ensure_ascii=False)  # C0 controls are escaped by JSON itself
+    # C1 controls (\x9b starts an escape sequence in some terminals) and bidi overrides too: \uXXXX, still JSON.
+    return _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
 def config_finding(error: ConfigError) -> Finding:
