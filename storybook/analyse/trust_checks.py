@@ -891,7 +891,9 @@ def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source:
     figures: dict[str, FigureValue] = {"readings": result.n, "p_value": result.p_value,
                                        "before_mean": result.before_mean, "after_mean": result.after_mean}
     judged_on = (f" (judged on {MAX_CHANGE_READINGS:,} averages of about {round(len(points) / MAX_CHANGE_READINGS):,} "
-                 "consecutive readings each, so the date is that of the average where it changed)") if binned else ""
+                 "consecutive readings each") if binned else ""
+    steady_note = f"{judged_on})" if binned else ""
+    changed_note = f"{judged_on}, so the date is that of the average where it changed)" if binned else ""
     if not result.judged:
         return Evidence("system", "system.change",
                         f"Only {result.n} readings of {name} so far: too few to tell a change from ordinary "
@@ -899,14 +901,14 @@ def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source:
     if not result.changed or result.index is None:
         sentence = (f"{_cap(name)} has held steady over {result.n:,} readings from "
                     f"{format_date(points[0].timestamp_ms)} to {format_date(points[-1].timestamp_ms)}: no change "
-                    f"stands out from ordinary variation{judged_on}.")
+                    f"stands out from ordinary variation{steady_note}.")
         return Evidence("system", "system.change", sentence, True, figures, source)
     at = points[result.index]
     figures.update({"index": result.index, "step": at.step, "timestamp_ms": at.timestamp_ms})
     chance = f"{math.ceil((result.p_value or 0.0) * 1000) / 10:g}"
     sentence = (f"{_cap(name)} changed on {format_date(at.timestamp_ms)}: about {_num(result.before_mean or 0.0)} on "
                 f"average before, about {_num(result.after_mean or 0.0)} after ({result.n:,} readings; a change this "
-                f"clear would turn up by chance in no more than {chance} in 100 steady series){judged_on}.")
+                f"clear would turn up by chance in no more than {chance} in 100 steady series){changed_note}.")
     return Evidence("system", "system.change", sentence, False, figures, source)
 
 

@@ -232,3 +232,13 @@ def test_reconciling_a_logged_figure_sweeps_every_cut_at_once_with_the_same_valu
     start = time.perf_counter()
     reconcile._sweep("recall", labels, scores, 0.8)
     assert time.perf_counter() - start < 20
+
+
+def test_a_steady_long_series_says_how_it_was_judged_without_a_date() -> None:
+    from storybook.analyse.trust_checks import check_change
+
+    values = 0.4 + np.random.default_rng(13).normal(0, 0.01, 30_000)
+    series = [(i, 1_700_000_000_000 + i * 60_000, float(v)) for i, v in enumerate(values)]
+    steady = check_change(series, name="the average score", source="production")
+    assert steady.passed is True
+    assert steady.sentence.endswith("(judged on 10,000 averages of about 3 consecutive readings each).")
