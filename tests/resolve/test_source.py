@@ -10,8 +10,8 @@ import pytest
 from storybook.errors import SourceError
 from storybook.files import CACHE_DIR
 from storybook.render.cache import CHARTS_DIR, PAGES_DIR, PDFS_DIR
-from storybook.resolve.snapshot import snapshot_path
-from storybook.resolve.source import cache_dir, open_source
+from storybook.resolve.snapshot import SnapshotSource, snapshot_path
+from storybook.resolve.source import Source, cache_dir, open_source
 from storybook.review.pin import pin
 from storybook.sources.loader import StorySource, load_project
 from tests.conftest import copy_example_project
@@ -54,6 +54,9 @@ def test_one_door_reads_mlflow_then_the_pinned_snapshot(project_copy: Path) -> N
     online = open_source(pinned_project)
     online.prefetch(pinned_project.stories)
     assert online._mlflow is None
+    # The three readers answer the same protocol (mypy checks these assignments), and agree on the figures.
+    readers: list[Source] = [online, SnapshotSource(), online.mlflow]
+    assert [r.resolve(_only_story(project_copy)).run.run_id for r in readers] == [live.run.run_id] * 3
     assert pinned.run.run_id == live.run.run_id
     assert {k: f.value for k, f in pinned.run.metrics.items()} == {k: f.value for k, f in live.run.metrics.items()}
     assert online.resolve(_only_story(project_copy)).run.metrics.keys() == live.run.metrics.keys()
