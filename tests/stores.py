@@ -54,6 +54,19 @@ def story(model: str, alias: str, metrics: Sequence[Mapping[str, Any]], evaluati
     }
 
 
+def use_experiment(uri: str, name: str) -> None:
+    """Make ``name`` the active experiment, its artifacts beside the sqlite store (never ./mlruns in the cwd)."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri, uri)
+    if client.get_experiment_by_name(name) is None:
+        store = Path(uri.removeprefix("sqlite:///")).parent
+        client.create_experiment(name, artifact_location=(store / "artifacts" / name).as_uri())
+    mlflow.set_experiment(name)
+
+
 def register(uri: str, run_id: str, name: str, alias: str, path: str = "model") -> int:
     """Register ``runs:/<run_id>/<path>`` as a new version of ``name`` and point ``alias`` at it."""
     import mlflow
@@ -71,8 +84,7 @@ def log_scored_run(uri: str, frame: pd.DataFrame, *, metrics: Mapping[str, float
     """A run holding ``metrics``, ``params`` and ``frame`` as its scored evaluation set; its id."""
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
+    use_experiment(uri, experiment)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         if metrics:
             mlflow.log_metrics(dict(metrics))
@@ -117,8 +129,7 @@ def autolog_run(uri: str, *, experiment: str = "autolog") -> tuple[str, float]:
     from sklearn.preprocessing import StandardScaler
 
     x_train, x_test, y_train, y_test = breast_cancer()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
+    use_experiment(uri, experiment)
     mlflow.sklearn.autolog(log_models=True, silent=True)
     try:
         with mlflow.start_run() as run:
@@ -147,8 +158,7 @@ def evaluate_run(uri: str, *, experiment: str = "evaluate") -> str:
 
     x_train, x_test, y_train, y_test = breast_cancer()
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment(experiment)
+    use_experiment(uri, experiment)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
         data = x_test.assign(label=y_test.to_numpy())

@@ -28,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from typer.testing import CliRunner
 
 from storybook.cli import app
+from tests.stores import use_experiment
 
 runner = CliRunner()
 MODEL = "screening"
@@ -66,8 +67,7 @@ decision:
 def _train(tmp_path: Path) -> tuple[str, dict[int, pd.DataFrame]]:
     """Two versions, registered from runs:/<run>/model, scored on the same 143 patients."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("screening")
+    use_experiment(uri, "screening")
     data = load_breast_cancer(as_frame=True)
     features, target = data.data, 1 - data.target   # 1: malignant
     x_train, x_test, y_train, y_test = train_test_split(features, target, test_size=0.25, random_state=0,
