@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storybook.analyse.classification import Estimate
+from storybook.analyse.classification import OTHER_GROUPS, Estimate
 from storybook.analyse.comparison import Comparison
 from storybook.analyse.decision_judge import (
     GroundResult,
@@ -225,10 +225,14 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
                        f"group for {name}.", section, "evaluation set")
     minimum = inputs.config.min_slice_size
     among = counted_among(ground.metric, words)
-    rates = [(row.value, row.rates[ground.metric]) for row in table.rows]
+    # A row that counts many small groups together (the largest are shown one by one) is not one group.
+    merged = [row.value for row in table.rows if OTHER_GROUPS.fullmatch(row.value)]
+    rates = [(row.value, row.rates[ground.metric]) for row in table.rows if row.value not in merged]
     judged = [(value, e) for value, e in rates if e.value is not None and e.n >= minimum]
     small = [f"{value} ({e.n:,})" for value, e in rates if e.value is None or e.n < minimum]
     too_small = (f" Too few {among} to judge (fewer than {minimum:,}): {', '.join(small)}." if small else "")
+    if merged:
+        too_small += f" Only the groups shown one by one are compared; {merged[0][1:-1]} are counted together."
     if len(judged) < 2:
         return _result(criterion, label, "cannot tell", None, bound,
                        f"Fewer than 2 {spec.label.lower()} groups have at least {minimum:,} {among}, so the gap "

@@ -32,7 +32,14 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.util import hash_pandas_object
 
-from storybook.analyse.classification import PROPORTION_KINDS, Estimate, brier_score, group_rows, proportion
+from storybook.analyse.classification import (
+    OTHER_GROUPS,
+    PROPORTION_KINDS,
+    Estimate,
+    brier_score,
+    group_rows,
+    proportion,
+)
 from storybook.analyse.plain import (
     COMPARISON_WORDS,
     DEFAULT_RULES,
@@ -353,11 +360,15 @@ def check_slice_gaps(rates: Mapping[str, Estimate], tolerance: float, *, metric:
     The sentence tells each end as a share (:func:`storybook.analyse.plain.share_phrase`) and whether the
     two ends differ clearly (:func:`storybook.analyse.plain.compare`: overlapping ranges do not).
     """
+    merged = [name for name in rates if OTHER_GROUPS.fullmatch(name)]  # many groups counted together: not one
+    rates = {name: e for name, e in rates.items() if name not in merged}
     judged = sorted(((name, e) for name, e in rates.items() if e.value is not None and e.n >= min_size),
                     key=lambda item: (-(item[1].value or 0.0), item[0]))
     small = sorted((name, e.n) for name, e in rates.items() if e.value is None or e.n < min_size)
     too_small = (f" Too small to judge (fewer than {min_size} cases): "
-                 f"{_listing([f'{name} ({n:,})' for name, n in small])}.") if small else ""
+                 f"{_listed([f'{name} ({n:,})' for name, n in small])}.") if small else ""
+    if merged:
+        too_small += f" Only the groups shown one by one are compared; {merged[0][1:-1]} are counted together."
     figures: dict[str, FigureValue] = {"groups": len(judged), "too_small": len(small), "min_size": min_size,
                                        "tolerance": tolerance}
     if len(judged) < 2:

@@ -242,3 +242,15 @@ def test_a_steady_long_series_says_how_it_was_judged_without_a_date() -> None:
     steady = check_change(series, name="the average score", source="production")
     assert steady.passed is True
     assert steady.sentence.endswith("(judged on 10,000 averages of about 3 consecutive readings each).")
+
+
+def test_a_row_of_merged_groups_is_never_compared_as_one_group() -> None:
+    from storybook.analyse.classification import proportion
+    from storybook.analyse.trust_checks import check_slice_gaps
+
+    rates = {"a": proportion(80, 100), "b": proportion(78, 100),
+             "(the other 9,950 smaller groups)": proportion(10, 100_000)}
+    found = check_slice_gaps(rates, 0.1, metric="recall", slice_name="customer", source="the evaluation set")
+    assert found.passed is True and found.figures["lowest"] == "b"
+    assert "Only the groups shown one by one are compared; the other 9,950 smaller groups are counted together." \
+        in found.sentence
