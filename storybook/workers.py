@@ -65,7 +65,7 @@ def snapshot_hash(directory: Path) -> str | None:
 def render_one(task: RenderTask, env: Environment) -> RenderResult:
     """Resolve from the snapshot when asked, analyse and render one story."""
     from storybook.analyse.decision import settle
-    from storybook.analyse.model_card import analyse_story
+    from storybook.analyse.story import analyse_story
     from storybook.render.pages import render_story
     from storybook.resolve.snapshot import SnapshotSource
     from storybook.review.signoff import signoff_status
@@ -141,7 +141,7 @@ class Workers:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__, "storybook.render.pages", "storybook.analyse.model_card"])
+            context.set_forkserver_preload([__name__, "storybook.render.pages", "storybook.analyse.story"])
             self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context,
                                              initializer=_start_worker, initargs=(self.svg_cache, self.pdf))
         return self._pool

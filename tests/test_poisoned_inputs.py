@@ -78,16 +78,16 @@ def test_poisoned_stories_fail_alone_and_the_good_one_is_published(project_copy:
     _story(project_copy, "surprise")
 
     # An error nobody foresaw (standing in for a bug) in one story's analysis.
-    import storybook.analyse.model_card as model_card
+    import storybook.analyse.story as composer
 
-    real = model_card.analyse_story
+    real = composer.analyse_story
 
     def analyse(story: object, resolved: object) -> object:
         if getattr(story, "slug", "") == "surprise":
             raise RuntimeError("a bug \x1b[2J in the analysis")
         return real(story, resolved)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(model_card, "analyse_story", analyse)
+    monkeypatch.setattr(composer, "analyse_story", analyse)
 
     result = runner.invoke(app, ["build", str(project_copy), "--no-pdf", "--jobs", "1"])
     output = result.output

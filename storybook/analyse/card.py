@@ -1,7 +1,7 @@
 """The model card's values (Mitchell et al. 2019): its figures, slices and caveats, as plain data.
 
-Values only: :mod:`storybook.analyse.model_card` composes them, and the parts of a story's analysis (decision,
-trust) read them without importing the composer back.
+Values only: :mod:`storybook.analyse.model_card` builds them, :mod:`storybook.analyse.story` composes a story's
+analysis, and its parts (decision, trust) read them without importing the composer back.
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
                      scores: npt.NDArray[np.float64] | None, comparison: Comparison | None = None,
                      compared_set: ScoredSet | None = None) -> DecisionBrief:
     """Judge every criterion of ``config.decision`` and recommend by the rules. ``compared_set`` is the compared
-    version's checked scored set (:func:`storybook.analyse.model_card.compared_scored_set`).
+    version's checked scored set (:func:`storybook.resolve.scored.compared_scored_set`).
 
     ``comparison`` says which version is in use (:func:`storybook.analyse.comparison.compare_versions`; by
     default with the story's in-use alias, else ``champion``)."""

@@ -1,15 +1,13 @@
-"""The model card of a story (Mitchell et al. 2019): its figures, slices and caveats, as plain data."""
+"""The model card of a story (Mitchell et al. 2019): its figures, slices and caveats, as plain data.
+
+The card only; :mod:`storybook.analyse.story` composes a story's whole analysis around it.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
-import numpy as np
-import numpy.typing as npt
 
 from storybook.analyse.card import MetricLine, ModelCard, SliceAnalysis
-from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import (
     PROPORTION_KINDS,
     Confusion,
@@ -18,12 +16,6 @@ from storybook.analyse.classification import (
     disaggregate,
     rate,
 )
-from storybook.analyse.comparison import compare_versions, in_use_alias
-from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
-from storybook.analyse.decision import DecisionBrief, analyse_decision
-from storybook.analyse.drivers import DriversReport, analyse_drivers
-from storybook.analyse.glossary import Term, story_glossary
-from storybook.analyse.history import HistoryReport, analyse_history
 from storybook.analyse.plain import (
     DEFAULT_RULES,
     Vocabulary,
@@ -36,35 +28,17 @@ from storybook.analyse.plain import (
     slice_wording,
 )
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
-from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import Figure, ResolvedStory
-from storybook.resolve.scored import ScoredSet, scored_set, threshold_of
+from storybook.resolve.scored import ScoredSet, story_scored_set, threshold_of
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, ProjectConfig
 
-__all__ = [
-    "MetricLine", "ModelCard", "SliceAnalysis", "StoryAnalysis", "analyse_model_card", "analyse_story",
-    "compared_scored_set", "labels_and_scores", "story_scored_set", "vocabulary",
-]
+__all__ = ["MetricLine", "ModelCard", "SliceAnalysis", "analyse_model_card", "vocabulary", "wording_rules"]
 
 # MLflow dataset contexts (mlflow.log_input(context=...), autolog's "train" / "eval") by what they hold.
 TRAINING_CONTEXTS = ("train", "training")
 EVALUATION_CONTEXTS = ("eval", "evaluation", "validation", "test", "testing")
-
-
-@dataclass(frozen=True)
-class StoryAnalysis:
-    """Everything analysed for one story: its model card and, when asked for, its cost of error."""
-
-    card: ModelCard
-    cost: CostStory | None
-    trust: TrustReport | None = None
-    claims: tuple[ClaimResult, ...] = ()
-    glossary: tuple[Term, ...] = ()
-    decision: DecisionBrief | None = None
-    drivers: DriversReport | None = None
-    history: HistoryReport | None = None
 
 
 def wording_rules(project: ProjectConfig | None) -> WordingRules:
@@ -72,51 +46,6 @@ def wording_rules(project: ProjectConfig | None) -> WordingRules:
     if project is None:
         return DEFAULT_RULES
     return WordingRules(tight_width=project.wording.tight_width, min_count=project.wording.min_count)
-
-
-def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
-                  ) -> StoryAnalysis:
-    project = project if project is not None else story.project
-    scored = story_scored_set(story, resolved)
-    card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
-    config = story.config
-    compared_set = None
-    if config.trust is not None or config.decision is not None:
-        compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
-    comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
-    labels = scored.labels if scored is not None else None
-    scores = scored.scores if scored is not None else None
-    cost = None
-    if config.cost_of_error is not None and card.threshold is not None:
-        if scored is not None:
-            cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
-                                      scored.frame[[s.column for s in config.slices]], config.slices,
-                                      config.min_slice_size)
-        elif card.overall is not None:
-            cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
-                                          config.min_slice_size)
-    trust = None
-    if config.trust is not None:
-        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison, compared_set=compared_set,
-                              in_use=in_use_alias(config, project))
-    claims = check_claims(
-        story, resolved,
-        [(s.spec.column, [(row.value, row.rates) for row in s.table.rows]) for s in card.slices],
-        {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
-    decision = None
-    if config.decision is not None:
-        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison,
-                                    compared_set=compared_set)
-    drivers = None
-    if config.drivers is not None and resolved.drivers is not None:
-        drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
-                                  evaluation=resolved.evaluation, min_slice_size=config.min_slice_size)
-    history = None
-    if config.history is not None and resolved.history is not None:
-        history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
-                                  comparison=comparison, in_use=in_use_alias(config, project))
-    return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
-                         glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
 
 
 def vocabulary(story: StorySource) -> Vocabulary:
@@ -214,30 +143,6 @@ def _threshold(story: StorySource, resolved: ResolvedStory) -> tuple[float | Non
     if story.config.evaluation is None:
         return None, ""
     return threshold_of(story, resolved.run.params, resolved.run.run_id)
-
-
-def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The story's version's checked scored set (storybook.resolve.scored), or None when it has none."""
-    if story.config.evaluation is None or resolved.evaluation is None:
-        return None
-    return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
-
-
-def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The compared version's checked scored set (the same premises as the story's own), or None."""
-    compared = resolved.compared
-    if story.config.evaluation is None or compared is None or compared.evaluation is None:
-        return None
-    return scored_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
-                      which=f"version {compared.model.version}, the compared version")
-
-
-def labels_and_scores(story: StorySource, resolved: ResolvedStory,
-                      ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
-    """Which rows are positive, and their scores, from the story's checked scored set."""
-    scored = story_scored_set(story, resolved)
-    assert scored is not None
-    return scored.labels, scored.scores
 
 
 def _caveats(min_size: int, slices: list[SliceAnalysis], metrics: list[MetricLine],

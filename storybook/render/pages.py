@@ -14,7 +14,7 @@ from markupsafe import Markup
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.costs import stated_threshold_text
-from storybook.analyse.model_card import ModelCard, StoryAnalysis
+from storybook.analyse.model_card import ModelCard
 from storybook.analyse.plain import (
     RATE_NAMES,
     format_count,
@@ -24,6 +24,7 @@ from storybook.analyse.plain import (
     full_stop,
     per_hundred,
 )
+from storybook.analyse.story import StoryAnalysis
 from storybook.errors import Location
 from storybook.render.charts import (
     Chart,

@@ -23,9 +23,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.errors import SourceError
+from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 
-__all__ = ["ScoredSet", "checked_columns", "scored_set", "threshold_of"]
+__all__ = ["ScoredSet", "checked_columns", "compared_scored_set", "scored_set", "story_scored_set", "threshold_of"]
 
 _SHOWN_LABELS = 5
 
@@ -157,3 +158,19 @@ def _check_labels(story: StorySource, labels: pd.Series, subject: str) -> None:
                           f"{name!r} of {subject} ({shown})",
                           location=story.yaml.location(("evaluation", "positive_value")),
                           hint="set positive_value to the label the story is about, spelt as in the column")
+
+
+def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The story's version's checked scored set, or None when it has none."""
+    if story.config.evaluation is None or resolved.evaluation is None:
+        return None
+    return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
+
+
+def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The compared version's checked scored set (the same premises as the story's own), or None."""
+    compared = resolved.compared
+    if story.config.evaluation is None or compared is None or compared.evaluation is None:
+        return None
+    return scored_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
+                      which=f"version {compared.model.version}, the compared version")

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
     from storybook.analyse.claims import ClaimResult
     from storybook.analyse.decision import DecisionBrief
-    from storybook.analyse.model_card import StoryAnalysis
+    from storybook.analyse.story import StoryAnalysis
     from storybook.render.pages import RenderedStory
     from storybook.review.readability import PageReadability
 
@@ -257,7 +257,7 @@ def _check_story(found: _Collector, project: Project, report: CheckReport, story
         if analysis.decision is not None:
             _decision_since_signed(found, story, analysis.decision)
     if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):
-        from storybook.analyse.model_card import analyse_story
+        from storybook.analyse.story import analyse_story
 
         try:
             now = analyse_story(story, fresh)
@@ -513,7 +513,7 @@ class _Images(HTMLParser):
 
 def _render(found: _Collector, story: StorySource, resolved: ResolvedStory, env: Any,
             ) -> tuple[StoryAnalysis, RenderedStory] | None:
-    from storybook.analyse.model_card import analyse_story
+    from storybook.analyse.story import analyse_story
     from storybook.render.pages import render_story
 
     try:

@@ -28,7 +28,7 @@ def current_brief(project: Project, story: StorySource) -> DecisionBrief | None:
     """The story's decision brief from its snapshot (or MLflow), or None when it declares no decision."""
     if story.config.decision is None:
         return None
-    from storybook.analyse.model_card import analyse_story
+    from storybook.analyse.story import analyse_story
 
     return analyse_story(story, open_source(project).resolve(story), project.config).decision
 

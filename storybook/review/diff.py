@@ -4,7 +4,7 @@ A version is a git revision of the project's repository (read with ``git show``/
 temporary folder; the user's work tree is never checked out or touched), the work tree itself, or a single
 snapshot file. It shows every change a reader would see:
 
-- **outcomes** of the analysis (recomputed with :func:`storybook.analyse.model_card.analyse_story` on both
+- **outcomes** of the analysis (recomputed with :func:`storybook.analyse.story.analyse_story` on both
   versions): the recommendation and each ground, trust levels and checks, claims, slice figures
   (:mod:`storybook.review.outcomes`);
 - **settings**: every story.yaml key that changed (cost assumptions, capacity, decision rules, thresholds,
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Literal
 
 from storybook.analyse.classification import Estimate
-from storybook.analyse.model_card import StoryAnalysis, analyse_story
+from storybook.analyse.story import StoryAnalysis, analyse_story
 from storybook.errors import ConfigError, StorybookError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot

@@ -26,7 +26,7 @@ from storybook.analyse.trust_checks import CHECK_TITLES
 if TYPE_CHECKING:
     from storybook.analyse.classification import Estimate
     from storybook.analyse.decision_judge import GroundResult
-    from storybook.analyse.model_card import StoryAnalysis
+    from storybook.analyse.story import StoryAnalysis
     from storybook.analyse.trust_checks import Evidence
 __all__ = ["NumberChange", "analysis_outcomes", "setting_changes"]
 

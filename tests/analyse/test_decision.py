@@ -43,7 +43,7 @@ from storybook.analyse.decision_judge import (
     points_of,
     told_points,
 )
-from storybook.analyse.model_card import analyse_story
+from storybook.analyse.story import analyse_story
 from storybook.resolve.resolved import (
     ComparedVersion,
     Figure,

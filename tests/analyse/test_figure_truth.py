@@ -22,9 +22,10 @@ from sklearn.metrics import (
 )
 
 from storybook.analyse.classification import PROPORTION_KINDS, SliceRow, confusion_at, rate
-from storybook.analyse.model_card import analyse_model_card, analyse_story
+from storybook.analyse.model_card import analyse_model_card
 from storybook.analyse.plain import Vocabulary, metric_sentence, point_share
 from storybook.analyse.reconcile import likely_cause, measured_on_default, recompute
+from storybook.analyse.story import analyse_story
 from storybook.errors import SourceError
 from storybook.resolve.resolved import (
     ComparedVersion,

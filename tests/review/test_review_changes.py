@@ -52,7 +52,7 @@ class Repo:
 
 def _levels(project: Path) -> dict[str, str]:
     """The trust levels the real analysis gives the pinned story."""
-    from storybook.analyse.model_card import analyse_story
+    from storybook.analyse.story import analyse_story
     from storybook.resolve.snapshot import SnapshotSource
     from storybook.sources.loader import StorySource, load_project
 
@@ -131,7 +131,7 @@ def test_a_trust_level_that_moves_is_an_outcome_in_every_format(pinned_copy: Pat
     """The real analysis of the pinned story, with version 2's model level moved up one step."""
     import dataclasses
 
-    from storybook.analyse.model_card import analyse_story
+    from storybook.analyse.story import analyse_story
     from storybook.analyse.trust import Level
     from storybook.resolve.snapshot import SnapshotSource
     from storybook.review.diff import ProjectDiff, StoryDiff

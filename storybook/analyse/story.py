@@ -1,0 +1,87 @@
+"""The one composer of a story's analysis: the model card, cost of error, trust, claims, decision, drivers,
+history and glossary, each from the same checked scored set.
+
+This is the only module that assembles a :class:`StoryAnalysis`. Each version's scored evaluation set
+(:class:`storybook.resolve.scored.ScoredSet`) is built and checked here once, and the same object is handed to
+every analysis that reads it, so no part rebuilds labels, scores or the threshold on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storybook.analyse.card import ModelCard
+from storybook.analyse.claims import ClaimResult, check_claims
+from storybook.analyse.comparison import compare_versions, in_use_alias
+from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
+from storybook.analyse.decision import DecisionBrief, analyse_decision
+from storybook.analyse.drivers import DriversReport, analyse_drivers
+from storybook.analyse.glossary import Term, story_glossary
+from storybook.analyse.history import HistoryReport, analyse_history
+from storybook.analyse.model_card import analyse_model_card, wording_rules
+from storybook.analyse.trust_story import TrustReport, analyse_trust
+from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.scored import compared_scored_set, story_scored_set
+from storybook.sources.loader import StorySource
+from storybook.sources.schema import ProjectConfig
+
+__all__ = ["StoryAnalysis", "analyse_story"]
+
+
+@dataclass(frozen=True)
+class StoryAnalysis:
+    """Everything analysed for one story: its model card and, when asked for, its cost of error."""
+
+    card: ModelCard
+    cost: CostStory | None
+    trust: TrustReport | None = None
+    claims: tuple[ClaimResult, ...] = ()
+    glossary: tuple[Term, ...] = ()
+    decision: DecisionBrief | None = None
+    drivers: DriversReport | None = None
+    history: HistoryReport | None = None
+
+
+def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
+                  ) -> StoryAnalysis:
+    project = project if project is not None else story.project
+    config = story.config
+    scored = story_scored_set(story, resolved)  # built and checked once, read by every analysis below
+    compared_set = None
+    if config.trust is not None or config.decision is not None:
+        compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
+    card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
+    comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
+    labels = scored.labels if scored is not None else None
+    scores = scored.scores if scored is not None else None
+    cost = None
+    if config.cost_of_error is not None and card.threshold is not None:
+        if scored is not None:
+            cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
+                                      scored.frame[[s.column for s in config.slices]], config.slices,
+                                      config.min_slice_size)
+        elif card.overall is not None:
+            cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
+                                          config.min_slice_size)
+    trust = None
+    if config.trust is not None:
+        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison, compared_set=compared_set,
+                              in_use=in_use_alias(config, project))
+    claims = check_claims(
+        story, resolved,
+        [(s.spec.column, [(row.value, row.rates) for row in s.table.rows]) for s in card.slices],
+        {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
+    decision = None
+    if config.decision is not None:
+        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison,
+                                    compared_set=compared_set)
+    drivers = None
+    if config.drivers is not None and resolved.drivers is not None:
+        drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
+                                  evaluation=resolved.evaluation, min_slice_size=config.min_slice_size)
+    history = None
+    if config.history is not None and resolved.history is not None:
+        history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
+                                  comparison=comparison, in_use=in_use_alias(config, project))
+    return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
+                         glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
