@@ -6,7 +6,6 @@ uses for ``predict_proba >= 0.5`` on binary problems).
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -17,16 +16,17 @@ import pandas as pd
 # The binary metrics themselves live in the leaf storybook.metrics.binary (resolve uses them too); they are
 # re-exported here for the analysis modules.
 from storybook.metrics.binary import (
-    Z_95,
     Confusion,
     Estimate,
+    auc_estimate,
+    auc_interval,
     brier_score,
     confusion_at,
     proportion,
-    rate,
     roc_auc,
     wilson_interval,
 )
+from storybook.metrics.kinds import kinds_where, rate
 
 __all__ = [
     "MAX_GROUPS",
@@ -51,20 +51,8 @@ __all__ = [
     "wilson_interval",
 ]
 
-# Rates that are a share of some group of rows, so a Wilson interval applies.
-PROPORTION_KINDS = ("recall", "precision", "specificity", "accuracy", "false_positive_rate",
-                    "false_negative_rate")
-
-
-def auc_estimate(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Estimate:
-    """ROC AUC with the Hanley & McNeil (1982) 95% interval."""
-    truth = np.asarray(labels, dtype=bool)
-    area = roc_auc(truth, scores)
-    n = int(truth.size)
-    if area is None:
-        return Estimate(None, None, None, n)
-    n_pos = int(truth.sum())
-    return _auc_interval(area, n_pos, n - n_pos)
+# Rates that are a share of some group of rows, so a Wilson interval applies (from the table of kinds).
+PROPORTION_KINDS = kinds_where(lambda k: k.proportion)
 
 
 @dataclass(frozen=True)
@@ -176,17 +164,8 @@ def _group_aucs(truth: npt.NDArray[np.bool_], values: npt.NDArray[np.float64], c
             found.append(Estimate(None, None, None, int(n[g])))
             continue
         area = (float(rank_sums[g]) - pos * (pos + 1) / 2) / (pos * neg)
-        found.append(_auc_interval(area, pos, neg))
+        found.append(auc_interval(area, pos, neg))
     return found
-
-
-def _auc_interval(area: float, n_pos: int, n_neg: int) -> Estimate:
-    q1 = area / (2 - area)
-    q2 = 2 * area * area / (1 + area)
-    variance = (area * (1 - area) + (n_pos - 1) * (q1 - area * area) + (n_neg - 1) * (q2 - area * area)) / (
-        n_pos * n_neg)
-    half = Z_95 * math.sqrt(max(variance, 0.0))
-    return Estimate(area, max(0.0, area - half), min(1.0, area + half), n_pos + n_neg)
 
 
 def _slice_row(value: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],

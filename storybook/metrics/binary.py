@@ -1,4 +1,6 @@
-"""Binary metrics on plain arrays: confusion counts, rates with their Wilson interval, ROC AUC, Brier score.
+"""Binary metrics on plain arrays: confusion counts, shares with their Wilson interval, ROC AUC, Brier score.
+
+Which shares a story may report (and how each is counted) is the table of kinds, storybook.metrics.kinds.
 
 A leaf: no story, no words, no I/O. resolve (permutation drops) and analyse both use it.
 A row is *flagged* when its score is at or above the threshold (the convention scikit-learn's ``predict``
@@ -18,10 +20,11 @@ __all__ = [
     "Z_95",
     "Confusion",
     "Estimate",
+    "auc_estimate",
+    "auc_interval",
     "brier_score",
     "confusion_at",
     "proportion",
-    "rate",
     "roc_auc",
     "wilson_interval",
 ]
@@ -100,24 +103,6 @@ def confusion_at(labels: npt.ArrayLike, scores: npt.ArrayLike, threshold: float)
     return Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
 
 
-def rate(kind: str, confusion: Confusion) -> Estimate:
-    """A proportion from a confusion table (recall, precision, specificity, accuracy, false positive rate,
-    false negative rate), with its Wilson interval."""
-    c = confusion
-    counts = {
-        "recall": (c.tp, c.positives),
-        "precision": (c.tp, c.flagged),
-        "specificity": (c.tn, c.negatives),
-        "accuracy": (c.tp + c.tn, c.n),
-        "false_positive_rate": (c.fp, c.negatives),
-        "false_negative_rate": (c.fn, c.positives),
-    }
-    if kind not in counts:
-        raise ValueError(f"not a proportion: {kind}")
-    successes, n = counts[kind]
-    return proportion(successes, n)
-
-
 def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
     """Area under the ROC curve (Mann-Whitney, ties counted as half); None without both classes."""
     truth = np.asarray(labels, dtype=bool)
@@ -136,3 +121,23 @@ def brier_score(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
     if truth.size == 0:
         return None
     return float(np.mean((np.asarray(scores, dtype=float) - truth) ** 2))
+
+
+def auc_estimate(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Estimate:
+    """ROC AUC with the Hanley & McNeil (1982) 95% interval."""
+    truth = np.asarray(labels, dtype=bool)
+    area = roc_auc(truth, scores)
+    n = int(truth.size)
+    if area is None:
+        return Estimate(None, None, None, n)
+    n_pos = int(truth.sum())
+    return auc_interval(area, n_pos, n - n_pos)
+
+
+def auc_interval(area: float, n_pos: int, n_neg: int) -> Estimate:
+    q1 = area / (2 - area)
+    q2 = 2 * area * area / (1 + area)
+    variance = (area * (1 - area) + (n_pos - 1) * (q1 - area * area) + (n_neg - 1) * (q2 - area * area)) / (
+        n_pos * n_neg)
+    half = Z_95 * math.sqrt(max(variance, 0.0))
+    return Estimate(area, max(0.0, area - half), min(1.0, area + half), n_pos + n_neg)

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.metrics.binary import Confusion, confusion_at, rate, roc_auc
+from storybook.metrics.kinds import kind_info, kinds_where
 
 __all__ = [
     "ALL_ROWS",
@@ -34,7 +34,7 @@ __all__ = [
 
 ALL_ROWS = "(all)"
 # Metrics a drop can be measured in; each scorer returns "higher is better" numbers, so a drop is a loss.
-IMPORTANCE_METRICS = ("accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier")
+IMPORTANCE_METRICS = kinds_where(lambda k: k.importance)  # from the table of kinds
 PredictFn = Callable[[pd.DataFrame], npt.NDArray[np.float64]]
 ScoreFn = Callable[[npt.NDArray[np.bool_], npt.NDArray[np.float64]], float]
 
@@ -95,28 +95,16 @@ def drops_frame(result: PermutationResult, *, slice_column: str = ALL_ROWS, grou
 def metric_scorer(kind: str, threshold: float) -> ScoreFn:
     """A "higher is better" score of one kind, on booleans and scores (flagged at or above ``threshold``).
 
-    Rates come from :mod:`storybook.metrics.binary`; the Brier score is negated (as scikit-learn's
-    ``neg_brier_score``) so that a loss of calibration shows as a positive drop.
+    The figure is the table of kinds' (storybook.metrics.kinds); a kind where lower is better (the Brier
+    score) is negated, as scikit-learn's ``neg_brier_score``, so that a loss shows as a positive drop.
     """
-    if kind not in IMPORTANCE_METRICS:
+    info = kind_info(kind)
+    if info is None or not info.importance:
         raise ValueError(f"cannot measure importance in {kind!r}; use one of {', '.join(IMPORTANCE_METRICS)}")
+    sign = -1.0 if info.higher_is_better is False else 1.0
 
     def score(truth: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]) -> float:
-        values = np.asarray(scores, dtype=np.float64)
-        if kind == "roc_auc":
-            area = roc_auc(truth, values)
-            return math.nan if area is None else area
-        if kind == "brier":
-            return -float(np.mean((values - truth.astype(np.float64)) ** 2)) if truth.size else math.nan
-        confusion = confusion_at(truth, values, threshold)
-        if kind == "f1":
-            return _f1(confusion)
-        value = rate(kind, confusion).value
-        return math.nan if value is None else value
+        value = info.measure(truth, scores, threshold).value
+        return math.nan if value is None else sign * value
 
     return score
-
-
-def _f1(c: Confusion) -> float:
-    denominator = 2 * c.tp + c.fp + c.fn
-    return math.nan if denominator == 0 else 2 * c.tp / denominator

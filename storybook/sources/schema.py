@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from storybook.metrics.kinds import MetricKindName, kinds_where
 
 __all__ = [
     "DEFAULT_IN_USE_ALIAS",
@@ -54,12 +56,22 @@ __all__ = [
 ]
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
-MetricKind = Literal[
-    "recall", "precision", "specificity", "accuracy", "f1", "roc_auc", "false_positive_rate",
-    "false_negative_rate", "brier", "other",
-]
+# The kinds a story may name, and the subsets some fields accept, all read from the one table of kinds
+# (storybook.metrics.kinds). At run time each is a Literal built from the table (so pydantic checks and
+# documents the allowed names); mypy, which cannot read a Literal built from a tuple, sees names as strings.
+METRIC_KINDS: tuple[str, ...] = kinds_where(lambda k: True)
+_PROPORTION_KINDS = kinds_where(lambda k: k.proportion)
+if TYPE_CHECKING:
+    MetricKind = MetricKindName
+    ProportionKind = str
+    IntervalKind = str
+    ImportanceMetric = str
+else:
+    MetricKind = Literal[METRIC_KINDS]
+    ProportionKind = Literal[_PROPORTION_KINDS]
+    IntervalKind = Literal[kinds_where(lambda k: k.interval != "none")]
+    ImportanceMetric = Literal[kinds_where(lambda k: k.importance)]
 MeasuredOn = Literal["evaluation", "training", "cross_validation", "other"]
-METRIC_KINDS: tuple[str, ...] = MetricKind.__args__  # type: ignore[attr-defined]
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -481,8 +493,7 @@ class ClaimSpec(_Schema):
     slice: Key | None = Field(default=None, description="a slice column of the story")
     group: ShortText | None = Field(default=None, description="the group that must do no worse")
     no_worse_than: ShortText | None = Field(default=None, description="the group it is compared with")
-    rate: Literal["recall", "precision", "specificity", "accuracy", "false_positive_rate",
-                  "false_negative_rate"] = Field(default="recall",
+    rate: ProportionKind = Field(default="recall",
                                                  description="the share the two groups are compared on")
 
     @model_validator(mode="after")
@@ -525,8 +536,6 @@ class KeyedValueError(ValueError):
 
 
 CriterionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
-ProportionKind = Literal["recall", "precision", "specificity", "accuracy", "false_positive_rate",
-                         "false_negative_rate"]
 Version = Literal["story", "compared"]
 
 
@@ -588,7 +597,7 @@ class VersionComparisonGround(_Schema):
     ``trust.model.compare_with`` names, the one not carrying the in-use alias) is no worse at ``metric`` than the
     one in use by more than ``margin``; paired when both scored the same cases."""
 
-    metric: Literal[ProportionKind, "roc_auc"] = Field(default="recall",
+    metric: IntervalKind = Field(default="recall",
         description="the figure compared between the two versions")
     margin: Annotated[float, Field(ge=0, le=1)] = Field(default=0.0,
         description="the compared version may be worse by at most this")
@@ -667,9 +676,6 @@ class DecisionSpec(_Schema):
             raise KeyedValueError("some grounds are conditions (required: false), so say what 'go with "
                                   "conditions' means here", ("options",))
         return self
-
-
-ImportanceMetric = Literal["accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier"]
 
 
 class DriversSpec(_Schema):
@@ -824,8 +830,6 @@ class StoryConfig(_Schema):
         return self
 
 
-_INTERVAL_KINDS = ("recall", "precision", "specificity", "accuracy", "false_positive_rate", "false_negative_rate",
-                   "roc_auc")
 
 
 def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[str, ...], str] | None:
@@ -857,10 +861,11 @@ def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[
         kinds = {m.key: m.kind for m in config.metrics}
         if ground.key not in kinds:
             return ("key",), f"{ground.key!r} is not a key listed under metrics: (there are: {', '.join(kinds)})"
-        if kinds[ground.key] not in _INTERVAL_KINDS:
+        interval_kinds = kinds_where(lambda k: k.interval != "none")
+        if kinds[ground.key] not in interval_kinds:
             return ("key",), (f"metric {ground.key!r} is of kind {kinds[ground.key]}, which has no 95% range in "
                               "storybook, so a decision cannot be judged on it; use a metric of kind "
-                              f"{', '.join(_INTERVAL_KINDS)}")
+                              f"{', '.join(interval_kinds)}")
         if ground.version == "compared" and not compared:
             return ("version",), f"version: compared needs {needs_compared}"
     elif isinstance(ground, VersionComparisonGround) and not compared:
