@@ -29,7 +29,7 @@ TARGET = REPO / "docs" / "story-keys.md"
 sys.path.insert(0, str(REPO))
 
 from storybook.analyse.trust import RUBRIC  # noqa: E402
-from storybook.analyse.trust_checks import CHECK_TITLES  # noqa: E402
+from storybook.analyse.trust_checks.evidence import CHECK_TITLES  # noqa: E402
 from storybook.sources.schema import ProjectConfig, StoryConfig  # noqa: E402
 
 Row = tuple[str, str, str, str]  # key path, type, default, what it is

@@ -46,7 +46,7 @@ from storybook.analyse.classification import (
 from storybook.analyse.costs import CostModel
 from storybook.analyse.plain import Vocabulary
 from storybook.analyse.trust import Level
-from storybook.analyse.trust_checks import check_guardrails
+from storybook.analyse.trust_checks.system import check_guardrails
 
 __all__ = [
     "GroundResult",

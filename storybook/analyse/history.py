@@ -7,7 +7,7 @@ there is none, or the record disagrees with the registry, the report says so ins
 Figures get their 95% ranges from each version's scored evaluation set (or its logged confusion counts)
 with the helpers of :mod:`storybook.analyse.classification`; a change between versions is called clear
 only when the 95% interval of the difference leaves out zero (paired when both versions scored the same
-cases, as in the decision grounds), worded by :func:`storybook.analyse.trust_checks.check_previous_version`.
+cases, as in the decision grounds), worded by :func:`storybook.analyse.trust_checks.model.check_previous_version`.
 
 Pure: plain data in, frozen dataclasses out.
 """
@@ -23,9 +23,9 @@ import pandas as pd
 from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
 from storybook.analyse.comparison import Comparison, VersionRef, comparison_between
 from storybook.analyse.decision_judge import Scored, difference, version_gap
-from storybook.analyse.plain import format_date
+from storybook.analyse.plain import Verdict, format_date
 from storybook.analyse.reconcile import TOLERANCE, measured_on
-from storybook.analyse.trust_checks import Verdict, check_previous_version, gap_verdict
+from storybook.analyse.trust_checks.model import check_previous_version, gap_verdict
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, MetricSpec, StoryConfig
 

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from storybook.analyse.classification import Estimate
+from storybook.analyse.plain import verdict as overlap_verdict
 
 # Computing the drops happens at resolve time, so it lives in the leaf storybook.metrics.importance;
 # re-exported here with what the reader is told.
@@ -155,10 +156,8 @@ class SliceDifference:
 def slice_differences(table: pd.DataFrame, overall: Sequence[Importance],
                       names: Mapping[str, str] | None = None) -> tuple[SliceDifference, ...]:
     """Groups whose interval for a feature does not overlap the overall one (ends touching count as
-    overlap, as in :func:`storybook.analyse.trust_checks.version_verdict`). Needs the per-repeat shape with
+    overlap, as in :func:`storybook.analyse.plain.verdict`). Needs the per-repeat shape with
     ``slice`` and ``group`` columns; returns nothing otherwise."""
-    from storybook.analyse.trust_checks import version_verdict
-
     if not {"slice", "group", "drop"} <= set(table.columns):
         return ()
     names = names or {}
@@ -170,7 +169,7 @@ def slice_differences(table: pd.DataFrame, overall: Sequence[Importance],
         if key not in by_feature:
             continue
         within = _importance(key, names.get(key, key), [float(d) for d in rows["drop"]])
-        verdict = version_verdict(within.estimate(), by_feature[key].estimate())
+        verdict = overlap_verdict(within.estimate(), by_feature[key].estimate())
         if verdict in ("better", "worse"):
             found.append(SliceDifference(slice_column=str(column), group=str(group), feature=key,
                                          label=names.get(key, key), overall=by_feature[key], within=within,

@@ -17,7 +17,7 @@ from datetime import date
 from enum import IntEnum
 from typing import Literal
 
-from storybook.analyse.trust_checks import CHECK_TITLES, Area, Evidence
+from storybook.analyse.trust_checks.evidence import CHECK_TITLES, Area, Evidence
 
 __all__ = [
     "AREAS",

@@ -17,28 +17,24 @@ from storybook.analyse.classification import PROPORTION_KINDS, Estimate, auc_est
 from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
-from storybook.analyse.trust_checks import (
-    ChangePoint,
-    Evidence,
-    ModelVersion,
-    ReliabilityCurve,
-    check_calibration,
-    check_change,
+from storybook.analyse.trust_checks.data import (
     check_class_balance,
-    check_deployments,
     check_duplicates,
-    check_fold_stability,
-    check_guardrails,
-    check_held_out,
     check_label_rates,
     check_missing,
-    check_previous_version,
     check_shift,
-    check_slice_gaps,
     check_small_slices,
-    find_change,
-    reliability_curve,
 )
+from storybook.analyse.trust_checks.evidence import Evidence
+from storybook.analyse.trust_checks.model import (
+    check_calibration,
+    check_fold_stability,
+    check_held_out,
+    check_previous_version,
+    check_slice_gaps,
+)
+from storybook.analyse.trust_checks.statistics import ChangePoint, ReliabilityCurve, find_change, reliability_curve
+from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfig, TrustSpec
 

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
 
-from storybook.analyse.trust_checks import CHECK_TITLES
+from storybook.analyse.trust_checks.evidence import CHECK_TITLES
 
 if TYPE_CHECKING:
     from storybook.analyse.classification import Estimate
     from storybook.analyse.decision_judge import GroundResult
     from storybook.analyse.story import StoryAnalysis
-    from storybook.analyse.trust_checks import Evidence
+    from storybook.analyse.trust_checks.evidence import Evidence
 __all__ = ["NumberChange", "analysis_outcomes", "setting_changes"]
 
 

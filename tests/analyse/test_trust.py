@@ -17,6 +17,7 @@ from sklearn.metrics import brier_score_loss
 
 from storybook.analyse import trust, trust_checks
 from storybook.analyse.classification import Estimate
+from storybook.analyse.plain import verdict
 from storybook.analyse.trust import (
     BANDS,
     RUBRIC,
@@ -49,7 +50,6 @@ from storybook.analyse.trust_checks import (
     one_in,
     psi,
     reliability_curve,
-    version_verdict,
 )
 
 MARCH_1 = 1_709_251_200_000
@@ -199,6 +199,7 @@ def test_slice_gaps_sentence_and_boundary() -> None:
 
 
 def test_previous_version_verdicts() -> None:
+    version_verdict = verdict  # the one comparison rule, plain.verdict
     now = Estimate(0.93, 0.90, 0.96, 200)
     assert version_verdict(now, Estimate(0.85, 0.82, 0.88, 200)) == "better"
     assert version_verdict(now, Estimate(0.85, 0.82, 0.90, 200)) == "no clear difference"  # ends touch

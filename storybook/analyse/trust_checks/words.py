@@ -1,0 +1,107 @@
+"""Wording shared by the trust checks: shares as "1 in 12", counts, lists of groups, a figure and its range.
+
+The wording rules themselves ("about", "between", "too few to say") are :mod:`storybook.analyse.plain`'s;
+these helpers only phrase the checks' sentences with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.classification import (
+    PROPORTION_KINDS,
+    Estimate,
+    group_rows,
+)
+from storybook.analyse.plain import (
+    WordingRules,
+    share_phrase,
+)
+
+
+def one_in(part: int, whole: int) -> str:
+    """A share in words: "1 in 12" below one in five, a whole percent otherwise, "all" and "none" exactly.
+
+    A share that is neither none nor all never shows as 0% or 100% ("1 in 2,400", "more than 99%").
+    """
+    if whole <= 0 or part < 0 or part > whole:
+        raise ValueError(f"not a share: {part} of {whole}")
+    if part == 0:
+        return "none"
+    if part == whole:
+        return "all"
+    share = part / whole
+    if share < 0.2:
+        return f"1 in {round(whole / part):,}"
+    percent = round(share * 100)
+    return "more than 99%" if percent >= 100 else f"{percent}%"
+
+
+def number(value: float) -> str:
+    """Two decimals, or two significant digits for small non-zero numbers (0.004), with thousands commas."""
+    if value != 0 and abs(value) < 0.1:
+        return f"{value:.2g}"
+    return f"{value:,.2f}"
+
+
+def pct(value: float) -> str:
+    """A declared share as a percent with up to three significant digits: 0.05 -> "5%", 0.025 -> "2.5%"."""
+    return f"{value * 100:.3g}%"
+
+
+def cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def count_of(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def has(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def every(n: int, noun: str) -> str:
+    return f"the one {noun} compared" if n == 1 else f"all {n:,} {noun}s"
+
+
+def listing(parts: Sequence[str]) -> str:
+    return ", ".join(parts)
+
+
+# Groups named one by one in a sentence; the rest are counted ("and 99,950 more").
+MAX_LISTED = 12
+
+
+def listed(parts: Sequence[str]) -> str:
+    more = len(parts) - MAX_LISTED
+    return listing(parts) if more <= 0 else f"{listing(parts[:MAX_LISTED])} and {more:,} more"
+
+
+def all_groups(groups: pd.Series, n: int) -> tuple[tuple[str, ...], npt.NDArray[np.intp]]:
+    """Every group (sorted by name) and each row's group, in O(rows) (no pass over the rows per group)."""
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} rows but there are {n} labels")
+    grouping = group_rows(groups.reset_index(drop=True), limit=max(n, 1))
+    return grouping.names, grouping.codes
+
+
+def column_name(groups: pd.Series) -> str:
+    return "group" if groups.name is None else str(groups.name)
+
+
+# --- model checks --------------------------------------------------------------------------------------
+
+def declared(kind: str, value: float) -> str:
+    return f"{value * 100:.3g} in 100" if kind in PROPORTION_KINDS or kind == "roc_auc" else number(value)
+
+
+def told_as(kind: str, e: Estimate, rules: WordingRules) -> str:
+    """A share by the wording rules, or another figure as its value and range; with the count of cases."""
+    if kind in PROPORTION_KINDS or kind == "roc_auc":
+        return f"{share_phrase(e, rules)}, of {e.n:,} cases"
+    return f"{number(e.value or 0.0)}, from {number(e.low or 0.0)} to {number(e.high or 0.0)}, of {e.n:,} cases"
