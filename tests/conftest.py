@@ -38,3 +38,14 @@ def project_copy(trained_project: Path, tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "project"
     shutil.copytree(trained_project, target, ignore=shutil.ignore_patterns("site", ".storybook"))
     yield target
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regenerate-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/*.txt from this build instead of comparing with them")
+
+
+@pytest.fixture
+def regenerate_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to rewrite the golden files (``--regenerate-golden``)."""
+    return bool(request.config.getoption("--regenerate-golden"))
