@@ -32,6 +32,7 @@ from typing import Literal
 from storybook.analyse.classification import MAX_GROUPS, OTHER_GROUPS, Estimate
 from storybook.analyse.plain import RATE_NAMES, format_date, format_number, format_percent, verdict
 from storybook.errors import ReferenceNotFound, SourceError
+from storybook.metrics.kinds import kinds_where
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ClaimSpec
@@ -40,7 +41,7 @@ __all__ = ["ClaimResult", "ClaimStatus", "check_claims", "check_metric_claim", "
            "check_slice_claim"]
 
 ClaimStatus = Literal["holds", "fails", "unchecked"]
-LOWER_IS_BETTER = ("false_positive_rate", "false_negative_rate")
+LOWER_IS_BETTER = kinds_where(lambda k: k.higher_is_better is False)  # from the table of kinds
 
 
 @dataclass(frozen=True)

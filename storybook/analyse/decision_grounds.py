@@ -46,6 +46,7 @@ from storybook.analyse.decision_judge import (
     version_gap,
 )
 from storybook.analyse.plain import Vocabulary, kind_phrase
+from storybook.metrics.kinds import kinds_where
 from storybook.sources.schema import (
     CostSavingGround,
     Criterion,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GroundInputs", "evaluate"]
 
-LOWER_IS_BETTER = ("false_positive_rate", "false_negative_rate")
+LOWER_IS_BETTER = kinds_where(lambda k: k.higher_is_better is False)  # from the table of kinds
 
 
 @dataclass(frozen=True, eq=False)

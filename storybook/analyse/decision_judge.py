@@ -35,18 +35,16 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.analyse.classification import (
-    PROPORTION_KINDS,
+    Confusion,
     Estimate,
     SliceTable,
-    auc_estimate,
-    confusion_at,
     disaggregate,
-    rate,
 )
 from storybook.analyse.costs import CostModel
-from storybook.analyse.plain import Vocabulary
+from storybook.analyse.plain import Vocabulary, denominator_words
 from storybook.analyse.trust import Level
 from storybook.analyse.trust_checks.system import check_guardrails
+from storybook.metrics.kinds import kind_info
 
 __all__ = [
     "GroundResult",
@@ -196,12 +194,12 @@ def difference(first: Estimate, second: Estimate) -> Estimate:
 
 
 def estimate_for(kind: str, version: Scored) -> Estimate:
-    """A share (with its Wilson interval) or ROC AUC (Hanley-McNeil) of one version at its own threshold."""
-    if kind in PROPORTION_KINDS:
-        return rate(kind, confusion_at(version.labels, version.scores, version.threshold))
-    if kind == "roc_auc":
-        return auc_estimate(version.labels, version.scores)
-    raise ValueError(f"no interval for metric kind {kind!r}")
+    """A figure with an interval (a share with its Wilson interval, ROC AUC with Hanley-McNeil's) of one version
+    at its own threshold, as the table of kinds computes it."""
+    info = kind_info(kind)
+    if info is None or info.interval == "none":
+        raise ValueError(f"no interval for metric kind {kind!r}")
+    return info.measure(version.labels, version.scores, version.threshold)
 
 
 def slice_table(version: Scored, column: str) -> SliceTable | None:
@@ -257,10 +255,15 @@ PAIRED_SEED = 17
 def _shares(kind: str, truth: npt.NDArray[np.bool_], flagged: npt.NDArray[np.bool_],
             ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Per case: does it count towards the share of ``kind`` (numerator), and is it counted among (denominator)."""
-    everyone = np.ones_like(truth)
-    return {"recall": (truth & flagged, truth), "false_negative_rate": (truth & ~flagged, truth),
-            "specificity": (~truth & ~flagged, ~truth), "false_positive_rate": (~truth & flagged, ~truth),
-            "precision": (truth & flagged, flagged), "accuracy": (truth == flagged, everyone)}[kind]
+    info = kind_info(kind)
+    if info is None or info.counts is None or not info.proportion:
+        raise ValueError(f"not a proportion: {kind}")
+    # The table's counts, one case at a time: each cell is a mask, and adding masks of disjoint cells (numpy's
+    # + on booleans is "or") gives the mask of their sum.
+    cells = Confusion(tp=truth & flagged, fp=~truth & flagged, tn=~truth & ~flagged,  # type: ignore[arg-type]
+                      fn=truth & ~flagged)  # type: ignore[arg-type]
+    counted, among = info.counts(cells)
+    return np.asarray(counted, dtype=bool), np.asarray(among, dtype=bool)
 
 
 def paired_difference(kind: str, first: Scored, second: Scored, order: npt.NDArray[np.intp], *,
@@ -277,7 +280,7 @@ def paired_difference(kind: str, first: Scored, second: Scored, order: npt.NDArr
     truth = first.labels
     other_scores = second.scores[order]
     n = int(truth.size)
-    if kind == "roc_auc":
+    if (info := kind_info(kind)) is not None and info.interval == "auc":
         return _delong_difference(truth, first.scores, other_scores)
     a, b = first.scores >= first.threshold, other_scores >= second.threshold
     ab = np.bincount(truth.astype(int) * 4 + a.astype(int) * 2 + b.astype(int), minlength=8)
@@ -367,10 +370,7 @@ def _delong_difference(truth: npt.NDArray[np.bool_], first: npt.NDArray[np.float
 
 def counted_among(kind: str, words: Vocabulary) -> str:
     """Who a figure of this kind is counted among: "patients who have a malignant tumour"."""
-    u = words.unit
-    return {"recall": f"{u} who {words.positive}", "false_negative_rate": f"{u} who {words.positive}",
-            "specificity": f"{u} who {words.negative}", "false_positive_rate": f"{u} who {words.negative}",
-            "precision": f"{u} who are {words.flagged}"}.get(kind, u)
+    return denominator_words(kind, words)
 
 
 def points_of(share: float) -> int:

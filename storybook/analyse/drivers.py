@@ -17,15 +17,13 @@ import pandas as pd
 
 from storybook.analyse.importance import ALL_ROWS, Importance, rank_importances, slice_differences
 from storybook.analyse.plain import Vocabulary
+from storybook.metrics.kinds import KINDS
 from storybook.resolve.resolved import ResolvedDrivers
 from storybook.sources.schema import DriversSpec, SliceSpec
 
 __all__ = ["DRIVER_METRIC_NAMES", "DriverSlice", "DriversReport", "analyse_drivers", "points"]
 
-DRIVER_METRIC_NAMES = {
-    "accuracy": "accuracy", "recall": "recall", "precision": "precision", "specificity": "specificity",
-    "f1": "F1", "roc_auc": "ranking quality (AUC)", "brier": "calibration (Brier score)",
-}
+DRIVER_METRIC_NAMES = {k.name: k.words.short_name or k.name for k in KINDS if k.importance}  # the table of kinds
 # Measurements this closely correlated on the evaluation set are named as sharing credit.
 TOGETHER = 0.9
 MAX_SLICE_LINES = 6

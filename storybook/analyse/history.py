@@ -20,12 +20,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from storybook.analyse.classification import PROPORTION_KINDS, Confusion, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.classification import Confusion, Estimate
 from storybook.analyse.comparison import Comparison, VersionRef, comparison_between
 from storybook.analyse.decision_judge import Scored, difference, version_gap
 from storybook.analyse.plain import Verdict, format_date
 from storybook.analyse.reconcile import TOLERANCE, measured_on
 from storybook.analyse.trust_checks.model import check_previous_version, gap_verdict
+from storybook.metrics.kinds import kind_info
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, MetricSpec, StoryConfig
 
@@ -168,21 +169,21 @@ def _estimate(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | 
 def _recomputed(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | None,
                 config: StoryConfig) -> Estimate | None:
     kind = spec.kind
-    if kind not in PROPORTION_KINDS and kind != "roc_auc":
+    info = kind_info(kind)
+    if info is None or info.interval == "none":
         return None
     if scored is not None and version.threshold is not None:
         rows = scored[scored["version"] == version.model.version]
         if len(rows):
             truth = rows["positive"].to_numpy(dtype=int) == 1
             scores = rows["score"].to_numpy(dtype=np.float64)
-            return auc_estimate(truth, scores) if kind == "roc_auc" else \
-                rate(kind, confusion_at(truth, scores, version.threshold))
+            return info.measure(truth, scores, version.threshold)
     counts = config.evaluation.counts if config.evaluation is not None else None
-    if counts is not None and kind in PROPORTION_KINDS:
+    if counts is not None and info.counts is not None:
         keys = [getattr(counts, n) for n in ("tp", "fp", "tn", "fn")]
         if all(k in version.metrics for k in keys):
             tp, fp, tn, fn = (int(version.metrics[k]) for k in keys)
-            return rate(kind, Confusion(tp=tp, fp=fp, tn=tn, fn=fn))
+            return info.from_confusion(Confusion(tp=tp, fp=fp, tn=tn, fn=fn))
     return None
 
 

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from storybook.analyse.classification import PROPORTION_KINDS, Estimate, SliceRow
+from storybook.analyse.classification import Estimate, SliceRow
+from storybook.metrics.kinds import DENOMINATOR_WORDS, KINDS, kind_info
 
 __all__ = [
     "COMPARISON_WORDS",
@@ -68,11 +69,8 @@ __all__ = [
     "verdict",
 ]
 
-RATE_NAMES = {  # short names for the proportions a story reports, to use inside a sentence
-    "recall": "share of cases found", "precision": "share of flags that are right",
-    "specificity": "share of non-cases left alone", "accuracy": "share of calls that are right",
-    "false_positive_rate": "false alarm rate", "false_negative_rate": "miss rate",
-}
+# Short names for the proportions a story reports, to use inside a sentence (from the table of kinds).
+RATE_NAMES = {k.name: k.words.rate_name for k in KINDS if k.words.rate_name is not None}
 
 Certainty = Literal["too few", "tight", "wide", "unknown"]
 Comparison = Literal["higher", "lower", "no clear difference", "too few cases to say"]
@@ -235,55 +233,36 @@ def verdict(current: Estimate, previous: Estimate, *, higher_is_better: bool = T
 # --- sentences -----------------------------------------------------------------------------------------
 
 
+def _fill(template: str, words: Vocabulary, **more: object) -> str:
+    return template.format(u=words.unit, pos=words.positive, neg=words.negative, flag=words.flagged, **more)
+
+
 def kind_phrase(kind: str, words: Vocabulary) -> str:
     """What a figure of this kind counts, to follow "the": "share of patients who ... that are flagged"."""
-    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
-    phrases = {
-        "recall": f"share of {u} who {pos} that are {flag}",
-        "precision": f"share of {u} {flag} who really {pos}",
-        "specificity": f"share of {u} who {neg} that are left alone",
-        "accuracy": f"share of {u} for whom the model's call is right",
-        "false_positive_rate": f"share of {u} who {neg} that are {flag} anyway",
-        "false_negative_rate": f"share of {u} who {pos} that are missed",
-        "roc_auc": f"ranking quality (how often one of the {u} who {pos} scores above one who {neg})",
-    }
-    return phrases.get(kind, kind)
+    info = kind_info(kind)
+    return kind if info is None or info.words.phrase is None else _fill(info.words.phrase, words)
 
 
 def definition(kind: str, words: Vocabulary) -> str:
     """What a metric of this kind measures, in the story's own words."""
-    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
-    texts = {
-        "recall": f"Of the {u} who {pos}, the share who are {flag} (also called recall or sensitivity).",
-        "precision": f"Of the {u} who are {flag}, the share who really {pos} (also called precision).",
-        "specificity": f"Of the {u} who {neg}, the share the model correctly does not flag (specificity).",
-        "accuracy": f"The share of all {u} for whom the model's call is right (accuracy).",
-        "false_positive_rate": f"Of the {u} who {neg}, the share who are {flag} anyway.",
-        "false_negative_rate": f"Of the {u} who {pos}, the share the model misses.",
-        "f1": "A single score that balances finding cases against raising false alarms (F1; 1 is perfect).",
-        "roc_auc": f"How well the scores rank {u}: pick one of the {u} who {pos} and one who {neg}: how often the "
-                   "first gets the higher score (ROC AUC; 0.5 is a coin toss, 1 is perfect).",
-        "brier": "The average squared gap between the predicted chance and what happened "
-                 "(Brier score; 0 is perfect, 0.25 is no better than always saying 50%).",
-    }
-    return texts.get(kind, "A figure the model's authors chose to report.")
+    info = kind_info(kind) or kind_info("other")
+    assert info is not None
+    return _fill(info.words.definition, words)
 
 
 def denominator_words(kind: str, words: Vocabulary) -> str:
     """Who a share of this kind is counted among: "patients who have a malignant tumour"."""
-    u = words.unit
-    return {
-        "recall": f"{u} who {words.positive}", "false_negative_rate": f"{u} who {words.positive}",
-        "specificity": f"{u} who {words.negative}", "false_positive_rate": f"{u} who {words.negative}",
-        "precision": f"{u} who are {words.flagged}",
-    }.get(kind, u)
+    info = kind_info(kind)
+    return _fill(DENOMINATOR_WORDS[info.denominator if info is not None else "all"], words)
 
 
 def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
                   rules: WordingRules = DEFAULT_RULES, *, value: float | None = None) -> str:
-    """One sentence for a share of one of PROPORTION_KINDS (or ROC AUC), worded by the rules, saying how many
+    """One sentence for a kind with an interval (a share, or ROC AUC), worded by the rules, saying how many
     cases it was measured on. ``value`` is the logged figure when there is no estimate."""
-    u, pos, neg, flag = words.unit, words.positive, words.negative, words.flagged
+    info = kind_info(kind)
+    if info is None or info.words.sentence is None:
+        raise ValueError(f"not a share: {kind}")
     among = denominator_words(kind, words)
     if estimate is None:
         if value is None:
@@ -296,19 +275,7 @@ def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
         return (f"Too few cases to say: only {estimate.n:,} {among} were in the evaluation, and at least "
                 f"{rules.min_count:,} are needed.")
     amount = share_phrase(estimate, rules, value=value)
-    texts = {
-        "recall": f"Of the {u} who {pos}, {amount} are {flag}",
-        "precision": f"Of the {u} who are {flag}, {amount} really {pos}",
-        "specificity": f"Of the {u} who {neg}, {amount} are correctly not {flag}",
-        "accuracy": f"The model's call is right for {amount} {u}",
-        "false_positive_rate": f"Of the {u} who {neg}, {amount} are {flag} anyway",
-        "false_negative_rate": f"Of the {u} who {pos}, {amount} are missed",
-        "roc_auc": f"Given one of the {u} who {pos} and one who {neg}, the model ranks them the right way round "
-                   f"{amount} times",
-    }
-    if kind not in texts:
-        raise ValueError(f"not a share: {kind}")
-    return f"{texts[kind]}{counted}."
+    return f"{_fill(info.words.sentence, words, amount=amount)}{counted}."
 
 
 # Where a figure was measured, when not on the story's evaluation set: (before the sentence, after it).
@@ -331,13 +298,12 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         before, after = _MEASURED_ELSEWHERE[measured_on]
         told = metric_sentence(kind, value, None, words, rules)
         return f"{before.format(u=words.unit)}{told[:1].lower()}{told[1:]}{after.format(u=words.unit)}"
-    if kind in PROPORTION_KINDS or kind == "roc_auc":
+    info = kind_info(kind) or kind_info("other")
+    assert info is not None
+    if info.words.sentence is not None:  # a kind with an interval
         return rate_sentence(kind, estimate, words, rules, value=value)
-    texts = {
-        "brier": f"The Brier score is {value:.3f}; lower is better, and always saying 50% would score 0.25.",
-        "f1": f"The F1 score is {value:.2f} on a scale from 0 to 1.",
-    }
-    return texts.get(kind, f"The value is {value:,.3g}.")
+    assert info.words.value_sentence is not None  # the table holds one for each kind without an interval
+    return _fill(info.words.value_sentence, words, value=value)
 
 
 def mismatch_sentence(logged: float, recomputed: float, cause: str) -> str:

@@ -27,15 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from storybook.analyse.classification import (
-    PROPORTION_KINDS,
     Confusion,
     Estimate,
     SliceRow,
-    auc_estimate,
     brier_score,
-    rate,
 )
 from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
+from storybook.metrics.kinds import kind_info, kinds_where
 from storybook.resolve.scored import ScoredSet
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
@@ -43,7 +41,7 @@ __all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on
            "recompute"]
 
 TOLERANCE = 0.005
-RECOMPUTABLE = (*PROPORTION_KINDS, "f1", "roc_auc", "brier")
+RECOMPUTABLE = kinds_where(lambda k: k.computable)  # from the table of kinds
 _TRAINING_FIRST = ("training", "train")
 _CV_TOKENS = ("cv", "crossval", "xval")
 
@@ -75,25 +73,22 @@ def measured_on(spec: MetricSpec) -> MeasuredOn:
     return spec.measured_on if spec.measured_on is not None else measured_on_default(spec.key)
 
 
-def _f1(confusion: Confusion) -> float | None:
-    denominator = 2 * confusion.tp + confusion.fp + confusion.fn
-    return 2 * confusion.tp / denominator if denominator else None
-
-
 def recompute(kind: str, overall: SliceRow | None, scored: ScoredSet | None) -> Estimate | None:
     """The figure of this kind on the evaluation set (with its interval where one applies), or None when it
     cannot be computed from what the story has."""
-    if kind in PROPORTION_KINDS and overall is not None:
-        return overall.rates[kind]
-    if kind == "f1" and overall is not None:
-        f1 = _f1(overall.confusion)
-        return None if f1 is None else Estimate(f1, None, None, overall.n)
-    if kind == "roc_auc" and scored is not None:
-        return auc_estimate(scored.labels, scored.scores)
-    if kind == "brier" and scored is not None:
-        brier = brier_score(scored.labels, scored.scores)
-        return None if brier is None else Estimate(brier, None, None, scored.n)
-    return None
+    info = kind_info(kind)
+    if info is None:
+        return None
+    if info.counts is not None:  # a ratio of confusion counts, at the story's threshold
+        if overall is None:
+            return None
+        estimate = overall.rates[kind] if info.proportion else info.from_confusion(overall.confusion)
+    elif info.compute is not None and scored is not None:
+        estimate = info.measure(scored.labels, scored.scores, scored.threshold)
+    else:
+        return None
+    # A share or ROC AUC with nothing to count is told as such; a bare figure that cannot be computed is not.
+    return estimate if estimate.value is not None or info.interval != "none" else None
 
 
 def _agrees(a: float | None, b: float) -> bool:
@@ -101,9 +96,9 @@ def _agrees(a: float | None, b: float) -> bool:
 
 
 def _kind_at(kind: str, confusion: Confusion) -> float | None:
-    if kind == "f1":
-        return _f1(confusion)
-    return rate(kind, confusion).value
+    info = kind_info(kind)
+    assert info is not None
+    return info.from_confusion(confusion).value
 
 
 def _sweep(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], logged: float,
@@ -116,12 +111,12 @@ def _sweep(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.floa
     fp = np.cumsum(negatives[::-1])[::-1]
     p, n = int(labels.sum()), int((~labels).sum())
     tn, fn = n - fp, p - tp
-    # Every cut at once (the same divisions rate() and _f1 make, so the same values), then the agreeing ones.
-    successes, totals = {
-        "recall": (tp, tp + fn), "precision": (tp, tp + fp), "specificity": (tn, tn + fp),
-        "accuracy": (tp + tn, tp + fp + tn + fn), "false_positive_rate": (fp, tn + fp),
-        "false_negative_rate": (fn, tp + fn), "f1": (2 * tp, 2 * tp + fp + fn),
-    }[kind]
+    info = kind_info(kind)
+    assert info is not None and info.counts is not None
+    # The table's counts at every cut at once (each cell of the confusion table is an array over the cuts: the
+    # same divisions the table makes at one threshold, so the same values), then the agreeing ones.
+    counted, among = info.counts(Confusion(tp=tp, fp=fp, tn=tn, fn=fn))  # type: ignore[arg-type]
+    successes, totals = np.asarray(counted, dtype=np.float64), np.asarray(among, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = successes / totals
     agreeing = np.flatnonzero((totals > 0) & (np.abs(values - logged) <= TOLERANCE))
@@ -135,7 +130,7 @@ def likely_cause(kind: str, logged: float, recomputed: float, scored: ScoredSet 
         return "the run logged it as a percentage"
     if scored is not None:
         labels, scores, threshold = scored.labels, scored.scores, scored.threshold
-        if kind in (*PROPORTION_KINDS, "f1"):
+        if (info := kind_info(kind)) is not None and info.counts is not None:
             flagged = scores >= threshold
             other = Confusion(tp=int((~labels & ~flagged).sum()), fp=int((labels & ~flagged).sum()),
                               tn=int((labels & flagged).sum()), fn=int((~labels & flagged).sum()))

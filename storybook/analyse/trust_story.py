@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.classification import PROPORTION_KINDS, Estimate, auc_estimate, confusion_at, rate
+from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
@@ -35,6 +35,7 @@ from storybook.analyse.trust_checks.model import (
 )
 from storybook.analyse.trust_checks.statistics import ChangePoint, ReliabilityCurve, find_change, reliability_curve
 from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
+from storybook.metrics.kinds import INTERVAL_KINDS, kind_info
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfig, TrustSpec
 
@@ -66,18 +67,21 @@ class TrustReport:
 
 def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], threshold: float,
               ) -> Estimate:
-    if kind in PROPORTION_KINDS:
-        return rate(kind, confusion_at(labels, scores, threshold))
-    return auc_estimate(labels, scores)
+    info = kind_info(kind)
+    if info is None or info.interval == "none":
+        raise ValueError(f"no interval for metric kind {kind!r}")
+    return info.measure(labels, scores, threshold)
 
 
-def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
-                  labels: npt.NDArray[np.bool_] | None, scores: npt.NDArray[np.float64] | None, *,
+def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: ScoredSet | None, *,
                   comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS,
                   compared_set: ScoredSet | None = None) -> TrustReport:
-    """The story's trust report. ``comparison`` names the two versions and which is in use (by default with
-    the alias ``in_use``); ``in_use`` is the alias that marks the version in use, for the deployment check;
-    ``compared_set`` is the compared version's checked scored set (storybook.resolve.scored)."""
+    """The story's trust report. ``scored`` and ``compared_set`` are the story's and the compared version's
+    checked scored sets (storybook.resolve.scored), built once by the composer; ``comparison`` names the two
+    versions and which is in use (by default with the alias ``in_use``); ``in_use`` is the alias that marks the
+    version in use, for the deployment check."""
+    labels = scored.labels if scored is not None else None
+    scores = scored.scores if scored is not None else None
     if comparison is None:
         comparison = compare_versions(config, resolved, None)
     spec = config.trust
@@ -127,7 +131,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                       ids=case_ids(evaluation_frame, id_column) if evaluation_frame is not None else None)
         theirs = Scored("", other_labels, other_scores, other_threshold, None, "", ids=case_ids(frame, id_column))
         gap, paired = (version_gap(model.metric, mine, theirs)   # the interval the decision grounds use too
-                       if model.metric in PROPORTION_KINDS or model.metric == "roc_auc" else (None, False))
+                       if model.metric in INTERVAL_KINDS else (None, False))
         evidence.append(check_previous_version(
             _estimate(model.metric, labels, scores, card.threshold),
             _estimate(model.metric, other_labels, other_scores, other_threshold),

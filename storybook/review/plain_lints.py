@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storybook.analyse.glossary import JARGON
+from storybook.metrics.kinds import kinds_where
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 # Metric kinds whose number means little on its own: a reader needs something to compare it with.
-SCORE_KINDS = frozenset({"accuracy", "roc_auc", "f1", "brier", "other"})
+SCORE_KINDS = frozenset(kinds_where(lambda k: k.score_like))  # from the table of kinds
 
 _EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1", re.DOTALL | re.MULTILINE)

@@ -13,7 +13,6 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.analyse.classification import (
-    PROPORTION_KINDS,
     Estimate,
     group_rows,
 )
@@ -21,6 +20,7 @@ from storybook.analyse.plain import (
     WordingRules,
     share_phrase,
 )
+from storybook.metrics.kinds import INTERVAL_KINDS
 
 
 def one_in(part: int, whole: int) -> str:
@@ -97,11 +97,11 @@ def column_name(groups: pd.Series) -> str:
 # --- model checks --------------------------------------------------------------------------------------
 
 def declared(kind: str, value: float) -> str:
-    return f"{value * 100:.3g} in 100" if kind in PROPORTION_KINDS or kind == "roc_auc" else number(value)
+    return f"{value * 100:.3g} in 100" if kind in INTERVAL_KINDS else number(value)
 
 
 def told_as(kind: str, e: Estimate, rules: WordingRules) -> str:
     """A share by the wording rules, or another figure as its value and range; with the count of cases."""
-    if kind in PROPORTION_KINDS or kind == "roc_auc":
+    if kind in INTERVAL_KINDS:  # shares and ROC AUC: figures from 0 to 1, said as so many in 100
         return f"{share_phrase(e, rules)}, of {e.n:,} cases"
     return f"{number(e.value or 0.0)}, from {number(e.low or 0.0)} to {number(e.high or 0.0)}, of {e.n:,} cases"
