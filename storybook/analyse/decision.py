@@ -28,8 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import numpy as np
-
 from storybook.analyse.comparison import Comparison, compare_versions, version_ref
 from storybook.analyse.decision_grounds import GroundInputs, evaluate
 from storybook.analyse.decision_judge import GroundResult, Outcome, Scored, case_ids
@@ -37,7 +35,6 @@ from storybook.resolve.resolved import ModelVersionRecord, ResolvedStory
 from storybook.sources.schema import DecisionSpec, StoryConfig
 
 if TYPE_CHECKING:
-    import numpy.typing as npt
 
     from storybook.analyse.card import ModelCard
     from storybook.analyse.cost_story import CostStory
@@ -176,11 +173,11 @@ def _version_name(model: ModelVersionRecord | None, run_id: str) -> str:
 
 
 def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, cost: CostStory | None,
-                     trust: TrustReport | None, labels: npt.NDArray[np.bool_] | None,
-                     scores: npt.NDArray[np.float64] | None, comparison: Comparison | None = None,
+                     trust: TrustReport | None, scored: ScoredSet | None, comparison: Comparison | None = None,
                      compared_set: ScoredSet | None = None) -> DecisionBrief:
-    """Judge every criterion of ``config.decision`` and recommend by the rules. ``compared_set`` is the compared
-    version's checked scored set (:func:`storybook.resolve.scored.compared_scored_set`).
+    """Judge every criterion of ``config.decision`` and recommend by the rules. ``scored`` and ``compared_set``
+    are the story's and the compared version's checked scored sets (:mod:`storybook.resolve.scored`), built once
+    by the composer.
 
     ``comparison`` says which version is in use (:func:`storybook.analyse.comparison.compare_versions`; by
     default with the story's in-use alias, else ``champion``)."""
@@ -193,8 +190,8 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     current_name = _version_name(resolved.model, resolved.run.run_id)
     artifact = config.evaluation.artifact if config.evaluation is not None else None
     current = None
-    if labels is not None and scores is not None and card.threshold is not None and resolved.evaluation is not None:
-        current = Scored(name=current_name, labels=labels, scores=scores, threshold=card.threshold,
+    if scored is not None and card.threshold is not None and resolved.evaluation is not None:
+        current = Scored(name=current_name, labels=scored.labels, scores=scored.scores, threshold=card.threshold,
                          groups=resolved.evaluation[[c for c in slice_columns if c in resolved.evaluation.columns]],
                          source=f"evaluation set {artifact} of run {resolved.run.run_id[:12]}",
                          ids=case_ids(resolved.evaluation, id_column))

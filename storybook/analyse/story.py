@@ -52,8 +52,6 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
     card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
-    labels = scored.labels if scored is not None else None
-    scores = scored.scores if scored is not None else None
     cost = None
     if config.cost_of_error is not None and card.threshold is not None:
         if scored is not None:
@@ -65,7 +63,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                                           config.min_slice_size)
     trust = None
     if config.trust is not None:
-        trust = analyse_trust(config, resolved, card, labels, scores, comparison=comparison, compared_set=compared_set,
+        trust = analyse_trust(config, resolved, card, scored, comparison=comparison, compared_set=compared_set,
                               in_use=in_use_alias(config, project))
     claims = check_claims(
         story, resolved,
@@ -73,7 +71,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
-        decision = analyse_decision(config, resolved, card, cost, trust, labels, scores, comparison=comparison,
+        decision = analyse_decision(config, resolved, card, cost, trust, scored, comparison=comparison,
                                     compared_set=compared_set)
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
