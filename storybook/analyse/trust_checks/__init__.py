@@ -72,9 +72,7 @@ from storybook.analyse.trust_checks.system import (
     check_deployments,
     check_guardrails,
 )
-from storybook.analyse.trust_checks.words import (
-    one_in,
-)
+from storybook.analyse.trust_checks.words import one_in
 
 __all__ = [
     "CHECK_TITLES",

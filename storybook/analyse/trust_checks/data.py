@@ -17,9 +17,7 @@ from storybook.analyse.classification import (
     group_rows,
     proportion,
 )
-from storybook.analyse.plain import (
-    Vocabulary,
-)
+from storybook.analyse.plain import Vocabulary
 from storybook.analyse.trust_checks.evidence import EPS, Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import MODERATE_SHIFT, psi
 from storybook.analyse.trust_checks.words import (

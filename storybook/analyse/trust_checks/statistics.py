@@ -12,9 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.classification import (
-    brier_score,
-)
+from storybook.analyse.classification import brier_score
 from storybook.analyse.trust_checks.evidence import EPS
 from storybook.analyse.trust_checks.words import number
 

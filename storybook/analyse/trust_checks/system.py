@@ -11,9 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from storybook.analyse.plain import (
-    format_date,
-)
+from storybook.analyse.plain import format_date
 from storybook.analyse.trust_checks.evidence import Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import MAX_CHANGE_READINGS, change_in
 from storybook.analyse.trust_checks.words import cap, listing, number

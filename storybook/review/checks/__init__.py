@@ -1,0 +1,1 @@
+"""The checks of ``storybook check`` by concern; :mod:`storybook.review.check` runs them story by story."""

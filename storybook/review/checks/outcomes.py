@@ -1,0 +1,114 @@
+"""Checks of what the analysis concludes and who signed it: sign-offs, figures that do not reproduce, claims,
+and decision grounds that changed since they were signed (or since they were pinned).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storybook.errors import Location, StorybookError
+from storybook.review.checks.findings import Collector
+from storybook.sources.loader import StorySource
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from storybook.analyse.claims import ClaimResult
+    from storybook.analyse.decision import DecisionBrief
+    from storybook.analyse.story import StoryAnalysis
+
+
+def signoffs(found: Collector, directory: Path, roles: list[str], story: StorySource | None) -> None:
+    from storybook.review.signoff import role_status, signoff_status
+
+    try:
+        statuses = signoff_status(directory)
+    except StorybookError as error:
+        found.error(error, "signoff-missing", directory / "signoffs.yaml")
+        return
+    for status in statuses:
+        if not status.current:
+            found.add("warning", Location(status.file, status.line), "signoff-stale",
+                      f"the sign-off by {status.name} ({status.role}) on {status.date} no longer matches the "
+                      f"story: {status.stale_because or 'content changed since'}",
+                      f"review the change, then `storybook sign {directory.name} --name ... --role {status.role!r}`")
+    if story is None:
+        return
+    for index, role in enumerate(role_status(statuses, roles)):
+        if role.signed_by is not None:
+            continue
+        where = story.yaml.location(("signoffs", "required_roles", index))
+        why = (f"only a stale sign-off (by {role.stale[-1].name} on {role.stale[-1].date}) before the content "
+               "changed" if role.stale else "none yet")
+        found.add("error", where, "signoff-missing",
+                  f"the story needs a current sign-off by the role {role.role!r}: {why}",
+                  f"after review, run `storybook sign {story.slug} --name ... --role {role.role!r}`")
+
+
+def figure_mismatches(found: Collector, story: StorySource, analysis: StoryAnalysis) -> None:
+    """A logged figure the evaluation set does not reproduce (storybook.analyse.reconcile) fails check on the
+    metric's line in story.yaml, with both values and the likely cause."""
+    for index, line in enumerate(analysis.card.metrics):  # in story.yaml's order
+        mismatch = line.mismatch
+        if mismatch is None:
+            continue
+        found.add("error", story.yaml.location(("metrics", index)), "figure-mismatch",
+                  f"metric {mismatch.key!r} ({mismatch.kind}) was logged as {mismatch.logged:.4f}, but the evaluation "
+                  f"set gives {mismatch.recomputed:.4f}; likely cause: {mismatch.cause}. The page tells "
+                  f"{mismatch.recomputed:.4f}",
+                  "log the figure from this evaluation set, fix positive_value or the threshold, or say where it was "
+                  "measured with measured_on (training, cross_validation or other)")
+
+
+def claim_findings(found: Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
+    """A claim that no longer holds fails check on its line in story.yaml."""
+    for index, claim in enumerate(claims):  # in story.yaml's order
+        where = story.yaml.location(("claims", index))
+        if claim.status == "fails":
+            found.add("error", where, "claim-failed", f"claim {claim.spec.id!r} no longer holds against "
+                      f"{against}: {claim.evidence}", "fix the model or the data, or reword the claim and have it "
+                      "reviewed")
+        elif claim.status == "unchecked":
+            found.add("warning", where, "claim-unchecked", f"claim {claim.spec.id!r} could not be checked: "
+                      f"{claim.evidence}", "widen its period or point it at data that covers it")
+
+
+def decision_since_signed(found: Collector, story: StorySource, brief: DecisionBrief) -> None:
+    """Grounds whose outcome changed since the latest sign-off that recorded them."""
+    from storybook.review.signoff import signoff_status
+
+    try:
+        recorded = [s for s in signoff_status(story.directory) if s.grounds]
+    except StorybookError:
+        return  # reported by the sign-off check
+    if recorded:
+        last = recorded[-1]
+        decision_grounds(found, story, last.grounds, brief,
+                          f"when {last.name} ({last.role}) signed on {last.date[:10]}", "")
+
+
+def decision_grounds(found: Collector, story: StorySource, recorded: Mapping[str, str], brief: DecisionBrief,
+                      then: str, now: str) -> None:
+    """A ground that held ``then`` and does not ``now`` is an error on its criterion's line; other changes warn."""
+    from storybook.analyse.decision import ground_changes
+
+    assert story.config.decision is not None
+    index = {criterion.id: i for i, criterion in enumerate(story.config.decision.criteria)}
+    grounds = {ground.id: ground for ground in brief.grounds}
+    hint = (f"review the decision brief; if the change is expected, sign the story again "
+            f"(`storybook sign {story.slug} --name ... --role ...`)")
+    for change in ground_changes(recorded, brief):
+        where = story.yaml.location(("decision", "criteria", index[change.id]) if change.id in index
+                                    else ("decision", "criteria"))
+        ground = grounds.get(change.id)
+        detail = f": {ground.sentence}" if ground is not None else ""
+        after = {"fails": "fails", "cannot tell": "can no longer be told", "holds": "holds"}.get(
+            change.after, "is no longer a ground")
+        if change.stopped_holding:
+            found.add("error", where, "decision-grounds",
+                      f"the grounds for this decision have changed: {change.id!r} held {then} and now {after}"
+                      f"{now}{detail}", hint)
+        else:
+            found.add("warning", where, "decision-grounds",
+                      f"the ground {change.id!r} was '{change.before}' {then} and now {after}{now}{detail}", hint)
