@@ -63,7 +63,8 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
     words = vocabulary(story)
     if scored is None:
         scored = story_scored_set(story, resolved)
-    threshold, threshold_source = _threshold(story, resolved)
+    threshold, threshold_source = ((scored.threshold, scored.threshold_source) if scored is not None
+                                   else _threshold(story, resolved))  # read once, with the scored set
     overall: SliceRow | None = None
     slices: list[SliceAnalysis] = []
     if config.evaluation is not None and config.evaluation.counts is not None:

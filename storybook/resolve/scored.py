@@ -40,6 +40,7 @@ class ScoredSet:
     scores: npt.NDArray[np.float64]
     threshold: float
     frame: pd.DataFrame
+    threshold_source: str = ""  # where the threshold was read, in plain words (see threshold_of)
 
     @property
     def n(self) -> int:
@@ -77,8 +78,8 @@ def scored_set(story: StorySource, frame: pd.DataFrame, params: dict[str, str], 
     """The checked scored set of one version (``which`` names it in messages, e.g. "version 1, the compared
     version"); a located :class:`SourceError` when a premise of a binary story does not hold."""
     labels, scores = checked_columns(story, frame, which=which)
-    threshold, _ = threshold_of(story, params, run_id, which=which)
-    return ScoredSet(labels=labels, scores=scores, threshold=threshold, frame=frame)
+    threshold, source = threshold_of(story, params, run_id, which=which)
+    return ScoredSet(labels=labels, scores=scores, threshold=threshold, frame=frame, threshold_source=source)
 
 
 def checked_columns(story: StorySource, frame: pd.DataFrame, *, which: str = "",
