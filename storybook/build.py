@@ -25,7 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from storybook.errors import ConfigError, Location, StorybookError, StoryError, TrackingError, UnexpectedError
+from storybook.errors import (
+    ConfigError,
+    Location,
+    PublishError,
+    StorybookError,
+    StoryError,
+    TrackingError,
+    UnexpectedError,
+)
 from storybook.publish.site import MARKER, SiteWriter
 from storybook.render.cache import (
     CHARTS_DIR,
@@ -215,8 +223,6 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             (report.rendered if story.task is not None else report.cached).append(story.slug)
             report.built.append(story.slug)
             entries.append(_built_entry(story.slug, story.words, make_pdf))
-            if on_story:
-                on_story(story.slug, None)
 
         # Publish: gather every file, stage, add PDFs (reused or written in the workers), swap.
         built = [story for story in stories if story.page is not None or story.kept is not None]
@@ -255,14 +261,20 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
                         if name == f"{story.slug}.pdf":
                             report.pdfs_reused.append(story.slug)
         staging = writer.stage()
+        unprinted: dict[str, StorybookError] = {}  # stories whose PDF did not print
         try:
             if make_pdf:
                 pool = jobs > 1 and (workers.started or len(fresh) >= PARALLEL_FROM)
-                _write_pdfs(fresh, staging, workers if pool else None, shown)
+                unprinted = _write_pdfs(fresh, staging, workers if pool else None, shown)
+                if unprinted:
+                    built = _fail_unprinted(unprinted, staging, out_dir, built, entries, files, report)
+                    _replace_file(staging / "index.html",
+                                  render_index(env, config.title, config.description, entries, built_at))
                 for story, name in fresh if cache else ():
                     assert story.page is not None
-                    printed.put(pdf_key(fingerprint, name, story.page.pdfs[name], story.page.charts),
-                                (staging / name).read_bytes())
+                    if story.slug not in unprinted:
+                        printed.put(pdf_key(fingerprint, name, story.page.pdfs[name], story.page.charts),
+                                    (staging / name).read_bytes())
                 report.pdfs = [story.slug for story in built]
                 report.workers = jobs if workers.started else 0
             if quarto is not None:
@@ -272,6 +284,12 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        for slug in report.built if on_story else ():  # said once its PDFs are printed: a PDF can fail it
+            assert on_story is not None
+            on_story(slug, None)
+        for slug in unprinted if on_story else ():
+            assert on_story is not None
+            on_story(slug, report.failed[slug])
     writer.publish(staging)
     return report
 
@@ -439,19 +457,21 @@ def _render(stories: list[_Story], env: Environment, workers: Workers | None, sh
 
 
 def _write_pdfs(pdfs: list[tuple[_Story, str]], staging: Path, workers: Workers | None,
-                shown: BuildProgress) -> None:
-    """Print each PDF into the staged site, here or in the workers (here again if a worker died)."""
+                shown: BuildProgress) -> dict[str, StorybookError]:
+    """Print each PDF into the staged site, here or in the workers (here again if a worker died). Returns the
+    stories whose PDF could not be printed, each with its error: a PDF fails its own story, not the build."""
     shown.start("pdfs", len(pdfs))
+    failed: dict[str, StorybookError] = {}
     futures: list[Future[str] | None] = []
     for story, name in pdfs:
         assert story.page is not None and story.words is not None
-        html = story.page.pdfs[name]
         if workers is None:
-            write_pdf(html, staging, name, story.words[0])
+            _print_here(story, name, staging, failed)
             shown.advance("pdfs")
             continue
         try:
-            futures.append(workers.pdf_file(html, staging, name, story.words[0], lambda: shown.advance("pdfs")))
+            futures.append(workers.pdf_file(story.page.pdfs[name], staging, name, story.words[0],
+                                            lambda: shown.advance("pdfs")))
         except BrokenProcessPool:
             futures.append(None)
     for (story, name), future in zip(pdfs, futures, strict=False):
@@ -461,9 +481,72 @@ def _write_pdfs(pdfs: list[tuple[_Story, str]], staging: Path, workers: Workers 
                 continue
         except BrokenProcessPool:
             pass
-        assert story.page is not None and story.words is not None
-        write_pdf(story.page.pdfs[name], staging, name, story.words[0])
+        except PublishError as error:
+            failed.setdefault(story.slug, _located(error, story))
+            continue
+        _print_here(story, name, staging, failed)
         shown.advance("pdfs")
+    return failed
+
+
+def _print_here(story: _Story, name: str, staging: Path, failed: dict[str, StorybookError]) -> None:
+    assert story.page is not None and story.words is not None
+    try:
+        write_pdf(story.page.pdfs[name], staging, name, story.words[0])
+    except PublishError as error:
+        failed.setdefault(story.slug, _located(error, story))
+
+
+def _located(error: PublishError, story: _Story) -> StorybookError:
+    """A PDF that could not be printed, as its story's failure, located at the story's file."""
+    if error.location is not None:
+        return error
+    return PublishError(error.message, location=Location(story.directory / "story.yaml"),
+                        hint=error.hint or "the page built but its PDF did not print; look for content the "
+                        "story or the project's templates add that a PDF cannot lay out (very deep nesting, "
+                        "huge tables), or build with --no-pdf")
+
+
+def _fail_unprinted(failed: dict[str, StorybookError], staging: Path, out_dir: Path, built: list[_Story],
+                    entries: list[StoryEntry], files: dict[str, list[str]], report: BuildReport) -> list[_Story]:
+    """Stories whose PDF could not be printed fail alone: their new files leave the staged site, their last
+    good page and PDFs come back from the previous site as a failed story's do (marked as not up to date),
+    and the index says they failed. Returns the stories still built."""
+    still = [story for story in built if story.slug not in failed]
+    in_use = {name for story in still if story.page is not None for name in story.page.charts}
+    for story in built:
+        if story.slug not in failed:
+            continue
+        page = story.page
+        assert page is not None  # a story carried over whole prints no PDF
+        for name in [f"{story.slug}.html", *page.pages, *page.pdfs,
+                     *(f"charts/{chart}" for chart in page.charts if chart not in in_use)]:
+            (staging / name).unlink(missing_ok=True)
+        for names in (report.built, report.rendered, report.cached, report.pdfs_reused):
+            if story.slug in names:
+                names.remove(story.slug)
+        report.failed[story.slug] = failed[story.slug]
+    for index, entry in enumerate(entries):
+        if entry.slug in failed:
+            entries[index] = replace(entry, status="failed", message=failed[entry.slug].message.splitlines()[0],
+                                     pdf=False)
+    restored = SiteWriter(out_dir, protected=[])
+    files.update(_keep_previous_pages(restored, out_dir, entries))
+    for name, content in restored.files.items():
+        target = staging / name
+        if not target.exists():  # a chart another story still shows stays as this build drew it
+            _replace_file(target, content)
+    return still
+
+
+def _replace_file(target: Path, content: str | bytes) -> None:
+    """Write a file of the staged site anew (never through a hard link into the previous site)."""
+    target.unlink(missing_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as handle:
+        handle.write(content.encode("utf-8") if isinstance(content, str) else content)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _built_entry(slug: str, words: tuple[str, str, str], make_pdf: bool) -> StoryEntry:

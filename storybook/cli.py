@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from storybook.errors import ConfigError, StorybookError, UnexpectedError
+from storybook.resolve.tracking import scrub_known
 from storybook.review.safe import for_terminal
 
 if TYPE_CHECKING:
@@ -76,8 +77,8 @@ def _report(error: StorybookError) -> None:
     shown, never obeyed (see :func:`storybook.review.safe.for_terminal`)."""
     if _state["debug"]:
         shown = error.traceback if isinstance(error, UnexpectedError) and error.traceback else traceback.format_exc()
-        err.print(for_terminal(shown), markup=False)
-    err.print(f"error: {for_terminal(str(error))}", markup=False)
+        err.print(for_terminal(scrub_known(shown)), markup=False)
+    err.print(f"error: {for_terminal(scrub_known(str(error)))}", markup=False)
 
 
 @app.command()
@@ -316,7 +317,7 @@ def check(
         raise typer.Exit(EXIT_USAGE) from None
     if _state["debug"]:
         for shown in report.tracebacks:
-            err.print(for_terminal(shown), markup=False)
+            err.print(for_terminal(scrub_known(shown)), markup=False)
     show(report.findings, len(report.stories), report.needs_online)
     if output is CheckFormat.text:
         for gap in report.needs_online:

@@ -158,6 +158,26 @@ class _BoundedLoader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
+# What a page must never carry: C0 and C1 controls (all but tab, newline and carriage return), and the
+# direction marks and overrides that reorder the text around them (the chart engine drops the same, charts.py).
+_PAGE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters or bidi overrides (tab, newline and carriage return stay)."""
+    return _PAGE_CONTROL.sub("", text)
+
+
+def _printable(value: Any) -> Any:
+    """Every value a page template prints, once: no control characters or bidi overrides reach the page (and
+    so the PDF), whether they came from story files, MLflow or the author's rendered Markdown."""
+    if isinstance(value, Markup):
+        return Markup(without_controls(str(value)))
+    if isinstance(value, str):
+        return without_controls(value)
+    return value
+
+
 class PageSandbox(ImmutableSandboxedEnvironment):
     """The page templates' environment (see the module docstring)."""
 
@@ -165,7 +185,7 @@ class PageSandbox(ImmutableSandboxedEnvironment):
 
     def __init__(self, search: list[Path]) -> None:
         super().__init__(loader=ChoiceLoader([_BoundedLoader([str(p)]) for p in search]), autoescape=True,
-                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=_printable)
         self.filters = {name: self.filters[name] for name in _JINJA_FILTERS}
         self.filters.update(join=pass_environment(_join), replace=pass_environment(_replace), format=_format)
         self._range = _BudgetRange()

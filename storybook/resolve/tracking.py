@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 from storybook.errors import ConfigError
 
-__all__ = ["SECRET_ENV_VARS", "Secrets", "artifact_refusal", "display_uri", "tracking_uri"]
+__all__ = ["SECRET_ENV_VARS", "Secrets", "artifact_refusal", "display_uri", "scrub_known", "tracking_uri"]
 
 SECRET_ENV_VARS = (
     "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_USERNAME",
@@ -145,6 +145,7 @@ class Secrets:
         self._values = sorted((s for s in every if len(s) >= 3), key=len, reverse=True)
         self._uri = uri
         self._shown = display_uri(uri)
+        _opened.add(uri)
 
     def scrub(self, text: str) -> str:
         if self._uri and self._uri != self._shown:
@@ -153,6 +154,18 @@ class Secrets:
             text = text.replace(secret, "***")
         text = re.sub(r"(?i)\b(basic|bearer)(\s+|%20|\+)[A-Za-z0-9+/=._~-]{6,}", r"\1 ***", text)
         return re.sub(r"(://)[^/@\s:]+:[^/@\s]+@", r"\1***@", text)
+
+
+_opened: set[str] = set()  # every tracking URI this process made Secrets for (so, every one it opened)
+
+
+def scrub_known(text: str) -> str:
+    """``text`` without any credential this process knows of: those of MLFLOW_TRACKING_URI and the secret
+    environment variables, and those of every tracking URI opened so far (a project's own ``tracking_uri``).
+    For text that may come from anywhere, such as a traceback shown with ``--debug``."""
+    for uri in sorted({os.environ.get("MLFLOW_TRACKING_URI", ""), *_opened}):
+        text = Secrets(uri).scrub(text)
+    return text
 
 
 def artifact_refusal(artifact_uri: str, tracking: str, allowed: Sequence[str] = ()) -> str | None:
