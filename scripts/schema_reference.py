@@ -3,7 +3,7 @@
     .venv/bin/python scripts/schema_reference.py           # write docs/story-keys.md
     .venv/bin/python scripts/schema_reference.py --check   # exit 1 if the committed file is out of date
 
-The reference is never edited by hand: a key added to storybook/sources/schema.py appears after a re-run, with its
+The reference is never edited by hand: a key added to storybook/sources/schema/ appears after a re-run, with its
 type, default and the ``description`` its Field gives (else its model's docstring). tests/test_schema_reference.py
 fails while the committed file differs from what this script writes.
 """
@@ -176,7 +176,7 @@ def render() -> str:
     rubric = "\n".join(f"| `{test.id}` | {test.section} | {test.title} |" for test in RUBRIC)
     return f"""# Keys of storybook.yaml and story.yaml
 
-Generated from the models that validate them (`storybook/sources/schema.py`) by
+Generated from the models that validate them (`storybook/sources/schema/`) by
 `.venv/bin/python scripts/schema_reference.py`; do not edit by hand. A key that is not listed here is an error
 (with a "did you mean"). `name[]` is a key of each item of the list `name`; `name.<name>` a key of each entry
 of the map `name`. Rules that tie keys together (e.g. "give exactly one of alias or version") are checked too

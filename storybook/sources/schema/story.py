@@ -1,0 +1,235 @@
+"""story.yaml as a whole (:class:`StoryConfig`), with its sign-off policy, drivers and history, and the
+checks that tie its sections together."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+
+from storybook.metrics.kinds import kinds_where
+from storybook.sources.schema.claims import ClaimSpec
+from storybook.sources.schema.common import (
+    AliasName,
+    ImportanceMetric,
+    Key,
+    KeyedValueError,
+    ShortText,
+    StrictModel,
+    Text,
+)
+from storybook.sources.schema.cost import CostOfError
+from storybook.sources.schema.decision import (
+    CostSavingGround,
+    Criterion,
+    DecisionSpec,
+    GuardrailGround,
+    MetricGround,
+    SliceGapGround,
+    TrustLevelGround,
+    VersionComparisonGround,
+)
+from storybook.sources.schema.evaluation import EvaluationSpec, IntendedUse, MetricSpec, ModelRef, SeriesSpec, SliceSpec
+from storybook.sources.schema.project import Glossary, Versions
+from storybook.sources.schema.trust import TrustSpec
+
+
+class SignoffPolicy(StrictModel):
+    """Who must sign a story before `storybook check` passes (see `storybook sign`)."""
+
+    required_roles: list[ShortText] = Field(
+        default_factory=list,
+        description="roles that must have signed the current content before `storybook check` passes")
+
+
+class DriversSpec(StrictModel):
+    """What drives the predictions: permutation importance, from the logged model or from an artifact."""
+
+    source: Key = Field(default="model", description="'model' loads the logged model (this runs its code: "
+                        "only for models you trust) and shuffles each feature of the evaluation set; or the "
+                        "path of a CSV artifact the run logged: feature, repeat, drop (or feature, mean, std)")
+    metric: ImportanceMetric = Field(default="accuracy",
+        description="the figure whose loss measures a feature's importance")
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(default=10,
+        description="shuffles per feature; the page gives the mean loss with its 95% range")
+    seed: int = Field(default=0,
+        description="the same seed gives the same shuffles (as "
+                    "sklearn.inspection.permutation_importance)")
+    show: Annotated[int, Field(ge=1, le=50)] = Field(default=8, description="how many features to show")
+    names: dict[Key, ShortText] = Field(default_factory=dict, description="friendly names: 'mean radius: tumour "
+                                        "size'")
+    features: list[Key] = Field(default_factory=list, description="the columns the model reads; default: the "
+                                "model's signature")
+    model_path: Key = Field(default="model", description="for a story that names a run_id: the logged model's name")
+    by_slice: bool = Field(default=True, description="also shuffle within each slice group")
+
+    @field_validator("source")
+    @classmethod
+    def _model_or_table(cls, source: str) -> str:
+        if source != "model" and not source.endswith((".csv", ".parquet")):
+            raise ValueError("source is 'model' or the path of a .csv or .parquet artifact")
+        return source
+
+
+class HistorySpec(StrictModel):
+    """The registered model's history: its versions, where its aliases moved, and their headline figures."""
+
+    metrics: list[Key] = Field(default_factory=list, description="keys of the story's metrics to follow; "
+                               "default: all of them")
+    compare_with: AliasName | None = Field(default=None, description="alias to set beside the story's model; "
+                                           "default: trust.model.compare_with")
+    last: Annotated[int, Field(ge=1, le=100)] = Field(default=10, description="show the most recent versions")
+    scored_sets: bool | None = Field(
+        default=None, description="read scored evaluation sets for ranges: by default those of the story's "
+        "version and the version it compares with; true: every shown version's (each version's run then "
+        "decides what is read); false: none")
+
+
+class StoryConfig(StrictModel):
+    """stories/<slug>/story.yaml."""
+
+    title: ShortText = Field(description="the story's title")
+    summary: Text = Field(description="a few sentences under the title: what the model does and for whom")
+    audience: ShortText = Field(description="who the story is written for")
+    owner: ShortText = Field(description="who answers for the story")
+    model: ModelRef
+    intended_use: IntendedUse
+    metrics: list[MetricSpec] = Field(min_length=1, description="logged metrics, told in plain words")
+    evaluation: EvaluationSpec | None = None
+    slices: list[SliceSpec] = Field(
+        default_factory=list, description="columns of the evaluation set to break results down by")
+    series: list[SeriesSpec] = Field(
+        default_factory=list, description="metric histories to chart (e.g. production series)")
+    min_slice_size: Annotated[int, Field(ge=1)] = Field(default=30,
+        description="a slice group with fewer cases than this is named as too small to "
+                    "judge")
+    cost_of_error: CostOfError | None = None
+    trust: TrustSpec | None = None
+    signoffs: SignoffPolicy | None = None
+    claims: list[ClaimSpec] = Field(
+        default_factory=list, description="checked statements about the data, marked on the page")
+    glossary: Glossary = Field(default_factory=dict)
+    decision: DecisionSpec | None = None
+    drivers: DriversSpec | None = None
+    history: HistorySpec | None = None
+    versions: Versions | None = None
+
+    @model_validator(mode="after")
+    def _drivers_and_history_sources(self) -> StoryConfig:
+        if self.drivers is not None and self.drivers.source == "model" and (
+                self.evaluation is None or self.evaluation.artifact is None):
+            raise KeyedValueError("drivers from the model need an evaluation: section naming the scored evaluation "
+                                  "set (with the feature columns)", ("drivers", "source"))
+        if self.history is not None:
+            if self.model.name is None:
+                raise KeyedValueError("a model history needs a registered model (model: name with alias or "
+                                      "version)", ("history",))
+            keys = {m.key for m in self.metrics}
+            for index, key in enumerate(self.history.metrics):
+                if key not in keys:
+                    raise KeyedValueError(f"history metric {key!r} is not one of the story's metrics",
+                                          ("history", "metrics", index))
+        return self
+
+    @model_validator(mode="after")
+    def _compared_with_another_version(self) -> StoryConfig:
+        """A comparison with the story's own alias would compare a version with itself."""
+        own = self.model.alias
+        places = [(("trust", "model", "compare_with"), self.trust.model.compare_with if self.trust else None),
+                  (("history", "compare_with"), self.history.compare_with if self.history else None)]
+        for path, alias in places:
+            if own is not None and alias == own:
+                raise KeyedValueError(f"compare_with names {alias!r}, the alias this story is about "
+                                      "(model.alias): a version cannot be compared with itself; name the alias "
+                                      "of another version, e.g. the one in use", path)
+        return self
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_metric_keys(cls, metrics: list[MetricSpec]) -> list[MetricSpec]:
+        seen: set[str] = set()
+        for metric in metrics:
+            if metric.key in seen:
+                raise ValueError(f"metric {metric.key!r} is listed twice")
+            seen.add(metric.key)
+        return metrics
+
+    @field_validator("slices")
+    @classmethod
+    def _unique_slice_columns(cls, slices: list[SliceSpec]) -> list[SliceSpec]:
+        seen: set[str] = set()
+        for spec in slices:
+            if spec.column in seen:
+                raise ValueError(f"slice column {spec.column!r} is listed twice; list each column once")
+            seen.add(spec.column)
+        return slices
+
+    @model_validator(mode="after")
+    def _slices_need_evaluation(self) -> StoryConfig:
+        if self.slices and (self.evaluation is None or self.evaluation.artifact is None):
+            raise ValueError("slices need an evaluation: section naming the scored evaluation set (artifact)")
+        if self.cost_of_error is not None and self.evaluation is None:
+            raise ValueError("cost_of_error needs an evaluation: section naming the scored evaluation set")
+        return self
+
+    @field_validator("claims")
+    @classmethod
+    def _unique_claim_ids(cls, claims: list[ClaimSpec]) -> list[ClaimSpec]:
+        seen: set[str] = set()
+        for claim in claims:
+            if claim.id in seen:
+                raise ValueError(f"claim id {claim.id!r} is used twice")
+            seen.add(claim.id)
+        return claims
+
+    @model_validator(mode="after")
+    def _decision_grounds_exist(self) -> StoryConfig:
+        if self.decision is None:
+            return self
+        for index, criterion in enumerate(self.decision.criteria):
+            problem = _missing_evidence(self, criterion)
+            if problem is not None:
+                key, message = problem
+                raise KeyedValueError(message, ("decision", "criteria", index, criterion.kind, *key))
+        return self
+
+
+def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[str, ...], str] | None:
+    """What a criterion needs from the rest of the story and does not find: (key below the ground, message)."""
+    ground = criterion.ground
+    compared = config.trust is not None and config.trust.model.compare_with is not None
+    needs_compared = "the compared version: set trust.model.compare_with (e.g. challenger)"
+    if isinstance(ground, CostSavingGround):
+        if config.cost_of_error is None:
+            return (), "a cost_saving ground needs a cost_of_error: section (what each mistake costs)"
+        if ground.versus == "compared_version" and not compared:
+            return ("versus",), f"versus: compared_version needs {needs_compared}"
+    elif isinstance(ground, TrustLevelGround | GuardrailGround) and config.trust is None:
+        return (), f"a {criterion.kind} ground needs a trust: section"
+    elif isinstance(ground, GuardrailGround):
+        assert config.trust is not None
+        declared = [g.series for g in config.trust.guardrails]
+        if ground.series not in declared:
+            return ("series",), (f"no guardrail on series {ground.series!r} under trust.guardrails"
+                                 + (f" (there are: {', '.join(declared)})" if declared else ""))
+    elif isinstance(ground, SliceGapGround):
+        columns = [s.column for s in config.slices]
+        if ground.slice not in columns:
+            return ("slice",), (f"{ground.slice!r} is not a column listed under slices:"
+                                + (f" (there are: {', '.join(columns)})" if columns else ""))
+        if ground.version == "compared" and not compared:
+            return ("version",), f"version: compared needs {needs_compared}"
+    elif isinstance(ground, MetricGround):
+        kinds = {m.key: m.kind for m in config.metrics}
+        if ground.key not in kinds:
+            return ("key",), f"{ground.key!r} is not a key listed under metrics: (there are: {', '.join(kinds)})"
+        interval_kinds = kinds_where(lambda k: k.interval != "none")
+        if kinds[ground.key] not in interval_kinds:
+            return ("key",), (f"metric {ground.key!r} is of kind {kinds[ground.key]}, which has no 95% range in "
+                              "storybook, so a decision cannot be judged on it; use a metric of kind "
+                              f"{', '.join(interval_kinds)}")
+        if ground.version == "compared" and not compared:
+            return ("version",), f"version: compared needs {needs_compared}"
+    elif isinstance(ground, VersionComparisonGround) and not compared:
+        return (), f"a version_comparison ground needs {needs_compared}"
+    return None  # evidence the data may lack (no scored set, no readings) is judged "cannot tell", not refused
