@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from storybook.analyse.plain import capitalise
 from storybook.resolve.resolved import ModelVersionRecord, ResolvedStory
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, ProjectConfig, StoryConfig
 
@@ -123,7 +124,7 @@ class Comparison:
             return self.no_direction
         which = "this story's version" if self.in_use == "story" else "the version compared with"
         other = "the one this story is about" if self.in_use == "compared" else "the version compared with"
-        return (f"{_cap(in_use.name)}, {which}, is in use (it carries the alias \"{self.in_use_alias}\"); "
+        return (f"{capitalise(in_use.name)}, {which}, is in use (it carries the alias \"{self.in_use_alias}\"); "
                 f"{proposed.name}, {other}, is the one that would replace it.")
 
     @property
@@ -138,10 +139,6 @@ class Comparison:
         return (f"{neither} (no version carries it; the model's aliases: {there}), so storybook cannot tell which "
                 "would replace which. Say which alias marks the version in use with model.in_use_alias in "
                 "story.yaml or in_use_alias in storybook.yaml.")
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def model_aliases(resolved: ResolvedStory) -> dict[str, int]:

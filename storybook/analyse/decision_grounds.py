@@ -45,7 +45,7 @@ from storybook.analyse.decision_judge import (
     verdict_words,
     version_gap,
 )
-from storybook.analyse.plain import Vocabulary, kind_phrase
+from storybook.analyse.plain import Vocabulary, capitalise, kind_phrase
 from storybook.metrics.kinds import kinds_where
 from storybook.sources.schema import (
     CostSavingGround,
@@ -124,10 +124,6 @@ def evaluate(criterion: Criterion, inputs: GroundInputs) -> GroundResult:
     if isinstance(ground, MetricGround):
         return _metric(criterion, ground, inputs)
     return _version_comparison(criterion, ground, inputs)
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _result(criterion: Criterion, default_label: str, outcome: Outcome, estimate: Estimate | None, bound: str,
@@ -211,7 +207,7 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     of_compared = ground.version == "compared"
     short = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
     name = inputs.named(of_compared)
-    label = f"{_cap(short)} does about as well for each {spec.label.lower()} group"
+    label = f"{capitalise(short)} does about as well for each {spec.label.lower()} group"
     tolerance = f"{ground.tolerance * 100:g} points out of 100"
     bound = f"a gap of at most {tolerance}"
     section = "trust" if of_compared else "quantitative-analyses"
@@ -273,7 +269,7 @@ def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInpu
                        "within its guardrails", "There is no trust report with this guardrail.", "trust",
                        "trust report")
     rail = guarded.guardrail
-    label = f"{_cap(rail.name)} stayed within its guardrails"
+    label = f"{capitalise(rail.name)} stayed within its guardrails"
     points = [(p.step, p.timestamp_ms, p.value) for p in guarded.series.points]
     source = f"metric history {guarded.series.key} of run {guarded.series.provenance.run_id[:12]}"
     outcome, told, outside = guardrail_outcome(points, lower=rail.lower, upper=rail.upper, name=rail.name,
@@ -294,7 +290,7 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     limit = ground.at_least if ground.at_least is not None else ground.at_most
     assert limit is not None
     bound = f"{'at least' if at_least else 'at most'} {told_share(limit)}"
-    label = f"{_cap(short)}: {spec.label.lower()} {bound}"
+    label = f"{capitalise(short)}: {spec.label.lower()} {bound}"
     section = "trust" if of_compared else "metrics"
     if of_compared and inputs.itself is not None:
         return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "compared version")
@@ -308,7 +304,7 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     line = next((line for line in inputs.card.metrics if line.spec.key == ground.key), None)
     elsewhere = _not_from_the_evaluation_set(line)
     if elsewhere is not None:  # no interval of the evaluation set belongs to this figure (analyse/reconcile.py)
-        return _result(criterion, label, "cannot tell", None, bound, f"{_cap(spec.label)} {elsewhere}, so it has "
+        return _result(criterion, label, "cannot tell", None, bound, f"{capitalise(spec.label)} {elsewhere}, so it has "
                        f"no range from the evaluation set to judge {name} on.", section, f"metric {ground.key}")
     if estimate is None or estimate.value is None:
         return _result(criterion, label, "cannot tell", None, bound, f"There is no evaluation set to measure "
@@ -345,7 +341,7 @@ def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, i
     new = proposed_ref.name if proposed_ref is not None else "the version that would replace it"
     margin = f"{ground.margin * 100:g} points out of 100"
     bound = f"no worse than {old} by more than {margin}"
-    label = f"{_cap(new)} is no worse at the {kind_phrase(ground.metric, words)} than {old}"
+    label = f"{capitalise(new)} is no worse at the {kind_phrase(ground.metric, words)} than {old}"
     versions = inputs.switch()
     if isinstance(versions, str):
         return _result(criterion, label, "cannot tell", None, bound, versions, "trust", "evaluation sets")

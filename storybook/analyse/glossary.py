@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storybook.analyse.comparison import in_use_alias
-from storybook.analyse.plain import Vocabulary, full_stop
+from storybook.analyse.plain import Vocabulary, capitalise, full_stop
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, GlossaryEntry, ProjectConfig, StoryConfig
 
 __all__ = [
@@ -76,19 +76,15 @@ class DefaultTerm:
     also: tuple[str, ...] = ()
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _fp(c: _Context) -> str:
     w = c.words
-    told = f"{_cap(w.unit)} who {w.negative} but are {w.flagged} anyway"
+    told = f"{capitalise(w.unit)} who {w.negative} but are {w.flagged} anyway"
     return full_stop(f"{told}: {c.false_positive_means}" if c.false_positive_means else told)
 
 
 def _fn(c: _Context) -> str:
     w = c.words
-    told = f"{_cap(w.unit)} who {w.positive} but are not {w.flagged}"
+    told = f"{capitalise(w.unit)} who {w.positive} but are not {w.flagged}"
     return full_stop(f"{told}: {c.false_negative_means}" if c.false_negative_means else told)
 
 
@@ -170,7 +166,7 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 f"{c.words.flagged}."),
     DefaultTerm("threshold", "The score at or above which the model says yes. Moving it trades missed cases "
                 "against false alarms.",
-                lambda c: f"{_cap(c.words.unit)} whose score is at or above the threshold are {c.words.flagged}; "
+                lambda c: f"{capitalise(c.words.unit)} whose score is at or above the threshold are {c.words.flagged}; "
                 "the others are not.", ("decision threshold", "cut-off")),
 )
 

@@ -48,6 +48,7 @@ __all__ = [
     "Verdict",
     "Vocabulary",
     "WordingRules",
+    "capitalise",
     "certainty",
     "compare",
     "definition",
@@ -135,6 +136,11 @@ def format_date(timestamp_ms: int | None) -> str:
         return "unknown date"
     moment = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     return f"{moment.day} {moment:%B %Y}"
+
+
+def capitalise(text: str) -> str:
+    """``text`` with its first letter made upper case, the rest untouched ("the model" -> "The model")."""
+    return text[:1].upper() + text[1:]
 
 
 def full_stop(text: str) -> str:

@@ -17,12 +17,11 @@ from storybook.analyse.classification import (
     group_rows,
     proportion,
 )
-from storybook.analyse.plain import Vocabulary
+from storybook.analyse.plain import Vocabulary, capitalise
 from storybook.analyse.trust_checks.evidence import EPS, Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import MODERATE_SHIFT, psi
 from storybook.analyse.trust_checks.words import (
     all_groups,
-    cap,
     column_name,
     count_of,
     every,
@@ -46,7 +45,7 @@ def check_class_balance(labels: npt.ArrayLike, *, min_share: float = 0.1, source
                         source)
     minority = min(positives, n - positives)
     figures["minority_share"] = minority / n
-    sentence = (f"{cap(one_in(positives, n))} of {words.unit} {words.positive} ({positives:,} of {n:,}); the "
+    sentence = (f"{capitalise(one_in(positives, n))} of {words.unit} {words.positive} ({positives:,} of {n:,}); the "
                 f"rarer outcome makes up {one_in(minority, n)}, and the story asks for at least {pct(min_share)}.")
     return Evidence("data", "data.class_balance", sentence, minority / n >= min_share - EPS, figures, source)
 
@@ -187,7 +186,7 @@ def check_duplicates(training: pd.DataFrame, evaluation: pd.DataFrame, columns: 
     elif share.startswith("1 in"):
         head = f"{share} evaluation rows also appears in training"
     else:
-        head = f"{cap(share)} of evaluation rows also appear in training"
+        head = f"{capitalise(share)} of evaluation rows also appear in training"
     sentence = f"{head} ({count:,} of {n:,} rows)."
     return Evidence("data", "data.duplicates", sentence, count / n <= tolerance + EPS, figures, source)
 

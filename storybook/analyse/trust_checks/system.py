@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from storybook.analyse.plain import format_date
+from storybook.analyse.plain import capitalise, format_date
 from storybook.analyse.trust_checks.evidence import Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import MAX_CHANGE_READINGS, change_in
-from storybook.analyse.trust_checks.words import cap, listing, number
+from storybook.analyse.trust_checks.words import listing, number
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS
 
 
@@ -62,13 +62,13 @@ def check_guardrails(series: Sequence[tuple[int, int, float]], *, lower: float |
     broken = [points[int(i)] for i in np.flatnonzero(out)[:1]]
     figures["outside"] = int(out.sum())
     if not broken:
-        sentence = (f"{cap(name)} stayed within its guardrails ({_bounds(lower, upper)}) in all {len(points):,} "
+        sentence = (f"{capitalise(name)} stayed within its guardrails ({_bounds(lower, upper)}) in all {len(points):,} "
                     f"readings from {format_date(points[0].timestamp_ms)} to {format_date(points[-1].timestamp_ms)}.")
         return Evidence("system", "system.guardrails", sentence, True, figures, source)
     first = broken[0]
     figures.update({"first_break_ms": first.timestamp_ms, "first_break_step": first.step})
     value = number(first.value) if math.isfinite(first.value) else "not a number"
-    sentence = (f"{cap(name)} first broke its guardrails ({_bounds(lower, upper)}) on "
+    sentence = (f"{capitalise(name)} first broke its guardrails ({_bounds(lower, upper)}) on "
                 f"{format_date(first.timestamp_ms)}, reading {value}; {int(out.sum()):,} of {len(points):,} readings "
                 "were outside.")
     return Evidence("system", "system.guardrails", sentence, False, figures, source)
@@ -92,16 +92,17 @@ def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source:
                         f"Only {result.n} readings of {name} so far: too few to tell a change from ordinary "
                         f"variation (at least {2 * min_segment} are needed).", None, figures, source)
     if not result.changed or result.index is None:
-        sentence = (f"{cap(name)} has held steady over {result.n:,} readings from "
+        sentence = (f"{capitalise(name)} has held steady over {result.n:,} readings from "
                     f"{format_date(points[0].timestamp_ms)} to {format_date(points[-1].timestamp_ms)}: no change "
                     f"stands out from ordinary variation{steady_note}.")
         return Evidence("system", "system.change", sentence, True, figures, source)
     at = points[result.index]
     figures.update({"index": result.index, "step": at.step, "timestamp_ms": at.timestamp_ms})
     chance = f"{math.ceil((result.p_value or 0.0) * 1000) / 10:g}"
-    sentence = (f"{cap(name)} changed on {format_date(at.timestamp_ms)}: about {number(result.before_mean or 0.0)} on "
-                f"average before, about {number(result.after_mean or 0.0)} after ({result.n:,} readings; a change this "
-                f"clear would turn up by chance in no more than {chance} in 100 steady series){changed_note}.")
+    sentence = (f"{capitalise(name)} changed on {format_date(at.timestamp_ms)}: about "
+                f"{number(result.before_mean or 0.0)} on average before, about {number(result.after_mean or 0.0)} "
+                f"after ({result.n:,} readings; a change this clear would turn up by chance in no more than {chance} "
+                f"in 100 steady series){changed_note}.")
     return Evidence("system", "system.change", sentence, False, figures, source)
 
 

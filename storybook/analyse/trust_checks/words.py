@@ -53,10 +53,6 @@ def pct(value: float) -> str:
     return f"{value * 100:.3g}%"
 
 
-def cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def count_of(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
