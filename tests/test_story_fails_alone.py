@@ -175,3 +175,41 @@ def test_debug_tracebacks_carry_no_credential(project_copy: Path, monkeypatch: p
     for secret in (password, token, basic, "pa55", base64.b64encode(password.encode()).decode()[:8]):
         assert secret not in result.output, secret
     assert "127.0.0.1:5999" in result.output  # the host stays: the reader can still tell what failed
+
+
+def test_a_story_that_fails_in_a_worker_fails_alone_and_the_others_match_a_serial_build(
+        project_copy: Path, tmp_path: Path) -> None:
+    """Nine stories, enough for worker processes, one of them failing in its template (1 // 0 at render): with
+    two workers the others are published, byte for byte as a build in one process publishes them."""
+    from datetime import UTC, datetime
+
+    from storybook.build import build
+
+    for number in range(1, 8):
+        _story(project_copy, f"story-{number}")
+    _story(project_copy, "poisoned")
+    text = (Path(str(importlib.resources.files("storybook.templates"))) / "story.html").read_text()
+    lines = text.splitlines(keepends=True)
+    line = 4  # inside {% block body %}
+    (project_copy / "templates").mkdir(exist_ok=True)
+    (project_copy / "templates" / "story.html").write_text(
+        "".join([*lines[:line - 1], "{% if slug == 'poisoned' %}{{ 1 // 0 }}{% endif %}\n", *lines[line - 1:]]))
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    serial = build(project_copy, out=tmp_path / "serial", pdf=False, cache=False, jobs=1, now=now)
+    parallel = build(project_copy, out=tmp_path / "parallel", pdf=False, cache=False, jobs=2, now=now)
+
+    assert serial.workers == 0 and parallel.workers == 2
+    for report in (serial, parallel):
+        assert list(report.failed) == ["poisoned"]
+        error = report.failed["poisoned"]
+        assert error.location is not None and str(error.location).endswith(f"templates/story.html:{line}")
+        assert "ZeroDivisionError" in error.message
+        assert sorted(report.built) == sorted([STORY, *(f"story-{n}" for n in range(1, 8))])
+    files = sorted(p.relative_to(tmp_path / "serial") for p in (tmp_path / "serial").rglob("*") if p.is_file())
+    assert sorted(p.relative_to(tmp_path / "parallel") for p in (tmp_path / "parallel").rglob("*")
+                  if p.is_file()) == files
+    assert not [name for name in files if name.name.startswith("poisoned")]
+    assert len([name for name in files if name.suffix == ".html"]) == 1 + 8 * 2  # index, 8 pages, 8 summaries
+    for name in files:
+        if name.name != ".storybook-manifest.json":
+            assert (tmp_path / "parallel" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
