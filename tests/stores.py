@@ -60,6 +60,7 @@ def use_experiment(uri: str, name: str) -> None:
     from mlflow.tracking import MlflowClient
 
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)  # another test may have pointed the registry elsewhere
     client = MlflowClient(uri, uri)
     if client.get_experiment_by_name(name) is None:
         store = Path(uri.removeprefix("sqlite:///")).parent
@@ -73,6 +74,7 @@ def register(uri: str, run_id: str, name: str, alias: str, path: str = "model") 
     from mlflow.tracking import MlflowClient
 
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     version = mlflow.register_model(f"runs:/{run_id}/{path}", name)
     MlflowClient(uri, uri).set_registered_model_alias(name, alias, str(version.version))
     return int(version.version)

@@ -312,6 +312,7 @@ def test_trust_report_flags_the_shift_the_example_was_built_with(project_copy: P
 
 
 def test_page_shows_who_signed_and_when_and_goes_stale(project_copy: Path) -> None:
+    assert runner.invoke(app, ["pin", str(project_copy)]).exit_code == 0  # only a pinned story can be signed
     result = runner.invoke(app, ["sign", STORY, "--name", "Dr. Amara Okafor", "--role", "clinical lead",
                                  "--project", str(project_copy)])
     assert result.exit_code == 0, result.output
