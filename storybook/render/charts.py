@@ -82,13 +82,24 @@ def _day(timestamp_ms: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=timestamp_ms // DAY_MS)).isoformat()
 
 
-def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceTable) -> Chart | None:
-    """A dot per group with its 95% interval as a bar."""
-    rows: list[tuple[str, float, float, float, int]] = [
-        (row.value, est.value, est.low or 0.0, est.high or 1.0, row.n)
-        for row in table.rows
-        if (est := row.rates[kind]).value is not None
-    ]
+def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceTable,
+                min_count: int = 1) -> Chart | None:
+    """A dot per group with its 95% interval as a bar.
+
+    A group with fewer than ``min_count`` cases behind the share (the wording rules' "too few cases to say") is
+    not drawn, so the chart never shows a figure the table beside it declines to tell; the alt text and the
+    caption name such groups. Counts are the cases behind the share (its denominator), not the group's size.
+    """
+    rows: list[tuple[str, float, float, float, int]] = []
+    too_few: list[str] = []
+    for row in table.rows:
+        estimate = row.rates[kind]
+        if estimate.value is None or estimate.n < min_count:
+            too_few.append(row.value)
+            continue
+        low = estimate.low if estimate.low is not None else estimate.value
+        high = estimate.high if estimate.high is not None else estimate.value
+        rows.append((row.value, estimate.value, low, high, estimate.n))
     if not rows:
         return None
     values = [{"group": group, "value": value, "low": low, "high": high, "n": n}
@@ -102,10 +113,13 @@ def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceT
             "encoding": {"x": _field("value", "quantitative"), "y": y}}
     spec = _spec({"data": {"values": values}, "layer": [bars, dots]}, 420, max(60, 36 * len(rows)))
     parts = "; ".join(
-        f"{group}: {format_percent(value)} (likely {format_percent(low)} to {format_percent(high)}, {n} cases)"
+        f"{group}: {format_percent(value)} (likely {format_percent(low)} to {format_percent(high)}, of {n:,} cases)"
         for group, value, low, high, n in rows)
-    alt_text = f"Chart of {kind_label.lower()} by {label.lower()}. {parts}."
-    caption = f"{kind_label} for each group of {label.lower()}. Bars show the range the evaluation supports."
+    left_out = (f" Not drawn, as too few cases lie behind the figure to say: {', '.join(too_few)}."
+                if too_few else "")
+    alt_text = f"Chart of {kind_label.lower()} by {label.lower()}. {parts}.{left_out}"
+    caption = (f"{kind_label} for each group of {label.lower()}. Bars show the range the evaluation supports."
+               f"{left_out}")
     return Chart(name=name, spec=spec, alt=alt_text, caption=caption)
 
 

@@ -129,7 +129,7 @@ def _charts(story: StorySource, resolved: ResolvedStory, card: ModelCard) -> lis
     for analysis in card.slices:
         for kind in ("recall", "specificity"):
             chart = slice_chart(f"{story.slug}-{analysis.spec.column}-{kind}", analysis.spec.label,
-                                KIND_LABELS[kind], kind, analysis.table)
+                                KIND_LABELS[kind], kind, analysis.table, card.rules.min_count)
             if chart is not None:
                 charts.append(chart)
     for spec in story.config.series:

@@ -148,8 +148,21 @@ def test_slice_chart_draws_what_altair_drew() -> None:
             if (e := rate("recall", c)).value is not None]
     assert [r[0] for r in rows] == ["small", "large"]  # "none" has no positives: no dot
     assert _draw(chart.spec) == _draw(_altair_slice("Tumour size", "Share of cases found", rows))
-    # 40 of 43 found: 93%; the alt text says it with its range and count.
-    assert "small: 93% (likely " in chart.alt and "98 cases)" in chart.alt
+    # 40 of 43 found: 93%; the alt text says it with its range and the cases behind it (43, not the group's 98).
+    assert "small: 93% (likely " in chart.alt and "of 43 cases)" in chart.alt and "98 cases" not in chart.alt
+
+
+def test_slice_chart_leaves_out_what_the_table_calls_too_few_to_say() -> None:
+    confusions = {"small": Confusion(tp=40, fp=5, tn=50, fn=3), "large": Confusion(tp=12, fp=1, tn=8, fn=9)}
+    table = SliceTable("size", tuple(SliceRow(value, c.n, c.positives, c, {"recall": rate("recall", c)},
+                                              rate("recall", c)) for value, c in confusions.items()))
+    chart = charts.slice_chart("s-size-recall", "Tumour size", "Share of cases found", "recall", table, 30)
+    assert chart is not None
+    assert [v["group"] for v in chart.spec["data"]["values"]] == ["small"]  # large: 21 positives, fewer than 30
+    assert "Not drawn, as too few cases lie behind the figure to say: large." in chart.alt
+    assert "large" in chart.caption and "large:" not in chart.alt
+    only_few = SliceTable("size", table.rows[1:])
+    assert charts.slice_chart("s", "Tumour size", "Share of cases found", "recall", only_few, 30) is None
 
 
 def test_series_and_guarded_charts_draw_what_altair_drew() -> None:
