@@ -590,3 +590,13 @@ def test_final_score_is_the_minimum_of_section_sums() -> None:
     assert score_rubric([]).score == 0.0 and score_rubric([]).band == BANDS[0][1]
     with pytest.raises(ValueError, match="infra-8"):
         score_rubric([], checks={"data.shift": "infra-8"})
+
+
+def test_a_low_end_just_short_of_the_minimum_never_prints_as_the_minimum() -> None:
+    short = check_held_out(Estimate(0.8, 0.6996, 0.9, 120), 0.7, kind="recall", source=SRC)
+    assert short.passed is False
+    assert "the low end of its range, 69.96 in 100, does not" in short.sentence
+    met = check_held_out(Estimate(0.8, 0.7003, 0.9, 120), 0.7, kind="recall", source=SRC)
+    assert met.passed is True and "even the low end of the range, 70.03 in 100, meets that" in met.sentence
+    exact = check_held_out(Estimate(0.8, 0.7, 0.9, 120), 0.7, kind="recall", source=SRC)
+    assert exact.passed is True and "even the low end of the range, 70 in 100, meets that" in exact.sentence

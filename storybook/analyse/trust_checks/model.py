@@ -46,7 +46,7 @@ def check_held_out(estimate: Estimate, minimum: float, *, kind: str, source: str
     if estimate.low is None:
         return Evidence("model", "model.held_out", f"{told}{asked}, but without a range this cannot be judged.",
                         None, figures, source)
-    low = declared(kind, estimate.low)
+    low = declared(kind, estimate.low, apart_from=minimum)
     if estimate.low >= minimum - EPS:
         outcome, passed = f"even the low end of the range, {low}, meets that", True
     elif estimate.value >= minimum - EPS:

@@ -92,8 +92,22 @@ def column_name(groups: pd.Series) -> str:
 
 # --- model checks --------------------------------------------------------------------------------------
 
-def declared(kind: str, value: float) -> str:
-    return f"{value * 100:.3g} in 100" if kind in INTERVAL_KINDS else number(value)
+def declared(kind: str, value: float, apart_from: float | None = None) -> str:
+    """A figure as a bound is told ("70 in 100"); with ``apart_from``, with enough digits that a value on the
+    other side of that bound never prints as the bound itself ("69.96 in 100", not "70 in 100")."""
+    def told(x: float, digits: int) -> str:
+        if kind in INTERVAL_KINDS:
+            return f"{x * 100:.{digits}g} in 100"
+        return number(x) if digits == 3 else f"{x:,.{digits}g}"
+
+    text = told(value, 3)
+    if apart_from is None or value == apart_from:
+        return text
+    for digits in range(3, 9):
+        text = told(value, digits)
+        if text != told(apart_from, digits):
+            break
+    return text
 
 
 def told_as(kind: str, e: Estimate, rules: WordingRules) -> str:
