@@ -156,8 +156,8 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("ROC AUC", "How well the scores put cases in order: pick one positive and one negative case at "
                 "random; ROC AUC is how often the positive one gets the higher score. 0.5 is a coin toss, 1 is "
                 "perfect.",
-                lambda c: f"Pick one of the {c.words.unit} who {c.words.positive} and one who {c.words.negative}: "
-                "how often the first gets the higher score.", ("AUC", "area under the curve")),
+                lambda c: f"Pick one of the {c.words.unit} who {c.words.positive} and one of those who "
+                f"{c.words.negative}: how often the first gets the higher score.", ("AUC", "area under the curve")),
     DefaultTerm("slice", "A group of cases that share something (a site, an age band), looked at on its own to "
                 "see whether the model works as well for it.", _slice, ("subgroup",)),
     DefaultTerm("specificity", "Of all the cases that really are negative, the share the model correctly leaves "

@@ -149,10 +149,10 @@ KINDS: tuple[MetricKindInfo, ...] = (
         "roc_auc", "binary", True, "auc", "all", compute=lambda labels, scores, _t: auc_estimate(labels, scores),
         importance=True, score_like=True,
         words=KindWords(
-            definition="How well the scores rank {u}: pick one of the {u} who {pos} and one who {neg}: how often "
-                       "the first gets the higher score (ROC AUC; 0.5 is a coin toss, 1 is perfect).",
-            phrase="ranking quality (how often one of the {u} who {pos} scores above one who {neg})",
-            sentence="Given one of the {u} who {pos} and one who {neg}, the model ranks them the right way "
+            definition="How well the scores rank {u}: pick one of the {u} who {pos} and one of those who {neg}: "
+                       "how often the first gets the higher score (ROC AUC; 0.5 is a coin toss, 1 is perfect).",
+            phrase="ranking quality (how often one of the {u} who {pos} scores above one of those who {neg})",
+            sentence="Given one of the {u} who {pos} and one of those who {neg}, the model ranks them the right way "
                      "round {amount} times", short_name="ranking quality (AUC)")),
     MetricKindInfo(
         "false_positive_rate", "binary", False, "wilson", "negatives", counts=lambda c: (c.fp, c.negatives),
