@@ -213,3 +213,31 @@ def test_a_story_that_fails_in_a_worker_fails_alone_and_the_others_match_a_seria
     for name in files:
         if name.name != ".storybook-manifest.json":
             assert (tmp_path / "parallel" / name).read_bytes() == (tmp_path / "serial" / name).read_bytes(), name
+
+
+def test_a_pdf_that_does_not_print_in_a_worker_fails_its_story_alone(project_copy: Path, tmp_path: Path) -> None:
+    """The same failure with the PDFs printed in two worker processes: the error comes back from the worker and
+    fails only its story, located at its story.yaml."""
+    from storybook.build import build
+
+    for number in range(1, 7):
+        _story(project_copy, f"story-{number}")
+    _story(project_copy, "unprintable")
+    summary = Path(str(importlib.resources.files("storybook.templates"))) / "summary.html"
+    (project_copy / "templates").mkdir(exist_ok=True)
+    (project_copy / "templates" / "summary.html").write_text(summary.read_text().replace(
+        '<main id="main" class="summary">', '<main id="main" class="summary">' + DEEP))
+    report = build(project_copy, out=tmp_path / "site", pdf=True, cache=False, jobs=2)
+
+    assert report.workers == 2
+    assert list(report.failed) == ["unprintable"]
+    error = report.failed["unprintable"]
+    assert str(error.location).endswith("stories/unprintable/story.yaml")
+    assert "could not render the PDF of" in error.message
+    good = [STORY, *(f"story-{n}" for n in range(1, 7))]
+    assert sorted(report.built) == sorted(good) and sorted(report.pdfs) == sorted(good)
+    for slug in good:
+        for name in (f"{slug}.pdf", f"{slug}.summary.pdf"):
+            assert (tmp_path / "site" / name).read_bytes()[:5] == b"%PDF-", name
+    assert not list((tmp_path / "site").glob("unprintable*"))
+    assert "Not built" in (tmp_path / "site" / "index.html").read_text()
