@@ -99,7 +99,7 @@ def test_control_characters_never_reach_the_page_or_the_pdf(project_copy: Path) 
     uri = f"sqlite:///{project_copy / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     champion = client.get_model_version_by_alias(STORY, "champion")
-    assert champion.run_id is not None
+    assert champion.run_id is not None and champion.source is not None
     folder = project_copy / "download"
     folder.mkdir()
     every = Path(client.download_artifacts(champion.run_id, "", str(folder)))
