@@ -1,7 +1,7 @@
 """``build()``: sources → resolve → analyse → render → publish, gathered first and written all at once.
 
-Nothing is written until every story has been tried. A story that fails is reported with its located error
-and listed on the index as not built; the others are published.
+Nothing is written until every story has been tried. A story that fails (also when its PDF does not print)
+is reported with its located error and listed on the index as not built; the others are published.
 
 The build is incremental: a story whose page is in the render cache (:mod:`storybook.render.cache`) is not
 analysed or rendered again, and one built from its snapshot is not even parsed. The stories left to render

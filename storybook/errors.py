@@ -11,7 +11,8 @@ Every message says where (file:line when there is one), what was expected and ho
     │   ├── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
     │   └── UnexpectedError             anything storybook did not foresee, reported as that story's failure
     ├── TrackingError                   MLflow cannot be reached or answered with an error
-    └── PublishError                    the site or a PDF could not be written (nothing was replaced)
+    └── PublishError                    the site could not be written (nothing was replaced), or a story's
+                                        PDF could not be printed (that story fails alone)
 """
 
 from __future__ import annotations
@@ -113,4 +114,5 @@ class TrackingError(StorybookError, ConnectionError):
 
 
 class PublishError(StorybookError, OSError):
-    """Writing the site or a PDF failed; the previous output is left as it was."""
+    """Writing the site failed (the previous output is left as it was), or printing one story's PDF did (that
+    story fails; the others are published)."""
