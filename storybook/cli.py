@@ -302,9 +302,9 @@ def check(
 
     def show(findings: list[Finding], checked: int, needs_online: list[str] | None = None) -> None:
         if output is CheckFormat.json:
-            sys.stdout.write(format_json(findings, online=online, needs_online=needs_online))
+            sys.stdout.write(scrub_known(format_json(findings, online=online, needs_online=needs_online)))
         elif output is CheckFormat.github:
-            sys.stdout.write(format_github(findings))
+            sys.stdout.write(scrub_known(format_github(findings)))
             for gap in needs_online or []:  # a notice in the run's summary, never an error
                 sys.stdout.write(f"::notice title=storybook check (offline)::{escape_github_data(gap)}\n")
         else:
@@ -334,7 +334,8 @@ def _print_findings(shown: Sequence[Finding], checked: int) -> None:
     for f in shown:
         mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
         where = f"{f.file}:{f.line}" if f.line else f.file
-        out.print(f"{escape(for_terminal(where))}: {mark} {escape(for_terminal(f.message))} [dim]\\[{f.code}][/dim]")
+        message = escape(for_terminal(scrub_known(f.message)))
+        out.print(f"{escape(for_terminal(where))}: {mark} {message} [dim]\\[{f.code}][/dim]")
     errors = sum(f.severity == "error" for f in shown)
     out.print(f"{checked} stories checked: {errors} errors, {len(shown) - errors} warnings")
 

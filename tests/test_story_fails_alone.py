@@ -241,3 +241,22 @@ def test_a_pdf_that_does_not_print_in_a_worker_fails_its_story_alone(project_cop
             assert (tmp_path / "site" / name).read_bytes()[:5] == b"%PDF-", name
     assert not list((tmp_path / "site").glob("unprintable*"))
     assert "Not built" in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_scrub_known_removes_every_known_credential_and_keeps_prose(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the CLI prints (errors, --debug tracebacks, check's findings) loses the environment's credentials in
+    every form, and any user:password in a URI; an author's "basic" or "bearer" words stay."""
+    import base64
+
+    from storybook.resolve.tracking import scrub_known
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://bob:hunter2-pw@mlflow.example:443/")
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "tok-abcdef123")
+    basic = base64.b64encode(b"bob:hunter2-pw").decode()
+    text = (f"GET https://bob:hunter2-pw@mlflow.example:443/api Authorization: Basic {basic} token tok-abcdef123 "
+            "hunter2-pw; from ftp://eve:other-pass@elsewhere/x. The basic figures hold; bearer bonds are safe.")
+    scrubbed = scrub_known(text)
+    for secret in ("hunter2-pw", basic, "tok-abcdef123", "other-pass"):
+        assert secret not in scrubbed, secret
+    assert "The basic figures hold; bearer bonds are safe." in scrubbed
+    assert "mlflow.example:443/api" in scrubbed and "elsewhere/x" in scrubbed

@@ -147,12 +147,16 @@ class Secrets:
         self._shown = display_uri(uri)
         _opened.add(uri)
 
-    def scrub(self, text: str) -> str:
+    def scrub(self, text: str, *, headers: bool = True) -> str:
+        """``text`` without these credentials. ``headers`` False keeps words after "basic" or "bearer" (for
+        text that may hold prose); the known credentials, their Basic form and a URI's user:password go all the
+        same."""
         if self._uri and self._uri != self._shown:
             text = text.replace(self._uri, self._shown)
         for secret in self._values:
             text = text.replace(secret, "***")
-        text = re.sub(r"(?i)\b(basic|bearer)(\s+|%20|\+)[A-Za-z0-9+/=._~-]{6,}", r"\1 ***", text)
+        if headers:
+            text = re.sub(r"(?i)\b(basic|bearer)(\s+|%20|\+)[A-Za-z0-9+/=._~-]{6,}", r"\1 ***", text)
         return re.sub(r"(://)[^/@\s:]+:[^/@\s]+@", r"\1***@", text)
 
 
@@ -162,9 +166,10 @@ _opened: set[str] = set()  # every tracking URI this process made Secrets for (s
 def scrub_known(text: str) -> str:
     """``text`` without any credential this process knows of: those of MLFLOW_TRACKING_URI and the secret
     environment variables, and those of every tracking URI opened so far (a project's own ``tracking_uri``).
-    For text that may come from anywhere, such as a traceback shown with ``--debug``."""
+    For text that may come from anywhere (an error, a traceback shown with ``--debug``, check's findings), so
+    an author's words after "basic" or "bearer" stay."""
     for uri in sorted({os.environ.get("MLFLOW_TRACKING_URI", ""), *_opened}):
-        text = Secrets(uri).scrub(text)
+        text = Secrets(uri).scrub(text, headers=False)
     return text
 
 
