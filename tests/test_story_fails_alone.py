@@ -44,7 +44,6 @@ def test_a_pdf_that_does_not_print_fails_its_story_alone(project_copy: Path) -> 
     assert first.exit_code == 0, first.output
     last_good = {name: (site / name).read_bytes() for name in
                  ("unprintable-old.html", "unprintable-old.pdf", "unprintable-old.summary.pdf")}
-    good_pdf = (site / f"{STORY}.pdf").read_bytes()
 
     # The summary template now holds 4,000 nested boxes for the unprintable stories: the HTML renders, the PDF
     # raises inside WeasyPrint.
@@ -64,9 +63,8 @@ def test_a_pdf_that_does_not_print_fails_its_story_alone(project_copy: Path) -> 
         assert re.search(rf"stories/{slug}/story\.yaml: could not render the PDF of ", result.output), result.output
     assert f"built  {STORY}" in result.output and "built  unprintable" not in result.output
     assert "Traceback" not in result.output
-    # The good story is published with both its PDFs, printed anew (the template change rebuilt it).
+    # The good story is published with both its PDFs.
     assert (site / f"{STORY}.pdf").read_bytes()[:5] == b"%PDF-" and (site / f"{STORY}.summary.pdf").is_file()
-    assert (site / f"{STORY}.pdf").read_bytes() != good_pdf or True  # same content may print the same bytes
     # The story that had a good build keeps it, byte for byte, marked as the last good version.
     for name, content in last_good.items():
         assert (site / name).read_bytes() == content, name
@@ -74,7 +72,7 @@ def test_a_pdf_that_does_not_print_fails_its_story_alone(project_copy: Path) -> 
     assert re.search(r'unprintable-old\.html">[^<]*</a>.*?Showing the last good version', index, re.DOTALL)
     # The story that never built has no page, no PDF and no summary; the index says it was not built.
     assert not any(site.glob("unprintable-new*"))
-    assert re.search(r"unprintable-new.*?Not built", index, re.DOTALL) or "Not built" in index
+    assert index.count("Not built") == 1
 
     # The next build says the same (no stale cache entry publishes the failed story as built).
     again = runner.invoke(app, ["build", str(project_copy), "--pdf", "--jobs", "1"])
