@@ -49,3 +49,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def regenerate_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run was asked to rewrite the golden files (``--regenerate-golden``)."""
     return bool(request.config.getoption("--regenerate-golden"))
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_globals_restored() -> Iterator[None]:
+    """MLflow keeps the tracking URI, the registry URI and the active experiment in module globals; a test that
+    sets them must not point a later test's logging at its own (by then deleted) store."""
+    import sys
+
+    def state() -> list[tuple[object, str, object]]:
+        if "mlflow" not in sys.modules:
+            return []
+        import mlflow.tracking._model_registry.utils as registry
+        import mlflow.tracking._tracking_service.utils as tracking
+        import mlflow.tracking.fluent as fluent
+
+        return [(module, name, getattr(module, name)) for module, name in (
+            (tracking, "_tracking_uri"), (registry, "_registry_uri"), (fluent, "_active_experiment_id"))
+            if hasattr(module, name)]
+
+    before = state()
+    yield
+    if before:
+        for module, name, value in before:
+            setattr(module, name, value)
+    else:
+        for module, name, _ in state():
+            setattr(module, name, None)
