@@ -68,8 +68,22 @@ def _mlflow_globals_restored() -> Iterator[None]:
             (tracking, "_tracking_uri"), (registry, "_registry_uri"), (fluent, "_active_experiment_id"))
             if hasattr(module, name)]
 
+    import os
+
+    from storybook.resolve import tracking as storybook_tracking
+
+    variables = ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    environment = {name: os.environ.get(name) for name in variables}
+    opened = set(storybook_tracking._opened)
     before = state()
     yield
+    for name, value in environment.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    storybook_tracking._opened.clear()
+    storybook_tracking._opened.update(opened)  # the tracking URIs a test opened are its own, not the next test's
     if before:
         for module, name, value in before:
             setattr(module, name, value)
