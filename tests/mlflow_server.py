@@ -11,7 +11,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,10 +85,13 @@ class Counts:
 
 
 @contextmanager
-def counting_proxy(upstream: str) -> Iterator[tuple[str, Counts]]:
+def counting_proxy(upstream: str, answer: Callable[[BaseHTTPRequestHandler], bool] | None = None,
+                   ) -> Iterator[tuple[str, Counts]]:
     """An HTTP/1.1 proxy on 127.0.0.1 that forwards every request to ``upstream`` and counts it.
 
-    Used by tests that count MLflow requests and by benchmarks/bench_build.py.
+    ``answer``, when given, sees each request first and returns True when it has answered it itself (e.g. a
+    careless server's error reply); the rest are forwarded. Used by tests that count MLflow requests and by
+    benchmarks/bench_build.py.
     """
     host, port = upstream.removeprefix("http://").split(":")
     counts = Counts()
@@ -101,6 +104,8 @@ def counting_proxy(upstream: str) -> Iterator[tuple[str, Counts]]:
 
         def _forward(self) -> None:
             counts.add(self.command, self.path)
+            if answer is not None and answer(self):
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}

@@ -14,7 +14,6 @@ token, the password and their encoded forms must not appear in the terminal, the
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import re
 import shutil
@@ -30,7 +29,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from storybook.cli import app
-from tests.mlflow_server import mlflow_server
+from tests.mlflow_server import counting_proxy, mlflow_server
 
 runner = CliRunner()
 MODEL = "breast-cancer-screening"
@@ -94,56 +93,26 @@ def listener() -> Iterator[tuple[int, list[dict[str, str]]]]:
 def echoing_proxy(upstream: str) -> Iterator[str]:
     """Forwards to ``upstream``, except metric-history reads, which fail with HTTP 400 and a message that
     echoes the request's Authorization header, decoded too, as a careless server might."""
-    host, port = upstream.removeprefix("http://").split(":")
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def echo(request: BaseHTTPRequestHandler) -> bool:
+        if "get-history" not in request.path:
+            return False
+        length = int(request.headers.get("Content-Length") or 0)
+        if length:
+            request.rfile.read(length)
+        sent = request.headers.get("Authorization", "")
+        decoded = base64.b64decode(sent.split()[-1]).decode() if sent.startswith("Basic ") else ""
+        data = json.dumps({"error_code": "BAD_REQUEST",
+                           "message": f"bad history request; you sent Authorization: {sent} ({decoded})"}).encode()
+        request.send_response(400)
+        request.send_header("Content-Type", "application/json")
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
+        return True
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _forward(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            if "get-history" in self.path:
-                sent = self.headers.get("Authorization", "")
-                decoded = base64.b64decode(sent.split()[-1]).decode() if sent.startswith("Basic ") else ""
-                data = json.dumps({"error_code": "BAD_REQUEST",
-                                   "message": f"bad history request; you sent Authorization: {sent} ({decoded})"}
-                                  ).encode()
-                self.send_response(400)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-                return
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-            connection = http.client.HTTPConnection(host, int(port), timeout=120)
-            try:
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-                self.send_response(response.status, response.reason)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            finally:
-                connection.close()
-
-        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _forward
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with counting_proxy(upstream, answer=echo) as (url, _):
+        yield url
 
 
 def _poison(store: str, port: int) -> None:
