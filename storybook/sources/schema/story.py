@@ -3,6 +3,7 @@ checks that tie its sections together."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
@@ -147,21 +148,15 @@ class StoryConfig(StrictModel):
     @field_validator("metrics")
     @classmethod
     def _unique_metric_keys(cls, metrics: list[MetricSpec]) -> list[MetricSpec]:
-        seen: set[str] = set()
-        for metric in metrics:
-            if metric.key in seen:
-                raise ValueError(f"metric {metric.key!r} is listed twice")
-            seen.add(metric.key)
+        if (twice := _repeated(metric.key for metric in metrics)) is not None:
+            raise ValueError(f"metric {twice!r} is listed twice")
         return metrics
 
     @field_validator("slices")
     @classmethod
     def _unique_slice_columns(cls, slices: list[SliceSpec]) -> list[SliceSpec]:
-        seen: set[str] = set()
-        for spec in slices:
-            if spec.column in seen:
-                raise ValueError(f"slice column {spec.column!r} is listed twice; list each column once")
-            seen.add(spec.column)
+        if (twice := _repeated(spec.column for spec in slices)) is not None:
+            raise ValueError(f"slice column {twice!r} is listed twice; list each column once")
         return slices
 
     @model_validator(mode="after")
@@ -175,11 +170,8 @@ class StoryConfig(StrictModel):
     @field_validator("claims")
     @classmethod
     def _unique_claim_ids(cls, claims: list[ClaimSpec]) -> list[ClaimSpec]:
-        seen: set[str] = set()
-        for claim in claims:
-            if claim.id in seen:
-                raise ValueError(f"claim id {claim.id!r} is used twice")
-            seen.add(claim.id)
+        if (twice := _repeated(claim.id for claim in claims)) is not None:
+            raise ValueError(f"claim id {twice!r} is used twice")
         return claims
 
     @model_validator(mode="after")
@@ -233,3 +225,13 @@ def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[
     elif isinstance(ground, VersionComparisonGround) and not compared:
         return (), f"a version_comparison ground needs {needs_compared}"
     return None  # evidence the data may lack (no scored set, no readings) is judged "cannot tell", not refused
+
+
+def _repeated(values: Iterable[str]) -> str | None:
+    """The first value that appears a second time, if any."""
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
