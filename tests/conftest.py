@@ -19,6 +19,20 @@ def copy_example_project(target: Path) -> Path:
     return target
 
 
+
+def copy_example_story(project: Path, slug: str, *replacements: tuple[str, str]) -> Path:
+    """A copy of the example story under another slug in ``project``, with ``replacements`` (old, new) made in its
+    story.yaml; each old text must be there."""
+    directory = project / "stories" / slug
+    shutil.copytree(project / "stories" / "breast-cancer-screening", directory)
+    story = directory / "story.yaml"
+    text = story.read_text()
+    for old, new in replacements:
+        assert old in text, old
+        text = text.replace(old, new)
+    story.write_text(text)
+    return directory
+
 @pytest.fixture(scope="session")
 def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the example project whose MLflow store holds the two really trained example models.

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storybook.cli import app
+from tests.conftest import copy_example_story as _story
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()
@@ -38,19 +39,6 @@ def _log_series(project: Path, key: str, points: list[tuple[int, float]]) -> Non
     metrics = [Metric(key, value, timestamp, step) for step, (timestamp, value) in enumerate(points)]
     for start in range(0, len(metrics), 1000):  # MLflow takes at most 1,000 metrics a request
         client.log_batch(run_id, metrics=metrics[start:start + 1000])  # type: ignore[attr-defined]
-
-
-def _story(project: Path, slug: str, *replacements: tuple[str, str]) -> Path:
-    """A copy of the example story under another slug, with ``replacements`` made in its story.yaml."""
-    directory = project / "stories" / slug
-    shutil.copytree(project / "stories" / STORY, directory)
-    story = directory / "story.yaml"
-    text = story.read_text()
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    story.write_text(text)
-    return directory
 
 
 def _line_of(path: Path, text: str) -> int:

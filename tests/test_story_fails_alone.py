@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import importlib.resources
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from storybook.cli import app
+from tests.conftest import copy_example_story as _story
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()
@@ -23,18 +23,6 @@ runner = CliRunner()
 # A project template that makes WeasyPrint itself raise (its layout recurses once per nested box) for one story.
 DEEP = ('{% if slug.startswith("unprintable") %}{% for i in range(4000) %}<div>{% endfor %}deep'
         '{% for i in range(4000) %}</div>{% endfor %}{% endif %}')
-
-
-def _story(project: Path, slug: str, *replacements: tuple[str, str]) -> Path:
-    directory = project / "stories" / slug
-    shutil.copytree(project / "stories" / STORY, directory)
-    story = directory / "story.yaml"
-    text = story.read_text()
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    story.write_text(text)
-    return directory
 
 
 def test_a_pdf_that_does_not_print_fails_its_story_alone(project_copy: Path) -> None:
