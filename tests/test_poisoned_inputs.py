@@ -26,7 +26,8 @@ def _client(project: Path) -> tuple[object, str]:
     """An MlflowClient on the project's own store, and the run the example's champion was registered from."""
     from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow' / 'mlflow.db'}")
+    uri = f"sqlite:///{project / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     run_id = client.get_model_version_by_alias(STORY, "champion").run_id
     assert run_id is not None
     return client, run_id
