@@ -20,20 +20,28 @@ import numpy as np
 import numpy.typing as npt
 
 from storybook.metrics.binary import Confusion, Estimate, auc_estimate, brier_score, confusion_at, proportion
+from storybook.metrics.multiclass import MulticlassScores
+from storybook.metrics.regression import RegressionScores
 
 __all__ = [
     "DENOMINATOR_WORDS",
     "INTERVAL_KINDS",
     "KINDS",
+    "TASKS",
+    "FromSet",
     "KindWords",
     "MetricKindInfo",
     "MetricKindName",
+    "Task",
+    "kind_allowed",
     "kind_info",
+    "kinds_of",
     "kinds_where",
     "rate",
 ]
 
-Task = Literal["binary"]  # multiclass and regression kinds add their own tasks
+Task = Literal["binary", "multiclass", "regression"]  # the story's evaluation.task
+TASKS: tuple[Task, ...] = get_args(Task)
 Interval = Literal["wilson", "auc", "none"]  # Wilson for a share; Hanley-McNeil alone, DeLong paired; none
 Denominator = Literal["positives", "negatives", "flagged", "not_flagged", "all"]
 Labels = npt.NDArray[np.bool_]
@@ -42,6 +50,8 @@ Scores = npt.NDArray[np.float64]
 Compute = Callable[[Labels, Scores, float], Estimate]
 # (counted, among) from the confusion counts at the threshold, for a kind that is a ratio of counts.
 Counts = Callable[[Confusion], tuple[int, int]]
+# The figure of a multiclass or regression kind on that task's scored arrays (the function checks the type).
+FromSet = Callable[[MulticlassScores | RegressionScores], Estimate]
 
 # Who a figure is counted among, to follow "measured on 1,234 ...". {u} is the unit ("patients"), {pos} and
 # {neg} complete "patients who ..." and {flag} completes "patients who are ...".
@@ -67,13 +77,14 @@ class KindWords:
 @dataclass(frozen=True)
 class MetricKindInfo:
     name: str
-    task: Task
+    task: Task  # "other" is the one kind every task may use (see kind_allowed)
     higher_is_better: bool | None  # None: storybook cannot tell (a kind it does not know)
     interval: Interval
     denominator: Denominator
     words: KindWords
     counts: Counts | None = None  # a ratio of confusion counts (the shares and F1)
-    compute: Compute | None = None  # any other figure computed from the scored set
+    compute: Compute | None = None  # any other binary figure computed from the scored set
+    from_set: FromSet | None = None  # a multiclass or regression figure computed from that task's scores
     importance: bool = False  # permutation importance may measure its loss
     score_like: bool = False  # the lints ask for something to compare it with (its number means little alone)
 
@@ -84,7 +95,13 @@ class MetricKindInfo:
 
     @property
     def computable(self) -> bool:
-        return self.counts is not None or self.compute is not None
+        return self.counts is not None or self.compute is not None or self.from_set is not None
+
+    def measure_set(self, scores: MulticlassScores | RegressionScores) -> Estimate:
+        """The figure of a multiclass or regression kind on that task's scores."""
+        if self.from_set is None:
+            raise ValueError(f"storybook cannot compute a figure of kind {self.name!r} from a scored set")
+        return self.from_set(scores)
 
     def from_confusion(self, confusion: Confusion) -> Estimate:
         """The figure from confusion counts (a Wilson interval for a share); only for kinds with ``counts``."""
@@ -193,6 +210,17 @@ def kinds_where(test: Callable[[MetricKindInfo], bool]) -> tuple[str, ...]:
 
 def kind_info(name: str) -> MetricKindInfo | None:
     return next((k for k in KINDS if k.name == name), None)
+
+
+def kind_allowed(name: str, task: Task) -> bool:
+    """Whether a story of ``task`` may report a figure of kind ``name`` ("other" fits every task)."""
+    info = kind_info(name)
+    return info is not None and (info.name == "other" or info.task == task)
+
+
+def kinds_of(task: Task) -> tuple[str, ...]:
+    """The kinds a story of ``task`` may report, in the table's order."""
+    return kinds_where(lambda k: kind_allowed(k.name, task))
 
 
 def rate(kind: str, confusion: Confusion) -> Estimate:
