@@ -53,6 +53,7 @@ from storybook.sources.schema.decision import (
     VersionComparisonGround,
 )
 from storybook.sources.schema.evaluation import (
+    ClassSpec,
     ConfusionKeys,
     EvaluationSpec,
     IntendedUse,
@@ -100,6 +101,7 @@ __all__ = [
     "AttestationSpec",
     "ClaimId",
     "ClaimSpec",
+    "ClassSpec",
     "ConfusionKeys",
     "CostOfError",
     "CostSavingGround",

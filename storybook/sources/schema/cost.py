@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from storybook.sources.schema.common import Phrase, ShortText, StrictModel
+from storybook.metrics.kinds import Task
+from storybook.sources.schema.common import KeyedValueError, Phrase, ShortText, StrictModel
 
 
 class CostOfError(StrictModel):
@@ -32,12 +33,55 @@ class CostOfError(StrictModel):
                     '...")')
     capacity: Annotated[int, Field(ge=0)] | None = Field(
         default=None, description="at most this many may be flagged out of every `population`")
+    over_forecast: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="regression: the cost of each amount_unit a forecast is too high, in unit")
+    under_forecast: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="regression: the cost of each amount_unit a forecast is too low, in unit")
+    tolerance: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="regression: forecasts within this many amount_unit count as on target when "
+        "errors are told as natural frequencies")
+    matrix: dict[ShortText, dict[ShortText, Annotated[float, Field(ge=0)]]] | None = Field(
+        default=None, description="multiclass: true class -> called class -> the cost of one such call, in unit "
+        "(the diagonal, a right call, costs 0 unless stated)")
+    unstated: Literal["refuse", "zero"] = Field(
+        default="refuse", description="multiclass: a wrong call missing from matrix is refused (refuse) or costs "
+        "nothing (zero)")
+    class_capacity: dict[ShortText, Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, description="multiclass: at most this many of every `population` may be called each class")
     bootstrap_rounds: Annotated[int, Field(ge=0, le=10_000)] = Field(default=1000,
         description="resamples of the evaluation set behind the cost intervals")
     seed: int = Field(default=0, description="seed of those resamples: the same seed gives the same intervals")
 
+    @property
+    def shape(self) -> Task:
+        """The task these costs are stated for: regression (over/under a forecast), multiclass (a matrix), or
+        binary (false positives and negatives)."""
+        if self.over_forecast is not None or self.under_forecast is not None:
+            return "regression"
+        if self.matrix is not None:
+            return "multiclass"
+        return "binary"
+
     @model_validator(mode="after")
     def _costs_or_ratio(self) -> CostOfError:
+        stated = {"regression": ("over_forecast", "under_forecast", "tolerance"),
+                  "multiclass": ("matrix", "class_capacity"),
+                  "binary": ("false_positive", "false_negative", "ratio", "false_positive_means",
+                             "false_negative_means", "capacity", "true_positive", "true_negative")}
+        shape = self.shape
+        for task, keys in stated.items():
+            for key in keys:
+                if task != shape and key in self.model_fields_set:
+                    raise KeyedValueError(f"{key} states a {task} cost, and these costs are {shape} ones; give the "
+                                          "costs of one kind of model only", (key,))
+        if shape == "regression":
+            for key in ("over_forecast", "under_forecast"):
+                if getattr(self, key) is None:
+                    raise KeyedValueError(f"give {key}: the cost of each unit a forecast is too "
+                                          f"{'high' if key == 'over_forecast' else 'low'}", (key,))
+            return self
+        if shape == "multiclass":
+            return self
         both = self.false_positive is not None and self.false_negative is not None
         if self.ratio is not None and (self.false_positive is not None or self.false_negative is not None):
             raise ValueError("give either ratio, or false_positive and false_negative costs, not both")

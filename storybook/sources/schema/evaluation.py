@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
+from storybook.metrics.kinds import Task
 from storybook.sources.schema.common import (
     DEFAULT_IN_USE_ALIAS,
     AliasName,
@@ -89,8 +90,34 @@ class ConfusionKeys(StrictModel):
     fn: Key = Field(description="metric key of the count of false negatives")
 
 
+# Which keys of evaluation: belong to which task (the others are refused, so a story never half-configures one).
+_BINARY_KEYS = ("score_column", "positive_value", "threshold", "threshold_param", "counts", "positive_means",
+                "negative_means", "flagged_means")
+_TASK_KEYS: dict[str, tuple[str, ...]] = {
+    "binary": ("label_column", *_BINARY_KEYS),
+    "multiclass": ("label_column", "classes", "prediction_column"),
+    "regression": ("actual_column", "prediction_column", "lower_column", "upper_column", "interval_level",
+                   "target_means", "amount_unit"),
+}
+
+
+class ClassSpec(StrictModel):
+    """One class of a multiclass story: its value in the label column and what it means, in plain words."""
+
+    value: ShortText = Field(description="the class as spelt in the label column (as text)")
+    means: Phrase = Field(description="what the class means, completing 'students who ...': 'need extra support'")
+    probability_column: Key | None = Field(
+        default=None, description="the column with the model's chance of this class (all classes or none)")
+
+
 class EvaluationSpec(StrictModel):
-    """The scored evaluation set the run logged as an artifact (one row per example), or its confusion counts."""
+    """The scored evaluation set the run logged as an artifact (one row per example), or its confusion counts.
+
+    ``task`` decides which keys apply: binary (label and score), multiclass (label, classes with their chances or
+    a predicted class), regression (actual and predicted amounts, optionally a prediction interval)."""
+
+    task: Task = Field(default="binary", description="what the model predicts: binary (yes/no, with a score), "
+                       "multiclass (one of several classes) or regression (an amount)")
 
     artifact: Key | None = Field(default="evaluation/scored.csv",
         description="path of the scored evaluation set among the run's artifacts (CSV or "
@@ -107,10 +134,30 @@ class EvaluationSpec(StrictModel):
     id_column: Key | None = Field(
         default=None, description="a column naming each case; two versions' scored sets with the same ids are "
         "compared case by case (paired)")
-    positive_means: Phrase = Field(description="the positive class in plain words, e.g. 'has cancer'")
-    negative_means: Phrase = Field(description="the negative class in plain words, e.g. 'has a harmless tumour'")
+    positive_means: Phrase | None = Field(
+        default=None, description="binary: the positive class in plain words, e.g. 'has cancer' (required)")
+    negative_means: Phrase | None = Field(
+        default=None, description="binary: the negative class in plain words, e.g. 'has a harmless tumour' "
+        "(required)")
     flagged_means: Phrase = Field(default="flagged", description="what the model's 'yes' leads to")
     unit: Phrase = Field(default="cases", description="what one row is, in plural: 'patients'")
+    classes: list[ClassSpec] | None = Field(
+        default=None, description="multiclass: every class, in the order the story tells them (at least three)")
+    prediction_column: Key | None = Field(
+        default=None, description="multiclass: the column with the class the model called (needed when the classes "
+        "give no probability_column); regression: the column with the forecast (default 'prediction')")
+    actual_column: Key = Field(default="actual", description="regression: the column with what really happened")
+    lower_column: Key | None = Field(default=None,
+                                     description="regression: the column with each prediction interval's low end")
+    upper_column: Key | None = Field(default=None,
+                                     description="regression: the column with each prediction interval's high end")
+    interval_level: Annotated[float, Field(gt=0, lt=1)] | None = Field(
+        default=None, description="regression: how often the prediction interval should hold the truth, e.g. 0.9")
+    target_means: Phrase | None = Field(
+        default=None, description="regression: what the forecast amount is, e.g. 'the disease progression score a "
+        "year later' (required)")
+    amount_unit: Phrase | None = Field(
+        default=None, description="regression: what the amount is counted in, plural, e.g. 'points' (required)")
 
     @model_validator(mode="before")
     @classmethod
@@ -123,9 +170,75 @@ class EvaluationSpec(StrictModel):
     def _threshold_source(self) -> EvaluationSpec:
         if (self.artifact is None) == (self.counts is None):
             raise ValueError("give either artifact (the scored evaluation set) or counts (confusion count metrics)")
-        if self.threshold is None and self.threshold_param is None:
+        if self.task == "binary" and self.threshold is None and self.threshold_param is None:
             raise ValueError("give threshold (a number) or threshold_param (the run param that holds it)")
         return self
+
+    @model_validator(mode="after")
+    def _keys_fit_the_task(self) -> EvaluationSpec:
+        for key in sorted(self.model_fields_set):
+            owners = [task for task, keys in _TASK_KEYS.items() if key in keys]
+            if owners and self.task not in owners:
+                raise KeyedValueError(f"{key} belongs to a {' or '.join(owners)} story, and this story's task is "
+                                      f"{self.task}", (key,))
+        if self.task == "binary":
+            for key in ("positive_means", "negative_means"):
+                if getattr(self, key) is None:
+                    raise KeyedValueError(f"a binary story needs {key}: the class in plain words, e.g. 'has "
+                                          "cancer'", (key,))
+        elif self.task == "multiclass":
+            self._check_classes()
+        else:
+            self._check_regression()
+        return self
+
+    def _check_classes(self) -> None:
+        if self.counts is not None:
+            raise KeyedValueError("counts (confusion count metrics) tell a binary story; a multiclass story needs "
+                                  "the scored set (artifact)", ("counts",))
+        if self.classes is None or len(self.classes) < 3:
+            raise KeyedValueError("a multiclass story lists at least three classes under classes: (value and "
+                                  "means each); a yes/no outcome is a binary story", ("classes",))
+        values = [c.value for c in self.classes]
+        for index, value in enumerate(values):
+            if values.index(value) != index:
+                raise KeyedValueError(f"class {value!r} is listed twice", ("classes", index, "value"))
+        given = [c.probability_column is not None for c in self.classes]
+        if any(given) and not all(given):
+            index = given.index(False)
+            raise KeyedValueError("give a probability_column for every class or for none", ("classes", index))
+        if not any(given) and self.prediction_column is None:
+            raise KeyedValueError("a multiclass story needs the classes' probability_column or a prediction_column "
+                                  "(the class the model called)", ("classes",))
+
+    def _check_regression(self) -> None:
+        if self.counts is not None:
+            raise KeyedValueError("counts tell a binary story; a regression story needs the scored set (artifact)",
+                                  ("counts",))
+        for key in ("target_means", "amount_unit"):
+            if getattr(self, key) is None:
+                raise KeyedValueError(f"a regression story needs {key} (e.g. "
+                                      + ("'the number of beds needed next week')" if key == "target_means"
+                                         else "'beds')"), (key,))
+        if (self.lower_column is None) != (self.upper_column is None):
+            missing = "upper_column" if self.upper_column is None else "lower_column"
+            raise KeyedValueError("a prediction interval needs both lower_column and upper_column", (missing,))
+        if self.lower_column is not None and self.interval_level is None:
+            raise KeyedValueError("say how often the prediction interval should hold the truth (interval_level, "
+                                  "e.g. 0.9)", ("lower_column",))
+        if self.lower_column is None and self.interval_level is not None:
+            raise KeyedValueError("interval_level needs the interval's lower_column and upper_column",
+                                  ("interval_level",))
+
+    @property
+    def forecast_column(self) -> str:
+        """Regression: the column with the forecast."""
+        return self.prediction_column or "prediction"
+
+    @property
+    def class_values(self) -> tuple[str, ...]:
+        """Multiclass: the class values in the story's order."""
+        return tuple(c.value for c in self.classes or ())
 
 
 class SliceSpec(StrictModel):
