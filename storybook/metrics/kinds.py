@@ -42,7 +42,9 @@ __all__ = [
 
 Task = Literal["binary", "multiclass", "regression"]  # the story's evaluation.task
 TASKS: tuple[Task, ...] = get_args(Task)
-Interval = Literal["wilson", "auc", "none"]  # Wilson for a share; Hanley-McNeil alone, DeLong paired; none
+# Wilson for a share; Hanley-McNeil alone, DeLong paired; a seeded percentile bootstrap over cases (from_set);
+# none
+Interval = Literal["wilson", "auc", "bootstrap", "none"]
 Denominator = Literal["positives", "negatives", "flagged", "not_flagged", "all"]
 Labels = npt.NDArray[np.bool_]
 Scores = npt.NDArray[np.float64]
@@ -90,8 +92,9 @@ class MetricKindInfo:
 
     @property
     def proportion(self) -> bool:
-        """A share of a group of rows, told with its Wilson interval."""
-        return self.interval == "wilson"
+        """A binary share of a group of rows, counted from the confusion table and told with its Wilson
+        interval. A share of another task (also ``"wilson"``) is computed from that task's scores (from_set)."""
+        return self.interval == "wilson" and self.task == "binary"
 
     @property
     def computable(self) -> bool:
