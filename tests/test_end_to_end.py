@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from storybook.cli import app
-from storybook.sources.loader import CARD_SECTIONS
+from storybook.sources.sections import CARD_SECTIONS
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()

@@ -38,9 +38,7 @@ from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
 from storybook.review.outcomes import NumberChange, analysis_outcomes, setting_changes
 from storybook.sources.loader import (
-    CARD_SECTIONS,
     PROJECT_FILE,
-    STORY_SECTIONS,
     BrokenStory,
     StorySource,
     find_project_root,
@@ -48,6 +46,7 @@ from storybook.sources.loader import (
     validate,
 )
 from storybook.sources.schema import ProjectConfig
+from storybook.sources.sections import HEADINGS, MARKDOWN_SECTIONS
 from storybook.sources.yaml_loader import parse_yaml
 
 __all__ = [
@@ -66,7 +65,8 @@ __all__ = [
 
 GIT_TIMEOUT = 60
 WORKTREE = "the work tree"
-SECTION_TITLES = {**CARD_SECTIONS, **STORY_SECTIONS, "title": "Title", "summary": "Summary"}
+# What a prose change is called in a diff: the story's title and summary, then each Markdown section's heading.
+SECTION_TITLES = {"title": "Title", "summary": "Summary", **{sid: HEADINGS[sid] for sid in MARKDOWN_SECTIONS}}
 
 
 WordOp = tuple[Literal["equal", "delete", "insert"], str]
@@ -157,7 +157,7 @@ def _prose(old: StorySource | None, new: StorySource | None) -> list[ProseChange
         return found
 
     before, after = texts(old), texts(new)
-    order = ["title", "summary", *(f"{sid}.md" for sid in (*CARD_SECTIONS, *STORY_SECTIONS))]
+    order = ["title", "summary", *(f"{sid}.md" for sid in MARKDOWN_SECTIONS)]
     changes = []
     for key in order:
         a, b = before.get(key, ""), after.get(key, "")

@@ -18,10 +18,10 @@ from pydantic import BaseModel, ValidationError
 from storybook.errors import ConfigError, Location, SourceError, StorybookError, UnexpectedError
 from storybook.files import FileTooLarge, read_at_most
 from storybook.sources.schema import SLUG_PATTERN, KeyedValueError, ProjectConfig, StoryConfig
+from storybook.sources.sections import AUTHORED_SECTIONS, HEADINGS, MARKDOWN_SECTIONS
 from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
 
 __all__ = [
-    "CARD_SECTIONS",
     "PROJECT_FILE",
     "BrokenStory",
     "MarkdownSource",
@@ -37,23 +37,7 @@ PROJECT_FILE = "storybook.yaml"
 STORY_FILE = "story.yaml"
 MAX_MARKDOWN_BYTES = 200_000
 
-# Mitchell et al. (2019) model card sections, in order, with the file an author may write for each.
-CARD_SECTIONS: dict[str, str] = {
-    "model-details": "Model details",
-    "intended-use": "Intended use",
-    "factors": "Factors",
-    "metrics": "Metrics",
-    "evaluation-data": "Evaluation data",
-    "training-data": "Training data",
-    "quantitative-analyses": "Quantitative analyses",
-    "ethical-considerations": "Ethical considerations",
-    "caveats-and-recommendations": "Caveats and recommendations",
-}
-# Narrative sections beyond the card, told when the story asks for them.
-STORY_SECTIONS: dict[str, str] = {"cost-of-error": "What mistakes cost"}
-# Sections that only people can write: the build fails without them.
-AUTHORED_SECTIONS = ("ethical-considerations", "caveats-and-recommendations")
-
+# Which Markdown files a story may have (<id>.md) and which it must have: see storybook/sources/sections.py.
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -173,14 +157,14 @@ def load_story(root: Path, directory: Path, project: ProjectConfig | None = None
     loaded = load_yaml(story_file)
     config = validate(StoryConfig, loaded)
     sections: dict[str, MarkdownSource] = {}
-    for section_id in (*CARD_SECTIONS, *STORY_SECTIONS):
+    for section_id in MARKDOWN_SECTIONS:
         path = directory / f"{section_id}.md"
         if path.exists():
             sections[section_id] = read_markdown(root, path)
     for section_id in AUTHORED_SECTIONS:
         if section_id not in sections or not sections[section_id].text.strip():
             raise SourceError(
-                f"the model card needs the section {CARD_SECTIONS[section_id]!r}, written by people",
+                f"the model card needs the section {HEADINGS[section_id]!r}, written by people",
                 location=Location(directory / f"{section_id}.md"),
                 hint=f"write {section_id}.md in {directory.name}/ (plain Markdown)",
             )

@@ -10,14 +10,12 @@ from storybook.errors import Location, StorybookError
 from storybook.resolve.resolved import ResolvedStory
 from storybook.review.checks.findings import Collector
 from storybook.sources.loader import (
-    AUTHORED_SECTIONS,
-    CARD_SECTIONS,
-    STORY_SECTIONS,
     BrokenStory,
     Project,
     StorySource,
     read_markdown,
 )
+from storybook.sources.sections import AUTHORED_SECTIONS, HEADINGS, MARKDOWN_SECTIONS
 
 MIN_WORDS_FOR_GRADE = 30
 
@@ -32,12 +30,12 @@ _DECIMAL = re.compile(r"(?<![\w.,])0?\.\d+(?!\w|\.\d|%)")
 
 def check_sections(found: Collector, story: StorySource | BrokenStory) -> None:
     directory = story.directory
-    known = (*CARD_SECTIONS, *STORY_SECTIONS)
+    known = MARKDOWN_SECTIONS
     for section_id in AUTHORED_SECTIONS:
         path = directory / f"{section_id}.md"
         if not path.is_file() or not path.read_text(encoding="utf-8", errors="replace").strip():
             found.add("error", path, "section-missing",
-                      f"the model card needs the section {CARD_SECTIONS[section_id]!r}, written by people",
+                      f"the model card needs the section {HEADINGS[section_id]!r}, written by people",
                       f"write {section_id}.md in {directory.name}/ (plain Markdown)")
     for path in sorted(directory.glob("*.md")):
         section_id = path.stem
@@ -94,7 +92,7 @@ def readability_grade(text: str) -> tuple[float, int]:
 def literals_and_readability(found: Collector, project: Project, directory: Path) -> None:
     """Over every section file, also of a story that does not load (its prose can still be read)."""
     target = project.config.readability
-    for section_id in (*CARD_SECTIONS, *STORY_SECTIONS):
+    for section_id in MARKDOWN_SECTIONS:
         path = directory / f"{section_id}.md"
         try:
             section = read_markdown(project.root, path)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
 from storybook.sources.schema.common import DEFAULT_IN_USE_ALIAS, AliasName, ShortText, StrictModel, Text
+from storybook.sources.sections import SECTION_IDS
 
 
 class Readability(StrictModel):
@@ -47,12 +48,17 @@ class GlossaryEntry(StrictModel):
 
 
 Glossary = Annotated[dict[TermName, GlossaryEntry | None], Field(max_length=500)]
+# The page's sections in page order, as storybook/sources/sections.py lists them (a typed Literal cannot be built
+# from that table, so the check below fails at import until both agree).
 PageSection = Literal[
     "decision", "model-details", "intended-use", "factors", "metrics", "evaluation-data", "training-data",
     "quantitative-analyses", "drivers", "history", "cost-of-error", "trust", "claims", "ethical-considerations",
     "caveats-and-recommendations", "provenance", "glossary",
 ]
-PAGE_SECTIONS: tuple[str, ...] = PageSection.__args__  # type: ignore[attr-defined]
+PAGE_SECTIONS: tuple[str, ...] = SECTION_IDS
+if get_args(PageSection) != SECTION_IDS:  # pragma: no cover - a mistake in the schema or the registry
+    raise ImportError(f"PageSection {get_args(PageSection)} does not list the sections of "
+                      f"storybook/sources/sections.py in their order: {SECTION_IDS}")
 SummaryBlock = Literal["decision", "key-figures", "cost-of-error", "trust", "claims", "drivers", "caveats"]
 SUMMARY_BLOCKS: tuple[str, ...] = SummaryBlock.__args__  # type: ignore[attr-defined]
 
