@@ -42,7 +42,8 @@ from storybook.render.markdown import markdown_to_html
 from storybook.render.model_charts import importance_chart, timeline_chart
 from storybook.render.sandbox import PageSandbox, template_failure
 from storybook.resolve.resolved import Provenance, ResolvedStory
-from storybook.sources.loader import CARD_SECTIONS, StorySource
+from storybook.sources.loader import StorySource
+from storybook.sources.sections import CARD_SECTIONS
 from storybook.sources.schema import PAGE_SECTIONS, Versions
 
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
