@@ -3,6 +3,7 @@ code is missing here, which fails on the story's line with the fix (log an impor
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import textwrap
 import warnings
@@ -17,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import recall_score
 
 from storybook.errors import SourceError
 from storybook.resolve.mlflow_source import MlflowSource
@@ -122,12 +124,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
             sys.path.remove(str(root / "code" / "scorer_here"))
 
 
-def _story(root: Path, run_id: str, model_path: str = "scorer") -> tuple[StorySource, MlflowSource]:
-    project = root / f"project-{run_id[:8]}-{model_path}"
+def _story(root: Path, run_id: str, model_path: str = "scorer", *,
+           edits: tuple[tuple[str, str], ...] = ()) -> tuple[StorySource, MlflowSource]:
+    """The story over ``run_id`` in a project of its own; ``edits`` replace text of STORY_YAML."""
+    text = STORY_YAML.format(run_id=run_id).replace("model_path: scorer", f"model_path: {model_path}")
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    project = root / f"project-{run_id[:8]}-{model_path}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     (project / "stories" / "custom").mkdir(parents=True, exist_ok=True)
     (project / "storybook.yaml").write_text(f"title: t\ntracking_uri: sqlite:///{root / 'store' / 'mlflow.db'}\n")
-    (project / "stories" / "custom" / "story.yaml").write_text(
-        STORY_YAML.format(run_id=run_id).replace("model_path: scorer", f"model_path: {model_path}"))
+    (project / "stories" / "custom" / "story.yaml").write_text(text)
     (project / "stories" / "custom" / "ethical-considerations.md").write_text("People decide.\n")
     (project / "stories" / "custom" / "caveats-and-recommendations.md").write_text("Check it.\n")
     story = load_project(project).stories[0]
@@ -193,3 +200,60 @@ def test_a_run_without_that_model_name_says_so(store: tuple[Path, dict[str, str]
     story, source = _story(root, runs["scorer_here"], model_path="ranker")
     with pytest.raises(SourceError, match="has no logged model named 'ranker'"):
         source.resolve(story)
+
+
+def test_drivers_flag_at_the_scored_sets_threshold_not_at_a_default(store: tuple[Path, dict[str, str]]) -> None:
+    """The drops are measured on the story's checked scored set (storybook.resolve.scored), flagged at the
+    story's threshold: at 0.3 the baseline recall is the share of ill patients scoring 0.3 or more, which
+    differs from the share at 0.5 (a fallback threshold would give that one)."""
+    root, runs = store
+    story, source = _story(root, runs["scorer_here"],
+                           edits=(("  threshold: 0.5", "  threshold: 0.3"), ("metric: roc_auc", "metric: recall")))
+    drivers = source.resolve(story).drivers
+    assert drivers is not None and drivers.metric == "recall" and drivers.baseline is not None
+    frame, truth = _data()
+    import scorer_here
+
+    fitted = LogisticRegression().fit(frame, truth)
+    scores = np.asarray(scorer_here.Scorer(fitted.coef_[0], float(fitted.intercept_[0])).predict(None, frame))
+    at_03, at_05 = recall_score(truth, scores >= 0.3), recall_score(truth, scores >= 0.5)
+    assert at_03 != pytest.approx(at_05)  # the test could tell the two thresholds apart
+    assert drivers.baseline == pytest.approx(at_03, abs=1e-12)
+    assert drivers.baseline == pytest.approx(((scores >= 0.3) & (truth == 1)).sum() / (truth == 1).sum())
+
+
+def test_drivers_refuse_a_threshold_param_the_run_lacks(store: tuple[Path, dict[str, str]]) -> None:
+    """No 0.5 fallback: a story whose threshold comes from a run param the run did not log is refused while
+    the drivers are resolved, on the line of ``threshold_param``, as the model card would refuse it."""
+    root, runs = store
+    story, source = _story(root, runs["scorer_here"],
+                           edits=(("  threshold: 0.5", "  threshold_param: cutoff"),
+                                  ("metric: roc_auc", "metric: recall")))
+    with pytest.raises(SourceError) as error:
+        source.resolve(story)
+    assert error.value.message == f"run {runs['scorer_here']} has no param 'cutoff' holding the threshold"
+    line = STORY_YAML.count("\n", 0, STORY_YAML.index("  threshold: 0.5")) + 1
+    assert error.value.location is not None and error.value.location.line == line
+    assert error.value.hint == "log the threshold as a param, or set evaluation.threshold"
+
+
+def test_drivers_refuse_a_scored_set_that_is_not_a_yes_no_outcome(store: tuple[Path, dict[str, str]],
+                                                                  tmp_path: Path) -> None:
+    """The drivers read the same checked set as the card: a third label in the label column is refused with
+    scored.py's located error before any model is shuffled."""
+    root, runs = store
+    uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    frame, truth = _data()
+    labels = truth.astype(object)
+    labels[:5] = "unsure"
+    scored = frame.assign(label=labels, score=np.linspace(0, 1, len(frame)))
+    client.log_text(runs["scorer_here"], scored.to_csv(index=False), "evaluation/three_labels.csv")
+    story, source = _story(root, runs["scorer_here"], edits=(
+        ("artifact: evaluation/scored.csv", "artifact: evaluation/three_labels.csv"),))
+    with pytest.raises(SourceError) as error:
+        source.resolve(story)
+    assert "holds 3 different labels ('0', '1', 'unsure'), not two" in error.value.message
+    # label_column is not written in this story (the default, "label"), so the error points at its block.
+    line = STORY_YAML.count("\n", 0, STORY_YAML.index("evaluation:")) + 1
+    assert error.value.location is not None and error.value.location.line == line
