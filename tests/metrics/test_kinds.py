@@ -43,8 +43,10 @@ def test_every_old_list_of_kinds_is_read_from_the_table() -> None:
                                 "false_negative_rate")
     assert (*PROPORTION_KINDS[:4], "roc_auc", *PROPORTION_KINDS[4:]) == kinds.INTERVAL_KINDS
     assert set(IMPORTANCE_METRICS) == {"accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier"}
-    assert {"accuracy", "roc_auc", "f1", "brier", "other"} == SCORE_KINDS
-    assert LOWER_IS_BETTER == ("false_positive_rate", "false_negative_rate", "brier")
+    assert {"accuracy", "roc_auc", "f1", "brier", "other", "rmse", "r2", "multiclass_accuracy",
+            "balanced_accuracy", "macro_f1", "log_loss"} == SCORE_KINDS
+    assert LOWER_IS_BETTER == ("false_positive_rate", "false_negative_rate", "brier", "mae", "rmse",
+                               "median_absolute_error", "log_loss")
     assert set(RECOMPUTABLE) == set(names) - {"other"}
     assert set(plain.RATE_NAMES) == set(PROPORTION_KINDS)
     assert DRIVER_METRIC_NAMES["roc_auc"] == "ranking quality (AUC)" and set(DRIVER_METRIC_NAMES) == set(
@@ -158,3 +160,74 @@ def test_a_new_row_reaches_the_schema_and_the_card(tmp_path: Path) -> None:
     assert "Clear calls that are right" in sentences
     assert "Of the patients who are not flagged, " in sentences and "really have a harmless tumour" in sentences
     assert f"(measured on {tn + fn:,} patients who are not flagged)." in sentences
+
+
+_DERIVED = """
+import json, sys
+from tests.metrics.new_kind import add_negative_predictive_value
+add_negative_predictive_value()
+from typer.testing import CliRunner
+from storybook.analyse import plain
+from storybook.analyse.classification import PROPORTION_KINDS
+from storybook.analyse.reconcile import RECOMPUTABLE
+from storybook.cli import app
+from storybook.metrics.importance import IMPORTANCE_METRICS
+from storybook.review.plain_lints import SCORE_KINDS
+from storybook.sources.schema import METRIC_KINDS, IntervalKind
+from typing import get_args
+print("DERIVED", json.dumps({
+    "schema": METRIC_KINDS, "proportion": PROPORTION_KINDS, "interval": get_args(IntervalKind),
+    "recomputable": RECOMPUTABLE, "lint_score_kinds": sorted(SCORE_KINDS), "importance": IMPORTANCE_METRICS,
+    "rate_names": plain.RATE_NAMES}))
+result = CliRunner().invoke(app, ["check", sys.argv[1], "--online", "--format", "json"])
+print("CHECK", json.dumps({"exit": result.exit_code, "output": result.output}))
+"""
+
+
+def test_a_new_row_reaches_the_lints_and_the_reconciliation(tmp_path: Path) -> None:
+    """In a process where the row is added first, every list derived from the table holds the new kind as the
+    row says (a share with a Wilson interval, recomputable; not score-like, not for importance), and the
+    reconciliation uses it: an NPV logged at another threshold than the story's fails ``check`` on the
+    metric's line, with the threshold that would give the logged value as the likely cause."""
+    import json
+
+    uri = stores.tracking_uri(tmp_path)
+    _, x_test, _, y_test = stores.breast_cancer(seed=3)
+    scores = np.clip((x_test["mean radius"].to_numpy() - 8) / 20, 0, 1)
+    truth = y_test.to_numpy() == 1
+
+    def npv(threshold: float) -> float:
+        flagged = scores >= threshold
+        return int((~truth & ~flagged).sum()) / int((~flagged).sum())
+
+    at_story, at_other = npv(0.5), npv(0.3)
+    assert abs(at_story - at_other) > 0.005  # a difference the reconciliation must see
+    run = stores.log_scored_run(uri, stores.scored_frame(y_test, scores), metrics={"npv": at_other})
+    story = stores.story("x", "y", [{"key": "npv", "label": "Clear calls that are right", "kind": NAME}],
+                         {"unit": "patients", "positive_means": "have a malignant tumour",
+                          "negative_means": "have a harmless tumour", "threshold": 0.5})
+    story["model"] = {"run_id": run}
+    stores.write_project(tmp_path, {"npv": story})
+
+    done = subprocess.run([sys.executable, "-c", _DERIVED, str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600,
+                          env={**os.environ, "MLFLOW_TRACKING_URI": "", "PYTHONPATH": str(ROOT)})
+    lines = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in done.stdout.splitlines()
+             if line.startswith(("DERIVED ", "CHECK "))}
+    assert set(lines) == {"DERIVED", "CHECK"}, done.stdout + done.stderr
+    derived = json.loads(lines["DERIVED"])
+    for held in ("schema", "proportion", "interval", "recomputable", "rate_names"):
+        assert NAME in derived[held], held
+    assert NAME not in derived["lint_score_kinds"] and NAME not in derived["importance"]  # the row says neither
+    assert derived["rate_names"][NAME] == "share of clear calls that are right"
+
+    check = json.loads(lines["CHECK"])
+    assert check["exit"] == 1, check["output"]
+    found = [f for f in json.loads(check["output"])["findings"] if f["code"] == "figure-mismatch"]
+    assert len(found) == 1, check["output"]
+    written = (tmp_path / "stories" / "npv" / "story.yaml").read_text().splitlines()
+    assert found[0]["line"] == written.index("- key: npv") + 1  # the metric's own line
+    message = found[0]["message"]
+    assert f"metric 'npv' ({NAME}) was logged as {at_other:.4f}, but the evaluation set gives {at_story:.4f}" \
+        in message
+    assert "likely cause: another threshold" in message and "where the story flags at 0.5" in message
