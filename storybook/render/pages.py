@@ -43,8 +43,8 @@ from storybook.render.model_charts import importance_chart, timeline_chart
 from storybook.render.sandbox import PageSandbox, template_failure
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import StorySource
-from storybook.sources.sections import CARD_SECTIONS
-from storybook.sources.schema import PAGE_SECTIONS, Versions
+from storybook.sources.schema import Versions
+from storybook.sources.sections import CHART_IDS, HEADINGS, SECTION_IDS, SECTIONS
 
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
 
@@ -125,32 +125,56 @@ def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[Claim
     )
 
 
-def _charts(story: StorySource, resolved: ResolvedStory, card: ModelCard) -> list[Chart]:
-    charts: list[Chart] = []
+# A chart on the page: the registry's chart id (sources/sections.py), the group it is drawn for ("" when it is
+# drawn once; a slice's column for a chart drawn per slice), and the chart.
+Placed = tuple[str, str, Chart]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The page's charts by the registry's chart id: a template places them with ``figures.of("icons")`` (or
+    ``figures.of("slices", column)``), inside the section the registry gives that chart."""
+
+    placed: Sequence[Placed] = ()
+
+    def of(self, chart_id: str, group: str = "") -> list[Chart]:
+        if chart_id not in CHART_IDS:
+            raise KeyError(f"no chart {chart_id!r} in storybook/sources/sections.py; the charts are "
+                           f"{', '.join(CHART_IDS)}")
+        return [chart for placed_id, placed_group, chart in self.placed
+                if placed_id == chart_id and placed_group == group]
+
+    @property
+    def charts(self) -> list[Chart]:
+        return [chart for _, _, chart in self.placed]
+
+
+def _charts(story: StorySource, resolved: ResolvedStory, card: ModelCard) -> list[Placed]:
+    charts: list[Placed] = []
     for analysis in card.slices:
         for kind in ("recall", "specificity"):
             chart = slice_chart(f"{story.slug}-{analysis.spec.column}-{kind}", analysis.spec.label,
                                 KIND_LABELS[kind], kind, analysis.table, card.rules.min_count)
             if chart is not None:
-                charts.append(chart)
+                charts.append(("slices", analysis.spec.column, chart))
     for spec in story.config.series:
         chart = series_chart(f"{story.slug}-series-{spec.key}", spec.label, resolved.series[spec.key])
         if chart is not None:
-            charts.append(chart)
+            charts.append(("series", "", chart))
     return charts
 
 
-def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
+def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     cost = analysis.cost
     assert cost is not None
     words = analysis.card.words
-    charts = []
+    charts: list[Placed] = []
     if cost.curve is not None and cost.comparison is not None:
-        charts.append(cost_chart(f"{story.slug}-cost-curve", cost.spec.unit, cost.per,
-                                 list(cost.curve.thresholds), list(cost.curve.costs),
-                                 cost.comparison.best.threshold, cost.current_threshold,
-                                 best_text=cost.best_threshold_text, best_cost=cost.comparison.best.cost_per,
-                                 current_text=cost.current_threshold_text, capacity=cost.spec.capacity))
+        charts.append(("cost-curve", "", cost_chart(
+            f"{story.slug}-cost-curve", cost.spec.unit, cost.per, list(cost.curve.thresholds),
+            list(cost.curve.costs), cost.comparison.best.threshold, cost.current_threshold,
+            best_text=cost.best_threshold_text, best_cost=cost.comparison.best.cost_per,
+            current_text=cost.current_threshold_text, capacity=cost.spec.capacity)))
     frequencies = cost.current
     counts = {"found": frequencies.tp, "false alarm": frequencies.fp, "missed": frequencies.fn,
               "rightly left alone": frequencies.tn}
@@ -160,14 +184,14 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
         "missed": f"who {words.positive} but are missed",
         "rightly left alone": f"who {words.negative} and are left alone",
     }
-    charts.append(icon_array(f"{story.slug}-icons", words.unit, counts, descriptions))
+    charts.append(("icons", "", icon_array(f"{story.slug}-icons", words.unit, counts, descriptions)))
     return charts
 
 
-def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
+def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     trust = analysis.trust
     assert trust is not None
-    charts: list[Chart] = []
+    charts: list[Placed] = []
     for guarded in trust.guarded:
         change = guarded.change
         change_ms = (guarded.series.points[change.index].timestamp_ms
@@ -176,13 +200,13 @@ def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Chart]:
                                      guarded.guardrail.name.capitalize(), guarded.series, guarded.guardrail.lower,
                                      guarded.guardrail.upper, change_ms)
         if chart is not None:
-            charts.append(chart)
+            charts.append(("guard", "", chart))
     if trust.reliability is not None:
         bins = [(b.mean_score, b.observed_rate, b.n) for b in trust.reliability.bins
                 if b.mean_score is not None and b.observed_rate is not None]
         chart = reliability_chart(f"{story.slug}-calibration", analysis.card.words.unit, bins)
         if chart is not None:
-            charts.append(chart)
+            charts.append(("calibration", "", chart))
     return charts
 
 
@@ -203,12 +227,6 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
     return list(entries.values())
 
 
-# The sections a decision's ground may point to, as the page names them.
-SECTION_NAMES = {  # every section's heading: the table of contents and links to sections
-    "decision": "The decision", **CARD_SECTIONS, "drivers": "What drives the predictions",
-    "history": "The model's history", "cost-of-error": "What mistakes cost", "trust": "How far to trust it",
-    "claims": "Claims checked against the data", "provenance": "Where the numbers come from",
-}
 OUTCOME_WORDS = {"holds": "holds", "fails": "fails", "cannot tell": "cannot be told",
                  "no longer a ground": "is no longer a ground"}
 
@@ -245,15 +263,19 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         used_metrics.update(r.key for r in find_references(source.text, where) if r.function == "metric")
         # Sanitised by markdown_to_html, so it may be placed into the page as HTML.
         prose[section_id] = Markup(markdown_to_html(render_expressions(source.text, where, vocabulary)))
-    charts = _charts(story, resolved, card)
+    placed = _charts(story, resolved, card)
     if analysis.cost is not None:
-        charts += _cost_charts(story, analysis)
+        placed += _cost_charts(story, analysis)
     if analysis.trust is not None:
-        charts += _trust_charts(story, analysis)
+        placed += _trust_charts(story, analysis)
     if analysis.drivers is not None:
-        charts += [c for c in (importance_chart(f"{story.slug}-drivers", analysis.drivers),) if c is not None]
+        placed += [("drivers", "", c) for c in (importance_chart(f"{story.slug}-drivers", analysis.drivers),)
+                   if c is not None]
     if analysis.history is not None:
-        charts += [c for c in (timeline_chart(f"{story.slug}-timeline", analysis.history),) if c is not None]
+        placed += [("timeline", "", c) for c in (timeline_chart(f"{story.slug}-timeline", analysis.history),)
+                   if c is not None]
+    figures = Figures(placed)
+    charts = figures.charts
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
@@ -263,11 +285,12 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "drivers": analysis.drivers, "history": analysis.history,
         "resolved": resolved,
         "prose": prose,
-        "sections": CARD_SECTIONS, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
+        # Each section's heading and its charts, from the registry (sources/sections.py).
+        "headings": HEADINGS, "figures": figures, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
         "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
         # The decision brief with what people signed (overrules, the grounds then), for _decision.html.
-        "decision": analysis.decision, "section_names": SECTION_NAMES, "outcome_words": OUTCOME_WORDS,
+        "decision": analysis.decision, "outcome_words": OUTCOME_WORDS,
     }
     versions = story_versions(story)
     present = _present_sections(analysis)
@@ -295,13 +318,12 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
                 "cost-of-error": analysis.cost, "trust": analysis.trust, "claims": analysis.claims}
-    return set(SECTION_NAMES) - {section for section, found in optional.items() if not found}
+    return set(SECTION_IDS) - {section for section, found in optional.items() if not found}
 
 
 def _toc(present: set[str], shown: frozenset[str]) -> list[tuple[str, str]]:
     """The table of contents in page order. The glossary adds its own entry: only the template knows its terms."""
-    return [(section, SECTION_NAMES[section]) for section in PAGE_SECTIONS
-            if section in SECTION_NAMES and section in present and section in shown]
+    return [(s.id, s.heading) for s in SECTIONS if s.in_contents and s.id in present and s.id in shown]
 
 
 def story_versions(story: StorySource) -> Versions:

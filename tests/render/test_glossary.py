@@ -13,6 +13,7 @@ from storybook.analyse.plain import Vocabulary
 from storybook.render.glossary import link_terms, render_with_glossary, terms_used
 from storybook.render.markdown import markdown_to_html
 from storybook.render.pages import page_environment
+from storybook.sources.sections import HEADINGS
 
 WORDS = Vocabulary(unit="patients", positive="have a malignant tumour", negative="have a harmless tumour",
                    flagged="put at the front of the queue")
@@ -106,7 +107,7 @@ def test_a_hostile_glossary_entry_cannot_inject_html() -> None:
     terms = build_glossary(WORDS, story={"recall": TermOverride(evil, evil, also=(evil,))})
     env = page_environment(None)
     page = env.from_string('<main><p>{{ text }}</p>{% include "_glossary.html" %}</main>')
-    html = render_with_glossary(page, {"text": f"recall and {evil}"}, terms)
+    html = render_with_glossary(page, {"text": f"recall and {evil}", "headings": HEADINGS}, terms)
     parser = _Tags()
     parser.feed(html)
     assert "script" not in parser.tags and "img" not in parser.tags
@@ -120,7 +121,8 @@ def test_render_with_glossary_lists_only_used_terms_alphabetically() -> None:
     env = page_environment(None)
     page = env.from_string('<main><p>{{ text }}</p>{% if glossary %}{% include "_glossary.html" %}{% endif %}'
                            "</main>")
-    html = render_with_glossary(page, {"text": "The threshold decides; recall follows."}, TERMS)
+    html = render_with_glossary(page, {"text": "The threshold decides; recall follows.", "headings": HEADINGS},
+                                TERMS)
     assert re.findall(r'<dt><span id="([^"]+)">', html) == ["term-recall", "term-threshold"]
     assert _links(html) == [("term-threshold", "threshold"), ("term-recall", "recall")]
     section = html.split('<section id="glossary"', 1)[1]
