@@ -30,7 +30,7 @@ from storybook.analyse.plain import (
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import Figure, ResolvedStory
-from storybook.resolve.scored import ScoredSet, story_scored_set, threshold_of
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, story_task_set, threshold_of
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, ProjectConfig
 
@@ -52,19 +52,28 @@ def vocabulary(story: StorySource) -> Vocabulary:
     evaluation = story.config.evaluation
     if evaluation is None:
         return Vocabulary()
+    if evaluation.positive_means is None or evaluation.negative_means is None:  # a multiclass or regression story
+        return Vocabulary(unit=evaluation.unit)
     return Vocabulary(unit=evaluation.unit, positive=evaluation.positive_means,
                       negative=evaluation.negative_means, flagged=evaluation.flagged_means)
 
 
 def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: WordingRules = DEFAULT_RULES, *,
-                       scored: ScoredSet | None = None) -> ModelCard:
-    """The model card; ``scored`` is the story's checked scored set when the caller built it already."""
+                       scored: AnyScoredSet | None = None) -> ModelCard:
+    """The model card; ``scored`` is the story's checked scored set when the caller built it already. For a
+    multiclass or regression story the card holds the figures; the task's own analysis tells its slices."""
     config = story.config
     words = vocabulary(story)
     if scored is None:
-        scored = story_scored_set(story, resolved)
-    threshold, threshold_source = ((scored.threshold, scored.threshold_source) if scored is not None
-                                   else _threshold(story, resolved))  # read once, with the scored set
+        scored = story_task_set(story, resolved)
+    binary = scored if isinstance(scored, ScoredSet) else None
+    threshold: float | None
+    if binary is not None:
+        threshold, threshold_source = binary.threshold, binary.threshold_source  # read once, with the scored set
+    elif config.task == "binary":
+        threshold, threshold_source = _threshold(story, resolved)
+    else:
+        threshold, threshold_source = None, ""
     overall: SliceRow | None = None
     slices: list[SliceAnalysis] = []
     if config.evaluation is not None and config.evaluation.counts is not None:
@@ -76,9 +85,9 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
         overall = SliceRow(value="all", n=confusion.n, positives=confusion.positives, confusion=confusion,
                            rates={kind: rate(kind, confusion) for kind in PROPORTION_KINDS},
                            auc=Estimate(None, None, None, confusion.n))
-    if scored is not None:
+    if binary is not None:
         assert config.evaluation is not None
-        frame = scored.frame
+        frame = binary.frame
         for index, spec in enumerate(config.slices):
             if spec.column not in frame.columns:
                 raise SourceError(
@@ -86,8 +95,8 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
                     location=story.yaml.location(("slices", index, "column")),
                     hint=f"columns: {', '.join(map(str, frame.columns[:20]))}",
                 )
-        overall, tables = disaggregate(scored.labels, scored.scores, frame[[s.column for s in config.slices]],
-                                       scored.threshold)
+        overall, tables = disaggregate(binary.labels, binary.scores, frame[[s.column for s in config.slices]],
+                                       binary.threshold)
         headline = next((m.kind for m in config.metrics if m.kind in PROPORTION_KINDS), "recall")
         for spec, table in zip(config.slices, tables, strict=True):
             small = tuple(row.value for row in table.rows if row.n < config.min_slice_size)
@@ -108,7 +117,7 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
     )
 
 
-def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, scored: ScoredSet | None,
+def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, scored: AnyScoredSet | None,
                  positive_value: str, words: Vocabulary, rules: WordingRules) -> MetricLine:
     """One figure, told only from what it really measured (the rule is in storybook.analyse.reconcile)."""
     where = measured_on(spec)

@@ -34,7 +34,7 @@ from storybook.analyse.classification import (
 )
 from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
 from storybook.metrics.kinds import kind_info, kinds_where
-from storybook.resolve.scored import ScoredSet
+from storybook.resolve.scored import AnyScoredSet, ScoredSet
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
 __all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on", "measured_on_default",
@@ -73,7 +73,7 @@ def measured_on(spec: MetricSpec) -> MeasuredOn:
     return spec.measured_on if spec.measured_on is not None else measured_on_default(spec.key)
 
 
-def recompute(kind: str, overall: SliceRow | None, scored: ScoredSet | None) -> Estimate | None:
+def recompute(kind: str, overall: SliceRow | None, scored: AnyScoredSet | None) -> Estimate | None:
     """The figure of this kind on the evaluation set (with its interval where one applies), or None when it
     cannot be computed from what the story has."""
     info = kind_info(kind)
@@ -83,8 +83,10 @@ def recompute(kind: str, overall: SliceRow | None, scored: ScoredSet | None) -> 
         if overall is None:
             return None
         estimate = overall.rates[kind] if info.proportion else info.from_confusion(overall.confusion)
-    elif info.compute is not None and scored is not None:
+    elif info.compute is not None and isinstance(scored, ScoredSet):
         estimate = info.measure(scored.labels, scored.scores, scored.threshold)
+    elif info.from_set is not None and scored is not None and not isinstance(scored, ScoredSet):
+        estimate = info.measure_set(scored.scores)  # a multiclass or regression figure
     else:
         return None
     # A share or ROC AUC with nothing to count is told as such; a bare figure that cannot be computed is not.
@@ -123,12 +125,12 @@ def _sweep(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.floa
     return [(float(cuts[k]), float(values[k])) for k in agreeing]
 
 
-def likely_cause(kind: str, logged: float, recomputed: float, scored: ScoredSet | None,
+def likely_cause(kind: str, logged: float, recomputed: float, scored: AnyScoredSet | None,
                  positive_value: str) -> str:
     """The most likely reason a logged figure differs from the evaluation set's, in plain words."""
     if logged > 1 and _agrees(logged / 100, recomputed):
         return "the run logged it as a percentage"
-    if scored is not None:
+    if isinstance(scored, ScoredSet):
         labels, scores, threshold = scored.labels, scored.scores, scored.threshold
         if (info := kind_info(kind)) is not None and info.counts is not None:
             flagged = scores >= threshold

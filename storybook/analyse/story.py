@@ -21,7 +21,7 @@ from storybook.analyse.history import HistoryReport, analyse_history
 from storybook.analyse.model_card import analyse_model_card, wording_rules
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.scored import compared_scored_set, story_scored_set
+from storybook.resolve.scored import ScoredSet, compared_scored_set, story_task_set
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ProjectConfig
 
@@ -46,14 +46,15 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                   ) -> StoryAnalysis:
     project = project if project is not None else story.project
     config = story.config
-    scored = story_scored_set(story, resolved)  # built and checked once, read by every analysis below
+    task_set = story_task_set(story, resolved)  # built and checked once, read by every analysis below
+    scored = task_set if isinstance(task_set, ScoredSet) else None  # a binary story's set
     compared_set = None
     if config.trust is not None or config.decision is not None:
         compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
-    card = analyse_model_card(story, resolved, wording_rules(project), scored=scored)
+    card = analyse_model_card(story, resolved, wording_rules(project), scored=task_set)
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
     cost = None
-    if config.cost_of_error is not None and card.threshold is not None:
+    if config.cost_of_error is not None and card.threshold is not None and config.task == "binary":
         if scored is not None:
             cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
                                       scored.frame[[s.column for s in config.slices]], config.slices,

@@ -1,4 +1,6 @@
-"""The scored evaluation set of a binary story, built and checked in one place.
+"""The scored evaluation set of a story, built and checked in one place: here for a binary story; the
+multiclass and regression sets in their own modules (:mod:`scored_multiclass`, :mod:`scored_regression`), chosen
+by the story's task in :func:`task_set`.
 
 Every part of storybook that reads a version's scored set (the model card, the cost of error, trust, the
 decision brief, permutation importance) gets it from :func:`scored_set`, which checks its premises once and
@@ -24,9 +26,22 @@ import pandas as pd
 
 from storybook.errors import SourceError
 from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.scored_multiclass import MulticlassSet, multiclass_set
+from storybook.resolve.scored_regression import RegressionSet, regression_set
 from storybook.sources.loader import StorySource
 
-__all__ = ["ScoredSet", "checked_columns", "compared_scored_set", "scored_set", "story_scored_set", "threshold_of"]
+__all__ = [
+    "AnyScoredSet",
+    "ScoredSet",
+    "checked_columns",
+    "compared_scored_set",
+    "compared_task_set",
+    "scored_set",
+    "story_scored_set",
+    "story_task_set",
+    "task_set",
+    "threshold_of",
+]
 
 _SHOWN_LABELS = 5
 
@@ -161,17 +176,43 @@ def _check_labels(story: StorySource, labels: pd.Series, subject: str) -> None:
                           hint="set positive_value to the label the story is about, spelt as in the column")
 
 
-def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The story's version's checked scored set, or None when it has none."""
+AnyScoredSet = ScoredSet | MulticlassSet | RegressionSet  # one per task
+
+
+def task_set(story: StorySource, frame: pd.DataFrame, params: dict[str, str], run_id: str, *,
+             which: str = "") -> AnyScoredSet:
+    """The checked scored set of one version, for the story's task (evaluation.task)."""
+    task = story.config.task
+    if task == "multiclass":
+        return multiclass_set(story, frame, which=which)
+    if task == "regression":
+        return regression_set(story, frame, which=which)
+    return scored_set(story, frame, params, run_id, which=which)
+
+
+def story_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
+    """The story's version's checked scored set for its task, or None when it has none."""
     if story.config.evaluation is None or resolved.evaluation is None:
         return None
-    return scored_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
+    return task_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
 
 
-def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The compared version's checked scored set (the same premises as the story's own), or None."""
+def compared_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
+    """The compared version's checked scored set for the story's task (the same premises), or None."""
     compared = resolved.compared
     if story.config.evaluation is None or compared is None or compared.evaluation is None:
         return None
-    return scored_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
-                      which=f"version {compared.model.version}, the compared version")
+    return task_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
+                    which=f"version {compared.model.version}, the compared version")
+
+
+def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The story's version's checked binary scored set, or None when it has none (or the story is not binary)."""
+    found = story_task_set(story, resolved) if story.config.task == "binary" else None
+    return found if isinstance(found, ScoredSet) else None
+
+
+def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
+    """The compared version's checked binary scored set (the same premises as the story's own), or None."""
+    found = compared_task_set(story, resolved) if story.config.task == "binary" else None
+    return found if isinstance(found, ScoredSet) else None
