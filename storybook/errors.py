@@ -11,6 +11,8 @@ Every message says where (file:line when there is one), what was expected and ho
     │   ├── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
     │   └── UnexpectedError             anything storybook did not foresee, reported as that story's failure
     ├── TrackingError                   MLflow cannot be reached or answered with an error
+    ├── LoggingError                    training code asked storybook.log_scored_set / log_production_series
+    │                                   to log something a story could not read (nothing was logged)
     └── PublishError                    the site could not be written (nothing was replaced), or a story's
                                         PDF could not be printed (that story fails alone)
 """
@@ -25,6 +27,7 @@ __all__ = [
     "ConfigError",
     "ExpressionError",
     "Location",
+    "LoggingError",
     "PublishError",
     "ReferenceNotFound",
     "SourceError",
@@ -111,6 +114,11 @@ class UnexpectedError(StoryError):
 
 class TrackingError(StorybookError, ConnectionError):
     """MLflow could not be reached, or answered with an error."""
+
+
+class LoggingError(StorybookError, ValueError):
+    """Training code asked storybook's logging API (:mod:`storybook.logging_api`) to log a scored set or a series
+    in a shape a story could not read; the location is the calling line, and nothing was logged."""
 
 
 class PublishError(StorybookError, OSError):

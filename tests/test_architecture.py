@@ -12,7 +12,7 @@ The test reads every module of ``storybook`` with :mod:`ast` (so it sees imports
        4 render    render/                               (templates, Markdown, charts)
        5 publish   publish/                              (site, PDFs, Quarto)
        6 review    review/                               (checks, diffs, sign-offs, PR comment)
-       7 commands  build, workers, cli, serve, pin, sign, promote, example   (on top; they wire the rest)
+       7 commands  build, workers, cli, serve, pin, sign, promote, example, logging_api   (on top; they wire the rest)
 
 2. **No circles.** No chain of imports leads from a module back to itself, inside a layer or across.
 
@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "sign": 7,
     "promote": 7,
     "example": 7,
+    "logging_api": 7,
     "commands": 7,
 }
 LAYER_NAMES = {0: "leaf", 1: "sources", 2: "resolve", 3: "analyse", 4: "render", 5: "publish", 6: "review",
