@@ -50,8 +50,7 @@ from storybook.render.cache import (
 )
 from storybook.render.charts import use_svg_cache
 from storybook.render.pages import RenderedStory, StoryEntry, page_environment, render_index, stylesheet
-from storybook.resolve.snapshot import has_snapshot
-from storybook.resolve.source import open_source
+from storybook.resolve.source import is_pinned, open_source
 from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
 from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, default_jobs, render_one, write_pdf
 
@@ -154,7 +153,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     shown.start("resolved", len(stories))
     loaded: list[StorySource | BrokenStory] = []
     for story in stories:
-        if cache and has_snapshot(story.directory):
+        if cache and is_pinned(story.directory):
             story.key = story_key(fingerprint, root, story.directory)
             if _take_kept(story, previous, out_dir, store.stats) or _take_cached(story, store):
                 shown.advance("resolved")
@@ -179,7 +178,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
             continue
         if isinstance(source, BrokenStory):
             story.error = source.error
-        elif has_snapshot(source.directory):
+        elif is_pinned(source.directory):
             if cache and story.key is None:
                 story.key = story_key(fingerprint, root, source.directory)
             story.task = RenderTask(source, None, built_at, _pdf_name(source, make_pdf), templates_dir)

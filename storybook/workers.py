@@ -12,7 +12,6 @@ process that builds. A worker keeps its engines for the whole build: the Jinja e
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -56,23 +55,17 @@ class RenderResult:
     error: StorybookError | None
 
 
-def snapshot_hash(directory: Path) -> str | None:
-    """The sha256 of the story's pinned snapshot, shown in the provenance appendix; None when built live."""
-    snapshot = directory / "snapshot.json"
-    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
-
-
 def render_one(task: RenderTask, env: Environment) -> RenderResult:
     """Resolve from the snapshot when asked, analyse and render one story."""
     from storybook.analyse.decision import settle
     from storybook.analyse.story import analyse_story
     from storybook.render.pages import render_story
-    from storybook.resolve.snapshot import SnapshotSource
+    from storybook.resolve.source import pinned_hash, resolve_pinned
     from storybook.review.signoff import signoff_status
 
     story = task.story
     try:
-        resolved = task.resolved if task.resolved is not None else SnapshotSource().resolve(story)
+        resolved = task.resolved if task.resolved is not None else resolve_pinned(story)
         analysis = analyse_story(story, resolved)
         # Settle the sign-offs here, before rendering: the brief carries what people recorded (overrules, the
         # grounds then); the page only lays it out.
@@ -80,7 +73,7 @@ def render_one(task: RenderTask, env: Environment) -> RenderResult:
         if analysis.decision is not None:
             analysis = replace(analysis, decision=settle(analysis.decision, signoffs))
         page = render_story(env, story, resolved, analysis, built_at=task.built_at, pdf_name=task.pdf_name,
-                            signoffs=signoffs, snapshot_hash=snapshot_hash(story.directory))
+                            signoffs=signoffs, snapshot_hash=pinned_hash(story.directory))
     except ConfigError:
         raise
     except StorybookError as error:  # a story, tracking or template error: this story's, with its own words

@@ -9,27 +9,64 @@ come from.
 ``storybook pin`` and ``storybook check --online`` read MLflow even for pinned stories; they take
 :attr:`ProjectSource.mlflow`, built here like every other reader of the tracking server. Downloaded artifacts
 and rendered pages live under one cache folder, :data:`CACHE_DIR`.
+
+Commands that need to know more than "the story's figures" ask here too, never the snapshot module or the file
+system: :func:`is_pinned` (does the story read its snapshot?), :func:`pinned_hash` (which snapshot?),
+:func:`resolve_pinned` (its pinned figures, checked against story.yaml: what a worker process reads for a pinned
+story) and :func:`read_pinned` (the pinned figures as written, even when story.yaml has moved on: what ``diff``
+compares and ``check`` looks names up in); :func:`read_snapshot_file` reads a snapshot file named by its path.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from storybook.files import CACHE_DIR
 from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
+from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot, snapshot_path
 from storybook.sources.loader import BrokenStory, Project, StorySource
 
 if TYPE_CHECKING:
     from storybook.resolve.mlflow_source import MlflowSource
 
-__all__ = ["CACHE_DIR", "ProjectSource", "Source", "cache_dir", "open_source"]
+__all__ = ["CACHE_DIR", "ProjectSource", "Source", "cache_dir", "is_pinned", "open_source", "pinned_hash",
+           "read_pinned", "read_snapshot_file", "resolve_pinned"]
+
 
 def cache_dir(root: Path) -> Path:
     """The project's cache folder."""
     return root / CACHE_DIR
+
+
+def is_pinned(directory: Path) -> bool:
+    """Whether the story in ``directory`` has a pinned snapshot: then every command reads its figures from it."""
+    return has_snapshot(directory)
+
+
+def resolve_pinned(story: StorySource) -> ResolvedStory:
+    """The story's pinned figures, checked against what story.yaml asks for; the located "run storybook pin"
+    error when it has no snapshot, and a located error when the snapshot is unreadable or out of date."""
+    return SnapshotSource().resolve(story)
+
+
+def pinned_hash(directory: Path) -> str | None:
+    """The sha256 of the story's snapshot file, shown in the provenance appendix; None when it is not pinned."""
+    snapshot = snapshot_path(directory)
+    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
+
+
+def read_pinned(story: StorySource) -> ResolvedStory:
+    """The story's pinned figures as the snapshot holds them, even when story.yaml now asks for others; a
+    located error when it has no snapshot or the snapshot cannot be read."""
+    return load_snapshot(story.directory, story.slug)[1]
+
+
+def read_snapshot_file(path: Path) -> ResolvedStory:
+    """The figures a snapshot file holds, its tables read from beside it (``storybook diff old.json new.json``)."""
+    return load_snapshot(path.parent, path.parent.name, path=path)[1]
 
 
 class Source(Protocol):
@@ -48,15 +85,13 @@ class ProjectSource:
         self._mlflow: MlflowSource | None = None
 
     def resolve(self, story: StorySource) -> ResolvedStory:
-        if has_snapshot(story.directory):
-            return self.snapshots.resolve(story)
-        if self.offline:
-            load_snapshot(story.directory, story.slug)  # raises the located "run storybook pin" error
+        if self.offline or is_pinned(story.directory):
+            return self.snapshots.resolve(story)  # without a snapshot: the located "run storybook pin" error
         return self.mlflow.resolve(story)
 
     def prefetch(self, stories: Iterable[StorySource | BrokenStory]) -> None:
         """Batched MLflow reads for the stories without a snapshot; none (and no mlflow import) if all have one."""
-        live = [s for s in stories if isinstance(s, StorySource) and not has_snapshot(s.directory)]
+        live = [s for s in stories if isinstance(s, StorySource) and not is_pinned(s.directory)]
         if live and not self.offline:
             self.mlflow.prefetch(live)
 

@@ -38,11 +38,12 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storybook.errors import ConfigError, StorybookError, UnexpectedError
 from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot, snapshot_path
+from storybook.resolve.snapshot import snapshot_path
+from storybook.resolve.source import ProjectSource, is_pinned, open_source, resolve_pinned
 from storybook.review.checks.findings import CheckReport, Collector, Finding, config_finding
 from storybook.review.checks.online import drift
 from storybook.review.checks.outcomes import (
@@ -71,6 +72,9 @@ from storybook.sources.loader import (
     load_project,
 )
 
+if TYPE_CHECKING:
+    from storybook.resolve.mlflow_source import MlflowSource
+
 __all__ = [
     "CheckReport",
     "Finding",
@@ -93,11 +97,11 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
                          max_grade=project.config.readability.max_grade if project.config.readability else None,
                          online=online)
     found = Collector(report)
-    state: dict[str, Any] = {"env": None, "mlflow": None}  # made once, on the first story that needs them
+    shared = _Shared(project)
     for story in project.stories:
         report.stories.append(story.slug)
         try:
-            _check_story(found, project, report, story, online, state)
+            _check_story(found, project, report, story, online, shared)
         except ConfigError:
             raise
         except StorybookError as error:
@@ -114,11 +118,35 @@ def check_project(root: Path, *, online: bool = False, only: list[str] | None = 
     return report
 
 
+class _Shared:
+    """What the checks of every story share, each made once, on the first story that needs it: the page
+    environment, and MLflow (for --online) with one batched read for every story."""
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self.sources: ProjectSource = open_source(project)
+        self._env: Any = None
+        self._read = False
+
+    def env(self) -> Any:
+        if self._env is None:
+            from storybook.render.pages import page_environment
+
+            self._env = page_environment(self.project.templates_dir)
+        return self._env
+
+    def mlflow(self) -> MlflowSource:
+        """MLflow, for --online: it compares even pinned stories' figures with MLflow's."""
+        if not self._read:
+            # One batched read for every story (requests grow with models and experiments, not stories).
+            self.sources.mlflow.prefetch([s for s in self.project.stories if isinstance(s, StorySource)])
+            self._read = True
+        return self.sources.mlflow
+
+
 def _check_story(found: Collector, project: Project, report: CheckReport, story: StorySource | BrokenStory,
-                 online: bool, state: dict[str, Any]) -> None:
-    """Every check of one story; ``state`` keeps the page environment and the MLflow source between stories."""
-    env = state["env"]
-    mlflow = state["mlflow"]
+                 online: bool, shared: _Shared) -> None:
+    """Every check of one story."""
     check_sections(found, story)
     literals_and_readability(found, project, story.directory)
     if isinstance(story, BrokenStory):
@@ -130,9 +158,9 @@ def _check_story(found: Collector, project: Project, report: CheckReport, story:
     roles = list(story.config.signoffs.required_roles) if story.config.signoffs else []
     signoffs(found, story.directory, roles, story)
     pinned: ResolvedStory | None = None
-    if has_snapshot(story.directory):
+    if is_pinned(story.directory):
         try:
-            pinned = SnapshotSource().resolve(story)
+            pinned = resolve_pinned(story)
         except StorybookError as error:
             stale = stale_snapshot(story)
             expressions(found, story, stale)
@@ -146,15 +174,8 @@ def _check_story(found: Collector, project: Project, report: CheckReport, story:
                   f"run `storybook pin --story {story.slug}` and commit snapshot.json")
     fresh: ResolvedStory | None = None
     if online:
-        if mlflow is None:
-            from storybook.resolve.source import open_source
-
-            mlflow = open_source(project).mlflow  # --online compares the pinned figures with MLflow's
-            # One batched read for every story (requests grow with models and experiments, not stories).
-            mlflow.prefetch([s for s in project.stories if isinstance(s, StorySource)])
-            state["mlflow"] = mlflow
         try:
-            fresh = mlflow.resolve(story)
+            fresh = shared.mlflow().resolve(story)
         except StorybookError as error:
             found.error(error, "build", story.story_file)
             return
@@ -167,12 +188,7 @@ def _check_story(found: Collector, project: Project, report: CheckReport, story:
     plain_language(found, story, resolved)
     if resolved is None:
         return
-    if env is None:
-        from storybook.render.pages import page_environment
-
-        env = page_environment(project.templates_dir)
-        state["env"] = env
-    rendered = render_page(found, story, resolved, env)
+    rendered = render_page(found, story, resolved, shared.env())
     analysis = rendered[0] if rendered is not None else None
     if rendered is not None:
         built_page_readability(found, report, story, rendered[1])

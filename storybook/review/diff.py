@@ -35,7 +35,7 @@ from storybook.analyse.classification import Estimate
 from storybook.analyse.story import StoryAnalysis, analyse_story
 from storybook.errors import ConfigError, StorybookError
 from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot
+from storybook.resolve.source import is_pinned, read_pinned, read_snapshot_file, resolve_pinned
 from storybook.review.outcomes import NumberChange, analysis_outcomes, setting_changes
 from storybook.sources.loader import (
     PROJECT_FILE,
@@ -273,17 +273,17 @@ def _analysed(old: StoryAnalysis | None, new: StoryAnalysis | None,
 
 def _resolve(story: StorySource, label: str, notes: list[str]) -> tuple[ResolvedStory | None, bool]:
     """The pinned values, and whether they match what story.yaml asks for (only then can they be analysed)."""
-    if not has_snapshot(story.directory):
+    if not is_pinned(story.directory):
         notes.append(f"{label} has no pinned snapshot, so its numbers cannot be compared "
                      f"(run `storybook pin --story {story.slug}` and commit it)")
         return None, False
     try:
-        _, pinned = load_snapshot(story.directory, story.slug)
+        pinned = read_pinned(story)
     except StorybookError as error:
         notes.append(f"{label}: the snapshot cannot be read: {error.message}")
         return None, False
     try:
-        SnapshotSource().resolve(story)
+        resolve_pinned(story)
     except StorybookError as error:
         notes.append(f"{label}: {error.message}; run `storybook pin --story {story.slug}`")
         return pinned, False
@@ -505,8 +505,7 @@ def diff_snapshot_files(old: Path, new: Path) -> ProjectDiff:
     resolved: list[ResolvedStory] = []
     stories: list[StorySource | None] = []
     for path in (old, new):
-        document, pinned = load_snapshot(path.parent, path.parent.name, path=path)
-        resolved.append(pinned)
+        resolved.append(read_snapshot_file(path))
         story = None
         try:
             candidate = load_project(path.parent).stories
@@ -515,7 +514,6 @@ def diff_snapshot_files(old: Path, new: Path) -> ProjectDiff:
         except StorybookError:
             story = None
         stories.append(story)
-        del document
     named = stories[1] or stories[0]
     slug = named.slug if named is not None else new.parent.name
     diff = StoryDiff(slug, "changed")

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from storybook.errors import Location, SourceError
-from storybook.resolve.snapshot import has_snapshot
+from storybook.resolve.source import is_pinned
 from storybook.review.hashing import content_hash
 from storybook.sources.yaml_loader import load_yaml
 
@@ -114,7 +114,7 @@ def _quoted(text: str) -> str:
 
 def require_pinned(story_dir: Path) -> None:
     """Refuse to sign a story without a pinned snapshot: MLflow could change its figures with no file changing."""
-    if not has_snapshot(story_dir):
+    if not is_pinned(story_dir):
         raise SourceError(f"story {story_dir.name!r} is not pinned, so it cannot be signed: its figures come "
                           "from MLflow and can change without any file changing, and a sign-off would no longer "
                           "cover what readers see", location=Location(story_dir / "story.yaml"),
@@ -241,7 +241,7 @@ def signoff_status(story_dir: Path) -> list[SignoffStatus]:
     if not signoffs:
         return []
     digest = content_hash(story_dir)
-    pinned = has_snapshot(story_dir)
+    pinned = is_pinned(story_dir)
 
     def why(signoff: Signoff) -> str:
         if not pinned:

@@ -61,10 +61,10 @@ def expressions(found: Collector, story: StorySource, resolved: ResolvedStory | 
 
 def stale_snapshot(story: StorySource) -> ResolvedStory | None:
     """The pinned values even when they no longer match story.yaml (to look references up), None if unreadable."""
-    from storybook.resolve.snapshot import load_snapshot
+    from storybook.resolve.source import read_pinned
 
     try:
-        return load_snapshot(story.directory, story.slug)[1]
+        return read_pinned(story)
     except StorybookError:
         return None
 
