@@ -22,9 +22,11 @@ characters and line breaks become spaces), so it reads on the page exactly as it
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
@@ -32,10 +34,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent
 from storybook.errors import ExpressionError, Location, ReferenceNotFound
-from storybook.resolve.resolved import Figure, Provenance
+from storybook.resolve.resolved import Figure, Provenance, ResolvedStory
 
-__all__ = ["FUNCTIONS", "Reference", "Vocabulary", "as_text", "find_references", "provenance_anchor",
-           "render_expressions"]
+__all__ = ["EVALUATION_FIELDS", "FUNCTIONS", "MODEL_FIELDS", "Reference", "Vocabulary", "as_text", "available_names",
+           "find_references", "provenance_anchor", "render_expressions", "unknown_references"]
 
 FUNCTIONS = ("metric", "param", "tag", "claim")
 FILTERS = ("percent", "number", "count", "date")
@@ -44,6 +46,8 @@ MAX_OUTPUT = 1_000_000
 MAX_NESTING = 16  # filters applied to filters etc.; real expressions need three or four levels
 MAX_KEY = 250
 _DIGITS_FILTERS = ("percent", "number")
+MODEL_FIELDS = ("name", "version", "alias", "run_id")  # model.<field>
+EVALUATION_FIELDS = ("size", "positives", "negatives", "flagged")  # evaluation.<field>
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,11 @@ class Vocabulary:
     model: Mapping[str, str]
     evaluation: Mapping[str, int]
     claims: Mapping[str, str] = field(default_factory=dict)  # claim id -> its Markdown (text and check mark)
+
+    def names(self) -> dict[str, Collection[str]]:
+        """What each function and name of an expression may ask for."""
+        return {"metric": self.metrics.keys(), "param": self.params.keys(), "tag": self.tags.keys(),
+                "model": self.model.keys(), "evaluation": self.evaluation.keys(), "claim": self.claims.keys()}
 
 
 _BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
@@ -251,19 +260,40 @@ def find_references(text: str, where: Location) -> list[Reference]:
     return found
 
 
+def available_names(resolved: ResolvedStory | None, claim_ids: Iterable[str]) -> dict[str, Collection[str]]:
+    """What a story's expressions may ask for before its page is built (``storybook check``): the model's and
+    the evaluation's fields, the story's claims, and, when its values are at hand, the run's metrics, params and
+    tags (the names the page's :class:`Vocabulary` holds)."""
+    names: dict[str, Collection[str]] = {"model": MODEL_FIELDS, "evaluation": EVALUATION_FIELDS,
+                                         "claim": set(claim_ids)}
+    if resolved is not None:
+        names.update(metric=resolved.run.metrics.keys(), param=resolved.run.params.keys(),
+                     tag={key for key in resolved.run.tags if not key.startswith("mlflow.")})
+    return names
+
+
+def unknown_references(references: Iterable[Reference], path: Path,
+                       names: Mapping[str, Collection[str]]) -> list[ReferenceNotFound]:
+    """The one check of what expressions ask for, made by the build (:func:`render_expressions`) and by
+    ``storybook check`` alike: each reference to a name the story lacks, located on its line, with the closest
+    name or those available. A function ``names`` leaves out (values not at hand) is not checked."""
+    missing = []
+    for ref in references:
+        known = names.get(ref.function)
+        if known is None or ref.key in known:
+            continue
+        close = difflib.get_close_matches(ref.key, sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"available: {', '.join(sorted(known)[:12]) or 'none'}"
+        missing.append(ReferenceNotFound(f"{ref.function} {ref.key!r} is not available to this story",
+                                         location=Location(path, ref.line), hint=hint))
+    return missing
+
+
 def render_expressions(text: str, where: Location, values: Vocabulary) -> str:
     """Evaluate every expression in ``text``; unknown keys are located errors."""
-    references = find_references(text, where)
-    tables: dict[str, Mapping[str, Any]] = {
-        "metric": values.metrics, "param": values.params, "tag": values.tags,
-        "model": values.model, "evaluation": values.evaluation, "claim": values.claims,
-    }
-    for ref in references:
-        table = tables[ref.function]
-        if ref.key not in table:
-            known = ", ".join(sorted(table)[:12]) or "none"
-            raise ReferenceNotFound(f"{ref.function} {ref.key!r} is not available to this story",
-                                    location=Location(where.path, ref.line), hint=f"available: {known}")
+    missing = unknown_references(find_references(text, where), where.path, values.names())
+    if missing:
+        raise missing[0]
     context = {
         "metric": lambda key: values.metrics[key],
         "param": lambda key: as_text(values.params[key]),

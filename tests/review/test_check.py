@@ -53,7 +53,7 @@ def test_check_reports_literals_readability_and_missing_sections_with_lines(pinn
     code, findings = _findings(pinned_copy)
     assert code == 1
     literal = [f for f in findings if f["code"] == "literal-number"]
-    assert {(f["line"], f["message"].split("'")[1]) for f in literal} == {  # type: ignore[union-attr]
+    assert {(f["line"], str(f["message"]).split("'")[1]) for f in literal} == {
         (len(lines) + 2, "97%"), (len(lines) + 2, "0.93")}
     assert all(str(f["file"]).endswith("metrics.md") for f in literal)
     missing = {str(f["file"]).rsplit("/", 1)[-1] for f in findings if f["code"] == "section-missing"}
@@ -182,3 +182,46 @@ def test_malformed_signoffs_file_is_a_located_check_error(pinned_copy: Path, bad
     code, findings = _findings(pinned_copy)
     assert code == 1
     assert any(str(f["file"]).endswith("signoffs.yaml") and f["severity"] == "error" for f in findings)
+
+
+def test_check_and_build_refuse_a_missing_reference_with_one_check(pinned_copy: Path) -> None:
+    """The check and the build run the same reference check: the same words on the same line, reported once."""
+    from storybook.build import build
+    from storybook.errors import ReferenceNotFound
+
+    metrics = pinned_copy / "stories" / STORY / "metrics.md"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join([*lines, "", 'It found {{ metric("test_recal") | percent }} of cancers.']) + "\n")
+    code, findings = _findings(pinned_copy)
+    assert code == 1
+    on_the_line = [f for f in findings if str(f["file"]).endswith("metrics.md") and f["line"] == len(lines) + 2
+                   and f["severity"] == "error"]
+    assert [(f["code"], f["message"]) for f in on_the_line] == [
+        ("reference", "metric 'test_recal' is not available to this story (fix: did you mean 'test_recall'?)")]
+
+    report = build(pinned_copy, pdf=False, offline=True, cache=False, jobs=1)
+    error = report.failed[STORY]
+    assert isinstance(error, ReferenceNotFound)
+    assert error.location is not None and error.location.path == metrics and error.location.line == len(lines) + 2
+    assert f"{error.message} (fix: {error.hint})" == on_the_line[0]["message"]
+
+
+def test_every_name_check_accepts_the_build_renders(pinned_copy: Path) -> None:
+    """What check lets through (storybook.render.expressions.available_names), the page's values hold."""
+    from storybook.build import build
+    from storybook.render.expressions import EVALUATION_FIELDS, MODEL_FIELDS
+    from storybook.sources.loader import StorySource, load_project
+
+    story = next(s for s in load_project(pinned_copy).stories if isinstance(s, StorySource))
+    claims = [claim.id for claim in story.config.claims or ()]
+    assert claims  # the example states claims, so claim() is exercised too
+    asked = [*(f"{{{{ model.{name} }}}}" for name in MODEL_FIELDS),
+             *(f"{{{{ evaluation.{name} | count }}}}" for name in EVALUATION_FIELDS),
+             *(f'{{{{ claim("{claim}") }}}}' for claim in claims)]
+    metrics = pinned_copy / "stories" / STORY / "metrics.md"
+    metrics.write_text(metrics.read_text() + "\n" + "\n\n".join(asked) + "\n")
+    code, findings = _findings(pinned_copy)
+    assert [f for f in findings if f["severity"] == "error"] == [], findings
+    assert code == 0
+    report = build(pinned_copy, pdf=False, offline=True, cache=False, jobs=1)
+    assert report.ok and report.built == [STORY], report.failed

@@ -257,7 +257,7 @@ def test_check_catches_build_errors_offline_in_a_pinned_story(pinned_copy: Path)
               for f in document["findings"] if f["severity"] == "error"}
     assert "not allowed" in errors[("expression", "metrics.md", len(lines) + 2)]
     missing = errors[("reference", "metrics.md", len(lines) + 3)]
-    assert "metric 'test_recal' is not available in the pinned snapshot" in missing and "'test_recall'" in missing
+    assert "metric 'test_recal' is not available to this story" in missing and "'test_recall'" in missing
     alias = next(m for (code, file, _), m in errors.items() if code == "reference" and file == "story.yaml")
     assert "carries the alias 'champoin'" in alias and "did you mean 'champion'" in alias
     assert document["online"] is False

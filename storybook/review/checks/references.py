@@ -10,26 +10,18 @@ from storybook.review.checks.findings import CheckReport, Collector
 from storybook.review.checks.prose import EXPRESSION
 from storybook.sources.loader import StorySource
 
-_MODEL_FIELDS = ("name", "version", "alias", "run_id")
-_EVALUATION_FIELDS = ("size", "positives", "negatives", "flagged")
-
 
 def expressions(found: Collector, story: StorySource, resolved: ResolvedStory | None) -> None:
     """Every ``{{ ... }}`` of every section, compiled by the build's own sandbox, each error on its line.
 
     With values at hand (the pinned snapshot, or MLflow with --online) every metric(), param(), tag(),
-    claim(), model.* and evaluation.* reference is also looked up, so a missing key fails here, not at build.
+    claim(), model.* and evaluation.* reference is also looked up, by the build's own check
+    (:func:`storybook.render.expressions.unknown_references`), so a missing key fails here, not at build.
     """
     from storybook.errors import ExpressionError
-    from storybook.render.expressions import Reference, find_references
+    from storybook.render.expressions import Reference, available_names, find_references, unknown_references
 
-    known: dict[str, set[str]] = {
-        "model": set(_MODEL_FIELDS), "evaluation": set(_EVALUATION_FIELDS),
-        "claim": {claim.id for claim in story.config.claims or ()},
-    }
-    if resolved is not None:
-        known.update(metric=set(resolved.run.metrics), param=set(resolved.run.params),
-                     tag={k for k in resolved.run.tags if not k.startswith("mlflow.")})
+    names = available_names(resolved, (claim.id for claim in story.config.claims or ()))
     for section in story.sections.values():
         text = section.text
         references: list[Reference] = []
@@ -46,17 +38,8 @@ def expressions(found: Collector, story: StorySource, resolved: ResolvedStory | 
                 find_references(text, Location(section.path, 1))  # what spans expressions (an unclosed {{)
             except ExpressionError as error:
                 found.error(error, "expression", section.path)
-        for ref in references:
-            names = known.get(ref.function)
-            if names is None or ref.key in names:
-                continue
-            close = difflib.get_close_matches(ref.key, sorted(names), n=1)
-            where = "the pinned snapshot" if resolved is not None and ref.function in ("metric", "param", "tag") \
-                else "this story"
-            hint = (f"did you mean {close[0]!r}?" if close else
-                    f"available: {', '.join(sorted(names)[:12]) or 'none'}")
-            found.add("error", Location(section.path, ref.line), "reference",
-                      f"{ref.function} {ref.key!r} is not available in {where}", hint)
+        for missing in unknown_references(references, section.path, names):
+            found.error(missing, "reference", section.path)
 
 
 def stale_snapshot(story: StorySource) -> ResolvedStory | None:
