@@ -9,8 +9,7 @@ import pytest
 from storybook.errors import SourceError
 from storybook.sources.loader import BrokenStory, StorySource, load_project
 from storybook.sources.schema import CostSavingGround, GuardrailGround, SliceGapGround
-
-from .test_loader import STORY_YAML, write_story
+from tests.sources.test_loader import STORY_YAML, write_story
 
 # STORY_YAML ends at line 40; these lines follow it.
 EXTRA = """\

@@ -1,4 +1,5 @@
-"""story.yaml's drivers: and history: sections: typed once, errors on the line of the key that is wrong."""
+"""story.yaml's drivers: and history: sections (storybook.sources.schema.story): typed once, errors on the line of
+the key that is wrong."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import pytest
 
 from storybook.errors import StorybookError
 from storybook.sources.loader import BrokenStory, StorySource, load_project
-
-from .test_loader import STORY_YAML, write_story
+from tests.sources.test_loader import STORY_YAML, write_story
 
 DRIVERS = """\
 drivers:
