@@ -19,9 +19,10 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
+from storybook.metrics import multiclass
 from storybook.metrics.binary import Confusion, Estimate, auc_estimate, brier_score, confusion_at, proportion
 from storybook.metrics.multiclass import MulticlassScores
-from storybook.metrics.regression import RegressionScores
+from storybook.metrics.regression import RegressionFigures, RegressionScores, figures, interval_coverage
 
 __all__ = [
     "DENOMINATOR_WORDS",
@@ -130,7 +131,38 @@ def _brier(labels: Labels, scores: Scores, _threshold: float) -> Estimate:
     return Estimate(brier_score(labels, scores), None, None, int(labels.size))
 
 
+def _regression(scores: MulticlassScores | RegressionScores) -> RegressionScores:
+    if not isinstance(scores, RegressionScores):
+        raise TypeError(f"a regression figure needs a regression scored set, not {type(scores).__name__}")
+    return scores
+
+
+def _figure(name: str) -> FromSet:
+    """A headline figure of a regression set, with its bootstrap interval (one resampling serves them all)."""
+    def from_set(scores: MulticlassScores | RegressionScores) -> Estimate:
+        found = getattr(figures(_regression(scores)), name)
+        assert isinstance(found, Estimate)
+        return found
+    assert name in RegressionFigures.__dataclass_fields__
+    return from_set
+
+
+def _coverage(scores: MulticlassScores | RegressionScores) -> Estimate:
+    regression = _regression(scores)
+    return interval_coverage(regression) or Estimate(None, None, None, regression.n)
+
+
+def _of_classes(figure: Callable[[MulticlassScores], Estimate]) -> FromSet:
+    """A multiclass figure as a row's ``from_set`` (it checks it was handed a multiclass set)."""
+    def from_set(scores: MulticlassScores | RegressionScores) -> Estimate:
+        if not isinstance(scores, MulticlassScores):
+            raise TypeError(f"a multiclass figure needs a multiclass scored set, not {type(scores).__name__}")
+        return figure(scores)
+    return from_set
+
+
 _SHARE_OF = "share of {u} "
+# Regression sentences: {amount} is the figure told with its range and its amount_unit ("about 12 points").
 KINDS: tuple[MetricKindInfo, ...] = (
     MetricKindInfo(
         "recall", "binary", True, "wilson", "positives", counts=lambda c: (c.tp, c.positives), importance=True,
@@ -194,6 +226,82 @@ KINDS: tuple[MetricKindInfo, ...] = (
             value_sentence="The Brier score is {value:.3f}; lower is better, and always saying 50% would score "
                            "0.25.", short_name="calibration (Brier score)")),
     MetricKindInfo(
+        "mae", "regression", False, "bootstrap", "all", from_set=_figure("mae"),
+        words=KindWords(
+            definition="How far a forecast lands from what happened, on average, whichever way it misses "
+                       "(mean absolute error).",
+            phrase="average miss", sentence="The forecasts are usually off by {amount}",
+            short_name="average miss")),
+    MetricKindInfo(
+        "rmse", "regression", False, "bootstrap", "all", from_set=_figure("rmse"), score_like=True,
+        words=KindWords(
+            definition="Like the average miss, but large misses count for more: the square root of the average "
+                       "squared miss (root mean squared error).",
+            phrase="typical miss, large misses counting more",
+            sentence="Counting large misses more, the typical miss is {amount}", short_name="RMSE")),
+    MetricKindInfo(
+        "median_absolute_error", "regression", False, "bootstrap", "all",
+        from_set=_figure("median_absolute_error"),
+        words=KindWords(
+            definition="Half of the forecasts miss by less than this, half by more (median absolute error).",
+            phrase="median miss", sentence="Half of the forecasts are within {amount} of what happened",
+            short_name="median miss")),
+    MetricKindInfo(
+        "mean_error", "regression", None, "bootstrap", "all", from_set=_figure("mean_error"),
+        words=KindWords(
+            definition="The average of forecast minus what happened: above 0 when forecasts run high, below 0 "
+                       "when they run low; 0 is no lean either way (mean error, or bias).",
+            phrase="average lean of the forecasts", sentence="On average the forecasts run {amount}",
+            short_name="bias")),
+    MetricKindInfo(
+        "r2", "regression", True, "bootstrap", "all", from_set=_figure("r2"), score_like=True,
+        words=KindWords(
+            definition="How much smaller the forecasts' squared misses are than those of always forecasting "
+                       "the average (R²; 1 is perfect, 0 is no better than the average, below 0 is worse).",
+            phrase="gain over always forecasting the average",
+            sentence="Compared with always forecasting the average, the forecasts remove {amount} of the "
+                     "squared misses", short_name="R²")),
+    MetricKindInfo(
+        "interval_coverage", "regression", None, "wilson", "all", from_set=_coverage,
+        words=KindWords(
+            definition="The share of {u} whose outcome falls inside the forecast's stated range (coverage "
+                       "of the prediction interval; it should be close to the range's stated level).",
+            phrase=_SHARE_OF + "whose outcome falls inside the forecast's range",
+            sentence="What happened falls inside the forecast's range for {amount} {u}",
+            short_name="interval coverage")),
+    MetricKindInfo(
+        "multiclass_accuracy", "multiclass", True, "wilson", "all", from_set=_of_classes(multiclass.accuracy),
+        score_like=True,
+        words=KindWords(
+            definition="The share of all {u} whose class the model calls right (accuracy).",
+            phrase=_SHARE_OF + "whose class the model calls right",
+            sentence="The model calls the class right for {amount} {u}", short_name="accuracy")),
+    MetricKindInfo(
+        "balanced_accuracy", "multiclass", True, "bootstrap", "all",
+        from_set=_of_classes(multiclass.balanced_accuracy), score_like=True,
+        words=KindWords(
+            definition="For each class, the share of its {u} the model finds, averaged over the classes so that "
+                       "each class counts the same however many {u} it has (balanced accuracy).",
+            phrase="share of each class's {u} the model finds, averaged over the classes",
+            sentence="Averaged over the classes, the model finds {amount} of each class's {u}",
+            short_name="balanced accuracy")),
+    MetricKindInfo(
+        "macro_f1", "multiclass", True, "none", "all", from_set=_of_classes(multiclass.macro_f1), score_like=True,
+        words=KindWords(
+            definition="For each class, a score that balances finding its {u} against wrong calls of it (F1), "
+                       "averaged over the classes (macro F1; 1 is perfect).",
+            value_sentence="The macro F1 score is {value:.2f} on a scale from 0 to 1 (each class's balance of "
+                           "finding its {u} against wrong calls, averaged over the classes).",
+            short_name="macro F1")),
+    MetricKindInfo(
+        "log_loss", "multiclass", False, "none", "all", from_set=_of_classes(multiclass.log_loss), score_like=True,
+        words=KindWords(
+            definition="How sure the model was of each of the {u}'s true class: the average of minus the "
+                       "natural logarithm of the chance it gave that class (log loss; 0 is perfect).",
+            value_sentence="The log loss is {value:.3f}; lower is better, and 0 would mean the model gave each "
+                           "of the {u} a 100% chance of their true class.",
+            short_name="log loss")),
+    MetricKindInfo(
         "other", "binary", None, "none", "all", score_like=True,
         words=KindWords(definition="A figure the model's authors chose to report.",
                         value_sentence="The value is {value:,.3g}.")),
@@ -202,7 +310,8 @@ KINDS: tuple[MetricKindInfo, ...] = (
 # The names a story may write under ``metrics: - kind:``. Keep in step with KINDS (checked below).
 MetricKindName = Literal[
     "recall", "precision", "specificity", "accuracy", "f1", "roc_auc", "false_positive_rate",
-    "false_negative_rate", "brier", "other",
+    "false_negative_rate", "brier", "mae", "rmse", "median_absolute_error", "mean_error", "r2",
+    "interval_coverage", "multiclass_accuracy", "balanced_accuracy", "macro_f1", "log_loss", "other",
 ]
 
 
@@ -234,12 +343,14 @@ def rate(kind: str, confusion: Confusion) -> Estimate:
     return info.from_confusion(confusion)
 
 
-INTERVAL_KINDS = kinds_where(lambda k: k.interval != "none")
+# Binary figures from 0 to 1 with an interval (the shares and ROC AUC), told as "so many in 100" by trust checks
+# and judged by decision grounds; another task's figures with an interval are told by that task's analysis.
+INTERVAL_KINDS = kinds_where(lambda k: k.task == "binary" and k.interval != "none")
 
 if get_args(MetricKindName) != kinds_where(lambda k: True):  # pragma: no cover - a mistake in this file
     raise ImportError(f"MetricKindName {get_args(MetricKindName)} does not list the kinds of KINDS")
 for _kind in KINDS:
-    if _kind.proportion and _kind.counts is None:  # pragma: no cover - a mistake in this file
+    if _kind.interval == "wilson" and _kind.counts is None and _kind.from_set is None:  # pragma: no cover
         raise ImportError(f"{_kind.name} is a share but says nothing of what it counts")
     if (_kind.interval == "none") == (_kind.words.sentence is not None):  # pragma: no cover
         raise ImportError(f"{_kind.name}: a kind with an interval needs a sentence, one without a value_sentence")
