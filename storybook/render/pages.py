@@ -15,6 +15,7 @@ from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.model_card import ModelCard
+from storybook.analyse.page_words import MEASURED_ON, page_wording
 from storybook.analyse.plain import (
     RATE_NAMES,
     format_count,
@@ -281,6 +282,10 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
         # The cost sentences, built once: the page, the compliance PDF and the summary all lay out these.
         "cost_words": cost_wording(analysis.cost, card.words) if analysis.cost is not None else None,
+        # The card's own sentences and the page's about its claims and sources, for the templates to lay out.
+        "words": page_wording(card, resolved, owner=story.config.owner, built_at=built_at,
+                              snapshot_hash=snapshot_hash),
+        "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
         "resolved": resolved,
