@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "typed_json": 0,
     "files": 0,
     "metrics": 0,
+    "text_controls": 0,
     # 1..5: the data flow, sources -> resolve -> analyse -> render -> publish.
     "sources": 1,
     "resolve": 2,
@@ -54,6 +55,8 @@ LAYERS: dict[str, int] = {
     "sign": 7,
     "promote": 7,
     "example": 7,
+    "example_students": 7,
+    "example_diabetes": 7,
     "logging_api": 7,
     "commands": 7,
 }

@@ -16,7 +16,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from storybook.analyse.classification import SliceTable
 from storybook.analyse.plain import format_date, format_percent
 from storybook.files import file_mode
 from storybook.resolve.resolved import Series, SeriesPoint
+from storybook.text_controls import BREAKS, UNDRAWABLE
 
 __all__ = [
     "Chart",
@@ -288,8 +288,6 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
 
 # Characters the chart engine cannot draw: a control character in a label made vl-convert abort the whole
 # process. Line breaks and tabs become spaces; the others (and bidi overrides, which reorder text) are dropped.
-_SPACES = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]")
-_UNDRAWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
 
 
 def drawable(value: Any) -> Any:
@@ -297,7 +295,7 @@ def drawable(value: Any) -> Any:
     values come from MLflow and story files, and are untrusted. A NaN or infinite number becomes null, which
     Vega-Lite leaves out of the drawing."""
     if isinstance(value, str):
-        return _UNDRAWABLE.sub("", _SPACES.sub(" ", value))
+        return UNDRAWABLE.sub("", BREAKS.sub(" ", value))
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):

@@ -35,6 +35,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent
 from storybook.errors import ExpressionError, Location, ReferenceNotFound
 from storybook.resolve.resolved import Figure, Provenance, ResolvedStory
+from storybook.text_controls import BREAKS, CONTROLS
 
 __all__ = ["EVALUATION_FIELDS", "FUNCTIONS", "MODEL_FIELDS", "Reference", "Vocabulary", "as_text", "available_names",
            "find_references", "provenance_anchor", "render_expressions", "unknown_references"]
@@ -76,15 +77,13 @@ class Vocabulary:
                 "model": self.model.keys(), "evaluation": self.evaluation.keys(), "claim": self.claims.keys()}
 
 
-_BREAKS = re.compile(r"[\t\n\r\x0b\x0c\x85\u2028\u2029]+")
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 
 def as_text(value: str) -> str:
     """A value from MLflow as Markdown that renders as the value itself: one line, no markup, no control
     characters (nor bidi overrides, which reorder the text around them)."""
-    return _PUNCTUATION.sub(r"\\\1", _CONTROLS.sub("", _BREAKS.sub(" ", value)))
+    return _PUNCTUATION.sub(r"\\\1", CONTROLS.sub("", BREAKS.sub(" ", value)))
 
 
 def provenance_anchor(provenance: Provenance) -> str:

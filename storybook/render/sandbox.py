@@ -37,6 +37,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from storybook.errors import Location, PublishError
+from storybook.text_controls import CONTROLS
 
 __all__ = [
     "MAX_PAGE_CHARS",
@@ -158,14 +159,9 @@ class _BoundedLoader(FileSystemLoader):
         return super().get_source(environment, template)
 
 
-# What a page must never carry: C0 and C1 controls (all but tab, newline and carriage return), and the
-# direction marks and overrides that reorder the text around them (the chart engine drops the same, charts.py).
-_PAGE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 def without_controls(text: str) -> str:
     """``text`` without control characters or bidi overrides (tab, newline and carriage return stay)."""
-    return _PAGE_CONTROL.sub("", text)
+    return CONTROLS.sub("", text)
 
 
 def _printable(value: Any) -> Any:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import re
 
+from storybook.text_controls import CONTROLS, TERMINAL_CONTROLS
+
 __all__ = ["ZWJ", "escape_html", "escape_markdown", "for_terminal", "no_workflow_commands", "visible_controls"]
 
 ZWJ = "\u200d"  # zero-width joiner: "@\u200dteam" reads as @team but pings nobody
@@ -18,10 +20,6 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~:])")
 _LINE_START = re.compile(r"(?m)^(\s*)([#>+=-])")
 _ORDERED = re.compile(r"(?m)^(\s*\d+)([.)])")
 _MENTION = re.compile(r"@(?=[A-Za-z0-9_-])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-# What a terminal or CI log obeys rather than shows: escape sequences (colours, cursor moves, window titles,
-# hyperlinks), carriage returns and backspaces that overwrite a line, C1 controls, bidi overrides that reorder it.
-_TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_markdown(text: str, *, inline: bool = True) -> str:
@@ -29,7 +27,7 @@ def escape_markdown(text: str, *, inline: bool = True) -> str:
 
     ``inline``: newlines become spaces (for table cells and single lines).
     """
-    text = _CONTROL.sub("", _COMMENT.sub("", text))
+    text = CONTROLS.sub("", _COMMENT.sub("", text))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
     text = _MENTION.sub("@" + ZWJ, text)
@@ -40,7 +38,7 @@ def escape_markdown(text: str, *, inline: bool = True) -> str:
 
 
 def escape_html(text: str) -> str:
-    return html.escape(_CONTROL.sub("", text), quote=True)
+    return html.escape(CONTROLS.sub("", text), quote=True)
 
 
 def no_workflow_commands(text: str) -> str:
@@ -51,7 +49,7 @@ def no_workflow_commands(text: str) -> str:
 def visible_controls(text: str) -> str:
     """Every control character written out as an escape (ESC as ``\\x1b``), so it is shown, not obeyed;
     newlines and tabs stay."""
-    return _TERMINAL_CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+    return TERMINAL_CONTROLS.sub(lambda match: ascii(match.group())[1:-1], text)
 
 
 def for_terminal(text: str) -> str:
