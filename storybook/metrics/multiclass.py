@@ -258,46 +258,48 @@ def least_cost_calls(expected: Floats, limits: Sequence[int | None] | None = Non
     counts = np.bincount(free, minlength=k)
     if (counts[limited] <= caps[limited]).all():
         return free  # the cheapest calls already keep within every limit
+    if limited.all():
+        return _place(expected, caps.astype(np.float64))
     calls: Ints = free.copy()
-    if not limited.all():
-        open_classes = np.flatnonzero(~limited)
-        best_open = open_classes[np.argmin(expected[:, open_classes], axis=1)]
-        calls = best_open.astype(np.intp)
-        open_cost = expected[np.arange(n), best_open]
-        wants = (expected[:, limited] < open_cost[:, None]).any(axis=1)
-        rows = np.flatnonzero(wants)
-        if limited.sum() == 1:
-            c = int(np.flatnonzero(limited)[0])
-            gain = open_cost[rows] - expected[rows, c]
-            order = rows[np.argsort(-gain, kind="stable")][: int(caps[c])]
-            calls[order] = c
-            return calls
-    else:
-        rows = np.arange(n)
-    calls[rows] = _place(expected[rows], caps, limited)
+    open_classes, limited_classes = np.flatnonzero(~limited), np.flatnonzero(limited)
+    best_open = open_classes[np.argmin(expected[:, open_classes], axis=1)]
+    calls = best_open.astype(np.intp)
+    open_cost = expected[np.arange(n), best_open]
+    rows = np.flatnonzero((expected[:, limited_classes] < open_cost[:, None]).any(axis=1))
+    if limited_classes.size == 1:
+        c = int(limited_classes[0])
+        gain = open_cost[rows] - expected[rows, c]
+        calls[rows[np.argsort(-gain, kind="stable")][: int(caps[c])]] = c
+        return calls
+    # Each remaining row goes to its cheapest class without a limit (option 0) or to one of the limited ones.
+    options = np.column_stack((open_cost[rows], expected[np.ix_(rows, limited_classes)]))
+    placed = _place(options, np.concatenate(([np.inf], caps[limited_classes].astype(np.float64))))
+    calls[rows] = np.where(placed == 0, best_open[rows], limited_classes[np.maximum(placed - 1, 0)])
     return calls
 
 
-def _place(expected: Floats, caps: npt.NDArray[np.int64], limited: npt.NDArray[np.bool_]) -> Ints:
-    """The least-cost placement of every row of ``expected`` within the ``caps`` of the limited classes."""
-    from scipy.optimize import linprog  # scipy is imported only when limits bind
-    from scipy.sparse import csr_array, hstack, vstack
+def _place(cost: Floats, caps: Floats) -> Ints:
+    """The least-cost choice of one option per row of ``cost`` (rows x options), at most ``caps[o]`` rows on
+    option o (inf: no limit), by scipy's HiGHS dual simplex (a vertex, so whole; checked)."""
+    from scipy.optimize import linprog  # scipy is imported only when two or more limits bind
+    from scipy.sparse import csr_array, hstack
 
-    m, k = expected.shape
+    m, o = cost.shape
     identity = csr_array((np.ones(m), (np.arange(m), np.arange(m))), shape=(m, m))
-    one_per_row = hstack([identity] * k)  # each row placed once
-    classes = np.flatnonzero(limited)
-    within = vstack([csr_array((np.ones(m), (np.zeros(m, dtype=np.intp), c * m + np.arange(m))),
-                               shape=(1, m * k)) for c in classes])
-    result = linprog(expected.T.ravel(), A_ub=within, b_ub=caps[classes].astype(np.float64), A_eq=one_per_row,
-                     b_eq=np.ones(m), bounds=(0, 1), method="highs-ds")
+    one_per_row = hstack([identity] * o)  # variable o * m + i: row i takes option o; each row placed once
+    capped = np.flatnonzero(np.isfinite(caps))
+    within = csr_array((np.ones(capped.size * m), (np.repeat(np.arange(capped.size), m),
+                                                    (capped[:, None] * m + np.arange(m)).ravel())),
+                       shape=(capped.size, m * o))
+    result = linprog(cost.T.ravel(), A_ub=within, b_ub=caps[capped], A_eq=one_per_row, b_eq=np.ones(m),
+                     bounds=(0, 1), method="highs-ds")
     if result.status != 0:
         raise ValueError(f"the limits cannot be met: {result.message}")
-    x = np.asarray(result.x, dtype=np.float64).reshape(k, m).T
+    x = np.asarray(result.x, dtype=np.float64).reshape(o, m).T
     if not np.allclose(x, np.round(x), atol=1e-6):  # pragma: no cover - a vertex of this problem is whole
         raise ValueError("the placement within the limits is not whole")
-    calls: Ints = np.argmax(x, axis=1).astype(np.intp)
-    return calls
+    placed: Ints = np.argmax(x, axis=1).astype(np.intp)
+    return placed
 
 
 @dataclass(frozen=True, eq=False)
