@@ -226,14 +226,15 @@ KINDS: tuple[MetricKindInfo, ...] = (
             value_sentence="The Brier score is {value:.3f}; lower is better, and always saying 50% would score "
                            "0.25.", short_name="calibration (Brier score)")),
     MetricKindInfo(
-        "mae", "regression", False, "bootstrap", "all", from_set=_figure("mae"),
+        "mae", "regression", False, "bootstrap", "all", from_set=_figure("mae"), importance=True,
         words=KindWords(
             definition="How far a forecast lands from what happened, on average, whichever way it misses "
                        "(mean absolute error).",
-            phrase="average miss", sentence="The forecasts are usually off by {amount}",
+            phrase="average miss", sentence="On average, the forecasts miss by {amount}, whichever way",
             short_name="average miss")),
     MetricKindInfo(
         "rmse", "regression", False, "bootstrap", "all", from_set=_figure("rmse"), score_like=True,
+        importance=True,
         words=KindWords(
             definition="Like the average miss, but large misses count for more: the square root of the average "
                        "squared miss (root mean squared error).",
@@ -244,7 +245,7 @@ KINDS: tuple[MetricKindInfo, ...] = (
         from_set=_figure("median_absolute_error"),
         words=KindWords(
             definition="Half of the forecasts miss by less than this, half by more (median absolute error).",
-            phrase="median miss", sentence="Half of the forecasts are within {amount} of what happened",
+            phrase="median miss", sentence="The median miss (half of the forecasts miss by less, half by more) is {amount}",
             short_name="median miss")),
     MetricKindInfo(
         "mean_error", "regression", None, "bootstrap", "all", from_set=_figure("mean_error"),
@@ -259,8 +260,8 @@ KINDS: tuple[MetricKindInfo, ...] = (
             definition="How much smaller the forecasts' squared misses are than those of always forecasting "
                        "the average (R²; 1 is perfect, 0 is no better than the average, below 0 is worse).",
             phrase="gain over always forecasting the average",
-            sentence="Compared with always forecasting the average, the forecasts remove {amount} of the "
-                     "squared misses", short_name="R²")),
+            sentence="Compared with always forecasting the average, the forecasts cut the squared misses by "
+                     "{amount}", short_name="R²")),
     MetricKindInfo(
         "interval_coverage", "regression", None, "wilson", "all", from_set=_coverage,
         words=KindWords(
@@ -271,7 +272,7 @@ KINDS: tuple[MetricKindInfo, ...] = (
             short_name="interval coverage")),
     MetricKindInfo(
         "multiclass_accuracy", "multiclass", True, "wilson", "all", from_set=_of_classes(multiclass.accuracy),
-        score_like=True,
+        score_like=True, importance=True,
         words=KindWords(
             definition="The share of all {u} whose class the model calls right (accuracy).",
             phrase=_SHARE_OF + "whose class the model calls right",
@@ -295,6 +296,7 @@ KINDS: tuple[MetricKindInfo, ...] = (
             short_name="macro F1")),
     MetricKindInfo(
         "log_loss", "multiclass", False, "none", "all", from_set=_of_classes(multiclass.log_loss), score_like=True,
+        importance=True,
         words=KindWords(
             definition="How sure the model was of each of the {u}'s true class: the average of minus the "
                        "natural logarithm of the chance it gave that class (log loss; 0 is perfect).",
