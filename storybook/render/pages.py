@@ -14,6 +14,7 @@ from markupsafe import Markup
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.costs import stated_threshold_text
+from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
 from storybook.analyse.model_card import ModelCard
 from storybook.analyse.page_words import MEASURED_ON, page_wording
 from storybook.analyse.plain import (
@@ -228,9 +229,6 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
     return list(entries.values())
 
 
-OUTCOME_WORDS = {"holds": "holds", "fails": "fails", "cannot tell": "cannot be told",
-                 "no longer a ground": "is no longer a ground"}
-
 
 class ShownSignoff(Protocol):
     """What the page says of one sign-off (``storybook.review.signoff.SignoffStatus`` has all of it)."""
@@ -296,6 +294,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
         # The decision brief with what people signed (overrules, the grounds then), for _decision.html.
         "decision": analysis.decision, "outcome_words": OUTCOME_WORDS,
+        "decision_words": decision_wording(analysis.decision) if analysis.decision is not None else None,
     }
     versions = story_versions(story)
     present = _present_sections(analysis)
