@@ -9,6 +9,10 @@ and the model itself. The champion's run also logs a simulated production series
 whose scanner starts reporting tumour areas in different units on day 29, so the mean prediction jumps.
 
 The "screening site" column is simulated (the data has no such field); tumour size bands come from the data.
+
+The same store also gets the two other stories' models, trained by :mod:`storybook.example_students` (a three-way
+student-support model on simulated records) and :mod:`storybook.example_diabetes` (a regression on scikit-learn's
+diabetes data, with a production series that jumps by three orders of magnitude).
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ import numpy as np
 import pandas as pd
 
 from storybook.errors import ConfigError
+from storybook.example_diabetes import EXPERIMENT as DIABETES_EXPERIMENT
+from storybook.example_diabetes import MODEL_NAME as DIABETES_MODEL
+from storybook.example_diabetes import train_diabetes
+from storybook.example_students import EXPERIMENT as STUDENTS_EXPERIMENT
+from storybook.example_students import MODEL_NAME as STUDENTS_MODEL
+from storybook.example_students import train_students
+from storybook.logging_api import log_production_series, log_scored_set
 from storybook.promote import promote
 from storybook.sources.loader import load_project
 
@@ -125,8 +136,17 @@ def _train(uri: str, artifact_location: str | None) -> str:
         promote(client, MODEL_NAME, ("champion", "challenger")[index], index + 1)
     client.update_registered_model(MODEL_NAME, description="Flags breast tumours that are likely malignant, "
                                    "so that a clinician looks at them first.")
+    students = train_students(client, _beside(artifact_location, STUDENTS_EXPERIMENT))
+    diabetes = train_diabetes(client, _beside(artifact_location, DIABETES_EXPERIMENT))
     return (f"trained 2 models on {len(train)} tumours, tested on {len(test)}; logged to {display_uri(uri)} as "
-            f"{MODEL_NAME} versions 1 (champion, run {run_ids[0]}) and 2 (challenger, run {run_ids[1]})")
+            f"{MODEL_NAME} versions 1 (champion, run {run_ids[0]}) and 2 (challenger, run {run_ids[1]}); "
+            f"also {STUDENTS_MODEL} version 1 (champion, run {students}) on simulated students and "
+            f"{DIABETES_MODEL} version 1 (champion, run {diabetes}) on the diabetes data")
+
+
+def _beside(artifact_location: str | None, experiment: str) -> str | None:
+    """Another experiment's artifact location: a folder beside the screening runs' (or the server's default)."""
+    return None if artifact_location is None else f"{artifact_location}/{experiment}"
 
 
 def _pipeline(c_value: float) -> Any:
@@ -192,23 +212,24 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
                                                  targets="label"), context="evaluation")
         scored = test[["label", "size_band", "site", *features]].copy()
         scored.insert(1, "score", np.round(scores, 6))
-        mlflow.log_text(scored.to_csv(index=False), "evaluation/scored.csv")
+        log_scored_set(scored, label="label", score="score", slices=["size_band", "site"])
         mlflow.log_text(train[["label", "size_band", "site", *features]].to_csv(index=False), "data/train.csv")
         if production:
-            _log_production(client, run_id, model, features, pd.concat([train, test]))
+            _log_production(run_id, model, features, pd.concat([train, test]))
+        # The requirements are stated, not inferred (inferring runs a subprocess for seconds per model).
         mlflow.sklearn.log_model(model, name="model", registered_model_name=MODEL_NAME,
+                                 pip_requirements=mlflow.sklearn.get_default_pip_requirements(include_cloudpickle=True),
                                  input_example=test[features].head(3))
     version = client.search_model_versions(f"name = '{MODEL_NAME}' and run_id = '{run_id}'")[0]
     client.update_model_version(MODEL_NAME, version.version, description=description)
     return run_id
 
 
-def _log_production(client: Any, run_id: str, model: Any, features: list[str], pool: pd.DataFrame) -> None:
+def _log_production(run_id: str, model: Any, features: list[str], pool: pd.DataFrame) -> None:
     """Score 42 daily batches; from SHIFT_DAY the scanner reports areas in mm² x 100 (a unit change)."""
-    from mlflow.entities import Metric
-
     rng = np.random.default_rng(SEED + 1)
-    metrics = []
+    series: dict[str, list[float]] = {"production_mean_score": [], "production_flag_rate": [],
+                                      "production_mean_area": []}
     batches = []
     for day in range(1, DAYS + 1):
         batch = pool.sample(n=120, replace=True, random_state=int(rng.integers(1_000_000)))[features].copy()
@@ -218,15 +239,13 @@ def _log_production(client: Any, run_id: str, model: Any, features: list[str], p
                 if "area" in column:
                     batch[column] = batch[column] * 100
         scores = model.predict_proba(batch)[:, 1]
-        stamp = int((START + timedelta(days=day - 1)).timestamp() * 1000)
-        metrics += [
-            Metric("production_mean_score", float(scores.mean()), stamp, day),
-            Metric("production_flag_rate", float((scores >= 0.5).mean()), stamp, day),
-            Metric("production_mean_area", float(batch["mean area"].mean()), stamp, day),
-        ]
+        series["production_mean_score"].append(float(scores.mean()))
+        series["production_flag_rate"].append(float((scores >= 0.5).mean()))
+        series["production_mean_area"].append(float(batch["mean area"].mean()))
         batch.insert(0, "day", (START + timedelta(days=day - 1)).date().isoformat())
         batches.append(batch.head(20))
-    client.log_batch(run_id, metrics=metrics)
+    for key, values in series.items():  # day 1 is step 1, read at START; one step a day
+        log_production_series(key, values, start=START, run_id=run_id)
     import mlflow
 
     mlflow.log_text(pd.concat(batches).round(4).to_csv(index=False), "production/inputs.csv")
