@@ -38,6 +38,7 @@ __all__ = [
     "MulticlassScores",
     "accuracy",
     "balanced_accuracy",
+    "calls_cost",
     "class_calibration",
     "class_precision",
     "class_recall",
@@ -394,3 +395,21 @@ def cost_rule(scores: MulticlassScores, cost: npt.ArrayLike, *, capacity: Sequen
         calls_per_class=tuple(int(c) for c in np.bincount(calls, minlength=k)),
         most_likely_per_class=tuple(int(c) for c in np.bincount(likely, minlength=k)),
         limits=limits, per=per, rounds=rounds, seed=seed)
+
+
+def calls_cost(scores: MulticlassScores, cost: npt.ArrayLike, *, per: int = 1000, rounds: int = BOOTSTRAP_ROUNDS,
+               seed: int = BOOTSTRAP_SEED, confidence: float = 0.95) -> Estimate:
+    """What the logged calls cost on the rows' true classes, per ``per`` rows, with a seeded percentile bootstrap
+    interval (counts per confusion cell, as in the module docstring). For a set logged without probabilities,
+    where no other rule can be chosen."""
+    if scores.n == 0:
+        raise ValueError("no rows: the cost of the calls needs an evaluation set")
+    matrix = _check_cost(cost, scores.k)
+    cells = confusion_matrix(scores).ravel().astype(np.int64)
+    prices = matrix.ravel()
+    whole = float(cells @ prices) / scores.n * per
+    if rounds < 1:
+        return Estimate(whole, None, None, scores.n)
+    used = np.flatnonzero(cells)
+    draws = _cell_draws(cells[used], rounds, seed).astype(np.float64)
+    return _percentile(whole, draws @ prices[used] / scores.n * per, scores.n, confidence)

@@ -256,3 +256,12 @@ def test_metric_kinds_compute_from_the_multiclass_set() -> None:
     assert info is not None and info.higher_is_better is False
     with pytest.raises(TypeError, match="needs a multiclass scored set"):
         info.from_set(object())  # type: ignore[arg-type, misc]
+
+
+def test_the_cost_of_logged_calls_without_probabilities() -> None:
+    calls_only = MulticlassScores(CLASSES, TRUTH, HAND.predicted)
+    cost = multiclass.calls_cost(calls_only, COST, per=1000, rounds=500, seed=2)
+    # By hand: row 1 support->neither 8, row 4 challenge->support 2, row 6 neither->challenge 1: 11 over 8 rows.
+    assert cost.value == pytest.approx(11 / 8 * 1000)
+    assert cost.low is not None and cost.high is not None and cost.low <= cost.value <= cost.high
+    assert cost.value == multiclass.cost_rule(HAND, COST, rounds=1).most_likely_cost.value
