@@ -15,6 +15,7 @@ from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
+from storybook.analyse.history_words import history_wording
 from storybook.analyse.model_card import ModelCard
 from storybook.analyse.page_words import MEASURED_ON, page_wording
 from storybook.analyse.plain import (
@@ -26,14 +27,17 @@ from storybook.analyse.plain import (
     full_stop,
     per_hundred,
 )
+from storybook.analyse.regression import RegressionPerformance
 from storybook.analyse.story import StoryAnalysis
 from storybook.errors import Location
 from storybook.render.charts import (
     Chart,
     cost_chart,
+    error_histogram_chart,
     guarded_series_chart,
     icon_array,
     reliability_chart,
+    residuals_chart,
     series_chart,
     slice_chart,
     to_svg,
@@ -190,6 +194,19 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     return charts
 
 
+def _regression_charts(story: StorySource, performance: RegressionPerformance) -> list[Placed]:
+    histogram = performance.histogram
+    charts: list[Placed] = []
+    chart = error_histogram_chart(f"{story.slug}-errors", performance.amount_unit, histogram.edges,
+                                  histogram.counts, histogram.too_high, histogram.too_low)
+    if chart is not None:
+        charts.append(("error-histogram", "", chart))
+    chart = residuals_chart(f"{story.slug}-residuals", performance.amount_unit, performance.points, performance.n)
+    if chart is not None:
+        charts.append(("residuals", "", chart))
+    return charts
+
+
 def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     trust = analysis.trust
     assert trust is not None
@@ -273,6 +290,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     if analysis.history is not None:
         placed += [("timeline", "", c) for c in (timeline_chart(f"{story.slug}-timeline", analysis.history),)
                    if c is not None]
+    if analysis.regression is not None:
+        placed += _regression_charts(story, analysis.regression)
     figures = Figures(placed)
     charts = figures.charts
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
@@ -286,6 +305,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
+        "history_words": history_wording(analysis.history) if analysis.history is not None else None,
         "resolved": resolved,
         "prose": prose,
         # Each section's heading and its charts, from the registry (sources/sections.py).
@@ -294,6 +314,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
         # The decision brief with what people signed (overrules, the grounds then), for _decision.html.
         "decision": analysis.decision, "outcome_words": OUTCOME_WORDS,
+        # A regression story's performance and cost sections (templates/_regression.html).
+        "regression": analysis.regression, "regression_cost": analysis.regression_cost,
         "decision_words": decision_wording(analysis.decision) if analysis.decision is not None else None,
     }
     versions = story_versions(story)
@@ -321,7 +343,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
-                "cost-of-error": analysis.cost, "trust": analysis.trust, "claims": analysis.claims}
+                "cost-of-error": analysis.cost or analysis.regression_cost, "trust": analysis.trust,
+                "claims": analysis.claims}
     return set(SECTION_IDS) - {section for section, found in optional.items() if not found}
 
 
