@@ -1,5 +1,6 @@
-"""Decision briefs: outcomes at their bounds, the recommendation rules, the grounds on a story worked by hand,
-and what people recorded (overrules, grounds that changed).
+"""Decision briefs (storybook.analyse.decision and its grounds): the recommendation rules, the grounds on a story
+worked by hand, and what people recorded (overrules, grounds that changed). How one interval is judged against its
+bound is tested in tests/analyse/test_decision_judge.py.
 
 The hand-worked story has 100 cases, 40 positive (rows 0-39) and 60 negative, threshold 0.5, a false alarm
 costing 1 hour and a miss 10 hours:
@@ -18,13 +19,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from storybook.analyse import decision, decision_grounds, decision_judge
-from storybook.analyse.classification import Estimate, proportion, wilson_interval
-from storybook.analyse.costs import CostModel
+from storybook.analyse.classification import proportion, wilson_interval
 from storybook.analyse.decision import (
     RULES,
     DecisionBrief,
@@ -35,13 +34,7 @@ from storybook.analyse.decision import (
     settle,
 )
 from storybook.analyse.decision_judge import (
-    Scored,
-    cost_difference,
     difference,
-    judge,
-    judge_within,
-    points_of,
-    told_points,
 )
 from storybook.analyse.story import analyse_story
 from storybook.resolve.resolved import (
@@ -65,77 +58,6 @@ def test_all_is_the_public_api() -> None:
         exported = {name for name in vars(module) if not name.startswith("_") and callable(vars(module)[name])
                     and getattr(vars(module)[name], "__module__", "") == module.__name__}
         assert exported <= set(module.__all__), module.__name__
-
-
-# --- outcomes at their bounds ----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("low", "high", "at_least", "outcome"), [
-    (0.70, 0.90, 0.70, "holds"),            # the low end exactly at the bound: reached
-    (0.70 - 1e-13, 0.90, 0.70, "holds"),    # within floating-point rounding
-    (0.69, 0.90, 0.70, "cannot tell"),      # straddles
-    (0.50, 0.70, 0.70, "cannot tell"),      # the high end exactly at the bound: not clearly short
-    (0.50, 0.6999, 0.70, "fails"),
-    (None, 0.9, 0.70, "cannot tell"),       # no interval
-])
-def test_at_least(low: float | None, high: float, at_least: float, outcome: str) -> None:
-    assert judge(low, high, at_least=at_least) == outcome
-
-
-@pytest.mark.parametrize(("low", "high", "outcome"), [
-    (0.10, 0.30, "holds"),        # the high end exactly at the bound
-    (0.10, 0.3001, "cannot tell"),
-    (0.30, 0.50, "cannot tell"),  # the low end exactly at the bound: not clearly over
-    (0.3001, 0.50, "fails"),
-])
-def test_at_most(low: float, high: float, outcome: str) -> None:
-    assert judge(low, high, at_most=0.30) == outcome
-
-
-def test_judge_refuses_two_bounds_or_a_reversed_interval() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
-        judge(0.1, 0.2, at_least=0.1, at_most=0.3)
-    with pytest.raises(ValueError, match="above its high end"):
-        judge(0.3, 0.2, at_least=0.1)
-
-
-@pytest.mark.parametrize(("low", "high", "outcome"), [
-    (-0.20, 0.20, "holds"),        # both ends exactly at the tolerance
-    (-0.05, 0.21, "cannot tell"),
-    (0.20, 0.40, "cannot tell"),   # starts exactly at the tolerance: not clearly beyond
-    (0.2001, 0.40, "fails"),
-    (-0.40, -0.2001, "fails"),     # clearly beyond on the other side
-    (None, None, "cannot tell"),
-])
-def test_within_a_tolerance(low: float | None, high: float | None, outcome: str) -> None:
-    assert judge_within(low, high, 0.20) == outcome
-
-
-@pytest.mark.parametrize(("first", "second", "low", "high"), [
-    # Newcombe (1998), "Interval estimation for the difference between independent proportions", Table II,
-    # method 10 (hybrid score), examples (a) to (d).
-    ((56, 70), (48, 80), 0.0524, 0.3339),
-    ((9, 10), (3, 10), 0.1705, 0.8090),
-    ((6, 7), (2, 7), 0.0582, 0.8062),
-    ((5, 56), (0, 29), -0.0381, 0.1926),
-])
-def test_difference_matches_newcombes_published_intervals(first: tuple[int, int], second: tuple[int, int],
-                                                          low: float, high: float) -> None:
-    result = difference(proportion(*first), proportion(*second))
-    assert result.value == pytest.approx(first[0] / first[1] - second[0] / second[1])
-    assert result.low == pytest.approx(low, abs=5e-5)
-    assert result.high == pytest.approx(high, abs=5e-5)
-
-
-def test_points_round_halves_up_so_a_difference_reads_like_its_parts() -> None:
-    # 60/64 - 52/64 = 0.125: told as 94 and 81 in 100, so the difference must read 13, not round()'s 12.
-    assert (points_of(60 / 64), points_of(52 / 64), points_of(60 / 64 - 52 / 64)) == (94, 81, 13)
-    assert told_points(-0.125, up="better", down="worse") == "13 points worse"   # halves away from zero
-    assert told_points(0.004, up="better", down="worse") == "no different"
-
-
-def test_difference_without_an_interval_has_none() -> None:
-    assert difference(Estimate(0.8, None, None, 10), proportion(5, 10)) == Estimate(0.8 - 0.5, None, None, 20)
 
 
 # --- the rules -------------------------------------------------------------------------------------------
@@ -174,38 +96,6 @@ def test_a_required_ground_that_cannot_be_told_means_storybook_cannot_decide() -
 def test_the_rules_are_worded_for_the_reader() -> None:
     assert set(RULES) == {"go", "no-go", "go with conditions", "cannot decide"}
     assert RULES["no-go"].startswith("No-go: at least one required ground fails")
-
-
-# --- costs of two versions --------------------------------------------------------------------------------
-
-
-def _scored(labels: list[bool], scores: list[float], name: str = "v") -> Scored:
-    return Scored(name=name, labels=np.array(labels), scores=np.array(scores, dtype=np.float64), threshold=0.5,
-                  groups=None, source=name)
-
-
-def test_cost_difference_with_a_constant_gap_has_no_spread() -> None:
-    # 50 negatives: the first version flags all of them (1 hour each), the second none. Every resample of
-    # the same cases differs by exactly 1 hour per case, 1,000 per 1,000.
-    first = _scored([False] * 50, [0.9] * 50)
-    second = _scored([False] * 50, [0.1] * 50)
-    estimate, paired = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=200, seed=3, per=1000)
-    assert paired
-    assert (estimate.value, estimate.low, estimate.high) == (1000.0, 1000.0, 1000.0)
-
-
-def test_cost_difference_resamples_sets_of_other_cases_on_their_own() -> None:
-    first = _scored([True, False, False, True], [0.9, 0.9, 0.1, 0.1])   # FP 1, FN 1: 11 hours in 4 cases
-    second = _scored([False, True, False], [0.1, 0.9, 0.1])              # nothing wrong: 0
-    estimate, paired = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=500, seed=0, per=4)
-    assert not paired
-    assert estimate.value == pytest.approx(11.0)
-    assert estimate.low is not None and estimate.high is not None
-    assert 0.0 <= estimate.low < 11.0 < estimate.high <= 40.0   # at most 4 misses in 4 cases
-    again, _ = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=500, seed=0, per=4)
-    assert again == estimate   # seeded
-    none, _ = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=0, seed=0, per=4)
-    assert (none.low, none.high) == (None, None)
 
 
 # --- a story worked by hand --------------------------------------------------------------------------------
@@ -514,3 +404,4 @@ def test_the_threshold_saving_keeps_within_the_capacity(tmp_path: Path) -> None:
     assert ground.value == pytest.approx(60.0)
     assert ground.sentence.startswith("Moving the threshold from 0.5 to 0.9 would mean a saving of 60 hours for "
                                       "every 1,000 cases"), ground.sentence
+
