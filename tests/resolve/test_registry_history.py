@@ -218,18 +218,6 @@ def test_timeline_spans_changes_and_what_is_not_known(registry: Path) -> None:
     assert report.events[-1].when == f"{format_date(_ms(_at(55)))}, 09:30 UTC"
 
 
-def test_a_record_the_registry_contradicts_is_called_out() -> None:
-    from storybook.analyse.history import alias_spans
-    from storybook.resolve.resolved import AliasEvent
-
-    events = (AliasEvent("champion", 1, 1000, "t1"), AliasEvent("challenger", 2, 2000, "t2"))
-    spans, problems = alias_spans(events, {"champion": 3})
-    assert ("champion", 1, 1000, None, False) in [(s.alias, s.version, s.start_ms, s.end_ms, s.current) for s in spans]
-    assert ("champion", 3, None, None, True) in [(s.alias, s.version, s.start_ms, s.end_ms, s.current) for s in spans]
-    assert any("registry now puts it on version 3" in p for p in problems)
-    assert any("challenger moved to version 2" in p and "removed without a record" in p for p in problems)
-
-
 def test_a_record_dated_before_the_version_existed_is_called_out(registry: Path) -> None:
     import dataclasses
 
