@@ -17,11 +17,11 @@ import pandas as pd
 
 from storybook.analyse.importance import ALL_ROWS, Importance, rank_importances, slice_differences
 from storybook.analyse.plain import Vocabulary
-from storybook.metrics.kinds import KINDS
+from storybook.metrics.kinds import KINDS, kind_info
 from storybook.resolve.resolved import ResolvedDrivers
 from storybook.sources.schema import DriversSpec, SliceSpec
 
-__all__ = ["DRIVER_METRIC_NAMES", "DriverSlice", "DriversReport", "analyse_drivers", "points"]
+__all__ = ["DRIVER_METRIC_NAMES", "DriverSlice", "DriversReport", "analyse_drivers", "bound", "points"]
 
 DRIVER_METRIC_NAMES = {k.name: k.words.short_name or k.name for k in KINDS if k.importance}  # the table of kinds
 # Measurements this closely correlated on the evaluation set are named as sharing credit.
@@ -60,68 +60,143 @@ class DriversReport:
     rows: int
     repeats: int
     baseline: float | None
+    scale: float = 100.0  # a drop times this is the figure shown (points out of 100 for a share)
+    loss_unit: str = ""  # what a shown drop counts: "points of accuracy lost (of 100)", "points added to ..."
+    reliance: str = ""  # "The more accuracy it loses, the more it relies on that measurement."
+    table_caption: str = ""
+    baseline_sentence: str = ""  # the figure before shuffling, in words ("" without one)
+
+
+def _way(metric: str) -> str:
+    """How a drop in ``metric`` is told: "share" (points out of 100), "score" (the figure's own units, lower
+    is better: the Brier score, the log loss) or "amount" (the story's amount unit: a regression's misses)."""
+    info = kind_info(metric)
+    if info is not None and info.task == "regression":
+        return "amount"
+    if info is not None and info.higher_is_better is False:
+        return "score"
+    return "share"
+
+
+def _number(shown: float, digits: int | None = None) -> str:
+    if digits is not None:
+        return f"{shown:.{digits}f}"
+    return f"{shown:.0f}" if shown >= 10 else f"{shown:.1f}" if shown >= 1 else f"{shown:.2g}"
 
 
 def points(value: float, metric: str) -> str:
-    """A drop as the reader sees it: points out of 100 (one decimal below 10), or Brier score units."""
-    if metric == "brier":
-        return f"{value:.3f}"
+    """A drop as the reader sees it, without its sign: points out of 100 (one decimal below 10) for a share,
+    three decimals for a score (the Brier score, the log loss), two significant figures below 1 for an amount."""
+    way = _way(metric)
+    if way == "score":
+        return f"{abs(value):.3f}"
+    if way == "amount":
+        text = _number(abs(value))
+        return "0" if float(text) == 0 else text
     shown = abs(value) * 100
     text = f"{shown:.1f}" if shown < 10 else f"{shown:.0f}"
     return "0" if text in ("0.0", "0") else text
 
 
+def bound(value: float, metric: str) -> str:
+    """One end of a range of drops as the reader sees it, with its sign (see :func:`points`)."""
+    way = _way(metric)
+    if way == "score":
+        return f"{value:.3f}"
+    if way == "amount":
+        return f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
+    return f"{value * 100:.1f}"
+
+
 def _range(item: Importance, metric: str) -> str:
     if item.low is None or item.high is None:
         return ""
-    scale, digits = (1, 3) if metric == "brier" else (100, 1)
-    return f" (between {item.low * scale:.{digits}f} and {item.high * scale:.{digits}f})"
+    return f" (between {bound(item.low, metric)} and {bound(item.high, metric)})"
 
 
-def _cost(item: Importance, metric: str, words: Vocabulary) -> str:
+def _cost(item: Importance, metric: str, words: Vocabulary, unit: str) -> str:
     """'costs 2.1 points of accuracy out of 100 (between 1.2 and 2.9): about 2.1 more wrong calls ...'."""
     name = DRIVER_METRIC_NAMES[metric]
-    if metric == "brier":
-        return f"raises the Brier score by {points(item.mean, metric)}{_range(item, metric)}; 0 is perfect"
+    way = _way(metric)
+    if way == "score":
+        return f"raises the {name} by {points(item.mean, metric)}{_range(item, metric)}; 0 is perfect"
+    if way == "amount":
+        return f"raises the {name} by {points(item.mean, metric)} {unit}{_range(item, metric)}"
     amount = f"costs {points(item.mean, metric)} points of {name} out of 100{_range(item, metric)}"
-    if metric == "accuracy":
+    if metric in ("accuracy", "multiclass_accuracy"):
         amount += f": about {points(item.mean, metric)} more wrong calls in every 100 {words.unit}"
     return amount
 
 
-def _change(value: float, metric: str) -> str:
+def _change(value: float, metric: str, unit: str) -> str:
     """A signed change in words: 'costs 4.8 points of accuracy', 'improves accuracy by 1.5 points'."""
     shown = points(value, metric)
     name = DRIVER_METRIC_NAMES[metric]
     if shown == "0" or value == 0:
         return f"makes no difference to {name}"
-    if metric == "brier":
-        return f"raises the Brier score by {shown}" if value > 0 else f"lowers the Brier score by {shown}"
+    way = _way(metric)
+    if way in ("score", "amount"):
+        told = shown if way == "score" else f"{shown} {unit}"
+        return f"raises the {name} by {told}" if value > 0 else f"lowers the {name} by {told}"
     return f"costs {shown} points of {name}" if value > 0 else f"improves {name} by {shown} points"
 
 
-def _line(item: Importance, metric: str, words: Vocabulary) -> str:
+def _effect(metric: str, unit: str) -> str:
+    """The unit of a range of effects: 'points' (of 100), the amount unit, or nothing for a score."""
+    way = _way(metric)
+    return " points" if way == "share" else f" {unit}" if way == "amount" else ""
+
+
+def _line(item: Importance, metric: str, words: Vocabulary, unit: str) -> str:
     name = DRIVER_METRIC_NAMES[metric]
     if item.low is None or item.high is None:
-        return (f"Shuffling {item.label} changed {name} by {points(item.mean, metric)} points in a single "
-                "shuffle; one shuffle cannot show how sure that is.")
+        return (f"Shuffling {item.label} changed {name} by {points(item.mean, metric)}{_effect(metric, unit)} in "
+                "a single shuffle; one shuffle cannot show how sure that is.")
     if item.clear and item.mean > 0:
-        return f"Shuffling {item.label} {_cost(item, metric, words)}."
+        return f"Shuffling {item.label} {_cost(item, metric, words, unit)}."
     if item.clear:
-        return (f"Shuffling {item.label} makes the model slightly better ({points(item.mean, metric)} points of "
-                f"{name}, between {abs(item.high) * 100:.1f} and {abs(item.low) * 100:.1f}): on this evaluation "
-                "set the model does not gain from it, and may be picking up noise.")
+        share = _way(metric) == "share"
+        better = f"{points(item.mean, metric)} points of {name}" if share else f"it {_change(item.mean, metric, unit)}"
+        after = "" if share or _way(metric) == "score" else _effect(metric, unit)
+        return (f"Shuffling {item.label} makes the model slightly better ({better}, between "
+                f"{points(item.high, metric)} and {points(item.low, metric)}{after}): on "
+                "this evaluation set the model does not gain from it, and may be picking up noise.")
     return (f"Shuffling {item.label} makes no clear difference: its effect on {name} is between "
-            f"{item.low * 100:.1f} and {item.high * 100:.1f} points, which includes no effect at all.")
+            f"{bound(item.low, metric)} and {bound(item.high, metric)}{_effect(metric, unit)}, which includes "
+            "no effect at all.")
 
 
-def _lead(ranked: tuple[Importance, ...], metric: str, words: Vocabulary) -> str:
+def _told_scale(metric: str, unit: str, words: Vocabulary, baseline: float | None,
+                ) -> tuple[float, str, str, str, str]:
+    """The scale of the table and chart, what a shown drop counts, the reliance sentence, the table's caption
+    and the figure before shuffling, for a drop measured in ``metric``."""
+    name = DRIVER_METRIC_NAMES[metric]
+    way = _way(metric)
+    if way == "share":
+        before = "" if baseline is None else (f"Before shuffling, the {name} on these {words.unit} is "
+                                              f"{baseline * 100:.1f} out of 100.")
+        return (100.0, f"points of {name} lost (of 100)",
+                f"The more {name} it loses, the more it relies on that measurement.",
+                f"Loss of {name} when each measurement is shuffled (out of 100)", before)
+    figure = -baseline if baseline is not None else None  # a lower-is-better figure is scored negated
+    if way == "score":
+        before = "" if figure is None else (f"Before shuffling, the {name} on these {words.unit} is "
+                                            f"{figure:.3f} (lower is better).")
+        return (1.0, f"{name} added", f"The more its {name} rises, the more it relies on that measurement.",
+                f"Rise of the {name} when each measurement is shuffled (lower is better; 0 is perfect)", before)
+    before = "" if figure is None else (f"Before shuffling, the {name} on these {words.unit} is "
+                                        f"{_number(figure, 2 if figure < 10 else 1)} {unit}.")
+    return (1.0, f"{unit} added to the {name}", f"The more its {name} grows, the more it relies on that "
+            "measurement.", f"Rise of the {name} when each measurement is shuffled (in {unit})", before)
+
+
+def _lead(ranked: tuple[Importance, ...], metric: str, words: Vocabulary, unit: str) -> str:
     top = next((i for i in ranked if i.clear and i.mean > 0), None)
     name = DRIVER_METRIC_NAMES[metric]
     if top is None:
         return (f"No single measurement clearly drives the model: shuffling any one of them changes {name} by "
                 "less than the shuffles themselves vary.")
-    return f"The model leans most on {top.label}: shuffling it {_cost(top, metric, words)}."
+    return f"The model leans most on {top.label}: shuffling it {_cost(top, metric, words, unit)}."
 
 
 def _together(evaluation: pd.DataFrame | None, shown: tuple[Importance, ...]) -> tuple[tuple[str, str, float], ...]:
@@ -144,7 +219,7 @@ def _together(evaluation: pd.DataFrame | None, shown: tuple[Importance, ...]) ->
 
 def _slices(resolved: ResolvedDrivers, ranked: tuple[Importance, ...], shown: tuple[Importance, ...],
             spec: DriversSpec, slices: list[SliceSpec], evaluation: pd.DataFrame | None, min_size: int,
-            words: Vocabulary) -> tuple[tuple[DriverSlice, ...], str]:
+            words: Vocabulary, unit: str) -> tuple[tuple[DriverSlice, ...], str]:
     if not spec.by_slice or "slice" not in resolved.table.columns:
         return (), ""
     table = resolved.table
@@ -170,8 +245,8 @@ def _slices(resolved: ResolvedDrivers, ranked: tuple[Importance, ...], shown: tu
             continue
         sentence = (f"For {slice_label.lower()} '{difference.group}' ({n:,} {words.unit}), the model leans "
                     f"clearly {difference.direction} on {difference.label}: shuffling it "
-                    f"{_change(difference.within.mean, resolved.metric)} there; over all {words.unit} it "
-                    f"{_change(difference.overall.mean, resolved.metric)}.")
+                    f"{_change(difference.within.mean, resolved.metric, unit)} there; over all {words.unit} it "
+                    f"{_change(difference.overall.mean, resolved.metric, unit)}.")
         found.append(DriverSlice(slice_label=slice_label, group=difference.group, n=n, feature=difference.feature,
                                  label=difference.label, direction=difference.direction, within=difference.within,
                                  overall=difference.overall, sentence=sentence))
@@ -190,13 +265,17 @@ def _slices(resolved: ResolvedDrivers, ranked: tuple[Importance, ...], shown: tu
 
 
 def analyse_drivers(resolved: ResolvedDrivers, spec: DriversSpec, *, words: Vocabulary, slices: list[SliceSpec],
-                    evaluation: pd.DataFrame | None, min_slice_size: int) -> DriversReport:
+                    evaluation: pd.DataFrame | None, min_slice_size: int,
+                    amount_unit: str | None = None) -> DriversReport:
+    """What drives the predictions; ``amount_unit`` names a regression story's amounts ("points", "beds")."""
+    unit = amount_unit or "units"
     table = resolved.table
     overall = table[table["slice"].astype(str) == ALL_ROWS] if "slice" in table.columns else table
     ranked = rank_importances(overall, dict(spec.names), default_repeats=resolved.repeats)
     shown = ranked[:spec.show]
-    sliced, note = _slices(resolved, ranked, shown, spec, slices, evaluation, min_slice_size, words)
+    sliced, note = _slices(resolved, ranked, shown, spec, slices, evaluation, min_slice_size, words, unit)
     repeats = max((i.repeats for i in ranked), default=resolved.repeats)
+    scale, loss_unit, reliance, caption, before = _told_scale(resolved.metric, unit, words, resolved.baseline)
     if resolved.origin == "model":
         source = (f"Worked out when the story was read from MLflow: storybook loaded the logged model "
                   f"({resolved.provenance.key}), scored the {resolved.rows:,} {words.unit} of the evaluation set, "
@@ -207,7 +286,8 @@ def analyse_drivers(resolved: ResolvedDrivers, spec: DriversSpec, *, words: Voca
                   "did not check how it was computed.")
     return DriversReport(
         metric=resolved.metric, metric_name=DRIVER_METRIC_NAMES[resolved.metric], ranked=ranked, shown=shown,
-        lead=_lead(ranked, resolved.metric, words),
-        lines=tuple((i, _line(i, resolved.metric, words)) for i in shown),
+        lead=_lead(ranked, resolved.metric, words, unit),
+        lines=tuple((i, _line(i, resolved.metric, words, unit)) for i in shown),
         no_clear=tuple(i for i in ranked if not i.clear), together=_together(evaluation, shown), slices=sliced,
-        slices_note=note, source=source, rows=resolved.rows, repeats=repeats, baseline=resolved.baseline)
+        slices_note=note, source=source, rows=resolved.rows, repeats=repeats, baseline=resolved.baseline,
+        scale=scale, loss_unit=loss_unit, reliance=reliance, table_caption=caption, baseline_sentence=before)

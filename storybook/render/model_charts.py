@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storybook.analyse.drivers import DriversReport, points
+from storybook.analyse.drivers import DriversReport, bound, points
 from storybook.analyse.history import HistoryReport
 from storybook.render.charts import COLOUR, Chart, _field, _spec
 
@@ -21,11 +21,11 @@ def importance_chart(name: str, report: DriversReport) -> Chart | None:
     items = [i for i in report.shown if i.mean == i.mean]
     if not items:
         return None
-    scale = 1.0 if report.metric == "brier" else 100.0
+    scale = report.scale
     values = [{"feature": i.label, "mean": i.mean * scale,
                "low": (i.low if i.low is not None else i.mean) * scale,
                "high": (i.high if i.high is not None else i.mean) * scale} for i in items]
-    unit = "Brier score added" if report.metric == "brier" else f"points of {report.metric_name} lost (of 100)"
+    unit = report.loss_unit
     y = _field("feature", "nominal", sort=None, title=None, axis={"labelLimit": 260})
     bars = {"mark": {"type": "rule", "color": "#8fb3cc", "strokeWidth": 4},
             "encoding": {"x": _field("low", "quantitative", title=f"When shuffled: {unit}"), "x2": {"field": "high"},
@@ -35,10 +35,9 @@ def importance_chart(name: str, report: DriversReport) -> Chart | None:
     zero = {"data": {"values": [{"x": 0}]}, "mark": {"type": "rule", "color": "#555", "strokeDash": [4, 3]},
             "encoding": {"x": _field("x", "quantitative")}}
     spec = _spec({"data": {"values": values}, "layer": [bars, dots, zero]}, 380, max(60, 30 * len(items)))
-    digits = 3 if report.metric == "brier" else 1
     parts = "; ".join(
         f"{i.label}: {points(i.mean, report.metric)}"
-        + (f" (between {i.low * scale:.{digits}f} and {i.high * scale:.{digits}f})"
+        + (f" (between {bound(i.low, report.metric)} and {bound(i.high, report.metric)})"
            if i.low is not None and i.high is not None else "")
         for i in items)
     alt = (f"Chart of how much {report.metric_name} the model loses when each measurement is shuffled, in "
