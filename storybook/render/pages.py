@@ -17,6 +17,7 @@ from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
 from storybook.analyse.history_words import history_wording
 from storybook.analyse.model_card import ModelCard
+from storybook.analyse.multiclass import MulticlassPerformance
 from storybook.analyse.page_words import MEASURED_ON, page_wording
 from storybook.analyse.plain import (
     RATE_NAMES,
@@ -29,9 +30,11 @@ from storybook.analyse.plain import (
 )
 from storybook.analyse.regression import RegressionPerformance
 from storybook.analyse.story import StoryAnalysis
+from storybook.analyse.trust_words import VERDICTS, trust_wording
 from storybook.errors import Location
 from storybook.render.charts import (
     Chart,
+    class_calls_chart,
     cost_chart,
     error_histogram_chart,
     guarded_series_chart,
@@ -49,7 +52,7 @@ from storybook.render.model_charts import importance_chart, timeline_chart
 from storybook.render.sandbox import PageSandbox, template_failure
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import StorySource
-from storybook.sources.schema import Versions
+from storybook.sources.schema import SliceSpec, Versions
 from storybook.sources.sections import CHART_IDS, HEADINGS, SECTION_IDS, SECTIONS
 
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
@@ -194,6 +197,13 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     return charts
 
 
+def _task_slices(analysis: StoryAnalysis) -> list[tuple[SliceSpec, int]]:
+    """The slices a regression story's own analysis tells, with each one's number of groups."""
+    if analysis.regression is None:
+        return []
+    return [(s.spec, len(s.groups) - 1 + s.merged if s.merged else len(s.groups)) for s in analysis.regression.slices]
+
+
 def _regression_charts(story: StorySource, performance: RegressionPerformance) -> list[Placed]:
     histogram = performance.histogram
     charts: list[Placed] = []
@@ -205,6 +215,14 @@ def _regression_charts(story: StorySource, performance: RegressionPerformance) -
     if chart is not None:
         charts.append(("residuals", "", chart))
     return charts
+
+
+def _multiclass_charts(story: StorySource, performance: MulticlassPerformance) -> list[Placed]:
+    """The calls per true class as natural frequencies (classes with too few rows to tell are left out)."""
+    rows = [(line.means, line.frequencies) for line in performance.lines if line.frequencies is not None]
+    chart = class_calls_chart(f"{story.slug}-class-calls", performance.unit, performance.per, rows,
+                              [c.means for c in performance.classes])
+    return [] if chart is None else [("class-calls", "", chart)]
 
 
 def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
@@ -292,16 +310,19 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
                    if c is not None]
     if analysis.regression is not None:
         placed += _regression_charts(story, analysis.regression)
+    if analysis.multiclass is not None:
+        placed += _multiclass_charts(story, analysis.multiclass.performance)
     figures = Figures(placed)
     charts = figures.charts
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
     context: dict[str, Any] = {
         "story": story.config, "slug": story.slug, "card": card, "cost": analysis.cost, "trust": analysis.trust,
+        "trust_words": trust_wording(analysis.trust) if analysis.trust is not None else None, "verdicts": VERDICTS,
         # The cost sentences, built once: the page, the compliance PDF and the summary all lay out these.
         "cost_words": cost_wording(analysis.cost, card.words) if analysis.cost is not None else None,
         # The card's own sentences and the page's about its claims and sources, for the templates to lay out.
         "words": page_wording(card, resolved, owner=story.config.owner, built_at=built_at,
-                              snapshot_hash=snapshot_hash),
+                              snapshot_hash=snapshot_hash, task_slices=_task_slices(analysis)),
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
@@ -316,6 +337,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "decision": analysis.decision, "outcome_words": OUTCOME_WORDS,
         # A regression story's performance and cost sections (templates/_regression.html).
         "regression": analysis.regression, "regression_cost": analysis.regression_cost,
+        # A multiclass story's performance and cost sections (templates/_multiclass.html).
+        "multiclass": analysis.multiclass,
         "decision_words": decision_wording(analysis.decision) if analysis.decision is not None else None,
     }
     versions = story_versions(story)
@@ -343,7 +366,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
-                "cost-of-error": analysis.cost or analysis.regression_cost, "trust": analysis.trust,
+                "cost-of-error": analysis.cost or analysis.regression_cost
+                or (analysis.multiclass is not None and analysis.multiclass.cost), "trust": analysis.trust,
                 "claims": analysis.claims}
     return set(SECTION_IDS) - {section for section, found in optional.items() if not found}
 
