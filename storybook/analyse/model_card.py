@@ -53,7 +53,7 @@ def vocabulary(story: StorySource) -> Vocabulary:
     if evaluation is None:
         return Vocabulary()
     if evaluation.positive_means is None or evaluation.negative_means is None:  # a multiclass or regression story
-        return Vocabulary(unit=evaluation.unit)
+        return Vocabulary(unit=evaluation.unit, amount_unit=evaluation.amount_unit or "")
     return Vocabulary(unit=evaluation.unit, positive=evaluation.positive_means,
                       negative=evaluation.negative_means, flagged=evaluation.flagged_means)
 

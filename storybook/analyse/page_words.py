@@ -8,7 +8,7 @@ them without building the sentence itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,7 +16,7 @@ from storybook.analyse.card import ModelCard
 from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.plain import format_count, format_date, full_stop, per_hundred
 from storybook.resolve.resolved import DatasetRecord, ResolvedStory
-from storybook.sources.schema import MeasuredOn
+from storybook.sources.schema import MeasuredOn, SliceSpec
 
 __all__ = ["MEASURED_ON", "PageWording", "Part", "Said", "code", "page_wording", "said", "strong"]
 
@@ -104,9 +104,10 @@ def _merged(card: ModelCard) -> dict[str, str]:
 
 
 def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_at: str,
-                 snapshot_hash: str | None) -> PageWording:
+                 snapshot_hash: str | None, task_slices: Sequence[tuple[SliceSpec, int]] = ()) -> PageWording:
     """The card's sentences for one build (``built_at`` as the page prints it; ``snapshot_hash`` when the
-    figures come from the story's pinned snapshot)."""
+    figures come from the story's pinned snapshot). ``task_slices``: the slices a multiclass or regression
+    story's own analysis tells, with each one's number of groups."""
     words = card.words
     overall = card.overall
     threshold = None
@@ -122,6 +123,8 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
         said("The run did not record its training data."),)
     factors = tuple(said(strong(s.spec.label), f": {s.spec.why}" if s.spec.why else "",
                          f" ({len(s.table.rows)} groups)") for s in card.slices)
+    factors += tuple(said(strong(spec.label), f": {spec.why}" if spec.why else "", f" ({groups} groups)")
+                     for spec, groups in task_slices)
     checked_against = ("the figures pinned in the story's snapshot" if snapshot_hash else "the figures in MLflow")
     if snapshot_hash:
         provenance = said("Every figure on this page comes from the story's pinned snapshot (", code("snapshot.json"),
@@ -133,7 +136,7 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
     return PageWording(
         model_details=_model_details(owner, resolved),
         factors_lead=("We check whether the model works equally well for different groups. The groups looked "
-                      "at here:") if card.slices else NO_SLICES,
+                      "at here:") if factors else NO_SLICES,
         factors=factors,
         threshold=threshold,
         evaluation=evaluation,

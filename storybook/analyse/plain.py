@@ -48,6 +48,8 @@ __all__ = [
     "Verdict",
     "Vocabulary",
     "WordingRules",
+    "amount_number",
+    "amount_phrase",
     "capitalise",
     "certainty",
     "compare",
@@ -60,11 +62,13 @@ __all__ = [
     "full_stop",
     "join_sentences",
     "kind_phrase",
+    "lean_phrase",
     "metric_sentence",
     "mismatch_sentence",
     "per_hundred",
     "point_share",
     "rate_sentence",
+    "regression_sentence",
     "share_phrase",
     "slice_wording",
     "verdict",
@@ -96,6 +100,7 @@ class Vocabulary:
     positive: str = "are positive"
     negative: str = "are negative"
     flagged: str = "flagged"
+    amount_unit: str = ""  # a regression story's amounts are counted in this, plural ("points", "beds")
 
 
 @dataclass(frozen=True)
@@ -306,6 +311,8 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         return f"{before.format(u=words.unit)}{told[:1].lower()}{told[1:]}{after.format(u=words.unit)}"
     info = kind_info(kind) or kind_info("other")
     assert info is not None
+    if info.task == "regression":  # an amount (a miss, a lean) or R², not a share of a confusion table
+        return regression_sentence(kind, value, estimate, words, rules)
     if info.words.sentence is not None:  # a kind with an interval
         return rate_sentence(kind, estimate, words, rules, value=value)
     assert info.words.value_sentence is not None  # the table holds one for each kind without an interval
@@ -351,3 +358,104 @@ def slice_wording(rows: tuple[SliceRow, ...], overall: SliceRow | None, kind: st
             versus_all=versus,
         )
     return told
+
+
+# --- amounts: a regression story's misses, leans and costs ----------------------------------------------
+# An amount with its 95% interval is told like a share: "too few cases to say" under min_count cases; "about
+# 44 points" when the interval is at most tight_width of the amount's size wide (10% by default); otherwise
+# "between 40 and 48 points". Numbers keep three significant figures of the largest of value, low and high.
+
+
+def amount_number(value: float, scale: float | None = None) -> str:
+    """An amount with at most three significant figures (of ``scale`` when given), thousands separated:
+    "44.3", "1,234", "0.0123"."""
+    reference = abs(value if scale is None else scale)
+    digits = 0 if reference == 0 or not math.isfinite(reference) else max(0, 2 - math.floor(math.log10(reference)))
+    rounded = round(value, digits)
+    text = f"{0.0 if rounded == 0 else rounded:,.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _amount_ends(estimate: Estimate, rules: WordingRules) -> tuple[str, str, str, bool] | None:
+    """The value, low and high as told, and whether the interval is tight; None without an interval."""
+    value, low, high = estimate.value, estimate.low, estimate.high
+    assert value is not None
+    if low is None or high is None:
+        return None
+    scale = max(abs(value), abs(low), abs(high))
+    told = amount_number(value, scale), amount_number(low, scale), amount_number(high, scale)
+    return (*told, told[1] == told[2] or high - low <= rules.tight_width * scale + _EPS)
+
+
+def amount_phrase(estimate: Estimate, unit: str, rules: WordingRules = DEFAULT_RULES) -> str:
+    """"about 44 points", "between 40 and 48 points", "44 points" (no interval) or "too few cases to say"."""
+    if estimate.value is None or estimate.n < rules.min_count:
+        return TOO_FEW
+    ends = _amount_ends(estimate, rules)
+    if ends is None:
+        return f"{amount_number(estimate.value)} {unit}"
+    value, low, high, tight = ends
+    return f"about {value} {unit}" if tight else f"between {low} and {high} {unit}"
+
+
+def lean_phrase(estimate: Estimate, unit: str, rules: WordingRules = DEFAULT_RULES, *, high: str = "high",
+                low: str = "low") -> str:
+    """A signed amount (positive: ``high``) said with its direction: "about 5 points high", "between 2 and 8
+    points low", "between 3 points low and 5 points high" (the interval holds 0), or "too few cases to say"."""
+    value = estimate.value
+    if value is None or estimate.n < rules.min_count:
+        return TOO_FEW
+
+    def way(x: float) -> str:
+        return high if x > 0 else low
+
+    if estimate.low is None or estimate.high is None:
+        return "no way at all" if value == 0 else f"{amount_number(abs(value))} {unit} {way(value)}"
+    if estimate.low <= 0 <= estimate.high:
+        scale = max(abs(value), abs(estimate.low), abs(estimate.high))
+        if estimate.low == estimate.high == 0:
+            return "no way at all"
+        return (f"between {amount_number(-estimate.low, scale)} {unit} {low} and "
+                f"{amount_number(estimate.high, scale)} {unit} {high}")
+    magnitude = Estimate(abs(value), min(abs(estimate.low), abs(estimate.high)),
+                         max(abs(estimate.low), abs(estimate.high)), estimate.n)
+    return f"{amount_phrase(magnitude, unit, rules)} {way(value)}"
+
+
+def regression_sentence(kind: str, value: float, estimate: Estimate | None, words: Vocabulary,
+                        rules: WordingRules = DEFAULT_RULES) -> str:
+    """One sentence for a regression kind: an amount in ``words.amount_unit``, the lean of the forecasts, R²
+    against always forecasting the average, or the share of outcomes inside the forecasts' ranges.
+    ``value`` is the logged figure, told as logged when there is no estimate."""
+    info = kind_info(kind)
+    if info is None or info.task != "regression" or info.words.sentence is None:
+        raise ValueError(f"not a regression figure: {kind}")
+    unit = words.amount_unit
+    if estimate is None:
+        estimate = Estimate(value, None, None, rules.min_count)
+        counted = ""
+    else:
+        counted = f" (measured on {estimate.n:,} {words.unit})"
+    if estimate.value is None or estimate.n < rules.min_count:
+        return (f"Too few cases to say: only {estimate.n:,} {words.unit} were in the evaluation, and at least "
+                f"{rules.min_count:,} are needed.")
+    if kind == "mean_error":
+        amount = lean_phrase(estimate, unit, rules)
+    elif kind == "interval_coverage":
+        amount = share_phrase(estimate, rules, value=value)
+    elif kind == "r2":
+        low = estimate.low if estimate.low is not None else estimate.value
+        high = estimate.high if estimate.high is not None else estimate.value
+        r2 = f"R² {amount_number(value, 1)}" + ("" if estimate.low is None or estimate.high is None else
+                                                 f", 95% range {amount_number(low, 1)} to {amount_number(high, 1)}")
+        r2 += f"; measured on {estimate.n:,} {words.unit}" if counted else ""
+        if high < 0:
+            return (f"The forecasts do worse than always forecasting the average: their squared misses are "
+                    f"larger ({r2}).")
+        if low <= 0:
+            return f"The forecasts are not clearly better than always forecasting the average ({r2})."
+        amount = share_phrase(Estimate(value, estimate.low, estimate.high, estimate.n), rules)
+        return f"{_fill(info.words.sentence, words, amount=amount)} ({r2})."
+    else:
+        amount = amount_phrase(Estimate(value, estimate.low, estimate.high, estimate.n), unit, rules)
+    return f"{_fill(info.words.sentence, words, amount=amount)}{counted}."

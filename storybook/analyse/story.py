@@ -19,9 +19,15 @@ from storybook.analyse.drivers import DriversReport, analyse_drivers
 from storybook.analyse.glossary import Term, story_glossary
 from storybook.analyse.history import HistoryReport, analyse_history
 from storybook.analyse.model_card import analyse_model_card, wording_rules
+from storybook.analyse.multiclass import MulticlassStory, analyse_multiclass
+from storybook.analyse.regression import RegressionPerformance, analyse_regression
+from storybook.analyse.regression_cost import RegressionCost, analyse_regression_cost
 from storybook.analyse.trust_story import TrustReport, analyse_trust
+from storybook.errors import SourceError
 from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.scored import ScoredSet, compared_scored_set, story_task_set
+from storybook.resolve.scored import ScoredSet, compared_task_set, story_task_set
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ProjectConfig
 
@@ -40,6 +46,9 @@ class StoryAnalysis:
     decision: DecisionBrief | None = None
     drivers: DriversReport | None = None
     history: HistoryReport | None = None
+    multiclass: MulticlassStory | None = None  # a multiclass story's performance and cost of error
+    regression: RegressionPerformance | None = None  # a regression story's performance section
+    regression_cost: RegressionCost | None = None  # a regression story's cost of error
 
 
 def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
@@ -50,7 +59,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     scored = task_set if isinstance(task_set, ScoredSet) else None  # a binary story's set
     compared_set = None
     if config.trust is not None or config.decision is not None:
-        compared_set = compared_scored_set(story, resolved)  # checked once, read by trust and the decision
+        compared_set = compared_task_set(story, resolved)  # checked once, read by trust and the decision
     card = analyse_model_card(story, resolved, wording_rules(project), scored=task_set)
     comparison = compare_versions(config, resolved, project)  # which way every comparison of versions runs
     cost = None
@@ -64,7 +73,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                                           config.min_slice_size)
     trust = None
     if config.trust is not None:
-        trust = analyse_trust(config, resolved, card, scored, comparison=comparison, compared_set=compared_set,
+        trust = analyse_trust(config, resolved, card, task_set, comparison=comparison, compared_set=compared_set,
                               in_use=in_use_alias(config, project))
     claims = check_claims(
         story, resolved,
@@ -72,15 +81,42 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
-        decision = analyse_decision(config, resolved, card, cost, trust, scored, comparison=comparison,
+        decision = analyse_decision(config, resolved, card, cost, trust, task_set, comparison=comparison,
                                     compared_set=compared_set)
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
-                                  evaluation=resolved.evaluation, min_slice_size=config.min_slice_size)
+                                  evaluation=resolved.evaluation, min_slice_size=config.min_slice_size,
+                                  amount_unit=config.evaluation.amount_unit if config.evaluation else None)
     history = None
     if config.history is not None and resolved.history is not None:
         history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
                                   comparison=comparison, in_use=in_use_alias(config, project))
+    regression, regression_cost = _regression(story, task_set, card)
+    multiclass = (analyse_multiclass(story, task_set, card.words, card.rules)
+                  if isinstance(task_set, MulticlassSet) else None)
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
-                         glossary=story_glossary(config, project, card.words), drivers=drivers, history=history)
+                         glossary=story_glossary(config, project, card.words), drivers=drivers, history=history,
+                         regression=regression, regression_cost=regression_cost, multiclass=multiclass)
+
+
+def _regression(story: StorySource, task_set: object, card: ModelCard,
+                ) -> tuple[RegressionPerformance | None, RegressionCost | None]:
+    """A regression story's performance and cost of error, from its checked scored set."""
+    if not isinstance(task_set, RegressionSet):
+        return None, None
+    config = story.config
+    assert config.evaluation is not None
+    for index, spec in enumerate(config.slices):
+        if spec.column not in task_set.frame.columns:
+            raise SourceError(f"the evaluation set has no column {spec.column!r} to slice by",
+                              location=story.yaml.location(("slices", index, "column")),
+                              hint=f"columns: {', '.join(map(str, task_set.frame.columns[:20]))}")
+    performance = analyse_regression(task_set, config.slices, card.words, card.rules,
+                                     target_means=config.evaluation.target_means or "",
+                                     min_slice_size=config.min_slice_size)
+    costs = config.cost_of_error
+    cost = None
+    if costs is not None and costs.shape == "regression":
+        cost = analyse_regression_cost(costs, task_set, config.slices, card.words, card.rules)
+    return performance, cost

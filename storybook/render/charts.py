@@ -24,18 +24,21 @@ from pathlib import Path
 from typing import Any
 
 from storybook.analyse.classification import SliceTable
-from storybook.analyse.plain import format_date, format_percent
+from storybook.analyse.plain import amount_number, format_date, format_percent
 from storybook.files import file_mode
 from storybook.resolve.resolved import Series, SeriesPoint
 from storybook.text_controls import BREAKS, UNDRAWABLE
 
 __all__ = [
     "Chart",
+    "class_calls_chart",
     "cost_chart",
     "drawable",
+    "error_histogram_chart",
     "guarded_series_chart",
     "icon_array",
     "reliability_chart",
+    "residuals_chart",
     "series_chart",
     "slice_chart",
     "thinned",
@@ -282,6 +285,77 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
                       for p, o, n in rows)
     return Chart(name=name, spec=spec, alt=f"Calibration chart, one dot per band of scores: {parts}.",
                  caption="Dots on the dashed diagonal mean the predicted chances can be taken at face value.")
+
+
+def error_histogram_chart(name: str, amount_unit: str, edges: Sequence[float], counts: Sequence[int],
+                          too_high: int, too_low: int) -> Chart | None:
+    """How many forecasts missed by how much (forecast - what happened): bars right of 0 were too high."""
+    if not counts or sum(counts) == 0:
+        return None
+    bars = [{"from": low, "to": high, "forecasts": count}
+            for low, high, count in zip(edges[:-1], edges[1:], counts, strict=True)]
+    zero = {"data": {"values": [{"x": 0}]}, "mark": {"type": "rule", "color": "#777", "strokeDash": [4, 4]},
+            "encoding": {"x": _field("x", "quantitative")}}
+    layer = {"data": {"values": bars}, "mark": {"type": "bar", "color": COLOUR},
+             "encoding": {"x": _field("from", "quantitative", bin={"binned": True},
+                                      title=f"Forecast minus what happened ({amount_unit})"),
+                          "x2": {"field": "to"},
+                          "y": _field("forecasts", "quantitative", title="Forecasts")}}
+    spec = _spec({"layer": [layer, zero]}, 480, 220)
+    total = sum(counts)
+    peak = max(range(len(counts)), key=lambda i: counts[i])
+    alt = (f"Bar chart of how far {total:,} forecasts landed from what happened: {too_high:,} were too high and "
+           f"{too_low:,} too low; the tallest bar, {counts[peak]:,} forecasts, covers misses from "
+           f"{amount_number(edges[peak])} to {amount_number(edges[peak + 1])} {amount_unit}.")
+    return Chart(name=name, spec=spec, alt=alt,
+                 caption="Right of the dashed line the forecast was too high; left of it, too low.")
+
+
+def residuals_chart(name: str, amount_unit: str, points: Sequence[tuple[float, float]], total: int) -> Chart | None:
+    """Each forecast against its miss (forecast - what happened): a pattern means the misses depend on the size
+    of the forecast."""
+    if not points:
+        return None
+    dots = {"data": {"values": [{"forecast": f, "miss": m} for f, m in points]},
+            "mark": {"type": "point", "color": COLOUR, "opacity": 0.5, "size": 12},
+            "encoding": {"x": _field("forecast", "quantitative", title=f"Forecast ({amount_unit})",
+                                     scale={"zero": False}),
+                         "y": _field("miss", "quantitative", title=f"Forecast minus what happened ({amount_unit})")}}
+    zero = {"data": {"values": [{"y": 0}]}, "mark": {"type": "rule", "color": "#777", "strokeDash": [4, 4]},
+            "encoding": {"y": _field("y", "quantitative")}}
+    spec = _spec({"layer": [dots, zero]}, 480, 260)
+    drawn = len(points)
+    sample = "" if drawn == total else f" (a random sample of {drawn:,} of the {total:,} forecasts)"
+    high = sum(1 for _, m in points if m > 0)
+    return Chart(name=name, spec=spec,
+                 alt=f"Scatter chart of {drawn:,} forecasts{sample} against how far each missed: {high:,} above "
+                     f"the zero line (too high), {sum(1 for _, m in points if m < 0):,} below it (too low).",
+                 caption="Dots above the dashed line were forecasts that were too high, below it too low" + sample
+                         + ".")
+
+
+def class_calls_chart(name: str, unit: str, per: int, rows: Sequence[tuple[str, Sequence[int]]],
+                      calls: Sequence[str]) -> Chart | None:
+    """A multiclass story's calls as natural frequencies: one bar per true class, of ``per`` of its ``unit``,
+    split by what the model says of them (``rows``: the true class in words and its counts per call, in the order
+    of ``calls``). Classes with too few rows to tell are left out by the caller (the caption says so)."""
+    if not rows:
+        return None
+    values = [{"truth": truth, "call": calls[c], "count": count, "order": c}
+              for truth, counts in rows for c, count in enumerate(counts) if count]
+    spec = _spec({"data": {"values": values}, "mark": {"type": "bar"},
+                  "encoding": {"y": _field("truth", "nominal", sort=None, title=f"{unit.capitalize()} who ..."),
+                               "x": _field("count", "quantitative", stack="zero",
+                                           title=f"What the model says, of every {per:,}"),
+                               "color": _field("call", "nominal", sort=list(calls), title="The model says",
+                                               scale={"domain": list(calls)},
+                                               legend={"orient": "bottom", "labelLimit": 400, "columns": 1}),
+                               "order": _field("order", "quantitative")}},
+                 480, max(60, 40 * len(rows)))
+    parts = "; ".join(f"of every {per:,} {unit} who {truth}: " + ", ".join(
+        f"{count:,} {calls[c]}" for c, count in enumerate(counts)) for truth, counts in rows)
+    return Chart(name=name, spec=spec, alt=f"Bar chart of what the model says of {unit} of each kind, {parts}.",
+                 caption=f"One bar per kind of {unit}: how the model's calls split, of every {per:,} of them.")
 
 
 # -- drawing, with a cache of SVGs by spec ----------------------------------------------------------------------

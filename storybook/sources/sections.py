@@ -55,8 +55,11 @@ SECTIONS: tuple[Section, ...] = (
     Section("metrics", "Metrics", markdown="card"),
     Section("evaluation-data", "Evaluation data", markdown="card"),
     Section("training-data", "Training data", markdown="card"),
-    # "slices": one chart per slice and share; "series": one per production series the story follows.
-    Section("quantitative-analyses", "Quantitative analyses", markdown="card", charts=("slices", "series")),
+    # "slices": one chart per slice and share; "series": one per production series the story follows;
+    # "error-histogram" and "residuals": a regression story's misses, and misses against the forecast;
+    # "class-calls": a multiclass story's calls per true class, as natural frequencies.
+    Section("quantitative-analyses", "Quantitative analyses", markdown="card",
+            charts=("slices", "series", "error-histogram", "residuals", "class-calls")),
     Section("drivers", "What drives the predictions", charts=("drivers",)),
     Section("history", "The model's history", charts=("timeline",)),
     # "icons": the icon array of the threshold in use; "cost-curve": the cost of every threshold.
