@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from storybook.errors import SourceError
-from storybook.files import FileTooLarge, read_at_most
 from storybook.resolve.snapshot import load_snapshot
 from storybook.sources.loader import load_project, load_story
 from storybook.sources.yaml_loader import load_yaml
@@ -26,23 +25,6 @@ def _sparse(path: Path, size: int = HUGE) -> Path:
     with path.open("wb") as handle:
         handle.truncate(size)
     return path
-
-
-def test_read_at_most_checks_the_size_before_reading(tmp_path: Path) -> None:
-    start = time.perf_counter()
-    with pytest.raises(FileTooLarge) as raised:
-        read_at_most(_sparse(tmp_path / "big"), 1000)
-    assert raised.value.size == HUGE
-    assert time.perf_counter() - start < 1
-    (tmp_path / "small").write_bytes(b"x" * 1000)
-    assert read_at_most(tmp_path / "small", 1000) == b"x" * 1000
-
-
-@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
-def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
-    os.mkfifo(tmp_path / "pipe")
-    with pytest.raises(OSError, match="not a regular file"):
-        read_at_most(tmp_path / "pipe", 1000)
 
 
 def test_an_oversized_section_is_refused_on_its_file_before_it_is_read(tmp_path: Path) -> None:

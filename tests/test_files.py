@@ -1,0 +1,68 @@
+"""storybook.files: the modes of the files storybook writes follow the umask, and a file is read only up to its
+cap: its size is checked before reading (a sparse file of 4 GiB is refused at once), a pipe is never waited on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storybook.files import FileTooLarge, file_mode, folder_mode, read_at_most, umask
+
+HUGE = 4 * 2**30
+
+
+def _sparse(path: Path, size: int = HUGE) -> Path:
+    """A file of ``size`` bytes on paper and no blocks on disk: reading it whole would take seconds."""
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return path
+
+
+@pytest.fixture
+def private_group() -> Iterator[None]:
+    previous = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def test_modes_are_what_open_and_mkdir_would_give(private_group: None) -> None:
+    # 0666 & ~0027 = 0640 and 0777 & ~0027 = 0750, as the system gives a new file and folder.
+    assert umask() == 0o027 and umask() == 0o027  # read, not changed
+    assert (file_mode(), folder_mode()) == (0o640, 0o750)
+
+
+def test_a_file_at_its_cap_is_read_and_one_byte_more_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "at").write_bytes(b"x" * 1000)
+    (tmp_path / "over").write_bytes(b"x" * 1001)
+    assert read_at_most(tmp_path / "at", 1000) == b"x" * 1000
+    with pytest.raises(FileTooLarge) as raised:
+        read_at_most(tmp_path / "over", 1000)
+    assert (raised.value.size, raised.value.limit) == (1001, 1000)
+    assert str(raised.value) == f"{tmp_path / 'over'} is 1,001 bytes, more than 1,000"
+    assert isinstance(raised.value, ValueError)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_at_most(tmp_path, 1000)
+
+
+def test_read_at_most_checks_the_size_before_reading(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    with pytest.raises(FileTooLarge) as raised:
+        read_at_most(_sparse(tmp_path / "big"), 1000)
+    assert raised.value.size == HUGE
+    assert time.perf_counter() - start < 1
+    (tmp_path / "small").write_bytes(b"x" * 1000)
+    assert read_at_most(tmp_path / "small", 1000) == b"x" * 1000
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(OSError, match="not a regular file"):
+        read_at_most(tmp_path / "pipe", 1000)
