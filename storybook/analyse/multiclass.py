@@ -1,0 +1,273 @@
+"""How a multiclass model performs, in figures and plain sentences: per class, how many it finds and how often
+it is right when it names the class, the confusion matrix told as natural frequencies, per-slice tables and
+calibration; with the story's cost of error (:mod:`storybook.analyse.multiclass_cost`) when it states one.
+
+Pure: every figure comes from :mod:`storybook.metrics.multiclass` on the story's checked scored set
+(:class:`storybook.resolve.scored_multiclass.MulticlassSet`); sentences are worded by uncertainty with
+:mod:`storybook.analyse.plain`. Natural frequencies are told "of every 1,000" (``PER``) and add up to it
+exactly (largest remainders, ties to the class listed first); a class with fewer rows in the evaluation than
+the project's ``min_count`` is not told that way (too few to say).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from storybook.analyse.classification import group_rows
+from storybook.analyse.multiclass_cost import MulticlassCost, analyse_multiclass_cost
+from storybook.analyse.plain import (
+    DEFAULT_RULES,
+    Vocabulary,
+    WordingRules,
+    certainty,
+    format_count,
+    metric_sentence,
+    share_phrase,
+)
+from storybook.errors import SourceError
+from storybook.metrics import multiclass
+from storybook.metrics.binary import Estimate, proportion
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.sources.loader import StorySource
+from storybook.sources.schema import ClassSpec, SliceSpec
+
+__all__ = [
+    "PER",
+    "Band",
+    "ClassLine",
+    "ClassSlice",
+    "GroupLine",
+    "MulticlassPerformance",
+    "MulticlassStory",
+    "analyse_multiclass",
+    "natural_frequencies",
+]
+
+PER = 1000
+BANDS = 10
+
+
+@dataclass(frozen=True)
+class ClassLine:
+    """One true class: how many the model finds, how often it is right when it names the class, and what it
+    says of every ``PER`` of them (``frequencies``: per called class, in the story's class order; None when the
+    class has too few rows to say)."""
+
+    value: str
+    means: str
+    rows: int  # rows truly of this class
+    called: int  # rows the model calls this class
+    found: Estimate
+    right: Estimate
+    found_sentence: str
+    right_sentence: str
+    frequencies: tuple[int, ...] | None
+    frequency_sentence: str
+
+
+@dataclass(frozen=True)
+class GroupLine:
+    """One group of a slice: its size, the share of calls that are right, and each class's share found."""
+
+    value: str
+    n: int
+    small: bool
+    accuracy: Estimate
+    accuracy_words: str
+    found: tuple[Estimate, ...]
+    found_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassSlice:
+    spec: SliceSpec
+    rows: tuple[GroupLine, ...]
+    merged: int  # groups counted together in the last row (past the largest shown one by one)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A band of how sure the model is of its call, against how often it was right."""
+
+    low: float
+    high: float
+    n: int
+    stated: float
+    right: Estimate
+    sentence: str
+
+
+@dataclass(frozen=True)
+class MulticlassPerformance:
+    classes: tuple[ClassSpec, ...]
+    unit: str  # what one row is, plural ("students")
+    n: int
+    per: int
+    accuracy: Estimate
+    balanced_accuracy: Estimate
+    macro_f1: Estimate
+    log_loss: Estimate | None  # None when the run logged no probabilities
+    confusion: tuple[tuple[int, ...], ...]  # true class x call, counts in the evaluation
+    headline: tuple[str, ...]
+    lines: tuple[ClassLine, ...]
+    slices: tuple[ClassSlice, ...]
+    bands: tuple[Band, ...]  # top-label calibration, bands holding rows only
+    calibration: tuple[str, ...]  # sentences: overall and per class; () without probabilities
+
+
+@dataclass(frozen=True)
+class MulticlassStory:
+    performance: MulticlassPerformance
+    cost: MulticlassCost | None
+
+
+def natural_frequencies(counts: npt.ArrayLike, per: int = PER) -> tuple[int, ...]:
+    """``counts`` scaled to add up to exactly ``per``: each share's whole part, then the leftover units to the
+    largest remainders (ties: the earlier entry)."""
+    values = np.asarray(counts, dtype=np.float64)
+    total = values.sum()
+    if total <= 0:
+        raise ValueError("natural frequencies need at least one row")
+    exact = values / total * per
+    whole = np.floor(exact).astype(np.int64)
+    left = per - int(whole.sum())
+    order = np.lexsort((np.arange(values.size), -(exact - whole)))
+    whole[order[:left]] += 1
+    return tuple(int(v) for v in whole)
+
+
+def _listed(parts: list[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _class_line(i: int, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.intp], found: Estimate,
+                right: Estimate, unit: str, rules: WordingRules) -> ClassLine:
+    spec = classes[i]
+    rows, called = int(matrix[i].sum()), int(matrix[:, i].sum())
+    if certainty(found, rules) == "too few":
+        found_sentence = (f"Only {format_count(rows)} {unit} in the evaluation {spec.means}: too few to say how "
+                          "many of them the model finds.")
+    else:
+        found_sentence = (f"Of the {format_count(rows)} {unit} who {spec.means}, the model finds "
+                          f"{share_phrase(found, rules)}.")
+    if certainty(right, rules) == "too few":
+        right_sentence = (f"The model says {format_count(called)} {unit} {spec.means}: too few to say how often it "
+                          "is right when it says so.")
+    else:
+        right_sentence = (f"Of the {format_count(called)} {unit} the model says {spec.means}, "
+                          f"{share_phrase(right, rules)} really do.")
+    frequencies = None
+    if rows < max(rules.min_count, 1):
+        frequency_sentence = (f"With {format_count(rows)} {unit} in the evaluation who {spec.means}, there are too "
+                              f"few to tell what happens to every {format_count(PER)} of them.")
+    else:
+        frequencies = natural_frequencies(matrix[i], PER)
+        others = [f"{format_count(frequencies[c]) if frequencies[c] else 'none'} {classes[c].means}"
+                  for c in range(len(classes)) if c != i]
+        frequency_sentence = (f"Of every {format_count(PER)} {unit} who {spec.means}, the model rightly says "
+                              f"{format_count(frequencies[i])} do; it says {_listed(others)} (from the "
+                              f"{format_count(rows)} such {unit} in the evaluation).")
+    return ClassLine(value=spec.value, means=spec.means, rows=rows, called=called, found=found, right=right,
+                     found_sentence=found_sentence, right_sentence=right_sentence, frequencies=frequencies,
+                     frequency_sentence=frequency_sentence)
+
+
+def _slices(story: StorySource, task_set: MulticlassSet, rules: WordingRules) -> tuple[ClassSlice, ...]:
+    config = story.config
+    frame, scores = task_set.frame, task_set.scores
+    told = []
+    for index, spec in enumerate(config.slices):
+        if spec.column not in frame.columns:
+            raise SourceError(f"the evaluation set has no column {spec.column!r} to slice by",
+                              location=story.yaml.location(("slices", index, "column")),
+                              hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
+        grouping = group_rows(pd.Series(frame[spec.column]))
+        rows = []
+        for code, name in enumerate(grouping.names):
+            mask = grouping.codes == code
+            n = int(mask.sum())
+            accuracy = proportion(int(np.count_nonzero(scores.truth[mask] == scores.predicted[mask])), n)
+            found = tuple(proportion(int(np.count_nonzero(mask & (scores.truth == c) & (scores.predicted == c))),
+                                     int(np.count_nonzero(mask & (scores.truth == c)))) for c in range(scores.k))
+            rows.append(GroupLine(value=name, n=n, small=n < config.min_slice_size, accuracy=accuracy,
+                                  accuracy_words=share_phrase(accuracy, rules),
+                                  found=found, found_words=tuple(share_phrase(e, rules) for e in found)))
+        told.append(ClassSlice(spec=spec, rows=tuple(rows), merged=grouping.merged))
+    return tuple(told)
+
+
+def _calibration(scores: multiclass.MulticlassScores, classes: tuple[ClassSpec, ...], unit: str,
+                 rules: WordingRules) -> tuple[tuple[Band, ...], tuple[str, ...]]:
+    top = multiclass.top_label_calibration(scores, BANDS)
+    per_class = multiclass.class_calibration(scores, BANDS)
+    if top is None or per_class is None:
+        return (), ()
+    bands = []
+    for band in top:
+        if band.n == 0 or band.stated is None:
+            continue
+        sure = f"{round(band.low * 100)} to {round(band.high * 100)}% sure"
+        if certainty(band.observed, rules) == "too few":
+            said = f"When the model is {sure} of its call ({format_count(band.n)} {unit}), there are too few to say."
+        else:
+            said = (f"When the model is {sure} of its call ({format_count(band.n)} {unit}), it is right "
+                    f"{share_phrase(band.observed, rules)} times.")
+        bands.append(Band(band.low, band.high, band.n, band.stated, band.observed, said))
+
+    def gap(rows: tuple[multiclass.CalibrationBand, ...]) -> float:
+        """The mean gap between stated chance and what happened, weighted by rows (expected calibration error)."""
+        return sum(b.n * abs((b.observed.value or 0.0) - (b.stated or 0.0)) for b in rows if b.n) / scores.n
+
+    lines = [f"How sure the model says it is of its call differs from how often it is right by "
+             f"{gap(top) * 100:.1f} percentage points on average (over {BANDS} bands of certainty, weighted by "
+             f"{unit})."]
+    for spec, rows in zip(classes, per_class, strict=True):
+        lines.append(f"The chance it gives that one of the {unit} {spec.means} differs from what happened by "
+                     f"{gap(rows) * 100:.1f} percentage points on average.")
+    return tuple(bands), tuple(lines)
+
+
+def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Vocabulary,
+                        rules: WordingRules = DEFAULT_RULES) -> MulticlassPerformance:
+    scores, classes, unit = task_set.scores, task_set.classes, words.unit
+    matrix = multiclass.confusion_matrix(scores)
+    found, right = multiclass.class_recall(scores), multiclass.class_precision(scores)
+    accuracy = multiclass.accuracy(scores)
+    balanced = multiclass.balanced_accuracy(scores)
+    macro = multiclass.macro_f1(scores)
+    loss = multiclass.log_loss(scores) if scores.probabilities is not None else None
+    headline = []
+    for kind, estimate in (("multiclass_accuracy", accuracy), ("balanced_accuracy", balanced),
+                           ("macro_f1", macro), ("log_loss", loss)):
+        if estimate is None:
+            continue
+        if estimate.value is None:
+            headline.append(f"The {kind.replace('_', ' ')} cannot be told: a class has no {unit} in the "
+                            "evaluation.")
+            continue
+        headline.append(metric_sentence(kind, estimate.value, estimate if estimate.low is not None else None,
+                                        words, rules))
+    lines = tuple(_class_line(i, classes, matrix, found[i], right[i], unit, rules) for i in range(scores.k))
+    bands, calibration = _calibration(scores, classes, unit, rules)
+    return MulticlassPerformance(
+        classes=classes, unit=unit, n=scores.n, per=PER, accuracy=accuracy, balanced_accuracy=balanced, macro_f1=macro,
+        log_loss=loss, confusion=tuple(tuple(int(v) for v in row) for row in matrix),
+        headline=tuple(headline), lines=lines,
+        slices=_slices(story, task_set, rules), bands=bands, calibration=calibration)
+
+
+def analyse_multiclass(story: StorySource, task_set: MulticlassSet, words: Vocabulary,
+                       rules: WordingRules = DEFAULT_RULES) -> MulticlassStory:
+    """A multiclass story's performance and, when it states costs, its cost of error."""
+    performance = analyse_performance(story, task_set, words, rules)
+    cost = None
+    if story.config.cost_of_error is not None:
+        cost = analyse_multiclass_cost(story.config.cost_of_error, task_set.scores, task_set.classes, words.unit,
+                                       rules)
+    return MulticlassStory(performance=performance, cost=cost)

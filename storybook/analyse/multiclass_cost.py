@@ -1,0 +1,163 @@
+"""Cost of error for a multiclass story: the stakeholder's cost matrix, the calls that minimise expected cost
+against "take the most likely class", the saving with its paired bootstrap interval, and capacity per class.
+
+Pure: the figures come from :mod:`storybook.metrics.multiclass` on the checked scored set; this module only
+turns them into sentences (wording by uncertainty from :mod:`storybook.analyse.plain`). Counts "per
+population" are the evaluation's shares scaled to ``cost_of_error.population`` (1,000 unless the story says).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from storybook.analyse.plain import DEFAULT_RULES, WordingRules, amount_number, amount_phrase, format_count
+from storybook.metrics.binary import Estimate
+from storybook.metrics.multiclass import CostRule, MulticlassScores, calls_cost, cost_rule
+from storybook.sources.schema import ClassSpec, CostOfError
+
+__all__ = ["CallCount", "MulticlassCost", "analyse_multiclass_cost", "cost_matrix", "said_calls"]
+
+
+@dataclass(frozen=True)
+class CallCount:
+    """One class: how many of every ``per`` rows each way of choosing calls it, and its limit (None: none)."""
+
+    value: str
+    means: str
+    by_rule: int | None  # None when the run logged no probabilities (no rule to choose)
+    most_likely: int
+    limit: int | None
+
+
+@dataclass(frozen=True, eq=False)
+class MulticlassCost:
+    """The cost of error of a multiclass story, in figures and sentences (templates only lay them out)."""
+
+    spec: CostOfError
+    per: int
+    matrix: npt.NDArray[np.float64]  # true class x call, in spec.unit
+    rule: CostRule | None  # None when the run logged only the calls (no probabilities)
+    calls_cost: Estimate  # what the model's own calls (the most likely class) cost per `per`
+    prices: tuple[str, ...]  # what each wrong (and any priced right) call costs
+    comparison: tuple[str, ...]  # the rule against the most likely class, with the saving's range
+    counts: tuple[CallCount, ...]
+    capacity: tuple[str, ...]  # per limited class, the limit and what each way of choosing does
+    summary: str
+
+
+def cost_matrix(spec: CostOfError, classes: tuple[ClassSpec, ...]) -> npt.NDArray[np.float64]:
+    """The k x k matrix (true class x call) from the story's ``matrix:``; a cell not stated costs 0 (the schema
+    refuses unstated wrong calls unless ``unstated: zero``)."""
+    values = [c.value for c in classes]
+    matrix = np.zeros((len(values), len(values)), dtype=np.float64)
+    for truth, row in (spec.matrix or {}).items():
+        for called, price in row.items():
+            matrix[values.index(truth), values.index(called)] = float(price)
+    return matrix
+
+
+def _per(count: int, n: int, per: int) -> int:
+    return round(count / n * per)
+
+
+def said_calls(classes: tuple[ClassSpec, ...], unit: str) -> list[str]:
+    """How a call of each class is said: "students who need extra support"."""
+    return [f"{unit} who {c.means}" for c in classes]
+
+
+def _prices(spec: CostOfError, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.float64],
+            unit: str) -> tuple[str, ...]:
+    stated = spec.matrix or {}
+    lines = []
+    for t, truth in enumerate(classes):
+        for c, call in enumerate(classes):
+            price = float(matrix[t, c])
+            was_stated = call.value in stated.get(truth.value, {})
+            if t == c:
+                if price:
+                    lines.append(f"Rightly taking {unit} who {truth.means} for what they are costs "
+                                 f"{amount_number(price)} {spec.unit} each.")
+                continue
+            told = f"{amount_number(price)} {spec.unit} each" if price else "nothing"
+            note = "" if was_stated else " (not stated; the story counts unstated mistakes as free)"
+            lines.append(f"Taking {unit} who {truth.means} for {unit} who {call.means} costs {told}{note}.")
+    return tuple(lines)
+
+
+def _comparison(rule: CostRule, spec: CostOfError, unit: str, rules: WordingRules) -> tuple[str, ...]:
+    per = f"per {format_count(rule.per)} {unit}"
+    likely = amount_phrase(rule.most_likely_cost, spec.unit, rules)
+    chosen = amount_phrase(rule.cost, spec.unit, rules)
+    lines = [f"Taking the class the model finds most likely costs {likely} {per} on the evaluation set; choosing "
+             f"each call by its expected cost (the chances of each class times what each mistake costs) costs "
+             f"{chosen}."]
+    saving = rule.saving
+    value, low, high = saving.value, saving.low, saving.high
+    assert value is not None
+    ranged = (f" (the 95% range from {format_count(rule.rounds)} resamples of the evaluation set runs from "
+              f"{amount_number(low)} to {amount_number(high)})") if low is not None and high is not None else ""
+    if value == 0 and (low is None or low == high == 0):
+        lines.append("Here both ways make the same calls: choosing by expected cost saves nothing.")
+    elif low is not None and low > 0:
+        lines.append(f"Choosing by expected cost saves {amount_phrase(saving, spec.unit, rules)} {per}{ranged}.")
+    elif high is not None and high < 0:
+        more = Estimate(-value, -high, -low if low is not None else None, saving.n)
+        lines.append(f"Choosing by expected cost costs {amount_phrase(more, spec.unit, rules)} more {per}{ranged}: "
+                     "keep taking the most likely class.")
+    else:
+        lines.append(f"Choosing by expected cost may save nothing: on the evaluation set it "
+                     f"{'saves' if value >= 0 else 'loses'} {amount_number(abs(value))} {spec.unit} {per}, but the "
+                     f"range allows either way{ranged}.")
+    lines.append("The calls are chosen from the model's chances alone, never from the true classes, so this figure "
+                 "is not flattered by choosing on the data it is measured on.")
+    return tuple(lines)
+
+
+def _capacity(counts: tuple[CallCount, ...], per: int, unit: str) -> tuple[str, ...]:
+    lines = []
+    for count in counts:
+        if count.limit is None:
+            continue
+        over = " (over the limit)" if count.most_likely > count.limit else ""
+        rule = "" if count.by_rule is None else f"; choosing by expected cost within the limit says so of " \
+            f"{format_count(count.by_rule)}"
+        lines.append(f"At most {format_count(count.limit)} of every {format_count(per)} {unit} may be taken for "
+                     f"{unit} who {count.means}. Taking the most likely class says so of "
+                     f"{format_count(count.most_likely)}{over}{rule}.")
+    return tuple(lines)
+
+
+def analyse_multiclass_cost(spec: CostOfError, scores: MulticlassScores, classes: tuple[ClassSpec, ...],
+                            unit: str, rules: WordingRules = DEFAULT_RULES) -> MulticlassCost:
+    """The cost story of a checked multiclass scored set (``scores``) under the story's ``cost_of_error``."""
+    per, n = spec.population, scores.n
+    matrix = cost_matrix(spec, classes)
+    limits = spec.class_capacity or {}
+    capacity = [None if c.value not in limits else limits[c.value] / per for c in classes]
+    rule = None
+    if scores.probabilities is not None:
+        rule = cost_rule(scores, matrix, capacity=capacity if limits else None, per=per,
+                         rounds=spec.bootstrap_rounds, seed=spec.seed)
+        own = rule.most_likely_cost
+    else:
+        own = calls_cost(scores, matrix, per=per, rounds=spec.bootstrap_rounds, seed=spec.seed)
+    model_calls = np.bincount(scores.predicted, minlength=scores.k)
+    counts = tuple(
+        CallCount(value=c.value, means=c.means,
+                  by_rule=None if rule is None else _per(rule.calls_per_class[i], n, per),
+                  most_likely=_per(int(model_calls[i]), n, per), limit=limits.get(c.value))
+        for i, c in enumerate(classes))
+    if rule is not None:
+        comparison = _comparison(rule, spec, unit, rules)
+        summary = comparison[1] if len(comparison) > 1 else comparison[0]
+    else:
+        comparison = (f"The run logged the model's calls but not its chances of each class, so storybook cannot "
+                      f"choose calls by expected cost. The calls as made cost {amount_phrase(own, spec.unit, rules)} "
+                      f"per {format_count(per)} {unit} on the evaluation set.",)
+        summary = comparison[0]
+    return MulticlassCost(spec=spec, per=per, matrix=matrix, rule=rule, calls_cost=own,
+                          prices=_prices(spec, classes, matrix, unit), comparison=comparison, counts=counts,
+                          capacity=_capacity(counts, per, unit), summary=summary)
