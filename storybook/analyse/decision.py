@@ -31,7 +31,11 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from storybook.analyse.comparison import Comparison, compare_versions, version_ref
 from storybook.analyse.decision_grounds import GroundInputs, evaluate
 from storybook.analyse.decision_judge import GroundResult, Outcome, Scored, case_ids
+from storybook.analyse.task_versions import TaskVersion
 from storybook.resolve.resolved import ModelVersionRecord, ResolvedStory
+from storybook.resolve.scored import AnyScoredSet, ScoredSet
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.schema import DecisionSpec, StoryConfig
 
 if TYPE_CHECKING:
@@ -39,7 +43,6 @@ if TYPE_CHECKING:
     from storybook.analyse.card import ModelCard
     from storybook.analyse.cost_story import CostStory
     from storybook.analyse.trust_story import TrustReport
-    from storybook.resolve.scored import ScoredSet
 
 __all__ = [
     "OUTCOMES",
@@ -173,8 +176,8 @@ def _version_name(model: ModelVersionRecord | None, run_id: str) -> str:
 
 
 def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, cost: CostStory | None,
-                     trust: TrustReport | None, scored: ScoredSet | None, comparison: Comparison | None = None,
-                     compared_set: ScoredSet | None = None) -> DecisionBrief:
+                     trust: TrustReport | None, scored: AnyScoredSet | None, comparison: Comparison | None = None,
+                     compared_set: AnyScoredSet | None = None) -> DecisionBrief:
     """Judge every criterion of ``config.decision`` and recommend by the rules. ``scored`` and ``compared_set``
     are the story's and the compared version's checked scored sets (:mod:`storybook.resolve.scored`), built once
     by the composer.
@@ -189,13 +192,23 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     slice_columns = [s.column for s in config.slices]
     current_name = _version_name(resolved.model, resolved.run.run_id)
     artifact = config.evaluation.artifact if config.evaluation is not None else None
+    other = resolved.compared
+    current_task = compared_task = None   # a multiclass or regression story's versions
+    if isinstance(scored, MulticlassSet | RegressionSet):
+        current_task = TaskVersion(current_name, scored, f"evaluation set {artifact} of run {resolved.run.run_id[:12]}",
+                                   ids=case_ids(scored.frame, id_column))
+    if isinstance(compared_set, MulticlassSet | RegressionSet) and other is not None:
+        compared_task = TaskVersion(_version_name(other.model, other.run.run_id), compared_set,
+                                    f"evaluation set {artifact} of run {other.run.run_id[:12]}",
+                                    ids=case_ids(compared_set.frame, id_column))
+    scored = scored if isinstance(scored, ScoredSet) else None
+    compared_set = compared_set if isinstance(compared_set, ScoredSet) else None
     current = None
     if scored is not None and card.threshold is not None and resolved.evaluation is not None:
         current = Scored(name=current_name, labels=scored.labels, scores=scored.scores, threshold=card.threshold,
                          groups=resolved.evaluation[[c for c in slice_columns if c in resolved.evaluation.columns]],
                          source=f"evaluation set {artifact} of run {resolved.run.run_id[:12]}",
                          ids=case_ids(resolved.evaluation, id_column))
-    other = resolved.compared
     compared_name = _version_name(other.model, other.run.run_id) if other is not None else None
     compared = None
     evaluation = config.evaluation
@@ -207,7 +220,8 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
             threshold=compared_set.threshold, groups=frame[[c for c in slice_columns if c in frame.columns]],
             source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=case_ids(frame, id_column))
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
-                          current=current, compared_name=compared_name, compared=compared, comparison=comparison)
+                          current=current, compared_name=compared_name, compared=compared, comparison=comparison,
+                          current_task=current_task, compared_task=compared_task)
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)
     recommendation, conditions, undecided = recommend(grounds)
     return DecisionBrief(spec=spec, recommendation=recommendation, action=_action(spec, recommendation),

@@ -46,6 +46,17 @@ from storybook.analyse.decision_judge import (
     version_gap,
 )
 from storybook.analyse.plain import Vocabulary, capitalise, kind_phrase
+from storybook.analyse.task_versions import (
+    TaskVersion,
+    cost_gap,
+    figure_of,
+    higher_is_better,
+    rule_saving,
+    task_gap,
+    told_difference,
+    told_range_of,
+    told_value,
+)
 from storybook.metrics.kinds import kinds_where
 from storybook.sources.schema import (
     CostSavingGround,
@@ -81,6 +92,32 @@ class GroundInputs:
     compared_name: str | None
     compared: Scored | None
     comparison: Comparison | None = None
+    current_task: TaskVersion | None = None  # a multiclass or regression story's versions (current, compared)
+    compared_task: TaskVersion | None = None
+
+    @property
+    def task(self) -> bool:
+        """Whether the story is a multiclass or regression one (its grounds read the task's figures)."""
+        return self.config.task != "binary"
+
+    @property
+    def unit(self) -> str | None:
+        """What a regression story's amounts are counted in."""
+        return self.config.evaluation.amount_unit if self.config.evaluation is not None else None
+
+    def task_switch(self) -> tuple[TaskVersion, TaskVersion] | str:
+        """A multiclass or regression story's versions as (in use, proposed), or why that cannot be said."""
+        if self.current_task is None or self.compared_task is None:
+            which = "this story's" if self.current_task is None else "the compared"
+            return f"Comparing the versions needs both versions' scored evaluation sets, and {which} version has none."
+        comparison = self.comparison
+        if self.itself is not None:
+            return self.itself
+        if comparison is None or comparison.in_use is None:
+            return comparison.no_direction if comparison is not None else "Which version is in use is not known."
+        if comparison.in_use == "story":
+            return self.current_task, self.compared_task
+        return self.compared_task, self.current_task
 
     @property
     def words(self) -> Vocabulary:
@@ -136,6 +173,8 @@ def _result(criterion: Criterion, default_label: str, outcome: Outcome, estimate
 
 
 def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundInputs) -> GroundResult:
+    if inputs.task:
+        return _task_cost_saving(criterion, ground, inputs)
     cost = inputs.cost
     words = inputs.words
     unit = cost.spec.unit if cost is not None else "cost"
@@ -183,6 +222,52 @@ def _cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundI
     return _result(criterion, label, outcome, estimate, bound, sentence, "cost-of-error", source)
 
 
+def _task_cost_saving(criterion: Criterion, ground: CostSavingGround, inputs: GroundInputs) -> GroundResult:
+    """cost_saving of a multiclass or regression story: the task's cost rule against the calls as logged
+    (versus best_threshold), or switching versions, each version's calls priced alike (versus compared_version)."""
+    spec, evaluation, words = inputs.config.cost_of_error, inputs.config.evaluation, inputs.words
+    assert spec is not None and evaluation is not None   # the schema asks for both
+    units = f"{spec.unit} for every {spec.population:,} {words.unit}"
+    bound = f"a saving of at least {ground.at_least:,.0f} {units}"
+    switching = ground.versus == "compared_version"
+    proposed = inputs.comparison.proposed_version if inputs.comparison is not None else None
+    rule_name = "adjusting the forecasts" if inputs.config.task == "regression" else "the cost rule"
+    label = (f"Switching to {proposed.name} saves {spec.unit}" if switching and proposed is not None
+             else f"Switching versions saves {spec.unit}" if switching
+             else f"{capitalise(rule_name)} saves {spec.unit}")
+    rounds = spec.bootstrap_rounds
+    if not switching:
+        current = inputs.current_task
+        if current is None:
+            return _result(criterion, label, "cannot tell", None, bound, "There is no scored evaluation set to "
+                           "judge this on.", "cost-of-error", "cost of error")
+        found = rule_saving(spec, current.set, evaluation)
+        if isinstance(found, str):
+            return _result(criterion, label, "cannot tell", None, bound, found, "cost-of-error", "cost of error")
+        estimate = found.saving
+        what = (f"For {inputs.named(False)}, {found.rule}, against {found.against}, would mean "
+                f"{told_amount(estimate.value or 0.0)} {units}")
+        source = f"the cost of error of {current.source}: both ways on the same resampled cases"
+    else:
+        versions = inputs.task_switch()
+        if isinstance(versions, str):
+            return _result(criterion, label, "cannot tell", None, bound, versions, "cost-of-error", "cost of error")
+        in_use, proposed_set = versions
+        estimate, paired = cost_gap(spec, in_use, proposed_set)
+        what = (f"Switching from {in_use.name}, the version in use, to {proposed_set.name}, each version's calls "
+                f"as logged, would mean {told_amount(estimate.value or 0.0)} {units}")
+        source = (f"the cost of error of {in_use.source} and {proposed_set.source}"
+                  + ("; the same resampled cases for both" if paired else "; each set resampled on its own"))
+    outcome = judge(estimate.low, estimate.high, at_least=ground.at_least)
+    if estimate.low is None or estimate.high is None:
+        told = " (no range: set cost_of_error.bootstrap_rounds above 0 to allow for chance)"
+    else:
+        told = (f" (allowing for chance, over {rounds:,} resamples of the {estimate.n:,} {words.unit}: anywhere "
+                f"from {told_amount(estimate.low)} to {told_amount(estimate.high)})")
+    sentence = f"{what}{told}. The story asks for {bound}: {verdict_words(outcome)}."
+    return _result(criterion, label, outcome, estimate, bound, sentence, "cost-of-error", source)
+
+
 def _trust_level(criterion: Criterion, ground: TrustLevelGround, inputs: GroundInputs) -> GroundResult:
     label = f"Trust in the {ground.area} is at least {ground.at_least}"
     bound = f"at least {ground.at_least}"
@@ -204,6 +289,10 @@ def _trust_level(criterion: Criterion, ground: TrustLevelGround, inputs: GroundI
 def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInputs) -> GroundResult:
     words = inputs.words
     spec = next(s for s in inputs.config.slices if s.column == ground.slice)
+    if inputs.task:   # the schema refuses it on its line; never told as if the model were binary
+        return _result(criterion, f"About as well for each {spec.label.lower()} group", "cannot tell", None,
+                       "a gap within the tolerance", f"Gaps between groups are not judged for a "
+                       f"{inputs.config.task} story yet.", "trust", "evaluation set")
     of_compared = ground.version == "compared"
     short = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
     name = inputs.named(of_compared)
@@ -282,6 +371,8 @@ def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInpu
 
 
 def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) -> GroundResult:
+    if inputs.task:
+        return _task_metric(criterion, ground, inputs)
     spec = next(m for m in inputs.config.metrics if m.key == ground.key)
     of_compared = ground.version == "compared"
     short = (inputs.compared_name if of_compared else inputs.current_name) or "the compared version"
@@ -316,6 +407,43 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     return _result(criterion, label, outcome, estimate, bound, sentence, section, source)
 
 
+def _task_metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) -> GroundResult:
+    """A metric ground of a multiclass or regression story: the figure in its own unit (so many in 100, an amount
+    in the story's amount_unit, or R²) with its 95% interval."""
+    spec = next(m for m in inputs.config.metrics if m.key == ground.key)
+    of_compared = ground.version == "compared"
+    short = (inputs.compared_name if of_compared else inputs.current_name) or "the compared version"
+    name = inputs.named(of_compared)
+    limit = ground.at_least if ground.at_least is not None else ground.at_most
+    assert limit is not None
+    unit = inputs.unit
+    bound = f"{'at least' if ground.at_least is not None else 'at most'} {told_value(spec.kind, limit, unit)}"
+    label = f"{capitalise(short)}: {spec.label.lower()} {bound}"
+    section = "trust" if of_compared else "metrics"
+    if of_compared and inputs.itself is not None:
+        return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "compared version")
+    version = inputs.compared_task if of_compared else inputs.current_task
+    source = version.source if version is not None else f"metric {ground.key}"
+    line = next((line for line in inputs.card.metrics if line.spec.key == ground.key), None)
+    if of_compared:
+        estimate = figure_of(spec.kind, version.set) if version is not None else None
+    else:
+        elsewhere = _not_from_the_evaluation_set(line)
+        if elsewhere is not None:
+            return _result(criterion, label, "cannot tell", None, bound, f"{capitalise(spec.label)} {elsewhere}, so "
+                           f"it has no range from the evaluation set to judge {name} on.", section,
+                           f"metric {ground.key}")
+        estimate = line.estimate if line is not None else None
+    if estimate is None or estimate.value is None:
+        return _result(criterion, label, "cannot tell", None, bound, f"There is no evaluation set to measure "
+                       f"{spec.label.lower()} of {name} on, so it has no range.", section, source)
+    outcome = judge(estimate.low, estimate.high, at_least=ground.at_least, at_most=ground.at_most)
+    sentence = (f"For {name}, {spec.label.lower()} (the {kind_phrase(spec.kind, inputs.words)}) is "
+                f"{told_value(spec.kind, estimate.value, unit)} {told_range_of(spec.kind, estimate, unit)}, measured "
+                f"on {estimate.n:,} {inputs.words.unit}. The story asks for {bound}: {verdict_words(outcome)}.")
+    return _result(criterion, label, outcome, estimate, bound, sentence, section, source)
+
+
 def _not_from_the_evaluation_set(line: MetricLine | None) -> str | None:
     """Why a reported figure has no interval of the evaluation set (measured elsewhere, or not reproduced by
     it), in words that follow its label; None when it is the evaluation set's figure."""
@@ -333,6 +461,8 @@ def _not_from_the_evaluation_set(line: MetricLine | None) -> str | None:
 
 def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, inputs: GroundInputs,
                         ) -> GroundResult:
+    if inputs.task:
+        return _task_version_comparison(criterion, ground, inputs)
     words = inputs.words
     comparison = inputs.comparison
     in_use_ref = comparison.in_use_version if comparison is not None else None
@@ -372,6 +502,49 @@ def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, i
                 f"{theirs.n:,} {among}, and {told_share(mine.value)} for {old}, the version in use, {measured}: "
                 f"{new} is {change} {ranged}. The story accepts {new} being worse than {old} by at most {margin}: "
                 f"{verdict_words(outcome)}.")
+    pairing = "; the same cases for both, resampled together" if paired else "; two different sets of cases"
+    return _result(criterion, label, outcome, gain, bound, sentence, "trust",
+                   f"{in_use.source} and {proposed.source}{pairing}")
+
+
+def _task_version_comparison(criterion: Criterion, ground: VersionComparisonGround, inputs: GroundInputs,
+                             ) -> GroundResult:
+    """version_comparison of a multiclass or regression story: the difference in the task's figure, paired on
+    the same cases (:func:`storybook.analyse.task_versions.task_gap`, the interval trust uses too)."""
+    words, unit, kind = inputs.words, inputs.unit, ground.metric
+    comparison = inputs.comparison
+    in_use_ref = comparison.in_use_version if comparison is not None else None
+    proposed_ref = comparison.proposed_version if comparison is not None else None
+    old = in_use_ref.name if in_use_ref is not None else "the version in use"
+    new = proposed_ref.name if proposed_ref is not None else "the version that would replace it"
+    margin = told_value(kind, ground.margin, unit).replace(" in 100", " points out of 100")
+    bound = f"no worse than {old} by more than {margin}"
+    label = f"{capitalise(new)} is no worse at the {kind_phrase(kind, words)} than {old}"
+    versions = inputs.task_switch()
+    if isinstance(versions, str):
+        return _result(criterion, label, "cannot tell", None, bound, versions, "trust", "evaluation sets")
+    in_use, proposed = versions
+    mine, theirs = figure_of(kind, in_use.set), figure_of(kind, proposed.set)
+    gap, paired = task_gap(kind, proposed, in_use)
+    if gap.value is None:
+        return _result(criterion, label, "cannot tell", None, bound, "One of the versions has no figure to compare.",
+                       "trust", "evaluation sets")
+    sign = -1.0 if higher_is_better(kind) is False else 1.0   # a gain above 0: the proposed version does better
+    ends = None if gap.low is None or gap.high is None else sorted((sign * gap.low, sign * gap.high))
+    gain = Estimate(sign * gap.value, ends[0] if ends else None, ends[1] if ends else None, gap.n)
+    outcome = judge(gain.low, gain.high, at_least=-ground.margin)
+    if gain.low is None or gain.high is None:
+        ranged = "(with no range, so how sure this is cannot be said)"
+    else:
+        how = (f"both versions on the same {proposed.n:,} {words.unit}, resampled together"
+               if paired else "each version on its own set of cases, so each has its own range")
+        ranged = (f"(allowing for chance, {how}: anywhere from {told_difference(kind, gain.low, unit)} to "
+                  f"{told_difference(kind, gain.high, unit)})")
+    measured = f"measured on the same {mine.n:,}" if paired else f"measured on {mine.n:,}"
+    sentence = (f"The {kind_phrase(kind, words)} is {told_value(kind, theirs.value, unit)} for {new}, measured on "
+                f"{theirs.n:,} {words.unit}, and {told_value(kind, mine.value, unit)} for {old}, the version in use, "
+                f"{measured}: {new} is {told_difference(kind, gain.value or 0.0, unit)} {ranged}. The story accepts "
+                f"{new} being worse than {old} by at most {margin}: {verdict_words(outcome)}.")
     pairing = "; the same cases for both, resampled together" if paired else "; two different sets of cases"
     return _result(criterion, label, outcome, gain, bound, sentence, "trust",
                    f"{in_use.source} and {proposed.source}{pairing}")

@@ -59,8 +59,10 @@ __all__ = [
     "judge",
     "judge_within",
     "level_outcome",
+    "matching_rows",
     "paired_difference",
     "points_of",
+    "row_cost_gap",
     "same_cases",
     "slice_table",
     "told_amount",
@@ -126,21 +128,28 @@ def same_cases(first: Scored, second: Scored) -> npt.NDArray[np.intp] | None:
     (``second`` may list them in another order); a declared id column missing on one side means not known to be
     the same (None). Without ids: the same number of cases with the same labels in the same order.
     """
-    n = first.labels.size
-    if n == 0 or second.labels.size != n:
+    return matching_rows(first.labels, first.ids, second.labels, second.ids)
+
+
+def matching_rows(first: npt.NDArray[np.generic], first_ids: npt.NDArray[np.str_] | None,
+                  second: npt.NDArray[np.generic], second_ids: npt.NDArray[np.str_] | None,
+                  ) -> npt.NDArray[np.intp] | None:
+    """:func:`same_cases` on any outcomes (a label, a true class, an actual amount) and the sets' ids."""
+    n = first.size
+    if n == 0 or second.size != n:
         return None
-    if first.ids is None and second.ids is None:
-        return np.arange(n) if bool(np.array_equal(first.labels, second.labels)) else None
-    if first.ids is None or second.ids is None or first.ids.size != n or second.ids.size != n:
+    if first_ids is None and second_ids is None:
+        return np.arange(n) if bool(np.array_equal(first, second)) else None
+    if first_ids is None or second_ids is None or first_ids.size != n or second_ids.size != n:
         return None
-    position = {str(case): index for index, case in enumerate(second.ids)}
-    if len(position) != n or len(set(map(str, first.ids))) != n:
+    position = {str(case): index for index, case in enumerate(second_ids)}
+    if len(position) != n or len(set(map(str, first_ids))) != n:
         return None
     try:
-        order = np.array([position[str(case)] for case in first.ids], dtype=np.intp)
+        order = np.array([position[str(case)] for case in first_ids], dtype=np.intp)
     except KeyError:
         return None
-    return order if bool(np.array_equal(first.labels, second.labels[order])) else None
+    return order if bool(np.array_equal(first, second[order])) else None
 
 
 # --- judging -------------------------------------------------------------------------------------------
@@ -225,11 +234,17 @@ def cost_difference(costs: CostModel, first: Scored, second: Scored, *, rounds: 
     labels in the same order), scored by two versions: each round draws one set of cases for both. Otherwise each set is
     resampled on its own. ``rounds`` of 0 gives no interval.
     """
-    a, b = _row_costs(first, costs), _row_costs(second, costs)
+    return row_cost_gap(_row_costs(first, costs), _row_costs(second, costs), same_cases(first, second),
+                        rounds=rounds, seed=seed, per=per)
+
+
+def row_cost_gap(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], order: npt.NDArray[np.intp] | None, *,
+                 rounds: int, seed: int, per: int) -> tuple[Estimate, bool]:
+    """:func:`cost_difference` on each case's cost under two versions (``a`` and ``b``, any task): paired when
+    ``order`` says where each of ``a``'s cases is in ``b``."""
     if a.size == 0 or b.size == 0:
         return Estimate(None, None, None, 0), False
     value = float(a.mean() - b.mean()) * per
-    order = same_cases(first, second)
     paired = order is not None
     if order is not None:
         b = b[order]

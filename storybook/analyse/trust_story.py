@@ -16,6 +16,8 @@ import pandas as pd
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
+from storybook.analyse.plain import kind_phrase
+from storybook.analyse.task_versions import TaskSet, TaskVersion, figure_of, task_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks.data import (
     check_class_balance,
@@ -35,13 +37,21 @@ from storybook.analyse.trust_checks.model import (
 )
 from storybook.analyse.trust_checks.statistics import ChangePoint, ReliabilityCurve, find_change, reliability_curve
 from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
+from storybook.analyse.trust_checks.task_model import (
+    check_task_held_out,
+    check_task_previous_version,
+    check_top_label_calibration,
+    top_label_curve,
+)
 from storybook.metrics.kinds import INTERVAL_KINDS, kind_info
 from storybook.resolve.resolved import ResolvedStory, Series
+from storybook.resolve.scored import AnyScoredSet, ScoredSet
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, Guardrail, StoryConfig, TrustSpec
 
 if TYPE_CHECKING:
     from storybook.analyse.card import ModelCard
-    from storybook.resolve.scored import ScoredSet
 
 __all__ = ["GuardedSeries", "TrustReport", "analyse_trust"]
 
@@ -73,13 +83,19 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
     return info.measure(labels, scores, threshold)
 
 
-def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: ScoredSet | None, *,
+def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: AnyScoredSet | None, *,
                   comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS,
-                  compared_set: ScoredSet | None = None) -> TrustReport:
+                  compared_set: AnyScoredSet | None = None) -> TrustReport:
     """The story's trust report. ``scored`` and ``compared_set`` are the story's and the compared version's
-    checked scored sets (storybook.resolve.scored), built once by the composer; ``comparison`` names the two
-    versions and which is in use (by default with the alias ``in_use``); ``in_use`` is the alias that marks the
-    version in use, for the deployment check."""
+    checked scored sets for its task (storybook.resolve.scored), built once by the composer; ``comparison``
+    names the two versions and which is in use (by default with the alias ``in_use``); ``in_use`` is the alias
+    that marks the version in use, for the deployment check. A multiclass or regression story's model is judged
+    on its task's figures (:func:`_task_model`); the data and system checks read features and series alike for
+    every task."""
+    task_set = scored if isinstance(scored, MulticlassSet | RegressionSet) else None
+    task_compared = compared_set if isinstance(compared_set, MulticlassSet | RegressionSet) else None
+    scored = scored if isinstance(scored, ScoredSet) else None
+    compared_set = compared_set if isinstance(compared_set, ScoredSet) else None
     labels = scored.labels if scored is not None else None
     scores = scored.scores if scored is not None else None
     if comparison is None:
@@ -105,6 +121,10 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         evidence.append(check_held_out(card.overall.rates[model.metric], model.minimum, kind=model.metric,
                                        source=f"confusion counts of run {run.run_id}", words=words,
                                        rules=card.rules))
+    if task_set is not None:
+        found, reliability = _task_model(config, resolved, card, task_set, task_compared, comparison,
+                                         evaluation_source)
+        evidence.extend(found)
     if model.folds is not None and model.folds in resolved.series:
         folds = resolved.series[model.folds]
         evidence.append(check_fold_stability([p.value for p in folds.points], model.fold_tolerance,
@@ -142,12 +162,14 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
 
     # Data
     evaluation = resolved.evaluation
-    if labels is not None and evaluation is not None:
-        evidence.append(check_class_balance(labels, source=evaluation_source, words=words))
+    if (labels is not None or task_set is not None) and evaluation is not None:
+        if labels is not None:  # outcome balance and rates are a binary story's (a yes/no label)
+            evidence.append(check_class_balance(labels, source=evaluation_source, words=words))
         for slice_spec in config.slices:
             groups = evaluation[slice_spec.column].rename(slice_spec.label.lower())
-            evidence.append(check_label_rates(labels, groups, min_size=config.min_slice_size,
-                                              source=evaluation_source, words=words))
+            if labels is not None:
+                evidence.append(check_label_rates(labels, groups, min_size=config.min_slice_size,
+                                                  source=evaluation_source, words=words))
             evidence.append(check_small_slices(groups, min_size=config.min_slice_size, source=evaluation_source))
         first_slice = evaluation[config.slices[0].column] if config.slices else None
         evidence.append(check_missing(evaluation, first_slice, min_size=config.min_slice_size,
@@ -188,9 +210,52 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                        guarded=tuple(guarded), attestations=attestations)
 
 
+def _task_model(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, task_set: TaskSet,
+                compared_set: TaskSet | None, comparison: Comparison | None, source: str,
+                ) -> tuple[list[Evidence], ReliabilityCurve | None]:
+    """Trust in a multiclass or regression model: the held-out figure against the story's bound, top-label
+    calibration (multiclass, with chances), and the comparison with the compared version (paired on the same
+    cases)."""
+    spec = config.trust
+    evaluation = config.evaluation
+    assert spec is not None and evaluation is not None
+    model = spec.model
+    kind, unit, words = model.metric, evaluation.amount_unit, card.words
+    phrase = kind_phrase(kind, words)
+    estimate = figure_of(kind, task_set)
+    minimum = None if model.maximum is not None else model.minimum
+    evidence = [check_task_held_out(estimate, kind, phrase, minimum=minimum, maximum=model.maximum, unit=unit,
+                                    counted=words.unit, source=source)]
+    reliability = None
+    if isinstance(task_set, MulticlassSet):
+        evidence.append(check_top_label_calibration(task_set.scores, tolerance=model.calibration_tolerance,
+                                                    unit=words.unit, source=source))
+        reliability = top_label_curve(task_set.scores)
+    compared = resolved.compared
+    itself = comparison is not None and comparison.same_version
+    if compared is not None and compared_set is not None and not itself:
+        mine = TaskVersion("", task_set, source, ids=case_ids(task_set.frame, evaluation.id_column))
+        theirs = TaskVersion("", compared_set, "", ids=case_ids(compared_set.frame, evaluation.id_column))
+        gap, paired = task_gap(kind, mine, theirs)   # the interval the decision grounds use too
+        other = comparison.named("compared") if comparison is not None else \
+            f"version {compared.model.version} ({', '.join(compared.model.aliases) or 'no alias'})"
+        this = comparison.named("story") if comparison is not None else "this version"
+        evidence.append(check_task_previous_version(
+            estimate, figure_of(kind, compared_set), gap, kind=kind, phrase=phrase, unit=unit, paired=paired,
+            this=this, other=other, source=f"run {compared.run.run_id}"))
+    return evidence, reliability
+
+
 def _shared_features(config: StoryConfig, one: pd.DataFrame, other: pd.DataFrame) -> list[str]:
-    """Columns both tables have, other than the label, the score and the slice columns."""
+    """Columns both tables have, other than what the model was scored on (the label and score; a multiclass
+    story's label, call and chance columns; a regression story's actual, forecast and interval columns) and the
+    slice columns."""
     skip = {s.column for s in config.slices}
     if config.evaluation is not None:
         skip |= {config.evaluation.label_column, config.evaluation.score_column}
+        if config.task != "binary":
+            evaluation = config.evaluation
+            skip |= {c for c in (evaluation.prediction_column, evaluation.actual_column, evaluation.lower_column,
+                                 evaluation.upper_column) if c is not None}
+            skip |= {str(c.probability_column) for c in evaluation.classes or () if c.probability_column}
     return [str(c) for c in one.columns if c in other.columns and c not in skip and c != "day"]

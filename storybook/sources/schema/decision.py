@@ -80,8 +80,9 @@ class VersionComparisonGround(StrictModel):
 
     metric: IntervalKind = Field(default="recall",
         description="the figure compared between the two versions")
-    margin: Annotated[float, Field(ge=0, le=1)] = Field(default=0.0,
-        description="the compared version may be worse by at most this")
+    margin: Annotated[float, Field(ge=0)] = Field(default=0.0,
+        description="the compared version may be worse by at most this (a share from 0 to 1; for a regression "
+                    "story's amounts, in its amount_unit)")
 
 
 GROUND_KINDS = ("cost_saving", "trust_level", "slice_gap", "guardrail", "metric", "version_comparison")

@@ -32,6 +32,7 @@ from storybook.sources.schema.decision import (
 )
 from storybook.sources.schema.evaluation import EvaluationSpec, IntendedUse, MetricSpec, ModelRef, SeriesSpec, SliceSpec
 from storybook.sources.schema.project import Glossary, Versions
+from storybook.sources.schema.task_fit import check_decision_fits, check_trust_fits
 from storybook.sources.schema.trust import TrustSpec
 
 
@@ -49,8 +50,9 @@ class DriversSpec(StrictModel):
     source: Key = Field(default="model", description="'model' loads the logged model (this runs its code: "
                         "only for models you trust) and shuffles each feature of the evaluation set; or the "
                         "path of a CSV artifact the run logged: feature, repeat, drop (or feature, mean, std)")
-    metric: ImportanceMetric = Field(default="accuracy",
-        description="the figure whose loss measures a feature's importance")
+    metric: ImportanceMetric | None = Field(default=None,
+        description="the figure whose loss measures a feature's importance; default: accuracy (binary), mae "
+                    "(regression: the rise of the average miss), multiclass_accuracy (multiclass)")
     repeats: Annotated[int, Field(ge=1, le=100)] = Field(default=10,
         description="shuffles per feature; the page gives the mean loss with its 95% range")
     seed: int = Field(default=0,
@@ -63,6 +65,10 @@ class DriversSpec(StrictModel):
                                 "model's signature")
     model_path: Key = Field(default="model", description="for a story that names a run_id: the logged model's name")
     by_slice: bool = Field(default=True, description="also shuffle within each slice group")
+
+    def metric_for(self, task: Task) -> str:
+        """The figure importance is measured in, for a story of ``task`` (the stated one, or the task's default)."""
+        return self.metric if self.metric is not None else DRIVERS_METRIC[task]
 
     @field_validator("source")
     @classmethod
@@ -142,6 +148,12 @@ class StoryConfig(StrictModel):
                                       f"{', '.join(kinds_of(task))}", ("metrics", index, "kind"))
         if self.cost_of_error is not None:
             _check_costs_fit(self.cost_of_error, task, self.evaluation)
+        if self.drivers is not None:
+            _check_drivers_fit(self.drivers, task, self.evaluation)
+        if self.trust is not None:
+            check_trust_fits(self.trust, task)
+        if self.decision is not None:
+            check_decision_fits(self.decision, task)
         for key in NOT_YET_FOR.get(task, ()):
             if getattr(self, key):
                 raise KeyedValueError(f"storybook does not tell {key} for a {task} story yet; remove the {key}: "
@@ -249,9 +261,26 @@ def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[
 
 # Sections a story of a task may not have yet (refused on their line, never told as if the model were binary).
 NOT_YET_FOR: dict[str, tuple[str, ...]] = {
-    "multiclass": ("trust", "decision", "drivers", "history", "claims"),
-    "regression": ("trust", "decision", "drivers", "history", "claims"),
+    "multiclass": ("claims",),
+    "regression": ("claims",),
 }
+
+
+# The figure drivers measure importance in when the story names none, per task.
+DRIVERS_METRIC: dict[Task, str] = {"binary": "accuracy", "regression": "mae", "multiclass": "multiclass_accuracy"}
+
+
+def _check_drivers_fit(drivers: DriversSpec, task: Task, evaluation: EvaluationSpec | None) -> None:
+    metric = drivers.metric_for(task)
+    if not kind_allowed(metric, task) or metric == "other":
+        fits = kinds_where(lambda k: k.importance and k.task == task)
+        raise KeyedValueError(f"drivers of a {task} story cannot be measured in {metric!r}; use one of "
+                              f"{', '.join(fits)}", ("drivers", "metric"))
+    if (metric == "log_loss" and drivers.source == "model" and evaluation is not None and evaluation.classes
+            and any(c.probability_column is None for c in evaluation.classes)):
+        raise KeyedValueError("the log loss needs each class's chance, and the story's classes name no "
+                              "probability_column; measure importance in multiclass_accuracy, or log the chances",
+                              ("drivers", "metric"))
 
 
 def _check_costs_fit(cost: CostOfError, task: Task, evaluation: EvaluationSpec | None) -> None:

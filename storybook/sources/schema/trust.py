@@ -12,9 +12,13 @@ from storybook.sources.schema.common import IsoDate, Key, MetricKind, ShortText,
 class TrustModel(StrictModel):
     """Evidence of trust in the model: held-out fit, stability across folds, calibration, slice gaps."""
 
-    metric: MetricKind = Field(default="recall", description="the metric the held-out and slice checks read")
+    metric: MetricKind = Field(default="recall", description="the metric the held-out and slice checks read; a "
+                               "multiclass or regression story names one of its own kinds with a range")
     minimum: Annotated[float, Field(ge=0, le=1)] = Field(default=0.8,
         description="the lowest value of that metric on held-out cases that passes")
+    maximum: Annotated[float, Field(ge=0)] | None = Field(default=None,
+        description="multiclass and regression stories, for a metric where lower is better (e.g. mae, "
+                    "log_loss): the highest value on held-out cases that passes, in the metric's unit")
     folds: Key | None = Field(default=None, description="a metric history with one step per CV fold")
     fold_tolerance: Annotated[float, Field(ge=0)] = Field(default=0.1,
         description="the largest spread between cross-validation folds that passes")

@@ -1,0 +1,89 @@
+"""The trust: and decision: keys that depend on the story's task, checked on their line.
+
+A multiclass or regression story's trust and decision read that task's figures, so:
+
+- ``trust.model.metric`` is a kind of the story's task with a 95% range and a direction (for a multiclass or
+  regression story it has no binary default: name one); where lower is better (mae, rmse, log loss...) the
+  bound is ``maximum`` in the figure's unit, where higher is better ``minimum``; binary stories keep
+  ``minimum`` only;
+- a ``version_comparison`` ground compares a kind of the story's task with a range and a direction, and its
+  ``margin`` is a share (at most 1) unless the figure is a regression amount;
+- a ``slice_gap`` ground is refused for a multiclass or regression story: those stories' results per group are
+  not judged between groups yet.
+"""
+
+from __future__ import annotations
+
+from storybook.metrics.kinds import Task, kind_info, kinds_where
+from storybook.sources.schema.common import KeyedValueError
+from storybook.sources.schema.decision import DecisionSpec, SliceGapGround, VersionComparisonGround
+from storybook.sources.schema.trust import TrustSpec
+
+__all__ = ["check_decision_fits", "check_trust_fits", "judged_kinds"]
+
+
+def judged_kinds(task: Task) -> tuple[str, ...]:
+    """The kinds of ``task`` a trust check or a version comparison can judge: a range and a direction."""
+    return kinds_where(lambda k: k.task == task and k.interval != "none" and k.higher_is_better is not None)
+
+
+def _judged(kind: str, task: Task, path: tuple[str | int, ...], what: str) -> None:
+    if kind not in judged_kinds(task):
+        raise KeyedValueError(f"{what} is {kind!r}, which a {task} story cannot judge; use one of "
+                              f"{', '.join(judged_kinds(task))}", path)
+
+
+def check_trust_fits(trust: TrustSpec, task: Task) -> None:
+    model = trust.model
+    given = model.model_fields_set
+    where: tuple[str | int, ...] = ("trust", "model") if "model" in trust.model_fields_set else ("trust",)
+    if task == "binary":
+        info = kind_info(model.metric)
+        if info is not None and info.task != "binary":
+            raise KeyedValueError(f"trust.model.metric is {model.metric!r}, a {info.task} figure; a binary story "
+                                  "reads one of its own kinds (e.g. recall)", (*where, "metric"))
+        if model.maximum is not None:
+            raise KeyedValueError("maximum is for multiclass and regression stories; a binary story's held-out "
+                                  "check reads minimum", (*where, "maximum"))
+        return
+    if "metric" not in given:
+        raise KeyedValueError(f"a {task} story's trust needs model.metric: the figure the held-out check reads, "
+                              f"one of {', '.join(judged_kinds(task))}", where)
+    _judged(model.metric, task, (*where, "metric"), "trust.model.metric")
+    info = kind_info(model.metric)
+    assert info is not None
+    if info.higher_is_better is False:
+        if model.maximum is None:
+            raise KeyedValueError(f"for {model.metric}, lower is better: give maximum (the highest value that "
+                                  "passes, in the figure's unit) instead of minimum", where)
+        if "minimum" in given:
+            raise KeyedValueError(f"for {model.metric}, lower is better: give maximum, not minimum",
+                                  (*where, "minimum"))
+    elif model.maximum is not None:
+        raise KeyedValueError(f"for {model.metric}, higher is better: give minimum, not maximum",
+                              (*where, "maximum"))
+
+
+def check_decision_fits(decision: DecisionSpec, task: Task) -> None:
+    for index, criterion in enumerate(decision.criteria):
+        ground = criterion.ground
+        path: tuple[str | int, ...] = ("decision", "criteria", index, criterion.kind)
+        if isinstance(ground, SliceGapGround) and task != "binary":
+            raise KeyedValueError(f"a slice_gap ground is not judged for a {task} story yet (its results per group "
+                                  "are told, not compared between groups); remove it, or judge a metric: ground",
+                                  path)
+        if isinstance(ground, VersionComparisonGround):
+            if task != "binary":
+                if "metric" not in ground.model_fields_set:
+                    raise KeyedValueError(f"a {task} story's version_comparison needs metric: one of "
+                                          f"{', '.join(judged_kinds(task))}", path)
+                _judged(ground.metric, task, (*path, "metric"), "the metric compared")
+            elif (binary := kind_info(ground.metric)) is not None and binary.task != "binary":
+                raise KeyedValueError(f"the metric compared is {ground.metric!r}, a {binary.task} figure; a binary "
+                                      "story compares one of its own kinds (e.g. recall)", (*path, "metric"))
+            info = kind_info(ground.metric)
+            amount = info is not None and info.task == "regression" and info.interval != "wilson"
+            if ground.margin > 1 and not amount:
+                raise KeyedValueError(f"margin {ground.margin:g} is more than 1, and {ground.metric} is a share "
+                                      "from 0 to 1: give the margin as a share (0.02 for 2 points out of 100)",
+                                      (*path, "margin"))
