@@ -228,8 +228,8 @@ def _calibration(scores: multiclass.MulticlassScores, classes: tuple[ClassSpec, 
              f"{gap(top) * 100:.1f} percentage points on average (over {BANDS} bands of certainty, weighted by "
              f"{unit})."]
     for spec, rows in zip(classes, per_class, strict=True):
-        lines.append(f"The chance it gives that one of the {unit} {spec.means} differs from what happened by "
-                     f"{gap(rows) * 100:.1f} percentage points on average.")
+        lines.append(f"For {unit} who {spec.means}: the chance the model gives of that class differs from what "
+                     f"happened by {gap(rows) * 100:.1f} percentage points on average.")
     return tuple(bands), tuple(lines)
 
 

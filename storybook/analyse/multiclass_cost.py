@@ -79,41 +79,67 @@ def _prices(spec: CostOfError, classes: tuple[ClassSpec, ...], matrix: npt.NDArr
             if t == c:
                 if price:
                     lines.append(f"Rightly taking {unit} who {truth.means} for what they are costs "
-                                 f"{amount_number(price)} {spec.unit} each.")
+                                 f"{amount_number(price)} each.")
                 continue
-            told = f"{amount_number(price)} {spec.unit} each" if price else "nothing"
+            told = f"{amount_number(price)} each" if price else "nothing"
             note = "" if was_stated else " (not stated; the story counts unstated mistakes as free)"
             lines.append(f"Taking {unit} who {truth.means} for {unit} who {call.means} costs {told}{note}.")
     return tuple(lines)
 
 
-def _comparison(rule: CostRule, spec: CostOfError, unit: str, rules: WordingRules) -> tuple[str, ...]:
+def _range(estimate: Estimate, rounds: int) -> str:
+    if estimate.low is None or estimate.high is None:
+        return ""
+    return (f" (the 95% range from {format_count(rounds)} resamples of the evaluation set runs from "
+            f"{amount_number(estimate.low)} to {amount_number(estimate.high)})")
+
+
+def _comparison(rule: CostRule, spec: CostOfError, unit: str, rules: WordingRules,
+                broken: list[str]) -> tuple[str, ...]:
+    """The rule against the most likely class. ``broken``: the classes whose limit the most likely class breaks
+    (then it is no choice as it stands, and the difference is what keeping within the limits costs)."""
     per = f"per {format_count(rule.per)} {unit}"
+    within = " within the limits" if any(limit is not None for limit in rule.limits) else ""
     likely = amount_phrase(rule.most_likely_cost, spec.unit, rules)
-    chosen = amount_phrase(rule.cost, spec.unit, rules)
     lines = [f"Taking the class the model finds most likely costs {likely} {per} on the evaluation set; choosing "
-             f"each call by its expected cost (the chances of each class times what each mistake costs) costs "
-             f"{chosen}."]
+             f"each call by its expected cost (the chances of each class times what each mistake costs){within} "
+             f"costs {amount_phrase(rule.cost, spec.unit, rules)}."]
     saving = rule.saving
     value, low, high = saving.value, saving.low, saving.high
     assert value is not None
-    ranged = (f" (the 95% range from {format_count(rule.rounds)} resamples of the evaluation set runs from "
-              f"{amount_number(low)} to {amount_number(high)})") if low is not None and high is not None else ""
-    if value == 0 and (low is None or low == high == 0):
+    more = Estimate(-value, None if high is None else -high, None if low is None else -low, saving.n)
+    if broken:
+        lines.append(f"Taking the most likely class breaks the limit on {unit} who {_listed(broken)}, so it is no "
+                     "choice as it stands.")
+        if low is not None and low > 0:
+            lines.append(f"Even within the limits, choosing by expected cost saves "
+                         f"{amount_phrase(saving, spec.unit, rules)} {per}{_range(saving, rule.rounds)}.")
+        elif high is not None and high < 0:
+            lines.append(f"Keeping within the limits costs {amount_phrase(more, spec.unit, rules)} more {per} than "
+                         f"the most likely class would without them{_range(more, rule.rounds)}.")
+        else:
+            lines.append(f"Keeping within the limits makes no clear difference to the cost against the most likely "
+                         f"class without them{_range(saving, rule.rounds)}.")
+    elif value == 0 and (low is None or low == high == 0):
         lines.append("Here both ways make the same calls: choosing by expected cost saves nothing.")
     elif low is not None and low > 0:
-        lines.append(f"Choosing by expected cost saves {amount_phrase(saving, spec.unit, rules)} {per}{ranged}.")
+        lines.append(f"Choosing by expected cost saves {amount_phrase(saving, spec.unit, rules)} {per}"
+                     f"{_range(saving, rule.rounds)}.")
     elif high is not None and high < 0:
-        more = Estimate(-value, -high, -low if low is not None else None, saving.n)
-        lines.append(f"Choosing by expected cost costs {amount_phrase(more, spec.unit, rules)} more {per}{ranged}: "
-                     "keep taking the most likely class.")
+        lines.append(f"Choosing by expected cost costs {amount_phrase(more, spec.unit, rules)} more {per}"
+                     f"{_range(more, rule.rounds)}: keep taking the most likely class.")
     else:
         lines.append(f"Choosing by expected cost may save nothing: on the evaluation set it "
-                     f"{'saves' if value >= 0 else 'loses'} {amount_number(abs(value))} {spec.unit} {per}, but the "
-                     f"range allows either way{ranged}.")
+                     f"{'saves' if value >= 0 else 'costs'} {amount_number(abs(value))} {spec.unit} "
+                     f"{'' if value >= 0 else 'more '}{per}, but the range allows either way"
+                     f"{_range(saving, rule.rounds)}.")
     lines.append("The calls are chosen from the model's chances alone, never from the true classes, so this figure "
                  "is not flattered by choosing on the data it is measured on.")
     return tuple(lines)
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def _capacity(counts: tuple[CallCount, ...], per: int, unit: str) -> tuple[str, ...]:
@@ -151,8 +177,9 @@ def analyse_multiclass_cost(spec: CostOfError, scores: MulticlassScores, classes
                   most_likely=_per(int(model_calls[i]), n, per), limit=limits.get(c.value))
         for i, c in enumerate(classes))
     if rule is not None:
-        comparison = _comparison(rule, spec, unit, rules)
-        summary = comparison[1] if len(comparison) > 1 else comparison[0]
+        broken = [c.means for c in counts if c.limit is not None and c.most_likely > c.limit]
+        comparison = _comparison(rule, spec, unit, rules, broken)
+        summary = " ".join(comparison[1:3] if broken else comparison[1:2])
     else:
         comparison = (f"The run logged the model's calls but not its chances of each class, so storybook cannot "
                       f"choose calls by expected cost. The calls as made cost {amount_phrase(own, spec.unit, rules)} "
