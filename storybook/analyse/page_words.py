@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from storybook.analyse.card import ModelCard
 from storybook.analyse.costs import stated_threshold_text
@@ -18,7 +18,21 @@ from storybook.analyse.plain import format_count, format_date, full_stop, per_hu
 from storybook.resolve.resolved import DatasetRecord, ResolvedStory
 from storybook.sources.schema import MeasuredOn, SliceSpec
 
-__all__ = ["MEASURED_ON", "PageWording", "Part", "Said", "code", "page_wording", "said", "strong"]
+__all__ = [
+    "MEASURED_ON",
+    "NOT_SIGNED",
+    "PageWording",
+    "Part",
+    "Said",
+    "SignedBy",
+    "code",
+    "index_status",
+    "page_wording",
+    "said",
+    "signed_off",
+    "strong",
+    "summary_source",
+]
 
 # Where a logged figure was measured, as the metrics table says it.
 MEASURED_ON: Mapping[MeasuredOn, str] = {
@@ -154,3 +168,50 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
                      "longer holds is marked, not hidden."),
         provenance=provenance,
     )
+
+
+class SignedBy(Protocol):
+    """What the page says of one sign-off (``storybook.review.signoff.SignoffStatus`` has all of it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def status(self) -> Literal["current", "stale"]: ...
+
+
+STALE_SIGNOFF = "(signed an earlier version: the story has changed since)"
+
+
+def signed_off(signoffs: Sequence[SignedBy]) -> tuple[tuple[str, str | None], ...]:
+    """The title page's sign-offs: who, in what role, on which day, and a warning when they signed an earlier
+    version. Empty when nobody has signed (the page then says :data:`NOT_SIGNED`)."""
+    return tuple((f"{s.name} ({s.role}), {s.date[:10]}", STALE_SIGNOFF if s.status == "stale" else None)
+                 for s in signoffs)
+
+
+NOT_SIGNED = "Not signed off yet"
+
+
+def summary_source(resolved_source: str, snapshot_hash: str | None, signoffs: Sequence[SignedBy]) -> str:
+    """The one-page summary's last line: where its figures come from, and who signed the story."""
+    where = (f"Figures from the pinned snapshot (sha256 {snapshot_hash[:12]}…)" if snapshot_hash
+             else f"Figures read from MLflow at {resolved_source}")
+    text = f"{where}; where each comes from is listed in the full story."
+    if signoffs:
+        names = "; ".join(f"{s.name} ({s.role}){', on an earlier version' if s.status == 'stale' else ''}"
+                          for s in signoffs)
+        text += f" Signed off by {names}."
+    return text
+
+
+def index_status(status: str, as_of: str) -> str:
+    """A story's status on the index, before the error message of a story that did not build this time."""
+    if status == "built":
+        return f"Up to date as of {as_of} (not rebuilt this time)" if as_of else "Up to date"
+    if status == "stale":
+        return f"Showing the last good version; {f'the build of {as_of}' if as_of else 'this build'} failed"
+    return f"Not built (build of {as_of})" if as_of else "Not built"

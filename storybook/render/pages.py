@@ -6,7 +6,7 @@ import importlib.resources
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from jinja2 import Environment
 from markupsafe import Markup
@@ -18,7 +18,15 @@ from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
 from storybook.analyse.history_words import history_wording
 from storybook.analyse.model_card import ModelCard
 from storybook.analyse.multiclass import MulticlassPerformance
-from storybook.analyse.page_words import MEASURED_ON, page_wording
+from storybook.analyse.page_words import (
+    MEASURED_ON,
+    NOT_SIGNED,
+    SignedBy,
+    index_status,
+    page_wording,
+    signed_off,
+    summary_source,
+)
 from storybook.analyse.plain import (
     RATE_NAMES,
     format_count,
@@ -265,21 +273,8 @@ def _provenance(story: StorySource, resolved: ResolvedStory, used_metrics: set[s
 
 
 
-class ShownSignoff(Protocol):
-    """What the page says of one sign-off (``storybook.review.signoff.SignoffStatus`` has all of it)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def role(self) -> str: ...
-    @property
-    def date(self) -> str: ...
-    @property
-    def status(self) -> Literal["current", "stale"]: ...
-
-
 def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, analysis: StoryAnalysis,
-                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[ShownSignoff] = (),
+                 *, built_at: str, pdf_name: str | None, signoffs: Sequence[SignedBy] = (),
                  snapshot_hash: str | None = None) -> RenderedStory:
     """Render one story's page, summary and compliance version.
 
@@ -333,6 +328,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "headings": HEADINGS, "figures": figures, "charts": charts, "built_at": built_at, "pdf_name": pdf_name,
         "provenance": _provenance(story, resolved, used_metrics), "kind_labels": KIND_LABELS,
         "signoffs": list(signoffs), "snapshot_hash": snapshot_hash,
+        "signed_off": signed_off(signoffs), "not_signed": NOT_SIGNED,
+        "summary_source": summary_source(resolved.source, snapshot_hash, signoffs),
         # The decision brief with what people signed (overrules, the grounds then), for _decision.html.
         "decision": analysis.decision, "outcome_words": OUTCOME_WORDS,
         # A regression story's performance and cost sections (templates/_regression.html).
@@ -391,7 +388,8 @@ def render_index(env: Environment, title: str, description: str | None, entries:
                  built_at: str) -> str:
     try:
         return env.get_template("index.html").render(
-            title=title, description=description, entries=entries, built_at=built_at)
+            title=title, description=description, entries=entries, built_at=built_at,
+            statuses=[index_status(entry.status, entry.as_of) for entry in entries])
     except Exception as exc:
         failure = template_failure(exc, "the index page", _search_roots(env))
         if failure is None:

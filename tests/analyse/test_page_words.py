@@ -81,3 +81,26 @@ def test_slices_their_groups_and_groups_counted_together() -> None:
     assert said.merged == {"site": "Clinic has 60 groups: the 50 largest are shown one by one, and the other 10 "
                                    "are counted together in the last row."}
     assert "fewer than 10 cases behind it" in said.slices_lead and "no more than 10 in 100" in said.slices_lead
+
+
+def test_sign_offs_on_the_title_page_and_the_summary() -> None:
+    from types import SimpleNamespace
+
+    from storybook.analyse.page_words import index_status, signed_off, summary_source
+
+    ana = SimpleNamespace(name="Ana", role="clinical lead", date="2026-12-03T10:00:00Z", status="current")
+    sam = SimpleNamespace(name="Sam", role="privacy", date="2026-11-01T09:00:00Z", status="stale")
+    assert signed_off([ana, sam]) == (("Ana (clinical lead), 2026-12-03", None),
+                                      ("Sam (privacy), 2026-11-01",
+                                       "(signed an earlier version: the story has changed since)"))
+    assert signed_off([]) == ()
+    assert summary_source("sqlite:///m.db", None, []) == (
+        "Figures read from MLflow at sqlite:///m.db; where each comes from is listed in the full story.")
+    assert summary_source("x", "0123456789abcdef", [ana, sam]) == (
+        "Figures from the pinned snapshot (sha256 0123456789ab…); where each comes from is listed in the full "
+        "story. Signed off by Ana (clinical lead); Sam (privacy), on an earlier version.")
+    assert index_status("built", "") == "Up to date"
+    assert index_status("built", "Monday") == "Up to date as of Monday (not rebuilt this time)"
+    assert index_status("stale", "") == "Showing the last good version; this build failed"
+    assert index_status("stale", "Monday") == "Showing the last good version; the build of Monday failed"
+    assert index_status("failed", "Monday") == "Not built (build of Monday)"
