@@ -156,3 +156,38 @@ def test_text_in_the_prediction_column_is_a_located_error(tmp_path: Path) -> Non
     end = next(i for i, text in enumerate(written, 1) if i > line and text[:1].isalpha())
     where = re.search(r"story\.yaml:(\d+): column 'prediction'", output)
     assert where is not None and line <= int(where.group(1)) < end, output  # a line of the evaluation block
+
+
+def test_the_pdf_holds_the_regression_sections(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    frame = diabetes_scored()
+    y, p = frame["actual"].to_numpy(), frame["prediction"].to_numpy()
+    uri = stores.tracking_uri(tmp_path)
+    run = stores.log_scored_run(uri, frame, metrics={"mae": mean_absolute_error(y, p),
+                                                     "rmse": float(np.sqrt(mean_squared_error(y, p))),
+                                                     "r2": r2_score(y, p), "bias": float(np.mean(p - y))})
+    stores.write_project(tmp_path, {"progression": regression_story(run)})
+    result = runner.invoke(app, ["build", str(tmp_path), "--pdf"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(tmp_path / "site" / "progression.pdf").pages)
+                    .split())
+    assert "How far the forecasts land from what happened" in text
+    assert "What mistakes cost" in text and "The expected cost is lowest when plans use the forecast plus" in text
+    assert re.search(r"Out of 100 forecasts, \d+ are within 40 points of what happened", text)
+    summary = " ".join(" ".join(page.extract_text() for page in
+                                PdfReader(tmp_path / "site" / "progression.summary.pdf").pages).split())
+    assert "The expected cost is lowest when plans use the forecast plus" in summary
+
+
+def test_costs_that_are_both_zero_are_a_located_error(tmp_path: Path) -> None:
+    uri = stores.tracking_uri(tmp_path)
+    run = stores.log_scored_run(uri, diabetes_scored(), metrics={"mae": 1.0, "rmse": 1.0, "r2": 0.0, "bias": 0.0})
+    story = regression_story(run)
+    story["cost_of_error"] = {"unit": "minutes", "owner": "Planning", "over_forecast": 0, "under_forecast": 0}
+    stores.write_project(tmp_path, {"progression": story})
+    result = runner.invoke(app, ["build", str(tmp_path), "--no-pdf"])
+    assert result.exit_code == 1
+    written = (tmp_path / "stories" / "progression" / "story.yaml").read_text().splitlines()
+    line = next(i for i, text in enumerate(written, 1) if text.strip().startswith("over_forecast:"))
+    assert f"story.yaml:{line}: both over_forecast and under_forecast are 0" in " ".join(result.output.split())

@@ -74,7 +74,7 @@ def analyse_regression_cost(spec: CostOfError, scored: RegressionSet, slices: li
                             rules: WordingRules) -> RegressionCost:
     assert spec.over_forecast is not None and spec.under_forecast is not None  # the schema's shape check
     scores = scored.scores
-    found = cost_adjustment(scores, spec.over_forecast, spec.under_forecast, rounds=max(spec.bootstrap_rounds, 1),
+    found = cost_adjustment(scores, spec.over_forecast, spec.under_forecast, rounds=spec.bootstrap_rounds,
                             seed=spec.seed)
     tolerance = spec.tolerance if spec.tolerance is not None else default_tolerance(scores)
     frequencies = None if tolerance is None else error_frequencies(scores, tolerance, FREQUENCIES_PER)
@@ -113,15 +113,18 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
     plan = _plan(adjustment.value, unit)
     share = found.share_under * 100
     told_range = lean_phrase(adjustment, unit, rules, high="more", low="less")
+    ranged = adjustment.low is not None
     if adjustment.value == 0:
         sentences.append(f"The expected cost is lowest when plans use {plan}: on the evaluation set, no amount "
-                         f"added or taken off does better (the best amount, judged on resamples of the set, is "
-                         f"{told_range}).")
+                         "added or taken off does better" + (
+                             f" (the best amount, judged on resamples of the set, is {told_range})."
+                             if ranged else "."))
     else:
         sentences.append(
             f"The expected cost is lowest when plans use {plan}: then about {share:.0f} in 100 outcomes fall at or "
-            f"below the plan, the balance these costs ask for. The best amount is {told_range} than the forecast "
-            "(judged on resamples of the evaluation set).")
+            "below the plan, the balance these costs ask for." + (
+                f" The best amount is {told_range} than the forecast (judged on resamples of the evaluation set)."
+                if ranged else " (No range: set cost_of_error.bootstrap_rounds above 0 to allow for chance.)"))
     before, after, saving = (_scaled(e, per) for e in (found.cost_before, found.cost_after, found.saving))
     population = f"{per:,} {words.unit}"
     if adjustment.value == 0:

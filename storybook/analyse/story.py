@@ -118,5 +118,10 @@ def _regression(story: StorySource, task_set: object, card: ModelCard,
     costs = config.cost_of_error
     cost = None
     if costs is not None and costs.shape == "regression":
+        if not costs.over_forecast and not costs.under_forecast:
+            raise SourceError("both over_forecast and under_forecast are 0: no forecast costs anything, so there is "
+                              "no cost of error to tell", location=story.yaml.location(("cost_of_error",
+                                                                                        "over_forecast")),
+                              hint="state what each unit too high and too low costs, at least one above 0")
         cost = analyse_regression_cost(costs, task_set, config.slices, card.words, card.rules)
     return performance, cost

@@ -344,8 +344,10 @@ def cost_adjustment(scores: RegressionScores, over: float, under: float, *, roun
 
     In each resample the adjustment is chosen again (the interval shows how much the choice itself moves);
     the costs before and after are of the whole set's adjustment, so the saving is that of the rule a reader
-    would adopt."""
-    _check_resampling(rounds, confidence)
+    would adopt. With ``rounds=0`` nothing is resampled and no figure has an interval."""
+    _check_resampling(max(rounds, 1), confidence)
+    if rounds < 0:
+        raise ValueError(f"rounds must be 0 or more, not {rounds!r}")
     share = _share_under(over, under)
     errors = _nonempty(scores)
     n = scores.n
@@ -354,13 +356,20 @@ def cost_adjustment(scores: RegressionScores, over: float, under: float, *, roun
     tied = n * share == k
     best = _best(ordered, k, tied)
 
-    first, second = _order_positions(n, k, rounds, np.random.default_rng([seed, 3]))
-    chosen = np.clip(0.0, ordered[first], ordered[second] if tied else ordered[first])
-
     before = cost_per_forecast(errors, 0.0, over, under)
     after = cost_per_forecast(errors, best, over, under)
-    means, sampled = _resampled_means(np.column_stack((before, before - after)), rounds, seed)
     mean_before, mean_before_minus_after = float(np.mean(before)), float(np.mean(before - after))
+    if rounds == 0:
+        def bare(value: float) -> Estimate:
+            return Estimate(value, None, None, n)
+        return CostAdjustment(over=over, under=under, share_under=float(share), adjustment=bare(best),
+                              cost_before=bare(mean_before), cost_after=bare(float(np.mean(after))),
+                              saving=bare(mean_before_minus_after), rounds=0, seed=seed, confidence=confidence,
+                              cases=n, sampled=None)
+
+    first, second = _order_positions(n, k, rounds, np.random.default_rng([seed, 3]))
+    chosen = np.clip(0.0, ordered[first], ordered[second] if tied else ordered[first])
+    means, sampled = _resampled_means(np.column_stack((before, before - after)), rounds, seed)
     return CostAdjustment(
         over=over, under=under, share_under=float(share),
         adjustment=_percentile(best, chosen, confidence, n),

@@ -227,3 +227,12 @@ def test_the_kinds_rows_measure_these_figures() -> None:
     assert coverage.measure_set(scores).value is None  # no interval logged: nothing to tell
     covered = RegressionScores(y, p, p - 50, p + 50)
     assert coverage.measure_set(covered).value == pytest.approx(float(np.mean(np.abs(p - y) <= 50)))
+
+
+def test_no_rounds_no_ranges() -> None:
+    found = regression.cost_adjustment(HAND, over=1.0, under=4.0, rounds=0)
+    assert found.adjustment.value == 1.0 and found.cost_before.value == pytest.approx(4.4)
+    for estimate in (found.adjustment, found.cost_before, found.cost_after, found.saving):
+        assert estimate.low is None and estimate.high is None
+    with pytest.raises(ValueError, match="0 or more"):
+        regression.cost_adjustment(HAND, over=1.0, under=4.0, rounds=-1)
