@@ -30,9 +30,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.errors import Location, SourceError, StorybookError
-from storybook.metrics.importance import ALL_ROWS, drops_frame, metric_scorer, permutation_drops
+from storybook.metrics.importance import ALL_ROWS, drops_frame, permutation_drops, task_scorer
 from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
-from storybook.resolve.scored import scored_set
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, task_set
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.resolve.scored_regression import RegressionSet
 from storybook.resolve.tracking import artifact_refusal
 from storybook.sources.loader import StorySource
 
@@ -58,17 +60,21 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
     if spec.source != "model":
         with source.reading(story, location):
             table = source.evaluation_table(run.run_id, spec.source, location)
-        return ResolvedDrivers(table=_artifact_table(table, spec.source, location), metric=spec.metric,
-                               origin="artifact",
+        return ResolvedDrivers(table=_artifact_table(table, spec.source, location),
+                               metric=spec.metric_for(story.config.task), origin="artifact",
                                provenance=Provenance(source.shown_uri, run.run_id, "artifact", spec.source),
                                repeats=spec.repeats, seed=None, rows=0)
     assert evaluation is not None  # the schema requires an evaluation artifact for source: model
+    config = story.config
+    assert config.evaluation is not None
+    metric = spec.metric_for(config.task)
     uri = (f"models:/{model.name}/{model.version}" if model is not None
            else f"runs:/{run.run_id}/{spec.model_path}")
+    scored = task_set(story, evaluation, run.params, run.run_id)  # the one checked scored set
     with source.reading(story, location):
         local = _download(source, uri, model, run.run_id, spec.model_path, location)
-    predict, signature = _load(local, uri, story, location)
-    features = list(spec.features) or signature
+    predict, signature = _load(local, uri, story, location, scored)
+    features = list(spec.features) or signature or _other_columns(story, evaluation)
     if not features:
         raise SourceError(f"storybook cannot tell which columns the model {uri} reads (it has no signature)",
                           location=story.yaml.location(("drivers",)),
@@ -79,11 +85,6 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
             f"the evaluation set has no column {missing[0]!r} that the model reads"
             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
             location=location, hint="log the feature columns in the scored evaluation set, or " + _ARTIFACT_HINT)
-    config = story.config
-    assert config.evaluation is not None
-    scored = scored_set(story, evaluation, run.params, run.run_id)  # the one checked scored set
-    threshold = scored.threshold
-    labels = scored.labels
     frame = evaluation[features]
     groups = [(s.column, evaluation[s.column].astype("string").fillna("(missing)")) for s in config.slices
               if spec.by_slice and s.column in evaluation.columns]
@@ -91,26 +92,66 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
     if work > MAX_PREDICTIONS:
         raise SourceError(f"shuffling would score {work:,} rows, more than {MAX_PREDICTIONS:,}",
                           location=location, hint=_ARTIFACT_HINT)
-    scores = predict(frame)
-    logged = scored.scores
-    gap = float(np.nanmax(np.abs(scores - logged))) if len(scores) else 0.0
-    if not gap <= SCORE_TOLERANCE:
-        raise SourceError(f"the model {uri} does not reproduce the evaluation set's scores (they differ by up to "
-                          f"{gap:.3g})", location=location,
-                          hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
-    score = metric_scorer(spec.metric, threshold)
-    result = permutation_drops(predict, frame, labels, score, n_repeats=spec.repeats,
-                               seed=spec.seed)
+    truth, logged = _truth_and_logged(scored)
+    _check_reproduces(predict(frame), logged, uri, location)
+    if isinstance(scored, ScoredSet):
+        score = task_scorer(metric, "binary", threshold=scored.threshold)
+    elif isinstance(scored, MulticlassSet):
+        score = task_scorer(metric, "multiclass", classes=scored.scores.classes)
+    else:
+        score = task_scorer(metric, "regression")
+    result = permutation_drops(predict, frame, truth, score, n_repeats=spec.repeats, seed=spec.seed)
     tables = [drops_frame(result)]
     for column, keys in groups:
         for group in sorted(set(keys)):
             mask = (keys == group).to_numpy()
-            within = permutation_drops(predict, frame[mask], labels[mask], score,
+            within = permutation_drops(predict, frame[mask], truth[mask], score,
                                        n_repeats=spec.repeats, seed=spec.seed)
             tables.append(drops_frame(within, slice_column=column, group=str(group)))
-    return ResolvedDrivers(table=pd.concat(tables, ignore_index=True), metric=spec.metric, origin="model",
+    return ResolvedDrivers(table=pd.concat(tables, ignore_index=True), metric=metric, origin="model",
                            provenance=Provenance(source.shown_uri, run.run_id, "model", uri), repeats=spec.repeats,
                            seed=spec.seed, rows=len(frame), baseline=result.baseline)
+
+
+def _other_columns(story: StorySource, evaluation: pd.DataFrame) -> list[str]:
+    """For a model without a signature: the set's columns other than what happened and what was predicted."""
+    spec = story.config.evaluation
+    assert spec is not None
+    told = {spec.label_column, spec.score_column, spec.actual_column, spec.prediction_column, spec.lower_column,
+            spec.upper_column, *(c.probability_column for c in spec.classes or ())}
+    return [str(c) for c in evaluation.columns if c not in told] if story.config.task != "binary" else []
+
+
+def _truth_and_logged(scored: AnyScoredSet) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """What happened on each row, and what the logged set says the model gave it (to check the model is it)."""
+    if isinstance(scored, ScoredSet):
+        return scored.labels, scored.scores
+    if isinstance(scored, MulticlassSet):
+        given = scored.scores.probabilities
+        return scored.scores.truth, given if given is not None else scored.scores.predicted
+    return scored.scores.actual, scored.scores.predicted
+
+
+def _check_reproduces(output: npt.NDArray[Any], logged: npt.NDArray[Any], uri: str, location: Location) -> None:
+    """The loaded model gives the logged set's scores, chances, calls or forecasts (forecasts within a relative
+    SCORE_TOLERANCE of their size, as they are often rounded), or the drops would not be this model's."""
+    if output.shape != logged.shape:
+        raise SourceError(f"the model {uri} gives {output.shape[-1] if output.ndim == 2 else 1} figure(s) per row, "
+                          f"and the evaluation set {logged.shape[-1] if logged.ndim == 2 else 1}", location=location,
+                          hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
+    if logged.dtype.kind in "iu":
+        wrong = int(np.count_nonzero(output != logged))
+        if wrong:
+            raise SourceError(f"the model {uri} does not reproduce the evaluation set's calls ({wrong:,} rows "
+                              "differ)", location=location,
+                              hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
+        return
+    gap = np.abs(output - logged) / np.maximum(1.0, np.abs(logged))
+    worst = float(np.nanmax(gap)) if gap.size else 0.0
+    if not worst <= SCORE_TOLERANCE:
+        raise SourceError(f"the model {uri} does not reproduce the evaluation set's scores (they differ by up to "
+                          f"{float(np.nanmax(np.abs(output - logged))):.3g})", location=location,
+                          hint="the scored set must come from this model; or " + _ARTIFACT_HINT)
 
 
 def _artifact_table(table: pd.DataFrame, name: str, location: Location) -> pd.DataFrame:
@@ -281,9 +322,10 @@ def _reason(source: MlflowReader, exc: Exception) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", " ", line)[:200]
 
 
-def _load(local: Path, uri: str, story: StorySource, location: Location,
-          ) -> tuple[Callable[[pd.DataFrame], npt.NDArray[np.float64]], list[str]]:
-    """A predict function giving the positive class's score, and the columns the signature names."""
+def _load(local: Path, uri: str, story: StorySource, location: Location, scored: AnyScoredSet,
+          ) -> tuple[Callable[[pd.DataFrame], npt.NDArray[Any]], list[str]]:
+    """A predict function giving what the scored set holds (the positive class's score; each class's chance in
+    the story's order, or the called class's index; the forecast), and the columns the signature names."""
     from mlflow.models import Model
 
     try:
@@ -293,7 +335,7 @@ def _load(local: Path, uri: str, story: StorySource, location: Location,
             import mlflow.sklearn
 
             estimator = mlflow.sklearn.load_model(str(local))
-            return _sklearn_predict(estimator, story, location), signature
+            return _sklearn_predict(estimator, story, scored), signature
         if "python_function" not in info.flavors:
             raise SourceError(f"the model {uri} has no flavour storybook can load ({', '.join(info.flavors)})",
                               location=location, hint=_ARTIFACT_HINT)
@@ -309,6 +351,8 @@ def _load(local: Path, uri: str, story: StorySource, location: Location,
     except Exception as exc:
         raise SourceError(f"the model {uri} could not be loaded ({type(exc).__name__})", location=location,
                           hint=_ARTIFACT_HINT) from None
+    if isinstance(scored, MulticlassSet):
+        return _pyfunc_classes(pyfunc, story, scored, uri, location), signature
 
     def predict(frame: pd.DataFrame) -> npt.NDArray[np.float64]:
         output = np.asarray(pyfunc.predict(frame))
@@ -317,10 +361,63 @@ def _load(local: Path, uri: str, story: StorySource, location: Location,
     return predict, signature
 
 
-def _sklearn_predict(estimator: Any, story: StorySource, location: Location,
-                     ) -> Callable[[pd.DataFrame], npt.NDArray[np.float64]]:
+def _class_order(model_classes: list[str], story: StorySource, uri: str) -> list[int]:
+    """Where each of the story's classes is among the model's (a located error when the model lacks one)."""
     evaluation = story.config.evaluation
     assert evaluation is not None
+    missing = [value for value in evaluation.class_values if value not in model_classes]
+    if missing:
+        raise SourceError(f"the model {uri} knows the classes {', '.join(model_classes) or 'none'}, not "
+                          f"{', '.join(repr(m) for m in missing)}", location=story.yaml.location(("evaluation",
+                                                                                                   "classes")),
+                          hint="spell each class under evaluation.classes as the model does")
+    return [model_classes.index(value) for value in evaluation.class_values]
+
+
+def _indices_of(calls: npt.ArrayLike, values: tuple[str, ...], uri: str, location: Location) -> npt.NDArray[np.intp]:
+    text = [str(c) for c in np.asarray(calls).ravel()]
+    unknown = sorted(set(text) - set(values))
+    if unknown:
+        raise SourceError(f"the model {uri} calls classes that are not the story's: {', '.join(unknown[:5])}",
+                          location=location, hint="list every class under evaluation.classes")
+    index = {value: i for i, value in enumerate(values)}
+    return np.asarray([index[t] for t in text], dtype=np.intp)
+
+
+def _pyfunc_classes(pyfunc: Any, story: StorySource, scored: MulticlassSet, uri: str, location: Location,
+                    ) -> Callable[[pd.DataFrame], npt.NDArray[Any]]:
+    """A generic model's calls (one class per row), or its chances as a table with a column per class."""
+    values = scored.scores.classes
+
+    def predict(frame: pd.DataFrame) -> npt.NDArray[Any]:
+        output = pyfunc.predict(frame)
+        if scored.scores.probabilities is None:
+            return _indices_of(output, values, uri, location)
+        if not isinstance(output, pd.DataFrame):
+            raise SourceError(f"the model {uri} gives no table of chances with a column per class, which the "
+                              "evaluation set's chances need", location=location, hint=_ARTIFACT_HINT)
+        order = _class_order([str(c) for c in output.columns], story, uri)
+        return np.asarray(output.to_numpy(dtype=np.float64)[:, order], dtype=np.float64)
+
+    return predict
+
+
+def _sklearn_predict(estimator: Any, story: StorySource, scored: AnyScoredSet,
+                     ) -> Callable[[pd.DataFrame], npt.NDArray[Any]]:
+    evaluation = story.config.evaluation
+    assert evaluation is not None
+    if isinstance(scored, RegressionSet):
+        return lambda frame: np.asarray(estimator.predict(frame), dtype=np.float64)
+    if isinstance(scored, MulticlassSet):
+        uri = "the loaded model"
+        location = story.yaml.location(("drivers", "source"))
+        if scored.scores.probabilities is not None and hasattr(estimator, "predict_proba"):
+            order = _class_order([str(c) for c in getattr(estimator, "classes_", [])], story, uri)
+            return lambda frame: np.asarray(estimator.predict_proba(frame)[:, order], dtype=np.float64)
+        if scored.scores.probabilities is not None:
+            raise SourceError("the model gives no chances (predict_proba), which the evaluation set's chances need",
+                              location=location, hint=_ARTIFACT_HINT)
+        return lambda frame: _indices_of(estimator.predict(frame), scored.scores.classes, uri, location)
     if hasattr(estimator, "predict_proba"):
         classes = [str(c) for c in getattr(estimator, "classes_", [])]
         if evaluation.positive_value not in classes:

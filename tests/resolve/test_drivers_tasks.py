@@ -1,0 +1,155 @@
+"""Drivers of regression and multiclass stories: permutation importance in the task's own figures (the rise of
+the average miss or RMSE; the drop of accuracy or rise of log loss), checked against scikit-learn's
+permutation_importance with the same scorer and seed, and told on the page in the story's units."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.inspection import permutation_importance
+from typer.testing import CliRunner
+
+from storybook.cli import app
+from storybook.errors import SourceError
+from storybook.resolve.mlflow_source import MlflowSource
+from storybook.sources.loader import StorySource, load_story
+from tests.stores import (
+    WINE_CLASSES,
+    TaskRun,
+    log_multiclass_run,
+    log_regression_run,
+    multiclass_evaluation,
+    regression_evaluation,
+    story,
+    tracking_uri,
+    write_project,
+)
+
+runner = CliRunner()
+REPEATS = 4
+SEED = 3
+
+
+def _project(root: Path, model: str, metrics: list[dict[str, Any]], evaluation: dict[str, Any],
+             drivers: dict[str, Any]) -> StorySource:
+    write_project(root, {"s": story(model, "champion", metrics, evaluation,
+                                    drivers={"repeats": REPEATS, "seed": SEED, **drivers})})
+    return load_story(root, root / "stories" / "s")
+
+
+def _drops(root: Path, loaded: StorySource) -> dict[str, list[float]]:
+    resolved = MlflowSource(tracking_uri(root), root / ".cache").resolve(loaded)
+    assert resolved.drivers is not None and resolved.drivers.origin == "model"
+    table = resolved.drivers.table
+    overall = table[table["slice"] == "(all)"].sort_values(["feature", "repeat"])
+    return {str(f): list(group["drop"]) for f, group in overall.groupby("feature")}
+
+
+def _page_text(root: Path) -> str:
+    result = runner.invoke(app, ["build", str(root), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (root / "site" / "s.html").read_text()
+    body = page[page.index('<section id="drivers"'):]
+    body = body[:body.index("</section>")]
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+@pytest.mark.parametrize(("metric", "scoring"), [("mae", "neg_mean_absolute_error"),
+                                                 ("rmse", "neg_root_mean_squared_error")])
+def test_regression_drivers_are_sklearns_rise_of_the_miss(tmp_path: Path, metric: str, scoring: str) -> None:
+    run: TaskRun = log_regression_run(tracking_uri(tmp_path))
+    loaded = _project(tmp_path, "progression", [{"key": "test_mae", "label": "Average miss", "kind": "mae"}],
+                      regression_evaluation(), {"metric": metric})
+    ours = _drops(tmp_path, loaded)
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring=scoring, n_repeats=REPEATS,
+                                    random_state=SEED)
+    assert set(ours) == set(run.features.columns)  # the model's signature: every feature, no actual/predicted
+    for index, feature in enumerate(run.features.columns):
+        assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-9)
+    # bmi and s5 are this model's two strongest measurements by scikit-learn's own ranking
+    top = [str(run.features.columns[i]) for i in np.argsort(-theirs.importances_mean)[:2]]
+    assert set(top) == {"bmi", "s5"}
+
+
+def test_a_regression_story_tells_its_drivers_in_its_amount_unit(tmp_path: Path) -> None:
+    run = log_regression_run(tracking_uri(tmp_path))
+    _project(tmp_path, "progression", [{"key": "test_mae", "label": "Average miss", "kind": "mae"}],
+             regression_evaluation(), {"names": {"bmi": "body mass index"}})  # metric: the task's default, mae
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring="neg_mean_absolute_error",
+                                    n_repeats=REPEATS, random_state=SEED)
+    columns = list(run.features.columns)
+    text = _page_text(tmp_path)
+    top = int(np.argmax(theirs.importances_mean))
+    rise = float(theirs.importances_mean[top])
+    shown = f"{rise:.0f}" if rise >= 10 else f"{rise:.1f}"
+    label = "body mass index" if columns[top] == "bmi" else columns[top]
+    assert f"The model leans most on {label}: shuffling it raises the average miss by {shown} points" in text
+    assert "The more its average miss grows, the more it relies on that measurement." in text
+    assert "points of average miss" not in text and "out of 100" not in text
+    mae = float(np.mean(np.abs(run.truth - run.model.predict(run.features))))
+    assert f"Before shuffling, the average miss on these patients is {mae:.1f} points." in text
+
+
+@pytest.mark.parametrize(("metric", "scoring"), [("multiclass_accuracy", "accuracy"), ("log_loss", "neg_log_loss")])
+def test_multiclass_drivers_are_sklearns_drop(tmp_path: Path, metric: str, scoring: str) -> None:
+    run = log_multiclass_run(tracking_uri(tmp_path))
+    loaded = _project(tmp_path, "cultivar", [{"key": "test_accuracy", "label": "Accuracy",
+                                              "kind": "multiclass_accuracy"}], multiclass_evaluation(),
+                      {"metric": metric, "by_slice": False})
+    ours = _drops(tmp_path, loaded)
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring=scoring, n_repeats=REPEATS,
+                                    random_state=SEED)
+    assert set(ours) == set(run.features.columns)
+    for index, feature in enumerate(run.features.columns):
+        assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-9)
+
+
+def test_multiclass_drivers_from_the_called_class_alone(tmp_path: Path) -> None:
+    run = log_multiclass_run(tracking_uri(tmp_path), chances=False)
+    loaded = _project(tmp_path, "cultivar", [{"key": "test_accuracy", "label": "Accuracy",
+                                              "kind": "multiclass_accuracy"}], multiclass_evaluation(chances=False),
+                      {})
+    ours = _drops(tmp_path, loaded)
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring="accuracy", n_repeats=REPEATS,
+                                    random_state=SEED)
+    for index, feature in enumerate(run.features.columns):
+        assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-12)
+    assert set(run.frame["predicted"]) <= set(WINE_CLASSES)
+
+
+def test_a_multiclass_story_tells_its_drivers_as_wrong_calls(tmp_path: Path) -> None:
+    run = log_multiclass_run(tracking_uri(tmp_path))
+    _project(tmp_path, "cultivar", [{"key": "test_accuracy", "label": "Accuracy", "kind": "multiclass_accuracy"}],
+             multiclass_evaluation(), {"show": 3})
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring="accuracy", n_repeats=REPEATS,
+                                    random_state=SEED)
+    text = _page_text(tmp_path)
+    assert "The more accuracy it loses, the more it relies on that measurement." in text
+    accuracy = float(np.mean(run.model.predict(run.features) == run.truth))
+    assert f"Before shuffling, the accuracy on these wines is {accuracy * 100:.1f} out of 100." in text
+    for index, feature in enumerate(run.features.columns):
+        mean = float(theirs.importances_mean[index])
+        assert f'{mean * 100:.2f}' in re.sub(r"\s+", " ", text), feature
+
+
+def test_a_drivers_metric_of_another_task_is_refused_on_its_line(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"s": story("progression", "champion", [{"key": "k", "label": "K", "kind": "mae"}],
+                                               regression_evaluation(), drivers={"metric": "accuracy"})})
+    with pytest.raises(SourceError, match="drivers of a regression story cannot be measured in 'accuracy'; use "
+                                          "one of mae, rmse") as caught:
+        load_story(root, root / "stories" / "s")
+    lines = (root / "stories" / "s" / "story.yaml").read_text().splitlines()
+    assert caught.value.location is not None
+    assert "metric: accuracy" in lines[caught.value.location.line - 1]
+
+
+def test_the_log_loss_without_chances_is_refused_on_its_line(tmp_path: Path) -> None:
+    root = write_project(tmp_path, {"s": story("cultivar", "champion", [{"key": "k", "label": "K", "kind": "other"}],
+                                               multiclass_evaluation(chances=False), drivers={"metric": "log_loss"})})
+    with pytest.raises(SourceError, match="the log loss needs each class's chance"):
+        load_story(root, root / "stories" / "s")
