@@ -42,7 +42,8 @@ def test_every_old_list_of_kinds_is_read_from_the_table() -> None:
     assert PROPORTION_KINDS == ("recall", "precision", "specificity", "accuracy", "false_positive_rate",
                                 "false_negative_rate")
     assert (*PROPORTION_KINDS[:4], "roc_auc", *PROPORTION_KINDS[4:]) == kinds.INTERVAL_KINDS
-    assert set(IMPORTANCE_METRICS) == {"accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier"}
+    assert set(IMPORTANCE_METRICS) == {"accuracy", "recall", "precision", "specificity", "f1", "roc_auc", "brier",
+                                       "mae", "rmse", "multiclass_accuracy", "log_loss"}
     assert {"accuracy", "roc_auc", "f1", "brier", "other", "rmse", "r2", "multiclass_accuracy",
             "balanced_accuracy", "macro_f1", "log_loss"} == SCORE_KINDS
     assert LOWER_IS_BETTER == ("false_positive_rate", "false_negative_rate", "brier", "mae", "rmse",
