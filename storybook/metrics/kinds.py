@@ -298,7 +298,7 @@ KINDS: tuple[MetricKindInfo, ...] = (
         "log_loss", "multiclass", False, "none", "all", from_set=_of_classes(multiclass.log_loss), score_like=True,
         importance=True,
         words=KindWords(
-            definition="How sure the model was of each of the {u}'s true class: the average of minus the "
+            definition="How sure the model was of the true class of each of the {u}: the average of minus the "
                        "natural logarithm of the chance it gave that class (log loss; 0 is perfect).",
             value_sentence="The log loss is {value:.3f}; lower is better, and 0 would mean the model gave each "
                            "of the {u} a 100% chance of their true class.",
