@@ -19,7 +19,7 @@ from storybook.analyse.cost_story import CostStory
 from storybook.analyse.costs import NaturalFrequencies
 from storybook.analyse.plain import Vocabulary, full_stop
 
-__all__ = ["CostWording", "cost_wording"]
+__all__ = ["CostSliceWording", "CostWording", "cost_wording"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,17 @@ class CostWording:
     slices_lead: str
     few_cases: str | None
     summary: tuple[str, ...]
+    slices: tuple[CostSliceWording, ...] = ()  # one table per slice, in the order of ``CostStory.slices``
+
+
+@dataclass(frozen=True)
+class CostSliceWording:
+    """One slice's table of mistakes: its caption, and per group (in row order) its share of the mistakes."""
+
+    caption: str
+    cost_heading: str
+    missed: tuple[str, ...]  # "3 of the 12 missed", or "none missed" when nobody in the evaluation was missed
+    false_alarms: tuple[str, ...]
 
 
 def _cost(value: float) -> str:
@@ -166,6 +177,23 @@ def _threshold_uncertainty(cost: CostStory, words: Vocabulary) -> tuple[str, ...
             "little better than it will be.")
 
 
+def _slice_tables(cost: CostStory, words: Vocabulary) -> tuple[CostSliceWording, ...]:
+    tables = []
+    for group in cost.slices:
+        total_fn = sum(row.confusion.fn for row in group.rows)
+        total_fp = sum(row.confusion.fp for row in group.rows)
+        tables.append(CostSliceWording(
+            caption=(f"{group.spec.label}: mistakes in the evaluation, and their cost per {cost.per:,} "
+                     f"{words.unit}"),
+            cost_heading=f"Cost per {cost.per:,}",
+            missed=tuple(f"{row.confusion.fn:,} of the {total_fn:,} missed" if total_fn else "none missed"
+                         for row in group.rows),
+            false_alarms=tuple(f"{row.confusion.fp:,} of the {total_fp:,} false alarms" if total_fp
+                               else "no false alarms" for row in group.rows),
+        ))
+    return tuple(tables)
+
+
 def cost_wording(cost: CostStory, words: Vocabulary) -> CostWording:
     """Every sentence of the cost-of-error section, and the summary's share of them."""
     per, unit = cost.per, cost.spec.unit
@@ -194,4 +222,5 @@ def cost_wording(cost: CostStory, words: Vocabulary) -> CostWording:
                      f"{words.unit} in each group:"),
         few_cases=few,
         summary=(*current, current_cost, *choice),
+        slices=_slice_tables(cost, words),
     )

@@ -234,3 +234,21 @@ def test_the_cost_chart_marks_and_describes_the_threshold_the_page_recommends() 
     assert "within the limit" in chart.caption
     marks = chart.spec["layer"][1]["data"]["values"]
     assert marks[0] == {"threshold": 0.6, "label": "lowest cost within the limit"}
+
+
+def test_each_slice_table_says_its_groups_share_of_the_mistakes() -> None:
+    from storybook.sources.schema import SliceSpec
+
+    spec = CostOfError(unit="hours", owner="the review lead", false_positive=1, false_negative=5, population=100)
+    groups = pd.DataFrame({"site": ["a"] * 4 + ["b"] * 4})
+    slices = [SliceSpec(column="site", label="Site")]
+    # At 0.8 (hand-worked): site a misses row 4 and alarms on row 3; site b misses row 6 and raises no alarm.
+    (table,) = cost_wording(analyse_cost_story(spec, LABELS, SCORES, 0.8, groups, slices, 2), WORDS).slices
+    assert table.caption == "Site: mistakes in the evaluation, and their cost per 100 cases"
+    assert table.cost_heading == "Cost per 100"
+    assert table.missed == ("1 of the 2 missed", "1 of the 2 missed")
+    assert table.false_alarms == ("1 of the 1 false alarms", "0 of the 1 false alarms")
+    # At 0.1 everyone is flagged: nobody is missed, and the 4 false alarms split 1 and 3.
+    (table,) = cost_wording(analyse_cost_story(spec, LABELS, SCORES, 0.1, groups, slices, 2), WORDS).slices
+    assert table.missed == ("none missed", "none missed")
+    assert table.false_alarms == ("1 of the 4 false alarms", "3 of the 4 false alarms")
