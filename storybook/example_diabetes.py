@@ -66,7 +66,7 @@ def train_diabetes(client: Any, artifact_location: str | None) -> str:
         run_id: str = run.info.run_id
         mlflow.log_params({"model_type": "linear regression", "features": len(FEATURES), "seed": SEED,
                            "test_size": 0.3, "interval_level": LEVEL, "interval_method": "cross-validated errors"})
-        mlflow.set_tags({"team": "clinic planning analytics", "purpose": "follow-up care planning",
+        mlflow.set_tags({"team": "clinic planning analytics team", "purpose": "follow-up care planning",
                          "mlflow.note.content": "Linear regression on the ten first-visit measurements."})
         scores = cross_validate(LinearRegression(), train[FEATURES], train["actual"], cv=folds,
                                 scoring="neg_mean_absolute_error")
@@ -122,8 +122,6 @@ def _log_production(model: Any, pool: pd.DataFrame) -> None:
     batches = []
     for day in range(1, DAYS + 1):
         batch = pool.sample(n=40, replace=True, random_state=int(rng.integers(1_000_000)))[FEATURES].copy()
-        batch = batch * rng.normal(1.0, 0.02, size=batch.shape)
-        batch["sex"] = batch["sex"].round()
         if day >= SHIFT_DAY:
             batch["bmi"] = batch["bmi"] * 1000
         means.append(float(model.predict(batch).mean()))

@@ -120,7 +120,10 @@ def _claim_markdown(result: ClaimResult) -> str:
     return f'{result.spec.says} [({mark})](#claim-{result.spec.id} "{title}")'
 
 
-def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[ClaimResult] = ()) -> Vocabulary:
+def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[ClaimResult] = (), *,
+                size: int | None = None) -> Vocabulary:
+    """What story Markdown may reach; ``size`` is the evaluation set's rows for a story whose card has no binary
+    overall row (multiclass, regression)."""
     model = resolved.model
     return Vocabulary(
         metrics=resolved.run.metrics,
@@ -133,7 +136,7 @@ def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[Claim
             "run_id": resolved.run.run_id,
         },
         evaluation={
-            "size": card.overall.n if card.overall else 0,
+            "size": card.overall.n if card.overall else (size or 0),
             "positives": card.overall.positives if card.overall else 0,
             "negatives": card.overall.confusion.negatives if card.overall else 0,
             "flagged": card.overall.confusion.flagged if card.overall else 0,
@@ -282,7 +285,9 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
     ``analysis.decision`` already carries what people recorded, and ``signoffs`` are only listed.
     """
     card = analysis.card
-    vocabulary = _vocabulary(resolved, card, analysis.claims)
+    size = (analysis.regression.n if analysis.regression is not None
+            else analysis.multiclass.performance.n if analysis.multiclass is not None else None)
+    vocabulary = _vocabulary(resolved, card, analysis.claims, size=size)
     prose: dict[str, Markup] = {}
     used_metrics: set[str] = set()
     from storybook.render.expressions import find_references
@@ -317,7 +322,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "cost_words": cost_wording(analysis.cost, card.words) if analysis.cost is not None else None,
         # The card's own sentences and the page's about its claims and sources, for the templates to lay out.
         "words": page_wording(card, resolved, owner=story.config.owner, built_at=built_at,
-                              snapshot_hash=snapshot_hash, task_slices=_task_slices(analysis)),
+                              snapshot_hash=snapshot_hash, task_slices=_task_slices(analysis),
+                              claims=analysis.claims),
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
