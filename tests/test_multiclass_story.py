@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -102,8 +103,10 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
     uri = stores.tracking_uri(tmp_path)
     run = stores.log_scored_run(uri, frame, metrics=logged)
     stores.write_project(tmp_path, {"support": multiclass_story(run)})
+    config = tmp_path / "storybook.yaml"
+    config.write_text(config.read_text().replace("pdf: false", "pdf: true"))
 
-    result = runner.invoke(app, ["build", str(tmp_path), "--no-pdf"])
+    result = runner.invoke(app, ["build", str(tmp_path)])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "site" / "support.html").read_text()
     text = page_text(page)
@@ -191,6 +194,15 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
 
     summary = page_text((tmp_path / "site" / "support.summary.html").read_text())
     assert "Taking the most likely class breaks the limit on students who need extra support" in summary
+
+    # The PDFs, read back, say the same sentences as the page.
+    frequencies = re.search(r'data-class="support">(.*?)</li>', page)
+    assert frequencies is not None
+    for name, said in (("support.pdf", html.unescape(frequencies.group(1))),
+                       ("support.summary.pdf", "Taking the most likely class breaks the limit on students who need "
+                                               "extra support")):
+        printed = " ".join(" ".join(p.extract_text() for p in PdfReader(tmp_path / "site" / name).pages).split())
+        assert said in printed, name
 
 
 def test_without_limits_the_saving_is_the_paired_bootstrap_of_the_rule(tmp_path: Path) -> None:
