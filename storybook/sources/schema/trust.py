@@ -53,6 +53,9 @@ class Guardrail(StrictModel):
     def _a_bound(self) -> Guardrail:
         if self.lower is None and self.upper is None:
             raise ValueError("a guardrail needs lower, upper or both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"lower ({self.lower:g}) is above upper ({self.upper:g}): no reading could stay "
+                             "within both, so every reading would break the guardrail")
         return self
 
 
