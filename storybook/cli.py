@@ -187,12 +187,14 @@ def example(
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes for the build.",
                                              show_default="the number of cores")] = None,
 ) -> None:
-    """Train the bundled breast-cancer screening example into the project's local MLflow store.
+    """Train the bundled example's models into the project's local MLflow store, then build.
 
     Trains two real scikit-learn models on the breast-cancer data that scikit-learn ships, logs them
     (params, metrics, cross-validation folds, datasets, the scored evaluation set and a simulated
     production series) to the sqlite store named in storybook.yaml, registers them as versions 1 and 2
-    with the aliases champion and challenger, then builds the site and PDFs.
+    with the aliases champion and challenger; also a diabetes progression regression and a three-way
+    student-support model (simulated students), each registered with the alias champion. Then builds the
+    site and PDFs.
     """
     from storybook.example import train_example
 
