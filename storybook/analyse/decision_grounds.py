@@ -48,6 +48,7 @@ from storybook.analyse.decision_judge import (
 from storybook.analyse.plain import Vocabulary, capitalise, kind_phrase
 from storybook.analyse.task_versions import (
     TaskVersion,
+    as_subject,
     cost_gap,
     figure_of,
     higher_is_better,
@@ -541,7 +542,8 @@ def _task_version_comparison(criterion: Criterion, ground: VersionComparisonGrou
         ranged = (f"(allowing for chance, {how}: anywhere from {told_difference(kind, gain.low, unit)} to "
                   f"{told_difference(kind, gain.high, unit)})")
     measured = f"measured on the same {mine.n:,}" if paired else f"measured on {mine.n:,}"
-    sentence = (f"The {kind_phrase(kind, words)} is {told_value(kind, theirs.value, unit)} for {new}, measured on "
+    sentence = (f"The {as_subject(kind_phrase(kind, words))} is {told_value(kind, theirs.value, unit)} for {new}, "
+                f"measured on "
                 f"{theirs.n:,} {words.unit}, and {told_value(kind, mine.value, unit)} for {old}, the version in use, "
                 f"{measured}: {new} is {told_difference(kind, gain.value or 0.0, unit)} {ranged}. The story accepts "
                 f"{new} being worse than {old} by at most {margin}: {verdict_words(outcome)}.")

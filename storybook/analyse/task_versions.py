@@ -41,6 +41,7 @@ __all__ = [
     "GAP_SEED",
     "TaskSet",
     "TaskVersion",
+    "as_subject",
     "cost_gap",
     "figure_of",
     "higher_is_better",
@@ -96,6 +97,12 @@ def is_share(kind: str) -> bool:
 def higher_is_better(kind: str) -> bool | None:
     info = kind_info(kind)
     return info.higher_is_better if info is not None else None
+
+
+def as_subject(phrase: str) -> str:
+    """A figure's phrase before "is": one that holds a comma gets its closing one ("the share ..., averaged over
+    the classes, is")."""
+    return f"{phrase}," if "," in phrase else phrase
 
 
 def figure_of(kind: str, version: TaskSet) -> Estimate:
@@ -271,8 +278,9 @@ def rule_saving(cost: CostOfError, version: TaskSet, evaluation: EvaluationSpec)
     scores = version.scores
     per = cost.population
     if isinstance(scores, RegressionScores):
+        # The same call as the page's cost of error (storybook.analyse.regression_cost), so the figures agree.
         found = regression.cost_adjustment(scores, float(cost.over_forecast or 0.0), float(cost.under_forecast or 0.0),
-                                           rounds=cost.bootstrap_rounds, seed=cost.seed)
+                                           rounds=max(cost.bootstrap_rounds, 1), seed=cost.seed)
         unit = evaluation.amount_unit or "units"
         shift = found.adjustment.value or 0.0
         rule = (f"adding {_amount(shift)} {unit} to every forecast" if shift > 0 else
@@ -281,7 +289,9 @@ def rule_saving(cost: CostOfError, version: TaskSet, evaluation: EvaluationSpec)
         saving = found.saving
         def scale(value: float | None) -> float | None:
             return None if value is None else value * per
-        scaled = Estimate(scale(saving.value), scale(saving.low), scale(saving.high), saving.n)
+        ranged = cost.bootstrap_rounds >= 1   # without resamples, no range to judge on
+        scaled = Estimate(scale(saving.value), scale(saving.low) if ranged else None,
+                          scale(saving.high) if ranged else None, saving.n)
         return RuleSaving(scaled, rule, "the forecasts as logged", per, cost.bootstrap_rounds)
     if scores.probabilities is None:
         return (f"The cost rule needs each class's chance for each of the {evaluation.unit}; the run logged only "

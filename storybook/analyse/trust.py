@@ -196,10 +196,13 @@ def level_for(evidence: Sequence[Evidence], attestations: Sequence[Attestation] 
 
 
 def levels_for(evidence: Sequence[Evidence], attestations: Sequence[Attestation] = (), *,
-               strong_min: int = STRONG_MIN, established_min: int = ESTABLISHED_MIN) -> tuple[LevelResult, ...]:
-    """:func:`level_for` for each area, in the order model, data, system."""
+               strong_min: int = STRONG_MIN, established_min: int = ESTABLISHED_MIN,
+               expected: Mapping[Area, Collection[str]] | None = None) -> tuple[LevelResult, ...]:
+    """:func:`level_for` for each area, in the order model, data, system; ``expected`` lists, per area, the
+    checks a story of its kind could have (default: every check of the area)."""
     return tuple(level_for(evidence, attestations, area=area, strong_min=strong_min,
-                           established_min=established_min) for area in AREAS)
+                           established_min=established_min, expected=(expected or {}).get(area))
+                 for area in AREAS)
 
 
 # --- the ML Test Score rubric --------------------------------------------------------------------------

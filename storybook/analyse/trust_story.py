@@ -27,7 +27,7 @@ from storybook.analyse.trust_checks.data import (
     check_shift,
     check_small_slices,
 )
-from storybook.analyse.trust_checks.evidence import Evidence
+from storybook.analyse.trust_checks.evidence import CHECK_TITLES, Area, Evidence
 from storybook.analyse.trust_checks.model import (
     check_calibration,
     check_fold_stability,
@@ -81,6 +81,18 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
     if info is None or info.interval == "none":
         raise ValueError(f"no interval for metric kind {kind!r}")
     return info.measure(labels, scores, threshold)
+
+
+# The checks a multiclass or regression story can have (a binary story can have every check): no outcome balance
+# or outcome rates per group (a yes/no label's), no gaps between groups yet; calibration only with chances.
+_TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift")
+_SYSTEM = tuple(check for check in CHECK_TITLES if check.startswith("system."))
+TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
+    "regression": {"model": ("model.held_out", "model.fold_stability", "model.previous_version"),
+                   "data": _TASK_DATA, "system": _SYSTEM},
+    "multiclass": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
+                             "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
+}
 
 
 def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: AnyScoredSet | None, *,
@@ -205,7 +217,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
 
     attestations = tuple(Attestation(who=a.who, role=a.role, when=a.when, statement=a.statement, check=a.check,
                                      automated=a.automated) for a in spec.attestations)
-    return TrustReport(spec=spec, levels=levels_for(evidence, attestations),
+    return TrustReport(spec=spec, levels=levels_for(evidence, attestations, expected=TASK_CHECKS.get(config.task)),
                        rubric=score_rubric(evidence, attestations), reliability=reliability,
                        guarded=tuple(guarded), attestations=attestations)
 

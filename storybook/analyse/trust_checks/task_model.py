@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from storybook.analyse.classification import Estimate
-from storybook.analyse.task_versions import higher_is_better, told_difference, told_range_of, told_value
+from storybook.analyse.task_versions import as_subject, higher_is_better, told_difference, told_range_of, told_value
 from storybook.analyse.trust_checks.evidence import EPS, Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import ReliabilityCurve, reliability_curve
 from storybook.metrics.multiclass import MulticlassScores
@@ -35,8 +35,8 @@ def check_task_held_out(estimate: Estimate, kind: str, phrase: str, *, minimum: 
     if estimate.value is None:
         return Evidence("model", "model.held_out", f"There were no held-out {counted} to measure this on.", None,
                         figures, source)
-    told = (f"On {estimate.n:,} held-out {counted}, the {phrase} is {told_value(kind, estimate.value, unit)} "
-            f"{told_range_of(kind, estimate, unit)}.")
+    told = (f"On {estimate.n:,} held-out {counted}, the {as_subject(phrase)} is "
+            f"{told_value(kind, estimate.value, unit)} {told_range_of(kind, estimate, unit)}.")
     asked = f" The story asks for {'at least' if minimum is not None else 'at most'} {told_value(kind, bound, unit)}"
     if estimate.low is None or estimate.high is None:
         return Evidence("model", "model.held_out", f"{told}{asked}, but without a range this cannot be judged.",
@@ -82,7 +82,7 @@ def check_task_previous_version(current: Estimate, previous: Estimate, gap: Esti
     how = ("both versions scored the same cases, resampled together" if paired
            else "each version scored its own cases")
     clear = "there is no clear difference" if verdict == "no clear difference" else "the difference is clear"
-    sentence = (f"For {this}, the {phrase} is {told_value(kind, current.value, unit)} "
+    sentence = (f"For {this}, the {as_subject(phrase)} is {told_value(kind, current.value, unit)} "
                 f"{told_range_of(kind, current, unit)}; for {other}, {told_value(kind, previous.value, unit)} "
                 f"{told_range_of(kind, previous, unit)}: a difference of {told_difference(kind, gain, unit)}; "
                 f"allowing for chance, anywhere from {told_difference(kind, gain_low, unit)} to "
