@@ -25,9 +25,15 @@ from storybook.analyse.comparison import Comparison, VersionRef, comparison_betw
 from storybook.analyse.decision_judge import Scored, difference, version_gap
 from storybook.analyse.plain import Verdict, format_date
 from storybook.analyse.reconcile import TOLERANCE, measured_on
+from storybook.analyse.task_versions import TaskSet, TaskVersion, task_gap, told_range_of, told_value
 from storybook.analyse.trust_checks.model import check_previous_version, gap_verdict
+from storybook.analyse.trust_checks.task_model import check_task_previous_version
 from storybook.metrics.kinds import kind_info
+from storybook.metrics.multiclass import MulticlassScores
+from storybook.metrics.regression import RegressionScores
 from storybook.resolve.resolved import AliasEvent, HistoryVersion, ModelHistory
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, MetricSpec, StoryConfig
 
 __all__ = ["AliasSpan", "FigureStep", "HistoryReport", "SideBySide", "TimelineEvent", "TimelineRow",
@@ -166,12 +172,67 @@ def _estimate(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | 
     return estimate
 
 
+def _task_set(version: HistoryVersion, scored: pd.DataFrame | None, config: StoryConfig) -> TaskSet | None:
+    """A multiclass or regression version's scored set, rebuilt from the rows the history keeps of it."""
+    evaluation = config.evaluation
+    if scored is None or evaluation is None or config.task == "binary":
+        return None
+    rows = scored[scored["version"] == version.model.version]
+    if not len(rows) or ("actual" not in rows.columns and "truth" not in rows.columns):
+        return None
+    if config.task == "regression":
+        bounds = [rows[c].to_numpy(dtype=np.float64) if c in rows.columns and rows[c].notna().all() else None
+                  for c in ("lower", "upper")]
+        lower, upper = bounds if bounds[0] is not None and bounds[1] is not None else (None, None)
+        scores = RegressionScores(actual=rows["actual"].to_numpy(dtype=np.float64),
+                                  predicted=rows["predicted"].to_numpy(dtype=np.float64), lower=lower, upper=upper)
+        return RegressionSet(scores=scores, frame=rows, interval_level=evaluation.interval_level)
+    classes = tuple(evaluation.classes or ())
+    chances = [f"chance_{i}" for i in range(len(classes))]
+    probabilities = (rows[chances].to_numpy(dtype=np.float64)
+                     if all(c in rows.columns for c in chances) and rows[chances].notna().all().all() else None)
+    calls = MulticlassScores(classes=evaluation.class_values, truth=rows["truth"].to_numpy(dtype=np.intp),
+                             predicted=rows["predicted"].to_numpy(dtype=np.intp), probabilities=probabilities)
+    return MulticlassSet(scores=calls, classes=classes, frame=rows)
+
+
+def _task_version(version: HistoryVersion, scored: pd.DataFrame | None, config: StoryConfig) -> TaskVersion | None:
+    found = _task_set(version, scored, config)
+    if found is None or scored is None:
+        return None
+    ids = None
+    rows = scored[scored["version"] == version.model.version]
+    if "case_id" in rows.columns:   # the story declares an id column; a set without it is never paired
+        column = rows["case_id"]
+        ids = np.array([], dtype=np.str_) if column.isna().any() else column.astype(str).to_numpy(dtype=np.str_)
+    return TaskVersion(f"version {version.model.version}", found, "", ids=ids)
+
+
+def _task_kind(spec: MetricSpec) -> bool:
+    """A figure of a multiclass or regression kind, computed from that task's scored set."""
+    info = kind_info(spec.kind)
+    return info is not None and info.task != "binary" and info.from_set is not None
+
+
+def _better_way(spec: MetricSpec) -> bool | None:
+    """Which way is better for the figure: the kind's own direction where the table of kinds knows it (an
+    average miss is better lower), else the story's ``higher_is_better``; None for a kind with no better way
+    (the bias, the coverage of an interval: either way off its mark is worse)."""
+    info = kind_info(spec.kind)
+    if info is not None and info.task != "binary":
+        return info.higher_is_better
+    return spec.higher_is_better
+
+
 def _recomputed(spec: MetricSpec, version: HistoryVersion, scored: pd.DataFrame | None,
                 config: StoryConfig) -> Estimate | None:
     kind = spec.kind
     info = kind_info(kind)
     if info is None or info.interval == "none":
         return None
+    if _task_kind(spec):
+        found = _task_set(version, scored, config)
+        return info.measure_set(found.scores) if found is not None else None
     if scored is not None and version.threshold is not None:
         rows = scored[scored["version"] == version.model.version]
         if len(rows):
@@ -202,12 +263,18 @@ def _scored_version(version: HistoryVersion, scored: pd.DataFrame | None) -> Sco
 
 
 def _gap(spec: MetricSpec, version: HistoryVersion, other: HistoryVersion, scored: pd.DataFrame | None,
-         estimates: tuple[Estimate | None, Estimate | None]) -> tuple[Estimate, bool] | None:
+         estimates: tuple[Estimate | None, Estimate | None], config: StoryConfig) -> tuple[Estimate, bool] | None:
     """``version`` minus ``other`` with its 95% interval, by the rule the decision grounds use
-    (:func:`storybook.analyse.decision_judge.version_gap`: paired on the same cases); None without ranges."""
+    (:func:`storybook.analyse.decision_judge.version_gap`, or for another task's figure
+    :func:`storybook.analyse.task_versions.task_gap`: paired on the same cases); None without ranges."""
     mine, theirs = estimates
     if mine is None or theirs is None:
         return None
+    if _task_kind(spec):
+        mine_set, theirs_set = _task_version(version, scored, config), _task_version(other, scored, config)
+        if mine_set is None or theirs_set is None:
+            return difference(mine, theirs), False
+        return task_gap(spec.kind, mine_set, theirs_set)
     first, second = _scored_version(version, scored), _scored_version(other, scored)
     if first is not None and second is not None:
         return version_gap(spec.kind, first, second)
@@ -219,14 +286,34 @@ def _what(spec: MetricSpec) -> str:
     return f"figure '{spec.label}'"
 
 
+def _compared(spec: MetricSpec, mine: Estimate, theirs: Estimate, found: tuple[Estimate, bool], *, this: str,
+              other: str, unit: str | None) -> tuple[Verdict | None, str]:
+    """The verdict and sentence comparing two versions' figures of a multiclass or regression kind."""
+    gap, paired = found
+    if _better_way(spec) is None:
+        return None, (f"Compared with {other}, the {_what(spec)} of {this} is "
+                      f"{told_value(spec.kind, mine.value, unit)} {told_range_of(spec.kind, mine, unit)}, against "
+                      f"{told_value(spec.kind, theirs.value, unit)} {told_range_of(spec.kind, theirs, unit)}; "
+                      "neither way is better in itself for this figure.")
+    evidence = check_task_previous_version(mine, theirs, gap, kind=spec.kind, phrase=_what(spec), unit=unit,
+                                           paired=paired, this=this, other=other, source="")
+    told = evidence.figures.get("verdict")
+    return (told if told in ("better", "worse", "no clear difference") else None), evidence.sentence  # type: ignore[return-value]
+
+
 def _step(spec: MetricSpec, version: HistoryVersion, estimate: Estimate | None,
-          previous: tuple[HistoryVersion, Estimate | None] | None, scored: pd.DataFrame | None) -> FigureStep:
+          previous: tuple[HistoryVersion, Estimate | None] | None, scored: pd.DataFrame | None,
+          config: StoryConfig) -> FigureStep:
     value = version.metrics.get(spec.key)
     if previous is None:
         return FigureStep(spec, value, estimate, None, "")
     before, before_estimate = previous
     other = f"version {before.model.version}"
-    found = _gap(spec, version, before, scored, (estimate, before_estimate))
+    found = _gap(spec, version, before, scored, (estimate, before_estimate), config)
+    if estimate is not None and before_estimate is not None and found is not None and _task_kind(spec):
+        verdict, sentence = _compared(spec, estimate, before_estimate, found, this=f"version {version.model.version}",
+                                      other=other, unit=_unit(config))
+        return FigureStep(spec, value, estimate, verdict, sentence)
     if estimate is not None and before_estimate is not None and found is not None:
         gap, paired = found
         evidence = check_previous_version(estimate, before_estimate, metric=_what(spec), source="",
@@ -278,7 +365,7 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
         number = version.model.version
         figures = tuple(_step(m, version, estimates[number][m.key],
                               (before, estimates[before.model.version][m.key]) if before is not None else None,
-                              history.scored) for m in metrics)
+                              history.scored, config) for m in metrics)
         rows.append(TimelineRow(
             version=number, created_ms=version.model.created_ms, run_name=version.run_name,
             run_id=version.model.run_id, aliases_now=version.model.aliases,
@@ -302,7 +389,7 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
         known += ("No promotion step recorded when the aliases moved, so only where they point now is known.")
     compare = spec.compare_with or (config.trust.model.compare_with if config.trust is not None else None)
     side = _side_by_side(rows, history.aliases, story_version, compare, comparison,
-                         {v.model.version: v for v in versions}, history.scored, in_use)
+                         {v.model.version: v for v in versions}, history.scored, in_use, config)
     return HistoryReport(name=history.name, rows=tuple(rows), events=tuple(events), known=known,
                          not_known=problems, records=records, side_by_side=side,
                          first_shown=min((v.model.version for v in versions), default=0))
@@ -311,7 +398,7 @@ def analyse_history(history: ModelHistory, config: StoryConfig, story_version: i
 def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_version: int | None,
                   compare: str | None, comparison: Comparison | None,
                   versions: dict[int, HistoryVersion], scored: pd.DataFrame | None,
-                  in_use: str) -> SideBySide | None:
+                  in_use: str, config: StoryConfig) -> SideBySide | None:
     """The story's version (left) beside the version ``compare`` names (right); each row's sentence tells the
     story's version against the other one, naming both, so it never reads as a version compared with itself."""
     if compare is None or story_version is None or aliases.get(compare) in (None, story_version):
@@ -327,8 +414,12 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
     for left_step, right_step in zip(left.figures, right.figures, strict=True):
         spec = left_step.spec
         found = _gap(spec, versions[left.version], versions[right.version], scored,
-                     (left_step.estimate, right_step.estimate))
-        if left_step.estimate is not None and right_step.estimate is not None and found is not None:
+                     (left_step.estimate, right_step.estimate), config)
+        if (left_step.estimate is not None and right_step.estimate is not None and found is not None
+                and _task_kind(spec)):
+            verdict, sentence = _compared(spec, left_step.estimate, right_step.estimate, found, this=this,
+                                          other=other, unit=_unit(config))
+        elif left_step.estimate is not None and right_step.estimate is not None and found is not None:
             gap, paired = found
             verdict = gap_verdict(gap, higher_is_better=spec.higher_is_better)
             sentence = check_previous_version(left_step.estimate, right_step.estimate, metric=_what(spec), source="",
@@ -340,6 +431,10 @@ def _side_by_side(rows: list[TimelineRow], aliases: dict[str, int], story_versio
                 else "Not logged for both versions."
         lines.append((spec, left_step, right_step, verdict, sentence))
     return SideBySide(left=left, right=right, rows=tuple(lines))
+
+
+def _unit(config: StoryConfig) -> str | None:
+    return config.evaluation.amount_unit if config.evaluation is not None else None
 
 
 def _ref(row: TimelineRow) -> VersionRef:

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from storybook.errors import Location, SourceError
+from storybook.metrics.multiclass import MulticlassScores
+from storybook.metrics.regression import RegressionScores
 from storybook.resolve.alias_tags import alias_events
 from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
-from storybook.resolve.scored import checked_columns
+from storybook.resolve.scored import checked_columns, task_set
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
@@ -119,16 +121,38 @@ def _scored_sets(source: MlflowReader, story: StorySource, versions: list[ModelV
     frames = []
     for version in versions:
         frame = source.evaluation_table(version.run_id, evaluation.artifact, location)
-        for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
-            if column not in frame.columns:
-                raise _missing_column(story, version, frame, key, column, shown=len(versions))
-        positive, scores = checked_columns(story, frame, which=f"version {version.version}")  # two labels, chances
-        reduced = pd.DataFrame({"version": version.version, "positive": positive.astype(int), "score": scores})
+        if story.config.task != "binary":
+            reduced = _task_rows(story, frame, version)
+        else:
+            for key, column in (("label_column", evaluation.label_column),
+                                ("score_column", evaluation.score_column)):
+                if column not in frame.columns:
+                    raise _missing_column(story, version, frame, key, column, shown=len(versions))
+            positive, scores = checked_columns(story, frame, which=f"version {version.version}")  # two labels
+            reduced = pd.DataFrame({"version": version.version, "positive": positive.astype(int), "score": scores})
         if evaluation.id_column is not None:   # to pair two versions' cases (missing: never paired)
             reduced["case_id"] = (frame[evaluation.id_column].astype("string").to_numpy()
                                   if evaluation.id_column in frame.columns else pd.NA)
         frames.append(reduced)
     return pd.concat(frames, ignore_index=True) if frames else None
+
+
+def _task_rows(story: StorySource, frame: pd.DataFrame, version: ModelVersionRecord) -> pd.DataFrame:
+    """A multiclass or regression version's checked set, reduced to what ranges need: version and, for a
+    regression, actual, predicted (and lower, upper when logged); for a multiclass set, truth and predicted (class
+    indices in the story's order) and chance_<i> for each class when the run logged chances."""
+    checked = task_set(story, frame, {}, version.run_id, which=f"version {version.version}")
+    scores = checked.scores
+    if isinstance(scores, RegressionScores):
+        columns: dict[str, object] = {"actual": scores.actual, "predicted": scores.predicted}
+        if scores.lower is not None and scores.upper is not None:
+            columns |= {"lower": scores.lower, "upper": scores.upper}
+    else:
+        assert isinstance(scores, MulticlassScores)
+        columns = {"truth": scores.truth, "predicted": scores.predicted}
+        if scores.probabilities is not None:
+            columns |= {f"chance_{i}": scores.probabilities[:, i] for i in range(scores.k)}
+    return pd.DataFrame({"version": version.version, **columns})
 
 
 def _missing_column(story: StorySource, version: ModelVersionRecord, frame: pd.DataFrame, key: str, column: str,
