@@ -210,7 +210,8 @@ def log_regression_run(uri: str, *, columns: Sequence[str] | None = None, name: 
                        alias: str = "champion", experiment: str = "progression", seed: int = 0) -> TaskRun:
     """A Ridge regression on scikit-learn's diabetes data (the progression score a year later), fitted on 70% of
     the patients on ``columns`` (default: all ten), logged with its signature, registered as ``name@alias``; the
-    scored set (patient_id, the features, actual, predicted) and the test set's mae, rmse and r2 logged."""
+    scored set (patient_id, the features, actual, predicted, age_band: older / younger than the average age) and
+    the test set's mae, rmse and r2 logged."""
     from sklearn.datasets import load_diabetes
     from sklearn.linear_model import Ridge
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
@@ -223,7 +224,9 @@ def log_regression_run(uri: str, *, columns: Sequence[str] | None = None, name: 
     predicted = model.predict(x_test)
     frame = pd.concat([pd.DataFrame({"patient_id": [f"p{i}" for i in x_test.index]}),
                        x_test.reset_index(drop=True),
-                       pd.DataFrame({"actual": y_test.to_numpy(), "predicted": predicted})], axis=1)
+                       pd.DataFrame({"actual": y_test.to_numpy(), "predicted": predicted,
+                                     "age_band": np.where(x_test["age"].to_numpy() > 0, "older", "younger")})],
+                      axis=1)
     metrics = {"test_mae": float(mean_absolute_error(y_test, predicted)),
                "test_rmse": float(np.sqrt(mean_squared_error(y_test, predicted))),
                "test_r2": float(r2_score(y_test, predicted))}
@@ -237,8 +240,9 @@ def log_multiclass_run(uri: str, *, columns: Sequence[str] | None = None, name: 
                        chances: bool = True) -> TaskRun:
     """A logistic regression on scikit-learn's wine data (three cultivars, named as in WINE_CLASSES), fitted on
     70% of the wines on ``columns`` (default: all thirteen), logged with its signature, registered as
-    ``name@alias``; the scored set (wine_id, the features, label, p_<class> for each class when ``chances``, and
-    predicted) and the test set's accuracy and log loss logged."""
+    ``name@alias``; the scored set (wine_id, the features, label, p_<class> for each class when ``chances``,
+    predicted, and colour_band: deep above a colour intensity of 5, else light) and the test set's accuracy and
+    log loss logged."""
     from sklearn.datasets import load_wine
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, log_loss
@@ -260,6 +264,7 @@ def log_multiclass_run(uri: str, *, columns: Sequence[str] | None = None, name: 
         for index, value in enumerate(WINE_CLASSES):
             frame[f"p_{value}"] = chance[:, index]
     frame["predicted"] = np.asarray(WINE_CLASSES)[np.argmax(chance, axis=1)]
+    frame["colour_band"] = np.where(x_test["color_intensity"].to_numpy() > 5, "deep", "light")
     metrics = {"test_accuracy": float(accuracy_score(y_test, frame["predicted"])),
                "test_log_loss": float(log_loss(y_test, model.predict_proba(x_test), labels=model.classes_))}
     run_id, version = _log_task_run(uri, model, frame, x_test, metrics, experiment=experiment, name=name,

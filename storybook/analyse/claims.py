@@ -32,7 +32,7 @@ from typing import Literal
 from storybook.analyse.classification import MAX_GROUPS, OTHER_GROUPS, Estimate
 from storybook.analyse.plain import RATE_NAMES, format_date, format_number, format_percent, verdict
 from storybook.errors import ReferenceNotFound, SourceError
-from storybook.metrics.kinds import kinds_where
+from storybook.metrics.kinds import Task, kinds_where
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ClaimSpec
@@ -64,7 +64,9 @@ class ClaimResult:
 def check_claims(story: StorySource, resolved: ResolvedStory,
                  slices: Sequence[tuple[str, Sequence[tuple[str, dict[str, Estimate]]]]],
                  intervals: dict[str, Estimate]) -> tuple[ClaimResult, ...]:
-    """Every claim of the story. ``slices``: (column, [(group, rates)]); ``intervals``: metric key -> interval.
+    """Every claim of the story. ``slices``: (column, [(group, figures)]), the figures by kind name as the
+    story's task tells them per group (binary: its shares; regression: "mae"; multiclass: "multiclass_accuracy");
+    ``intervals``: metric key -> interval.
 
     A claim that points at something the story does not have is a located SourceError, not a failed claim.
     """
@@ -116,7 +118,12 @@ def _slice(story: StorySource, index: int, spec: ClaimSpec,
                               location=story.yaml.location(("claims", index, key)),
                               hint=f"groups: {', '.join(groups)}")
     assert spec.group is not None and spec.no_worse_than is not None
-    return check_slice_claim(spec, groups[spec.group][spec.rate], groups[spec.no_worse_than][spec.rate])
+    config = story.config
+    rate = spec.rate_for(config.task)
+    unit = config.evaluation.amount_unit if config.evaluation is not None else None
+    missing = Estimate(None, None, None, 0)
+    return check_slice_claim(spec, groups[spec.group].get(rate, missing), groups[spec.no_worse_than].get(rate, missing),
+                             task=config.task, unit=unit)
 
 
 def _day(timestamp_ms: int) -> date:
@@ -183,24 +190,41 @@ def check_metric_claim(spec: ClaimSpec, value: float, interval: Estimate | None,
     return ClaimResult(spec, "holds", logged + narrow, source, on_logged)
 
 
-def _described(group: str, estimate: Estimate) -> str:
+# The names of what another task's slice claims compare (a binary share's name is in the table of kinds).
+_TASK_RATE_NAMES = {"mae": "average miss", "multiclass_accuracy": "share of calls that are right"}
+
+
+def _described(group: str, estimate: Estimate, rate: str, unit: str | None) -> str:
     assert estimate.value is not None and estimate.low is not None and estimate.high is not None
-    return (f"{group}: {format_percent(estimate.value)} (between {format_percent(estimate.low)} and "
-            f"{format_percent(estimate.high)}, from {estimate.n:,} cases)")
+    if rate == "mae":
+        told = [f"{format_number(v)} {unit or 'units'}" for v in (estimate.value, estimate.low, estimate.high)]
+    else:
+        told = [format_percent(v) for v in (estimate.value, estimate.low, estimate.high)]
+    return f"{group}: {told[0]} (between {told[1]} and {told[2]}, from {estimate.n:,} cases)"
 
 
-def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate) -> ClaimResult:
-    source = f"the {RATE_NAMES[spec.rate]} by {spec.slice!r} in the scored evaluation set"
+def check_slice_claim(spec: ClaimSpec, group: Estimate, other: Estimate, *, task: Task = "binary",
+                      unit: str | None = None) -> ClaimResult:
+    """Whether ``group`` does no worse than ``other`` on the claim's rate (for a regression story, the average
+    miss in ``unit``; lower is better)."""
+    rate = spec.rate_for(task)
+    name = RATE_NAMES.get(rate) or _TASK_RATE_NAMES[rate]
+    source = f"the {name} by {spec.slice!r} in the scored evaluation set"
     if group.value is None or other.value is None or group.low is None or other.high is None \
             or group.high is None or other.low is None:
-        empty = spec.group if group.value is None else spec.no_worse_than
-        return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {RATE_NAMES[spec.rate]}, "
-                           "so the claim could not be checked.", source)
-    judged = verdict(group, other, higher_is_better=spec.rate not in LOWER_IS_BETTER)  # the one comparison rule
+        if group.value is None or other.value is None:
+            empty = spec.group if group.value is None else spec.no_worse_than
+            return ClaimResult(spec, "unchecked", f"The group {empty!r} has no cases for the {name}, so the claim "
+                               "could not be checked.", source)
+        bare = spec.group if group.low is None or group.high is None else spec.no_worse_than
+        return ClaimResult(spec, "unchecked", f"The {name} of the group {bare!r} has no range, so whether it is "
+                           "worse beyond chance cannot be said and the claim could not be checked.", source)
+    judged = verdict(group, other, higher_is_better=rate not in LOWER_IS_BETTER)  # the one comparison rule
     clearly_worse, clearly_better = judged == "worse", judged == "better"
-    figures = f"{_described(str(spec.group), group)}; {_described(str(spec.no_worse_than), other)}"
+    figures = (f"{_described(str(spec.group), group, rate, unit)}; "
+               f"{_described(str(spec.no_worse_than), other, rate, unit)}")
     if clearly_worse:
-        return ClaimResult(spec, "fails", f"No longer true: the {RATE_NAMES[spec.rate]} is clearly worse for "
+        return ClaimResult(spec, "fails", f"No longer true: the {name} is clearly worse for "
                            f"{spec.group!r}, beyond the uncertainty. {figures}.", source,
                            "clearly worse, beyond chance")
     if clearly_better:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult, check_claims
+from storybook.analyse.classification import Estimate
 from storybook.analyse.comparison import compare_versions, in_use_alias
 from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
 from storybook.analyse.decision import DecisionBrief, analyse_decision
@@ -75,9 +76,11 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     if config.trust is not None:
         trust = analyse_trust(config, resolved, card, task_set, comparison=comparison, compared_set=compared_set,
                               in_use=in_use_alias(config, project))
+    regression, regression_cost = _regression(story, task_set, card)
+    multiclass = (analyse_multiclass(story, task_set, card.words, card.rules)
+                  if isinstance(task_set, MulticlassSet) else None)
     claims = check_claims(
-        story, resolved,
-        [(s.spec.column, [(row.value, row.rates) for row in s.table.rows]) for s in card.slices],
+        story, resolved, _slice_figures(card, regression, multiclass),
         {line.spec.key: line.estimate for line in card.metrics if line.estimate is not None})
     decision = None
     if config.decision is not None:
@@ -92,12 +95,21 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     if config.history is not None and resolved.history is not None:
         history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
                                   comparison=comparison, in_use=in_use_alias(config, project))
-    regression, regression_cost = _regression(story, task_set, card)
-    multiclass = (analyse_multiclass(story, task_set, card.words, card.rules)
-                  if isinstance(task_set, MulticlassSet) else None)
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history,
                          regression=regression, regression_cost=regression_cost, multiclass=multiclass)
+
+
+def _slice_figures(card: ModelCard, regression: RegressionPerformance | None, multiclass: MulticlassStory | None,
+                   ) -> list[tuple[str, list[tuple[str, dict[str, Estimate]]]]]:
+    """Each slice's groups with the figures a slice claim may compare, by kind name: a binary story's shares, a
+    regression story's average miss ("mae"), a multiclass story's share of right calls ("multiclass_accuracy")."""
+    if regression is not None:
+        return [(s.spec.column, [(g.value, {"mae": g.mae}) for g in s.groups]) for s in regression.slices]
+    if multiclass is not None:
+        return [(s.spec.column, [(g.value, {"multiclass_accuracy": g.accuracy}) for g in s.rows])
+                for s in multiclass.performance.slices]
+    return [(s.spec.column, [(row.value, dict(row.rates)) for row in s.table.rows]) for s in card.slices]
 
 
 def _regression(story: StorySource, task_set: object, card: ModelCard,

@@ -68,6 +68,11 @@ def test_binary_costs_in_a_regression_story_are_refused(tmp_path: Path) -> None:
              cost_of_error={"unit": "pounds", "owner": "Finance", "false_positive": 1, "false_negative": 5})
 
 
-def test_a_section_not_yet_told_for_a_task_is_refused_not_told_as_binary(tmp_path: Path) -> None:
-    _refused(tmp_path, "does not tell claims for a regression story", "claims", REGRESSION,
-             claims=[{"id": "c1", "says": "It stays up.", "series": "k", "stays_above": 0.1}])
+def test_a_slice_claim_on_a_binary_share_in_a_regression_story_is_refused_on_its_line(tmp_path: Path) -> None:
+    # every section is told for every task now; a slice claim compares a regression story's groups on their
+    # average miss, never on a binary share it does not have
+    claim = {"id": "c1", "says": "Women fare no worse.", "slice": "sex", "group": "F", "no_worse_than": "M"}
+    _refused(tmp_path, "a slice claim of a regression story compares groups on mae, not 'recall'", "rate: recall",
+             REGRESSION, claims=[{**claim, "rate": "recall"}])
+    loaded = _load(tmp_path, REGRESSION, claims=[claim])
+    assert loaded.config.claims[0].rate_for("regression") == "mae"

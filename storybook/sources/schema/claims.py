@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from storybook.sources.schema.common import IsoDate, Key, ProportionKind, ShortText, StrictModel, Text
+from storybook.metrics.kinds import Task
+from storybook.sources.schema.common import PROPORTION_KINDS, IsoDate, Key, ShortText, StrictModel, Text
 
 ClaimId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
+# What the two groups of a slice claim are compared on, per task (the first is the default): a share of a binary
+# story, a regression story's average miss, a multiclass story's share of right calls; each is a figure with a
+# 95% range in that task's slice tables.
+SLICE_CLAIM_RATES: dict[Task, tuple[str, ...]] = {
+    "binary": ("recall", *(k for k in PROPORTION_KINDS if k != "recall")), "regression": ("mae",),
+    "multiclass": ("multiclass_accuracy",)}
+if TYPE_CHECKING:
+    SliceRate = str
+else:
+    SliceRate = Literal[tuple(dict.fromkeys(r for rates in SLICE_CLAIM_RATES.values() for r in rates))]
 
 
 class ClaimSpec(StrictModel):
@@ -32,8 +43,10 @@ class ClaimSpec(StrictModel):
     slice: Key | None = Field(default=None, description="a slice column of the story")
     group: ShortText | None = Field(default=None, description="the group that must do no worse")
     no_worse_than: ShortText | None = Field(default=None, description="the group it is compared with")
-    rate: ProportionKind = Field(default="recall",
-                                                 description="the share the two groups are compared on")
+    rate: SliceRate | None = Field(default=None,
+        description="what the two groups are compared on: a share of a binary story (default recall), mae for a "
+                    "regression story (the average miss, the default), multiclass_accuracy for a multiclass story "
+                    "(the default)")
 
     @model_validator(mode="after")
     def _one_kind(self) -> ClaimSpec:
@@ -53,9 +66,18 @@ class ClaimSpec(StrictModel):
             raise ValueError(f"since ({self.since}) is after until ({self.until})")
         if kind == "metric" and self.at_least is None and self.at_most is None:
             raise ValueError("a metric claim needs at_least, at_most or both")
+        for low, high in (("stays_above", "stays_below"), ("at_least", "at_most")):
+            low_value, high_value = getattr(self, low), getattr(self, high)
+            if low_value is not None and high_value is not None and low_value > high_value:
+                raise ValueError(f"{low} ({low_value:g}) is above {high} ({high_value:g}): nothing can meet both, "
+                                 "so the claim could never hold")
         if kind == "slice" and (self.group is None or self.no_worse_than is None):
             raise ValueError("a slice claim needs group and no_worse_than (two values of the slice column)")
         return self
+
+    def rate_for(self, task: Task) -> str:
+        """What a slice claim of a story of ``task`` compares (the stated rate, or the task's default)."""
+        return self.rate if self.rate is not None else SLICE_CLAIM_RATES[task][0]
 
     @property
     def kind(self) -> Literal["series", "metric", "slice"]:

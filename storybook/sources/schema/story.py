@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, field_validator, model_validator
 
 from storybook.metrics.kinds import Task, kind_allowed, kinds_of, kinds_where
-from storybook.sources.schema.claims import ClaimSpec
+from storybook.sources.schema.claims import SLICE_CLAIM_RATES, ClaimSpec
 from storybook.sources.schema.common import (
     AliasName,
     ImportanceMetric,
@@ -150,6 +150,11 @@ class StoryConfig(StrictModel):
             _check_costs_fit(self.cost_of_error, task, self.evaluation)
         if self.drivers is not None:
             _check_drivers_fit(self.drivers, task, self.evaluation)
+        for index, claim in enumerate(self.claims):
+            if claim.kind == "slice" and claim.rate_for(task) not in SLICE_CLAIM_RATES[task]:
+                raise KeyedValueError(f"a slice claim of a {task} story compares groups on "
+                                      f"{' or '.join(SLICE_CLAIM_RATES[task])}, not {claim.rate_for(task)!r}",
+                                      ("claims", index, "rate"))
         if self.trust is not None:
             check_trust_fits(self.trust, task)
         if self.decision is not None:
@@ -260,10 +265,7 @@ def _missing_evidence(config: StoryConfig, criterion: Criterion) -> tuple[tuple[
 
 
 # Sections a story of a task may not have yet (refused on their line, never told as if the model were binary).
-NOT_YET_FOR: dict[str, tuple[str, ...]] = {
-    "multiclass": ("claims",),
-    "regression": ("claims",),
-}
+NOT_YET_FOR: dict[str, tuple[str, ...]] = {}
 
 
 # The figure drivers measure importance in when the story names none, per task.
