@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from storybook.analyse.classification import group_rows
-from storybook.analyse.plain import Vocabulary, WordingRules, amount_number, amount_phrase, lean_phrase
+from storybook.analyse.plain import (
+    Vocabulary,
+    WordingRules,
+    amount_number,
+    amount_phrase,
+    lean_phrase,
+    point_share,
+)
 from storybook.metrics.binary import Estimate
 from storybook.metrics.regression import (
     CostAdjustment,
@@ -78,7 +85,10 @@ def analyse_regression_cost(spec: CostOfError, scored: RegressionSet, slices: li
                             seed=spec.seed)
     tolerance = spec.tolerance if spec.tolerance is not None else default_tolerance(scores)
     frequencies = None if tolerance is None else error_frequencies(scores, tolerance, FREQUENCIES_PER)
-    sentences = [*_cost_sentences(spec, found, words, rules, spec.population)]
+    assert found.adjustment.value is not None
+    # Outcomes at or below the adjusted forecast: at least the share the costs ask for (more with ties).
+    at_or_below = float(np.mean(-scores.errors <= found.adjustment.value))
+    sentences = [*_cost_sentences(spec, found, words, rules, spec.population, at_or_below)]
     if frequencies is not None:
         sentences.append(_frequency_sentence(frequencies, words, stated=spec.tolerance is not None))
     return RegressionCost(
@@ -102,16 +112,15 @@ def _scaled(estimate: Estimate, per: int) -> Estimate:
 
 
 def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary, rules: WordingRules,
-                    per: int) -> list[str]:
+                    per: int, at_or_below: float) -> list[str]:
     unit, cost_unit = words.amount_unit, spec.unit
     sentences = [
-        f"{spec.owner} states the costs: each of the {unit} a forecast is too high costs "
-        f"{amount_number(found.over)} {cost_unit}, and each of the {unit} it is too low costs "
-        f"{amount_number(found.under)} {cost_unit}."]
+        f"The costs, in {cost_unit}, as {spec.owner} states them: a forecast that is too high costs "
+        f"{amount_number(found.over)} for each of the {unit} it is over, and one that is too low costs "
+        f"{amount_number(found.under)} for each of the {unit} it is under."]
     adjustment = found.adjustment
     assert adjustment.value is not None
     plan = _plan(adjustment.value, unit)
-    share = found.share_under * 100
     told_range = lean_phrase(adjustment, unit, rules, high="more", low="less")
     ranged = adjustment.low is not None
     if adjustment.value == 0:
@@ -121,8 +130,9 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
                              if ranged else "."))
     else:
         sentences.append(
-            f"The expected cost is lowest when plans use {plan}: then about {share:.0f} in 100 outcomes fall at or "
-            "below the plan, the balance these costs ask for." + (
+            f"The expected cost is lowest when plans use {plan}: then {point_share(at_or_below)} outcomes in the "
+            f"evaluation set fall at or below the plan, where these costs ask for at least "
+            f"{point_share(found.share_under)}." + (
                 f" The best amount is {told_range} than the forecast (judged on resamples of the evaluation set)."
                 if ranged else " (No range: set cost_of_error.bootstrap_rounds above 0 to allow for chance.)"))
     before, after, saving = (_scaled(e, per) for e in (found.cost_before, found.cost_after, found.saving))
@@ -134,6 +144,9 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
             f"Forecasting for {population} costs {amount_phrase(before, cost_unit, rules)} with the forecasts as "
             f"they are, and {amount_phrase(after, cost_unit, rules)} with {plan}: a saving of "
             f"{amount_phrase(saving, cost_unit, rules)}.")
+    if adjustment.value != 0:
+        sentences.append(f"The amount was chosen on the same evaluation set it is measured on, so on new "
+                         f"{words.unit} the saving is likely to be somewhat smaller.")
     if found.sampled is not None:
         sentences.append(f"The ranges of these costs come from a random sample of {found.sampled:,} of the "
                          f"{found.cases:,} {words.unit}, so they are wider than the whole set's would be.")
