@@ -1,0 +1,160 @@
+"""The multiclass performance and cost sections (storybook.analyse.multiclass, multiclass_cost) on small sets
+worked out by hand: natural frequencies that add up, classes too small to tell, costs without probabilities,
+unstated cells, a rule that changes nothing, and a slice column the set lacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from storybook.analyse.multiclass import analyse_multiclass, natural_frequencies
+from storybook.analyse.plain import Vocabulary
+from storybook.errors import SourceError
+from storybook.resolve.scored import task_set
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.sources.loader import StorySource, load_story
+from tests.stores import story, write_project
+
+CLASSES = ("support", "challenge", "neither")
+MEANS = {"support": "need extra support", "challenge": "need extra challenge", "neither": "need neither"}
+WORDS = Vocabulary(unit="students")
+COSTS = {"support": {"challenge": 10, "neither": 8}, "challenge": {"support": 2, "neither": 3},
+         "neither": {"support": 1, "challenge": 1}}
+
+
+def _story(tmp_path: Path, *, chances: bool = True, cost: dict[str, Any] | None = None,
+           slices: list[dict[str, str]] | None = None) -> StorySource:
+    evaluation = {"task": "multiclass", "artifact": "evaluation/scored.csv", "unit": "students",
+                  "label_column": "label",
+                  "classes": [{"value": v, "means": MEANS[v], **({"probability_column": f"p_{v}"} if chances else {})}
+                              for v in CLASSES], **({} if chances else {"prediction_column": "predicted"})}
+    more: dict[str, Any] = {"slices": slices or []}
+    if cost is not None:
+        more["cost_of_error"] = {"unit": "hours", "owner": "The head of support", "bootstrap_rounds": 200, **cost}
+    metrics = [{"key": "acc", "label": "Accuracy", "kind": "multiclass_accuracy"}]
+    root = write_project(tmp_path, {"s": story("m", "champion", metrics, evaluation, **more)})
+    return load_story(root, root / "stories" / "s")
+
+
+def _set(source: StorySource, frame: pd.DataFrame) -> MulticlassSet:
+    found = task_set(source, frame, {}, "r1")
+    assert isinstance(found, MulticlassSet)
+    return found
+
+
+def _frame(rows: list[tuple[str, float, float, float]], school: list[str] | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["label", "p_support", "p_challenge", "p_neither"])
+    if school is not None:
+        frame["school"] = school
+    return frame
+
+
+def test_natural_frequencies_add_up_by_largest_remainder() -> None:
+    # 306 / 430 of 1,000 = 711.6, 124 / 430 = 288.4: the one unit left goes to the larger remainder.
+    assert natural_frequencies([306, 0, 124]) == (712, 0, 288)
+    assert natural_frequencies([1, 1, 1]) == (334, 333, 333)  # ties: the class listed first
+    assert sum(natural_frequencies([7, 11, 13, 17], per=100)) == 100
+    with pytest.raises(ValueError, match="at least one row"):
+        natural_frequencies([0, 0, 0])
+
+
+def test_a_class_with_too_few_students_is_not_told_per_thousand(tmp_path: Path) -> None:
+    source = _story(tmp_path)
+    # 12 need support (all found), 3 need challenge (2 found, 1 taken for neither), 15 need neither (all found).
+    rows = ([("support", 0.8, 0.1, 0.1)] * 12 + [("challenge", 0.1, 0.8, 0.1)] * 2 + [("challenge", 0.1, 0.2, 0.7)]
+            + [("neither", 0.1, 0.1, 0.8)] * 15)
+    told = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).performance
+    support, challenge, neither = told.lines
+    assert support.frequencies == (1000, 0, 0)
+    assert support.frequency_sentence == ("Of every 1,000 students who need extra support, the model rightly says "
+                                          "1,000 do; it says none need extra challenge and none need neither (from "
+                                          "the 12 such students in the evaluation).")
+    assert challenge.frequencies is None
+    assert challenge.found_sentence == ("Only 3 students in the evaluation need extra challenge: too few to say how "
+                                        "many of them the model finds.")
+    assert "too few to tell what happens to every 1,000 of them" in challenge.frequency_sentence
+    assert neither.rows == 15 and neither.called == 16 and neither.right.successes == 15
+    assert told.confusion == ((12, 0, 0), (0, 2, 1), (0, 0, 15))
+    assert told.accuracy.value == pytest.approx(29 / 30)
+
+
+def test_without_probabilities_the_calls_are_costed_as_made(tmp_path: Path) -> None:
+    source = _story(tmp_path, chances=False, cost={"matrix": COSTS})
+    frame = pd.DataFrame({"label": ["support"] * 10 + ["neither"] * 10,
+                          "predicted": ["support"] * 8 + ["neither"] * 2 + ["neither"] * 9 + ["support"]})
+    result = analyse_multiclass(source, _set(source, frame), WORDS)
+    cost = result.cost
+    assert cost is not None and cost.rule is None
+    # By hand: 2 students who need support taken for neither (8 each), 1 who needs neither for support (1): 17
+    # hours over 20 students, 850 per 1,000.
+    assert cost.calls_cost.value == pytest.approx(850.0)
+    assert "cannot choose calls by expected cost" in cost.comparison[0]
+    assert [c.by_rule for c in cost.counts] == [None, None, None]
+    assert [c.most_likely for c in cost.counts] == [450, 0, 550]
+    assert result.performance.log_loss is None and result.performance.calibration == ()
+
+
+def test_unstated_mistakes_counted_free_are_said_to_be(tmp_path: Path) -> None:
+    source = _story(tmp_path, cost={"matrix": {"support": {"neither": 8}}, "unstated": "zero"})
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
+    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
+    assert cost is not None
+    assert "Taking students who need extra support for students who need neither costs 8 each." in cost.prices
+    assert ("Taking students who need neither for students who need extra support costs nothing (not stated; the "
+            "story counts unstated mistakes as free).") in cost.prices
+
+
+def test_a_rule_that_changes_no_call_saves_nothing(tmp_path: Path) -> None:
+    zero_one = {t: {c: 1 for c in CLASSES if c != t} for t in CLASSES}
+    source = _story(tmp_path, cost={"matrix": zero_one})
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 10 + [("neither", 0.5, 0.2, 0.3)] * 2
+    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
+    assert cost is not None and cost.rule is not None
+    assert cost.rule.calls.tolist() == cost.rule.most_likely.tolist()
+    assert "Here both ways make the same calls: choosing by expected cost saves nothing." in cost.comparison
+    # The cost of the most likely class: 2 of 24 calls wrong, 1 hour each.
+    assert cost.calls_cost.value == pytest.approx(2 / 24 * 1000)
+
+
+def test_a_limit_the_most_likely_class_keeps_is_not_said_to_be_broken(tmp_path: Path) -> None:
+    source = _story(tmp_path, cost={"matrix": COSTS, "class_capacity": {"support": 600}})
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
+    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
+    assert cost is not None
+    assert cost.counts[0].limit == 600 and cost.counts[0].most_likely == 500
+    # By hand: one who needs neither, with chances (.2, .1, .7), expects .1 x 2 + .7 x 1 = 0.9 hours if taken for
+    # support and .2 x 8 + .1 x 3 = 1.9 if not: the rule takes as many as the limit allows, 14 of 24 (0.6 x 24).
+    assert cost.rule is not None and cost.rule.calls_per_class == (14, 0, 10)
+    assert cost.capacity == ("At most 600 of every 1,000 students may be taken for students who need extra support. "
+                             "Taking the most likely class says so of 500; choosing by expected cost within the "
+                             "limit says so of 583.",)
+    assert not any("breaks the limit" in line for line in cost.comparison)
+
+
+def test_a_slice_column_the_set_lacks_is_refused_on_its_line(tmp_path: Path) -> None:
+    source = _story(tmp_path, slices=[{"column": "school", "label": "School"}])
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
+    with pytest.raises(SourceError, match="no column 'school' to slice by") as caught:
+        analyse_multiclass(source, _set(source, _frame(rows)), WORDS)
+    lines = (source.directory / "story.yaml").read_text().splitlines()
+    assert caught.value.location is not None
+    assert "column: school" in lines[caught.value.location.line - 1]
+
+
+def test_slices_count_each_group_on_its_own_rows(tmp_path: Path) -> None:
+    source = _story(tmp_path, slices=[{"column": "school", "label": "School"}])
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 10 + [("neither", 0.5, 0.2, 0.3)] * 2
+    school = ["North"] * 6 + ["South"] * 6 + ["North"] * 12
+    told = analyse_multiclass(source, _set(source, _frame(rows, school)), WORDS).performance
+    (table,) = told.slices
+    north, south = table.rows
+    assert (north.value, north.n, south.value, south.n) == ("North", 18, "South", 6)
+    # North: 6 support all found; 12 neither of which the last 2 are taken for support.
+    assert north.accuracy.successes == 16 and north.accuracy.n == 18
+    assert [(e.successes, e.n) for e in north.found] == [(6, 6), (0, 0), (10, 12)]
+    assert north.found_words[1] == "too few cases to say"
+    assert np.isclose(told.accuracy.value or 0.0, 22 / 24)
