@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from storybook.analyse.card import ModelCard
+from storybook.analyse.claims import ClaimResult
 from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.plain import format_count, format_date, full_stop, per_hundred
 from storybook.resolve.resolved import DatasetRecord, ResolvedStory
@@ -79,6 +80,9 @@ class PageWording:
     merged: Mapping[str, str]  # slice column -> the groups shown one by one and those counted together
     claims_lead: str
     provenance: Said
+    model: str  # the registered model on the title page: "screen, version 3 (champion)" ("" when none)
+    slice_captions: Mapping[str, str]  # slice column -> its table's caption
+    checked_against: Mapping[str, str]  # claim id -> what it was checked against, as a sentence
 
 
 NO_SLICES = "This story does not break results down by group."
@@ -117,8 +121,17 @@ def _merged(card: ModelCard) -> dict[str, str]:
     return told
 
 
+def _model(resolved: ResolvedStory) -> str:
+    model = resolved.model
+    if model is None:
+        return ""
+    aliases = f" ({', '.join(model.aliases)})" if model.aliases else ""
+    return f"{model.name}, version {model.version}{aliases}"
+
+
 def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_at: str,
-                 snapshot_hash: str | None, task_slices: Sequence[tuple[SliceSpec, int]] = ()) -> PageWording:
+                 snapshot_hash: str | None, task_slices: Sequence[tuple[SliceSpec, int]] = (),
+                 claims: Sequence[ClaimResult] = ()) -> PageWording:
     """The card's sentences for one build (``built_at`` as the page prints it; ``snapshot_hash`` when the
     figures come from the story's pinned snapshot). ``task_slices``: the slices a multiclass or regression
     story's own analysis tells, with each one's number of groups."""
@@ -167,6 +180,11 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
                      f"tested against {checked_against} when this page was built ({built_at}). A claim that no "
                      "longer holds is marked, not hidden."),
         provenance=provenance,
+        model=_model(resolved),
+        slice_captions={s.spec.column: f"{s.spec.label}: results per group at threshold "
+                                       f"{stated_threshold_text(card.threshold)}"
+                        for s in card.slices if card.threshold is not None},
+        checked_against={c.spec.id: f"Checked against {c.source}." for c in claims},
     )
 
 

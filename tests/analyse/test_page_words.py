@@ -37,6 +37,7 @@ def test_a_card_without_a_registered_model_names_only_its_run() -> None:
     assert _text(said.model_details) == ("This card describes the model trained in run bold-run on 1 December "
                                          "2025. The screening team looks after it.")
     assert Part("bold-run", "code") in said.model_details
+    assert said.model == "" and said.slice_captions == {} and said.checked_against == {}
     assert said.factors_lead == said.slices_lead == "This story does not break results down by group."
     assert said.factors == () and said.merged == {} and said.evaluation is None
     assert [_text(s) for s in said.training_data] == ["The run did not record its training data."]
@@ -56,6 +57,7 @@ def test_a_registered_model_with_aliases_datasets_and_a_snapshot() -> None:
         "This card describes version 3 of the model screen, currently labelled champion and gold. It was trained "
         "in run bold-run on 1 December 2025 and registered on 2 December 2025. Ana looks after it.")
     assert Part("screen", "strong") in said.model_details
+    assert said.model == "screen, version 3 (champion, gold)"
     assert said.threshold is None
     assert [_text(s) for s in said.training_data] == ["The model learned from dataset scans (1,234 rows), "
                                                       "fingerprint abc123."]
@@ -81,6 +83,18 @@ def test_slices_their_groups_and_groups_counted_together() -> None:
     assert said.merged == {"site": "Clinic has 60 groups: the 50 largest are shown one by one, and the other 10 "
                                    "are counted together in the last row."}
     assert "fewer than 10 cases behind it" in said.slices_lead and "no more than 10 in 100" in said.slices_lead
+    assert said.slice_captions == {"site": "Clinic: results per group at threshold 0.5"}
+
+
+def test_each_claim_says_what_it_was_checked_against() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from storybook.analyse.claims import ClaimResult
+
+    claim = cast(ClaimResult, SimpleNamespace(spec=SimpleNamespace(id="recall"), source="metric test_recall of run 3f"))
+    said = page_wording(_card(), _resolved(None), owner="Ana", built_at="now", snapshot_hash=None, claims=[claim])
+    assert said.checked_against == {"recall": "Checked against metric test_recall of run 3f."}
 
 
 def test_sign_offs_on_the_title_page_and_the_summary() -> None:
