@@ -15,6 +15,7 @@ from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
 from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
+from storybook.analyse.drivers_words import drivers_wording
 from storybook.analyse.history_words import history_wording
 from storybook.analyse.model_card import ModelCard
 from storybook.analyse.multiclass import MulticlassPerformance
@@ -327,6 +328,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
+        "drivers_words": drivers_wording(analysis.drivers, card.words) if analysis.drivers is not None else None,
         "history_words": history_wording(analysis.history) if analysis.history is not None else None,
         "resolved": resolved,
         "prose": prose,
