@@ -227,8 +227,12 @@ def test_without_limits_the_saving_is_the_paired_bootstrap_of_the_rule(tmp_path:
     found = cost_rule(MulticlassScores(CLASSES, truth, called, chances), COST, rounds=400, seed=3)
     assert found.calls.tolist() == rule.tolist() and found.saving.value == pytest.approx(saving)
     assert found.saving.low is not None and found.saving.low > 0  # on this set the rule clearly saves
-    assert (f"Choosing by expected cost saves {amount_phrase(found.saving, 'hours of teacher time')} per 1,000 "
-            f"students (the 95% range from 400 resamples") in text
+    told = amount_phrase(found.saving, "hours of teacher time")
+    assert told.startswith("between")  # a wide range is said once, not twice
+    assert (f"Choosing by expected cost saves {told} per 1,000 students (a 95% range, from 400 resamples of the "
+            "evaluation set)") in text
+    saving_sentence = re.search(r"Choosing by expected cost saves [^.]*\.", text)
+    assert saving_sentence is not None and "runs from" not in saving_sentence.group(0)
     assert "breaks the limit" not in text and "At most" not in text
 
 

@@ -94,6 +94,17 @@ def _range(estimate: Estimate, rounds: int) -> str:
             f"{amount_number(estimate.low)} to {amount_number(estimate.high)})")
 
 
+def _told(estimate: Estimate, unit: str, per: str, rounds: int, rules: WordingRules, more: str = "") -> str:
+    """An amount with its range, said once: "between 189 and 538 hours per 1,000 students (a 95% range, from
+    1,000 resamples ...)" or "about 300 hours per 1,000 students (the 95% range ... runs from 280 to 320)"."""
+    phrase = f"{amount_phrase(estimate, unit, rules)}{more} {per}"
+    if estimate.low is None or estimate.high is None or phrase.startswith("too few"):
+        return phrase
+    if phrase.startswith("between"):
+        return f"{phrase} (a 95% range, from {format_count(rounds)} resamples of the evaluation set)"
+    return phrase + _range(estimate, rounds)
+
+
 def _comparison(rule: CostRule, spec: CostOfError, unit: str, rules: WordingRules,
                 broken: list[str]) -> tuple[str, ...]:
     """The rule against the most likely class. ``broken``: the classes whose limit the most likely class breaks
@@ -113,26 +124,32 @@ def _comparison(rule: CostRule, spec: CostOfError, unit: str, rules: WordingRule
                      "choice as it stands.")
         if low is not None and low > 0:
             lines.append(f"Even within the limits, choosing by expected cost saves "
-                         f"{amount_phrase(saving, spec.unit, rules)} {per}{_range(saving, rule.rounds)}.")
+                         f"{_told(saving, spec.unit, per, rule.rounds, rules)}.")
         elif high is not None and high < 0:
-            lines.append(f"Keeping within the limits costs {amount_phrase(more, spec.unit, rules)} more {per} than "
-                         f"the most likely class would without them{_range(more, rule.rounds)}.")
+            lines.append(f"Keeping within the limits costs {_told(more, spec.unit, per, rule.rounds, rules, ' more')}"
+                         ", against the most likely class without them.")
         else:
             lines.append(f"Keeping within the limits makes no clear difference to the cost against the most likely "
                          f"class without them{_range(saving, rule.rounds)}.")
     elif value == 0 and (low is None or low == high == 0):
         lines.append("Here both ways make the same calls: choosing by expected cost saves nothing.")
     elif low is not None and low > 0:
-        lines.append(f"Choosing by expected cost saves {amount_phrase(saving, spec.unit, rules)} {per}"
-                     f"{_range(saving, rule.rounds)}.")
+        lines.append(f"Choosing by expected cost saves {_told(saving, spec.unit, per, rule.rounds, rules)}.")
     elif high is not None and high < 0:
-        lines.append(f"Choosing by expected cost costs {amount_phrase(more, spec.unit, rules)} more {per}"
-                     f"{_range(more, rule.rounds)}: keep taking the most likely class.")
+        lines.append(f"Choosing by expected cost costs {_told(more, spec.unit, per, rule.rounds, rules, ' more')}: "
+                     "keep taking the most likely class.")
     else:
         lines.append(f"Choosing by expected cost may save nothing: on the evaluation set it "
                      f"{'saves' if value >= 0 else 'costs'} {amount_number(abs(value))} {spec.unit} "
                      f"{'' if value >= 0 else 'more '}{per}, but the range allows either way"
                      f"{_range(saving, rule.rounds)}.")
+    a, b = rule.most_likely_cost, rule.cost
+    overlap = None not in (a.low, a.high, b.low, b.high) and (a.low or 0.0) <= (b.high or 0.0) \
+        and (b.low or 0.0) <= (a.high or 0.0)
+    clear = low is not None and high is not None and (low > 0 or high < 0)
+    if overlap and clear:
+        lines.append("The two costs' ranges overlap, yet the difference is clear: it is measured on the same "
+                     f"{unit} both ways, so chance in which {unit} were evaluated moves both costs together.")
     lines.append("The calls are chosen from the model's chances alone, never from the true classes, so this figure "
                  "is not flattered by choosing on the data it is measured on.")
     return tuple(lines)
