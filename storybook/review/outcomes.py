@@ -226,6 +226,68 @@ def _slices(old: StoryAnalysis, new: StoryAnalysis, changes: list[NumberChange])
             _compare(changes, f"{name}: {kind}", _share(ea), _share(eb), _apart(ea, eb))
 
 
+def _regression(old: StoryAnalysis, new: StoryAnalysis, changes: list[NumberChange]) -> None:
+    """A regression story's outcomes: the cost-minimising adjustment and the cost of the forecasts as they are
+    (per the story's population), and each slice group's average miss."""
+    ca, cb = old.regression_cost, new.regression_cost
+    ea = ca.adjustment.adjustment if ca else None
+    eb = cb.adjustment.adjustment if cb else None
+    _compare(changes, "cost-minimising adjustment of the forecast", _share(ea), _share(eb), _apart(ea, eb))
+    _compare(changes, "cost per forecast as forecast", _share(ca.adjustment.cost_before if ca else None),
+             _share(cb.adjustment.cost_before if cb else None),
+             _apart(ca.adjustment.cost_before if ca else None, cb.adjustment.cost_before if cb else None))
+
+    def groups(analysis: StoryAnalysis) -> dict[tuple[str, str], Any]:
+        performance = analysis.regression
+        return {} if performance is None else {(s.spec.column, g.value): g for s in performance.slices
+                                               for g in s.groups}
+
+    a, b = groups(old), groups(new)
+    for key in [*b, *(k for k in a if k not in b)]:
+        ga, gb = a.get(key), b.get(key)
+        name = f"slice {key[0]} = {key[1]}"
+        _compare(changes, f"{name}: cases", str(ga.n) if ga else None, str(gb.n) if gb else None)
+        _compare(changes, f"{name}: average miss", _share(ga.mae if ga else None), _share(gb.mae if gb else None),
+                 _apart(ga.mae if ga else None, gb.mae if gb else None))
+
+
+def _multiclass(old: StoryAnalysis, new: StoryAnalysis, changes: list[NumberChange]) -> None:
+    """A multiclass story's outcomes: each class's share found and share right when the model says so, each
+    slice group's share of right calls, the cost of the model's calls and the cost rule's saving."""
+    def classes(analysis: StoryAnalysis) -> dict[str, Any]:
+        return {} if analysis.multiclass is None else {c.value: c for c in analysis.multiclass.performance.lines}
+
+    a, b = classes(old), classes(new)
+    for value in [*b, *(v for v in a if v not in b)]:
+        la, lb = a.get(value), b.get(value)
+        for what, attribute in (("found", "found"), ("right when the model says so", "right")):
+            ea, eb = getattr(la, attribute, None), getattr(lb, attribute, None)
+            _compare(changes, f"class {value}: {what}", _share(ea), _share(eb), _apart(ea, eb))
+
+    def groups(analysis: StoryAnalysis) -> dict[tuple[str, str], Any]:
+        story = analysis.multiclass
+        return {} if story is None else {(s.spec.column, g.value): g for s in story.performance.slices
+                                         for g in s.rows}
+
+    ga, gb = groups(old), groups(new)
+    for key in [*gb, *(k for k in ga if k not in gb)]:
+        ra, rb = ga.get(key), gb.get(key)
+        name = f"slice {key[0]} = {key[1]}"
+        _compare(changes, f"{name}: cases", str(ra.n) if ra else None, str(rb.n) if rb else None)
+        _compare(changes, f"{name}: share of calls right", _share(ra.accuracy if ra else None),
+                 _share(rb.accuracy if rb else None), _apart(ra.accuracy if ra else None,
+                                                             rb.accuracy if rb else None))
+    ca = old.multiclass.cost if old.multiclass is not None else None
+    cb = new.multiclass.cost if new.multiclass is not None else None
+    _compare(changes, "cost of the model's calls", _share(ca.calls_cost if ca else None),
+             _share(cb.calls_cost if cb else None), _apart(ca.calls_cost if ca else None,
+                                                           cb.calls_cost if cb else None))
+    sa = ca.rule.saving if ca is not None and ca.rule is not None else None
+    sb = cb.rule.saving if cb is not None and cb.rule is not None else None
+    _compare(changes, "saving of the lowest-cost rule over the most likely class", _share(sa), _share(sb),
+             _apart(sa, sb))
+
+
 def analysis_outcomes(old: StoryAnalysis | None, new: StoryAnalysis | None) -> list[NumberChange]:
     """What the analysis concluded differently: recommendation, grounds, trust, claims, slice figures."""
     if old is None or new is None:
@@ -235,4 +297,6 @@ def analysis_outcomes(old: StoryAnalysis | None, new: StoryAnalysis | None) -> l
     _trust(old, new, changes)
     _claims(old, new, changes)
     _slices(old, new, changes)
+    _regression(old, new, changes)
+    _multiclass(old, new, changes)
     return changes
