@@ -158,3 +158,33 @@ def test_slices_count_each_group_on_its_own_rows(tmp_path: Path) -> None:
     assert [(e.successes, e.n) for e in north.found] == [(6, 6), (0, 0), (10, 12)]
     assert north.found_words[1] == "too few cases to say"
     assert np.isclose(told.accuracy.value or 0.0, 22 / 24)
+
+
+def test_calibration_is_told_from_bands_worked_out_here(tmp_path: Path) -> None:
+    source = _story(tmp_path)
+    rng = np.random.default_rng(4)
+    chances = rng.dirichlet([2.0, 1.0, 3.0], size=400)
+    truth = np.array([rng.choice(3, p=row) for row in chances])  # calibrated by construction
+    frame = pd.DataFrame({"label": np.asarray(CLASSES)[truth], "p_support": chances[:, 0],
+                          "p_challenge": chances[:, 1], "p_neither": chances[:, 2]})
+    told = analyse_multiclass(source, _set(source, frame), WORDS).performance
+    # Top-label: each row's highest chance in ten bands of 0.1 (an inner edge belongs to the lower band).
+    top, called = chances.max(axis=1), chances.argmax(axis=1)
+    band = np.searchsorted(np.linspace(0, 1, 11)[1:-1], top)
+    gap = sum(abs((truth[band == b] == called[band == b]).mean() - top[band == b].mean()) * (band == b).sum()
+              for b in range(10) if (band == b).any()) / 400
+    assert told.calibration[0].startswith(f"How sure the model says it is of its call differs from how often it is "
+                                          f"right by {gap * 100:.1f} percentage points on average")
+    assert [b.n for b in told.bands] == [int((band == b).sum()) for b in range(10) if (band == b).any()]
+    first = told.bands[0]
+    rows = band == round(first.low * 10)
+    assert first.right.successes == int((truth[rows] == called[rows]).sum())
+    assert first.stated == pytest.approx(top[rows].mean())
+    # Per class: the chance of that class against whether the row is of it.
+    for c, line in enumerate(told.calibration[1:]):
+        p = chances[:, c]
+        bands_c = np.searchsorted(np.linspace(0, 1, 11)[1:-1], p)
+        gap_c = sum(abs((truth[bands_c == b] == c).mean() - p[bands_c == b].mean()) * (bands_c == b).sum()
+                    for b in range(10) if (bands_c == b).any()) / 400
+        assert line == (f"For students who {MEANS[CLASSES[c]]}: the chance the model gives of that class differs from "
+                        f"what happened by {gap_c * 100:.1f} percentage points on average.")
