@@ -188,13 +188,19 @@ def _slices(story: StorySource, task_set: MulticlassSet, rules: WordingRules) ->
                               location=story.yaml.location(("slices", index, "column")),
                               hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
         grouping = group_rows(pd.Series(frame[spec.column]))
+        groups, k = len(grouping.names), scores.k
+        right = scores.truth == scores.predicted
+        # One pass over the rows: per group, its size and right calls; per (group, true class), rows and found.
+        sizes = np.bincount(grouping.codes, minlength=groups)
+        right_calls = np.bincount(grouping.codes, weights=right, minlength=groups)
+        cell = grouping.codes * k + scores.truth
+        truly = np.bincount(cell, minlength=groups * k).reshape(groups, k)
+        found_rows = np.bincount(cell, weights=right, minlength=groups * k).reshape(groups, k)
         rows = []
         for code, name in enumerate(grouping.names):
-            mask = grouping.codes == code
-            n = int(mask.sum())
-            accuracy = proportion(int(np.count_nonzero(scores.truth[mask] == scores.predicted[mask])), n)
-            found = tuple(proportion(int(np.count_nonzero(mask & (scores.truth == c) & (scores.predicted == c))),
-                                     int(np.count_nonzero(mask & (scores.truth == c)))) for c in range(scores.k))
+            n = int(sizes[code])
+            accuracy = proportion(round(right_calls[code]), n)
+            found = tuple(proportion(round(found_rows[code, c]), int(truly[code, c])) for c in range(k))
             rows.append(GroupLine(value=name, n=n, small=n < config.min_slice_size, accuracy=accuracy,
                                   accuracy_words=share_phrase(accuracy, rules),
                                   found=found, found_words=tuple(share_phrase(e, rules) for e in found)))
