@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from storybook.analyse.classification import Estimate
 from storybook.analyse.comparison import Comparison, compare_versions, version_ref
 from storybook.analyse.decision_grounds import GroundInputs, evaluate
 from storybook.analyse.decision_judge import GroundResult, Outcome, Scored, case_ids
@@ -177,13 +178,16 @@ def _version_name(model: ModelVersionRecord | None, run_id: str) -> str:
 
 def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, cost: CostStory | None,
                      trust: TrustReport | None, scored: AnyScoredSet | None, comparison: Comparison | None = None,
-                     compared_set: AnyScoredSet | None = None) -> DecisionBrief:
+                     compared_set: AnyScoredSet | None = None,
+                     task_slices: Mapping[str, Sequence[tuple[str, Mapping[str, Estimate]]]] | None = None,
+                     ) -> DecisionBrief:
     """Judge every criterion of ``config.decision`` and recommend by the rules. ``scored`` and ``compared_set``
     are the story's and the compared version's checked scored sets (:mod:`storybook.resolve.scored`), built once
     by the composer.
 
     ``comparison`` says which version is in use (:func:`storybook.analyse.comparison.compare_versions`; by
-    default with the story's in-use alias, else ``champion``)."""
+    default with the story's in-use alias, else ``champion``). ``task_slices``: a multiclass or regression
+    story's results per group (slice column -> each group's figures by kind), as its page tells them."""
     if comparison is None:
         comparison = compare_versions(config, resolved, None)
     id_column = config.evaluation.id_column if config.evaluation is not None else None
@@ -221,7 +225,8 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
             source=f"evaluation set {artifact} of run {other.run.run_id[:12]}", ids=case_ids(frame, id_column))
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
                           current=current, compared_name=compared_name, compared=compared, comparison=comparison,
-                          current_task=current_task, compared_task=compared_task)
+                          current_task=current_task, compared_task=compared_task,
+                          task_slices=dict(task_slices or {}))
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)
     recommendation, conditions, undecided = recommend(grounds)
     return DecisionBrief(spec=spec, recommendation=recommendation, action=_action(spec, recommendation),

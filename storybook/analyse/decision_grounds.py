@@ -19,7 +19,8 @@ Pure: reads only the analysis it is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from storybook.analyse.classification import OTHER_GROUPS, Estimate
@@ -95,6 +96,8 @@ class GroundInputs:
     comparison: Comparison | None = None
     current_task: TaskVersion | None = None  # a multiclass or regression story's versions (current, compared)
     compared_task: TaskVersion | None = None
+    # a multiclass or regression story's results per group: slice column -> (group, its figures by kind)
+    task_slices: Mapping[str, Sequence[tuple[str, Mapping[str, Estimate]]]] = field(default_factory=dict)
 
     @property
     def task(self) -> bool:
@@ -290,10 +293,8 @@ def _trust_level(criterion: Criterion, ground: TrustLevelGround, inputs: GroundI
 def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInputs) -> GroundResult:
     words = inputs.words
     spec = next(s for s in inputs.config.slices if s.column == ground.slice)
-    if inputs.task:   # the schema refuses it on its line; never told as if the model were binary
-        return _result(criterion, f"About as well for each {spec.label.lower()} group", "cannot tell", None,
-                       "a gap within the tolerance", f"Gaps between groups are not judged for a "
-                       f"{inputs.config.task} story yet.", "trust", "evaluation set")
+    if inputs.task:
+        return _task_slice_gap(criterion, ground, inputs)
     of_compared = ground.version == "compared"
     short = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
     name = inputs.named(of_compared)
@@ -349,6 +350,62 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     version = inputs.compared if of_compared else inputs.current
     return _result(criterion, label, outcome, gap, bound, sentence, section,
                    f"results per {spec.label.lower()} group of {version.source if version else 'the evaluation set'}")
+
+
+def _task_slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInputs) -> GroundResult:
+    """slice_gap of a multiclass or regression story: the gap in the figure its page tells per group (the average
+    miss, or the share of right calls) between every two groups large enough to judge, each gap with the MOVER
+    interval of the two groups' intervals (the groups hold different cases)."""
+    words, unit, kind = inputs.words, inputs.unit, ground.metric
+    spec = next(s for s in inputs.config.slices if s.column == ground.slice)
+    name = inputs.named(False)
+    label = f"{capitalise(inputs.current_name)} does about as well for each {spec.label.lower()} group"
+    tolerance = told_value(kind, ground.tolerance, unit).replace(" in 100", " points out of 100")
+    bound = f"a gap of at most {tolerance}"
+    section = "quantitative-analyses"
+    rows = inputs.task_slices.get(ground.slice)
+    if rows is None:
+        return _result(criterion, label, "cannot tell", None, bound, f"There are no results per {spec.label.lower()} "
+                       f"group for {name}.", section, "evaluation set")
+    minimum = inputs.config.min_slice_size
+    merged = [value for value, _ in rows if OTHER_GROUPS.fullmatch(value)]
+    figures = [(value, found[kind]) for value, found in rows if value not in merged and kind in found]
+    judged = [(value, e) for value, e in figures if e.value is not None and e.n >= minimum]
+    small = [f"{value} ({e.n:,})" for value, e in figures if e.value is None or e.n < minimum]
+    too_small = f" Too few {words.unit} to judge (fewer than {minimum:,}): {', '.join(small)}." if small else ""
+    if merged:
+        too_small += f" Only the groups shown one by one are compared; {merged[0][1:-1]} are counted together."
+    if len(judged) < 2:
+        return _result(criterion, label, "cannot tell", None, bound, f"Fewer than 2 {spec.label.lower()} groups have "
+                       f"at least {minimum:,} {words.unit}, so the gap cannot be judged.{too_small}", section,
+                       "evaluation set")
+    pairs = []
+    for i, (first, a) in enumerate(judged):
+        for second, b in judged[i + 1:]:
+            high, low = ((first, a), (second, b)) if (a.value or 0.0) >= (b.value or 0.0) else ((second, b), (first, a))
+            gap = difference(high[1], low[1])
+            pairs.append((judge_within(gap.low, gap.high, ground.tolerance), gap, high, low))
+    outcomes = {outcome for outcome, *_ in pairs}
+    outcome: Outcome = "fails" if "fails" in outcomes else "holds" if outcomes == {"holds"} else "cannot tell"
+    shown = (max((p for p in pairs if p[0] == "fails"), key=lambda p: p[1].low or 0.0) if outcome == "fails"
+             else max(pairs, key=lambda p: p[1].high or 0.0))
+    _, gap, (top, top_e), (bottom, bottom_e) = shown
+
+    def amount(value: float | None) -> str:
+        if value is not None and value < 0:   # the other group ahead
+            return f"{amount(-value)} the other way"
+        return told_value(kind, value, unit).replace(" in 100", " points out of 100")
+
+    ranged = ("with no range" if gap.low is None or gap.high is None else
+              f"allowing for chance, anywhere from {amount(gap.low)} to {amount(gap.high)}")
+    every = f" Every pair of the {len(judged)} groups was judged; this is the widest." if len(judged) > 2 else ""
+    sentence = (f"For {name}, the {as_subject(kind_phrase(kind, words))} is {told_value(kind, top_e.value, unit)} "
+                f"for {top}, out of {top_e.n:,} {words.unit}, and {told_value(kind, bottom_e.value, unit)} for "
+                f"{bottom}, out of {bottom_e.n:,}: a gap of {amount(gap.value)} ({ranged}). The story allows {bound}: "
+                f"{verdict_words(outcome)}.{every}{too_small}")
+    source = inputs.current_task.source if inputs.current_task is not None else "the evaluation set"
+    return _result(criterion, label, outcome, gap, bound, sentence, section,
+                   f"results per {spec.label.lower()} group of {source}")
 
 
 def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInputs) -> GroundResult:

@@ -85,7 +85,8 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     decision = None
     if config.decision is not None:
         decision = analyse_decision(config, resolved, card, cost, trust, task_set, comparison=comparison,
-                                    compared_set=compared_set)
+                                    compared_set=compared_set,
+                                    task_slices=dict(_slice_figures(card, regression, multiclass)))
     drivers = None
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,

@@ -136,7 +136,9 @@ REGRESSION_STORY = _story(
      {"id": "switching-saves", "cost_saving": {"versus": "compared_version", "at_least": 0}},
      {"id": "model-trusted", "trust_level": {"area": "model", "at_least": "established"}},
      {"id": "mean-forecast", "guardrail": {"series": "production_prediction_mean"}, "required": False,
-      "condition": "Fix the unit of the weights sent to the model."}])
+      "condition": "Fix the unit of the weights sent to the model."},
+     {"id": "each-ward", "slice_gap": {"slice": "ward", "metric": "mae", "tolerance": 1}}])
+REGRESSION_STORY["slices"] = [{"column": "ward", "label": "Ward"}]
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +206,11 @@ def test_a_regression_story_s_decision_grounds_say_what_the_numbers_say(regressi
     assert "a saving of 560,000 pounds for every 1,000 patients" in switching.sentence
     assert grounds["model-trusted"].outcome == "holds"
     assert grounds["mean-forecast"].outcome == "fails"
+    # Each ward has as many +3 as -5 errors: an average miss of 4 points in both, a gap of 0 within 1 point.
+    ward = grounds["each-ward"]
+    assert ward.value == pytest.approx(0.0) and ward.outcome == "holds"
+    assert ward.low is not None and ward.high is not None and -1 <= ward.low < 0 < ward.high <= 1
+    assert "out of 120 patients" in ward.sentence and "out of 80" in ward.sentence
     assert brief.recommendation == "go with conditions"
     assert brief.conditions == ("Fix the unit of the weights sent to the model.",)
 
@@ -260,7 +267,9 @@ MULTICLASS_STORY = _story(
      {"id": "no-worse", "version_comparison": {"metric": "multiclass_accuracy", "margin": 0.02}},
      {"id": "rule-saves", "cost_saving": {"at_least": 0}, "required": False,
       "condition": "Review the cost matrix with the school leads."},
-     {"id": "switching-saves", "cost_saving": {"versus": "compared_version", "at_least": 0}}])
+     {"id": "switching-saves", "cost_saving": {"versus": "compared_version", "at_least": 0}},
+     {"id": "each-school", "slice_gap": {"slice": "school", "metric": "multiclass_accuracy", "tolerance": 0.2}}])
+MULTICLASS_STORY["slices"] = [{"column": "school", "label": "School"}]
 
 
 @pytest.fixture(scope="module")
@@ -319,6 +328,12 @@ def test_a_multiclass_story_s_trust_and_decision_say_what_the_numbers_say(
     champion_likely, _ = _brute_force_costs(frames["champion"])
     assert grounds["switching-saves"].value == pytest.approx((champion_likely - likely) * 1000)
     assert grounds["switching-saves"].outcome == "holds"
+    challenger = frames["challenger"]
+    called = [CLASSES[i] for i in challenger[[f"p_{c}" for c in CLASSES]].to_numpy().argmax(axis=1)]
+    right = {school: accuracy_score(challenger["label"][challenger["school"] == school],
+                                    pd.Series(called)[challenger["school"] == school]) for school in ("east", "west")}
+    school = grounds["each-school"]
+    assert school.value == pytest.approx(abs(right["east"] - right["west"])) and school.outcome == "holds"
     assert brief.recommendation in ("go", "go with conditions")
 
 
@@ -328,7 +343,10 @@ def test_a_multiclass_story_s_trust_and_decision_say_what_the_numbers_say(
     (lambda s: s["trust"]["model"].pop("maximum"), "lower is better: give maximum", "model:"),
     (lambda s: s["trust"]["model"].update(metric="recall"), "cannot judge", "metric: recall"),
     (lambda s: s["decision"]["criteria"].append({"id": "gap", "slice_gap": {"slice": "ward", "tolerance": 0.1}}),
-     "slice_gap ground is not judged for a regression story", "slice_gap"),
+     "results per group hold mae: give metric: mae", "slice_gap"),
+    (lambda s: s["decision"]["criteria"].append(
+        {"id": "gap", "slice_gap": {"slice": "ward", "metric": "mae", "tolerance": 2, "version": "compared"}}),
+     "remove version: compared", "version: compared"),
     (lambda s: s["decision"]["criteria"][1]["version_comparison"].pop("metric"), "needs metric: one of mae",
      "version_comparison"),
 ])
@@ -337,7 +355,6 @@ def test_task_keys_of_trust_and_decision_are_checked_on_their_line(tmp_path: Pat
     import copy
 
     story = copy.deepcopy(REGRESSION_STORY)
-    story["slices"] = [{"column": "ward", "label": "Ward"}]
     change(story)
     root = _project(tmp_path, f"sqlite:///{tmp_path / 'mlflow.db'}", "progression", story)
     project = load_project(root)

@@ -16,6 +16,9 @@ from storybook.sources.schema.common import (
     Text,
 )
 
+# The figure a multiclass or regression story's results per group hold (storybook.analyse.story._slice_figures).
+SliceTaskKind = Literal["mae", "multiclass_accuracy"]
+SLICE_KINDS: dict[str, str] = {"regression": "mae", "multiclass": "multiclass_accuracy"}
 CriterionId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 Version = Literal["story", "compared"]
 
@@ -44,9 +47,12 @@ class SliceGapGround(StrictModel):
     """The gap in ``metric`` between the groups of ``slice`` stays within ``tolerance``, allowing for chance."""
 
     slice: Key = Field(description="a column listed under slices:")
-    metric: ProportionKind = Field(default="recall", description="the share compared between groups")
-    tolerance: Annotated[float, Field(ge=0, le=1)] = Field(
-        description="the largest gap allowed between any two groups, allowing for chance")
+    metric: ProportionKind | SliceTaskKind = Field(default="recall",
+        description="the figure compared between groups: a share (binary stories), mae (regression: the average "
+                    "miss) or multiclass_accuracy (multiclass: the share of right calls)")
+    tolerance: Annotated[float, Field(ge=0)] = Field(
+        description="the largest gap allowed between any two groups, allowing for chance (a share from 0 to 1; "
+                    "for mae, in the story's amount_unit)")
     version: Version = Field(default="story",
         description="story: the story's version; compared: the version it compares with")
 

@@ -8,15 +8,16 @@ A multiclass or regression story's trust and decision read that task's figures, 
   ``minimum`` only;
 - a ``version_comparison`` ground compares a kind of the story's task with a range and a direction, and its
   ``margin`` is a share (at most 1) unless the figure is a regression amount;
-- a ``slice_gap`` ground is refused for a multiclass or regression story: those stories' results per group are
-  not judged between groups yet.
+- a ``slice_gap`` ground of a regression story compares the average miss (mae) between groups, of a multiclass
+  story the share of right calls (multiclass_accuracy), on the story's own version; a binary story a share. Its
+  ``tolerance`` is a share (at most 1) unless the figure is the average miss.
 """
 
 from __future__ import annotations
 
 from storybook.metrics.kinds import Task, kind_info, kinds_where
 from storybook.sources.schema.common import KeyedValueError
-from storybook.sources.schema.decision import DecisionSpec, SliceGapGround, VersionComparisonGround
+from storybook.sources.schema.decision import SLICE_KINDS, DecisionSpec, SliceGapGround, VersionComparisonGround
 from storybook.sources.schema.trust import TrustSpec
 
 __all__ = ["check_decision_fits", "check_trust_fits", "judged_kinds"]
@@ -68,10 +69,8 @@ def check_decision_fits(decision: DecisionSpec, task: Task) -> None:
     for index, criterion in enumerate(decision.criteria):
         ground = criterion.ground
         path: tuple[str | int, ...] = ("decision", "criteria", index, criterion.kind)
-        if isinstance(ground, SliceGapGround) and task != "binary":
-            raise KeyedValueError(f"a slice_gap ground is not judged for a {task} story yet (its results per group "
-                                  "are told, not compared between groups); remove it, or judge a metric: ground",
-                                  path)
+        if isinstance(ground, SliceGapGround):
+            _check_slice_gap(ground, task, path)
         if isinstance(ground, VersionComparisonGround):
             if task != "binary":
                 if "metric" not in ground.model_fields_set:
@@ -87,3 +86,23 @@ def check_decision_fits(decision: DecisionSpec, task: Task) -> None:
                 raise KeyedValueError(f"margin {ground.margin:g} is more than 1, and {ground.metric} is a share "
                                       "from 0 to 1: give the margin as a share (0.02 for 2 points out of 100)",
                                       (*path, "margin"))
+
+
+def _check_slice_gap(ground: SliceGapGround, task: Task, path: tuple[str | int, ...]) -> None:
+    """A binary story compares a share; a regression story the average miss (mae) and a multiclass story the share
+    of right calls, of its own version (the results per group the page tells)."""
+    own = SLICE_KINDS.get(task)
+    if own is None:
+        if ground.metric in SLICE_KINDS.values():
+            raise KeyedValueError(f"{ground.metric!r} is not a figure of a binary story; compare a share (e.g. "
+                                  "recall)", (*path, "metric"))
+    else:
+        if "metric" not in ground.model_fields_set or ground.metric != own:
+            where = (*path, "metric") if "metric" in ground.model_fields_set else path
+            raise KeyedValueError(f"a {task} story's results per group hold {own}: give metric: {own}", where)
+        if ground.version == "compared":
+            raise KeyedValueError(f"a {task} story's results per group are told for its own version only; "
+                                  "remove version: compared", (*path, "version"))
+    if ground.tolerance > 1 and ground.metric != "mae":
+        raise KeyedValueError(f"tolerance {ground.tolerance:g} is more than 1, and {ground.metric} is a share from "
+                              "0 to 1: give it as a share (0.1 for 10 points out of 100)", (*path, "tolerance"))
