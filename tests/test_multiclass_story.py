@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from storybook.analyse.plain import amount_phrase, share_phrase
 from storybook.cli import app
 from storybook.metrics.binary import proportion
-from storybook.metrics.multiclass import MulticlassScores, cost_rule
+from storybook.metrics.multiclass import MulticlassScores, calls_cost, cost_rule
 from tests import stores
 
 runner = CliRunner()
@@ -269,3 +269,30 @@ def test_chances_that_do_not_add_up_are_a_located_error(tmp_path: Path) -> None:
     written = (tmp_path / "stories" / "support" / "story.yaml").read_text().splitlines()
     line = next(i for i, text in enumerate(written, 1) if text.strip().startswith("classes:"))
     assert f"story.yaml:{line}" in output, output
+
+
+def test_a_set_with_calls_only_is_told_without_a_rule(tmp_path: Path) -> None:
+    frame = scored_students()
+    truth, _, called = read_back(frame)
+    calls_only = frame.drop(columns=[f"p_{c}" for c in CLASSES]).assign(predicted=np.asarray(CLASSES)[called])
+    uri = stores.tracking_uri(tmp_path)
+    run = stores.log_scored_run(uri, calls_only, metrics={"test_accuracy": accuracy_score(truth, called)})
+    story = multiclass_story(run, prediction_column="predicted")
+    story["metrics"] = story["metrics"][:1]
+    for spec in story["evaluation"]["classes"]:
+        del spec["probability_column"]
+    stores.write_project(tmp_path, {"support": story})
+
+    result = runner.invoke(app, ["build", str(tmp_path), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site" / "support.html").read_text()
+    text = page_text(page)
+    cost = float(COST[truth, called].mean() * 1000)
+    assert "cannot choose calls by expected cost" in text
+    made = calls_cost(MulticlassScores(CLASSES, truth, called), COST, rounds=400, seed=3)
+    assert made.value == pytest.approx(cost)
+    assert (f"The calls as made cost {amount_phrase(made, 'hours of teacher time')} per 1,000 students on the "
+            "evaluation set") in text
+    assert 'data-rule="' not in page and "Log loss" not in text and "How sure it is" not in text
+    likely = re.search(r'data-likely="support">([\d,]+)<', page)
+    assert likely is not None and int(likely.group(1)) == round((called == 0).sum() / len(frame) * 1000)
