@@ -11,6 +11,7 @@ errors and the cost of every forecast as logged, averaged). Target: under 2 s.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1000)
     options = parser.parse_args()
     scores = forecasts(options.rows, seed=20261203)
+    load = os.getloadavg()
 
     def floor() -> float:
         errors = scores.predicted - scores.actual
@@ -62,6 +64,7 @@ def main() -> None:
     def told(name: str, value: float | None, low: float | None, high: float | None) -> str:
         return f"  {name:<26}{value:10.3f}   95% from {low:.3f} to {high:.3f}"
 
+    print(f"load average before: {load[0]:.1f}, after: {os.getloadavg()[0]:.1f} (2 cores: above 2, others share them)")
     print(f"cost_adjustment on {options.rows:,} rows, {options.rounds:,} bootstrap rounds "
           f"(too high costs {OVER:g} a unit, too low {UNDER:g}; averages resampled on "
           f"{found.sampled or found.cases:,} rows)")
