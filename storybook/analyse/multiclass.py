@@ -11,6 +11,7 @@ the project's ``min_count`` is not told that way (too few to say).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -273,7 +274,15 @@ def analyse_multiclass(story: StorySource, task_set: MulticlassSet, words: Vocab
     """A multiclass story's performance and, when it states costs, its cost of error."""
     performance = analyse_performance(story, task_set, words, rules)
     cost = None
-    if story.config.cost_of_error is not None:
-        cost = analyse_multiclass_cost(story.config.cost_of_error, task_set.scores, task_set.classes, words.unit,
-                                       rules)
+    spec = story.config.cost_of_error
+    if spec is not None:
+        limits = spec.class_capacity or {}
+        places = sum(math.floor(limits.get(c.value, 0) / spec.population * task_set.n + 1e-9)
+                     for c in task_set.classes)
+        if all(c.value in limits for c in task_set.classes) and places < task_set.n:
+            raise SourceError(f"the class capacities cannot be kept on the {task_set.n:,} {words.unit} of the "
+                              f"evaluation set: scaled to it they allow {places:,} calls in all",
+                              location=story.yaml.location(("cost_of_error", "class_capacity")),
+                              hint="let at least one class take any number, or raise the capacities")
+        cost = analyse_multiclass_cost(spec, task_set.scores, task_set.classes, words.unit, rules)
     return MulticlassStory(performance=performance, cost=cost)

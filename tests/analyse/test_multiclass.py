@@ -188,3 +188,19 @@ def test_calibration_is_told_from_bands_worked_out_here(tmp_path: Path) -> None:
                     for b in range(10) if (bands_c == b).any()) / 400
         assert line == (f"For students who {MEANS[CLASSES[c]]}: the chance the model gives of that class differs from "
                         f"what happened by {gap_c * 100:.1f} percentage points on average.")
+
+
+def test_capacities_that_cannot_hold_every_student_are_refused_on_their_line(tmp_path: Path) -> None:
+    limits = {"support": 300, "challenge": 300, "neither": 300}
+    with pytest.raises(SourceError, match="together they allow 900 calls of every 1,000") as caught:
+        _story(tmp_path / "a", cost={"matrix": COSTS, "class_capacity": limits})
+    assert caught.value.location is not None
+    # Enough places per 1,000, but not on an evaluation set of 3: scaled down, 500 and 500 of 1,000 give 1 and 1.
+    source = _story(tmp_path / "b", cost={"matrix": COSTS, "class_capacity": {"support": 500, "challenge": 500,
+                                                                               "neither": 0}})
+    rows = [("support", 0.6, 0.1, 0.3), ("neither", 0.2, 0.1, 0.7), ("challenge", 0.2, 0.7, 0.1)]
+    with pytest.raises(SourceError, match="allow 2 calls in all") as refused:
+        analyse_multiclass(source, _set(source, _frame(rows)), WORDS)
+    lines = (source.directory / "story.yaml").read_text().splitlines()
+    assert refused.value.location is not None
+    assert "class_capacity:" in lines[refused.value.location.line - 1]

@@ -317,6 +317,11 @@ def _check_costs_fit(cost: CostOfError, task: Task, evaluation: EvaluationSpec |
         if (cost.class_capacity or {})[called] > cost.population:
             raise KeyedValueError(f"the capacity for {called!r} is more than the population {cost.population}",
                                   ("cost_of_error", "class_capacity", called))
+    limits = cost.class_capacity or {}
+    if set(limits) >= set(classes) and sum(limits.values()) < cost.population:
+        raise KeyedValueError(f"every class has a capacity, and together they allow {sum(limits.values()):,} calls "
+                              f"of every {cost.population:,}: some {classes[0]!r} or other would have nowhere to go",
+                              ("cost_of_error", "class_capacity"))
 
 
 def _repeated(values: Iterable[str]) -> str | None:
