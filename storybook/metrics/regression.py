@@ -181,24 +181,27 @@ def _position(uniform: Floats, n: int) -> Ints:
     return np.clip(np.ceil(uniform * n).astype(np.int64), 1, n) - 1
 
 
-def _resampled_means(columns: Floats, rounds: int, seed: int) -> tuple[Floats, int | None]:
-    """Per round (rows of the result), the column averages of one resample of the rows of ``columns``; and
-    the size of the random sample resampled when there are too many rows to resample whole (else None).
+def _resampled_means(columns: list[Floats], rounds: int, seed: int) -> tuple[Floats, int | None]:
+    """Per round (rows of the result), the averages of ``columns`` (one array per column, one entry per row)
+    over one resample of the rows; and the size of the random sample resampled when there are too many rows to
+    resample whole (else None).
 
     A sample's resampled averages are moved by the gap between the whole set's averages and the sample's, so
     that its intervals (the width of the smaller set) are centred where the figures of every row are: a figure
     never falls outside its own interval because the sample happened to differ from the whole."""
-    n = columns.shape[0]
+    n = columns[0].size
     rows = min(BOOTSTRAP_SAMPLE, max(BOOTSTRAP_WORK // rounds, 1))
     sampled = None
-    shift = np.zeros(columns.shape[1])
-    if n > rows:
+    pick = None
+    if n > rows:  # picked before the columns are stacked: a large set is never copied whole
         pick = np.sort(np.random.default_rng([seed, 1]).choice(n, size=rows, replace=False))
-        whole = columns.mean(axis=0)
-        columns, n, sampled = columns[pick], rows, rows
-        shift = whole - columns.mean(axis=0)
+        n, sampled = rows, rows
+    table = np.column_stack([column if pick is None else column[pick] for column in columns])
+    shift = np.zeros(len(columns))
+    if pick is not None:
+        shift = np.array([float(column.mean()) for column in columns]) - table.mean(axis=0)
     rng = np.random.default_rng([seed, 2])
-    means = np.empty((rounds, columns.shape[1]))
+    means = np.empty((rounds, len(columns)))
     chunk = max(1, _CHUNK // n)
     for start in range(0, rounds, chunk):
         size = min(chunk, rounds - start)
@@ -206,7 +209,7 @@ def _resampled_means(columns: Floats, rounds: int, seed: int) -> tuple[Floats, i
         # often each row was drawn in each round; the averages are then one matrix product for every column.
         draws = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
         counts = np.bincount(draws.ravel(), minlength=size * n).reshape(size, n)
-        means[start:start + size] = counts @ columns / n
+        means[start:start + size] = counts @ table / n
     return means + shift, sampled
 
 
@@ -244,7 +247,7 @@ def figures(scores: RegressionScores, *, rounds: int = 1000, seed: int = 0,
     errors = _nonempty(scores)
     n = scores.n
     actual = scores.actual
-    columns = np.column_stack((np.abs(errors), np.square(errors), errors, actual, np.square(actual)))
+    columns = [np.abs(errors), np.square(errors), errors, actual, np.square(actual)]
     means, sampled = _resampled_means(columns, rounds, seed)
     mae, mse, bias, mean_actual, mean_square = means.T
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -369,7 +372,7 @@ def cost_adjustment(scores: RegressionScores, over: float, under: float, *, roun
 
     first, second = _order_positions(n, k, rounds, np.random.default_rng([seed, 3]))
     chosen = np.clip(0.0, ordered[first], ordered[second] if tied else ordered[first])
-    means, sampled = _resampled_means(np.column_stack((before, before - after)), rounds, seed)
+    means, sampled = _resampled_means([before, before - after], rounds, seed)
     return CostAdjustment(
         over=over, under=under, share_under=float(share),
         adjustment=_percentile(best, chosen, confidence, n),
