@@ -38,6 +38,7 @@ from storybook.analyse.trust_checks.model import (
 from storybook.analyse.trust_checks.statistics import ChangePoint, ReliabilityCurve, find_change, reliability_curve
 from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
 from storybook.analyse.trust_checks.task_model import (
+    check_interval_coverage,
     check_task_held_out,
     check_task_previous_version,
     check_top_label_calibration,
@@ -84,12 +85,15 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 
 
 # The checks a multiclass or regression story can have (a binary story can have every check): no outcome balance
-# or outcome rates per group (a yes/no label's), no gaps between groups yet; calibration only with chances.
+# or outcome rates per group (a yes/no label's), no gaps between groups yet; calibration only with chances
+# (multiclass) or prediction intervals (regression: their coverage against their stated level).
 _TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift")
 _SYSTEM = tuple(check for check in CHECK_TITLES if check.startswith("system."))
 TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression": {"model": ("model.held_out", "model.fold_stability", "model.previous_version"),
                    "data": _TASK_DATA, "system": _SYSTEM},
+    "regression with intervals": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
+                                            "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
     "multiclass": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
                              "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
 }
@@ -217,7 +221,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
 
     attestations = tuple(Attestation(who=a.who, role=a.role, when=a.when, statement=a.statement, check=a.check,
                                      automated=a.automated) for a in spec.attestations)
-    return TrustReport(spec=spec, levels=levels_for(evidence, attestations, expected=TASK_CHECKS.get(config.task)),
+    kind_of_story = config.task + (" with intervals" if config.evaluation is not None
+                                   and config.evaluation.interval_level is not None else "")
+    return TrustReport(spec=spec, levels=levels_for(evidence, attestations, expected=TASK_CHECKS.get(kind_of_story)),
                        rubric=score_rubric(evidence, attestations), reliability=reliability,
                        guarded=tuple(guarded), attestations=attestations)
 
@@ -239,6 +245,11 @@ def _task_model(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, t
     evidence = [check_task_held_out(estimate, kind, phrase, minimum=minimum, maximum=model.maximum, unit=unit,
                                     counted=words.unit, source=source)]
     reliability = None
+    if isinstance(task_set, RegressionSet) and evaluation.interval_level is not None:
+        covered = check_interval_coverage(task_set.scores, level=evaluation.interval_level,
+                                          tolerance=model.calibration_tolerance, unit=words.unit, source=source)
+        if covered is not None:
+            evidence.append(covered)
     if isinstance(task_set, MulticlassSet):
         evidence.append(check_top_label_calibration(task_set.scores, tolerance=model.calibration_tolerance,
                                                     unit=words.unit, source=source))

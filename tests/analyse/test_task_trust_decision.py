@@ -404,3 +404,21 @@ def test_figures_are_told_in_their_own_unit() -> None:
     assert told_value("multiclass_accuracy", 0.805, None) == "81 in 100" and told_value("r2", 0.4123, None) == "0.41"
     assert told_difference("mae", -2.5, "points") == "2.5 points worse"
     assert told_difference("multiclass_accuracy", 0.2, None) == "20 points out of 100 better"
+
+
+def test_a_regression_model_s_calibration_is_the_coverage_of_its_ranges() -> None:
+    from storybook.analyse.trust_checks.task_model import check_interval_coverage
+    from storybook.metrics.regression import RegressionScores
+
+    actual = np.arange(10.0)
+    predicted = actual.copy()
+    lower, upper = actual - 1, actual + 1
+    lower[:2] = actual[:2] + 0.5   # 2 of the 10 outcomes fall below their range: 8 in 10 covered
+    scores = RegressionScores(actual, predicted, lower, upper)
+    strict = check_interval_coverage(scores, level=0.9, tolerance=0.05, unit="patients", source="set")
+    assert strict is not None and strict.passed is False and strict.figures["gap"] == pytest.approx(0.1)
+    assert "held for 80 in 100 of the 10 held-out patients" in strict.sentence and "90 in 100" in strict.sentence
+    loose = check_interval_coverage(scores, level=0.9, tolerance=0.1, unit="patients", source="set")
+    assert loose is not None and loose.passed is True
+    assert check_interval_coverage(RegressionScores(actual, predicted), level=0.9, tolerance=0.1, unit="patients",
+                                   source="set") is None

@@ -17,9 +17,10 @@ from storybook.analyse.task_versions import as_subject, higher_is_better, told_d
 from storybook.analyse.trust_checks.evidence import EPS, Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import ReliabilityCurve, reliability_curve
 from storybook.metrics.multiclass import MulticlassScores
+from storybook.metrics.regression import RegressionScores, interval_coverage
 
-__all__ = ["check_task_held_out", "check_task_previous_version", "check_top_label_calibration",
-           "top_label_curve"]
+__all__ = ["check_interval_coverage", "check_task_held_out", "check_task_previous_version",
+           "check_top_label_calibration", "top_label_curve"]
 
 
 def check_task_held_out(estimate: Estimate, kind: str, phrase: str, *, minimum: float | None,
@@ -114,3 +115,21 @@ def check_top_label_calibration(scores: MulticlassScores, *, tolerance: float, u
                 f"{tolerance * 100:.3g}.")
     figures: dict[str, FigureValue] = {"ece": curve.ece, "n": curve.n, "bins": bins, "tolerance": tolerance}
     return Evidence("model", "model.calibration", sentence, curve.ece <= tolerance + EPS, figures, source)
+
+
+def check_interval_coverage(scores: RegressionScores, *, level: float, tolerance: float, unit: str,
+                            source: str) -> Evidence | None:
+    """A regression model's calibration: the share of outcomes inside the logged prediction intervals against
+    the intervals' stated ``level``; passes when they differ by at most ``tolerance``. None without intervals."""
+    coverage = interval_coverage(scores)
+    if coverage is None or coverage.value is None:
+        return None
+    gap = abs(coverage.value - level)
+    stated = f"{level * 100:.3g} in 100"
+    sentence = (f"Each forecast comes with a range said to hold what happens for {stated} {unit}; it held for "
+                f"{told_value('interval_coverage', coverage.value, None)} of the {coverage.n:,} held-out {unit} "
+                f"{told_range_of('interval_coverage', coverage, None)}, {gap * 100:.2g} points out of 100 from the "
+                f"stated level; the story allows up to {tolerance * 100:.3g}.")
+    figures: dict[str, FigureValue] = {"coverage": coverage.value, "low": coverage.low, "high": coverage.high,
+                                       "n": coverage.n, "level": level, "gap": gap, "tolerance": tolerance}
+    return Evidence("model", "model.calibration", sentence, gap <= tolerance + EPS, figures, source)
