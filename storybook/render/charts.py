@@ -288,7 +288,7 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
 
 
 def error_histogram_chart(name: str, amount_unit: str, edges: Sequence[float], counts: Sequence[int],
-                          too_high: int, too_low: int) -> Chart | None:
+                          too_high: int, too_low: int, beyond: int = 0) -> Chart | None:
     """How many forecasts missed by how much (forecast - what happened): bars right of 0 were too high."""
     if not counts or sum(counts) == 0:
         return None
@@ -302,13 +302,15 @@ def error_histogram_chart(name: str, amount_unit: str, edges: Sequence[float], c
                           "x2": {"field": "to"},
                           "y": _field("forecasts", "quantitative", title="Forecasts")}}
     spec = _spec({"layer": [layer, zero]}, 480, 220)
-    total = sum(counts)
+    total = sum(counts) + beyond
     peak = max(range(len(counts)), key=lambda i: counts[i])
+    left_out = (f" The {beyond:,} largest misses, beyond {amount_number(edges[0])} to {amount_number(edges[-1])} "
+                f"{amount_unit}, are left out of the bars." if beyond else "")
     alt = (f"Bar chart of how far {total:,} forecasts landed from what happened: {too_high:,} were too high and "
            f"{too_low:,} too low; the tallest bar, {counts[peak]:,} forecasts, covers misses from "
-           f"{amount_number(edges[peak])} to {amount_number(edges[peak + 1])} {amount_unit}.")
+           f"{amount_number(edges[peak])} to {amount_number(edges[peak + 1])} {amount_unit}.{left_out}")
     return Chart(name=name, spec=spec, alt=alt,
-                 caption="Right of the dashed line the forecast was too high; left of it, too low.")
+                 caption="Right of the dashed line the forecast was too high; left of it, too low." + left_out)
 
 
 def residuals_chart(name: str, amount_unit: str, points: Sequence[tuple[float, float]], total: int) -> Chart | None:

@@ -220,7 +220,7 @@ def _regression_charts(story: StorySource, performance: RegressionPerformance) -
     histogram = performance.histogram
     charts: list[Placed] = []
     chart = error_histogram_chart(f"{story.slug}-errors", performance.amount_unit, histogram.edges,
-                                  histogram.counts, histogram.too_high, histogram.too_low)
+                                  histogram.counts, histogram.too_high, histogram.too_low, histogram.beyond)
     if chart is not None:
         charts.append(("error-histogram", "", chart))
     chart = residuals_chart(f"{story.slug}-residuals", performance.amount_unit, performance.points, performance.n)

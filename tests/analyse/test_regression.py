@@ -139,3 +139,17 @@ def test_cost_without_rounds_has_no_ranges_and_says_so() -> None:
     text = " ".join(found.sentences)
     assert "(No range: set cost_of_error.bootstrap_rounds above 0 to allow for chance.)" in text
     assert "between" not in text
+
+
+def test_a_few_huge_misses_do_not_squeeze_the_histogram() -> None:
+    """A unit bug: five forecasts a million points off among 2,000 ordinary ones. The bars span the middle 99%
+    of the errors, and the misses left out are counted."""
+    rng = np.random.default_rng(2)
+    actual = rng.normal(150, 50, size=2005)
+    predicted = actual + np.concatenate((rng.normal(0, 10, size=2000), np.full(5, 1e6)))
+    found = analyse_regression(_set(list(actual), list(predicted)), [], WORDS, RULES, target_means="x",
+                               min_slice_size=1)
+    histogram = found.histogram
+    assert len(histogram.counts) <= 40 and histogram.edges[-1] < 100 and histogram.edges[0] > -100
+    assert sum(histogram.counts) + histogram.beyond == 2005 and histogram.beyond >= 5
+    assert histogram.too_high + histogram.too_low + histogram.exact == 2005

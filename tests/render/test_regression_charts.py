@@ -30,3 +30,10 @@ def test_residuals_chart_says_when_it_draws_a_sample() -> None:
     assert sampled is not None and "(a random sample of 3 of the 3,000 forecasts)" in sampled.caption
     assert "Forecast (beds)" in charts.to_svg(whole)
     assert charts.residuals_chart("r", "beds", [], total=0) is None
+
+
+def test_the_misses_left_out_of_the_bars_are_said() -> None:
+    chart = charts.error_histogram_chart("h", "beds", [-2.0, 0.0, 2.0], [3, 4], too_high=6, too_low=4, beyond=3)
+    assert chart is not None
+    assert "of how far 10 forecasts landed" in chart.alt
+    assert "The 3 largest misses, beyond -2 to 2 beds, are left out of the bars." in chart.caption
