@@ -13,6 +13,7 @@ The test reads every module of ``storybook`` with :mod:`ast` (so it sees imports
        5 publish   publish/                              (site, PDFs, Quarto)
        6 review    review/                               (checks, diffs, sign-offs, PR comment)
        7 commands  build, workers, cli, serve, pin, sign, promote, example, logging_api   (on top; they wire the rest)
+                   build_stories, build_site, build_previous                       (the build's stages)
 
 2. **No circles.** No chain of imports leads from a module back to itself, inside a layer or across.
 
@@ -48,6 +49,9 @@ LAYERS: dict[str, int] = {
     "review": 6,
     # 7: commands, on top.
     "build": 7,
+    "build_stories": 7,
+    "build_site": 7,
+    "build_previous": 7,
     "workers": 7,
     "cli": 7,
     "serve": 7,
