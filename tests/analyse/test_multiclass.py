@@ -82,59 +82,6 @@ def test_a_class_with_too_few_students_is_not_told_per_thousand(tmp_path: Path) 
     assert told.accuracy.value == pytest.approx(29 / 30)
 
 
-def test_without_probabilities_the_calls_are_costed_as_made(tmp_path: Path) -> None:
-    source = _story(tmp_path, chances=False, cost={"matrix": COSTS})
-    frame = pd.DataFrame({"label": ["support"] * 10 + ["neither"] * 10,
-                          "predicted": ["support"] * 8 + ["neither"] * 2 + ["neither"] * 9 + ["support"]})
-    result = analyse_multiclass(source, _set(source, frame), WORDS)
-    cost = result.cost
-    assert cost is not None and cost.rule is None
-    # By hand: 2 students who need support taken for neither (8 each), 1 who needs neither for support (1): 17
-    # hours over 20 students, 850 per 1,000.
-    assert cost.calls_cost.value == pytest.approx(850.0)
-    assert "cannot choose calls by expected cost" in cost.comparison[0]
-    assert [c.by_rule for c in cost.counts] == [None, None, None]
-    assert [c.most_likely for c in cost.counts] == [450, 0, 550]
-    assert result.performance.log_loss is None and result.performance.calibration == ()
-
-
-def test_unstated_mistakes_counted_free_are_said_to_be(tmp_path: Path) -> None:
-    source = _story(tmp_path, cost={"matrix": {"support": {"neither": 8}}, "unstated": "zero"})
-    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
-    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
-    assert cost is not None
-    assert "Taking students who need extra support for students who need neither costs 8 each." in cost.prices
-    assert ("Taking students who need neither for students who need extra support costs nothing (not stated; the "
-            "story counts unstated mistakes as free).") in cost.prices
-
-
-def test_a_rule_that_changes_no_call_saves_nothing(tmp_path: Path) -> None:
-    zero_one = {t: {c: 1 for c in CLASSES if c != t} for t in CLASSES}
-    source = _story(tmp_path, cost={"matrix": zero_one})
-    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 10 + [("neither", 0.5, 0.2, 0.3)] * 2
-    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
-    assert cost is not None and cost.rule is not None
-    assert cost.rule.calls.tolist() == cost.rule.most_likely.tolist()
-    assert "Here both ways make the same calls: choosing by expected cost saves nothing." in cost.comparison
-    # The cost of the most likely class: 2 of 24 calls wrong, 1 hour each.
-    assert cost.calls_cost.value == pytest.approx(2 / 24 * 1000)
-
-
-def test_a_limit_the_most_likely_class_keeps_is_not_said_to_be_broken(tmp_path: Path) -> None:
-    source = _story(tmp_path, cost={"matrix": COSTS, "class_capacity": {"support": 600}})
-    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
-    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
-    assert cost is not None
-    assert cost.counts[0].limit == 600 and cost.counts[0].most_likely == 500
-    # By hand: one who needs neither, with chances (.2, .1, .7), expects .1 x 2 + .7 x 1 = 0.9 hours if taken for
-    # support and .2 x 8 + .1 x 3 = 1.9 if not: the rule takes as many as the limit allows, 14 of 24 (0.6 x 24).
-    assert cost.rule is not None and cost.rule.calls_per_class == (14, 0, 10)
-    assert cost.capacity == ("At most 600 of every 1,000 students may be taken for students who need extra support. "
-                             "Taking the most likely class says so of 500; choosing by expected cost within the "
-                             "limit says so of 583.",)
-    assert not any("breaks the limit" in line for line in cost.comparison)
-
-
 def test_a_slice_column_the_set_lacks_is_refused_on_its_line(tmp_path: Path) -> None:
     source = _story(tmp_path, slices=[{"column": "school", "label": "School"}])
     rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
