@@ -21,6 +21,7 @@ from storybook.analyse.task_versions import TaskSet, TaskVersion, figure_of, tas
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks.data import (
     check_class_balance,
+    check_class_shares,
     check_duplicates,
     check_label_rates,
     check_missing,
@@ -95,7 +96,8 @@ TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression with intervals": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
                                             "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
     "multiclass": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
-                             "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
+                             "model.previous_version"), "data": ("data.class_balance", *_TASK_DATA),
+                   "system": _SYSTEM},
 }
 
 
@@ -181,6 +183,10 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
     if (labels is not None or task_set is not None) and evaluation is not None:
         if labels is not None:  # outcome balance and rates are a binary story's (a yes/no label)
             evidence.append(check_class_balance(labels, source=evaluation_source, words=words))
+        elif isinstance(task_set, MulticlassSet):  # a multiclass story's: how many of each class
+            counted = np.bincount(task_set.scores.truth, minlength=task_set.scores.k)
+            shares = [(spec.means, int(count)) for spec, count in zip(task_set.classes, counted, strict=True)]
+            evidence.append(check_class_shares(shares, unit=words.unit, source=evaluation_source))
         for slice_spec in config.slices:
             groups = evaluation[slice_spec.column].rename(slice_spec.label.lower())
             if labels is not None:

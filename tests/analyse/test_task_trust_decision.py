@@ -318,6 +318,9 @@ def test_a_multiclass_story_s_trust_and_decision_say_what_the_numbers_say(
     assert previous.figures["paired"] is True and previous.figures["difference"] == pytest.approx(0.2)
     assert previous.figures["verdict"] == "better"
     assert {level.area: level.level.label for level in trust.levels}["model"] == "emerging"
+    balance = evidence["data.class_balance"]   # 100 students of each class
+    assert balance.passed is True and balance.figures["minority_share"] == pytest.approx(1 / 3)
+    assert "Of the 300 students, 100 need support (33%), 100 need challenge (33%)" in balance.sentence
 
     grounds = {g.id: g for g in brief.grounds}
     assert grounds["right-calls"].outcome == "holds" and "80 in 100" in grounds["right-calls"].sentence

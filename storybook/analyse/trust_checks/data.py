@@ -50,6 +50,24 @@ def check_class_balance(labels: npt.ArrayLike, *, min_share: float = 0.1, source
     return Evidence("data", "data.class_balance", sentence, minority / n >= min_share - EPS, figures, source)
 
 
+def check_class_shares(counts: Sequence[tuple[str, int]], *, unit: str, source: str,
+                       min_share: float | None = None) -> Evidence:
+    """Balance of a multiclass story's classes: passes when the rarest class (``counts``: each class's words,
+    "need extra support", and its rows) is at least ``min_share`` of all rows; by default 10%, or half an even
+    share when there are more than five classes."""
+    n = sum(count for _, count in counts)
+    share = min_share if min_share is not None else min(0.1, 1 / (2 * max(len(counts), 1)))
+    figures: dict[str, FigureValue] = {"n": n, "classes": len(counts), "min_share": share}
+    if n == 0:
+        return Evidence("data", "data.class_balance", f"There are no {unit} to count.", None, figures, source)
+    rarest = min(count for _, count in counts)
+    figures["minority_share"] = rarest / n
+    told = listing([f"{count:,} {means} ({one_in(count, n)})" for means, count in counts])
+    sentence = (f"Of the {n:,} {unit}, {told}; the rarest class makes up {one_in(rarest, n)}, and the story asks "
+                f"for at least {pct(share)}.")
+    return Evidence("data", "data.class_balance", sentence, rarest / n >= share - EPS, figures, source)
+
+
 @dataclass(frozen=True)
 class LabelRate:
     """One group's outcome rate: ``positives`` of ``n`` rows, with its Wilson interval."""
