@@ -1,6 +1,6 @@
-"""The multiclass performance and cost sections (storybook.analyse.multiclass, multiclass_cost) on small sets
-worked out by hand: natural frequencies that add up, classes too small to tell, costs without probabilities,
-unstated cells, a rule that changes nothing, and a slice column the set lacks."""
+"""The multiclass performance section (storybook.analyse.multiclass) on small sets worked out by hand: natural
+frequencies that add up, classes too small to tell, slices, calibration, capacities that cannot hold every student
+and a slice column the set lacks. The cost section's own tests are in test_multiclass_cost.py."""
 
 from __future__ import annotations
 
