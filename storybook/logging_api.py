@@ -82,6 +82,7 @@ def log_scored_set(frame: pd.DataFrame, *, task: Task = "binary", label: str | N
     if not isinstance(frame, pd.DataFrame):
         raise _error(where, f"log_scored_set needs a pandas DataFrame, not {type(frame).__name__}",
                      "build the scored set as a DataFrame, one row per case")
+    frame = frame.rename(columns=str)  # a CSV's column names are text; name the columns as text too
     _check_artifact_path(where, artifact_path)
     roles = _roles(where, task, label=label, score=score, prediction=prediction, probabilities=probabilities,
                    actual=actual, lower=lower, upper=upper)

@@ -212,6 +212,15 @@ def test_a_set_of_the_wrong_shape_is_refused_and_nothing_is_logged(frame: pd.Dat
     assert error.hint
 
 
+def test_columns_named_by_numbers_are_named_as_text(store: str) -> None:
+    import mlflow
+
+    frame = pd.DataFrame({0: [1, 0, 1], 1: [0.8, 0.3, 0.6]})
+    with mlflow.start_run() as run:
+        storybook.log_scored_set(frame, label="0", score="1")
+    assert list(_artifact(store, run.info.run_id, "evaluation/scored.csv").columns) == ["0", "1"]
+
+
 @pytest.mark.usefixtures("store")
 def test_a_repeated_column_name_is_refused() -> None:
     frame = pd.read_csv(io.StringIO("label,score,score\n1,0.5,0.4\n0,0.1,0.2\n"))
