@@ -26,7 +26,13 @@ from storybook.analyse.plain import (
     share_phrase,
 )
 from storybook.metrics.binary import Estimate
-from storybook.metrics.regression import RegressionFigures, RegressionScores, figures, interval_coverage
+from storybook.metrics.regression import (
+    RegressionFigures,
+    RegressionScores,
+    figures,
+    group_averages,
+    interval_coverage,
+)
 from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.schema import SliceSpec
 
@@ -159,16 +165,15 @@ def _slice(spec: SliceSpec, column: pd.Series, scores: RegressionScores, words: 
         n = int(np.count_nonzero(rows))
         if n == 0:
             continue
-        part = RegressionScores(scores.actual[rows], scores.predicted[rows])
-        found = figures(part)
+        mae, lean = group_averages(RegressionScores(scores.actual[rows], scores.predicted[rows]))
         unit = words.amount_unit
         if n < rules.min_count:
             sentence = (f"{name}: too few cases to say ({n:,} {words.unit}; at least {rules.min_count:,} are "
                         "needed).")
         else:
-            sentence = (f"{name} ({n:,} {words.unit}): the forecasts miss by {amount_phrase(found.mae, unit, rules)} "
-                        f"on average, and run {lean_phrase(found.mean_error, unit, rules)}.")
-        groups.append(GroupErrors(value=name, n=n, mae=found.mae, mean_error=found.mean_error,
+            sentence = (f"{name} ({n:,} {words.unit}): the forecasts miss by {amount_phrase(mae, unit, rules)} "
+                        f"on average, and run {lean_phrase(lean, unit, rules)}.")
+        groups.append(GroupErrors(value=name, n=n, mae=mae, mean_error=lean,
                                   small=n < min_slice_size, sentence=sentence))
     return SliceErrors(spec=spec, groups=tuple(groups), merged=grouping.merged)
 

@@ -236,3 +236,22 @@ def test_no_rounds_no_ranges() -> None:
         assert estimate.low is None and estimate.high is None
     with pytest.raises(ValueError, match="0 or more"):
         regression.cost_adjustment(HAND, over=1.0, under=4.0, rounds=-1)
+
+
+def test_group_averages_resample_small_groups_and_use_the_normal_range_for_large_ones() -> None:
+    small = scores_of(500, 21)  # 500 x 1,000 rounds: within GROUP_BOOTSTRAP_WORK, resampled
+    mae, lean = regression.group_averages(small)
+    whole = regression.figures(small)
+    assert mae.value == pytest.approx(mean_absolute_error(small.actual, small.predicted))
+    assert lean.value == pytest.approx(float(np.mean(small.errors)))
+    assert (mae.low, mae.high) == pytest.approx((whole.mae.low, whole.mae.high), rel=1e-12)  # same resampling
+    large = scores_of(5000, 22)  # past the bound: mean +- 1.96 sd / sqrt(n)
+    mae, lean = regression.group_averages(large)
+    misses = np.abs(large.errors)
+    half = 1.959963984540054 * float(np.std(misses, ddof=1)) / np.sqrt(5000)
+    assert mae.low == pytest.approx(float(misses.mean()) - half) and mae.high == pytest.approx(misses.mean() + half)
+    # ... which a row bootstrap of the same group agrees with.
+    draws = np.random.default_rng(5).integers(0, 5000, size=(2000, 5000))
+    low, high = np.percentile(misses[draws].mean(axis=1), [2.5, 97.5])
+    assert mae.low == pytest.approx(low, rel=2e-3) and mae.high == pytest.approx(high, rel=2e-3)
+    assert lean.low is not None and lean.high is not None and lean.low < float(np.mean(large.errors)) < lean.high
