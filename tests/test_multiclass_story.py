@@ -180,6 +180,15 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
             in text)
     assert "Taking students who need extra support for students who need neither costs 8 each." in text
     assert "The calls are chosen from the model's chances alone" in text
+    # Who carries the cost: per school, the cost per 1,000 of its students of each way of choosing.
+    for school in ("Northfield", "Riverside", "Westgate"):
+        rows = (frame["school"] == school).to_numpy()
+        as_made = re.search(rf'data-group-cost="{school}">([\d,]+)', page)
+        by_rule = re.search(rf'data-group-rule-cost="{school}">([\d,]+)', page)
+        assert as_made is not None and by_rule is not None
+        assert int(as_made.group(1).replace(",", "")) == round(COST[truth[rows], called[rows]].mean() * 1000)
+        assert int(by_rule.group(1).replace(",", "")) == round(COST[truth[rows], rule.calls[rows]].mean() * 1000)
+    assert re.search(r"By school, the calls as made cost most for \w+ \(", text), text
     # The most likely class breaks the limit, so the page never advises keeping it.
     assert round((called == 0).sum() / n * 1000) > CAPACITY
     assert "Taking the most likely class breaks the limit on students who need extra support" in text

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.analyse.classification import group_rows
+from storybook.analyse.classification import Grouping, group_rows
 from storybook.analyse.multiclass_cost import MulticlassCost, analyse_multiclass_cost
 from storybook.analyse.plain import (
     DEFAULT_RULES,
@@ -45,6 +45,8 @@ __all__ = [
     "MulticlassPerformance",
     "MulticlassStory",
     "analyse_multiclass",
+    "analyse_performance",
+    "groupings",
     "natural_frequencies",
 ]
 
@@ -179,16 +181,25 @@ def _class_line(i: int, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.i
                      frequency_sentence=frequency_sentence)
 
 
-def _slices(story: StorySource, task_set: MulticlassSet, rules: WordingRules) -> tuple[ClassSlice, ...]:
-    config = story.config
-    frame, scores = task_set.frame, task_set.scores
-    told = []
-    for index, spec in enumerate(config.slices):
+def groupings(story: StorySource, task_set: MulticlassSet) -> list[tuple[SliceSpec, Grouping]]:
+    """Each slice of the story with its rows' groups; a located error for a column the set lacks."""
+    frame = task_set.frame
+    found = []
+    for index, spec in enumerate(story.config.slices):
         if spec.column not in frame.columns:
             raise SourceError(f"the evaluation set has no column {spec.column!r} to slice by",
                               location=story.yaml.location(("slices", index, "column")),
                               hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
-        grouping = group_rows(pd.Series(frame[spec.column]))
+        found.append((spec, group_rows(pd.Series(frame[spec.column]))))
+    return found
+
+
+def _slices(story: StorySource, task_set: MulticlassSet, sliced: list[tuple[SliceSpec, Grouping]],
+            rules: WordingRules) -> tuple[ClassSlice, ...]:
+    config = story.config
+    scores = task_set.scores
+    told = []
+    for spec, grouping in sliced:
         groups, k = len(grouping.names), scores.k
         right = scores.truth == scores.predicted
         # One pass over the rows: per group, its size and right calls; per (group, true class), rows and found.
@@ -241,8 +252,11 @@ def _calibration(scores: multiclass.MulticlassScores, classes: tuple[ClassSpec, 
 
 
 def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Vocabulary,
-                        rules: WordingRules = DEFAULT_RULES) -> MulticlassPerformance:
+                        rules: WordingRules = DEFAULT_RULES, *,
+                        sliced: list[tuple[SliceSpec, Grouping]] | None = None) -> MulticlassPerformance:
+    """The performance section; ``sliced``: the story's slices with their groups, when the caller has them."""
     scores, classes, unit = task_set.scores, task_set.classes, words.unit
+    sliced = groupings(story, task_set) if sliced is None else sliced
     matrix = multiclass.confusion_matrix(scores)
     found, right = multiclass.class_recall(scores), multiclass.class_precision(scores)
     accuracy = multiclass.accuracy(scores)
@@ -266,13 +280,14 @@ def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Voca
         classes=classes, unit=unit, n=scores.n, per=PER, accuracy=accuracy, balanced_accuracy=balanced, macro_f1=macro,
         log_loss=loss, confusion=tuple(tuple(int(v) for v in row) for row in matrix),
         headline=tuple(headline), lines=lines,
-        slices=_slices(story, task_set, rules), bands=bands, calibration=calibration)
+        slices=_slices(story, task_set, sliced, rules), bands=bands, calibration=calibration)
 
 
 def analyse_multiclass(story: StorySource, task_set: MulticlassSet, words: Vocabulary,
                        rules: WordingRules = DEFAULT_RULES) -> MulticlassStory:
     """A multiclass story's performance and, when it states costs, its cost of error."""
-    performance = analyse_performance(story, task_set, words, rules)
+    sliced = groupings(story, task_set)
+    performance = analyse_performance(story, task_set, words, rules, sliced=sliced)
     cost = None
     spec = story.config.cost_of_error
     if spec is not None:
@@ -284,5 +299,6 @@ def analyse_multiclass(story: StorySource, task_set: MulticlassSet, words: Vocab
                               f"evaluation set: scaled to it they allow {places:,} calls in all",
                               location=story.yaml.location(("cost_of_error", "class_capacity")),
                               hint="let at least one class take any number, or raise the capacities")
-        cost = analyse_multiclass_cost(spec, task_set.scores, task_set.classes, words.unit, rules)
+        cost = analyse_multiclass_cost(spec, task_set.scores, task_set.classes, words.unit, rules, slices=sliced,
+                                       min_slice_size=story.config.min_slice_size)
     return MulticlassStory(performance=performance, cost=cost)

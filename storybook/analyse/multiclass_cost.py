@@ -8,17 +8,27 @@ population" are the evaluation's shares scaled to ``cost_of_error.population`` (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from storybook.analyse.plain import DEFAULT_RULES, WordingRules, amount_number, amount_phrase, format_count
+from storybook.analyse.classification import Grouping
+from storybook.analyse.plain import (
+    DEFAULT_RULES,
+    WordingRules,
+    amount_number,
+    amount_phrase,
+    compare,
+    format_count,
+)
 from storybook.metrics.binary import Estimate
 from storybook.metrics.multiclass import CostRule, MulticlassScores, calls_cost, cost_rule
-from storybook.sources.schema import ClassSpec, CostOfError
+from storybook.sources.schema import ClassSpec, CostOfError, SliceSpec
 
-__all__ = ["CallCount", "MulticlassCost", "analyse_multiclass_cost", "cost_matrix", "said_calls"]
+__all__ = ["CallCount", "CostGroup", "CostSlice", "MulticlassCost", "analyse_multiclass_cost", "cost_matrix",
+           "said_calls"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,25 @@ class CallCount:
     by_rule: int | None  # None when the run logged no probabilities (no rule to choose)
     most_likely: int
     limit: int | None
+
+
+@dataclass(frozen=True)
+class CostGroup:
+    """One group of a slice: what its calls cost per ``per`` of its rows, as made (the most likely class) and
+    under the rule (None without probabilities), each with its bootstrap range."""
+
+    value: str
+    n: int
+    small: bool  # fewer rows than the story's min_slice_size: shown, never compared
+    as_made: Estimate
+    by_rule: Estimate | None
+
+
+@dataclass(frozen=True)
+class CostSlice:
+    spec: SliceSpec
+    groups: tuple[CostGroup, ...]
+    sentence: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +75,7 @@ class MulticlassCost:
     counts: tuple[CallCount, ...]
     capacity: tuple[str, ...]  # per limited class, the limit and what each way of choosing does
     summary: str
+    slices: tuple[CostSlice, ...] = ()  # who carries the cost, per slice of the story
 
 
 def cost_matrix(spec: CostOfError, classes: tuple[ClassSpec, ...]) -> npt.NDArray[np.float64]:
@@ -173,9 +203,41 @@ def _capacity(counts: tuple[CallCount, ...], per: int, unit: str) -> tuple[str, 
     return tuple(lines)
 
 
+def _slice(spec: SliceSpec, grouping: Grouping, scores: MulticlassScores, rule: CostRule | None,
+           matrix: npt.NDArray[np.float64], cost: CostOfError, unit: str, min_size: int,
+           rules: WordingRules) -> CostSlice:
+    def priced(rows: npt.NDArray[np.bool_], calls: npt.NDArray[np.intp]) -> Estimate:
+        return calls_cost(MulticlassScores(scores.classes, scores.truth[rows], calls[rows]), matrix,
+                          per=cost.population, rounds=cost.bootstrap_rounds, seed=cost.seed)
+
+    groups = []
+    for code, name in enumerate(grouping.names):
+        rows = grouping.codes == code
+        n = int(rows.sum())
+        groups.append(CostGroup(value=name, n=n, small=n < min_size, as_made=priced(rows, scores.predicted),
+                                by_rule=None if rule is None else priced(rows, rule.calls)))
+    judged = sorted((g for g in groups if not g.small), key=lambda g: (-(g.as_made.value or 0.0), g.value))
+    per = f"per {format_count(cost.population)} {unit}"
+    if len(judged) < 2:
+        sentence = (f"Fewer than 2 {spec.label.lower()} groups have at least {format_count(min_size)} {unit}, so "
+                    "storybook does not compare what their calls cost.")
+    else:
+        top, bottom = judged[0], judged[-1]
+        apart = compare(top.as_made, bottom.as_made, rules)
+        told = ("their ranges do not overlap, so the difference is clear" if apart in ("higher", "lower")
+                else "their ranges overlap, so there is no clear difference")
+        sentence = (f"By {spec.label.lower()}, the calls as made cost most for {top.value} "
+                    f"({amount_phrase(top.as_made, cost.unit, rules)} {per}) and least for {bottom.value} "
+                    f"({amount_phrase(bottom.as_made, cost.unit, rules)}); {told}.")
+    return CostSlice(spec=spec, groups=tuple(groups), sentence=sentence)
+
+
 def analyse_multiclass_cost(spec: CostOfError, scores: MulticlassScores, classes: tuple[ClassSpec, ...],
-                            unit: str, rules: WordingRules = DEFAULT_RULES) -> MulticlassCost:
-    """The cost story of a checked multiclass scored set (``scores``) under the story's ``cost_of_error``."""
+                            unit: str, rules: WordingRules = DEFAULT_RULES, *,
+                            slices: Sequence[tuple[SliceSpec, Grouping]] = (),
+                            min_slice_size: int = 30) -> MulticlassCost:
+    """The cost story of a checked multiclass scored set (``scores``) under the story's ``cost_of_error``;
+    ``slices``: each slice of the story with its rows' groups (who carries the cost)."""
     per, n = spec.population, scores.n
     matrix = cost_matrix(spec, classes)
     limits = spec.class_capacity or {}
@@ -204,4 +266,6 @@ def analyse_multiclass_cost(spec: CostOfError, scores: MulticlassScores, classes
         summary = comparison[0]
     return MulticlassCost(spec=spec, per=per, matrix=matrix, rule=rule, calls_cost=own,
                           prices=_prices(spec, classes, matrix, unit), comparison=comparison, counts=counts,
-                          capacity=_capacity(counts, per, unit), summary=summary)
+                          capacity=_capacity(counts, per, unit), summary=summary,
+                          slices=tuple(_slice(slice_spec, grouping, scores, rule, matrix, spec, unit,
+                                              min_slice_size, rules) for slice_spec, grouping in slices))

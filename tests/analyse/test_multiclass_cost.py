@@ -76,3 +76,22 @@ def test_a_limit_the_most_likely_class_keeps_is_not_said_to_be_broken(tmp_path: 
                              "Taking the most likely class says so of 500; choosing by expected cost within the "
                              "limit says so of 583.",)
     assert not any("breaks the limit" in line for line in cost.comparison)
+
+
+def test_who_carries_the_cost_per_group_worked_out_by_hand(tmp_path: Path) -> None:
+    source = _story(tmp_path, cost={"matrix": COSTS}, slices=[{"column": "school", "label": "School"}])
+    # North: 12 who need support, 4 of them taken for neither (8 hours each): 32 / 12 x 1,000 = 2,667 per 1,000.
+    # South: 12 who need neither, all right: 0. Both below the default min_slice_size of 30: shown, not compared.
+    rows = [("support", 0.8, 0.1, 0.1)] * 8 + [("support", 0.3, 0.1, 0.6)] * 4 + [("neither", 0.1, 0.1, 0.8)] * 12
+    frame = _frame(rows, ["North"] * 12 + ["South"] * 12)
+    cost = analyse_multiclass(source, _set(source, frame), WORDS).cost
+    assert cost is not None and cost.rule is not None
+    (table,) = cost.slices
+    north, south = table.groups
+    assert (north.value, north.n, north.small) == ("North", 12, True)
+    assert north.as_made.value == pytest.approx(32 / 12 * 1000) and south.as_made.value == 0.0
+    # The rule takes the four (.3, .1, .6) students for support: .1 x 2 + .6 x 1 = 0.8 hours expected, against
+    # .3 x 8 + .1 x 3 = 2.7 if left in neither; so it costs them nothing on their true class.
+    assert north.by_rule is not None and north.by_rule.value == 0.0
+    assert table.sentence == ("Fewer than 2 school groups have at least 30 students, so storybook does not compare "
+                              "what their calls cost.")
