@@ -218,14 +218,16 @@ def log_regression_run(uri: str, *, columns: Sequence[str] | None = None, name: 
     from sklearn.model_selection import train_test_split
 
     data = load_diabetes(as_frame=True)
-    features = data.data[list(columns)] if columns is not None else data.data
-    x_train, x_test, y_train, y_test = train_test_split(features, data.target, test_size=0.3, random_state=seed)
+    whole_train, whole_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.3,
+                                                                random_state=seed)
+    chosen = list(columns) if columns is not None else list(data.data.columns)
+    x_train, x_test = whole_train[chosen], whole_test[chosen]
     model = Ridge(alpha=0.1).fit(x_train, y_train)
     predicted = model.predict(x_test)
     frame = pd.concat([pd.DataFrame({"patient_id": [f"p{i}" for i in x_test.index]}),
                        x_test.reset_index(drop=True),
                        pd.DataFrame({"actual": y_test.to_numpy(), "predicted": predicted,
-                                     "age_band": np.where(x_test["age"].to_numpy() > 0, "older", "younger")})],
+                                     "age_band": np.where(whole_test["age"].to_numpy() > 0, "older", "younger")})],
                       axis=1)
     metrics = {"test_mae": float(mean_absolute_error(y_test, predicted)),
                "test_rmse": float(np.sqrt(mean_squared_error(y_test, predicted))),
@@ -251,10 +253,11 @@ def log_multiclass_run(uri: str, *, columns: Sequence[str] | None = None, name: 
     from sklearn.preprocessing import StandardScaler
 
     data = load_wine(as_frame=True)
-    features = data.data[list(columns)] if columns is not None else data.data
     labels = data.target.map(dict(enumerate(WINE_CLASSES))).rename("label")
-    x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=0.3, random_state=seed,
-                                                        stratify=labels)
+    whole_train, whole_test, y_train, y_test = train_test_split(data.data, labels, test_size=0.3,
+                                                                random_state=seed, stratify=labels)
+    chosen = list(columns) if columns is not None else list(data.data.columns)
+    x_train, x_test = whole_train[chosen], whole_test[chosen]
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(x_train, y_train)
     order = [list(model.classes_).index(c) for c in WINE_CLASSES]
     chance = model.predict_proba(x_test)[:, order]
@@ -264,7 +267,7 @@ def log_multiclass_run(uri: str, *, columns: Sequence[str] | None = None, name: 
         for index, value in enumerate(WINE_CLASSES):
             frame[f"p_{value}"] = chance[:, index]
     frame["predicted"] = np.asarray(WINE_CLASSES)[np.argmax(chance, axis=1)]
-    frame["colour_band"] = np.where(x_test["color_intensity"].to_numpy() > 5, "deep", "light")
+    frame["colour_band"] = np.where(whole_test["color_intensity"].to_numpy() > 5, "deep", "light")
     metrics = {"test_accuracy": float(accuracy_score(y_test, frame["predicted"])),
                "test_log_loss": float(log_loss(y_test, model.predict_proba(x_test), labels=model.classes_))}
     run_id, version = _log_task_run(uri, model, frame, x_test, metrics, experiment=experiment, name=name,

@@ -80,6 +80,7 @@ def test_a_regression_models_versions_are_compared_on_the_average_miss(tmp_path:
     spec, left, right, verdict, sentence = side.rows[0]
     assert (left.value, right.value) == (pytest.approx(maes[2]), pytest.approx(maes[1]))
     assert verdict in ("better", "worse", "no clear difference")
+    assert spec.key == "test_mae" and "For version 2 (champion" in sentence and "for version 1 (previous" in sentence
     text = _side_by_side_text(tmp_path)
     assert "Version 2 (champion) beside version 1 (previous)" in text
     assert f"the figure 'Average miss' is {told_value('mae', maes[2], 'points')}" in text

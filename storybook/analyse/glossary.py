@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from storybook.analyse.comparison import in_use_alias
 from storybook.analyse.plain import Vocabulary, capitalise, full_stop
+from storybook.metrics.kinds import TASKS, Task
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, GlossaryEntry, ProjectConfig, StoryConfig
 
 __all__ = [
@@ -63,6 +64,7 @@ class _Context:
     false_negative_means: str | None
     slice_labels: tuple[str, ...]
     in_use_alias: str = DEFAULT_IN_USE_ALIAS
+    task: Task = "binary"
 
 
 InStory = Callable[[_Context], str | None]
@@ -70,10 +72,29 @@ InStory = Callable[[_Context], str | None]
 
 @dataclass(frozen=True)
 class DefaultTerm:
+    """A default entry, for the stories of ``tasks`` only (a regression story has no threshold or recall)."""
+
     name: str
     plain: str
     in_story: InStory | None = None
     also: tuple[str, ...] = ()
+    tasks: tuple[Task, ...] = TASKS
+
+
+_BINARY: tuple[Task, ...] = ("binary",)
+_CLASSIFIERS: tuple[Task, ...] = ("binary", "multiclass")
+_REGRESSION: tuple[Task, ...] = ("regression",)
+_MULTICLASS: tuple[Task, ...] = ("multiclass",)
+
+
+def _binary_only(told: InStory) -> InStory:
+    """An "in this story" line told with a binary story's words only (a multiclass story has no one positive
+    outcome, so the line is left out rather than told wrongly)."""
+    return lambda c: told(c) if c.task == "binary" else None
+
+
+def _amount(c: _Context) -> str:
+    return c.words.amount_unit or "units"
 
 
 def _fp(c: _Context) -> str:
@@ -98,15 +119,19 @@ def _slice(c: _Context) -> str | None:
 DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("accuracy", "Of all cases, the share where the model's call is right. It can look high when one "
                 "outcome is rare, so read it next to recall and precision.",
-                lambda c: f"Of all {c.words.unit}, the share for whom the model's call is right."),
+                lambda c: f"Of all {c.words.unit}, the share for whom the model's call is right.", tasks=_CLASSIFIERS),
+    DefaultTerm("bias", "Whether the forecasts lean one way: the average of forecast minus what happened. Above 0 "
+                "the forecasts run high, below 0 they run low; 0 is no lean either way.",
+                lambda c: f"Counted in {_amount(c)}: a bias of 5 means the forecasts are 5 {_amount(c)} too high on "
+                "average.", ("mean error",), tasks=_REGRESSION),
     DefaultTerm("Brier score", "The average squared gap between the predicted chance and what happened (0 or 1). "
                 "0 is perfect; always saying 50% scores 0.25.",
                 lambda c: f"Lower is better: it is low when the chances given to {c.words.unit} are close to what "
-                "happened to them."),
+                "happened to them.", tasks=_BINARY),
     DefaultTerm("calibration", "Whether the model's predicted chances match what happens: of all cases given a "
                 "30% chance, about 30 in 100 should turn out positive.",
-                lambda c: f"Of the {c.words.unit} the model gives a 30% chance, about 30 in 100 should really "
-                f"{c.words.positive}.", ("calibrated",)),
+                _binary_only(lambda c: f"Of the {c.words.unit} the model gives a 30% chance, about 30 in 100 should "
+                             f"really {c.words.positive}."), ("calibrated",), tasks=_CLASSIFIERS),
     DefaultTerm("challenger", "A newer version of the model, tested side by side with the one in use (the "
                 "champion) before it may replace it."),
     DefaultTerm("champion", "The version of the model in use now.",
@@ -120,15 +145,19 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 lambda c: f"The {c.words.unit} seen in day-to-day use, or their measurements, differ from those "
                 "the model learned from.", ("shift", "data shift", "distribution shift")),
     DefaultTerm("F1 score", "A single score that balances recall and precision (their harmonic mean); 1 is "
-                "perfect, 0 is the worst.", None, ("F1",)),
+                "perfect, 0 is the worst.", None, ("F1",), tasks=_CLASSIFIERS),
     DefaultTerm("false negative", "The model says no, but the true answer is yes: a missed case.", _fn,
-                ("missed case",)),
+                ("missed case",), tasks=_BINARY),
     DefaultTerm("false positive", "The model says yes, but the true answer is no: a false alarm.", _fp,
-                ("false alarm",)),
+                ("false alarm",), tasks=_BINARY),
+    DefaultTerm("found", "Of the cases truly of one class, the share the model puts in that class (also called "
+                "the class's recall). Each class has its own.",
+                lambda c: f"Of the {c.words.unit} truly of a class, the share the model says are of it.", ("finds",),
+                tasks=_MULTICLASS),
     DefaultTerm("guardrail", "A limit set in advance on a figure watched while the model is in use; crossing it "
                 "is a signal to look into the model before trusting it further.",
                 lambda c: f"A limit on a figure about the {c.words.unit} the model scores each day, such as the "
-                "average predicted chance."),
+                + ("average forecast." if c.task == "regression" else "average predicted chance.")),
     DefaultTerm("held-out", "Kept aside while the model learns and used only to test it, so the test is fair.",
                 None, ("test set",)),
     DefaultTerm("interval", "The range of values the evaluation supports. A 95% interval is built so that, in "
@@ -136,38 +165,58 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 "wider it is.",
                 lambda c: f"The fewer {c.words.unit} an evaluation has, the wider the range around each figure.",
                 ("95% interval", "confidence interval")),
+    DefaultTerm("log loss", "How sure the model was of each case's true class: the average of minus the natural "
+                "logarithm of the chance it gave that class. 0 is perfect; confident wrong calls cost the most.",
+                None, ("cross-entropy",), tasks=_CLASSIFIERS),
     DefaultTerm("ML Test Score", "A checklist of 28 tests of how ready a machine-learning system is for "
                 "day-to-day use (Breck et al., 2017), in four groups of seven: data, model, infrastructure and "
                 "monitoring."),
     DefaultTerm("precision", "Of all the cases the model flags, the share that really are positive. High "
                 "precision means few false alarms.",
                 lambda c: f"Of the {c.words.unit} who are {c.words.flagged}, the share who really "
-                f"{c.words.positive}."),
+                f"{c.words.positive}.", tasks=_BINARY),
     DefaultTerm("PSI", "Population Stability Index: how far the spread of one measurement has moved between two "
                 "sets of data. Below 0.1: no real shift; 0.1 to 0.25: a moderate one; 0.25 and above: a major one.",
                 lambda c: f"How far a measurement of the {c.words.unit} seen in use has moved from the same "
                 "measurement in the training data.", ("population stability index",)),
+    DefaultTerm("R²", "How much smaller the forecasts' squared misses are than those of always forecasting the "
+                "average of what happened: 1 is perfect, 0 is no better than that average, below 0 is worse.",
+                None, ("R-squared", "R squared"), tasks=_REGRESSION),
     DefaultTerm("recall", "Of all the cases that really are positive, the share the model flags. High recall "
                 "means few cases are missed.",
                 lambda c: f"Of the {c.words.unit} who {c.words.positive}, the share who are {c.words.flagged}.",
-                ("sensitivity",)),
+                ("sensitivity",), tasks=_BINARY),
     DefaultTerm("regularisation", "A setting that keeps a model simple, so that it learns the general pattern "
                 "rather than the quirks of its training data.", None, ("regularization",)),
+    DefaultTerm("right when it says so", "Of the cases the model puts in one class, the share truly of that class "
+                "(also called the class's precision). Each class has its own.",
+                lambda c: f"Of the {c.words.unit} the model says are of a class, the share truly of it.",
+                tasks=_MULTICLASS),
+    DefaultTerm("RMSE", "Root mean squared error: like the typical error, but large misses count for more (the "
+                "square root of the average squared miss). It is never below the typical error.",
+                lambda c: f"Counted in {_amount(c)}, as the forecasts are.", ("root mean squared error",),
+                tasks=_REGRESSION),
     DefaultTerm("ROC AUC", "How well the scores put cases in order: pick one positive and one negative case at "
                 "random; ROC AUC is how often the positive one gets the higher score. 0.5 is a coin toss, 1 is "
                 "perfect.",
                 lambda c: f"Pick one of the {c.words.unit} who {c.words.positive} and one of those who "
-                f"{c.words.negative}: how often the first gets the higher score.", ("AUC", "area under the curve")),
+                f"{c.words.negative}: how often the first gets the higher score.", ("AUC", "area under the curve"),
+                tasks=_BINARY),
     DefaultTerm("slice", "A group of cases that share something (a site, an age band), looked at on its own to "
                 "see whether the model works as well for it.", _slice, ("subgroup",)),
     DefaultTerm("specificity", "Of all the cases that really are negative, the share the model correctly leaves "
                 "alone.",
                 lambda c: f"Of the {c.words.unit} who {c.words.negative}, the share who are not "
-                f"{c.words.flagged}."),
+                f"{c.words.flagged}.", tasks=_BINARY),
     DefaultTerm("threshold", "The score at or above which the model says yes. Moving it trades missed cases "
                 "against false alarms.",
                 lambda c: f"{capitalise(c.words.unit)} whose score is at or above the threshold are {c.words.flagged}; "
-                "the others are not.", ("decision threshold", "cut-off")),
+                "the others are not.", ("decision threshold", "cut-off"), tasks=_BINARY),
+    DefaultTerm("typical error", "How far a forecast lands from what happened, on average, whichever way it "
+                "misses (the mean absolute error, MAE).",
+                lambda c: f"Counted in {_amount(c)}: a typical error of 12 means the forecasts are usually off by "
+                f"about 12 {_amount(c)}, too high or too low.", ("average miss", "mean absolute error", "MAE"),
+                tasks=_REGRESSION),
 )
 
 # Machine-learning words a reader should find in the glossary before meeting them in prose (lower case; a
@@ -180,7 +229,8 @@ JARGON: tuple[str, ...] = (
     "random forest", "neural network", "feature importance", "shap", "embedding", "logit", "softmax", "epoch",
     "training set", "validation set", "test set", "ground truth", "baseline model", "drift", "data drift",
     "concept drift", "psi", "population stability index", "ensemble", "classifier", "precision-recall",
-    "interval", "confidence interval", "p-value", "statistically significant",
+    "interval", "confidence interval", "p-value", "statistically significant", "mae", "mean absolute error",
+    "rmse", "root mean squared error", "r²", "r-squared", "mean error", "macro f1", "balanced accuracy",
 )
 
 _PLACEHOLDERS = ("unit", "positive", "negative", "flagged")
@@ -202,16 +252,18 @@ def build_glossary(words: Vocabulary, *, project: Mapping[str, TermOverride | No
                    story: Mapping[str, TermOverride | None] | None = None,
                    false_positive_means: str | None = None, false_negative_means: str | None = None,
                    slice_labels: Sequence[str] = (), in_use_alias: str = DEFAULT_IN_USE_ALIAS,
-                   ) -> tuple[Term, ...]:
+                   task: Task = "binary") -> tuple[Term, ...]:
     """storybook's defaults, then the project's entries, then the story's; alphabetical, unique anchors.
 
     A later entry with the same name (case-insensitive) replaces an earlier one whole; ``None`` removes it.
     A spelling claimed by a later entry (its name or ``also``) is taken away from earlier entries.
     """
     context = _Context(words, false_positive_means, false_negative_means,
-                       tuple(label.lower() for label in slice_labels), in_use_alias)
+                       tuple(label.lower() for label in slice_labels), in_use_alias, task)
     entries: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}
     for default in DEFAULT_TERMS:
+        if task not in default.tasks:
+            continue
         told = default.in_story(context) if default.in_story is not None else None
         entries[default.name.lower()] = (default.name, default.plain, told, default.also)
     for overrides in (project or {}, story or {}):
@@ -258,4 +310,4 @@ def story_glossary(config: StoryConfig, project: ProjectConfig | None, words: Vo
         story=_overrides(config.glossary),
         false_positive_means=cost.false_positive_means if cost is not None else None,
         false_negative_means=cost.false_negative_means if cost is not None else None,
-        slice_labels=[s.label for s in config.slices], in_use_alias=in_use_alias(config, project))
+        slice_labels=[s.label for s in config.slices], in_use_alias=in_use_alias(config, project), task=config.task)

@@ -9,8 +9,9 @@ Each finding has the line it starts on and a fix. All four are warnings (as the 
     percent-without-denominator a percentage (a literal "12%" or a ``| percent`` reference) whose sentence
                                 never says out of how many ("of 340", "out of", "in 100", "5/12")
     metric-without-baseline     a sentence that gives a score-like figure (accuracy, ROC AUC, F1, Brier score,
-                                log loss, or a ``metric("key")`` of such a kind) with nothing to compare it
-                                with ("than", "compared with", "the previous version", "a coin toss"...)
+                                log loss, RMSE, R², or a ``metric("key")`` of a score-like kind in the table of
+                                kinds) with nothing to compare it with ("than", "compared with", "the previous
+                                version", "a coin toss"...)
     slice-without-size          a sentence that gives a figure for a group of a slice (a group value of
                                 several words, or one next to a word of the slice's label) without a count
                                 of cases; a sentence that names only the slice is about the overall figure
@@ -64,7 +65,8 @@ _DENOMINATOR = re.compile(
 _DECIMAL = re.compile(r"(?<![\w.,])\d*\.\d+(?!\w|\.\d)")
 _WHOLE = re.compile(r"(?<![\w.,])(?<!in )\d[\d,]*(?![\w.,]*\d)(?!\s?(?:%|per ?cent\b))(?!\s+in\s+\d)",
                     re.IGNORECASE)
-_SCORE_WORDS = re.compile(r"\b(?:accuracy|roc auc|auc|f1(?: score)?|brier score|log loss)\b", re.IGNORECASE)
+_SCORE_WORDS = re.compile(r"\b(?:(?:balanced )?accuracy|roc auc|auc|(?:macro )?f1(?: score)?|brier score|log loss|"
+                          r"rmse|r²|r-squared)\b", re.IGNORECASE)
 _COMPARISON = re.compile(
     r"\b(?:than|compared?|comparison|versus|vs\.?|against|baseline|previous|earlier|before|last (?:year|month|"
     r"version)|up from|down from|coin toss|by chance|at random|chance alone|perfect|target|goal|at least|at most|"
