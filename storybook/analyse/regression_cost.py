@@ -20,7 +20,6 @@ from storybook.analyse.plain import (
     WordingRules,
     amount_number,
     amount_phrase,
-    capitalise,
     lean_phrase,
     point_share,
 )
@@ -116,7 +115,7 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
                     per: int, at_or_below: float) -> list[str]:
     unit, cost_unit = words.amount_unit, spec.unit
     sentences = [
-        f"{capitalise(spec.owner)} states the costs, in {cost_unit}: a forecast that is too high costs "
+        f"Costs as stated by {spec.owner} (in {cost_unit}): a forecast that is too high costs "
         f"{amount_number(found.over)} for each of the {unit} it is over, and one that is too low costs "
         f"{amount_number(found.under)} for each of the {unit} it is under."]
     adjustment = found.adjustment

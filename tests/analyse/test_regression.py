@@ -112,8 +112,8 @@ def test_cost_hand_worked() -> None:
     found = analyse_regression_cost(spec, scored, [SliceSpec(column="ward", label="Ward")], WORDS, RULES)
     assert found.adjustment.adjustment.value == 1.0
     text = " ".join(found.sentences)
-    assert text.startswith("The ward manager states the costs, in minutes: a forecast that is too high costs 1 for "
-                           "each of the points it is over, and one that is too low costs 3")
+    assert text.startswith("Costs as stated by the ward manager (in minutes): a forecast that is too high costs 1 "
+                           "for each of the points it is over, and one that is too low costs 3")
     # Residuals at or below 1: -2, 1, 0, -4, -2 -> 5 of 6 = 83 in 100, at least the 75 in 100 asked for.
     assert "the forecast plus 1 points: then 83 in 100 outcomes in the evaluation set fall at or below the plan, " \
            "where these costs ask for at least 75 in 100" in text
