@@ -80,6 +80,7 @@ def test_the_diabetes_story_builds_and_its_figures_equal_sklearn(project_copy: P
     shift = (example_diabetes.START + timedelta(days=example_diabetes.SHIFT_DAY - 1)).strftime("%-d %B %Y")
     assert re.search(rf"first broke its guardrails \(100\.00 to 220\.00\) on {shift}", page), page
     assert re.search(rf"changed on {shift}: about [\d.,]+ on average before, about [\d.,]+ after", page)
+    assert re.search(r"The model leans most on [a-z ()-]+: shuffling it raises the average miss by", page)
     pdf = project_copy / "site" / f"{DIABETES}.pdf"
     from pypdf import PdfReader
 
@@ -155,6 +156,7 @@ def test_the_student_support_story_builds_and_its_figures_equal_sklearn(project_
     assert re.search(r"who need extra support for students who need neither costs 8\b", page)
     assert re.search(r"At most 300 of every 1,000 students\b", page)
     assert re.search(r"Choosing by expected cost saves between [\d,]+ and [\d,]+ weeks of lost learning", page)
+    assert re.search(r"The model leans most on [a-z ()-]+: shuffling it costs [\d.]+ points of accuracy", page)
     from pypdf import PdfReader
 
     pdf = project_copy / "site" / f"{STUDENTS}.pdf"
