@@ -1,7 +1,10 @@
 """The glossary of a story: the words a reader may not know, in plain words and in the story's own terms.
 
 storybook ships default entries (:data:`DEFAULT_TERMS`: recall, precision, threshold, false positive, ROC AUC,
-drift, guardrail...). Each has a plain definition and, where it helps, the same idea told in the story's own
+drift, guardrail...), each for the tasks it belongs to: a regression story gets the typical error, bias, R² and
+RMSE and no threshold or recall; a multiclass story each class's "found" and "right when it says so"; the
+task-blind words (interval, drift, slice...) go to every story. Each has a plain definition and, where it helps,
+the same idea told in the story's own
 vocabulary (:class:`storybook.analyse.plain.Vocabulary`): "patients who have a harmless tumour but are put at
 the front of the queue anyway". A project (``glossary:`` in storybook.yaml) and a story (``glossary:`` in
 story.yaml) may add terms, replace an entry whole (by its name, case-insensitive) or drop one (``null``); the
@@ -87,12 +90,6 @@ _REGRESSION: tuple[Task, ...] = ("regression",)
 _MULTICLASS: tuple[Task, ...] = ("multiclass",)
 
 
-def _binary_only(told: InStory) -> InStory:
-    """An "in this story" line told with a binary story's words only (a multiclass story has no one positive
-    outcome, so the line is left out rather than told wrongly)."""
-    return lambda c: told(c) if c.task == "binary" else None
-
-
 def _amount(c: _Context) -> str:
     return c.words.amount_unit or "units"
 
@@ -119,7 +116,10 @@ def _slice(c: _Context) -> str | None:
 DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("accuracy", "Of all cases, the share where the model's call is right. It can look high when one "
                 "outcome is rare, so read it next to recall and precision.",
-                lambda c: f"Of all {c.words.unit}, the share for whom the model's call is right.", tasks=_CLASSIFIERS),
+                lambda c: f"Of all {c.words.unit}, the share for whom the model's call is right.", tasks=_BINARY),
+    DefaultTerm("accuracy", "Of all cases, the share whose class the model calls right. It can look high when one "
+                "class is much more common than the others, so read it next to each class's figures.",
+                lambda c: f"Of all {c.words.unit}, the share whose class the model calls right.", tasks=_MULTICLASS),
     DefaultTerm("bias", "Whether the forecasts lean one way: the average of forecast minus what happened. Above 0 "
                 "the forecasts run high, below 0 they run low; 0 is no lean either way.",
                 lambda c: f"Counted in {_amount(c)}: a bias of 5 means the forecasts are 5 {_amount(c)} too high on "
@@ -130,8 +130,12 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 "happened to them.", tasks=_BINARY),
     DefaultTerm("calibration", "Whether the model's predicted chances match what happens: of all cases given a "
                 "30% chance, about 30 in 100 should turn out positive.",
-                _binary_only(lambda c: f"Of the {c.words.unit} the model gives a 30% chance, about 30 in 100 should "
-                             f"really {c.words.positive}."), ("calibrated",), tasks=_CLASSIFIERS),
+                lambda c: f"Of the {c.words.unit} the model gives a 30% chance, about 30 in 100 should really "
+                f"{c.words.positive}.", ("calibrated",), tasks=_BINARY),
+    DefaultTerm("calibration", "Whether the model's chances match what happens: of all cases whose most likely "
+                "class is given a 70% chance, about 70 in 100 should truly be of that class.",
+                lambda c: f"Of the {c.words.unit} whose most likely class the model gives a 70% chance, about 70 in "
+                "100 should truly be of it.", ("calibrated",), tasks=_MULTICLASS),
     DefaultTerm("challenger", "A newer version of the model, tested side by side with the one in use (the "
                 "champion) before it may replace it."),
     DefaultTerm("champion", "The version of the model in use now.",

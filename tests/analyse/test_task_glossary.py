@@ -42,8 +42,12 @@ def test_a_multiclass_glossary_defines_found_and_right_per_class_without_binary_
     terms = _terms("multiclass")
     assert terms["found"] == ("Of the patients truly of a class, the share the model says are of it.", ("finds",))
     assert terms["right when it says so"][0] == "Of the patients the model says are of a class, the share truly of it."
-    assert terms["calibration"][0] is None  # its binary line ("should really are positive") is not told
-    assert terms["accuracy"][0] == "Of all patients, the share for whom the model's call is right."
+    # told of the most likely class, never as a binary story's ("should really are positive")
+    assert terms["calibration"][0] == ("Of the patients whose most likely class the model gives a 70% chance, "
+                                       "about 70 in 100 should truly be of it.")
+    assert terms["accuracy"][0] == "Of all patients, the share whose class the model calls right."
+    plain = {t.name: t.plain for t in build_glossary(PATIENTS, task="multiclass")}
+    assert "recall" not in plain["accuracy"] and "positive" not in plain["calibration"]
     assert not {"recall", "precision", "threshold", "typical error", "R²"} & set(terms)
 
 
