@@ -23,7 +23,7 @@ Conventions:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -110,10 +110,35 @@ def accuracy(scores: MulticlassScores) -> Estimate:
     return proportion(int(np.count_nonzero(scores.truth == scores.predicted)), scores.n)
 
 
-def _cell_draws(cells: npt.NDArray[np.int64], rounds: int, seed: int) -> npt.NDArray[np.int64]:
-    """``rounds`` resamples of ``cells.sum()`` rows, told as counts per cell (see the module docstring)."""
+# At most this many drawn counts are held at once (rounds x cells) while resampling.
+_DRAWN_AT_ONCE = 4_000_000
+
+
+def _draws(cells: npt.NDArray[np.int64], rounds: int, seed: int) -> Iterator[npt.NDArray[np.int64]]:
+    """``rounds`` resamples of ``cells.sum()`` rows, told as counts per cell (one row per resample), in chunks so
+    that memory stays bounded however many cells there are (the same draws as all at once)."""
     n = int(cells.sum())
-    return np.random.default_rng(seed).multinomial(n, cells / n, size=rounds).astype(np.int64)
+    rng = np.random.default_rng(seed)
+    shares = cells / n
+    chunk = max(1, _DRAWN_AT_ONCE // max(int(cells.size), 1))
+    for start in range(0, rounds, chunk):
+        yield rng.multinomial(n, shares, size=min(chunk, rounds - start)).astype(np.int64)
+
+
+def _cell_sums(cells: npt.NDArray[np.int64], values: Floats, rounds: int, seed: int) -> Floats:
+    """Per resample, the sum over rows of ``values`` (cells x m: each cell's value per row)."""
+    return np.asarray(np.concatenate([drawn.astype(np.float64) @ values for drawn in _draws(cells, rounds, seed)]),
+                      dtype=np.float64)
+
+
+def _distinct(ids: Ints, size: int) -> tuple[Ints, npt.NDArray[np.int64]]:
+    """The distinct cell ids among ``ids`` (each below ``size``) and how many rows each holds."""
+    if size <= 1_000_000:
+        counts = np.bincount(ids, minlength=size).astype(np.int64)
+        used = np.flatnonzero(counts).astype(np.intp)
+        return used, counts[used]
+    found, many = np.unique(ids, return_counts=True)
+    return found.astype(np.intp), many.astype(np.int64)
 
 
 def _percentile(value: float, samples: Floats, n: int, confidence: float = 0.95) -> Estimate:
@@ -145,8 +170,9 @@ def balanced_accuracy(scores: MulticlassScores, *, rounds: int = BOOTSTRAP_ROUND
     value = float(_balanced(matrix))
     if rounds < 1:
         return Estimate(value, None, None, scores.n)
-    draws = _cell_draws(matrix.ravel(), rounds, seed).reshape(rounds, scores.k, scores.k)
-    return _percentile(value, _balanced(draws), scores.n)
+    k = scores.k
+    samples = np.concatenate([_balanced(drawn.reshape(-1, k, k)) for drawn in _draws(matrix.ravel(), rounds, seed)])
+    return _percentile(value, samples, scores.n)
 
 
 def macro_f1(scores: MulticlassScores) -> Estimate:
@@ -373,16 +399,14 @@ def cost_rule(scores: MulticlassScores, cost: npt.ArrayLike, *, capacity: Sequen
     calls = least_cost_calls(expected, limits)
     likely = scores.predicted
     # Each row is one cell (true class, most likely call, rule's call); the costs depend only on the cells.
-    cells = np.bincount((scores.truth * k + likely) * k + calls, minlength=k ** 3).astype(np.int64)
-    t, m, r = np.unravel_index(np.arange(k ** 3), (k, k, k))
+    used, cells = _distinct((scores.truth * k + likely) * k + calls, k ** 3)
+    t, m, r = np.unravel_index(used, (k, k, k))
     rule_cost, likely_cost = matrix[t, r], matrix[t, m]
     whole_rule = float(cells @ rule_cost) / n * per
     whole_likely = float(cells @ likely_cost) / n * per
     if rounds >= 1:
-        used = np.flatnonzero(cells)
-        draws = _cell_draws(cells[used], rounds, seed).astype(np.float64)
-        rule_rounds = draws @ rule_cost[used] / n * per
-        likely_rounds = draws @ likely_cost[used] / n * per
+        sums = _cell_sums(cells, np.column_stack((rule_cost, likely_cost)), rounds, seed) / n * per
+        rule_rounds, likely_rounds = sums[:, 0], sums[:, 1]
         rule_e = _percentile(whole_rule, rule_rounds, n, confidence)
         likely_e = _percentile(whole_likely, likely_rounds, n, confidence)
         saving = _percentile(whole_likely - whole_rule, likely_rounds - rule_rounds, n, confidence)
@@ -411,5 +435,5 @@ def calls_cost(scores: MulticlassScores, cost: npt.ArrayLike, *, per: int = 1000
     if rounds < 1:
         return Estimate(whole, None, None, scores.n)
     used = np.flatnonzero(cells)
-    draws = _cell_draws(cells[used], rounds, seed).astype(np.float64)
-    return _percentile(whole, draws @ prices[used] / scores.n * per, scores.n, confidence)
+    sums = _cell_sums(cells[used], prices[used, None], rounds, seed)[:, 0]
+    return _percentile(whole, sums / scores.n * per, scores.n, confidence)

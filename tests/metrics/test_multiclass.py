@@ -265,3 +265,29 @@ def test_the_cost_of_logged_calls_without_probabilities() -> None:
     assert cost.value == pytest.approx(11 / 8 * 1000)
     assert cost.low is not None and cost.high is not None and cost.low <= cost.value <= cost.high
     assert cost.value == multiclass.cost_rule(HAND, COST, rounds=1).most_likely_cost.value
+
+
+def test_resampling_in_chunks_draws_what_one_batch_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    scores = random_scores(500, 4, seed=6)
+    cost = np.arange(16, dtype=np.float64).reshape(4, 4) * (1 - np.eye(4))
+    whole = multiclass.cost_rule(scores, cost, rounds=300, seed=2)
+    balanced = multiclass.balanced_accuracy(scores, rounds=300, seed=2)
+    monkeypatch.setattr(multiclass, "_DRAWN_AT_ONCE", 50)  # a few resamples at a time
+    chunked = multiclass.cost_rule(scores, cost, rounds=300, seed=2)
+    assert (chunked.saving, chunked.cost, chunked.most_likely_cost) == (whole.saving, whole.cost,
+                                                                       whole.most_likely_cost)
+    assert multiclass.balanced_accuracy(scores, rounds=300, seed=2) == balanced
+
+
+def test_many_classes_keep_the_rule_exact_without_a_cell_per_combination() -> None:
+    # 120 classes: 1,728,000 combinations of (true class, most likely, rule), counted only where rows fall.
+    scores = random_scores(3000, 120, seed=7)
+    assert scores.probabilities is not None
+    rng = np.random.default_rng(1)
+    cost = rng.uniform(0, 5, size=(120, 120)) * (1 - np.eye(120))
+    result = multiclass.cost_rule(scores, cost, rounds=200, seed=0)
+    rule = np.argmin(scores.probabilities @ cost, axis=1)
+    assert result.calls.tolist() == rule.tolist()
+    saving = (cost[scores.truth, scores.predicted] - cost[scores.truth, rule]).mean() * 1000
+    assert result.saving.value == pytest.approx(saving)
+    assert result.saving.low is not None and result.saving.low <= saving <= (result.saving.high or 0.0)
