@@ -299,6 +299,13 @@ def analyse_multiclass(story: StorySource, task_set: MulticlassSet, words: Vocab
                               f"evaluation set: scaled to it they allow {places:,} calls in all",
                               location=story.yaml.location(("cost_of_error", "class_capacity")),
                               hint="let at least one class take any number, or raise the capacities")
-        cost = analyse_multiclass_cost(spec, task_set.scores, task_set.classes, words.unit, rules, slices=sliced,
-                                       min_slice_size=story.config.min_slice_size)
+        try:
+            cost = analyse_multiclass_cost(spec, task_set.scores, task_set.classes, words.unit, rules,
+                                           slices=sliced, min_slice_size=story.config.min_slice_size)
+        except multiclass.TooManyToPlace as exc:
+            raise SourceError(f"the calls within the class capacities cannot be worked out exactly on this "
+                              f"evaluation set: {exc}",
+                              location=story.yaml.location(("cost_of_error", "class_capacity")),
+                              hint="state a capacity for one class only (that case has no such bound), or tell the "
+                                   "story on a random sample of the evaluation set") from None
     return MulticlassStory(performance=performance, cost=cost)

@@ -33,9 +33,11 @@ from storybook.metrics.binary import Estimate, proportion
 
 __all__ = [
     "BOOTSTRAP_ROUNDS",
+    "PLACED_AT_MOST",
     "CalibrationBand",
     "CostRule",
     "MulticlassScores",
+    "TooManyToPlace",
     "accuracy",
     "balanced_accuracy",
     "calls_cost",
@@ -108,6 +110,15 @@ def class_precision(scores: MulticlassScores) -> tuple[Estimate, ...]:
 def accuracy(scores: MulticlassScores) -> Estimate:
     """The share of rows whose call is their true class (Wilson interval)."""
     return proportion(int(np.count_nonzero(scores.truth == scores.predicted)), scores.n)
+
+
+# The linear programme behind two or more binding limits grows faster than its rows (about 2 s for 40,000 on a
+# laptop core); past this many rows to place, least_cost_calls says so instead of running for minutes.
+PLACED_AT_MOST = 100_000
+
+
+class TooManyToPlace(ValueError):
+    """Too many rows contest the limited classes to place them exactly (see :data:`PLACED_AT_MOST`)."""
 
 
 # At most this many drawn counts are held at once (rounds x cells) while resampling.
@@ -286,6 +297,9 @@ def least_cost_calls(expected: Floats, limits: Sequence[int | None] | None = Non
     if (counts[limited] <= caps[limited]).all():
         return free  # the cheapest calls already keep within every limit
     if limited.all():
+        if n > PLACED_AT_MOST:
+            raise TooManyToPlace(f"with a limit on every class, storybook places at most {PLACED_AT_MOST:,} rows "
+                                 f"exactly, and there are {n:,}")
         return _place(expected, caps.astype(np.float64))
     calls: Ints = free.copy()
     open_classes, limited_classes = np.flatnonzero(~limited), np.flatnonzero(limited)
@@ -298,6 +312,9 @@ def least_cost_calls(expected: Floats, limits: Sequence[int | None] | None = Non
         gain = open_cost[rows] - expected[rows, c]
         calls[rows[np.argsort(-gain, kind="stable")][: int(caps[c])]] = c
         return calls
+    if rows.size > PLACED_AT_MOST:
+        raise TooManyToPlace(f"with limits on {limited_classes.size} classes, {rows.size:,} rows would rather take "
+                             f"a limited class; storybook places at most {PLACED_AT_MOST:,} such rows exactly")
     # Each remaining row goes to its cheapest class without a limit (option 0) or to one of the limited ones.
     options = np.column_stack((open_cost[rows], expected[np.ix_(rows, limited_classes)]))
     placed = _place(options, np.concatenate(([np.inf], caps[limited_classes].astype(np.float64))))

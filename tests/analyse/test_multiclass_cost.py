@@ -95,3 +95,17 @@ def test_who_carries_the_cost_per_group_worked_out_by_hand(tmp_path: Path) -> No
     assert north.by_rule is not None and north.by_rule.value == 0.0
     assert table.sentence == ("Fewer than 2 school groups have at least 30 students, so storybook does not compare "
                               "what their calls cost.")
+
+
+def test_limits_too_costly_to_place_exactly_are_refused_on_their_line(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from storybook.errors import SourceError
+    from storybook.metrics import multiclass
+
+    source = _story(tmp_path, cost={"matrix": COSTS, "class_capacity": {"support": 100, "challenge": 100}})
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("challenge", 0.2, 0.7, 0.1)] * 12
+    monkeypatch.setattr(multiclass, "PLACED_AT_MOST", 5)
+    with pytest.raises(SourceError, match="cannot be worked out exactly") as caught:
+        analyse_multiclass(source, _set(source, _frame(rows)), WORDS)
+    lines = (source.directory / "story.yaml").read_text().splitlines()
+    assert caught.value.location is not None and "class_capacity:" in lines[caught.value.location.line - 1]

@@ -291,3 +291,14 @@ def test_many_classes_keep_the_rule_exact_without_a_cell_per_combination() -> No
     saving = (cost[scores.truth, scores.predicted] - cost[scores.truth, rule]).mean() * 1000
     assert result.saving.value == pytest.approx(saving)
     assert result.saving.low is not None and result.saving.low <= saving <= (result.saving.high or 0.0)
+
+
+def test_too_many_rows_to_place_within_several_limits_is_said_not_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = multiclass.expected_costs(PROBABILITIES, COST)
+    monkeypatch.setattr(multiclass, "PLACED_AT_MOST", 2)
+    with pytest.raises(multiclass.TooManyToPlace, match="places at most 2 such rows"):
+        multiclass.least_cost_calls(expected, (1, 1, None))
+    with pytest.raises(multiclass.TooManyToPlace, match="a limit on every class"):
+        multiclass.least_cost_calls(expected, (3, 3, 2))
+    # One limit is placed greedily, with no such bound.
+    assert np.bincount(multiclass.least_cost_calls(expected, (1, None, None)), minlength=3)[0] <= 1
