@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
+import mlflow
+import mlflow.pyfunc
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.inspection import permutation_importance
 from typer.testing import CliRunner
@@ -24,9 +28,11 @@ from tests.stores import (
     log_multiclass_run,
     log_regression_run,
     multiclass_evaluation,
+    register,
     regression_evaluation,
     story,
     tracking_uri,
+    use_experiment,
     write_project,
 )
 
@@ -153,3 +159,63 @@ def test_the_log_loss_without_chances_is_refused_on_its_line(tmp_path: Path) -> 
                                                multiclass_evaluation(chances=False), drivers={"metric": "log_loss"})})
     with pytest.raises(SourceError, match="the log loss needs each class's chance"):
         load_story(root, root / "stories" / "s")
+
+
+def test_regression_drivers_within_each_slice_group_are_sklearns_on_the_groups_rows(tmp_path: Path) -> None:
+    run = log_regression_run(tracking_uri(tmp_path))
+    write_project(tmp_path, {"s": story("progression", "champion", [{"key": "test_mae", "label": "Average miss",
+                                                                     "kind": "mae"}], regression_evaluation(),
+                                        slices=[{"column": "age_band", "label": "Age"}],
+                                        drivers={"repeats": REPEATS, "seed": SEED})})
+    loaded = load_story(tmp_path, tmp_path / "stories" / "s")
+    resolved = MlflowSource(tracking_uri(tmp_path), tmp_path / ".cache").resolve(loaded)
+    assert resolved.drivers is not None
+    table = resolved.drivers.table
+    for group in ("older", "younger"):
+        rows = (run.frame["age_band"] == group).to_numpy()
+        theirs = permutation_importance(run.model, run.features[rows], run.truth[rows],
+                                        scoring="neg_mean_absolute_error", n_repeats=REPEATS, random_state=SEED)
+        ours = table[(table["slice"] == "age_band") & (table["group"] == group)]
+        for index, feature in enumerate(run.features.columns):
+            drops = ours[ours["feature"] == feature].sort_values("repeat")["drop"].tolist()
+            assert drops == pytest.approx(list(theirs.importances[index]), abs=1e-9)
+
+
+class _Chances(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    """A model that is not scikit-learn to MLflow: a table of chances with a column per class (in the model's own
+    order, not the story's), or the forecasts of a regression."""
+
+    def __init__(self, model: Any, chances: bool) -> None:
+        self.model = model
+        self.chances = chances
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
+        if self.chances:
+            return pd.DataFrame(self.model.predict_proba(model_input), columns=list(self.model.classes_))
+        return self.model.predict(model_input)
+
+
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_drivers_of_a_pyfunc_model_are_read_in_the_storys_order(tmp_path: Path, task: str) -> None:
+    uri = tracking_uri(tmp_path)
+    if task == "regression":
+        run = log_regression_run(uri, alias="sklearn")
+        evaluation, metric, scoring, name = regression_evaluation(), "mae", "neg_mean_absolute_error", "progression"
+    else:
+        run = log_multiclass_run(uri, alias="sklearn")
+        evaluation, metric, scoring, name = multiclass_evaluation(), "log_loss", "neg_log_loss", "cultivar"
+    use_experiment(uri, "pyfunc")
+    with mlflow.start_run() as logged, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # MLflow suggests type hints on predict
+        mlflow.log_metric("k", 1.0)
+        mlflow.log_text(run.frame.to_csv(index=False), "evaluation/scored.csv")
+        mlflow.pyfunc.log_model(name="model", python_model=_Chances(run.model, task == "multiclass"),
+                                input_example=run.features.head(3))
+    register(uri, logged.info.run_id, name, "champion")
+    loaded = _project(tmp_path, name, [{"key": "k", "label": "K", "kind": "other"}], evaluation,
+                      {"metric": metric, "by_slice": False})
+    ours = _drops(tmp_path, loaded)
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring=scoring, n_repeats=REPEATS,
+                                    random_state=SEED)
+    for index, feature in enumerate(run.features.columns):
+        assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-9)
