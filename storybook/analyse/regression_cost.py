@@ -142,8 +142,7 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
     else:
         sentences.append(
             f"Forecasting for {population} costs {amount_phrase(before, cost_unit, rules)} with the forecasts as "
-            f"they are, and {amount_phrase(after, cost_unit, rules)} with {plan}: a saving of "
-            f"{amount_phrase(saving, cost_unit, rules)}.")
+            f"they are, and {amount_phrase(after, cost_unit, rules)} with {plan}: {_saving(saving, cost_unit, rules)}.")
     if adjustment.value != 0:
         sentences.append(f"The amount was chosen on the same evaluation set it is measured on, so on new "
                          f"{words.unit} the saving is likely to be somewhat smaller.")
@@ -151,6 +150,14 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
         sentences.append(f"The ranges of these costs come from a random sample of {found.sampled:,} of the "
                          f"{found.cases:,} {words.unit}, so they are wider than the whole set's would be.")
     return sentences
+
+
+def _saving(saving: Estimate, unit: str, rules: WordingRules) -> str:
+    """"a saving of about 40 minutes", or, when the range reaches below 0 (on some resamples the plan costs
+    more), "between 10 minutes lost and 90 minutes saved"."""
+    if saving.low is not None and saving.low < 0:
+        return lean_phrase(saving, unit, rules, high="saved", low="lost")
+    return f"a saving of {amount_phrase(saving, unit, rules)}"
 
 
 def _frequency_sentence(told: ErrorFrequencies, words: Vocabulary, *, stated: bool) -> str:

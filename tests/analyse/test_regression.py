@@ -153,3 +153,12 @@ def test_a_few_huge_misses_do_not_squeeze_the_histogram() -> None:
     assert len(histogram.counts) <= 40 and histogram.edges[-1] < 100 and histogram.edges[0] > -100
     assert sum(histogram.counts) + histogram.beyond == 2005 and histogram.beyond >= 5
     assert histogram.too_high + histogram.too_low + histogram.exact == 2005
+
+
+def test_a_saving_whose_range_reaches_below_zero_is_told_as_a_possible_loss() -> None:
+    from storybook.analyse.regression_cost import _saving
+
+    rules = plain.WordingRules()
+    told = _saving(Estimate(500, -100, 2000, 100), "minutes", rules)
+    assert told == "between 100 minutes lost and 2,000 minutes saved"
+    assert _saving(Estimate(500, 100, 2000, 100), "minutes", rules) == "a saving of between 100 and 2,000 minutes"
