@@ -179,9 +179,15 @@ def _progress_bars() -> Iterator[_Bars | None]:
         yield _Bars(progress)
 
 
+ExampleFolder = Annotated[Path, typer.Argument(
+    help="The example project's folder: one that holds it already (trained and built again), or a new or empty "
+    "folder, into which its storybook.yaml and stories are written first (no file is ever replaced).",
+    show_default="the current folder")]
+
+
 @app.command()
 def example(
-    project: ProjectArg = Path("."),
+    project: ExampleFolder = Path("."),
     build_site: Annotated[bool, typer.Option("--build/--no-build", help="Build the site (and PDFs) after "
                                              "training.")] = True,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes for the build.",
@@ -194,11 +200,18 @@ def example(
     production series) to the sqlite store named in storybook.yaml, registers them as versions 1 and 2
     with the aliases champion and challenger; also a diabetes progression regression and a three-way
     student-support model (simulated students), each registered with the alias champion. Then builds the
-    site and PDFs.
+    site and PDFs. In a folder without a project (no storybook.yaml there or above), first writes the example
+    project there: storybook.yaml and the stories.
     """
     from storybook.example import train_example
+    from storybook.example_files import has_project, write_example
 
     with _exit_codes():
+        if not has_project(project):
+            written = write_example(project)
+            stories = sorted({path.parent.name for path in written if path.name == "story.yaml"})
+            out.print(f"wrote the example project into {escape(for_terminal(str(project)))}: storybook.yaml and "
+                      f"{len(stories)} stories ({', '.join(stories)})")
         summary = train_example(project)
     out.print(summary)
     if build_site:

@@ -84,7 +84,7 @@ def train_example(project: Path) -> str:
     expected = f"sqlite:///{STORE_DIR}/mlflow.db"
     if loaded.config.tracking_uri != expected:
         raise ConfigError(f"the example logs to a local store; storybook.yaml must say tracking_uri: {expected}",
-                          hint="run the example in the project that ships it")
+                          hint="run storybook example NEW_FOLDER: it writes the example project there first")
     store = _store(root)
     return _quietly(f"sqlite:///{store / 'mlflow.db'}", (store / "artifacts").as_uri())
 

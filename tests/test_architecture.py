@@ -61,6 +61,7 @@ LAYERS: dict[str, int] = {
     "example": 7,
     "example_students": 7,
     "example_diabetes": 7,
+    "example_files": 7,
     "example_project": 7,  # data only: the example's storybook.yaml and stories, shipped in the wheel
     "logging_api": 7,
     "commands": 7,
