@@ -61,7 +61,7 @@ def test_reader_follows_index_to_story_and_sees_charts(served: str, built_site: 
         page = browser.new_page()
         page.on("request", lambda request: requests.append(request.url))
         page.goto(start)
-        assert page.locator("h1").first.inner_text() == "Screening model stories"
+        assert page.locator("h1").first.inner_text() == "Model stories"
         page.get_by_role("link", name="Which tumour scans should a specialist see first?", exact=True).click()
         page.wait_for_load_state("load")
         assert page.url.endswith(f"{STORY}.html")

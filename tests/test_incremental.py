@@ -119,7 +119,7 @@ def test_unchanged_stories_come_from_the_cache_and_each_change_renders_what_it_t
 
     # storybook.yaml is part of every key too.
     config = many / "storybook.yaml"
-    config.write_text(config.read_text().replace("title: Screening model stories", "title: Screening stories"))
+    config.write_text(config.read_text().replace("title: Model stories", "title: Our model stories"))
     assert build(many, pdf=False, now=TUESDAY, only=slugs, jobs=1).rendered == slugs
 
 
