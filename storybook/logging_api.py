@@ -225,6 +225,11 @@ def _check_columns(where: Location | None, frame: pd.DataFrame, roles: Mapping[s
         if role == "slices" and column in used:
             raise _error(where, f"slice {column!r} is also a column the model's figures are read from",
                          "slice by a property of the cases (a school, a clinic), not by a label or a prediction")
+        if role == "slices" and frame[column].isna().any():
+            empty = frame[column].isna()
+            raise _error(where, f"slice {column!r} is empty in {_rows(int(empty.sum()))} (the first is row "
+                         f"{int(empty.to_numpy().nonzero()[0][0]) + 1}); a story would not know their group",
+                         "name the group of every row, e.g. 'not recorded'")
 
 
 def _check_binary(where: Location | None, frame: pd.DataFrame, label: str, score: str) -> None:

@@ -40,7 +40,7 @@ def _client(project: Path) -> MlflowClient:
 
 
 def _scored(client: MlflowClient, model: str) -> tuple[str, pd.DataFrame]:
-    run_id = client.get_model_version_by_alias(model, "champion").run_id
+    run_id = str(client.get_model_version_by_alias(model, "champion").run_id)
     return run_id, pd.read_csv(client.download_artifacts(run_id, "evaluation/scored.csv"))
 
 
@@ -89,7 +89,7 @@ def test_the_diabetes_story_builds_and_its_figures_equal_sklearn(project_copy: P
 
 def test_the_production_series_jumps_by_orders_of_magnitude_on_the_shift_day(trained_project: Path) -> None:
     client = _client(trained_project)
-    run_id = client.get_model_version_by_alias(example_diabetes.MODEL_NAME, "champion").run_id
+    run_id = str(client.get_model_version_by_alias(example_diabetes.MODEL_NAME, "champion").run_id)
     history = sorted(client.get_metric_history(run_id, "production_prediction_mean"), key=lambda m: m.step)
     assert [m.step for m in history] == list(range(1, example_diabetes.DAYS + 1))
     before = [m.value for m in history if m.step < example_diabetes.SHIFT_DAY]
