@@ -245,7 +245,8 @@ KINDS: tuple[MetricKindInfo, ...] = (
         from_set=_figure("median_absolute_error"),
         words=KindWords(
             definition="Half of the forecasts miss by less than this, half by more (median absolute error).",
-            phrase="median miss", sentence="The median miss (half of the forecasts miss by less, half by more) is {amount}",
+            phrase="median miss",
+            sentence="The median miss (half of the forecasts miss by less, half by more) is {amount}",
             short_name="median miss")),
     MetricKindInfo(
         "mean_error", "regression", None, "bootstrap", "all", from_set=_figure("mean_error"),
