@@ -127,6 +127,10 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
                      r"points too high and (\d+) more than 40 points too low", text)
     assert told is not None
     assert sum(map(int, told.groups())) == 100
+    within_told, high_told, low_told = told.groups()
+    assert (f"Picture of 100 forecasts, one square each: {within_told} within 40 points; {high_told} more than 40 "
+            f"points too high; {low_told} more than 40 points too low.") in html.unescape(page)
+    assert (tmp_path / "site" / "charts" / "progression-forecast-icons.svg").is_file()
     assert abs(int(told.group(1)) - within * 100 / len(y)) < 1 and abs(int(told.group(2)) - too_high * 100 / len(y)) < 1
     assert "Who carries the errors" in text
     assert "By sex: the group " in text and "This story does not break results down by group" not in text

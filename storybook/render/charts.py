@@ -35,6 +35,7 @@ __all__ = [
     "cost_chart",
     "drawable",
     "error_histogram_chart",
+    "forecast_icon_array",
     "guarded_series_chart",
     "icon_array",
     "reliability_chart",
@@ -231,6 +232,28 @@ def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[
     parts = "; ".join(f"{counts.get(c, 0):,} {descriptions.get(c, c)}" for c in ICON_CATEGORIES)
     alt_text = f"Picture of {total:,} {unit}, one square each: {parts}."
     return Chart(name=name, spec=spec, alt=alt_text, caption=f"What happens to {total:,} {unit}, one square each.")
+
+
+def forecast_icon_array(name: str, within: int, too_high: int, too_low: int, tolerance: str) -> Chart:
+    """Natural frequencies of a regression story's forecasts: one square per forecast out of ``within +
+    too_high + too_low``, coloured by whether it landed within ``tolerance`` ("25 points") of what happened."""
+    categories = (f"within {tolerance}", f"more than {tolerance} too high", f"more than {tolerance} too low")
+    counts = dict(zip(categories, (within, too_high, too_low), strict=True))
+    total = within + too_high + too_low
+    columns = max(10, math.ceil(math.sqrt(total * 1.6)))
+    cells = [category for category in categories for _ in range(counts[category])]
+    values = [{"column": i % columns, "row": i // columns, "what": what} for i, what in enumerate(cells)]
+    legend = {"labelFontSize": 12, "orient": "bottom"}
+    spec = _spec({"data": {"values": values}, "mark": {"type": "square", "size": 40},
+                  "encoding": {"color": _field("what", "nominal", legend=legend, title=None,
+                                               scale={"domain": list(categories),
+                                                      "range": ["#1b7a3a", "#e0a100", "#b3261e"]}),
+                               "x": _field("column", "ordinal", axis=None),
+                               "y": _field("row", "ordinal", axis=None)}},
+                 columns * 11, math.ceil(total / columns) * 11)
+    parts = "; ".join(f"{count:,} {category}" for category, count in counts.items())
+    return Chart(name=name, spec=spec, alt=f"Picture of {total:,} forecasts, one square each: {parts}.",
+                 caption=f"Where {total:,} forecasts land, one square each.")
 
 
 def guarded_series_chart(name: str, label: str, series: Series, lower: float | None, upper: float | None,

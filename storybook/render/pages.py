@@ -30,6 +30,7 @@ from storybook.analyse.page_words import (
 )
 from storybook.analyse.plain import (
     RATE_NAMES,
+    amount_number,
     format_count,
     format_date,
     format_number,
@@ -46,6 +47,7 @@ from storybook.render.charts import (
     class_calls_chart,
     cost_chart,
     error_histogram_chart,
+    forecast_icon_array,
     guarded_series_chart,
     icon_array,
     reliability_chart,
@@ -311,6 +313,12 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
                    if c is not None]
     if analysis.regression is not None:
         placed += _regression_charts(story, analysis.regression)
+    frequencies = analysis.regression_cost.frequencies if analysis.regression_cost is not None else None
+    if frequencies is not None:
+        tolerance = f"{amount_number(frequencies.tolerance)} {card.words.amount_unit}"
+        placed.append(("forecast-icons", "", forecast_icon_array(
+            f"{story.slug}-forecast-icons", frequencies.within, frequencies.too_high, frequencies.too_low,
+            tolerance)))
     if analysis.multiclass is not None:
         placed += _multiclass_charts(story, analysis.multiclass.performance)
     figures = Figures(placed)

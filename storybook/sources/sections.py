@@ -62,8 +62,10 @@ SECTIONS: tuple[Section, ...] = (
             charts=("slices", "series", "error-histogram", "residuals", "class-calls")),
     Section("drivers", "What drives the predictions", charts=("drivers",)),
     Section("history", "The model's history", charts=("timeline",)),
-    # "icons": the icon array of the threshold in use; "cost-curve": the cost of every threshold.
-    Section("cost-of-error", "What mistakes cost", markdown="story", charts=("icons", "cost-curve")),
+    # "icons": the icon array of the threshold in use; "cost-curve": the cost of every threshold;
+    # "forecast-icons": a regression story's forecasts out of 100, within the tolerance, too high or too low.
+    Section("cost-of-error", "What mistakes cost", markdown="story", charts=("icons", "cost-curve",
+                                                                          "forecast-icons")),
     # "calibration": scores against what happened (trust in the model); "guard": a guarded production series.
     Section("trust", "How far to trust it", charts=("calibration", "guard")),
     Section("claims", "Claims checked against the data"),

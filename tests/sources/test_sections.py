@@ -62,7 +62,7 @@ def test_every_chart_belongs_to_exactly_one_section() -> None:
                               "guard"}
     assert chart_section("series").id == "quantitative-analyses"
     assert chart_section("guard").id == "trust"
-    assert section("cost-of-error").charts == ("icons", "cost-curve")
+    assert section("cost-of-error").charts == ("icons", "cost-curve", "forecast-icons")
     with pytest.raises(KeyError, match="the charts are"):
         chart_section("production")
     with pytest.raises(KeyError, match="the sections are"):
