@@ -16,10 +16,12 @@ from typer.testing import CliRunner
 from storybook.analyse.story import analyse_story
 from storybook.analyse.task_versions import told_value
 from storybook.cli import app
+from storybook.errors import SourceError
 from storybook.metrics.binary import proportion
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.sources.loader import StorySource, load_story
 from tests.stores import (
+    _log_task_run,
     log_multiclass_run,
     log_regression_run,
     multiclass_evaluation,
@@ -108,3 +110,20 @@ def test_a_multiclass_models_versions_are_compared_on_accuracy(tmp_path: Path) -
     assert "both versions scored the same cases, resampled together" in step.sentence
     text = _side_by_side_text(tmp_path)
     assert "the figure 'Right calls' is" in text and "Version 2 (champion) beside version 1 (previous)" in text
+
+
+def test_a_version_whose_set_lacks_the_forecasts_is_named_on_the_storys_line(tmp_path: Path) -> None:
+    uri = tracking_uri(tmp_path)
+    old = log_regression_run(uri, alias="previous")
+    renamed = old.frame.rename(columns={"predicted": "forecast"})
+    _log_task_run(uri, old.model, renamed, old.features, {"test_mae": 1.0}, experiment="progression",
+                  name="progression", alias="previous")  # version 2: the forecasts under another name
+    log_regression_run(uri, alias="champion")  # version 3, the story's
+    loaded = _load(tmp_path, "progression", [{"key": "test_mae", "label": "Average miss", "kind": "mae"}],
+                   regression_evaluation())
+    with pytest.raises(SourceError, match="of version 2 has no column 'predicted'") as caught:
+        MlflowSource(uri, tmp_path / ".cache").resolve(loaded)
+    lines = (tmp_path / "stories" / "s" / "story.yaml").read_text().splitlines()
+    assert caught.value.location is not None
+    assert "prediction_column: predicted" in lines[(caught.value.location.line or 0) - 1]
+    assert "every version the history shows needs the same columns" in str(caught.value.hint)

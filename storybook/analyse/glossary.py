@@ -120,6 +120,10 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("accuracy", "Of all cases, the share whose class the model calls right. It can look high when one "
                 "class is much more common than the others, so read it next to each class's figures.",
                 lambda c: f"Of all {c.words.unit}, the share whose class the model calls right.", tasks=_MULTICLASS),
+    DefaultTerm("balanced accuracy", "For each class, the share of its cases the model finds, averaged over the "
+                "classes, so that each class counts the same however many cases it has.",
+                lambda c: f"Each class of {c.words.unit} counts the same, however few {c.words.unit} it has.",
+                tasks=_MULTICLASS),
     DefaultTerm("bias", "Whether the forecasts lean one way: the average of forecast minus what happened. Above 0 "
                 "the forecasts run high, below 0 they run low; 0 is no lean either way.",
                 lambda c: f"Counted in {_amount(c)}: a bias of 5 means the forecasts are 5 {_amount(c)} too high on "
@@ -172,6 +176,8 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("log loss", "How sure the model was of each case's true class: the average of minus the natural "
                 "logarithm of the chance it gave that class. 0 is perfect; confident wrong calls cost the most.",
                 None, ("cross-entropy",), tasks=_CLASSIFIERS),
+    DefaultTerm("macro F1", "For each class, a score that balances finding its cases against wrong calls of it "
+                "(F1), averaged over the classes: 1 is perfect, 0 the worst.", None, tasks=_MULTICLASS),
     DefaultTerm("ML Test Score", "A checklist of 28 tests of how ready a machine-learning system is for "
                 "day-to-day use (Breck et al., 2017), in four groups of seven: data, model, infrastructure and "
                 "monitoring."),

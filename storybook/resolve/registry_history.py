@@ -122,7 +122,14 @@ def _scored_sets(source: MlflowReader, story: StorySource, versions: list[ModelV
     for version in versions:
         frame = source.evaluation_table(version.run_id, evaluation.artifact, location)
         if story.config.task != "binary":
-            reduced = _task_rows(story, frame, version)
+            try:
+                reduced = _task_rows(story, frame, version)
+            except SourceError as error:
+                if len(versions) < 2:
+                    raise
+                hint = ((error.hint + "; ") if error.hint else "") + (
+                    "every version the history shows needs the same columns (or set history.scored_sets: false)")
+                raise SourceError(error.message, location=error.location, hint=hint) from None
         else:
             for key, column in (("label_column", evaluation.label_column),
                                 ("score_column", evaluation.score_column)):

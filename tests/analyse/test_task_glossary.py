@@ -49,6 +49,9 @@ def test_a_multiclass_glossary_defines_found_and_right_per_class_without_binary_
     plain = {t.name: t.plain for t in build_glossary(PATIENTS, task="multiclass")}
     assert "recall" not in plain["accuracy"] and "positive" not in plain["calibration"]
     assert not {"recall", "precision", "threshold", "typical error", "R²"} & set(terms)
+    spellings = [s for t in build_glossary(PATIENTS, task="multiclass") for s in t.spellings]
+    text = "Its balanced accuracy and macro F1 are shown with the log loss.\n"
+    assert find_jargon(text, spellings) == []  # every multiclass word an author may use has its entry
 
 
 def test_a_binary_glossary_is_unchanged_by_the_other_tasks() -> None:
