@@ -305,3 +305,21 @@ def test_a_set_with_calls_only_is_told_without_a_rule(tmp_path: Path) -> None:
     assert 'data-rule="' not in page and "Log loss" not in text and "How sure it is" not in text
     likely = re.search(r'data-likely="support">([\d,]+)<', page)
     assert likely is not None and int(likely.group(1)) == round((called == 0).sum() / len(frame) * 1000)
+
+
+def test_check_names_what_a_multiclass_story_can_fix_when_a_figure_does_not_match(tmp_path: Path) -> None:
+    from storybook.review.check import check_project
+
+    frame = scored_students()
+    truth, _, called = read_back(frame)
+    uri = stores.tracking_uri(tmp_path)
+    run = stores.log_scored_run(uri, frame, metrics={"test_accuracy": 0.5})  # not this set's accuracy
+    story = multiclass_story(run)
+    story["metrics"] = story["metrics"][:1]
+    stores.write_project(tmp_path, {"support": story})
+
+    report = check_project(tmp_path, online=True)
+    (mismatch,) = [f for f in report.findings if f.code == "figure-mismatch"]
+    assert f"the evaluation set gives {accuracy_score(truth, called):.4f}" in mismatch.message
+    assert "fix the classes' values or probability columns" in mismatch.message
+    assert "positive_value" not in mismatch.message and "threshold" not in mismatch.message

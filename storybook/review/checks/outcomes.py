@@ -49,6 +49,10 @@ def signoffs(found: Collector, directory: Path, roles: list[str], story: StorySo
 def figure_mismatches(found: Collector, story: StorySource, analysis: StoryAnalysis) -> None:
     """A logged figure the evaluation set does not reproduce (storybook.analyse.reconcile) fails check on the
     metric's line in story.yaml, with both values and the likely cause."""
+    # What in the evaluation: section could make the set give another figure, by the story's task.
+    settings = {"binary": "fix positive_value or the threshold",
+                "multiclass": "fix the classes' values or probability columns (or prediction_column)",
+                "regression": "fix actual_column or prediction_column"}[story.config.task]
     for index, line in enumerate(analysis.card.metrics):  # in story.yaml's order
         mismatch = line.mismatch
         if mismatch is None:
@@ -57,8 +61,8 @@ def figure_mismatches(found: Collector, story: StorySource, analysis: StoryAnaly
                   f"metric {mismatch.key!r} ({mismatch.kind}) was logged as {mismatch.logged:.4f}, but the evaluation "
                   f"set gives {mismatch.recomputed:.4f}; likely cause: {mismatch.cause}. The page tells "
                   f"{mismatch.recomputed:.4f}",
-                  "log the figure from this evaluation set, fix positive_value or the threshold, or say where it was "
-                  "measured with measured_on (training, cross_validation or other)")
+                  f"log the figure from this evaluation set, {settings}, or say where it was measured with "
+                  "measured_on (training, cross_validation or other)")
 
 
 def claim_findings(found: Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
