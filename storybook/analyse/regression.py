@@ -139,6 +139,9 @@ def _coverage_sentence(coverage: Estimate | None, level: float | None, words: Vo
                        rules: WordingRules) -> str | None:
     if coverage is None:
         return None
+    if coverage.n < rules.min_count:
+        return (f"Too few cases to say how often the forecasts' ranges hold what happens: only {coverage.n:,} "
+                f"{words.unit} were in the evaluation, and at least {rules.min_count:,} are needed.")
     told = share_phrase(coverage, rules)
     counted = f"(measured on {coverage.n:,} {words.unit})"
     if level is None:
@@ -146,7 +149,7 @@ def _coverage_sentence(coverage: Estimate | None, level: float | None, words: Vo
     stated = f"{level * 100:g} in 100"
     lead = (f"The forecasts' ranges are stated to hold what happens {stated} times; they held it for {told} "
             f"{words.unit} {counted}")
-    if coverage.low is None or coverage.high is None or coverage.n < rules.min_count:
+    if coverage.low is None or coverage.high is None:
         return f"{lead}."
     if coverage.high < level:
         return (f"{lead}: less often than stated, so the ranges are too narrow: they claim more certainty than "

@@ -84,7 +84,8 @@ def analyse_regression_cost(spec: CostOfError, scored: RegressionSet, slices: li
     found = cost_adjustment(scores, spec.over_forecast, spec.under_forecast, rounds=spec.bootstrap_rounds,
                             seed=spec.seed)
     tolerance = spec.tolerance if spec.tolerance is not None else default_tolerance(scores)
-    frequencies = None if tolerance is None else error_frequencies(scores, tolerance, FREQUENCIES_PER)
+    frequencies = (None if tolerance is None or scores.n < rules.min_count  # too few: say less
+                   else error_frequencies(scores, tolerance, FREQUENCIES_PER))
     assert found.adjustment.value is not None
     # Outcomes at or below the adjusted forecast: at least the share the costs ask for (more with ties).
     at_or_below = float(np.mean(-scores.errors <= found.adjustment.value))
@@ -118,6 +119,10 @@ def _cost_sentences(spec: CostOfError, found: CostAdjustment, words: Vocabulary,
         f"Costs as stated by {spec.owner} (in {cost_unit}): a forecast that is too high costs "
         f"{amount_number(found.over)} for each of the {unit} it is over, and one that is too low costs "
         f"{amount_number(found.under)} for each of the {unit} it is under."]
+    if found.cases < rules.min_count:
+        return [*sentences, f"Too few cases to say what the forecasts cost or how to adjust them: only "
+                            f"{found.cases:,} {words.unit} were in the evaluation, and at least "
+                            f"{rules.min_count:,} are needed."]
     adjustment = found.adjustment
     assert adjustment.value is not None
     plan = _plan(adjustment.value, unit)

@@ -162,3 +162,20 @@ def test_a_saving_whose_range_reaches_below_zero_is_told_as_a_possible_loss() ->
     told = _saving(Estimate(500, -100, 2000, 100), "minutes", rules)
     assert told == "between 100 minutes lost and 2,000 minutes saved"
     assert _saving(Estimate(500, 100, 2000, 100), "minutes", rules) == "a saving of between 100 and 2,000 minutes"
+
+
+def test_too_few_cases_for_the_coverage_of_the_ranges() -> None:
+    scored = _set([10, 12, 8], [12, 11, 8], lower=[9, 10, 8], upper=[13, 11, 8], level=0.9)
+    found = analyse_regression(scored, [], WORDS, plain.WordingRules(min_count=10), target_means="x",
+                               min_slice_size=1)
+    assert found.coverage_sentence == ("Too few cases to say how often the forecasts' ranges hold what happens: only "
+                                       "3 patients were in the evaluation, and at least 10 are needed.")
+
+
+def test_too_few_cases_to_tell_the_cost() -> None:
+    scored = _set([10, 12, 8], [12, 11, 8])
+    spec = CostOfError(unit="minutes", owner="Planning", over_forecast=1, under_forecast=3, tolerance=1)
+    found = analyse_regression_cost(spec, scored, [], WORDS, plain.WordingRules(min_count=10))
+    assert found.sentences[1:] == ("Too few cases to say what the forecasts cost or how to adjust them: only 3 "
+                                   "patients were in the evaluation, and at least 10 are needed.",)
+    assert found.frequencies is None  # no icon array either
