@@ -6,8 +6,8 @@ which the prose lints treat as score-like, which way is better, and the wording 
 a kind is one row here (and, for the schema, one name in :data:`MetricKindName`: a typed ``Literal`` cannot be
 built from a tuple, so the import-time check below fails until both agree).
 
-A leaf: it imports only :mod:`storybook.metrics.binary`. A row is *flagged* when its score is at or above the
-threshold.
+A leaf: it imports only the other metrics modules (binary, multiclass, regression). A row is *flagged* when its
+score is at or above the threshold.
 """
 
 from __future__ import annotations
