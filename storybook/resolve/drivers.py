@@ -52,7 +52,9 @@ _ARTIFACT_HINT = ("log the importance from the training code instead (e.g. sklea
 
 
 def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, model: ModelVersionRecord | None,
-                    evaluation: pd.DataFrame | None) -> ResolvedDrivers | None:
+                    evaluation: pd.DataFrame | None, scored: AnyScoredSet | None = None) -> ResolvedDrivers | None:
+    """What the story's drivers section needs: a table logged on the run, or the model's permutation drops on
+    the story's checked scored set (``scored``, checked once by the caller; checked here when not given)."""
     spec = story.config.drivers
     if spec is None:
         return None
@@ -70,7 +72,8 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
     metric = spec.metric_for(config.task)
     uri = (f"models:/{model.name}/{model.version}" if model is not None
            else f"runs:/{run.run_id}/{spec.model_path}")
-    scored = task_set(story, evaluation, run.params, run.run_id)  # the one checked scored set
+    if scored is None or scored.frame is not evaluation:
+        scored = task_set(story, evaluation, run.params, run.run_id)
     with source.reading(story, location):
         local = _download(source, uri, model, run.run_id, spec.model_path, location)
     predict, signature = _load(local, uri, story, location, scored)
@@ -93,7 +96,17 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
         raise SourceError(f"shuffling would score {work:,} rows, more than {MAX_PREDICTIONS:,}",
                           location=location, hint=_ARTIFACT_HINT)
     truth, logged = _truth_and_logged(scored)
-    _check_reproduces(predict(frame), logged, uri, location)
+    try:
+        output = predict(frame)
+    except StorybookError:
+        raise
+    except Exception as exc:  # the model's own code refusing these columns, whatever its framework
+        shown = ", ".join(features[:8]) + (f" and {len(features) - 8} more" if len(features) > 8 else "")
+        raise SourceError(f"the model {uri} could not score the evaluation set's columns {shown} "
+                          f"({type(exc).__name__})", location=story.yaml.location(("drivers",)),
+                          hint="list the columns the model reads under drivers.features, or log the model with "
+                          "an input example (its signature names them)") from None
+    _check_reproduces(output, logged, uri, location)
     if isinstance(scored, ScoredSet):
         score = task_scorer(metric, "binary", threshold=scored.threshold)
     elif isinstance(scored, MulticlassSet):
@@ -325,7 +338,8 @@ def _reason(source: MlflowReader, exc: Exception) -> str:
 def _load(local: Path, uri: str, story: StorySource, location: Location, scored: AnyScoredSet,
           ) -> tuple[Callable[[pd.DataFrame], npt.NDArray[Any]], list[str]]:
     """A predict function giving what the scored set holds (the positive class's score; each class's chance in
-    the story's order, or the called class's index; the forecast), and the columns the signature names."""
+    the story's order, or the called class's index; the forecast), and the columns the signature names (else,
+    for a scikit-learn model, the columns it was fitted on)."""
     from mlflow.models import Model
 
     try:
@@ -335,7 +349,8 @@ def _load(local: Path, uri: str, story: StorySource, location: Location, scored:
             import mlflow.sklearn
 
             estimator = mlflow.sklearn.load_model(str(local))
-            return _sklearn_predict(estimator, story, scored), signature
+            known = [str(n) for n in getattr(estimator, "feature_names_in_", [])]  # what it was fitted on
+            return _sklearn_predict(estimator, story, scored), signature or known
         if "python_function" not in info.flavors:
             raise SourceError(f"the model {uri} has no flavour storybook can load ({', '.join(info.flavors)})",
                               location=location, hint=_ARTIFACT_HINT)

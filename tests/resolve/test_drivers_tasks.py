@@ -219,3 +219,48 @@ def test_drivers_of_a_pyfunc_model_are_read_in_the_storys_order(tmp_path: Path, 
                                     random_state=SEED)
     for index, feature in enumerate(run.features.columns):
         assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-9)
+
+
+def _without_signature(uri: str, run: TaskRun, name: str, python_model: Any = None) -> None:
+    """The run's model logged again with no input example (so no signature), registered as name@champion."""
+    import mlflow.sklearn
+
+    use_experiment(uri, "unsigned")
+    with mlflow.start_run() as logged, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # MLflow suggests an input example; here there is none
+        mlflow.log_metric("k", 1.0)
+        mlflow.log_text(run.frame.to_csv(index=False), "evaluation/scored.csv")
+        if python_model is None:
+            mlflow.sklearn.log_model(run.model, name="model")
+        else:
+            mlflow.pyfunc.log_model(name="model", python_model=python_model)
+    register(uri, logged.info.run_id, name, "champion")
+
+
+def test_a_model_without_a_signature_is_read_on_the_columns_it_was_fitted_on(tmp_path: Path) -> None:
+    uri = tracking_uri(tmp_path)
+    run = log_regression_run(uri, columns=["bmi", "s5", "bp"], alias="signed")
+    _without_signature(uri, run, "progression")
+    loaded = _project(tmp_path, "progression", [{"key": "k", "label": "K", "kind": "other"}],
+                      regression_evaluation(), {"by_slice": False})
+    ours = _drops(tmp_path, loaded)
+    theirs = permutation_importance(run.model, run.features, run.truth, scoring="neg_mean_absolute_error",
+                                    n_repeats=REPEATS, random_state=SEED)
+    assert list(ours) == sorted(["bmi", "s5", "bp"])  # not patient_id, age_band or the other features in the set
+    for index, feature in enumerate(run.features.columns):
+        assert ours[feature] == pytest.approx(list(theirs.importances[index]), abs=1e-9)
+
+
+def test_a_model_that_cannot_score_the_sets_columns_is_refused_on_the_drivers_line(tmp_path: Path) -> None:
+    uri = tracking_uri(tmp_path)
+    run = log_regression_run(uri, alias="signed")
+    _without_signature(uri, run, "progression", python_model=_Chances(run.model, chances=False))
+    loaded = _project(tmp_path, "progression", [{"key": "k", "label": "K", "kind": "other"}],
+                      regression_evaluation(), {"by_slice": False})
+    refused = "could not score the evaluation set's columns patient_id, age, sex"
+    with pytest.raises(SourceError, match=refused) as caught:
+        MlflowSource(tracking_uri(tmp_path), tmp_path / ".cache").resolve(loaded)
+    assert caught.value.location is not None
+    lines = (tmp_path / "stories" / "s" / "story.yaml").read_text().splitlines()
+    assert lines[(caught.value.location.line or 0) - 1].startswith("drivers:")
+    assert "drivers.features" in str(caught.value.hint)
