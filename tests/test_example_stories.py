@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from storybook import example_diabetes, example_students
 from storybook.cli import app
-from tests.conftest import REPO
+from tests.conftest import REPO, copy_example_project
 
 runner = CliRunner()
 DIABETES = "diabetes-progression"
@@ -161,3 +161,21 @@ def test_the_student_support_story_builds_and_its_figures_equal_sklearn(project_
 
     pdf = project_copy / "site" / f"{STUDENTS}.pdf"
     assert "Which students need extra support" in " ".join((PdfReader(pdf).pages[0].extract_text() or "").split())
+
+
+def test_storybook_example_trains_and_builds_every_story(tmp_path: Path) -> None:
+    """What a user runs (and CI): one command trains the three models into one store and builds every story,
+    page and PDF."""
+    project = copy_example_project(tmp_path / "project", every_story=True)
+    slugs = sorted(p.name for p in (REPO / "stories").iterdir() if (p / "story.yaml").is_file())
+    assert {DIABETES, STUDENTS, "breast-cancer-screening"} <= set(slugs)
+    result = runner.invoke(app, ["example", str(project)])
+    assert result.exit_code == 0, result.output
+    assert f"{len(slugs)} built, 0 failed, {len(slugs)} PDFs" in result.output, result.output
+    client = _client(project)
+    for model in ("breast-cancer-screening", example_students.MODEL_NAME, example_diabetes.MODEL_NAME):
+        assert "champion" in client.get_registered_model(model).aliases, model
+    index = (project / "site" / "index.html").read_text()
+    for slug in slugs:
+        assert f'href="{slug}.html"' in index, slug
+        assert (project / "site" / f"{slug}.pdf").stat().st_size > 10_000, slug
