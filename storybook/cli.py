@@ -210,8 +210,9 @@ def example(
         if not has_project(project):
             written = write_example(project)
             stories = sorted({path.parent.name for path in written if path.name == "story.yaml"})
-            out.print(f"wrote the example project into {escape(for_terminal(str(project)))}: storybook.yaml and "
-                      f"{len(stories)} stories ({', '.join(stories)})")
+            where = "this folder" if project.resolve() == Path.cwd().resolve() else for_terminal(str(project))
+            out.print(f"wrote the example project into {escape(where)}: storybook.yaml and {len(stories)} stories "
+                      f"({', '.join(stories)})")
         summary = train_example(project)
     out.print(summary)
     if build_site:

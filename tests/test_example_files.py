@@ -89,6 +89,18 @@ def test_a_project_is_found_in_the_folder_or_above(tmp_path: Path) -> None:
     assert has_project(tmp_path) and has_project(tmp_path / "deeper" / "still")
 
 
+def test_cli_writes_the_example_then_trains_it(tmp_path: Path) -> None:
+    folder = tmp_path / "first-stories"
+    result = runner.invoke(app, ["example", str(folder), "--no-build"])
+    assert result.exit_code == 0, result.output
+    stories = len(list((REPO / "stories").glob("*/story.yaml")))
+    assert "wrote the example project into " in result.output
+    assert f"storybook.yaml and {stories} stories" in result.output
+    assert {name: content for name, content in _tree(folder).items()
+            if not name.startswith("mlflow/")} == _repository_example()
+    assert (folder / "mlflow" / "mlflow.db").is_file()  # trained into the new folder's own store
+
+
 def test_cli_refuses_to_replace_a_file_with_exit_code_2(tmp_path: Path) -> None:
     mine = tmp_path / "stories" / "breast-cancer-screening" / "story.yaml"
     mine.parent.mkdir(parents=True)
