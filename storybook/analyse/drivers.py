@@ -103,8 +103,8 @@ def bound(value: float, metric: str) -> str:
     way = _way(metric)
     if way == "score":
         return f"{value:.3f}"
-    if way == "amount":
-        return f"{value:.2g}" if abs(value) < 1 else f"{value:.1f}"
+    if way == "amount":  # one decimal, as the drops are told, unless the amount is smaller than that
+        return f"{value:.2g}" if 0 < abs(value) < 0.1 else f"{value:.1f}"
     return f"{value * 100:.1f}"
 
 
