@@ -152,12 +152,13 @@ def test_example_in_an_empty_folder_writes_trains_and_builds(example_run: tuple[
     folder, result = example_run
     assert result.returncode == 0, result.stdout + result.stderr
     stories = len(list((REPO / "stories").glob("*/story.yaml")))
-    assert f"wrote the example project into this folder: storybook.yaml and {stories} stories" in result.stdout
+    wrote = f"wrote the example project into this folder: storybook.yaml and {stories} stories"
+    assert wrote in result.stdout, result.stdout
     written = {path.relative_to(folder).as_posix(): path.read_bytes()
                for path in [folder / "storybook.yaml", *(folder / "stories").glob("*/*")]}
     assert written == _example_sources()
     assert (folder / "mlflow" / "mlflow.db").is_file()
-    assert f"{stories} built, 0 failed, {stories} PDFs" in " ".join(result.stdout.split())
+    assert f"{stories} built, 0 failed, {stories} PDFs" in " ".join(result.stdout.split()), result.stdout
 
 
 def test_the_built_site_and_pdfs_tell_each_story_from_the_folder_s_own_store(example_run: tuple[
