@@ -200,8 +200,8 @@ def example(
     production series) to the sqlite store named in storybook.yaml, registers them as versions 1 and 2
     with the aliases champion and challenger; also a diabetes progression regression and a three-way
     student-support model (simulated students), each registered with the alias champion. Then builds the
-    site and PDFs. In a folder without a project (no storybook.yaml there or above), first writes the example
-    project there: storybook.yaml and the stories.
+    site and PDFs. In a folder without storybook.yaml (a new or empty one, outside any other project), first
+    writes the example project there: storybook.yaml and the stories.
     """
     from storybook.example import train_example
     from storybook.example_files import has_project, write_example

@@ -46,21 +46,34 @@ def _by_name(items: Iterator[Traversable]) -> list[Traversable]:
 
 
 def has_project(folder: Path) -> bool:
-    """Whether ``folder`` or a folder above it holds storybook.yaml (where every command looks for a project)."""
-    folder = folder.resolve()
-    return any((candidate / PROJECT_FILE).is_file() for candidate in (folder, *folder.parents))
+    """Whether ``folder`` itself holds storybook.yaml (the example's project, trained and built again)."""
+    return (folder / PROJECT_FILE).is_file()
+
+
+def _project_above(folder: Path) -> Path | None:
+    """The storybook.yaml of a project that ``folder`` lies inside, if any."""
+    return next((above / PROJECT_FILE for above in folder.resolve().parents if (above / PROJECT_FILE).is_file()),
+                None)
 
 
 def write_example(folder: Path) -> list[Path]:
     """Write the example project into ``folder`` (made if missing); returns the files written, in order.
 
     Refuses, writing nothing, when any of them (or a folder on their way) is already there: it never replaces a
-    file of the user's.
+    file of the user's. Refuses a folder inside another project too (its stories or sources are no place for it).
     """
     files = example_sources()
     if folder.exists() and not folder.is_dir():
         raise ConfigError("this is a file; storybook example needs a folder to write the example project into",
                           location=Location(folder), hint="name a new or empty folder: storybook example FOLDER")
+    enclosing = _project_above(folder)
+    if enclosing is not None:
+        raise ConfigError(
+            f"{folder} is inside this project; storybook example writes the example project into a folder of its "
+            "own, outside any other project",
+            location=Location(enclosing),
+            hint=f"name a folder outside {enclosing.parent}, or run storybook example in {enclosing.parent} to "
+                 "train and build that project's example again")
     taken = [path for path in _paths_on_the_way(folder, files) if path.exists() or path.is_symlink()]
     if taken:
         more = f" (and {len(taken) - 1} more of the example's files)" if len(taken) > 1 else ""

@@ -45,7 +45,7 @@ def test_written_into_a_new_folder_byte_for_byte(tmp_path: Path) -> None:
     written = write_example(folder)
     assert [path.relative_to(folder).as_posix() for path in written] == list(_repository_example())
     assert _tree(folder) == _repository_example()
-    assert has_project(folder) and has_project(folder / "stories")
+    assert has_project(folder) and not has_project(folder / "stories")
 
 
 def test_a_file_already_there_is_never_replaced_and_nothing_is_written(tmp_path: Path) -> None:
@@ -83,10 +83,16 @@ def test_a_file_or_a_link_in_the_way_of_a_folder_is_refused(tmp_path: Path) -> N
         write_example(a_file)
 
 
-def test_a_project_is_found_in_the_folder_or_above(tmp_path: Path) -> None:
+def test_a_folder_inside_another_project_is_refused(tmp_path: Path) -> None:
     assert not has_project(tmp_path / "empty")
     (tmp_path / "storybook.yaml").write_text("title: Mine\n")
-    assert has_project(tmp_path) and has_project(tmp_path / "deeper" / "still")
+    assert has_project(tmp_path) and not has_project(tmp_path / "deeper")
+    with pytest.raises(ConfigError) as caught:
+        write_example(tmp_path / "deeper" / "still")
+    assert caught.value.location is not None and caught.value.location.path == (tmp_path / "storybook.yaml")
+    assert "inside this project" in caught.value.message
+    assert caught.value.hint is not None and str(tmp_path) in caught.value.hint
+    assert _tree(tmp_path) == {"storybook.yaml": b"title: Mine\n"}
 
 
 def test_cli_writes_the_example_then_trains_it(tmp_path: Path) -> None:
@@ -115,8 +121,11 @@ def test_cli_leaves_another_project_alone_and_says_how_to_get_the_example(tmp_pa
     project = tmp_path / "mine"
     (project / "stories").mkdir(parents=True)
     (project / "storybook.yaml").write_text("title: Mine\ntracking_uri: sqlite:///elsewhere.db\n")
-    result = runner.invoke(app, ["example", str(project / "sub"), "--no-build"])
+    result = runner.invoke(app, ["example", str(project), "--no-build"])
     assert result.exit_code == 2, result.output
     assert "tracking_uri: sqlite:///mlflow/mlflow.db" in result.output
     assert "storybook example NEW_FOLDER" in result.output
+    inside = runner.invoke(app, ["example", str(project / "sub"), "--no-build"])
+    assert inside.exit_code == 2, inside.output
+    assert "inside this project" in inside.output
     assert _tree(project) == {"storybook.yaml": b"title: Mine\ntracking_uri: sqlite:///elsewhere.db\n"}
