@@ -53,7 +53,8 @@ def test_a_regression_models_versions_are_compared_on_the_average_miss(tmp_path:
     old = log_regression_run(uri, columns=["bmi", "s5"], alias="previous")
     new = log_regression_run(uri, alias="champion")
     loaded = _load(tmp_path, "progression", [{"key": "test_mae", "label": "Average miss", "kind": "mae"},
-                                             {"key": "test_r2", "label": "Gain over the average", "kind": "r2"}],
+                                             {"key": "test_r2", "label": "Gain over the average", "kind": "r2"},
+                                             {"key": "test_mean_error", "label": "Lean", "kind": "mean_error"}],
                    regression_evaluation())
     resolved = MlflowSource(uri, tmp_path / ".cache").resolve(loaded)
     assert resolved.history is not None and resolved.history.scored is not None
@@ -64,12 +65,16 @@ def test_a_regression_models_versions_are_compared_on_the_average_miss(tmp_path:
     maes = {1: mean_absolute_error(old.truth, old.frame["predicted"]),
             2: mean_absolute_error(new.truth, new.frame["predicted"])}
     for version in (1, 2):
-        mae, r2 = rows[version].figures
+        mae, r2, _lean = rows[version].figures
         assert mae.estimate is not None and mae.estimate.value == pytest.approx(maes[version], abs=1e-9)
         assert mae.estimate.low is not None and mae.estimate.high is not None
         assert mae.estimate.low < maes[version] < mae.estimate.high
         assert r2.estimate is not None and r2.estimate.value == pytest.approx(
             r2_score((old if version == 1 else new).truth, (old if version == 1 else new).frame["predicted"]))
+    lean = rows[2].figures[2]  # a bias is worse either way off 0: told, never called better or worse
+    assert lean.estimate is not None and lean.verdict is None
+    assert lean.sentence.endswith("neither way is better in itself for this figure.")
+    assert lean.sentence.startswith("Compared with version 1, the figure 'Lean' of version 2 is ")
     step = rows[2].figures[0]
     # the same patients in the same order: paired; version 2 minus version 1, lower is better for a miss
     assert "both versions scored the same cases, resampled together" in step.sentence
