@@ -216,7 +216,9 @@ def test_a_regression_story_s_decision_grounds_say_what_the_numbers_say(regressi
 
 
 def test_a_regression_story_with_trust_and_decision_builds_its_page(regression_project: Path) -> None:
-    result = runner.invoke(app, ["build", str(regression_project), "--no-pdf"])
+    from pypdf import PdfReader
+
+    result = runner.invoke(app, ["build", str(regression_project), "--pdf"])
     assert result.exit_code == 0, result.output
     page = (regression_project / "site" / "progression.html").read_text()
     decision = _text(page, "decision")
@@ -224,6 +226,10 @@ def test_a_regression_story_with_trust_and_decision_builds_its_page(regression_p
     assert "adding 5 points to every forecast" in decision
     trust = _text(page, "trust")
     assert "the average miss is 4 points" in trust
+    reader = PdfReader(str(regression_project / "site" / "progression.pdf"))
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in reader.pages))
+    assert "Storybook recommends: Go with conditions" in text
+    assert "the average miss is 4 points" in text
 
 
 # --- multiclass ----------------------------------------------------------------------------------------------
