@@ -199,11 +199,12 @@ def _slice(spec: SliceSpec, column: pd.Series, scores: RegressionScores, costs: 
             share_of_under_cost=_share(float(under[rows].sum()), float(under.sum())),
             mean_error=float(errors[rows].mean())))
     return SliceCosts(spec=spec, groups=tuple(groups), merged=grouping.merged,
-                      sentence=_carried(spec, groups, words))
+                      sentence=_carried(spec, groups[:-1] if grouping.merged else groups, words))
 
 
 def _carried(spec: SliceSpec, groups: list[GroupCost], words: Vocabulary) -> str:
-    """The group whose share of the cost is furthest above its share of the rows, named with both shares."""
+    """The group whose share of the cost is furthest above its share of the rows, named with both shares (the
+    row counting many small groups together is never named: it is not one group)."""
     told = [g for g in groups if g.share_of_cost is not None]
     if not told:
         return f"By {spec.label.lower()}: the forecasts cost nothing in any group."

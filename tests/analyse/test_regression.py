@@ -179,3 +179,16 @@ def test_too_few_cases_to_tell_the_cost() -> None:
     assert found.sentences[1:] == ("Too few cases to say what the forecasts cost or how to adjust them: only 3 "
                                    "patients were in the evaluation, and at least 10 are needed.",)
     assert found.frequencies is None  # no icon array either
+
+
+def test_the_row_of_many_small_groups_is_never_named_as_carrying_the_cost() -> None:
+    # 25 single-row groups with big misses beside one large group with small ones: past 20 groups, the smallest
+    # are counted together in one row, which carries most of the cost but is not one group.
+    actual = [10.0] * 45
+    predicted = [11.0] * 20 + [40.0] * 25
+    scored = _set(actual, predicted, shop=["big"] * 20 + [f"s{i:02d}" for i in range(25)])
+    spec = CostOfError(unit="minutes", owner="Planning", over_forecast=1, under_forecast=1, bootstrap_rounds=50)
+    found = analyse_regression_cost(spec, scored, [SliceSpec(column="shop", label="Shop")], WORDS, RULES)
+    table = found.slices[0]
+    assert table.merged > 0 and table.groups[-1].value.startswith("(")
+    assert "(" not in table.sentence.split("carries")[0], table.sentence
