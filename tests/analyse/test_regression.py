@@ -192,3 +192,11 @@ def test_the_row_of_many_small_groups_is_never_named_as_carrying_the_cost() -> N
     table = found.slices[0]
     assert table.merged > 0 and table.groups[-1].value.startswith("(")
     assert "(" not in table.sentence.split("carries")[0], table.sentence
+
+
+def test_a_regression_figure_measured_elsewhere_or_on_too_few_cases() -> None:
+    told = plain.metric_sentence("mae", 12.0, None, WORDS, measured_on="training")
+    assert told == ("On the training data (the patients the model learnt from), on average, the forecasts miss by 12 "
+                    "points, whichever way. This is not a test on new patients: expect it to do less well on them.")
+    few = plain.metric_sentence("mae", 12.0, Estimate(12.0, 8.0, 16.0, 4), WORDS)
+    assert few == ("Too few cases to say: only 4 patients were in the evaluation, and at least 10 are needed.")
