@@ -431,3 +431,22 @@ def test_a_regression_model_s_calibration_is_the_coverage_of_its_ranges() -> Non
     assert loose is not None and loose.passed is True
     assert check_interval_coverage(RegressionScores(actual, predicted), level=0.9, tolerance=0.1, unit="patients",
                                    source="set") is None
+
+
+def test_a_multiclass_set_with_only_calls_cannot_tell_calibration_or_the_cost_rule(tmp_path: Path) -> None:
+    from storybook.analyse.task_versions import rule_saving
+    from storybook.analyse.trust_checks.task_model import check_top_label_calibration
+    from storybook.metrics.multiclass import MulticlassScores
+    from storybook.resolve.scored_multiclass import MulticlassSet
+    from storybook.sources.schema import CostOfError, EvaluationSpec
+
+    scores = MulticlassScores(CLASSES, np.array([0, 1, 2, 0]), np.array([0, 1, 1, 2]))
+    evidence = check_top_label_calibration(scores, tolerance=0.05, unit="students", source="set")
+    assert evidence.passed is None and "only the model's calls" in evidence.sentence
+    evaluation = EvaluationSpec.model_validate(
+        {"task": "multiclass", "unit": "students", "prediction_column": "called",
+         "classes": [{"value": c, "means": f"need {c}"} for c in CLASSES]})
+    cost = CostOfError.model_validate({"unit": "hours", "owner": "Leads", "matrix": MATRIX})
+    found = rule_saving(cost, MulticlassSet(scores=scores, classes=tuple(evaluation.classes or ()),
+                                            frame=pd.DataFrame()), evaluation)
+    assert isinstance(found, str) and "logged only the calls" in found
