@@ -123,8 +123,8 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
     assert costs.cost_before.value == pytest.approx(before)
     # Natural frequencies out of 100 at the stated tolerance of 40 points.
     within, too_high = int((np.abs(p - y) <= 40).sum()), int((p - y > 40).sum())
-    told = re.search(r"Out of 100 forecasts, (\d+) are within 40 points of what happened, (\d+) are more than 40 "
-                     r"points too high and (\d+) more than 40 points too low", text)
+    told = re.search(r"Out of 100 forecasts as made, (\d+) are within 40 points of what happened, (\d+) are more "
+                     r"than 40 points too high and (\d+) more than 40 points too low", text)
     assert told is not None
     assert sum(map(int, told.groups())) == 100
     within_told, high_told, low_told = told.groups()
@@ -178,7 +178,7 @@ def test_the_pdf_holds_the_regression_sections(tmp_path: Path) -> None:
                     .split())
     assert "How far the forecasts land from what happened" in text
     assert "What mistakes cost" in text and "The expected cost is lowest when plans use the forecast plus" in text
-    assert re.search(r"Out of 100 forecasts, \d+ are within 40 points of what happened", text)
+    assert re.search(r"Out of 100 forecasts as made, \d+ are within 40 points of what happened", text)
     summary = " ".join(" ".join(page.extract_text() for page in
                                 PdfReader(tmp_path / "site" / "progression.summary.pdf").pages).split())
     assert "The expected cost is lowest when plans use the forecast plus" in summary

@@ -169,7 +169,7 @@ def _frequency_sentence(told: ErrorFrequencies, words: Vocabulary, *, stated: bo
     unit = words.amount_unit
     within = amount_number(told.tolerance)
     source = "" if stated else " (the median miss, rounded: the story states no tolerance)"
-    return (f"Out of {told.per:,} forecasts, {told.within:,} are within {within} {unit} of what happened, "
+    return (f"Out of {told.per:,} forecasts as made, {told.within:,} are within {within} {unit} of what happened, "
             f"{told.too_high:,} are more than {within} {unit} too high and {told.too_low:,} more than {within} "
             f"{unit} too low{source}.")
 

@@ -120,8 +120,8 @@ def test_cost_hand_worked() -> None:
     # |error| <= 1.5: -1, 0 -> 2; too high by more: 2, 4, 2 -> 3; too low by more: -3 -> 1. Out of 100: 33, 50, 17.
     assert found.frequencies is not None
     assert (found.frequencies.within, found.frequencies.too_high, found.frequencies.too_low) == (33, 50, 17)
-    assert "Out of 100 forecasts, 33 are within 1.5 points of what happened, 50 are more than 1.5 points too high " \
-           "and 17 more than 1.5 points too low." in text
+    assert ("Out of 100 forecasts as made, 33 are within 1.5 points of what happened, 50 are more than 1.5 points "
+            "too high and 17 more than 1.5 points too low.") in text
     # Cost as forecast: too high 2+4+2 (ward a: 2; ward b: 4+2) at 1; too low 1+3 (a: 1; b: 3) at 3 -> a: 2 + 3 = 5,
     # b: 6 + 9 = 15, of 20 in all.
     ward_a, ward_b = found.slices[0].groups
