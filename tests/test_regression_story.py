@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from storybook.analyse.plain import amount_number
 from storybook.cli import app
+from storybook.metrics.binary import wilson_interval
 from storybook.metrics.regression import RegressionScores, cost_adjustment, figures
 from tests import stores
 
@@ -96,6 +97,9 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
     inside = int(((frame["lower"] <= frame["actual"]) & (frame["actual"] <= frame["upper"])).sum())
     assert inside / len(frame) == pytest.approx(0.9, abs=0.1)
     assert "The forecasts' ranges are stated to hold what happens 90 in 100 times" in text
+    low, high = wilson_interval(inside, len(frame))
+    assert (f"they held it for between {round(low * 100)} and {round(high * 100)} in 100 patients (measured on "
+            f"{len(frame)} patients)") in text
 
     # Per slice: each group's average miss as scikit-learn computes it on its rows.
     for group in ("men", "women"):
