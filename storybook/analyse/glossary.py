@@ -160,8 +160,8 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 ("false alarm",), tasks=_BINARY),
     DefaultTerm("found", "Of the cases truly of one class, the share the model puts in that class (also called "
                 "the class's recall). Each class has its own.",
-                lambda c: f"Of the {c.words.unit} truly of a class, the share the model says are of it.", ("finds",),
-                tasks=_MULTICLASS),
+                lambda c: f"Of the {c.words.unit} truly of a class, the share the model says are of it.",
+                tasks=_MULTICLASS),  # not "finds": "the class the model finds most likely" is another sense
     DefaultTerm("guardrail", "A limit set in advance on a figure watched while the model is in use; crossing it "
                 "is a signal to look into the model before trusting it further.",
                 lambda c: f"A limit on a figure about the {c.words.unit} the model scores each day, such as the "

@@ -40,7 +40,7 @@ def test_a_regression_glossary_tells_its_errors_in_the_amount_unit_and_nothing_b
 
 def test_a_multiclass_glossary_defines_found_and_right_per_class_without_binary_words() -> None:
     terms = _terms("multiclass")
-    assert terms["found"] == ("Of the patients truly of a class, the share the model says are of it.", ("finds",))
+    assert terms["found"] == ("Of the patients truly of a class, the share the model says are of it.", ())
     assert terms["right when it says so"][0] == "Of the patients the model says are of a class, the share truly of it."
     # told of the most likely class, never as a binary story's ("should really are positive")
     assert terms["calibration"][0] == ("Of the patients whose most likely class the model gives a 70% chance, "
