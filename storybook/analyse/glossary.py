@@ -124,8 +124,9 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
                 "classes, so that each class counts the same however many cases it has.",
                 lambda c: f"Each class of {c.words.unit} counts the same, however few {c.words.unit} it has.",
                 tasks=_MULTICLASS),
-    DefaultTerm("bias", "Whether the forecasts lean one way: the average of forecast minus what happened. Above 0 "
-                "the forecasts run high, below 0 they run low; 0 is no lean either way.",
+    DefaultTerm("bias", "In the figures: whether the forecasts lean one way, the average of forecast minus what "
+                "happened. Above 0 the forecasts run high, below 0 they run low; 0 is no lean either way. (Unfair "
+                "treatment of a group is another sense of the word: for that, read the errors group by group.)",
                 lambda c: f"Counted in {_amount(c)}: a bias of 5 means the forecasts are 5 {_amount(c)} too high on "
                 "average.", ("mean error",), tasks=_REGRESSION),
     DefaultTerm("Brier score", "The average squared gap between the predicted chance and what happened (0 or 1). "
