@@ -29,6 +29,16 @@ class Mismatch(Exception):
         self.where = where
 
 
+DERIVED: dict[str, Any] = {"derived": True}
+"""Field metadata of a value worked out from the other fields (e.g. a checked scored set from its frame): never
+stored, and read back as its default."""
+
+
+def stored_fields(value: Any) -> tuple[dataclasses.Field[Any], ...]:
+    """The fields of a dataclass value that are stored (all but the derived ones)."""
+    return tuple(f for f in dataclasses.fields(value) if not f.metadata.get("derived"))
+
+
 def encode(value: Any) -> Any:
     """Plain JSON data for a value made of dataclasses, dicts, lists, tuples, str, bytes, numbers and None."""
     if value is None or isinstance(value, bool | int | float | str):
@@ -36,7 +46,7 @@ def encode(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: encode(getattr(value, f.name)) for f in stored_fields(value)}
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -126,7 +126,8 @@ def test_a_version_whose_set_lacks_the_forecasts_is_named_on_the_storys_line(tmp
     log_regression_run(uri, alias="champion")  # version 3, the story's
     loaded = _load(tmp_path, "progression", [{"key": "test_mae", "label": "Average miss", "kind": "mae"}],
                    regression_evaluation())
-    with pytest.raises(SourceError, match="of version 2 has no column 'predicted'") as caught:
+    wanted = "prediction_column 'predicted' is not a column of the evaluation set 'evaluation/scored.csv' of version 2"
+    with pytest.raises(SourceError, match=re.escape(wanted)) as caught:
         MlflowSource(uri, tmp_path / ".cache").resolve(loaded)
     lines = (tmp_path / "stories" / "s" / "story.yaml").read_text().splitlines()
     assert caught.value.location is not None

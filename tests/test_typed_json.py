@@ -111,3 +111,18 @@ def test_a_special_reader_is_asked_first_and_may_decline() -> None:
     assert [p.step for p in back.points] == [0, 10]
     assert back.points[1].value == math.inf  # declined: read as usual
     assert "points.1.step" in seen and "name" in seen
+
+
+def test_a_derived_field_is_never_stored_and_reads_back_as_its_default() -> None:
+    import dataclasses
+
+    from storybook.typed_json import DERIVED, decode, encode
+
+    @dataclasses.dataclass(frozen=True)
+    class Held:
+        frame: list[int]
+        checked: tuple[int, ...] | None = dataclasses.field(default=None, metadata=DERIVED)
+
+    stored = encode(Held(frame=[1, 2], checked=(1, 2)))
+    assert stored == {"frame": [1, 2]}
+    assert decode(Held, stored) == Held(frame=[1, 2], checked=None)

@@ -29,8 +29,8 @@ from storybook.analyse.plain import (
 )
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
 from storybook.errors import Location, SourceError
-from storybook.resolve.resolved import Figure, ResolvedStory
-from storybook.resolve.scored import AnyScoredSet, ScoredSet, story_task_set, threshold_of
+from storybook.resolve.resolved import Figure, ResolvedStory, story_task_set
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, threshold_of
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, ProjectConfig
 

@@ -25,8 +25,8 @@ from storybook.analyse.regression import RegressionPerformance, analyse_regressi
 from storybook.analyse.regression_cost import RegressionCost, analyse_regression_cost
 from storybook.analyse.trust_story import TrustReport, analyse_trust
 from storybook.errors import SourceError
-from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.scored import ScoredSet, compared_task_set, story_task_set
+from storybook.resolve.resolved import ResolvedStory, compared_task_set, story_task_set
+from storybook.resolve.scored import ScoredSet
 from storybook.resolve.scored_multiclass import MulticlassSet
 from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.loader import StorySource

@@ -35,6 +35,7 @@ from storybook.resolve.resolved import (
     ResolvedStory,
     Series,
 )
+from storybook.resolve.scored import AnyScoredSet, task_set
 from storybook.resolve.tracking import Secrets, display_uri
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ModelRef
@@ -256,6 +257,8 @@ class MlflowSource:
             with self.reading(story, location):
                 evaluation = self.evaluation_table(run_id, config.evaluation.artifact, location)
             evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.artifact)
+        # Checked once for the story's task, here, and handed to the drivers, the history and every analysis.
+        scored = task_set(story, evaluation, run.params, run_id) if evaluation is not None else None
         tables: dict[str, pd.DataFrame] = {}
         compared = None
         if config.trust is not None:
@@ -263,8 +266,9 @@ class MlflowSource:
         return ResolvedStory(
             source=self.shown_uri, run=run, model=model, versions=versions, series=series,
             evaluation=evaluation, evaluation_provenance=evaluation_provenance, tables=tables, compared=compared,
-            drivers=resolve_drivers(self, story, run, model, evaluation),
-            history=resolve_history(self, story, run, versions),
+            drivers=resolve_drivers(self, story, run, model, evaluation, scored),
+            history=resolve_history(self, story, run, versions, known=_checked_sets(run, scored, compared)),
+            scored=scored,
         )
 
     def _trust_inputs(self, story: StorySource, run: ResolvedRun, series: dict[str, Series],
@@ -307,7 +311,10 @@ class MlflowSource:
                 evaluation = story.config.evaluation
                 if evaluation is not None and evaluation.artifact is not None:
                     other_evaluation = self.evaluation_table(other.run_id, evaluation.artifact, location)
-            compared = ComparedVersion(model=other, run=other_run, evaluation=other_evaluation)
+            other_set = (task_set(story, other_evaluation, other_run.params, other_run.run_id,
+                                  which=f"version {other.version}, the compared version")
+                         if other_evaluation is not None else None)
+            compared = ComparedVersion(model=other, run=other_run, evaluation=other_evaluation, scored=other_set)
         return tables, compared
 
     # -- MLflow reads -------------------------------------------------------------------------------------
@@ -505,3 +512,12 @@ def _available(what: str, names: dict[str, Any]) -> str:
     shown = sorted(names)[:15]
     more = f" and {len(names) - 15} more" if len(names) > 15 else ""
     return f"{what}: {', '.join(shown) or 'none'}{more}"
+
+
+def _checked_sets(run: ResolvedRun, scored: AnyScoredSet | None, compared: ComparedVersion | None,
+                  ) -> dict[str, AnyScoredSet]:
+    """The sets checked already, by run id: the story's version's and the compared version's."""
+    known = {run.run_id: scored} if scored is not None else {}
+    if compared is not None and compared.scored is not None:
+        known[compared.run.run_id] = compared.scored
+    return known

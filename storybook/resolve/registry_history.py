@@ -10,7 +10,6 @@ shown version's, ``false`` none.
 
 from __future__ import annotations
 
-import difflib
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -20,7 +19,8 @@ from storybook.metrics.multiclass import MulticlassScores
 from storybook.metrics.regression import RegressionScores
 from storybook.resolve.alias_tags import alias_events
 from storybook.resolve.resolved import HistoryVersion, ModelHistory, ModelVersionRecord, Provenance, ResolvedRun
-from storybook.resolve.scored import checked_columns, task_set
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, checked_columns, task_set
+from storybook.resolve.scored_columns import missing_column
 from storybook.sources.loader import StorySource
 
 if TYPE_CHECKING:
@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 __all__ = ["resolve_history"]
 
 def resolve_history(source: MlflowReader, story: StorySource, run: ResolvedRun,
-                    versions: tuple[ModelVersionRecord, ...]) -> ModelHistory | None:
-    """The story's model history, or None when the story does not ask for one."""
+                    versions: tuple[ModelVersionRecord, ...], *, known: dict[str, AnyScoredSet] | None = None,
+                    ) -> ModelHistory | None:
+    """The story's model history, or None when the story does not ask for one. ``known`` holds the scored sets
+    checked already (the story's version's, the compared version's), by run id: reused, not read again."""
     spec = story.config.history
     name = story.config.model.name
     if spec is None or name is None:
@@ -60,7 +62,7 @@ def resolve_history(source: MlflowReader, story: StorySource, run: ResolvedRun,
             artifact_location = story.yaml.location(("evaluation", "artifact"))
             named = _named_versions(story, versions, aliases)
             read = [v for v in shown if v.run_id in runs and (spec.scored_sets or v.version in named)]
-            scored = _scored_sets(source, story, read, artifact_location)
+            scored = _scored_sets(source, story, read, artifact_location, known=known)
     return ModelHistory(name=name, versions=tuple(entries), events=alias_events(tags), aliases=aliases,
                         provenance=Provenance(source.shown_uri, run.run_id, "registry", name), scored=scored)
 
@@ -113,15 +115,22 @@ def _threshold(story: StorySource, params: dict[str, str]) -> float | None:
 
 
 def _scored_sets(source: MlflowReader, story: StorySource, versions: list[ModelVersionRecord],
-                 location: Location) -> pd.DataFrame | None:
+                 location: Location, *, known: dict[str, AnyScoredSet] | None = None) -> pd.DataFrame | None:
     """Each version's scored evaluation set, reduced to what ranges need: version, positive (0/1), score, and
     case_id when the story declares ``evaluation.id_column`` (to compare two versions case by case)."""
     evaluation = story.config.evaluation
     assert evaluation is not None and evaluation.artifact is not None
     frames = []
     for version in versions:
-        frame = source.evaluation_table(version.run_id, evaluation.artifact, location)
-        if story.config.task != "binary":
+        checked = (known or {}).get(version.run_id)
+        if checked is not None:  # the story's own version: read and checked once already
+            frame = checked.frame
+            reduced = _reduced(checked, version)
+        else:
+            frame = source.evaluation_table(version.run_id, evaluation.artifact, location)
+        if checked is not None:
+            pass
+        elif story.config.task != "binary":
             try:
                 reduced = _task_rows(story, frame, version)
             except SourceError as error:
@@ -148,7 +157,15 @@ def _task_rows(story: StorySource, frame: pd.DataFrame, version: ModelVersionRec
     """A multiclass or regression version's checked set, reduced to what ranges need: version and, for a
     regression, actual, predicted (and lower, upper when logged); for a multiclass set, truth and predicted (class
     indices in the story's order) and chance_<i> for each class when the run logged chances."""
-    checked = task_set(story, frame, {}, version.run_id, which=f"version {version.version}")
+    return _reduced(task_set(story, frame, {}, version.run_id, which=f"version {version.version}"), version)
+
+
+def _reduced(checked: AnyScoredSet, version: ModelVersionRecord) -> pd.DataFrame:
+    """A checked set reduced to what the history's ranges need (see :func:`_task_rows`; binary: positive as 0/1
+    and score)."""
+    if isinstance(checked, ScoredSet):
+        return pd.DataFrame({"version": version.version, "positive": checked.labels.astype(int),
+                             "score": checked.scores})
     scores = checked.scores
     if isinstance(scores, RegressionScores):
         columns: dict[str, object] = {"actual": scores.actual, "predicted": scores.predicted}
@@ -164,17 +181,12 @@ def _task_rows(story: StorySource, frame: pd.DataFrame, version: ModelVersionRec
 
 def _missing_column(story: StorySource, version: ModelVersionRecord, frame: pd.DataFrame, key: str, column: str,
                     *, shown: int) -> SourceError:
-    """The located error for a scored set without the story's label or score column: the column asked for, the
-    columns found, on the line of ``evaluation.<key>``; a close match is offered as the likely fix."""
+    """The located error for a version's scored set without the story's label or score column."""
     evaluation = story.config.evaluation
     assert evaluation is not None
-    found = [str(name) for name in frame.columns]
-    listed = ", ".join(repr(name) for name in found[:20]) + (f" and {len(found) - 20} more" if len(found) > 20 else "")
-    close = difflib.get_close_matches(column, found, n=1)
-    hint = f"did you mean {key}: {close[0]}?" if close else f"set {key} to one of the columns found"
+    error = missing_column(story, frame, (key,), column,
+                           f"the evaluation set {evaluation.artifact!r} of version {version.version}")
     if shown > 1:
-        hint += "; every version the history shows needs the same columns (or set history.scored_sets: false)"
-    return SourceError(
-        f"{key} {column!r} is not a column of the evaluation set {evaluation.artifact!r} of version "
-        f"{version.version} (story {story.slug!r}); the columns found are {listed or 'none'}",
-        location=story.yaml.location(("evaluation", key)), hint=hint)
+        return SourceError(error.message, location=error.location, hint=f"{error.hint}; every version the history "
+                           "shows needs the same columns (or set history.scored_sets: false)")
+    return error

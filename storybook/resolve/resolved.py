@@ -7,6 +7,10 @@ from typing import Literal
 
 import pandas as pd
 
+from storybook.resolve.scored import AnyScoredSet, task_set
+from storybook.sources.loader import StorySource
+from storybook.typed_json import DERIVED
+
 __all__ = [
     "AliasEvent",
     "ComparedVersion",
@@ -21,6 +25,8 @@ __all__ = [
     "ResolvedStory",
     "Series",
     "SeriesPoint",
+    "compared_task_set",
+    "story_task_set",
 ]
 
 ProvenanceKind = Literal["metric", "param", "tag", "artifact", "series", "model", "registry"]
@@ -105,6 +111,7 @@ class ComparedVersion:
     model: ModelVersionRecord
     run: ResolvedRun
     evaluation: pd.DataFrame | None = None
+    scored: AnyScoredSet | None = field(default=None, metadata=DERIVED)  # its evaluation, checked, when live
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,3 +184,25 @@ class ResolvedStory:
     compared: ComparedVersion | None = None
     drivers: ResolvedDrivers | None = None
     history: ModelHistory | None = None
+    scored: AnyScoredSet | None = field(default=None, metadata=DERIVED)  # ``evaluation``, checked, when live
+
+
+def story_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
+    """The story's version's checked scored set for its task: the one checked when the story was resolved, else
+    checked now (a pinned story); None when it has none."""
+    if resolved.scored is not None and resolved.scored.frame is resolved.evaluation:
+        return resolved.scored
+    if story.config.evaluation is None or resolved.evaluation is None:
+        return None
+    return task_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
+
+
+def compared_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
+    """The compared version's checked scored set for the story's task (the same premises), or None."""
+    compared = resolved.compared
+    if story.config.evaluation is None or compared is None or compared.evaluation is None:
+        return None
+    if compared.scored is not None and compared.scored.frame is compared.evaluation:
+        return compared.scored
+    return task_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
+                    which=f"version {compared.model.version}, the compared version")

@@ -25,7 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.errors import SourceError
-from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.scored_columns import missing_column
 from storybook.resolve.scored_multiclass import MulticlassSet, multiclass_set
 from storybook.resolve.scored_regression import RegressionSet, regression_set
 from storybook.sources.loader import StorySource
@@ -34,11 +34,7 @@ __all__ = [
     "AnyScoredSet",
     "ScoredSet",
     "checked_columns",
-    "compared_scored_set",
-    "compared_task_set",
     "scored_set",
-    "story_scored_set",
-    "story_task_set",
     "task_set",
     "threshold_of",
 ]
@@ -106,8 +102,7 @@ def checked_columns(story: StorySource, frame: pd.DataFrame, *, which: str = "",
     subject = f"the evaluation set {evaluation.artifact!r}" + (f" of {which}" if which else "")
     for key, column in (("label_column", evaluation.label_column), ("score_column", evaluation.score_column)):
         if column not in frame.columns:
-            raise SourceError(f"{subject} has no column {column!r}", location=story.yaml.location(("evaluation", key)),
-                              hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
+            raise missing_column(story, frame, (key,), column, subject)
     if len(frame) == 0:
         raise SourceError(f"{subject} has no rows", location=story.yaml.location(("evaluation", "artifact")),
                           hint="log the scored evaluation set with one row per case")
@@ -188,31 +183,3 @@ def task_set(story: StorySource, frame: pd.DataFrame, params: dict[str, str], ru
     if task == "regression":
         return regression_set(story, frame, which=which)
     return scored_set(story, frame, params, run_id, which=which)
-
-
-def story_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
-    """The story's version's checked scored set for its task, or None when it has none."""
-    if story.config.evaluation is None or resolved.evaluation is None:
-        return None
-    return task_set(story, resolved.evaluation, resolved.run.params, resolved.run.run_id)
-
-
-def compared_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
-    """The compared version's checked scored set for the story's task (the same premises), or None."""
-    compared = resolved.compared
-    if story.config.evaluation is None or compared is None or compared.evaluation is None:
-        return None
-    return task_set(story, compared.evaluation, compared.run.params, compared.run.run_id,
-                    which=f"version {compared.model.version}, the compared version")
-
-
-def story_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The story's version's checked binary scored set, or None when it has none (or the story is not binary)."""
-    found = story_task_set(story, resolved) if story.config.task == "binary" else None
-    return found if isinstance(found, ScoredSet) else None
-
-
-def compared_scored_set(story: StorySource, resolved: ResolvedStory) -> ScoredSet | None:
-    """The compared version's checked binary scored set (the same premises as the story's own), or None."""
-    found = compared_task_set(story, resolved) if story.config.task == "binary" else None
-    return found if isinstance(found, ScoredSet) else None

@@ -16,6 +16,7 @@ import pandas as pd
 
 from storybook.errors import SourceError
 from storybook.metrics.multiclass import MulticlassScores
+from storybook.resolve.scored_columns import missing_column
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ClassSpec
 
@@ -53,9 +54,7 @@ def multiclass_set(story: StorySource, frame: pd.DataFrame, *, which: str = "") 
         columns.append((("prediction_column",), str(evaluation.prediction_column)))
     for path, column in columns:
         if column not in frame.columns:
-            raise SourceError(f"{subject} has no column {column!r}",
-                              location=story.yaml.location(("evaluation", *path)),
-                              hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
+            raise missing_column(story, frame, path, column, subject)
     if len(frame) == 0:
         raise SourceError(f"{subject} has no rows", location=story.yaml.location(("evaluation", "artifact")),
                           hint="log the scored evaluation set with one row per case")

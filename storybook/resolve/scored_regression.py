@@ -14,6 +14,7 @@ import pandas as pd
 
 from storybook.errors import SourceError
 from storybook.metrics.regression import RegressionScores
+from storybook.resolve.scored_columns import missing_column
 from storybook.sources.loader import StorySource
 
 __all__ = ["RegressionSet", "regression_set"]
@@ -43,8 +44,7 @@ def regression_set(story: StorySource, frame: pd.DataFrame, *, which: str = "") 
         wanted += [("lower_column", evaluation.lower_column), ("upper_column", evaluation.upper_column)]
     for key, column in wanted:
         if column not in frame.columns:
-            raise SourceError(f"{subject} has no column {column!r}", location=story.yaml.location(("evaluation", key)),
-                              hint=f"columns: {', '.join(map(str, frame.columns[:20]))}")
+            raise missing_column(story, frame, (key,), column, subject)
     if len(frame) == 0:
         raise SourceError(f"{subject} has no rows", location=story.yaml.location(("evaluation", "artifact")),
                           hint="log the scored evaluation set with one row per case")

@@ -32,7 +32,7 @@ from storybook.files import FileTooLarge, file_mode, read_at_most
 from storybook.resolve.readings import check_readings
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
-from storybook.typed_json import NOT_MINE, Mismatch, decode
+from storybook.typed_json import NOT_MINE, Mismatch, decode, stored_fields
 
 __all__ = [
     "FORMAT_VERSION",
@@ -128,7 +128,7 @@ def encode_resolved(resolved: ResolvedStory, write_frame: Callable[[str, pd.Data
             return write_frame(where, value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {f.name: encode(getattr(value, f.name), f"{where}.{f.name}" if where else f.name)
-                    for f in dataclasses.fields(value)}
+                    for f in stored_fields(value)}
         if isinstance(value, dict):
             return {str(k): encode(v, f"{where}.{k}") for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -303,8 +303,10 @@ def test_the_compared_versions_set_is_checked_before_trust_reads_it(tmp_path: Pa
     missing = pd.DataFrame({"label": [1, 0] * 10, "prediction": [0.9, 0.1] * 10})
     with pytest.raises(SourceError) as caught:
         analyse_story(loaded, _resolved(_frame(), {"test_auc": 0.7}, compared=missing))
-    assert caught.value.message == ("the evaluation set 'evaluation/scored.csv' of version 2, the compared version "
-                                    "has no column 'score'")
+    assert caught.value.message == ("score_column 'score' is not a column of the evaluation set "
+                                    "'evaluation/scored.csv' of version 2, the compared version (story 's'); the "
+                                    "columns found are 'label', 'prediction'")
+    assert caught.value.hint == "set score_column to one of the columns found"
 
 
 # --- 9. no certainty below 1; neutral unit -------------------------------------------------------------------

@@ -19,9 +19,6 @@ def test_each_version_s_scored_set_is_built_once_and_handed_to_every_analysis(
         project_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = load_project(project_copy)
     story = next(s for s in project.stories if isinstance(s, StorySource))
-    resolved = open_source(project).resolve(story)  # resolving may build sets of its own (drivers); not counted
-    assert resolved.evaluation is not None and resolved.compared is not None
-
     built: list[ScoredSet] = []
     real_scored_set = scored_module.scored_set
 
@@ -44,6 +41,12 @@ def test_each_version_s_scored_set_is_built_once_and_handed_to_every_analysis(
     monkeypatch.setattr(scored_module, "scored_set", counting_scored_set)
     monkeypatch.setattr(composer, "analyse_trust", trust)
     monkeypatch.setattr(composer, "analyse_decision", decision)
+    # Resolving live checks each version's set once, where it is read (drivers and history reuse it) ...
+    resolved = open_source(project).resolve(story)
+    assert resolved.evaluation is not None and resolved.compared is not None
+    assert len(built) == 2, "one scored set for the story's version and one for the compared version"
+    assert resolved.scored is built[0] and resolved.compared.scored is built[1]
+    # ... and the analysis builds none of its own: every part gets those same objects.
     analysis = composer.analyse_story(story, resolved, project.config)
 
     assert len(built) == 2, "one scored set for the story's version and one for the compared version"
