@@ -13,6 +13,7 @@ Every message says where (file:line when there is one), what was expected and ho
     ├── TrackingError                   MLflow cannot be reached or answered with an error
     ├── LoggingError                    training code asked storybook.log_scored_set / log_production_series
     │                                   to log something a story could not read (nothing was logged)
+    ├── FilesExistError                 `storybook init` / `new` would replace files (nothing was written)
     └── PublishError                    the site could not be written (nothing was replaced), or a story's
                                         PDF could not be printed (that story fails alone)
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 __all__ = [
     "ConfigError",
     "ExpressionError",
+    "FilesExistError",
     "Location",
     "LoggingError",
     "PublishError",
@@ -119,6 +121,10 @@ class TrackingError(StorybookError, ConnectionError):
 class LoggingError(StorybookError, ValueError):
     """Training code asked storybook's logging API (:mod:`storybook.logging_api`) to log a scored set or a series
     in a shape a story could not read; the location is the calling line, and nothing was logged."""
+
+
+class FilesExistError(StorybookError, FileExistsError):
+    """``storybook init`` or ``storybook new`` would write files that exist already; nothing was written."""
 
 
 class PublishError(StorybookError, OSError):

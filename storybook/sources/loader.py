@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from storybook.errors import ConfigError, Location, SourceError, StorybookError, UnexpectedError
 from storybook.files import FileTooLarge, read_at_most
+from storybook.sources.placeholders import placeholder_error, placeholder_lines
 from storybook.sources.schema import SLUG_PATTERN, KeyedValueError, ProjectConfig, StoryConfig
 from storybook.sources.sections import AUTHORED_SECTIONS, HEADINGS, MARKDOWN_SECTIONS
 from storybook.sources.yaml_loader import KeyPath, LoadedYaml, load_yaml
@@ -155,12 +156,15 @@ def load_story(root: Path, directory: Path, project: ProjectConfig | None = None
         raise SourceError("story.yaml must be a file inside the project", location=Location(story_file),
                           hint="replace the link or symlink with the file itself")
     loaded = load_yaml(story_file)
+    _refuse_placeholders(story_file)
     config = validate(StoryConfig, loaded)
     sections: dict[str, MarkdownSource] = {}
     for section_id in MARKDOWN_SECTIONS:
         path = directory / f"{section_id}.md"
         if path.exists():
             sections[section_id] = read_markdown(root, path)
+    for markdown in sections.values():
+        _refuse_placeholders(markdown.path, markdown.text)
     for section_id in AUTHORED_SECTIONS:
         if section_id not in sections or not sections[section_id].text.strip():
             raise SourceError(
@@ -175,6 +179,15 @@ def load_story(root: Path, directory: Path, project: ProjectConfig | None = None
             raise ConfigError(exc.message, location=exc.location, hint=exc.hint) from None
     return StorySource(slug=slug, directory=directory, config=config, sections=sections, yaml=loaded,
                        project=project)
+
+
+def _refuse_placeholders(path: Path, text: str | None = None) -> None:
+    """A story file that still holds a placeholder of ``storybook new`` does not build (located at its line)."""
+    if text is None:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    lines = placeholder_lines(text)
+    if lines:
+        raise placeholder_error(path, lines[0])
 
 
 def read_markdown(root: Path, path: Path) -> MarkdownSource:

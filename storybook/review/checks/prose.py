@@ -15,6 +15,7 @@ from storybook.sources.loader import (
     StorySource,
     read_markdown,
 )
+from storybook.sources.placeholders import placeholder_error, placeholder_lines
 from storybook.sources.sections import AUTHORED_SECTIONS, HEADINGS, MARKDOWN_SECTIONS
 
 MIN_WORDS_FOR_GRADE = 30
@@ -31,6 +32,7 @@ _DECIMAL = re.compile(r"(?<![\w.,])0?\.\d+(?!\w|\.\d|%)")
 def check_sections(found: Collector, story: StorySource | BrokenStory) -> None:
     directory = story.directory
     known = MARKDOWN_SECTIONS
+    placeholders(found, directory)
     for section_id in AUTHORED_SECTIONS:
         path = directory / f"{section_id}.md"
         if not path.is_file() or not path.read_text(encoding="utf-8", errors="replace").strip():
@@ -48,6 +50,14 @@ def check_sections(found: Collector, story: StorySource | BrokenStory) -> None:
                                                                           errors="replace").strip():
             found.add("warning", path, "section-empty", f"{path.name} is empty",
                       "write the section, or delete the file (storybook generates this section anyway)")
+
+
+def placeholders(found: Collector, directory: Path) -> None:
+    """Every line of story.yaml and the Markdown sections that still holds a placeholder of ``storybook new``."""
+    for path in [directory / "story.yaml", *sorted(directory.glob("*.md"))]:
+        if path.is_file():
+            for line in placeholder_lines(path.read_text(encoding="utf-8", errors="replace")):
+                found.error(placeholder_error(path, line), "placeholder", path)
 
 
 def _spaces(text: str) -> str:
