@@ -144,8 +144,8 @@ DEFAULT_TERMS: tuple[DefaultTerm, ...] = (
     DefaultTerm("challenger", "A newer version of the model, tested side by side with the one in use (the "
                 "champion) before it may replace it."),
     DefaultTerm("champion", "The version of the model in use now.",
-                lambda c: f"In this story, the version in use is the one that carries the alias "
-                f"\"{c.in_use_alias}\" in the model registry."),
+                lambda c: f"The version in use is the one that carries the alias \"{c.in_use_alias}\" in the "
+                "model registry."),
     DefaultTerm("cross-validation", "Training and testing the model several times, each time holding back a "
                 "different part of the data for the test, to see how steady its results are.",
                 None, ("cross-validated",)),

@@ -228,8 +228,9 @@ def test_the_glossary_says_which_alias_marks_the_version_in_use(tmp_path: Path) 
 
     project = _load(tmp_path, "candidate", "production", project="in_use_alias: production\n")
     terms = {t.name: t for t in story_glossary(_story(project).config, project.config, Vocabulary())}
-    assert terms["champion"].in_story == ("In this story, the version in use is the one that carries the alias "
-                                          "\"production\" in the model registry.")
+    # shown after the label "In this story:", so it does not say "in this story" again
+    assert terms["champion"].in_story == ("The version in use is the one that carries the alias \"production\" in "
+                                          "the model registry.")
     default = {t.name: t for t in story_glossary(_story(project).config, None, Vocabulary())}
     assert default["champion"].in_story is not None and "\"champion\"" in default["champion"].in_story
 
