@@ -176,9 +176,10 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
         assert chosen is not None and int(chosen.group(1).replace(",", "")) == round(
             rule.calls_per_class[i] / n * 1000)
     assert rule.calls_per_class[0] <= CAPACITY / 1000 * n
-    assert (f"At most {CAPACITY} of every 1,000 students may be taken for students who need extra support"
+    assert (f"The model may say at most {CAPACITY} of every 1,000 students need extra support (the story's limit)"
             in text)
-    assert "Taking students who need extra support for students who need neither costs 8 each." in text
+    assert "What each mistake costs, in hours of teacher time, as stated by" in text
+    assert "When the model says students who need extra support need neither, each costs 8." in text
     assert "The calls are chosen from the model's chances alone" in text
     # Who carries the cost: per school, the cost per 1,000 of its students of each way of choosing.
     for school in ("Northfield", "Riverside", "Westgate"):

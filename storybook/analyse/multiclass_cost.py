@@ -100,6 +100,8 @@ def said_calls(classes: tuple[ClassSpec, ...], unit: str) -> list[str]:
 
 def _prices(spec: CostOfError, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.float64],
             unit: str) -> tuple[str, ...]:
+    """What each call costs, from the true class to the call: "When the model says students who need extra
+    support need neither, each costs 8." (the page's lead-in gives the unit, so no "1 hours" is ever said)."""
     stated = spec.matrix or {}
     lines = []
     for t, truth in enumerate(classes):
@@ -108,12 +110,12 @@ def _prices(spec: CostOfError, classes: tuple[ClassSpec, ...], matrix: npt.NDArr
             was_stated = call.value in stated.get(truth.value, {})
             if t == c:
                 if price:
-                    lines.append(f"Rightly taking {unit} who {truth.means} for what they are costs "
-                                 f"{amount_number(price)} each.")
+                    lines.append(f"When the model rightly says {unit} {truth.means}, each costs "
+                                 f"{amount_number(price)}.")
                 continue
-            told = f"{amount_number(price)} each" if price else "nothing"
+            told = amount_number(price) if price else "nothing"
             note = "" if was_stated else " (not stated; the story counts unstated mistakes as free)"
-            lines.append(f"Taking {unit} who {truth.means} for {unit} who {call.means} costs {told}{note}.")
+            lines.append(f"When the model says {unit} who {truth.means} {call.means}, each costs {told}{note}.")
     return tuple(lines)
 
 
@@ -197,8 +199,8 @@ def _capacity(counts: tuple[CallCount, ...], per: int, unit: str) -> tuple[str, 
         over = " (over the limit)" if count.most_likely > count.limit else ""
         rule = "" if count.by_rule is None else f"; choosing by expected cost within the limit says so of " \
             f"{format_count(count.by_rule)}"
-        lines.append(f"At most {format_count(count.limit)} of every {format_count(per)} {unit} may be taken for "
-                     f"{unit} who {count.means}. Taking the most likely class says so of "
+        lines.append(f"The model may say at most {format_count(count.limit)} of every {format_count(per)} {unit} "
+                     f"{count.means} (the story's limit). Taking the most likely class says so of "
                      f"{format_count(count.most_likely)}{over}{rule}.")
     return tuple(lines)
 

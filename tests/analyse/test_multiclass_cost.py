@@ -46,9 +46,25 @@ def test_unstated_mistakes_counted_free_are_said_to_be(tmp_path: Path) -> None:
     rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
     cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
     assert cost is not None
-    assert "Taking students who need extra support for students who need neither costs 8 each." in cost.prices
-    assert ("Taking students who need neither for students who need extra support costs nothing (not stated; the "
-            "story counts unstated mistakes as free).") in cost.prices
+    assert "When the model says students who need extra support need neither, each costs 8." in cost.prices
+    assert ("When the model says students who need neither need extra support, each costs nothing (not stated; "
+            "the story counts unstated mistakes as free).") in cost.prices
+
+
+def test_each_price_is_told_from_the_true_class_to_the_call_in_the_cost_unit(tmp_path: Path) -> None:
+    source = _story(tmp_path, cost={"matrix": COSTS})
+    rows = [("support", 0.6, 0.1, 0.3)] * 12 + [("neither", 0.2, 0.1, 0.7)] * 12
+    cost = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).cost
+    assert cost is not None
+    # COSTS: a student who needs extra challenge said to need extra support costs 2; the other way round, 10.
+    assert cost.prices == (
+        "When the model says students who need extra support need extra challenge, each costs 10.",
+        "When the model says students who need extra support need neither, each costs 8.",
+        "When the model says students who need extra challenge need extra support, each costs 2.",
+        "When the model says students who need extra challenge need neither, each costs 3.",
+        "When the model says students who need neither need extra support, each costs 1.",
+        "When the model says students who need neither need extra challenge, each costs 1.",
+    )
 
 
 def test_a_rule_that_changes_no_call_saves_nothing(tmp_path: Path) -> None:
@@ -72,9 +88,9 @@ def test_a_limit_the_most_likely_class_keeps_is_not_said_to_be_broken(tmp_path: 
     # By hand: one who needs neither, with chances (.2, .1, .7), expects .1 x 2 + .7 x 1 = 0.9 hours if taken for
     # support and .2 x 8 + .1 x 3 = 1.9 if not: the rule takes as many as the limit allows, 14 of 24 (0.6 x 24).
     assert cost.rule is not None and cost.rule.calls_per_class == (14, 0, 10)
-    assert cost.capacity == ("At most 600 of every 1,000 students may be taken for students who need extra support. "
-                             "Taking the most likely class says so of 500; choosing by expected cost within the "
-                             "limit says so of 583.",)
+    assert cost.capacity == ("The model may say at most 600 of every 1,000 students need extra support (the "
+                             "story's limit). Taking the most likely class says so of 500; choosing by expected "
+                             "cost within the limit says so of 583.",)
     assert not any("breaks the limit" in line for line in cost.comparison)
 
 
