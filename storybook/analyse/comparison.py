@@ -99,11 +99,23 @@ class Comparison:
             return None
         return self.compared_version if self.in_use == "story" else self.story_version
 
+    @property
+    def other_is_older(self) -> bool:
+        """The version not in use was registered before the one in use (a lower version number): it is an older
+        version the story looks back at, not one proposed to replace the version in use."""
+        in_use, other = self.in_use_version, self.proposed_version
+        return (in_use is not None and other is not None and in_use.version is not None
+                and other.version is not None and other.version < in_use.version)
+
     def role(self, side: Side) -> str:
-        """What a version is in this comparison: "this story's version, in use", "proposed to replace it"."""
+        """What a version is in this comparison: "this story's version, in use", "proposed to replace the one in
+        use" (a newer version) or "an older version, not in use"."""
         if self.in_use is None:
             return "this story's version" if side == "story" else "the version compared with"
-        role = "in use" if side == self.in_use else "proposed to replace the one in use"
+        if side == self.in_use:
+            role = "in use"
+        else:
+            role = "an older version, not in use" if self.other_is_older else "proposed to replace the one in use"
         return f"this story's version, {role}" if side == "story" else role
 
     def named(self, side: Side) -> str:
@@ -116,7 +128,8 @@ class Comparison:
 
     @property
     def direction(self) -> str:
-        """One sentence saying which version is in use and which would replace it, or that it is not known."""
+        """One sentence saying which version is in use and which would replace it (or is an older one), or that
+        it is not known."""
         if self.same_version:
             return self.itself
         in_use, proposed = self.in_use_version, self.proposed_version
@@ -124,8 +137,9 @@ class Comparison:
             return self.no_direction
         which = "this story's version" if self.in_use == "story" else "the version compared with"
         other = "the one this story is about" if self.in_use == "compared" else "the version compared with"
+        then = "an older version, not in use" if self.other_is_older else "the one that would replace it"
         return (f"{capitalise(in_use.name)}, {which}, is in use (it carries the alias \"{self.in_use_alias}\"); "
-                f"{proposed.name}, {other}, is the one that would replace it.")
+                f"{proposed.name}, {other}, is {then}.")
 
     @property
     def no_direction(self) -> str:

@@ -208,6 +208,27 @@ def test_the_direction_follows_the_in_use_alias_whichever_version_the_story_is_a
             "two is in use") in elsewhere.no_direction
 
 
+def test_an_older_version_compared_with_the_one_in_use_is_never_said_to_replace_it(tmp_path: Path) -> None:
+    story = _story(_load(tmp_path, "champion", "previous"))
+    aliases = {1: ("previous",), 2: ("champion",)}
+    about_champion = compare_versions(story.config, _resolved(2, 1, aliases), None)
+    about_previous = compare_versions(story.config, _resolved(1, 2, aliases), None)
+    assert about_champion is not None and about_previous is not None
+    assert about_champion.other_is_older and about_previous.other_is_older
+    assert about_champion.named("story") == "version 2 (champion; this story's version, in use)"
+    assert about_champion.named("compared") == "version 1 (previous; an older version, not in use)"
+    assert about_previous.named("story") == "version 1 (previous; this story's version, an older version, not in use)"
+    assert about_champion.direction == ("Version 2 (champion), this story's version, is in use (it carries the "
+                                        "alias \"champion\"); version 1 (previous), the version compared with, is "
+                                        "an older version, not in use.")
+    for comparison in (about_champion, about_previous):
+        assert "replace" not in comparison.named("story") + comparison.named("compared") + comparison.direction
+    # A newer version than the one in use is still the one proposed to replace it.
+    newer = compare_versions(story.config, _resolved(2, 3, {2: ("champion",), 3: ("challenger",)}), None)
+    assert newer is not None and not newer.other_is_older
+    assert newer.named("compared") == "version 3 (challenger; proposed to replace the one in use)"
+
+
 def test_a_story_cannot_compare_its_version_with_itself(tmp_path: Path) -> None:
     broken = _load(tmp_path, "candidate", "candidate").stories[0]
     assert isinstance(broken, BrokenStory)
