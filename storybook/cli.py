@@ -219,6 +219,66 @@ def example(
         build(project, out_dir=None, pdf=True, story=None, offline=False, jobs=jobs)
 
 
+@app.command()
+def init(
+    project: Annotated[Path, typer.Argument(help="The new project's folder (created if needed).",
+                                            show_default="the current folder")] = Path("."),
+    title: Annotated[str | None, typer.Option("--title", help="The site's title.")] = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="The MLflow tracking URI the stories "
+                                                     "read (without credentials; ${VAR} is read from the "
+                                                     "environment).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Ask nothing: take the defaults for what no flag "
+                                      "gives.")] = False,
+) -> None:
+    """Start a project: storybook.yaml, a .gitignore for site/ and .storybook/, a GitHub Actions workflow
+    (.github/workflows/storybook.yml) and a pre-commit config running `storybook check`; keep or delete any.
+
+    Never replaces a file: when one exists, says which and writes nothing (exit code 1).
+    """
+    from storybook.commands.init import DEFAULT_TRACKING_URI, init_project
+
+    if title is None:
+        title = "Model stories" if yes else typer.prompt("Site title", default="Model stories")
+    if tracking_uri is None and not yes:
+        tracking_uri = typer.prompt("MLflow tracking URI (leave as is to read MLFLOW_TRACKING_URI)",
+                                    default=os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI)
+    with _exit_codes():
+        written = init_project(project, title=title, tracking_uri=tracking_uri)
+    root = project.resolve()
+    for path in written:
+        out.print(f"wrote {for_terminal(path.relative_to(root).as_posix())}", markup=False)
+    out.print("next: storybook new SLUG --model NAME@ALIAS, write the marked lines, then storybook build",
+              markup=False)
+
+
+@app.command()
+def new(
+    slug: Annotated[str, typer.Argument(help="The story's name: its folder under stories/ (e.g. churn-risk).")],
+    model: Annotated[str | None, typer.Option("--model", "-m", help="The registered model: NAME@ALIAS, or NAME "
+                                              "with --version.")] = None,
+    version: Annotated[int | None, typer.Option("--version", min=1, help="The model's version number (with "
+                                                "--model NAME).")] = None,
+    run: Annotated[str | None, typer.Option("--run", help="A run id, instead of a registered model.")] = None,
+    project: Annotated[Path, typer.Option("--project", "-p", help="The project folder.")] = Path("."),
+) -> None:
+    """Draft stories/SLUG/ from what MLflow holds for the model: its recognised metrics, the scored set and the
+    task it looks like, slices, series and aliases. Places only people can write are marked
+    "[storybook: to write]"; the story builds once each is written. Never replaces a file.
+    """
+    from storybook.commands.new import new_story
+    from storybook.sources.placeholders import placeholder_lines
+
+    with _exit_codes():
+        written = new_story(project, slug, model=model, version=version, run_id=run)
+    marks = 0
+    for path in written:
+        count = len(placeholder_lines(path.read_text(encoding="utf-8")))
+        marks += count
+        out.print(f"wrote {for_terminal(str(path))}" + (f" ({count} places to write)" if count else ""),
+                  markup=False)
+    out.print(f"next: write the {marks} marked places, then storybook check and storybook build", markup=False)
+
+
 StoryOption = Annotated[list[str] | None, typer.Option("--story", "-s", help="Only this story (repeat for "
                                                        "several).")]
 
@@ -464,6 +524,30 @@ def review(
     with _exit_codes():
         body = review_comment(project, base, site_url=site_url)
     sys.stdout.write(for_terminal(body))
+
+
+@app.command()
+def schema(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder to write the two schema files into.")]
+    = Path("docs/schema"),
+) -> None:
+    """Write the JSON Schema of storybook.yaml and story.yaml (storybook.schema.json, story.schema.json), so that
+    editors check and complete the files as you type.
+
+    A file whose first line is `# yaml-language-server: $schema=docs/schema/storybook.schema.json` (for a story:
+    `$schema=../../docs/schema/story.schema.json`) is validated by editors with the YAML language server (VS Code's
+    YAML extension, Neovim, Helix...). The schema comes from the models storybook validates with; run this again
+    after upgrading storybook.
+    """
+    from storybook.sources.json_schema import write_schemas
+
+    with _exit_codes():
+        try:
+            written = write_schemas(out_dir)
+        except OSError as error:
+            raise ConfigError(f"cannot write the schema files into {out_dir} ({error.strerror})",
+                              hint="choose another folder with --out") from None
+    out.print(for_terminal(f"wrote {' and '.join(str(path) for path in written)}"), markup=False)
 
 
 @app.command()

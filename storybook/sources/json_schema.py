@@ -1,0 +1,51 @@
+"""JSON Schema of storybook.yaml and story.yaml, generated from the pydantic models that validate them.
+
+Editors use it to check and complete the files as they are typed (the YAML language server reads the
+``# yaml-language-server: $schema=...`` line at the top of a file). It is never kept by hand: ``storybook schema``
+writes it, and the repository's copies in docs/schema/ are checked to be current by the tests. Rules that tie keys
+together (e.g. "give exactly one of alias or version") are checked by storybook itself, not by the schema.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from storybook.sources.schema import ProjectConfig, StoryConfig
+
+__all__ = ["SCHEMA_FILES", "json_schema", "schema_text", "write_schemas"]
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+_MODELS: dict[str, tuple[type[BaseModel], str]] = {
+    "storybook": (ProjectConfig, "storybook.yaml: a storybook project's settings"),
+    "story": (StoryConfig, "story.yaml: one storybook story (stories/<slug>/story.yaml)"),
+}
+# The files `storybook schema` writes, by schema name.
+SCHEMA_FILES: dict[str, str] = {name: f"{name}.schema.json" for name in _MODELS}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``name``: ``storybook`` (storybook.yaml) or ``story`` (story.yaml)."""
+    model, title = _MODELS[name]
+    generated = model.model_json_schema(mode="validation")
+    generated.pop("title", None)
+    return {"$schema": DIALECT, "title": title, **generated}
+
+
+def schema_text(name: str) -> str:
+    """The schema as the file holds it: indented JSON in the models' key order, ending in a newline."""
+    return json.dumps(json_schema(name), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    """Write both schemas into ``folder`` (made if missing), replacing earlier copies; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, file_name in SCHEMA_FILES.items():
+        path = folder / file_name
+        path.write_text(schema_text(name), encoding="utf-8", newline="\n")
+        written.append(path)
+    return written
