@@ -2,8 +2,9 @@
 
 The wheel ships them in :mod:`storybook.example_project` (in the repository, links to its own ``storybook.yaml`` and
 ``stories/``): the project file and each story's ``story.yaml`` and Markdown sections, nothing else (no snapshot,
-no sign-offs), so a new folder gets the same project from a wheel as from a checkout. A file already there is
-never replaced: the whole copy is refused before anything is written.
+no sign-offs), so a new folder gets the same project from a wheel as from a checkout; beside them the JSON Schema
+their ``# yaml-language-server`` lines name (``docs/schema/``, generated as ``storybook schema`` does). A file
+already there is never replaced: the whole copy is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from storybook.errors import ConfigError, Location
+from storybook.sources.json_schema import SCHEMA_FILES, schema_text
 from storybook.sources.loader import PROJECT_FILE
 
 if TYPE_CHECKING:
@@ -22,10 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["example_sources", "has_project", "write_example"]
 
 STORIES = "stories"
+SCHEMA_DIR = "docs/schema"
 
 
 def example_sources() -> dict[PurePosixPath, bytes]:
-    """The example project's files: ``storybook.yaml`` and ``stories/<slug>/story.yaml`` and ``*.md``, by path."""
+    """The example project's files: ``storybook.yaml``, ``stories/<slug>/story.yaml`` and ``*.md``, and the JSON
+    Schema of both in ``docs/schema/`` (generated), by path."""
     try:
         root = importlib.resources.files("storybook.example_project")
     except ModuleNotFoundError as error:  # pragma: no cover - an installation that lost part of the package
@@ -38,6 +42,9 @@ def example_sources() -> dict[PurePosixPath, bytes]:
         for item in _by_name(story.iterdir()):
             if item.is_file() and (item.name == "story.yaml" or item.name.endswith(".md")):
                 files[PurePosixPath(STORIES, story.name, item.name)] = item.read_bytes()
+    # The JSON Schema the files' `# yaml-language-server: $schema=...` lines name (as the repository has it).
+    for name, file_name in SCHEMA_FILES.items():
+        files[PurePosixPath(SCHEMA_DIR, file_name)] = schema_text(name).encode()
     return files
 
 

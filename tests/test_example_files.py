@@ -24,6 +24,8 @@ def _repository_example() -> dict[str, bytes]:
     for path in sorted((REPO / "stories").glob("*/*")):
         if path.name == "story.yaml" or path.suffix == ".md":
             files[path.relative_to(REPO).as_posix()] = path.read_bytes()
+    for name in ("storybook", "story"):  # the schema its files' yaml-language-server lines name
+        files[f"docs/schema/{name}.schema.json"] = (REPO / "docs" / "schema" / f"{name}.schema.json").read_bytes()
     return files
 
 
