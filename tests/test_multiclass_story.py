@@ -324,3 +324,36 @@ def test_check_names_what_a_multiclass_story_can_fix_when_a_figure_does_not_matc
     assert f"the evaluation set gives {accuracy_score(truth, called):.4f}" in mismatch.message
     assert "fix the classes' values or probability columns" in mismatch.message
     assert "positive_value" not in mismatch.message and "threshold" not in mismatch.message
+
+
+def test_binary_counts_are_unknown_names_in_a_multiclass_story_for_check_and_build(tmp_path: Path) -> None:
+    from storybook.review.check import check_project
+
+    frame = scored_students()
+    truth, _, called = read_back(frame)
+    uri = stores.tracking_uri(tmp_path)
+    run = stores.log_scored_run(uri, frame, metrics={"test_accuracy": accuracy_score(truth, called)})
+    story = multiclass_story(run)
+    story["metrics"] = story["metrics"][:1]
+    stores.write_project(tmp_path, {"support": story})
+    section = tmp_path / "stories" / "support" / "metrics.md"
+    section.write_text("Tested on {{ evaluation.size | count }} students.\n\n"
+                       "Of them, {{ evaluation.positives | count }} needed it.\n")
+
+    # check: the one located error a misspelt name gets, on line 3, never a 0 told as a count of students.
+    report = check_project(tmp_path, online=True)
+    (unknown,) = [f for f in report.findings if f.code == "reference"]
+    assert "evaluation 'positives' is not available to this story" in unknown.message
+    assert unknown.line == 3 and unknown.file.endswith("metrics.md") and unknown.severity == "error"
+    # build: the same refusal, located, and the story is not written.
+    result = runner.invoke(app, ["build", str(tmp_path), "--no-pdf"])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "evaluation 'positives' is not available to this story" in output and "metrics.md:3" in output, output
+    assert not (tmp_path / "site" / "support.html").exists()
+
+    # evaluation.size alone builds, and is the number of students in the set.
+    section.write_text("Tested on {{ evaluation.size | count }} students.\n")
+    result = runner.invoke(app, ["build", str(tmp_path), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    assert f"Tested on {len(frame):,} students." in page_text((tmp_path / "site" / "support.html").read_text())

@@ -9,6 +9,10 @@ Authors may write only output expressions built from a fixed vocabulary::
     {{ evaluation.size | count }} {{ evaluation.positives | count }} {{ evaluation.negatives | count }}
     {{ evaluation.flagged | count }}
 
+``evaluation.size`` exists for a story with a scored evaluation set; ``positives``, ``negatives`` and ``flagged``
+only for a binary one (a multiclass or regression set has no positives, so asking for them is refused like any
+unknown name, never told as 0).
+
 Filters: percent(digits=0), number(digits=2), count, date. Nothing else parses: no statements, loops,
 arithmetic, attribute walking, or other filters. Each expression is checked against the template's syntax
 tree before anything runs, so every refusal points at its line. A figure renders as a Markdown link to its
@@ -34,10 +38,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent
 from storybook.errors import ExpressionError, Location, ReferenceNotFound
+from storybook.metrics.kinds import Task
 from storybook.resolve.resolved import Figure, Provenance, ResolvedStory
 from storybook.text_controls import BREAKS, CONTROLS
 
 __all__ = ["EVALUATION_FIELDS", "FUNCTIONS", "MODEL_FIELDS", "Reference", "Vocabulary", "as_text", "available_names",
+           "evaluation_fields",
            "find_references", "provenance_anchor", "render_expressions", "unknown_references"]
 
 FUNCTIONS = ("metric", "param", "tag", "claim")
@@ -48,7 +54,14 @@ MAX_NESTING = 16  # filters applied to filters etc.; real expressions need three
 MAX_KEY = 250
 _DIGITS_FILTERS = ("percent", "number")
 MODEL_FIELDS = ("name", "version", "alias", "run_id")  # model.<field>
-EVALUATION_FIELDS = ("size", "positives", "negatives", "flagged")  # evaluation.<field>
+EVALUATION_FIELDS = ("size", "positives", "negatives", "flagged")  # evaluation.<field> of a binary story
+
+
+def evaluation_fields(task: Task | None) -> tuple[str, ...]:
+    """The ``evaluation.<field>`` names of a story of ``task`` (None: the story names no scored evaluation set)."""
+    if task is None:
+        return ()
+    return EVALUATION_FIELDS if task == "binary" else ("size",)
 
 
 @dataclass(frozen=True)
@@ -259,11 +272,13 @@ def find_references(text: str, where: Location) -> list[Reference]:
     return found
 
 
-def available_names(resolved: ResolvedStory | None, claim_ids: Iterable[str]) -> dict[str, Collection[str]]:
+def available_names(resolved: ResolvedStory | None, claim_ids: Iterable[str],
+                    task: Task | None = "binary") -> dict[str, Collection[str]]:
     """What a story's expressions may ask for before its page is built (``storybook check``): the model's and
-    the evaluation's fields, the story's claims, and, when its values are at hand, the run's metrics, params and
-    tags (the names the page's :class:`Vocabulary` holds)."""
-    names: dict[str, Collection[str]] = {"model": MODEL_FIELDS, "evaluation": EVALUATION_FIELDS,
+    the evaluation's fields (those of the story's ``task``; None: no scored evaluation set), the story's claims,
+    and, when its values are at hand, the run's metrics, params and tags (the names the page's
+    :class:`Vocabulary` holds)."""
+    names: dict[str, Collection[str]] = {"model": MODEL_FIELDS, "evaluation": evaluation_fields(task),
                                          "claim": set(claim_ids)}
     if resolved is not None:
         names.update(metric=resolved.run.metrics.keys(), param=resolved.run.params.keys(),

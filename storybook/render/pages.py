@@ -138,12 +138,14 @@ def _vocabulary(resolved: ResolvedStory, card: ModelCard, claims: Sequence[Claim
             "alias": ", ".join(model.aliases) if model else "",
             "run_id": resolved.run.run_id,
         },
-        evaluation={
-            "size": card.overall.n if card.overall else (size or 0),
-            "positives": card.overall.positives if card.overall else 0,
-            "negatives": card.overall.confusion.negatives if card.overall else 0,
-            "flagged": card.overall.confusion.flagged if card.overall else 0,
-        },
+        # Only the counts this story's set has: a multiclass or regression set has no positives (never told as 0),
+        # and a story without a scored set has no size (storybook.render.expressions.evaluation_fields).
+        evaluation=({
+            "size": card.overall.n,
+            "positives": card.overall.positives,
+            "negatives": card.overall.confusion.negatives,
+            "flagged": card.overall.confusion.flagged,
+        } if card.overall else {"size": size} if size is not None else {}),
         claims={result.spec.id: _claim_markdown(result) for result in claims},
     )
 

@@ -13,9 +13,12 @@ from storybook.errors import ExpressionError, Location, ReferenceNotFound, Story
 from storybook.render.expressions import (
     Reference,
     Vocabulary,
+    available_names,
+    evaluation_fields,
     find_references,
     provenance_anchor,
     render_expressions,
+    unknown_references,
 )
 from storybook.resolve.resolved import Figure, Provenance
 
@@ -282,3 +285,20 @@ def test_mlflow_values_are_text_not_markup(logged: str, shown: str) -> None:
         html = markdown_to_html(render_expressions(f"Logged: {expression} end of sentence.\n\nThe next paragraph.",
                                                    WHERE, values))
         assert html == f"<p>Logged: {shown} end of sentence.</p>\n<p>The next paragraph.</p>\n", expression
+
+
+def test_binary_counts_are_names_of_binary_stories_only() -> None:
+    assert evaluation_fields("binary") == ("size", "positives", "negatives", "flagged")
+    assert evaluation_fields("multiclass") == evaluation_fields("regression") == ("size",)
+    assert evaluation_fields(None) == ()  # no scored evaluation set: no size either
+    text = "Tested on {{ evaluation.size | count }}.\n{{ evaluation.negatives | count }} were fine."
+    for task in ("multiclass", "regression"):
+        (missing,) = unknown_references(find_references(text, WHERE), PATH, available_names(None, (), task))
+        assert str(missing).count("evaluation 'negatives' is not available to this story") == 1
+        assert missing.location is not None and missing.location.line == 2
+    assert unknown_references(find_references(text, WHERE), PATH, available_names(None, (), "binary")) == []
+    # The build refuses the same name when the page's values have no such count, never rendering it as 0.
+    regression = Vocabulary(metrics={}, params={}, tags={}, model={}, evaluation={"size": 133})
+    with pytest.raises(ReferenceNotFound) as caught:
+        render_expressions(text, WHERE, regression)
+    assert caught.value.location is not None and caught.value.location.line == 2

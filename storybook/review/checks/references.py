@@ -21,7 +21,8 @@ def expressions(found: Collector, story: StorySource, resolved: ResolvedStory | 
     from storybook.errors import ExpressionError
     from storybook.render.expressions import Reference, available_names, find_references, unknown_references
 
-    names = available_names(resolved, (claim.id for claim in story.config.claims or ()))
+    task = story.config.task if story.config.evaluation is not None else None
+    names = available_names(resolved, (claim.id for claim in story.config.claims or ()), task)
     for section in story.sections.values():
         text = section.text
         references: list[Reference] = []
