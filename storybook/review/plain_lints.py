@@ -161,7 +161,7 @@ def find_bare_percentages(text: str) -> list[ProseFinding]:
                 _line(visible, start + match.start()), "percent-without-denominator",
                 f"{shown!r} does not say out of how many",
                 "say what it counts and out of how many, e.g. '12% (41 of 340 patients)' or "
-                "'of the {{ evaluation.positives | count }} patients who ...'"))
+                "'of the {{ evaluation.size | count }} patients ...'"))
     return found
 
 
