@@ -287,8 +287,12 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
                  f"{_thinning_note(len(drawn), len(series.points))}")
 
 
-def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]) -> Chart | None:
-    """Predicted chance against what happened, one dot per band of scores; the diagonal is perfect."""
+def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]], *,
+                      of_calls: bool = False) -> Chart | None:
+    """Predicted chance against what happened, one dot per band of scores; the diagonal is perfect.
+
+    ``of_calls``: the bands are of a multiclass model's chance of the class it calls (top-label calibration),
+    so the axes, alt text and caption say how sure it is of its call against how often the call was right."""
     rows = [(score, observed, n) for score, observed, n in bins if n > 0]
     if not rows:
         return None
@@ -296,14 +300,24 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
                 "mark": {"type": "line", "color": "#777", "strokeDash": [4, 4]},
                 "encoding": {"x": _field("x", "quantitative"), "y": _field("y", "quantitative")}}
     percent_axis = {"format": "%"}
+    x_title, y_title = (("How sure it is of its call (average in the band)", "How often the call was right")
+                        if of_calls else ("Predicted chance (average in the band)", "How often it happened"))
     dots = {"data": {"values": [{"predicted": p, "observed": o, "n": n} for p, o, n in rows]},
             "mark": {"type": "point", "color": COLOUR, "filled": True},
             "encoding": {"size": _field("n", "quantitative", title=f"{unit.capitalize()} in band"),
                          "x": _field("predicted", "quantitative", axis=percent_axis, scale={"domain": [0, 1]},
-                                     title="Predicted chance (average in the band)"),
+                                     title=x_title),
                          "y": _field("observed", "quantitative", axis=percent_axis, scale={"domain": [0, 1]},
-                                     title="How often it happened")}}
+                                     title=y_title)}}
     spec = _spec({"layer": [diagonal, dots]}, 320, 320)
+    if of_calls:
+        parts = "; ".join(f"{format_percent(p)} sure, right {format_percent(o)} of the time ({n} {unit})"
+                          for p, o, n in rows)
+        return Chart(name=name, spec=spec,
+                     alt=f"Chart of how sure the model is of the class it calls against how often that call was "
+                         f"right, one dot per band of certainty: {parts}.",
+                     caption="Dots on the dashed diagonal mean the model is right as often as it says it is sure "
+                             "of its call.")
     parts = "; ".join(f"predicted {format_percent(p)}, happened {format_percent(o)} ({n} {unit})"
                       for p, o, n in rows)
     return Chart(name=name, spec=spec, alt=f"Calibration chart, one dot per band of scores: {parts}.",

@@ -257,7 +257,8 @@ def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     if trust.reliability is not None:
         bins = [(b.mean_score, b.observed_rate, b.n) for b in trust.reliability.bins
                 if b.mean_score is not None and b.observed_rate is not None]
-        chart = reliability_chart(f"{story.slug}-calibration", analysis.card.words.unit, bins)
+        chart = reliability_chart(f"{story.slug}-calibration", analysis.card.words.unit, bins,
+                                  of_calls=analysis.multiclass is not None)
         if chart is not None:
             charts.append(("calibration", "", chart))
     return charts

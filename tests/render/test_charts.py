@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,19 @@ def test_svgs_are_cached_by_spec_and_a_bad_entry_is_redrawn(tmp_path: Path) -> N
     # The cache serves what it holds (proof that a hit does not draw): a whole, different SVG is returned as is.
     files[0].write_text("<svg><!-- planted --></svg>")
     assert charts.to_svg(chart) == "<svg><!-- planted --></svg>"
+
+
+def test_a_multiclass_calibration_chart_says_it_is_about_the_calls() -> None:
+    bins = [(0.45, 0.52, 21), (0.75, 0.76, 122), (0.2, 0.0, 0)]
+    calls = charts.reliability_chart("s-cal", "students", bins, of_calls=True)
+    chances = charts.reliability_chart("s-cal", "students", bins)
+    assert calls is not None and chances is not None
+    assert calls.alt == ("Chart of how sure the model is of the class it calls against how often that call was "
+                         "right, one dot per band of certainty: 45% sure, right 52% of the time (21 students); 75% "
+                         "sure, right 76% of the time (122 students).")
+    assert "face value" not in calls.caption and "right as often as it says it is sure" in calls.caption
+    titles = json.dumps(calls.spec)
+    assert "How sure it is of its call" in titles and "How often the call was right" in titles
+    assert "Predicted chance" not in titles and "How often it happened" not in titles
+    # The same dots and axes otherwise: only the words differ from a binary model's chart.
+    assert "Predicted chance" in json.dumps(chances.spec) and chances.alt.startswith("Calibration chart")
