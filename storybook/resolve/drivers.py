@@ -31,6 +31,7 @@ import pandas as pd
 
 from storybook.errors import Location, SourceError, StorybookError
 from storybook.metrics.importance import ALL_ROWS, drops_frame, permutation_drops, task_scorer
+from storybook.resolve.drivers_cache import CachedDrops, drops_key, model_digest, read_drops, write_drops
 from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, task_set
 from storybook.resolve.scored_multiclass import MulticlassSet
@@ -76,6 +77,14 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
         scored = task_set(story, evaluation, run.params, run.run_id)
     with source.reading(story, location):
         local = _download(source, uri, model, run.run_id, spec.model_path, location)
+    truth, logged = _truth_and_logged(scored)
+    key = drops_key(model=model_digest(local), evaluation=evaluation, truth=truth, logged=logged,
+                    settings=_settings(story, scored, metric))
+    provenance = Provenance(source.shown_uri, run.run_id, "model", uri)
+    cached = read_drops(source.cache_dir / "drivers", key)
+    if cached is not None:  # the same model, scored set and settings: the drops it gave before, nothing loaded
+        return ResolvedDrivers(table=cached.table, metric=metric, origin="model", provenance=provenance,
+                               repeats=spec.repeats, seed=spec.seed, rows=cached.rows, baseline=cached.baseline)
     predict, signature = _load(local, uri, story, location, scored)
     features = list(spec.features) or signature or _other_columns(story, evaluation)
     if not features:
@@ -95,7 +104,6 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
     if work > MAX_PREDICTIONS:
         raise SourceError(f"shuffling would score {work:,} rows, more than {MAX_PREDICTIONS:,}",
                           location=location, hint=_ARTIFACT_HINT)
-    truth, logged = _truth_and_logged(scored)
     try:
         output = predict(frame)
     except StorybookError:
@@ -121,9 +129,26 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
             within = permutation_drops(predict, frame[mask], truth[mask], score,
                                        n_repeats=spec.repeats, seed=spec.seed)
             tables.append(drops_frame(within, slice_column=column, group=str(group)))
-    return ResolvedDrivers(table=pd.concat(tables, ignore_index=True), metric=metric, origin="model",
-                           provenance=Provenance(source.shown_uri, run.run_id, "model", uri), repeats=spec.repeats,
+    table = pd.concat(tables, ignore_index=True)
+    write_drops(source.cache_dir / "drivers", key, CachedDrops(table, len(frame), result.baseline))
+    return ResolvedDrivers(table=table, metric=metric, origin="model", provenance=provenance, repeats=spec.repeats,
                            seed=spec.seed, rows=len(frame), baseline=result.baseline)
+
+
+def _settings(story: StorySource, scored: AnyScoredSet, metric: str) -> dict[str, Any]:
+    """What the drops depend on besides the model and the scored set's values (the key of the drops cache):
+    never the words (``show``, ``names``), so a wording change does not shuffle again."""
+    spec, evaluation = story.config.drivers, story.config.evaluation
+    assert spec is not None and evaluation is not None
+    told = [evaluation.label_column, evaluation.score_column, evaluation.actual_column,
+            evaluation.prediction_column, evaluation.lower_column, evaluation.upper_column,
+            *(c.probability_column for c in evaluation.classes or ())]
+    return {"task": story.config.task, "metric": metric, "repeats": spec.repeats, "seed": spec.seed,
+            "features": list(spec.features), "model_path": spec.model_path, "by_slice": spec.by_slice,
+            "slices": [s.column for s in story.config.slices], "columns": told,
+            "positive": evaluation.positive_value, "classes": list(evaluation.class_values),
+            "threshold": scored.threshold if isinstance(scored, ScoredSet) else None,
+            "scored_classes": list(scored.scores.classes) if isinstance(scored, MulticlassSet) else None}
 
 
 def _other_columns(story: StorySource, evaluation: pd.DataFrame) -> list[str]:
