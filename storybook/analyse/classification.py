@@ -7,6 +7,7 @@ uses for ``predict_proba >= 0.5`` on binary problems).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,7 @@ __all__ = [
     "brier_score",
     "confusion_at",
     "disaggregate",
+    "group_order",
     "group_rows",
     "other_groups_label",
     "proportion",
@@ -98,12 +100,39 @@ class Grouping:
     merged: int
 
 
+_FIRST_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_BELOW = re.compile(r"^\s*(?:under|below|less than|fewer than|younger than|up to|<)", re.IGNORECASE)
+_ABOVE = re.compile(r"\b(?:or|and) (?:more|older|over|above|higher)\b|\+\s*$|^\s*(?:over|above|more than|older than|>)",
+                    re.IGNORECASE)
+
+
+def group_order(names: Iterable[str]) -> list[str]:
+    """The groups of a slice in the order a reader expects: when every group names a number (ranges such as
+    "under 25", "25 to 29.9", "30 or more", or "Year 9", "Year 10"), by its first number, "under"/"below" a
+    number before the groups that start at it and "or more"/"or older" after, "(missing)" last; otherwise by
+    name. Nothing is guessed from words alone: "small", "medium", "large" stay in the order of their names."""
+    named = set(names)
+    told = sorted(named - {MISSING_GROUP})
+    numbers = {name: _FIRST_NUMBER.search(name) for name in told}
+    if len(told) < 2 or any(found is None for found in numbers.values()):
+        return sorted(named)
+
+    def key(name: str) -> tuple[float, int, str]:
+        found = numbers[name]
+        assert found is not None
+        side = -1 if _BELOW.search(name) else 1 if _ABOVE.search(name) else 0
+        return float(found.group(0).replace(",", "")), side, name
+
+    return sorted(told, key=key) + ([MISSING_GROUP] if MISSING_GROUP in named else [])
+
+
 def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool = False) -> Grouping:
     """Rows grouped by the text of their value (missing values form "(missing)"), in O(rows + groups).
 
-    The groups are sorted by name. With ``categories``, a categorical column lists every category, so a
-    category with no rows is a group of size 0. With more than ``limit`` groups, the ``limit`` largest are
-    kept (ties by name) and the others are counted together in one last row named by :func:`other_groups_label`.
+    The groups are in :func:`group_order` (ranges by their numbers, else by name). With ``categories``, a
+    categorical column lists every category, so a category with no rows is a group of size 0. With more than
+    ``limit`` groups, the ``limit`` largest are kept (ties in that order) and the others are counted together
+    in one last row named by :func:`other_groups_label`.
     """
     raw_codes, uniques = pd.factorize(column, use_na_sentinel=True)
     texts = [str(value) for value in pd.Series(uniques, dtype=object).astype("string")]
@@ -111,7 +140,7 @@ def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool =
         texts += [str(category) for category in column.dtype.categories]
     if bool((raw_codes < 0).any()):
         texts.append(MISSING_GROUP)
-    names = sorted(set(texts))
+    names = group_order(set(texts))
     position = {name: i for i, name in enumerate(names)}
     lookup = np.asarray([position[t] for t in texts[:len(uniques)]] + [position.get(MISSING_GROUP, 0)],
                         dtype=np.intp)
@@ -119,7 +148,7 @@ def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool =
     if len(names) <= limit:
         return Grouping(names=tuple(names), codes=codes, merged=0)
     sizes = np.bincount(codes, minlength=len(names))
-    # Largest first; among equal sizes the earlier name (names are sorted, so the lower index) first.
+    # Largest first; among equal sizes the earlier group (in group_order, so the lower index) first.
     ranked = np.lexsort((np.arange(len(names)), -sizes))
     keep = np.sort(ranked[:limit])
     merged = len(names) - limit

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from storybook.analyse.classification import Confusion, disaggregate
+from storybook.analyse.classification import MISSING_GROUP, Confusion, disaggregate, group_order, group_rows
 
 SCORES = np.array([0.95, 0.7, 0.7, 0.6, 0.4, 0.4, 0.3, 0.2, 0.1, 0.05])
 LABELS = np.array([1, 1, 0, 0, 1, 0, 0, 1, 0, 0], dtype=bool)
@@ -71,3 +71,23 @@ def test_disaggregate_with_no_rows() -> None:
     overall, [table] = disaggregate([], [], pd.DataFrame({"site": pd.Series([], dtype=object)}), 0.5)
     assert overall.n == 0 and overall.auc.value is None
     assert table.rows == ()
+
+
+def test_groups_that_are_ranges_keep_their_natural_order() -> None:
+    assert group_order({"50 or older", "under 50"}) == ["under 50", "50 or older"]
+    assert group_order({"30 or more", "under 25", "25 to 29.9"}) == ["under 25", "25 to 29.9", "30 or more"]
+    assert group_order({"Year 10", "Year 9", "Year 11"}) == ["Year 9", "Year 10", "Year 11"]
+    assert group_order({"1,000 or more", "200 to 999", "below 200"}) == ["below 200", "200 to 999", "1,000 or more"]
+    assert group_order({"65+", "18 to 64", "under 18", MISSING_GROUP}) == ["under 18", "18 to 64", "65+",
+                                                                           MISSING_GROUP]
+    # Words alone are not ordered by a guess: by name, as before ("(missing)" sorts first by name).
+    assert group_order({"small", "medium", "large"}) == ["large", "medium", "small"]
+    assert group_order({"North clinic", "Mobile unit", MISSING_GROUP}) == [MISSING_GROUP, "Mobile unit",
+                                                                           "North clinic"]
+    assert group_order({"under 50", "unknown"}) == ["under 50", "unknown"]  # one without a number: by name
+    # The rows follow the groups: each row's code points at its own group's name.
+    column = pd.Series(["50 or older", "under 50", "under 50", None, "50 or older"])
+    grouping = group_rows(column)
+    assert grouping.names == ("under 50", "50 or older", MISSING_GROUP)
+    assert [grouping.names[c] for c in grouping.codes] == ["50 or older", "under 50", "under 50", MISSING_GROUP,
+                                                           "50 or older"]

@@ -25,6 +25,7 @@ from storybook.analyse.trust_checks.words import (
     column_name,
     count_of,
     every,
+    group_noun,
     has,
     listed,
     listing,
@@ -102,7 +103,7 @@ def check_label_rates(labels: npt.ArrayLike, groups: pd.Series, *, min_size: int
     figures: dict[str, FigureValue] = {"groups": len(judged), "too_small": len(small), "min_size": min_size,
                                        "min_per_class": min_per_class}
     if not judged:
-        return Evidence("data", "data.label_rates", f"No {name} group has at least {min_size} rows.{too_small}",
+        return Evidence("data", "data.label_rates", f"No {group_noun(groups)} has at least {min_size} rows.{too_small}",
                         None, figures, source)
     shares = listed([f"{r.group} {one_in(r.positives, r.n)} ({r.positives:,} of {r.n:,})" for r in judged])
     thin = [r for r in judged if min(r.positives, r.n - r.positives) < min_per_class]
@@ -221,10 +222,10 @@ def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) ->
     small = [(k, v) for k, v in sizes.items() if v < min_size]
     figures["too_small"] = len(small)
     if not small:
-        sentence = (f"Every {name} group has at least {min_size} rows: "
+        sentence = (f"Every {group_noun(groups)} has at least {min_size} rows: "
                     f"{listed([f'{k} ({v:,})' for k, v in sizes.items()])}.")
     else:
-        sentence = (f"{len(small):,} of {count_of(len(sizes), f'{name} group')} {has(len(small))} fewer than "
+        sentence = (f"{len(small):,} of {count_of(len(sizes), group_noun(groups))} {has(len(small))} fewer than "
                     f"{min_size} rows, too few to judge: "
                     f"{listed([f'{k} ({v:,})' for k, v in small])}.")
     return Evidence("data", "data.small_slices", sentence, not small, figures, source)

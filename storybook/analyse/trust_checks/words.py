@@ -79,7 +79,7 @@ def listed(parts: Sequence[str]) -> str:
 
 
 def all_groups(groups: pd.Series, n: int) -> tuple[tuple[str, ...], npt.NDArray[np.intp]]:
-    """Every group (sorted by name) and each row's group, in O(rows) (no pass over the rows per group)."""
+    """Every group (in group_order: ranges by number, else by name) and each row's group, in O(rows)."""
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} rows but there are {n} labels")
     grouping = group_rows(groups.reset_index(drop=True), limit=max(n, 1))
@@ -88,6 +88,12 @@ def all_groups(groups: pd.Series, n: int) -> tuple[tuple[str, ...], npt.NDArray[
 
 def column_name(groups: pd.Series) -> str:
     return "group" if groups.name is None else str(groups.name)
+
+
+def group_noun(groups: pd.Series) -> str:
+    """ "school group", but "year group" for a slice already named a group (never "year group group")."""
+    name = column_name(groups)
+    return name if name.split()[-1].lower() == "group" else f"{name} group"
 
 
 # --- model checks --------------------------------------------------------------------------------------

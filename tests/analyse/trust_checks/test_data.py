@@ -56,6 +56,12 @@ def test_small_slices_sentence() -> None:
     fine = check_small_slices(groups, min_size=5, source=SRC)
     assert fine.passed is True
     assert fine.sentence == "Every band group has at least 5 rows: a (40), b (40), c (5)."
+    # A slice already named a group is not told twice ("year group group"), and ranges keep their order.
+    years = pd.Series(["Year 10"] * 31 + ["Year 9"] * 40, name="year group")
+    assert check_small_slices(years, min_size=30, source=SRC).sentence == (
+        "Every year group has at least 30 rows: Year 9 (40), Year 10 (31).")
+    assert check_small_slices(years, min_size=35, source=SRC).sentence == (
+        "1 of 2 year groups has fewer than 35 rows, too few to judge: Year 10 (31).")
 
 
 def _missing_table() -> tuple[pd.DataFrame, pd.Series]:
