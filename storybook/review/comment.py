@@ -3,7 +3,9 @@
 Checks, number changes, prose changes and sign-off status against a base revision, with links to the built
 pages. Long parts are folded in ``<details>``. The body stays under GitHub's 65,536-character limit: the
 largest parts are cut first and the comment says what was cut. Story text is escaped (no HTML, hidden
-comments, links, images or @mentions) and no line starts with ``::``.
+comments, links, images or @mentions) and no line starts with ``::``. The body starts with the hidden marker
+:data:`REVIEW_MARKER`, by which the pull-request workflow (docs/ci/storybook.yml) finds its one comment again and
+updates it on every push; story text cannot forge it, as hidden comments in story text are escaped.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from storybook.review.safe import escape_markdown, no_workflow_commands
 from storybook.review.signoff import SignoffStatus, role_status, signoff_status
 from storybook.sources.loader import BrokenStory, StorySource, load_project
 
-__all__ = ["GITHUB_LIMIT", "MAX_BLOCK", "review_comment"]
+__all__ = ["GITHUB_LIMIT", "MAX_BLOCK", "REVIEW_MARKER", "review_comment"]
+
+REVIEW_MARKER = "<!-- storybook-review -->"
 
 GITHUB_LIMIT = 65_536
 BUDGET = 64_000  # headroom under the limit for the note of what was cut
@@ -194,7 +198,7 @@ def review_comment(project: Path, base: str, *, site_url: str | None = None, bud
         config_error = None
     except ConfigError as error:
         report, config_error = None, error
-    blocks = [_Block(f"## 📖 storybook review\n\nStories compared with `{escape_markdown(base)}`"
+    blocks = [_Block(f"{REVIEW_MARKER}\n## 📖 storybook review\n\nStories compared with `{escape_markdown(base)}`"
                      + (f" · [site]({site_url}/index.html)" if site_url else "") + ".")]
     blocks += _checks(report, config_error)
     changed = diff.changed

@@ -21,7 +21,7 @@ import yaml
 from typer.testing import CliRunner
 
 from storybook.cli import app
-from storybook.review.comment import GITHUB_LIMIT, review_comment
+from storybook.review.comment import GITHUB_LIMIT, REVIEW_MARKER, review_comment
 from storybook.review.safe import escape_markdown
 from storybook.review.signoff import signoff_status
 
@@ -188,7 +188,9 @@ def test_review_neutralises_html_mentions_and_workflow_commands(two_versions: Re
                "[click](javascript:alert(1)) ![img](https://evil.example/x.png) <img src=x onerror=alert(1)>\n")
     project = _hostile_commit(two_versions, tmp_path, hostile)
     body = _invoke("review", "--base", "HEAD~1", "--project", str(project))
-    assert "<script" not in body and "<img" not in body and "<!--" not in body
+    # The only HTML comment is storybook's own marker, first: story text cannot forge the one the workflow finds.
+    assert body.startswith(REVIEW_MARKER + "\n") and body.count("<!--") == 1
+    assert "<script" not in body and "<img" not in body
     assert "&lt;script&gt;" in body
     assert "hidden instructions" not in body
     assert "@team" not in body and "@\u200dteam" in body and "@\u200docto-org" in body
