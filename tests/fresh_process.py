@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 HEAVY = ("mlflow", "weasyprint", "altair")
+MODEL_LOADING = ("sklearn", "skops")  # what loading a logged scikit-learn model imports
 
 _CODE = """
 import json, sys
@@ -20,10 +21,11 @@ print(json.dumps({'exit_code': result.exit_code, 'output': result.output, 'heavy
 """
 
 
-def build_in_fresh_process(project: Path, *options: str, cwd: Path | None = None) -> list[str]:
+def build_in_fresh_process(project: Path, *options: str, cwd: Path | None = None,
+                           heavy: tuple[str, ...] = HEAVY) -> list[str]:
     """Run ``storybook build PROJECT OPTIONS`` in a fresh interpreter (no MLFLOW_TRACKING_URI); assert it built,
-    and return the heavy packages (mlflow, weasyprint, altair) it imported."""
-    done = subprocess.run([sys.executable, "-c", _CODE, str(project), *options], input=json.dumps(HEAVY),
+    and return the heavy packages (``heavy``: by default mlflow, weasyprint, altair) it imported."""
+    done = subprocess.run([sys.executable, "-c", _CODE, str(project), *options], input=json.dumps(heavy),
                           capture_output=True, text=True, timeout=300, cwd=cwd,
                           env={**os.environ, "MLFLOW_TRACKING_URI": ""})
     assert done.returncode == 0, done.stdout + done.stderr
