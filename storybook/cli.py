@@ -246,7 +246,7 @@ def init(
         written = init_project(project, title=title, tracking_uri=tracking_uri)
     root = project.resolve()
     for path in written:
-        out.print(f"wrote {for_terminal(path.relative_to(root).as_posix())}", markup=False)
+        out.print(f"wrote {for_terminal(path.resolve().relative_to(root).as_posix())}", markup=False)
     out.print("next: storybook new SLUG --model NAME@ALIAS, write the marked lines, then storybook build",
               markup=False)
 
@@ -274,7 +274,8 @@ def new(
     for path in written:
         count = len(placeholder_lines(path.read_text(encoding="utf-8")))
         marks += count
-        out.print(f"wrote {for_terminal(str(path))}" + (f" ({count} places to write)" if count else ""),
+        places = f" ({count} place{'s' if count > 1 else ''} to write)" if count else ""
+        out.print(f"wrote {for_terminal(str(path))}{places}",
                   markup=False)
     out.print(f"next: write the {marks} marked places, then storybook check and storybook build", markup=False)
 
