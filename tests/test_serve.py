@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 import time
 import urllib.error
@@ -14,6 +15,7 @@ import pytest
 from storybook.build import BuildReport
 from storybook.errors import StorybookError, UnexpectedError
 from storybook.serve import preview
+from tests.conftest import copy_example_story
 
 STORY = "breast-cancer-screening"
 
@@ -163,3 +165,71 @@ def test_preview_survives_a_rebuild_that_raises_anything(project_copy: Path, mon
         stop.set()
         thread.join(timeout=30)
     assert not thread.is_alive()
+
+
+def _build_number(page: str) -> int:
+    found = re.search(r'<script src="/__storybook/reload\.js" data-build="(\d+)"></script></body>', page)
+    assert found is not None, page[-300:]
+    return int(found.group(1))
+
+
+def test_served_pages_reload_after_a_rebuild_and_the_site_on_disk_stays_free_of_scripts(project_copy: Path) -> None:
+    thread, stop, url = _start(project_copy)
+    try:
+        status, page = _get(f"{url}/{STORY}.html")
+        assert status == 200 and _build_number(page) == 1
+        assert "script-src 'self'" in page and "script-src 'none'" not in page
+        on_disk = (project_copy / "site" / f"{STORY}.html").read_text()
+        assert "<script" not in on_disk and "script-src 'none'" in on_disk
+        assert "The last build failed" not in page
+        status, script = _get(f"{url}/__storybook/reload.js")
+        assert status == 200 and 'fetch("/__storybook/build?seen=" + seen' in script and "location.reload()" in script
+
+        # The page's question "a build since mine?" is answered when the rebuild after an edit finishes.
+        answers: list[tuple[int, str]] = []
+        asking = threading.Thread(target=lambda: answers.append(_get(f"{url}/__storybook/build?seen=1")))
+        asking.start()
+        time.sleep(0.5)
+        assert not answers  # held open: nothing was built since
+        section = project_copy / "stories" / STORY / "ethical-considerations.md"
+        section.write_text(section.read_text() + "\nA sentence added while previewing.\n")
+        asking.join(timeout=60)
+        assert answers == [(200, "2")]
+        status, page = _get(f"{url}/{STORY}.html")
+        assert "A sentence added while previewing." in page and _build_number(page) == 2
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
+def test_a_failed_rebuild_shows_its_located_error_on_the_pages_it_leaves_behind(project_copy: Path) -> None:
+    copy_example_story(project_copy, "second-story")
+    thread, stop, url = _start(project_copy)
+    story_yaml = project_copy / "stories" / STORY / "story.yaml"
+    good = story_yaml.read_text()
+    try:
+        story_yaml.write_text(good.replace("owner: Screening analytics team\n",
+                                           "owner: Screening analytics team\nownr: a misspelt key\n", 1))
+        line = good[:good.index("owner: Screening")].count("\n") + 2
+        _wait_for(lambda: "The last build failed" in _get(f"{url}/{STORY}.html")[1])
+        status, page = _get(f"{url}/{STORY}.html")
+        assert status == 200 and f"story.yaml:{line}" in page and "ownr" in page
+        assert "The last build failed" in _get(f"{url}/{STORY}.summary.html")[1]
+        assert "The last build failed" not in _get(f"{url}/second-story.html")[1]  # its own story built
+
+        config = project_copy / "storybook.yaml"
+        config_text = config.read_text()
+        config.write_text(config_text + "\nnot_a_key: 1\n")
+        _wait_for(lambda: _get(f"{url}/index.html")[0] == 500)
+        status, page = _get(f"{url}/second-story.html")  # a project-wide error: on every page
+        assert status == 200 and "The last build failed" in page and "not_a_key" in page
+        assert 'src="/__storybook/reload.js"' in _get(f"{url}/index.html")[1]  # the error page reloads too
+
+        config.write_text(config_text)
+        story_yaml.write_text(good)
+        _wait_for(lambda: "The last build failed" not in _get(f"{url}/{STORY}.html")[1])
+        assert _get(f"{url}/index.html")[0] == 200
+        assert "The last build failed" not in _get(f"{url}/second-story.html")[1]
+    finally:
+        stop.set()
+        thread.join(timeout=30)

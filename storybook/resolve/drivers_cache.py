@@ -65,7 +65,7 @@ def model_digest(folder: Path) -> str:
     """sha256 over the names and bytes of the files of a downloaded model, remembered beside the folder while
     no file's size or modification time changes."""
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    stats = [[p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
+    stats: list[list[Any]] = [[p.relative_to(folder).as_posix(), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
     remembered = folder.with_name(folder.name + ".sha256.json")
     try:
         known = json.loads(remembered.read_text(encoding="utf-8"))
