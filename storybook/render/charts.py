@@ -167,9 +167,11 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
     first, last = series.points[0], series.points[-1]
     low = min(p.value for p in series.points)
     high = max(p.value for p in series.points)
-    alt_text = (f"Line chart of {label.lower()} over {len(series.points):,} points from "
+    # Numbers as people write them ("155,000", never "1.55e+05"); "readings", since "points" may be the unit.
+    alt_text = (f"Line chart of {label.lower()}, {len(series.points):,} readings from "
                 f"{format_date(first.timestamp_ms)} to {format_date(last.timestamp_ms)}; values range from "
-                f"{low:.3g} to {high:.3g}, starting at {first.value:.3g} and ending at {last.value:.3g}.")
+                f"{amount_number(low)} to {amount_number(high)}, starting at {amount_number(first.value)} and ending "
+                f"at {amount_number(last.value)}.")
     return Chart(name=name, spec=spec, alt=alt_text,
                  caption=f"{label} over time.{_thinning_note(len(drawn), len(series.points))}")
 
@@ -276,12 +278,13 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
                        "encoding": {"x": _field("day", "temporal")}})
     spec = _spec({"layer": layers}, 520, 200)
     first, last = series.points[0], series.points[-1]
-    guard = " and ".join(f"{word} guardrail at {bound:g}" for word, bound in (("a lower", lower), ("an upper", upper))
-                         if bound is not None)
+    guard = " and ".join(f"{word} guardrail at {amount_number(bound)}"
+                         for word, bound in (("a lower", lower), ("an upper", upper)) if bound is not None)
     change = f"; a red line marks the change on {format_date(change_ms)}" if change_ms is not None else ""
     alt_text = (f"Line chart of {label.lower()} from {format_date(first.timestamp_ms)} to "
                 f"{format_date(last.timestamp_ms)}, {len(series.points):,} readings, with {guard or 'no guardrail'} "
-                f"shown as dashed lines{change}. It starts at {first.value:.3g} and ends at {last.value:.3g}.")
+                f"shown as dashed lines{change}. It starts at {amount_number(first.value)} and ends at "
+                f"{amount_number(last.value)}.")
     return Chart(name=name, spec=spec, alt=alt_text,
                  caption=f"{label}, with the guardrails the story declares (dashed) and any change found (red)."
                  f"{_thinning_note(len(drawn), len(series.points))}")

@@ -182,6 +182,18 @@ def test_series_and_guarded_charts_draw_what_altair_drew() -> None:
     assert charts.series_chart("empty", "x", _series([])) is None
 
 
+def test_series_alt_text_writes_numbers_as_people_do() -> None:
+    jump = _series([150.2, 151.9, 148_656.77, 146_010.0])
+    chart = charts.series_chart("s-series", "Average forecast", jump)
+    guarded = charts.guarded_series_chart("s-guard", "Average forecast", jump, 100.0, 220.0, None)
+    assert chart is not None and guarded is not None
+    assert chart.alt.startswith("Line chart of average forecast, 4 readings from ")
+    assert chart.alt.endswith("values range from 150 to 148,657, starting at 150 and ending at 146,010.")
+    assert ("with a lower guardrail at 100 and an upper guardrail at 220 shown as dashed lines. It starts at 150 "
+            "and ends at 146,010.") in guarded.alt
+    assert "e+" not in chart.alt + guarded.alt and "points" not in chart.alt
+
+
 def test_cost_icons_and_calibration_charts_draw_what_altair_drew() -> None:
     thresholds = [i / 20 for i in range(21)]
     costs = [abs(t - 0.3) * 100 + 12.5 for t in thresholds]
