@@ -42,6 +42,7 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 _state = {"debug": False}
+VERBOSE_ENV = "STORYBOOK_VERBOSE"  # the same name as storybook.resolve.mlflow_source.VERBOSE_ENV (a test checks)
 
 ProjectArg = Annotated[Path, typer.Argument(
     help="The project folder (the one holding storybook.yaml), or any folder inside it.",
@@ -51,8 +52,14 @@ ProjectArg = Annotated[Path, typer.Argument(
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show Python tracebacks for errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show MLflow's own INFO lines (they are "
+                                          "left out otherwise; its warnings and errors are always shown).")] = False,
 ) -> None:
     _state["debug"] = debug or bool(os.environ.get("STORYBOOK_DEBUG"))
+    if verbose:  # read where storybook opens MLflow (storybook.resolve.mlflow_source), in worker processes too
+        os.environ[VERBOSE_ENV] = "1"
+    else:
+        os.environ.pop(VERBOSE_ENV, None)
 
 
 @contextmanager

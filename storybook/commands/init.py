@@ -9,10 +9,11 @@ from pathlib import Path
 
 import yaml
 
-from storybook.commands.files import schema_line, write_new_files
+from storybook.commands.files import SCHEMA_DIR, schema_line, write_new_files
 from storybook.errors import ConfigError
 from storybook.resolve.tracking import display_uri
 from storybook.review.ci_workflow import WORKFLOW as CI_WORKFLOW
+from storybook.sources.json_schema import SCHEMA_FILES, schema_text
 
 __all__ = ["DEFAULT_TRACKING_URI", "PRE_COMMIT", "WORKFLOW", "init_project", "project_files"]
 
@@ -57,7 +58,8 @@ def project_files(title: str, tracking_uri: str | None) -> dict[str, str]:
     else:
         where = ("# tracking_uri: sqlite:///mlflow/mlflow.db   (not set: storybook reads MLFLOW_TRACKING_URI)\n")
     config = (schema_line("storybook")
-              + "# storybook's project file: https://pypi.org/project/storybook-ml/ (keys: docs/reference.md)\n"
+              + "# storybook's project file. Editors check and complete its keys from the schema named above\n"
+              + "# (written by `storybook schema`; run it again after upgrading storybook).\n"
               + settings
               + "# The MLflow tracking server or store the stories read (${VAR} is read from the environment).\n"
               + where
@@ -67,6 +69,8 @@ def project_files(title: str, tracking_uri: str | None) -> dict[str, str]:
         ".gitignore": GITIGNORE,
         ".github/workflows/storybook.yml": WORKFLOW,
         ".pre-commit-config.yaml": PRE_COMMIT,
+        # What the files' `# yaml-language-server: $schema=...` lines name (`storybook schema` writes them again).
+        **{f"{SCHEMA_DIR}/{file_name}": schema_text(name) for name, file_name in SCHEMA_FILES.items()},
     }
 
 

@@ -292,14 +292,18 @@ def _humane(name: str) -> str:
     return (words[:1].upper() + words[1:])[:120] or name
 
 
-def draft_story(contents: ModelContents, model: dict[str, Any]) -> str:
-    """The drafted story.yaml: what MLflow says, and the marked places only people can write."""
+def draft_story(contents: ModelContents, model: dict[str, Any], depth: int = 2) -> str:
+    """The drafted story.yaml: what MLflow says, and the marked places only people can write. ``depth``: how many
+    folders below the project root the story's folder is."""
     shape, others = find_scored_set(contents.tables)
     task: Task = shape.task if shape is not None else "binary"
-    lines = [schema_line("story", depth=2).rstrip("\n"),
+    lines = [schema_line("story", depth=depth).rstrip("\n"),
              f"# Drafted by `storybook new` from {_describe(contents)}.",
-             f"# Every line marked {PLACEHOLDER} is for people to write: the story neither builds nor passes",
-             "# `storybook check` until each mark is replaced. Check the rest too: it was read from names and data.",
+             # The header names the mark without its brackets: a line holding the mark itself would count as a
+             # place to write, and the story would fail on this comment after every value was written.
+             f"# Places marked {PLACEHOLDER.strip('[]')!r} are for people to write: the story neither builds",
+             "# nor passes `storybook check` until each is written. Check the rest too: it was read from names and",
+             "# data.",
              f"title: {_q(_todo('the question this model helps answer, in words the reader uses'))}",
              f"summary: {_q(_todo('a few sentences: what the model does, for whom, and what this page tells'))}",
              f"audience: {_q(_todo('who reads this page, e.g. clinic managers and nurses'))}",
@@ -352,10 +356,10 @@ def _metric_lines(contents: ModelContents, task: Task) -> list[str]:
 
 def _evaluation_lines(contents: ModelContents, shape: ScoredShape | None, others: list[str]) -> list[str]:
     if shape is None:
-        found = ", ".join(t.path for t in contents.tables) or "no table artifacts"
-        return [f"# No scored evaluation set found among the run's artifacts ({len(contents.tables)} tables read).",
-                "# Log one with storybook.log_scored_set(...) and run storybook new again, or add evaluation:",
-                f"# by hand. Tables read: {_q(found)[:300]}"]
+        read = ", ".join(t.path for t in contents.tables)
+        what = f"tables read: {_q(read)[:300]}" if read else "the run has no CSV or Parquet table"
+        return [f"# No scored evaluation set found among the run's artifacts ({what}).",
+                "# Log one with storybook.log_scored_set(...) and run storybook new again, or add evaluation: by hand."]
     lines = []
     if others:
         lines.append(f"# Other tables that look like scored sets: {_q(', '.join(others))[:300]}")
@@ -439,7 +443,8 @@ def draft_files(slug: str, contents: ModelContents, model: dict[str, Any], stori
                 ) -> dict[str, str]:
     """The files of the drafted story, by path relative to the project root."""
     folder = f"{stories_dir}/{slug}"
-    return {f"{folder}/story.yaml": draft_story(contents, model),
+    depth = len(Path(folder).parts)
+    return {f"{folder}/story.yaml": draft_story(contents, model, depth),
             **{f"{folder}/{name}": text for name, text in SECTIONS.items()}}
 
 

@@ -2,16 +2,18 @@
 
 Binary stories (hand-logged; ``mlflow.sklearn.autolog()``; ``mlflow.models.evaluate``) are drafted, refused by the
 build and by ``check`` while their placeholders stand, then filled in as a person would and built; their figures
-are checked against what MLflow logged. Regression and multiclass runs are drafted and the drafts read back.
+are checked against what MLflow logged. Regression and multiclass runs are drafted, filled in and built the same way.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,6 +100,9 @@ def test_init_writes_a_project_that_loads_and_asks_nothing_with_flags(tmp_path: 
     assert any("storybook review --base" in c for c in commands)
     hooks = yaml.safe_load((root / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
     assert hooks[0]["entry"] == "storybook check"
+    # The schema the yaml-language-server line names is there, and the file it heads is valid by it.
+    schema = json.loads((root / "docs/schema/storybook.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(config), schema)
 
 
 def test_init_never_replaces_a_file_and_writes_nothing_then(tmp_path: Path) -> None:
@@ -206,6 +211,8 @@ def test_new_drafts_a_binary_story_that_builds_once_written_and_matches_mlflow(t
     assert marked == expected and not report.ok
 
     _fill_story(story)
+    schema = json.loads((root / "docs/schema/story.schema.json").read_text())  # the file its first line names
+    jsonschema.validate(_draft(root, "screening"), schema)
     result = runner.invoke(app, ["build", str(root), "--no-pdf"])
     assert result.exit_code == 0, result.output
     page = (root / "site" / "screening.html").read_text()
@@ -290,9 +297,10 @@ def test_new_drafts_an_evaluate_run_that_builds_and_matches_mlflow(tmp_path: Pat
     stores.use_experiment(uri, "evaluate")
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
         info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
-        result = mlflow.models.evaluate(info.model_uri,  # type: ignore[no-untyped-call] x_test.assign(label=y_test.to_numpy()), targets="label",
-                                        model_type="classifier", evaluators="default",
-                                        evaluator_config={"log_model_explainability": False})
+        data = x_test.assign(label=y_test.to_numpy())
+        result = mlflow.models.evaluate(  # type: ignore[no-untyped-call]
+            info.model_uri, data, targets="label", model_type="classifier", evaluators="default",
+            evaluator_config={"log_model_explainability": False})
         path = Path(folder) / "scored.csv"
         stores.scored_frame(y_test, model.predict_proba(x_test)[:, 1]).to_csv(path, index=False)
         mlflow.log_artifact(str(path), "evaluation")
@@ -307,6 +315,25 @@ def test_new_drafts_an_evaluate_run_that_builds_and_matches_mlflow(tmp_path: Pat
     assert page.split('data-metric="recall_score">', 1)[1].startswith(f"{result.metrics['recall_score']:.4f}")
     report = check_project(root, online=True)
     assert not [f for f in report.findings if f.code == "figure-mismatch"], report.findings
+
+
+def _builds_with_mlflow_figures(root: Path, slug: str, run_id: str) -> None:
+    """The filled-in story builds; each metric's row on the page starts with the value MLflow holds, and check
+    finds no figure the scored set contradicts."""
+    from mlflow.tracking import MlflowClient
+
+    story = load_project(root).stories[0]
+    assert isinstance(story, StorySource), story
+    result = runner.invoke(app, ["build", str(root), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    uri = stores.tracking_uri(root)
+    logged = MlflowClient(uri, uri).get_run(run_id).data.metrics
+    page = (root / "site" / f"{slug}.html").read_text()
+    for metric in story.config.metrics:
+        row = page.split(f'data-metric="{metric.key}">', 1)[1].split("</tr>", 1)[0]
+        assert row.startswith(f"{logged[metric.key]:.4f}"), (metric.key, row[:200])
+    report = check_project(root, online=True)
+    assert not [f for f in report.findings if f.code in ("figure-mismatch", "placeholder")], report.findings
 
 
 # -- new: regression and multiclass ------------------------------------------------------------------------
@@ -331,15 +358,13 @@ def test_new_drafts_a_regression_story_from_a_regression_run(tmp_path: Path) -> 
     assert draft["history"] == {}
 
     _fill_story(root / "stories" / "progression")
-    story = load_project(root).stories[0]
-    assert isinstance(story, StorySource), story
-    assert story.config.evaluation is not None and story.config.evaluation.task == "regression"
+    _builds_with_mlflow_figures(root, "progression", run.run_id)
 
 
 def test_new_drafts_a_multiclass_story_from_a_multiclass_run(tmp_path: Path) -> None:
     root = tmp_path / "project"
     _init(root)
-    stores.log_multiclass_run(stores.tracking_uri(root))
+    run = stores.log_multiclass_run(stores.tracking_uri(root))
     code, output = _new(root, "cultivar", "--model", "cultivar@champion")
     assert code == 0, output
     draft = _draft(root, "cultivar")
@@ -353,9 +378,7 @@ def test_new_drafts_a_multiclass_story_from_a_multiclass_run(tmp_path: Path) -> 
     assert draft["slices"] == [{"column": "colour_band", "label": "Colour band"}]
 
     _fill_story(root / "stories" / "cultivar")
-    story = load_project(root).stories[0]
-    assert isinstance(story, StorySource), story
-    assert story.config.evaluation is not None and story.config.evaluation.classes is not None
+    _builds_with_mlflow_figures(root, "cultivar", run.run_id)
 
 
 def test_new_reads_the_roles_log_scored_set_recorded(tmp_path: Path) -> None:
@@ -379,3 +402,35 @@ def test_new_reads_the_roles_log_scored_set_recorded(tmp_path: Path) -> None:
     draft = _draft(root, "tagged")
     assert (draft["evaluation"]["label_column"], draft["evaluation"]["score_column"]) == ("went_to_hospital", "risk")
     assert draft["slices"] == [{"column": "ward", "label": "Ward"}]
+
+
+def test_new_says_what_it_could_not_find_and_the_story_waits_for_people(tmp_path: Path) -> None:
+    """A run with no scored set and no metric storybook knows: the draft says so, and marks the metric to name."""
+    import mlflow
+
+    root = tmp_path / "project"
+    _init(root)
+    stores.use_experiment(stores.tracking_uri(root), "bare")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("loss", 0.3)
+    code, output = _new(root, "bare", "--run", run.info.run_id)
+    assert code == 0, output
+    text = (root / "stories/bare/story.yaml").read_text()
+    assert "# No scored evaluation set found among the run's artifacts (the run has no CSV or Parquet table)." in text
+    assert "evaluation" not in yaml.safe_load(text) and "storybook.log_scored_set" in text
+    assert yaml.safe_load(text)["metrics"][0]["key"].startswith(PLACEHOLDER)
+    report = check_project(root)
+    assert not report.ok and {f.code for f in report.errors} == {"placeholder"}
+
+
+def test_new_refuses_a_model_named_two_ways_before_reading_mlflow(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    _init(root)
+    for args, words in ((["x", "--model", "m@champion", "--version", "2"], "not both"),
+                        (["x", "--model", "m@champion", "--run", "0123abcd"], "one of them"),
+                        (["x"], "one of them"), (["x", "--model", "m"], "which version of m?"),
+                        (["Not A Slug", "--model", "m@champion"], "is not a story name"),
+                        (["x", "--run", "not-hex"], "is not an MLflow run id")):
+        code, output = _new(root, *args)
+        assert code == 2 and words in output, (args, output)
+    assert not (root / "mlflow.db").exists()  # nothing asked of MLflow
