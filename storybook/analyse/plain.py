@@ -446,8 +446,9 @@ def regression_sentence(kind: str, value: float, estimate: Estimate | None, word
     elif kind == "r2":
         low = estimate.low if estimate.low is not None else estimate.value
         high = estimate.high if estimate.high is not None else estimate.value
-        r2 = f"R² {amount_number(value, 1)}" + ("" if estimate.low is None or estimate.high is None else
-                                                 f", 95% range {amount_number(low, 1)} to {amount_number(high, 1)}")
+        # Two decimals each, like every score told on a scale to 1 ("0.40 to 0.61", never "0.4 to 0.61").
+        r2 = f"R² {value:.2f}" + ("" if estimate.low is None or estimate.high is None else
+                                  f", 95% range {low:.2f} to {high:.2f}")
         r2 += f"; measured on {estimate.n:,} {words.unit}" if counted else ""
         if high < 0:
             return (f"The forecasts do worse than always forecasting the average: their squared misses are "

@@ -346,9 +346,15 @@ def error_histogram_chart(name: str, amount_unit: str, edges: Sequence[float], c
     peak = max(range(len(counts)), key=lambda i: counts[i])
     left_out = (f" The {beyond:,} largest misses, beyond {amount_number(edges[0])} to {amount_number(edges[-1])} "
                 f"{amount_unit}, are left out of the bars." if beyond else "")
+    scale = max(abs(edges[peak]), abs(edges[peak + 1]))
+
+    def miss(edge: float) -> str:  # "8 points too low", never "-8.04 points"
+        told = amount_number(abs(edge), scale)
+        return "no miss" if told == "0" else f"{told} {amount_unit} too {'high' if edge > 0 else 'low'}"
+
     alt = (f"Bar chart of how far {total:,} forecasts landed from what happened: {too_high:,} were too high and "
            f"{too_low:,} too low; the tallest bar, {counts[peak]:,} forecasts, covers misses from "
-           f"{amount_number(edges[peak])} to {amount_number(edges[peak + 1])} {amount_unit}.{left_out}")
+           f"{miss(edges[peak])} to {miss(edges[peak + 1])}.{left_out}")
     return Chart(name=name, spec=spec, alt=alt,
                  caption="Right of the dashed line the forecast was too high; left of it, too low." + left_out)
 

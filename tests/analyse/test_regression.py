@@ -42,6 +42,8 @@ def test_regression_kinds_are_never_told_as_shares() -> None:
     assert unclear.startswith("The forecasts are not clearly better than always forecasting the average")
     better = plain.metric_sentence("r2", 0.45, Estimate(0.45, 0.33, 0.55, 111), WORDS)
     assert "cut the squared misses by between 33 and 55 in 100 (R² 0.45, 95% range 0.33 to 0.55" in better
+    even = plain.metric_sentence("r2", 0.5209, Estimate(0.5209, 0.4028, 0.6127, 133), WORDS)
+    assert "(R² 0.52, 95% range 0.40 to 0.61; measured on 133 patients)" in even  # never "0.4 to 0.61"
     assert plain.metric_sentence("mean_error", 3.0, None, WORDS) == "On average the forecasts run 3 points high."
 
 

@@ -15,7 +15,11 @@ def test_error_histogram_is_drawn_and_its_alt_text_counts_the_bars() -> None:
                                          too_high=5, too_low=3)
     assert chart is not None
     assert chart.alt == ("Bar chart of how far 8 forecasts landed from what happened: 5 were too high and 3 too low; "
-                         "the tallest bar, 5 forecasts, covers misses from -1.5 to 3.75 beds.")
+                         "the tallest bar, 5 forecasts, covers misses from 1.5 beds too low to 3.75 beds too high.")
+    # A bar that starts at no miss says so, with no minus sign anywhere.
+    low = charts.error_histogram_chart("h", "beds", [-4.0, 0.0, 4.0], [1, 3], too_high=3, too_low=1)
+    assert low is not None and low.alt.endswith("covers misses from no miss to 4 beds too high.")
+    assert "-" not in low.alt.split(";")[1]
     svg = charts.to_svg(chart)
     assert svg.startswith("<svg") and "Forecast minus what happened (beds)" in svg
     assert charts.error_histogram_chart("h", "beds", [0.0, 1.0], [0], too_high=0, too_low=0) is None
