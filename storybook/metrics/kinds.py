@@ -285,7 +285,7 @@ KINDS: tuple[MetricKindInfo, ...] = (
             definition="For each class, the share of its {u} the model finds, averaged over the classes so that "
                        "each class counts the same however many {u} it has (balanced accuracy).",
             phrase="share of each class's {u} the model finds, averaged over the classes",
-            sentence="Averaged over the classes, the model finds {amount} of each class's {u}",
+            sentence="Averaged over the classes, the share of a class's {u} that the model finds is {amount}",
             short_name="balanced accuracy")),
     MetricKindInfo(
         "macro_f1", "multiclass", True, "none", "all", from_set=_of_classes(multiclass.macro_f1), score_like=True,

@@ -151,3 +151,15 @@ def test_capacities_that_cannot_hold_every_student_are_refused_on_their_line(tmp
     lines = (source.directory / "story.yaml").read_text().splitlines()
     assert refused.value.location is not None
     assert "class_capacity:" in lines[refused.value.location.line - 1]
+
+
+def test_balanced_accuracy_is_told_as_an_average_never_as_each_class_share() -> None:
+    from storybook.analyse.plain import metric_sentence
+    from storybook.metrics.binary import Estimate
+
+    # The example's classes: found 56 of 115, 31 of 79 and 219 of 256; their average is 0.578.
+    value = (56 / 115 + 31 / 79 + 219 / 256) / 3
+    told = metric_sentence("balanced_accuracy", value, Estimate(value, 0.528, 0.627, 450), WORDS)
+    assert told == ("Averaged over the classes, the share of a class's students that the model finds is about 58 in "
+                    "100 (measured on 450 students).")
+    assert "each class's" not in told  # 49, 39 and 86 in 100 class by class: no class's share is 58 in 100
