@@ -144,8 +144,9 @@ def _tracking_errors(source: MlflowSource) -> Iterator[None]:
     except StorybookError:
         raise
     except Exception as error:
-        text = source.secrets.scrub(str(error)).strip()
-        first = text.splitlines()[0][:300] if text else type(error).__name__
-        raise TrackingError(f"MLflow at {source.shown_uri} answered with an error: {first}",
+        from storybook.resolve.mlflow_source import _explain
+
+        explained = _explain(source.secrets.scrub(str(error)) or type(error).__name__)
+        raise TrackingError(f"MLflow at {source.shown_uri} {explained} while storybook new read the model",
                             hint="check that the tracking server is running, the URI is right and the "
                             "credentials are valid") from None

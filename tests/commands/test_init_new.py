@@ -434,3 +434,19 @@ def test_new_refuses_a_model_named_two_ways_before_reading_mlflow(tmp_path: Path
         code, output = _new(root, *args)
         assert code == 2 and words in output, (args, output)
     assert not (root / "mlflow.db").exists()  # nothing asked of MLflow
+
+
+def test_new_never_shows_the_tracking_servers_credentials(tmp_path: Path) -> None:
+    """A server that does not answer: the message names it without the password storybook.yaml points at."""
+    root = tmp_path / "project"
+    _init(root)
+    config = (root / "storybook.yaml").read_text().replace(
+        "tracking_uri: sqlite:///mlflow.db", "tracking_uri: http://ana:${SECRET}@127.0.0.1:9\ntracking_timeout: 1\n"
+        "tracking_retries: 0")
+    (root / "storybook.yaml").write_text(config)
+    result = runner.invoke(app, ["new", "x", "--model", "m@champion", "--project", str(root)],
+                           env={"SECRET": "s3cret-token"})
+    assert result.exit_code == 1, result.output
+    assert "MLflow at http://127.0.0.1:9 could not be reached" in result.output
+    assert "s3cret-token" not in result.output
+    assert not (root / "stories" / "x").exists()
