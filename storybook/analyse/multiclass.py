@@ -242,9 +242,10 @@ def _calibration(scores: multiclass.MulticlassScores, classes: tuple[ClassSpec, 
         """The mean gap between stated chance and what happened, weighted by rows (expected calibration error)."""
         return sum(b.n * abs((b.observed.value or 0.0) - (b.stated or 0.0)) for b in rows if b.n) / scores.n
 
+    held = sum(1 for b in top if b.n)  # bands of 10 points; a call is never under 1/k sure, so some stay empty
     lines = [f"How sure the model says it is of its call differs from how often it is right by "
-             f"{gap(top) * 100:.1f} percentage points on average (over {BANDS} bands of certainty, weighted by "
-             f"{unit})."]
+             f"{gap(top) * 100:.3g} percentage points on average (over the {held} bands of certainty that hold "
+             f"{unit}, weighted by {unit})."]
     for spec, rows in zip(classes, per_class, strict=True):
         lines.append(f"For {unit} who {spec.means}: the chance the model gives of that class differs from what "
                      f"happened by {gap(rows) * 100:.1f} percentage points on average.")

@@ -450,3 +450,18 @@ def test_a_multiclass_set_with_only_calls_cannot_tell_calibration_or_the_cost_ru
     found = rule_saving(cost, MulticlassSet(scores=scores, classes=tuple(evaluation.classes or ()),
                                             frame=pd.DataFrame()), evaluation)
     assert isinstance(found, str) and "logged only the calls" in found
+
+
+def test_multiclass_calibration_counts_the_bands_that_hold_cases() -> None:
+    from storybook.analyse.trust_checks.task_model import check_top_label_calibration
+    from storybook.metrics.multiclass import MulticlassScores
+
+    # Calls 55% and 85% sure: two bands of ten hold students. 55% sure: 1 of 2 right; 85% sure: 2 of 2 right.
+    chances = np.array([[0.55, 0.25, 0.2], [0.55, 0.25, 0.2], [0.85, 0.1, 0.05], [0.85, 0.1, 0.05]])
+    truth = np.array([0, 1, 0, 0])
+    scores = MulticlassScores(CLASSES, truth, chances.argmax(axis=1), chances)
+    evidence = check_top_label_calibration(scores, tolerance=0.2, unit="students", source="set")
+    # By hand: |0.5 - 0.55| x 2 + |1 - 0.85| x 2, over 4 students = 0.1.
+    assert evidence.figures["ece"] == pytest.approx(0.1)
+    assert ("differs from that chance by 10 percentage points on average (over the 2 bands of that chance that "
+            "hold students, weighted by students)") in evidence.sentence

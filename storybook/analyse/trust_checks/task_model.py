@@ -111,7 +111,8 @@ def check_top_label_calibration(scores: MulticlassScores, *, tolerance: float, u
                         {"n": scores.n, "tolerance": tolerance}, source)
     sentence = (f"When the model calls a class for one of the {unit}, it also says how likely that call is; how "
                 f"often the call was right differs from that chance by {curve.ece * 100:.3g} percentage points on "
-                f"average (over {bins} bands of that chance, weighted by {unit}); the story allows up to "
+                f"average (over the {sum(1 for b in curve.bins if b.n)} bands of that chance that hold {unit}, "
+                f"weighted by {unit}); the story allows up to "
                 f"{tolerance * 100:.3g}.")
     figures: dict[str, FigureValue] = {"ece": curve.ece, "n": curve.n, "bins": bins, "tolerance": tolerance}
     return Evidence("model", "model.calibration", sentence, curve.ece <= tolerance + EPS, figures, source)
