@@ -10,8 +10,8 @@ import json
 import logging
 import os
 import re
-import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,13 +37,14 @@ from storybook.resolve.resolved import (
 )
 from storybook.resolve.scored import AnyScoredSet, task_set
 from storybook.resolve.tracking import Secrets, display_uri
+from storybook.resolve.waiting import show_wait
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import ModelRef
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
-__all__ = ["MlflowSource"]
+__all__ = ["VERBOSE_ENV", "MlflowSource"]
 
 MAX_EVALUATION_BYTES = 512 * 1024 * 1024
 # How long storybook waits for the tracking server (MLflow's own defaults retry for minutes before giving up on
@@ -70,13 +71,20 @@ class MlflowSource:
         ``artifact_locations``; see :func:`storybook.resolve.tracking.artifact_refusal`). ``timeout`` (seconds
         per answer) and ``retries``: storybook.yaml's ``tracking_timeout`` and ``tracking_retries``, else
         MLFLOW_HTTP_REQUEST_TIMEOUT and MLFLOW_HTTP_REQUEST_MAX_RETRIES, else 10 s and 1. ``on_wait`` is told,
-        once, when the server has not answered for a couple of seconds (default: a line on stderr)."""
+        once, when the server has not answered for a couple of seconds (default: a spinner with the server's
+        address and the time waited on a terminal, else one line on stderr; see :mod:`.waiting`). Once a server
+        has not answered in time, later reads fail at once with the same message instead of waiting again, so
+        the whole wait of a command is bounded by one request's timeout and retries, however many stories."""
         self.timeout = timeout if timeout is not None else _env_int("MLFLOW_HTTP_REQUEST_TIMEOUT", DEFAULT_TIMEOUT)
         self.retries = retries if retries is not None else _env_int("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
                                                                     DEFAULT_RETRIES)
-        self.on_wait = on_wait or _say
+        self.on_wait = on_wait
         self._depth = 0  # nesting of _bounded
         self._waited = False
+        self._lock = threading.Lock()  # between _bounded and the timer thread that starts the notice
+        self._reading = False
+        self._stop_notice: Callable[[], None] | None = None
+        self._unanswered: str | None = None  # set when the server did not answer in time: no more waiting
         self.uri = uri
         self.shown_uri = display_uri(uri)
         self.secrets = Secrets(uri)
@@ -106,7 +114,7 @@ class MlflowSource:
         located error. ``resolve`` works without it too, reading one story's needs in the same batched way.
         """
         plans = [plan_reads(story) for story in stories]
-        if not plans:
+        if not plans or self._unanswered is not None:
             return
         with self._bounded():
             self._prefetch(plans)
@@ -181,28 +189,41 @@ class MlflowSource:
         os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(self.retries)
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         timer = None
-        if not self._waited and self.uri.split(":", 1)[0] in ("http", "https", "databricks"):
-            timer = threading.Timer(WAIT_NOTICE_AFTER, self._tell_waiting)
+        if self.uri.split(":", 1)[0] in ("http", "https", "databricks"):
+            timer = threading.Timer(WAIT_NOTICE_AFTER, self._tell_waiting, args=(time.monotonic(),))
             timer.daemon = True
             timer.start()
         self._depth = 1
+        with self._lock:
+            self._reading = True
         try:
             yield
         finally:
             self._depth = 0
             if timer is not None:
                 timer.cancel()
+            with self._lock:
+                self._reading, stop, self._stop_notice = False, self._stop_notice, None
+            if stop is not None:
+                stop()
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
 
-    def _tell_waiting(self) -> None:
-        if not self._waited:
+    def _tell_waiting(self, started: float) -> None:
+        """Runs in the timer's thread: the reads have waited a couple of seconds for the server."""
+        bound = f"it gets {self.timeout} s to answer each request, {_tries(self.retries)}"
+        with self._lock:
+            if not self._reading:
+                return  # the answer came just now
+            if self.on_wait is not None:
+                if not self._waited:
+                    self.on_wait(f"waiting for the tracking server at {self.shown_uri} ... ({bound})")
+            else:  # a spinner each time on a terminal; one line, once, elsewhere
+                self._stop_notice = show_wait(self.shown_uri, bound, started, line=not self._waited)
             self._waited = True
-            self.on_wait(f"waiting for the tracking server at {self.shown_uri} ... (it gets {self.timeout} s to "
-                         f"answer each request, {_tries(self.retries)})")
 
     def scrubbed(self, error: StorybookError) -> StorybookError:
         """``error`` with every credential storybook knows of removed from its message and hint."""
@@ -386,7 +407,13 @@ class MlflowSource:
 
     @contextmanager
     def reading(self, story: StorySource, location: Location) -> Iterator[None]:
-        """Turn MLflow and network failures into scrubbed, located StorybookErrors."""
+        """Turn MLflow and network failures into scrubbed, located StorybookErrors. After the server did not
+        answer in time, fail at once with the same words instead of asking it again."""
+        if self._unanswered is not None:
+            raise TrackingError(
+                f"MLflow at {self.shown_uri} {self._unanswered} earlier in this command, so storybook did not ask "
+                f"it again while resolving {story.config.model.describe()}",
+                location=location, hint=_TIMEOUT_HINT)
         try:
             yield
         except StorybookError:
@@ -397,9 +424,8 @@ class MlflowSource:
                     "a build from a pinned snapshot needs no server")
             if explained == "did not answer in time":
                 explained += f" (it got {self.timeout} s to answer each request, {_tries(self.retries)})"
-                hint = ("check that the tracking server is running and answers; to wait longer, set "
-                        "tracking_timeout (seconds) in storybook.yaml or MLFLOW_HTTP_REQUEST_TIMEOUT; "
-                        "a build from a pinned snapshot needs no server")
+                hint = _TIMEOUT_HINT
+                self._unanswered = explained
             raise TrackingError(
                 f"MLflow at {self.shown_uri} {explained} while resolving {story.config.model.describe()}",
                 location=location, hint=hint,
@@ -422,17 +448,25 @@ class _Scrub(logging.Filter):
 
 
 _SCRUB = _Scrub()
+# Set by `storybook --verbose` (an environment variable, so worker processes see it too).
+VERBOSE_ENV = "STORYBOOK_VERBOSE"
 
 
 def _quiet_mlflow(secrets: Secrets) -> None:
     """MLflow's and alembic's INFO lines ("Creating initial MLflow database tables", "Context impl SQLiteImpl")
     are not said on every storybook command; their warnings and errors still are, scrubbed of credentials.
-    MLFLOW_LOGGING_LEVEL, when set, decides instead."""
+    With ``storybook --verbose`` (which sets STORYBOOK_VERBOSE) MLflow's INFO lines are said too, scrubbed the
+    same way. MLFLOW_LOGGING_LEVEL, when set, decides instead."""
     if secrets not in _SCRUB.secrets:
         _SCRUB.secrets = [*_SCRUB.secrets[-15:], secrets]  # the sources of this process's recent commands
+    verbose = bool(os.environ.get(VERBOSE_ENV))
     for name in ("mlflow", "alembic"):
         logger = logging.getLogger(name)
-        if not os.environ.get("MLFLOW_LOGGING_LEVEL") and logger.getEffectiveLevel() < logging.WARNING:
+        if os.environ.get("MLFLOW_LOGGING_LEVEL"):
+            pass
+        elif verbose:
+            logger.setLevel(logging.INFO)
+        elif logger.getEffectiveLevel() < logging.WARNING:
             logger.setLevel(logging.WARNING)
         for handler in logger.handlers:
             if _SCRUB not in handler.filters:
@@ -451,8 +485,9 @@ def _tries(retries: int) -> str:
     return "one try" if retries == 0 else f"{retries + 1} tries"
 
 
-def _say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+_TIMEOUT_HINT = ("check that the tracking server is running and answers; to wait longer, set tracking_timeout "
+                 "(seconds) in storybook.yaml or MLFLOW_HTTP_REQUEST_TIMEOUT; a build from a pinned snapshot "
+                 "needs no server")
 
 
 def _explain(text: str) -> str:
