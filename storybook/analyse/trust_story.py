@@ -207,7 +207,8 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         columns = features or _shared_features(config, training, production)
         evidence.append(check_shift(training[columns], production[columns], columns,
                                     source=f"{spec.data.training_artifact} and {spec.data.production_artifact} "
-                                    f"of run {run.run_id}"))
+                                    f"of run {run.run_id}",
+                                    labels=config.drivers.names if config.drivers is not None else None))
 
     # System
     guarded = []

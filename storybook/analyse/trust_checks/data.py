@@ -4,7 +4,7 @@ training and evaluation sets, groups too small to judge, shift between training 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -232,9 +232,11 @@ def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) ->
 
 
 def check_shift(training: pd.DataFrame, production: pd.DataFrame, features: Sequence[str] | None = None, *,
-                bins: int = 10, source: str) -> Evidence:
+                bins: int = 10, source: str, labels: Mapping[str, str] | None = None) -> Evidence:
     """Shift between training data and production inputs: passes when no feature's PSI reaches 0.25 (a major
-    shift); features at 0.1 or more are named, largest shift first."""
+    shift); features at 0.1 or more are named (by ``labels``, the story's friendly names, where it gives one),
+    largest shift first."""
+    friendly = labels or {}
     names = [str(c) for c in training.columns] if features is None else list(features)
     absent = [f for f in names if f not in production.columns or f not in training.columns]
     if absent:
@@ -250,8 +252,8 @@ def check_shift(training: pd.DataFrame, production: pd.DataFrame, features: Sequ
         sentence = (f"Production inputs look like the training data in {every(len(names), 'feature')} (no feature's "
                     f"Population Stability Index reaches {MODERATE_SHIFT}).")
     else:
-        told = "; ".join(f"{s.feature} changed {'a lot' if s.size == 'major' else 'somewhat'} (PSI {s.psi:.2f})"
-                         for s in moved)
+        told = "; ".join(f"{friendly.get(s.feature, s.feature)} changed "
+                         f"{'a lot' if s.size == 'major' else 'somewhat'} (PSI {s.psi:.2f})" for s in moved)
         sentence = (f"Production inputs have moved away from the training data in {len(moved)} of "
                     f"{count_of(len(names), 'feature')}: {told}.")
     return Evidence("data", "data.shift", sentence, all(s.size != "major" for s in shifts), figures, source)

@@ -116,6 +116,11 @@ def test_shift_names_the_features_that_moved() -> None:
     assert ev.passed is False
     assert ev.sentence == ("Production inputs have moved away from the training data in 1 of 2 features: x changed a "
                            "lot (PSI 0.27).")
+    # The story's friendly names (drivers.names) are what the reader sees; the PSI and the verdict are the same.
+    named = check_shift(training, production, bins=2, source=SRC, labels={"x": "body-mass index"})
+    assert named.sentence == ("Production inputs have moved away from the training data in 1 of 2 features: "
+                              "body-mass index changed a lot (PSI 0.27).")
+    assert named.passed is False and named.figures == ev.figures
     calm = check_shift(training, production, ["y"], bins=2, source=SRC)
     assert calm.passed is True
     assert calm.sentence == ("Production inputs look like the training data in the one feature compared (no "
