@@ -17,6 +17,7 @@ from rich.markup import escape
 
 from storybook.errors import ConfigError, StorybookError, UnexpectedError
 from storybook.resolve.tracking import scrub_known
+from storybook.resolve.waiting import use_console
 from storybook.review.safe import for_terminal
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def _options(
                                           "left out otherwise; its warnings and errors are always shown).")] = False,
 ) -> None:
     _state["debug"] = debug or bool(os.environ.get("STORYBOOK_DEBUG"))
+    use_console(out)  # a slow tracking server's spinner, drawn with the build's progress bars
     if verbose:  # read where storybook opens MLflow (storybook.resolve.mlflow_source), in worker processes too
         os.environ[VERBOSE_ENV] = "1"
     else:

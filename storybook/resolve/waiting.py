@@ -18,7 +18,14 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-__all__ = ["show_wait"]
+__all__ = ["show_wait", "use_console"]
+
+_shared: list[Console] = []  # the command's own console (see use_console)
+
+
+def use_console(console: Console) -> None:
+    """Show the spinner on ``console`` (the command's own): drawn under its progress bars, not over them."""
+    _shared[:] = [console]
 
 
 class _Waited:
@@ -40,12 +47,12 @@ def show_wait(server: str, bound: str, started: float, *, line: bool = True,
     """Start showing that storybook waits for ``server`` (an address already without credentials) since
     ``started`` (``time.monotonic()``); ``bound``: how long it will wait, in words. Returns the function that stops
     the spinner. Off a terminal it writes one line instead, only when ``line`` is true."""
-    console = console or Console(stderr=True, highlight=False)
+    console = console or (_shared[0] if _shared else Console(stderr=True, highlight=False))
     if console.is_terminal and not os.environ.get("CI"):
         live = Live(_Waited(server, bound, started), console=console, refresh_per_second=4, transient=True)
         try:
             live.start()
-        except LiveError:  # another live display (the build's progress bars) owns this console: say it in a line
+        except LiveError:  # a console that cannot show two live displays at once: say it in a line
             pass
         else:
             return live.stop
