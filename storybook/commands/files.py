@@ -7,7 +7,7 @@ from pathlib import Path
 
 from storybook.errors import FilesExistError, Location
 
-__all__ = ["SCHEMA_DIR", "schema_line", "write_new_files"]
+__all__ = ["SCHEMA_DIR", "schema_files", "schema_line", "write_new_files"]
 
 # Where `storybook schema` writes the JSON Schema of storybook.yaml and story.yaml, relative to the project.
 SCHEMA_DIR = "docs/schema"
@@ -17,6 +17,14 @@ def schema_line(schema: str, depth: int = 0) -> str:
     """The comment that lets editors (the YAML language server) validate and complete a file against ``schema``
     (``storybook`` or ``story``); ``depth``: how many folders below the project root the file is."""
     return f"# yaml-language-server: $schema={'../' * depth}{SCHEMA_DIR}/{schema}.schema.json\n"
+
+
+def schema_files() -> dict[str, str]:
+    """The JSON Schema of storybook.yaml and story.yaml, by path relative to the project (as `storybook schema`
+    writes them)."""
+    from storybook.sources.json_schema import SCHEMA_FILES, schema_text
+
+    return {f"{SCHEMA_DIR}/{file_name}": schema_text(name) for name, file_name in SCHEMA_FILES.items()}
 
 
 def write_new_files(root: Path, files: Mapping[str, str], *, doing: str) -> list[Path]:

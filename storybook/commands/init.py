@@ -9,11 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from storybook.commands.files import SCHEMA_DIR, schema_line, write_new_files
+from storybook.commands.files import schema_files, schema_line, write_new_files
 from storybook.errors import ConfigError
 from storybook.resolve.tracking import display_uri
 from storybook.review.ci_workflow import WORKFLOW as CI_WORKFLOW
-from storybook.sources.json_schema import SCHEMA_FILES, schema_text
 
 __all__ = ["DEFAULT_TRACKING_URI", "PRE_COMMIT", "WORKFLOW", "init_project", "project_files"]
 
@@ -70,7 +69,7 @@ def project_files(title: str, tracking_uri: str | None) -> dict[str, str]:
         ".github/workflows/storybook.yml": WORKFLOW,
         ".pre-commit-config.yaml": PRE_COMMIT,
         # What the files' `# yaml-language-server: $schema=...` lines name (`storybook schema` writes them again).
-        **{f"{SCHEMA_DIR}/{file_name}": schema_text(name) for name, file_name in SCHEMA_FILES.items()},
+        **schema_files(),
     }
 
 

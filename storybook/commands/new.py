@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storybook.analyse.reconcile import measured_on_default
-from storybook.commands.files import schema_line, write_new_files
+from storybook.commands.files import schema_files, schema_line, write_new_files
 from storybook.errors import ConfigError
 from storybook.metrics.kinds import Task, kind_allowed, kind_info
 from storybook.sources.placeholders import PLACEHOLDER
@@ -320,9 +320,13 @@ def draft_story(contents: ModelContents, model: dict[str, Any], depth: int = 2) 
         lines.append("slices:                       # columns of the scored set to break the figures down by")
         for column in slices:
             lines += [f"  - column: {_q(column)}", f"    label: {_q(_humane(column))}"]
-    if contents.histories:
+    folds = [key for key in contents.histories if measured_on_default(key) == "cross_validation"]
+    if folds:  # one reading per fold is not a series over time
+        named = _q(", ".join(folds))[:300]
+        lines.append(f"# Logged per cross-validation fold (trust.model.folds can read one): {named}")
+    if series := [key for key in contents.histories if key not in folds]:
         lines.append("series:                       # metrics the run logged step by step")
-        for key in contents.histories:
+        for key in series:
             lines += [f"  - key: {_q(key)}", f"    label: {_q(_humane(key))}"]
     lines += _history_lines(contents, model)
     return "\n".join(lines) + "\n"
@@ -464,4 +468,6 @@ def new_story(root: Path, slug: str, *, model: str | None, version: int | None =
     project = Project(root=found_root, config=config, stories=[])
     contents = read_model_contents(open_source(project).mlflow, **ref)
     files = draft_files(slug, contents, ref, project.config.stories_dir)
+    # The schema the story's yaml-language-server line names, when the project does not have it yet.
+    files |= {path: text for path, text in schema_files().items() if not (project.root / path).exists()}
     return write_new_files(project.root, files, doing=f"storybook new {slug}")

@@ -171,6 +171,8 @@ def _hand_logged(root: Path) -> dict[str, float]:
             with mlflow.start_run(run_id=run_id):
                 for step, value in enumerate((0.31, 0.33, 0.30, 0.35)):
                     mlflow.log_metric("production_mean_score", value, step=step)
+                for fold, value in enumerate((0.91, 0.93, 0.88)):
+                    mlflow.log_metric("cv_recall", value, step=fold)
         with mlflow.start_run(run_id=run_id):  # a model to register
             mlflow.sklearn.log_model(model, name="model", input_example=x_test[columns].head(2))
         stores.register(uri, run_id, "screening", alias)
@@ -191,7 +193,9 @@ def test_new_drafts_a_binary_story_that_builds_once_written_and_matches_mlflow(t
     draft = _draft(root, "screening")
     assert draft["model"] == {"name": "screening", "alias": "champion"}
     assert {m["key"]: m["kind"] for m in draft["metrics"]} == {
-        "test_precision": "precision", "test_recall": "recall", "test_roc_auc": "roc_auc"}
+        "cv_recall": "recall", "test_precision": "precision", "test_recall": "recall", "test_roc_auc": "roc_auc"}
+    assert draft["metrics"][0]["label"] == "Share of positive cases the model finds (in cross-validation)"
+    assert '# Logged per cross-validation fold (trust.model.folds can read one): "cv_recall"' in text
     evaluation = draft["evaluation"]
     assert (evaluation["task"], evaluation["artifact"], evaluation["label_column"], evaluation["score_column"],
             evaluation["positive_value"], evaluation["threshold_param"]) == (
@@ -216,7 +220,7 @@ def test_new_drafts_a_binary_story_that_builds_once_written_and_matches_mlflow(t
     result = runner.invoke(app, ["build", str(root), "--no-pdf"])
     assert result.exit_code == 0, result.output
     page = (root / "site" / "screening.html").read_text()
-    for key, value in logged.items():
+    for key, value in {**logged, "cv_recall": 0.88}.items():  # a fold history's summary is its last reading
         row = page.split(f'data-metric="{key}">', 1)[1].split("</tr>", 1)[0]
         assert row.startswith(f"{value:.4f}"), (key, row[:200])
     online = check_project(root, online=True)
@@ -410,6 +414,7 @@ def test_new_says_what_it_could_not_find_and_the_story_waits_for_people(tmp_path
 
     root = tmp_path / "project"
     _init(root)
+    (root / "docs/schema/story.schema.json").unlink()  # a project made before storybook schema existed
     stores.use_experiment(stores.tracking_uri(root), "bare")
     with mlflow.start_run() as run:
         mlflow.log_metric("loss", 0.3)
@@ -419,6 +424,7 @@ def test_new_says_what_it_could_not_find_and_the_story_waits_for_people(tmp_path
     assert "# No scored evaluation set found among the run's artifacts (the run has no CSV or Parquet table)." in text
     assert "evaluation" not in yaml.safe_load(text) and "storybook.log_scored_set" in text
     assert yaml.safe_load(text)["metrics"][0]["key"].startswith(PLACEHOLDER)
+    assert json.loads((root / "docs/schema/story.schema.json").read_text())["title"]  # written again, being absent
     report = check_project(root)
     assert not report.ok and {f.code for f in report.errors} == {"placeholder"}
 
