@@ -456,3 +456,43 @@ def test_new_never_shows_the_tracking_servers_credentials(tmp_path: Path) -> Non
     assert "MLflow at http://127.0.0.1:9 could not be reached" in result.output
     assert "s3cret-token" not in result.output
     assert not (root / "stories" / "x").exists()
+
+
+def test_new_drafts_an_evaluate_regressor_run_whose_mean_names_are_its_evaluation_set(tmp_path: Path) -> None:
+    """evaluate's mean_absolute_error starts with 'mean' but is measured on the data evaluate was given: the draft
+    says so (measured_on: evaluation), and the built page reconciles it with the scored set."""
+    import mlflow
+    import mlflow.sklearn
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import train_test_split
+
+    import storybook
+
+    root = tmp_path / "project"
+    _init(root)
+    uri = stores.tracking_uri(root)
+    data = load_diabetes(as_frame=True)
+    x_train, x_test, y_train, y_test = train_test_split(data.data, data.target, test_size=0.3, random_state=0)
+    model = Ridge(alpha=0.1).fit(x_train, y_train)
+    stores.use_experiment(uri, "evaluate-regressor")
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
+        result = mlflow.models.evaluate(  # type: ignore[no-untyped-call]
+            info.model_uri, x_test.assign(progression=y_test.to_numpy()), targets="progression",
+            model_type="regressor", evaluators="default", evaluator_config={"log_model_explainability": False})
+        scored = pd.DataFrame({"actual": y_test.to_numpy(), "prediction": model.predict(x_test),
+                               "sex_group": np.where(x_test["sex"].to_numpy() > 0, "one", "other")})
+        storybook.log_scored_set(scored, task="regression", actual="actual", prediction="prediction")
+    code, output = _new(root, "progression", "--run", run.info.run_id)
+    assert code == 0, output
+    draft = _draft(root, "progression")
+    metrics = {m["key"]: m for m in draft["metrics"]}
+    assert sorted(metrics) == ["mean_absolute_error", "r2_score", "root_mean_squared_error"]
+    assert metrics["mean_absolute_error"]["kind"] == "mae"
+    assert metrics["mean_absolute_error"]["measured_on"] == "evaluation"
+    assert "measured_on" not in metrics["r2_score"] and draft["evaluation"]["task"] == "regression"
+    assert result.metrics["mean_absolute_error"] == pytest.approx(
+        float(np.mean(np.abs(scored["actual"] - scored["prediction"]))))
+    _fill_story(root / "stories" / "progression")
+    _builds_with_mlflow_figures(root, "progression", run.info.run_id)
