@@ -158,7 +158,7 @@ def test_signoffs_go_stale_and_check_fails_with_located_errors(two_versions: Rep
 def test_review_comment_has_every_section(two_versions: Repo) -> None:
     body = _invoke("review", "--base", "HEAD~1", "--project", str(two_versions.project),
                    "--site-url", "https://example.org/site")
-    assert body.startswith("## 📖 storybook review")
+    assert body.startswith(f"{REVIEW_MARKER}\n## 📖 storybook review")  # the marker the workflow finds it by
     assert "**Checks:** ❌ 2 errors" in body
     assert "**Changes:** 1 of 1 stories changed." in body
     assert "[page](https://example.org/site/breast-cancer-screening.html)" in body
