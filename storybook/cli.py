@@ -538,8 +538,9 @@ def review(
 
 @app.command()
 def schema(
-    out_dir: Annotated[Path, typer.Option("--out", "-o", help="The folder to write the two schema files into.")]
-    = Path("docs/schema"),
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="The folder to write the two schema files "
+                                                  "into.", show_default="docs/schema in the project (the folder "
+                                                  "holding storybook.yaml, here or above), else here")] = None,
 ) -> None:
     """Write the JSON Schema of storybook.yaml and story.yaml (storybook.schema.json, story.schema.json), so that
     editors check and complete the files as you type.
@@ -550,7 +551,13 @@ def schema(
     after upgrading storybook.
     """
     from storybook.sources.json_schema import write_schemas
+    from storybook.sources.loader import find_project_root
 
+    if out_dir is None:  # where the files' `$schema=docs/schema/...` lines look, whichever folder this runs in
+        try:
+            out_dir = find_project_root(Path(".")) / "docs" / "schema"
+        except ConfigError:
+            out_dir = Path("docs/schema")
     with _exit_codes():
         try:
             written = write_schemas(out_dir)

@@ -121,6 +121,18 @@ def test_storybook_schema_writes_the_committed_schemas(tmp_path: Path) -> None:
         assert json.loads(written)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
 
 
+def test_storybook_schema_writes_into_the_project_from_any_folder_inside_it(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "storybook.yaml").write_text("title: Clinic models\n")
+    (tmp_path / "stories" / "triage").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "stories" / "triage")
+    result = CliRunner().invoke(app, ["schema"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (tmp_path / "docs" / "schema").iterdir()) == [
+        "story.schema.json", "storybook.schema.json"]
+    assert not (tmp_path / "stories" / "triage" / "docs").exists()
+
+
 def test_storybook_schema_says_where_it_cannot_write(tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("a file, not a folder")
     result = CliRunner().invoke(app, ["schema", "--out", str(tmp_path / "taken")])
