@@ -62,7 +62,7 @@ EXAMPLES: dict[str, str] = {
     "evaluation.counts.fn": "test_false_negatives",
     "evaluation.threshold": "0.35",
     "evaluation.id_column": "patient_id",
-    "cost_of_error.true_positive": "50",
+    "cost_of_error.true_positive": "1.5",
     "cost_of_error.true_negative": "0",
     "cost_of_error.ratio": "20",
     "cost_of_error.unstated": "zero",
