@@ -4,7 +4,8 @@ A figure gets an interval, a denominator and a sentence only from what it really
 
 1. **Where.** A metric spec's ``measured_on`` says where its figure was measured. Without it, the key's MLflow
    convention decides (:func:`measured_on_default`): autolog's ``training_`` (or ``train_``) prefix is the
-   training data; a cross-validation look (``cv_``, ``_cv``, ``fold``, a leading ``mean_``) is cross-validation;
+   training data; a cross-validation look (``cv_``, ``_cv``, ``fold``, a leading ``mean_``, except evaluate's
+   ``mean_absolute_error`` and its kin) is cross-validation;
    anything else (``test_recall``, ``mlflow.models.evaluate``'s ``recall_score``, ``roc_auc`` ...) is taken to
    be the story's evaluation set, and checked against it.
 2. **Recompute.** A figure measured on the evaluation set, of a kind storybook can compute (recall, precision,
@@ -44,6 +45,10 @@ TOLERANCE = 0.005
 RECOMPUTABLE = kinds_where(lambda k: k.computable)  # from the table of kinds
 _TRAINING_FIRST = ("training", "train")
 _CV_TOKENS = ("cv", "crossval", "xval")
+# Names that start with "mean" but are a figure of the data they were computed on, not an average over folds:
+# mlflow.models.evaluate's regressor metrics, and the mean error (bias) itself.
+_MEAN_FIGURES = ("mean_absolute_error", "mean_squared_error", "mean_absolute_percentage_error", "mean_on_target",
+                 "mean_error")
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,8 @@ def measured_on_default(key: str) -> MeasuredOn:
         return "evaluation"
     if tokens[0] in _TRAINING_FIRST:
         return "training"
+    if "_".join(tokens) in _MEAN_FIGURES:
+        return "evaluation"
     if tokens[0] == "mean" or any(t in _CV_TOKENS or t.startswith("fold") for t in tokens):
         return "cross_validation"
     return "evaluation"

@@ -9,7 +9,7 @@ the classes mean, the ethical considerations and caveats ...): such a story neit
 - **metrics**: the logged metrics whose names it recognises (``test_recall``, autolog's ``training_f1_score``,
   ``mlflow.models.evaluate``'s ``recall_score``, ``roc_auc``, ``mean_absolute_error``, ``r2_score`` ...), with a
   plain label and the kind that fits the story's task; where each was measured follows MLflow's naming
-  (:func:`storybook.analyse.reconcile.measured_on_default`; evaluate's ``mean_*`` names are its evaluation set);
+  (:func:`storybook.analyse.reconcile.measured_on_default`);
 - **evaluation**: the scored set among the run's table artifacts (the roles ``storybook.log_scored_set``
   recorded, else found by column names: label + score, label + one chance per class or a predicted class,
   actual + prediction) and the task it looks like (binary, multiclass, regression);
@@ -63,9 +63,6 @@ _NAMES: dict[Task, dict[str, str]] = {
 }
 _PREFIXES = ("test", "eval", "evaluation", "val", "validation", "holdout", "training", "train", "cv", "crossval",
              "xval", "mean")
-# mlflow.models.evaluate's names that start with "mean" but are measured on the data it was given.
-_EVALUATE_MEAN_NAMES = ("mean_absolute_error", "mean_squared_error", "mean_absolute_percentage_error",
-                        "mean_on_target")
 _LABELS = {
     "recall": "Share of positive cases the model finds", "precision": "Share of flags that are right",
     "specificity": "Share of negative cases left alone", "accuracy": "Share of calls that are right",
@@ -140,12 +137,6 @@ def metric_kind(key: str, task: Task) -> str | None:
             return None
         tokens = tokens[1:]
     return None
-
-
-def _measured_on(key: str) -> str:
-    if key.lower() in _EVALUATE_MEAN_NAMES:
-        return "evaluation"
-    return measured_on_default(key)
 
 
 @dataclass(frozen=True)
@@ -343,14 +334,12 @@ def _metric_lines(contents: ModelContents, task: Task) -> list[str]:
         kind = metric_kind(key, task)
         if kind is None or not kind_allowed(kind, task):
             continue
-        where = _measured_on(key)
+        where = measured_on_default(key)
         lines += [f"  - key: {_q(key)}", f"    label: {_q(_LABELS[kind] + _WHERE.get(where, ''))}",
                   f"    kind: {kind}"]
         info = kind_info(kind)
         if info is not None and info.higher_is_better is False:
             lines.append("    higher_is_better: false")
-        if where != measured_on_default(key):
-            lines.append(f"    measured_on: {where}")
     if len(lines) == 1:
         lines += [f"  # {PLACEHOLDER} storybook recognised none of the run's metrics: name one it logged",
                   f"  - key: {_q(_todo('a metric key the run logged'))}",

@@ -21,6 +21,7 @@ import yaml
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 from typer.testing import CliRunner
 
+from storybook.analyse.reconcile import measured_on_default
 from storybook.cli import app
 from storybook.commands.new import metric_kind
 from storybook.review.check import check_project
@@ -459,8 +460,8 @@ def test_new_never_shows_the_tracking_servers_credentials(tmp_path: Path) -> Non
 
 
 def test_new_drafts_an_evaluate_regressor_run_whose_mean_names_are_its_evaluation_set(tmp_path: Path) -> None:
-    """evaluate's mean_absolute_error starts with 'mean' but is measured on the data evaluate was given: the draft
-    says so (measured_on: evaluation), and the built page reconciles it with the scored set."""
+    """evaluate's mean_absolute_error starts with 'mean' but is measured on the data evaluate was given (not an
+    average over folds): the built page reconciles it with the scored set."""
     import mlflow
     import mlflow.sklearn
     from sklearn.datasets import load_diabetes
@@ -490,8 +491,10 @@ def test_new_drafts_an_evaluate_regressor_run_whose_mean_names_are_its_evaluatio
     metrics = {m["key"]: m for m in draft["metrics"]}
     assert sorted(metrics) == ["mean_absolute_error", "r2_score", "root_mean_squared_error"]
     assert metrics["mean_absolute_error"]["kind"] == "mae"
-    assert metrics["mean_absolute_error"]["measured_on"] == "evaluation"
-    assert "measured_on" not in metrics["r2_score"] and draft["evaluation"]["task"] == "regression"
+    assert measured_on_default("mean_absolute_error") == measured_on_default("mean_error") == "evaluation"
+    assert measured_on_default("mean_test_score") == "cross_validation"  # sklearn's search: an average over folds
+    assert "(in cross-validation)" not in metrics["mean_absolute_error"]["label"]
+    assert draft["evaluation"]["task"] == "regression"
     assert result.metrics["mean_absolute_error"] == pytest.approx(
         float(np.mean(np.abs(scored["actual"] - scored["prediction"]))))
     _fill_story(root / "stories" / "progression")
