@@ -32,7 +32,33 @@ def json_schema(name: str) -> dict[str, Any]:
     model, title = _MODELS[name]
     generated = model.model_json_schema(mode="validation")
     generated.pop("title", None)
-    return {"$schema": DIALECT, "title": title, **generated}
+    return {"$schema": DIALECT, "title": title, **_portable(generated)}
+
+
+def _portable(node: Any) -> Any:
+    """``node`` without the patterns editors would read otherwise than storybook does.
+
+    In Python ``\\w`` is any letter of any script; in the JavaScript patterns editors use it is A-Z, a-z, 0-9 and _
+    only, so an editor would call a glossary term such as "Größe" wrong that storybook accepts. Such a pattern is
+    left out (a key pattern becomes "not blank"): the editor then says less, and storybook still checks the term,
+    on its line.
+    """
+    if isinstance(node, list):
+        return [_portable(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    kept: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "pattern" and isinstance(value, str) and _script_dependent(value):
+            continue
+        if key == "patternProperties" and isinstance(value, dict):
+            value = {(r"^\S" if _script_dependent(pattern) else pattern): item for pattern, item in value.items()}
+        kept[key] = _portable(value)
+    return kept
+
+
+def _script_dependent(pattern: str) -> bool:
+    return any(escape in pattern for escape in (r"\w", r"\W", r"\b", r"\B"))
 
 
 def schema_text(name: str) -> str:
