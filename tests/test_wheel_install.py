@@ -46,18 +46,21 @@ GOLDEN_SECTIONS = ("decision", "metrics", "quantitative-analyses", "cost-of-erro
 class Installed:
     wheel: Path
     venv: Path
+    source: Path  # the copy of the checkout the wheel was built from
 
     @property
     def python(self) -> Path:
         return self.venv / "bin" / "python"
 
 
-def _example_sources() -> dict[str, bytes]:
-    """The repository's example project, as the wheel should carry it: storybook.yaml and each story's files."""
-    files = {"storybook.yaml": (REPO / "storybook.yaml").read_bytes()}
-    for path in sorted((REPO / "stories").glob("*/*")):
+def _example_sources(checkout: Path) -> dict[str, bytes]:
+    """The checkout's example project, as the wheel should carry it: storybook.yaml and each story's files.
+
+    Read from the copy the wheel was built from, not from the live checkout, which may change meanwhile."""
+    files = {"storybook.yaml": (checkout / "storybook.yaml").read_bytes()}
+    for path in sorted((checkout / "stories").glob("*/*")):
         if path.name == "story.yaml" or path.suffix == ".md":
-            files[path.relative_to(REPO).as_posix()] = path.read_bytes()
+            files[path.relative_to(checkout).as_posix()] = path.read_bytes()
     return files
 
 
@@ -98,7 +101,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     pip = _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q",
                 wheels[0]], cwd=root, timeout=300)
     assert pip.returncode == 0, pip.stdout + pip.stderr
-    return Installed(wheel=wheels[0], venv=venv)
+    return Installed(wheel=wheels[0], venv=venv, source=source)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def test_the_wheel_carries_the_code_the_templates_and_the_example(installed: Ins
     assert "storybook/templates/static/style.css" in templates
     assert not templates - names, sorted(templates - names)
     # Every file of the repository's example project, byte for byte (the links in the checkout became files).
-    assert example == _example_sources()
+    assert example == _example_sources(installed.source)
 
 
 def test_the_fresh_environment_runs_the_installed_storybook_not_the_checkout(installed: Installed,
@@ -147,21 +150,21 @@ def test_the_fresh_environment_runs_the_installed_storybook_not_the_checkout(ins
     assert in_checkout <= dependencies, in_checkout  # only the dependencies' site-packages, never the sources
 
 
-def test_example_in_an_empty_folder_writes_trains_and_builds(example_run: tuple[
+def test_example_in_an_empty_folder_writes_trains_and_builds(installed: Installed, example_run: tuple[
         Path, subprocess.CompletedProcess[str]]) -> None:
     folder, result = example_run
     assert result.returncode == 0, result.stdout + result.stderr
-    stories = len(list((REPO / "stories").glob("*/story.yaml")))
+    stories = len(list((installed.source / "stories").glob("*/story.yaml")))
     wrote = f"wrote the example project into this folder: storybook.yaml and {stories} stories"
     assert wrote in result.stdout, result.stdout
     written = {path.relative_to(folder).as_posix(): path.read_bytes()
                for path in [folder / "storybook.yaml", *(folder / "stories").glob("*/*")]}
-    assert written == _example_sources()
+    assert written == _example_sources(installed.source)
     assert (folder / "mlflow" / "mlflow.db").is_file()
     assert f"{stories} built, 0 failed, {stories} PDFs" in " ".join(result.stdout.split()), result.stdout
 
 
-def test_the_built_site_and_pdfs_tell_each_story_from_the_folder_s_own_store(example_run: tuple[
+def test_the_built_site_and_pdfs_tell_each_story_from_the_folder_s_own_store(installed: Installed, example_run: tuple[
         Path, subprocess.CompletedProcess[str]]) -> None:
     from mlflow.tracking import MlflowClient
     from pypdf import PdfReader
@@ -172,8 +175,9 @@ def test_the_built_site_and_pdfs_tell_each_story_from_the_folder_s_own_store(exa
     index = " ".join(html.unescape((site / "index.html").read_text()).split())
     uri = f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-    for slug in sorted(path.name for path in (REPO / "stories").iterdir() if (path / "story.yaml").is_file()):
-        title = _title(REPO / "stories" / slug / "story.yaml")
+    stories = installed.source / "stories"
+    for slug in sorted(path.name for path in stories.iterdir() if (path / "story.yaml").is_file()):
+        title = _title(stories / slug / "story.yaml")
         assert title in index, title
         assert (site / f"{slug}.html").is_file() and (site / f"{slug}.summary.html").is_file()
         texts = {pdf: " ".join(" ".join(page.extract_text() for page in PdfReader(site / pdf).pages).split())
