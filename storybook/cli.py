@@ -240,7 +240,8 @@ def init(
                                       "gives.")] = False,
 ) -> None:
     """Start a project: storybook.yaml, a .gitignore for site/ and .storybook/, a GitHub Actions workflow
-    (.github/workflows/storybook.yml) and a pre-commit config running `storybook check`; keep or delete any.
+    (.github/workflows/storybook.yml), a pre-commit config running `storybook check`, and docs/schema/ (the JSON
+    Schema editors check storybook.yaml and the stories with); keep or delete any.
 
     Never replaces a file: when one exists, says which and writes nothing (exit code 1).
     """
