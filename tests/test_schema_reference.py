@@ -190,5 +190,19 @@ def test_the_schema_never_refuses_a_term_storybook_accepts() -> None:
     assert list(_validator("storybook").iter_errors(project)) == []
     text = (SCHEMAS / "storybook.schema.json").read_text(encoding="utf-8")
     assert "\\\\w" not in text and "\\\\W" not in text
-    project["glossary"]["Größe"]["plain"] = 3  # the entry is still checked
+    project["glossary"]["Größe"]["plain"] = ["a list where text belongs"]  # the entry is still checked
     assert list(_validator("storybook").iter_errors(project))
+
+
+def test_a_number_where_storybook_reads_text_is_valid_in_the_editor_too() -> None:
+    """storybook reads `positive_value: 1` as the text "1" (every scalar stays text until the schema types it);
+    an editor reads a number. The schema takes both, and still refuses a section where text belongs."""
+    from storybook.sources.yaml_loader import parse_yaml
+
+    story = _story()
+    story["evaluation"]["positive_value"] = 1
+    story["model"]["alias"] = 2024
+    assert list(_validator("story").iter_errors(story)) == []
+    story["evaluation"]["positive_value"] = {"value": 1}
+    assert ["evaluation", "positive_value"] in _paths(list(_validator("story").iter_errors(story)))
+    assert parse_yaml("positive_value: 1\n", Path("story.yaml")).data == {"positive_value": "1"}  # storybook: text

@@ -35,8 +35,15 @@ def json_schema(name: str) -> dict[str, Any]:
     return {"$schema": DIALECT, "title": title, **_portable(generated)}
 
 
+# storybook reads every YAML scalar as the text written (``positive_value: 1`` is the text "1"; see
+# storybook/sources/yaml_loader.py), where editors read 1 as a number: a text key takes any scalar, so that an
+# editor never calls a value wrong that storybook accepts (patterns and lengths still apply to text).
+_SCALARS = ("string", "number", "boolean")
+
+
 def _portable(node: Any) -> Any:
-    """``node`` without the patterns editors would read otherwise than storybook does.
+    """``node`` as editors should read it: any scalar where storybook takes text (see ``_SCALARS``), and without
+    the patterns editors would read otherwise than storybook does.
 
     In Python ``\\w`` is any letter of any script; in the JavaScript patterns editors use it is A-Z, a-z, 0-9 and _
     only, so an editor would call a glossary term such as "Größe" wrong that storybook accepts. Such a pattern is
@@ -49,6 +56,8 @@ def _portable(node: Any) -> Any:
         return node
     kept: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "type" and value == "string":  # see _SCALARS
+            value = list(_SCALARS)
         if key == "pattern" and isinstance(value, str) and _script_dependent(value):
             continue
         if key == "patternProperties" and isinstance(value, dict):
