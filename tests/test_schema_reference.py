@@ -206,3 +206,14 @@ def test_a_number_where_storybook_reads_text_is_valid_in_the_editor_too() -> Non
     story["evaluation"]["positive_value"] = {"value": 1}
     assert ["evaluation", "positive_value"] in _paths(list(_validator("story").iter_errors(story)))
     assert parse_yaml("positive_value: 1\n", Path("story.yaml")).data == {"positive_value": "1"}  # storybook: text
+
+
+def test_yes_and_quoted_numbers_storybook_takes_are_valid_in_the_editor_too() -> None:
+    project = yaml.safe_load((REPO / "storybook.yaml").read_text())
+    project.update(pdf="yes", tracking_timeout="30")  # as an editor reads `pdf: yes` and `tracking_timeout: "30"`
+    project["wording"]["tight_width"] = "0.1"
+    ProjectConfig.model_validate(project)  # storybook takes them
+    assert list(_validator("storybook").iter_errors(project)) == []
+    project.update(pdf="sometimes", tracking_timeout="thirty")
+    errors = list(_validator("storybook").iter_errors(project))
+    assert {tuple(path) for path in _paths(errors)} >= {("pdf",), ("tracking_timeout",)}

@@ -39,6 +39,15 @@ def json_schema(name: str) -> dict[str, Any]:
 # storybook/sources/yaml_loader.py), where editors read 1 as a number: a text key takes any scalar, so that an
 # editor never calls a value wrong that storybook accepts (patterns and lengths still apply to text).
 _SCALARS = ("string", "number", "boolean")
+# And the other way round: the texts storybook (pydantic) takes for a whole number, a number, or true and false,
+# which editors read as text when quoted (`"1000"`), or, for yes/no/on/off, always.
+_BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "y", "n", "t", "f")
+_AS_TEXT: dict[str, dict[str, Any]] = {
+    "integer": {"pattern": r"^\s*[+-]?[0-9]+\s*$"},
+    "number": {"pattern": r"^\s*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?\s*$"},
+    "boolean": {"enum": [*(form for word in _BOOLEAN_WORDS for form in (word, word.title(), word.upper())), "0",
+                         "1"]},
+}
 
 
 def _portable(node: Any) -> Any:
@@ -54,6 +63,10 @@ def _portable(node: Any) -> Any:
         return [_portable(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get("type") in _AS_TEXT:  # a number or yes/no storybook also takes as text: `population: "1000"`
+        shown = {key: node[key] for key in ("title", "description", "default", "examples") if key in node}
+        typed = {key: value for key, value in node.items() if key not in shown}
+        return {**shown, "anyOf": [typed, {"type": "string", **_AS_TEXT[node["type"]]}]}
     kept: dict[str, Any] = {}
     for key, value in node.items():
         if key == "type" and value == "string":  # see _SCALARS
