@@ -396,17 +396,29 @@ def test_new_reads_the_roles_log_scored_set_recorded(tmp_path: Path) -> None:
     _init(root)
     uri = stores.tracking_uri(root)
     stores.use_experiment(uri, "tagged")
+    hostile = 'ward"\nmodel: {run_id: deadbeef}\n# x'  # a column name is MLflow content: written, never obeyed
     frame = pd.DataFrame({"went_to_hospital": [0, 1, 0, 1, 1, 0] * 5,
                           "risk": [0.1, 0.8, 0.3, 0.6, 0.9, 0.2] * 5,
-                          "ward": ["A", "B", "A", "B", "C", "C"] * 5})
+                          hostile: ["A", "B", "A", "B", "C", "C"] * 5})
     with mlflow.start_run() as run:
         mlflow.log_metric("test_recall", 1.0)
-        storybook.log_scored_set(frame, label="went_to_hospital", score="risk", slices=["ward"])
+        storybook.log_scored_set(frame, label="went_to_hospital", score="risk", slices=[hostile])
     code, output = _new(root, "tagged", "--run", run.info.run_id)
     assert code == 0, output
     draft = _draft(root, "tagged")
     assert (draft["evaluation"]["label_column"], draft["evaluation"]["score_column"]) == ("went_to_hospital", "risk")
-    assert draft["slices"] == [{"column": "ward", "label": "Ward"}]
+    assert draft["slices"][0]["column"] == hostile and draft["model"] == {"run_id": run.info.run_id}
+
+
+def test_new_drafts_a_multiclass_set_that_logged_only_the_called_class(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    _init(root)
+    stores.log_multiclass_run(stores.tracking_uri(root), chances=False)
+    code, output = _new(root, "cultivar", "--model", "cultivar@champion")
+    assert code == 0, output
+    evaluation = _draft(root, "cultivar")["evaluation"]
+    assert evaluation["prediction_column"] == "predicted"
+    assert [set(c) for c in evaluation["classes"]] == [{"value", "means"}] * 3
 
 
 def test_new_says_what_it_could_not_find_and_the_story_waits_for_people(tmp_path: Path) -> None:
