@@ -108,7 +108,8 @@ class ProjectConfig(StrictModel):
     )
     tracking_timeout: Annotated[int, Field(ge=1, le=3600)] | None = Field(
         default=None, description="seconds storybook waits for each answer from the tracking server before it "
-        "gives up; default MLFLOW_HTTP_REQUEST_TIMEOUT, else 10")
+        "gives up (then no other story of the command asks it again); default MLFLOW_HTTP_REQUEST_TIMEOUT, "
+        "else 10")
     tracking_retries: Annotated[int, Field(ge=0, le=10)] | None = Field(
         default=None, description="how many more times storybook asks the tracking server after an answer did "
         "not come; default MLFLOW_HTTP_REQUEST_MAX_RETRIES, else 1")
