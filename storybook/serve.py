@@ -151,11 +151,14 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
     def _send(self, status: int, kind: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the page went away (it reloaded, or its tab was closed) while its question was held open
 
     def _page(self, route: str) -> str | None:
         """The text of the built HTML page at ``route`` (a folder's index.html), or None for anything else."""
