@@ -580,7 +580,9 @@ def serve(
     The preview is built into the project's site_dir (or --out); each build says where. It answers only
     requests for 127.0.0.1, localhost or [::1] on its port, and lists no folders. A failed rebuild never stops
     the preview: story errors show on the index, and a broken storybook.yaml (or any error storybook did not
-    foresee) shows in place of the index until it is fixed. Stop with Ctrl-C.
+    foresee) shows in place of the index until it is fixed; the pages it leaves behind say so at their top. An
+    open page reloads by itself after each rebuild (only the served copy gets the small script that does it; the
+    built site stays free of scripts). Stop with Ctrl-C.
     """
     from storybook.build import BuildReport
     from storybook.serve import preview
