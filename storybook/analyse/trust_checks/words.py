@@ -42,9 +42,12 @@ def one_in(part: int, whole: int) -> str:
 
 
 def number(value: float) -> str:
-    """Two decimals, or two significant digits for small non-zero numbers (0.004), with thousands commas."""
+    """Two decimals, or two significant digits for small non-zero numbers (0.004), with thousands commas; a
+    whole number from 100 up ("about 147,921", "guardrails (100 to 220)", never "about 147,921.21")."""
     if value != 0 and abs(value) < 0.1:
         return f"{value:.2g}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
     return f"{value:,.2f}"
 
 

@@ -14,3 +14,11 @@ from storybook.analyse.trust_checks.words import one_in
 ])
 def test_one_in(part: int, whole: int, words: str) -> None:
     assert one_in(part, whole) == words
+
+
+def test_numbers_from_100_up_are_told_whole() -> None:
+    from storybook.analyse.trust_checks.words import number
+
+    assert [number(x) for x in (0.004, 0.37, 1.0, 47.42, 99.994)] == ["0.004", "0.37", "1.00", "47.42", "99.99"]
+    # A guardrail of 100 to 220 and a reading of 148,656.77: no decimals a reader would have to wade through.
+    assert [number(x) for x in (100.0, 220.0, 148_656.77, -1_234.5)] == ["100", "220", "148,657", "-1,234"]
