@@ -199,6 +199,13 @@ def test_every_figure_on_the_page_is_scikit_learns(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "charts" / "support-class-calls.svg").is_file()
     assert re.search(r'alt="Bar chart of what the model says of students of each kind, of every 1,000 students '
                      r'who need extra support: \d+ need extra support', page)
+    # One icon array per true class, whose squares are the natural frequencies the page tells (of every 1,000).
+    truth_support = truth == 0
+    found = round((called[truth_support] == 0).sum() / truth_support.sum() * 1000)
+    assert (tmp_path / "site" / "charts" / "support-class-icons-0.svg").is_file()
+    icons = re.search(r'alt="Picture of 1,000 students who need extra support, one square each: (\d[\d,]*) right: the '
+                      r'model says need extra support;', page)
+    assert icons is not None and abs(int(icons.group(1).replace(",", "")) - found) <= 1  # rounded to add to 1,000
     for binary in ("flagged", "false alarm", "threshold", "does not break results down by group"):
         assert binary not in text.lower(), binary
 

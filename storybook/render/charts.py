@@ -32,6 +32,7 @@ from storybook.text_controls import BREAKS, UNDRAWABLE
 __all__ = [
     "Chart",
     "class_calls_chart",
+    "class_icon_arrays",
     "cost_chart",
     "drawable",
     "error_histogram_chart",
@@ -215,47 +216,65 @@ ICON_CATEGORIES = ("found", "false alarm", "missed", "rightly left alone")
 ICON_COLOURS = ("#1b7a3a", "#e0a100", "#b3261e", "#c9d3dc")
 
 
-def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[str, str]) -> Chart:
-    """One square per person out of the population, coloured by what happens to them."""
-    total = sum(counts.values())
+def _squares(name: str, counts: Sequence[tuple[str, int]], colours: Sequence[str], alt: str, caption: str,
+             *, long_labels: bool = False) -> Chart:
+    """One square per person (or forecast), coloured by what happens to them: ``counts`` in drawing order."""
+    total = sum(count for _, count in counts)
     columns = max(10, math.ceil(math.sqrt(total * 1.6)))
-    cells: list[str] = []
-    for category in ICON_CATEGORIES:
-        cells += [category] * counts.get(category, 0)
+    cells = [what for what, count in counts for _ in range(count)]
     values = [{"column": i % columns, "row": i // columns, "what": what} for i, what in enumerate(cells)]
-    legend = {"labelFontSize": 12, "orient": "bottom"}
+    legend: dict[str, Any] = {"labelFontSize": 12, "orient": "bottom"}
+    if long_labels:
+        legend |= {"labelLimit": 400, "columns": 1}
     spec = _spec({"data": {"values": values}, "mark": {"type": "square", "size": 40},
-                  "encoding": {"color": _field("what", "nominal", legend=legend,
-                                               scale={"domain": list(ICON_CATEGORIES), "range": list(ICON_COLOURS)},
-                                               title=None),
+                  "encoding": {"color": _field("what", "nominal", legend=legend, title=None,
+                                               scale={"domain": [what for what, _ in counts],
+                                                      "range": list(colours)[:len(counts)]}),
                                "x": _field("column", "ordinal", axis=None),
                                "y": _field("row", "ordinal", axis=None)}},
                  columns * 11, math.ceil(total / columns) * 11)
-    parts = "; ".join(f"{counts.get(c, 0):,} {descriptions.get(c, c)}" for c in ICON_CATEGORIES)
-    alt_text = f"Picture of {total:,} {unit}, one square each: {parts}."
-    return Chart(name=name, spec=spec, alt=alt_text, caption=f"What happens to {total:,} {unit}, one square each.")
+    parts = "; ".join(f"{count:,} {what}" for what, count in counts)
+    return Chart(name=name, spec=spec, alt=f"{alt}, one square each: {parts}.", caption=caption)
+
+
+def icon_array(name: str, unit: str, counts: dict[str, int], descriptions: dict[str, str]) -> Chart:
+    """One square per person out of the population, coloured by what happens to them."""
+    total = sum(counts.values())
+    return _squares(name, [(descriptions.get(c, c), counts.get(c, 0)) for c in ICON_CATEGORIES], ICON_COLOURS,
+                    f"Picture of {total:,} {unit}", f"What happens to {total:,} {unit}, one square each.")
 
 
 def forecast_icon_array(name: str, within: int, too_high: int, too_low: int, tolerance: str) -> Chart:
     """Natural frequencies of a regression story's forecasts: one square per forecast out of ``within +
     too_high + too_low``, coloured by whether it landed within ``tolerance`` ("25 points") of what happened."""
-    categories = (f"within {tolerance}", f"more than {tolerance} too high", f"more than {tolerance} too low")
-    counts = dict(zip(categories, (within, too_high, too_low), strict=True))
+    counts = [(f"within {tolerance}", within), (f"more than {tolerance} too high", too_high),
+              (f"more than {tolerance} too low", too_low)]
     total = within + too_high + too_low
-    columns = max(10, math.ceil(math.sqrt(total * 1.6)))
-    cells = [category for category in categories for _ in range(counts[category])]
-    values = [{"column": i % columns, "row": i // columns, "what": what} for i, what in enumerate(cells)]
-    legend = {"labelFontSize": 12, "orient": "bottom"}
-    spec = _spec({"data": {"values": values}, "mark": {"type": "square", "size": 40},
-                  "encoding": {"color": _field("what", "nominal", legend=legend, title=None,
-                                               scale={"domain": list(categories),
-                                                      "range": ["#1b7a3a", "#e0a100", "#b3261e"]}),
-                               "x": _field("column", "ordinal", axis=None),
-                               "y": _field("row", "ordinal", axis=None)}},
-                 columns * 11, math.ceil(total / columns) * 11)
-    parts = "; ".join(f"{count:,} {category}" for category, count in counts.items())
-    return Chart(name=name, spec=spec, alt=f"Picture of {total:,} forecasts, one square each: {parts}.",
-                 caption=f"Where {total:,} forecasts land, one square each.")
+    return _squares(name, counts, ("#1b7a3a", "#e0a100", "#b3261e"), f"Picture of {total:,} forecasts",
+                    f"Where {total:,} forecasts land, one square each.")
+
+
+# Colours of a multiclass story's calls: the right call green, the wrong ones in order (then grey).
+_CALL_COLOURS = ("#e0a100", "#b3261e", "#6a3d9a", "#1f78b4", "#c9d3dc")
+
+
+def class_icon_arrays(name: str, unit: str, per: int, rows: Sequence[tuple[str, Sequence[int]]],
+                      calls: Sequence[str]) -> list[Chart]:
+    """A multiclass story's calls as icon arrays, one per true class: ``per`` of the ``unit`` who ``truth``, one
+    square each, coloured by what the model says of them (the right call first, in green). ``rows`` as for
+    :func:`class_calls_chart` (the true class in words, its counts per call in the order of ``calls``; the true
+    class is ``calls[i]`` for row i of the story's classes, matched by words)."""
+    charts = []
+    for index, (truth, counts) in enumerate(rows):
+        right = calls.index(truth) if truth in calls else -1
+        order = ([right] if right >= 0 else []) + [c for c in range(len(calls)) if c != right]
+        shown = [(("right: " if c == right else "") + f"the model says {calls[c]}", counts[c]) for c in order]
+        colours = (["#1b7a3a"] if right >= 0 else []) + [
+            _CALL_COLOURS[min(i, len(_CALL_COLOURS) - 1)] for i in range(len(calls))]
+        charts.append(_squares(f"{name}-{index}", shown, colours, f"Picture of {per:,} {unit} who {truth}",
+                               f"Of every {per:,} {unit} who {truth}: what the model says, one square each.",
+                               long_labels=True))
+    return charts
 
 
 def guarded_series_chart(name: str, label: str, series: Series, lower: float | None, upper: float | None,

@@ -45,6 +45,7 @@ from storybook.errors import Location
 from storybook.render.charts import (
     Chart,
     class_calls_chart,
+    class_icon_arrays,
     cost_chart,
     error_histogram_chart,
     forecast_icon_array,
@@ -238,7 +239,9 @@ def _multiclass_charts(story: StorySource, performance: MulticlassPerformance) -
     rows = [(line.means, line.frequencies) for line in performance.lines if line.frequencies is not None]
     chart = class_calls_chart(f"{story.slug}-class-calls", performance.unit, performance.per, rows,
                               [c.means for c in performance.classes])
-    return [] if chart is None else [("class-calls", "", chart)]
+    icons = class_icon_arrays(f"{story.slug}-class-icons", performance.unit, performance.per, rows,
+                              [c.means for c in performance.classes])
+    return ([] if chart is None else [("class-calls", "", chart)]) + [("class-calls", "", icon) for icon in icons]
 
 
 def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:

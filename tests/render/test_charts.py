@@ -247,3 +247,21 @@ def test_a_multiclass_calibration_chart_says_it_is_about_the_calls() -> None:
     assert "Predicted chance" not in titles and "How often it happened" not in titles
     # The same dots and axes otherwise: only the words differ from a binary model's chart.
     assert "Predicted chance" in json.dumps(chances.spec) and chances.alt.startswith("Calibration chart")
+
+
+def test_a_multiclass_story_gets_one_icon_array_per_true_class_with_the_right_call_first() -> None:
+    calls = ["need extra support", "need extra challenge", "need neither"]
+    rows = [("need extra support", [640, 150, 210]), ("need neither", [40, 60, 900])]
+    arrays = charts.class_icon_arrays("s-icons", "students", 1000, rows, calls)
+    assert [a.name for a in arrays] == ["s-icons-0", "s-icons-1"]
+    first, second = arrays
+    assert first.alt == ("Picture of 1,000 students who need extra support, one square each: 640 right: the model "
+                         "says need extra support; 150 the model says need extra challenge; 210 the model says need "
+                         "neither.")
+    assert second.alt.startswith("Picture of 1,000 students who need neither, one square each: 900 right: the model "
+                                 "says need neither; 40 the model says need extra support")
+    values = first.spec["data"]["values"]
+    assert len(values) == 1000 and sum(v["what"].startswith("right: ") for v in values) == 640
+    scale = first.spec["encoding"]["color"]["scale"]
+    assert scale["range"][0] == "#1b7a3a" and scale["domain"][0].startswith("right: ")
+    assert "<svg" in charts.to_svg(first)  # drawn offline
