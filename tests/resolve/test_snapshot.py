@@ -19,9 +19,8 @@ from storybook.resolve.snapshot import SnapshotSource, write_snapshot
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import StorySource, load_project
 from storybook.typed_json import stored_fields
+from tests.conftest import SCREENING as STORY
 from tests.fresh_process import build_in_fresh_process
-
-from .conftest import STORY
 
 runner = CliRunner()
 
