@@ -1,4 +1,5 @@
-"""evaluation.task decides which keys, metric kinds, costs and sections a story may have (sources/schema)."""
+"""evaluation: (sources/schema/evaluation.py): evaluation.task decides which keys, metric kinds and claims a story may
+have, each refused on its line. The costs each task takes are tested in test_cost.py."""
 
 from __future__ import annotations
 
@@ -54,18 +55,6 @@ def test_a_metric_kind_of_another_task_is_refused_on_its_line(tmp_path: Path) ->
 def test_multiclass_needs_three_classes(tmp_path: Path) -> None:
     _refused(tmp_path, "at least three classes", "classes",
              {**MULTICLASS, "classes": MULTICLASS["classes"][:2]})
-
-
-def test_an_unstated_wrong_call_is_refused_unless_said_to_cost_nothing(tmp_path: Path) -> None:
-    cost = {"unit": "hours", "owner": "Head", "matrix": {"a": {"b": 1, "c": 2}, "b": {"a": 1, "c": 1}}}
-    _refused(tmp_path, "calling one who is 'c' 'a' is not stated", "matrix", MULTICLASS, cost_of_error=cost)
-    loaded = _load(tmp_path, MULTICLASS, cost_of_error={**cost, "unstated": "zero"})
-    assert loaded.config.cost_of_error.shape == "multiclass"
-
-
-def test_binary_costs_in_a_regression_story_are_refused(tmp_path: Path) -> None:
-    _refused(tmp_path, "binary costs and the story's task is regression", "cost_of_error", REGRESSION,
-             cost_of_error={"unit": "pounds", "owner": "Finance", "false_positive": 1, "false_negative": 5})
 
 
 def test_a_slice_claim_on_a_binary_share_in_a_regression_story_is_refused_on_its_line(tmp_path: Path) -> None:
