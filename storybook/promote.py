@@ -58,11 +58,12 @@ def retire(client: Any, name: str, alias: str, *, at: datetime | None = None) ->
 def promote_in_project(root: Path, name: str, alias: str, version: int | None) -> str:
     """``storybook promote``: move (or, with ``version`` None, remove) an alias in the project's tracking
     server and record when. Returns a sentence saying what was done; MLflow errors are scrubbed of secrets."""
-    from storybook.resolve.tracking import Secrets, display_uri, tracking_uri
+    from storybook.resolve.tracking import Secrets, display_uri, refuse_missing_store, tracking_uri
     from storybook.sources.loader import find_stories
 
     project_root, config, _ = find_stories(root)
     uri = tracking_uri(config.tracking_uri, project_root)
+    refuse_missing_store(uri, config.tracking_uri, project_root)
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 

@@ -100,10 +100,12 @@ class ProjectSource:
         """The project's tracking server, as storybook.yaml describes it (opened on first use)."""
         if self._mlflow is None:
             from storybook.resolve.mlflow_source import MlflowSource
-            from storybook.resolve.tracking import tracking_uri
+            from storybook.resolve.tracking import refuse_missing_store, tracking_uri
 
             config = self.project.config
-            self._mlflow = MlflowSource(tracking_uri(config.tracking_uri, self.project.root),
+            uri = tracking_uri(config.tracking_uri, self.project.root)
+            refuse_missing_store(uri, config.tracking_uri, self.project.root)  # MLflow would create an empty one
+            self._mlflow = MlflowSource(uri,
                                         cache_dir=cache_dir(self.project.root),
                                         artifact_locations=config.artifact_locations,
                                         timeout=config.tracking_timeout, retries=config.tracking_retries)

@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
-from storybook.errors import ConfigError
+from storybook.errors import ConfigError, Location, StorybookError
 
-__all__ = ["SECRET_ENV_VARS", "Secrets", "artifact_refusal", "display_uri", "scrub_known", "tracking_uri"]
+__all__ = ["SECRET_ENV_VARS", "Secrets", "artifact_refusal", "display_uri", "refuse_missing_store", "scrub_known",
+           "tracking_uri"]
 
 SECRET_ENV_VARS = (
     "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_USERNAME",
@@ -48,6 +49,64 @@ def tracking_uri(configured: str | None, root: Path, env: Mapping[str, str] | No
     if "://" not in uri and not uri.startswith("databricks"):
         return str((root / uri).resolve())
     return uri
+
+
+def refuse_missing_store(uri: str, configured: str | None, root: Path) -> None:
+    """Raise a located ConfigError when ``uri`` (from :func:`tracking_uri`) names a local store that is not there.
+
+    MLflow opens a missing sqlite file or folder by creating an empty store, behind the user's back, and the
+    story then fails with "run ... does not exist". Commands that read (build, check, pin, new, serve, promote)
+    call this before opening MLflow; only ``storybook example`` and training code create stores.
+    """
+    path, kind = _local_store(uri)
+    if path is None:
+        return
+    if kind == "sqlite":
+        if path.is_file() and path.stat().st_size > 0:
+            return
+        problem = "is an empty file, not an MLflow store" if path.is_file() else "does not exist"
+    else:
+        if path.is_dir():
+            return
+        problem = "is not a folder" if path.exists() else "does not exist"
+    create = ("storybook never creates a store: log to it first from your training code "
+              "(mlflow.set_tracking_uri), or run `storybook example` in an empty folder for a sample project")
+    if configured is None:
+        raise ConfigError(f"MLFLOW_TRACKING_URI names the MLflow {kind} store {path}, which {problem}",
+                          hint=f"set MLFLOW_TRACKING_URI to your MLflow store, or set tracking_uri in storybook.yaml; "
+                          f"{create}")
+    from storybook.sources.loader import PROJECT_FILE
+    from storybook.sources.yaml_loader import load_yaml
+
+    project_file = root / PROJECT_FILE
+    try:
+        location = load_yaml(project_file).location(("tracking_uri",))
+    except StorybookError:  # storybook.yaml changed since it was read: name the file alone
+        location = Location(project_file)
+    relative = " (a relative path is read from the project folder)" if _is_relative(configured) else ""
+    raise ConfigError(f"tracking_uri names the MLflow {kind} store {path}, which {problem}",
+                      location=location,
+                      hint=f"correct the path in tracking_uri{relative}; {create}")
+
+
+def _local_store(uri: str) -> tuple[Path | None, str]:
+    """The file (kind "sqlite") or folder (kind "folder") a local tracking URI opens; None for a server or memory."""
+    if uri.startswith("sqlite://"):
+        rest = uri.removeprefix("sqlite://").split("?", 1)[0]
+        if not rest.startswith("/") or rest in ("/", "/:memory:"):
+            return None, "sqlite"  # "sqlite://" and ":memory:" are in-memory stores: nothing is written
+        return Path(unquote(rest[1:])), "sqlite"
+    if uri.startswith("file:"):
+        return Path(unquote(urlsplit(uri).path)), "folder"
+    if "://" not in uri and not uri.startswith("databricks"):
+        return Path(uri), "folder"
+    return None, ""
+
+
+def _is_relative(configured: str) -> bool:
+    if configured.startswith("sqlite:///"):
+        return not configured.startswith("sqlite:////")
+    return "://" not in configured and not configured.startswith(("/", "databricks", "file:"))
 
 
 def display_uri(uri: str) -> str:
