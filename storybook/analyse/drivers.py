@@ -108,29 +108,53 @@ def bound(value: float, metric: str) -> str:
     return f"{value * 100:.1f}"
 
 
-def _range(item: Importance, metric: str) -> str:
+def _decimals(metric: str, *values: float) -> int:
+    """One precision for a figure and its range, so that they are told alike ("12.5 (between 11.5 and 13.5)",
+    never "13 (between 11.5 and 13.5)"): three decimals for a score, one for points out of 100 and for an
+    amount, two significant figures of the largest when every amount is below 0.1."""
+    way = _way(metric)
+    if way == "score":
+        return 3
+    largest = max((abs(v) for v in values), default=0.0)
+    if way == "amount" and 0 < largest < 0.1:
+        return 1 - math.floor(math.log10(largest))
+    return 1
+
+
+def _at(value: float, metric: str, decimals: int) -> str:
+    """``value`` as the reader sees it (points out of 100 for a share) with ``decimals`` decimals."""
+    text = f"{value * (100 if _way(metric) == 'share' else 1):.{decimals}f}"
+    return "0" if float(text) == 0 else text
+
+
+def figure_and_range(item: Importance, metric: str) -> tuple[str, str]:
+    """The drop (without its sign) and " (between low and high)", at one precision; no range without ends."""
     if item.low is None or item.high is None:
-        return ""
-    return f" (between {bound(item.low, metric)} and {bound(item.high, metric)})"
+        return points(item.mean, metric), ""
+    decimals = _decimals(metric, item.mean, item.low, item.high)
+    return (_at(abs(item.mean), metric, decimals),
+            f" (between {_at(item.low, metric, decimals)} and {_at(item.high, metric, decimals)})")
 
 
 def _cost(item: Importance, metric: str, words: Vocabulary, unit: str) -> str:
     """'costs 2.1 points of accuracy out of 100 (between 1.2 and 2.9): about 2.1 more wrong calls ...'."""
     name = DRIVER_METRIC_NAMES[metric]
     way = _way(metric)
+    figure, ranged = figure_and_range(item, metric)
     if way == "score":
-        return f"raises the {name} by {points(item.mean, metric)}{_range(item, metric)}; 0 is perfect"
+        return f"raises the {name} by {figure}{ranged}; 0 is perfect"
     if way == "amount":
-        return f"raises the {name} by {points(item.mean, metric)} {unit}{_range(item, metric)}"
-    amount = f"costs {points(item.mean, metric)} points of {name} out of 100{_range(item, metric)}"
+        return f"raises the {name} by {figure} {unit}{ranged}"
+    amount = f"costs {figure} points of {name} out of 100{ranged}"
     if metric in ("accuracy", "multiclass_accuracy"):
-        amount += f": about {points(item.mean, metric)} more wrong calls in every 100 {words.unit}"
+        amount += f": about {figure} more wrong calls in every 100 {words.unit}"
     return amount
 
 
-def _change(value: float, metric: str, unit: str) -> str:
-    """A signed change in words: 'costs 4.8 points of accuracy', 'improves accuracy by 1.5 points'."""
-    shown = points(value, metric)
+def _change(value: float, metric: str, unit: str, shown: str | None = None) -> str:
+    """A signed change in words: 'costs 4.8 points of accuracy', 'improves accuracy by 1.5 points'; ``shown``
+    is the size as already told (at its range's precision), by default :func:`points`."""
+    shown = points(value, metric) if shown is None else shown
     name = DRIVER_METRIC_NAMES[metric]
     if shown == "0" or value == 0:
         return f"makes no difference to {name}"
@@ -156,13 +180,17 @@ def _line(item: Importance, metric: str, words: Vocabulary, unit: str) -> str:
         return f"Shuffling {item.label} {_cost(item, metric, words, unit)}."
     if item.clear:
         share = _way(metric) == "share"
-        better = f"{points(item.mean, metric)} points of {name}" if share else f"it {_change(item.mean, metric, unit)}"
+        decimals = _decimals(metric, item.mean, item.low, item.high)
+        gain = _at(abs(item.mean), metric, decimals)
+        better = f"{gain} points of {name}" if share else f"it {_change(item.mean, metric, unit, gain)}"
         after = "" if share or _way(metric) == "score" else _effect(metric, unit)
         return (f"Shuffling {item.label} makes the model slightly better ({better}, between "
-                f"{points(item.high, metric)} and {points(item.low, metric)}{after}): on "
+                f"{_at(abs(item.high), metric, decimals)} and {_at(abs(item.low), metric, decimals)}{after}): on "
                 "this evaluation set the model does not gain from it, and may be picking up noise.")
+    decimals = _decimals(metric, item.low, item.high)
     return (f"Shuffling {item.label} makes no clear difference: its effect on {name} is between "
-            f"{bound(item.low, metric)} and {bound(item.high, metric)}{_effect(metric, unit)}, which includes "
+            f"{_at(item.low, metric, decimals)} and {_at(item.high, metric, decimals)}{_effect(metric, unit)}, "
+            "which includes "
             "no effect at all.")
 
 

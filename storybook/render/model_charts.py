@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storybook.analyse.drivers import DriversReport, bound, points
+from storybook.analyse.drivers import DriversReport, figure_and_range
 from storybook.analyse.history import HistoryReport
 from storybook.render.charts import COLOUR, Chart, _field, _spec
 
@@ -35,11 +35,7 @@ def importance_chart(name: str, report: DriversReport) -> Chart | None:
     zero = {"data": {"values": [{"x": 0}]}, "mark": {"type": "rule", "color": "#555", "strokeDash": [4, 3]},
             "encoding": {"x": _field("x", "quantitative")}}
     spec = _spec({"data": {"values": values}, "layer": [bars, dots, zero]}, 380, max(60, 30 * len(items)))
-    parts = "; ".join(
-        f"{i.label}: {points(i.mean, report.metric)}"
-        + (f" (between {bound(i.low, report.metric)} and {bound(i.high, report.metric)})"
-           if i.low is not None and i.high is not None else "")
-        for i in items)
+    parts = "; ".join(f"{i.label}: {''.join(figure_and_range(i, report.metric))}" for i in items)
     alt = (f"Chart of how much {report.metric_name} the model loses when each measurement is shuffled, in "
            f"{unit}, with 95% ranges over {report.repeats} shuffles: {parts}.")
     caption = (f"What shuffling each measurement costs in {report.metric_name}. Dots: the average over "

@@ -58,8 +58,8 @@ def test_the_ranking_and_each_line_in_plain_words() -> None:
                                                             ("smoothness", 4)]
     radius = report.ranked[0]
     assert radius.mean == pytest.approx(0.20) and radius.low == pytest.approx(0.187008, abs=1e-6)
-    assert report.lead == ("The model leans most on tumour radius: shuffling it costs 20 points of accuracy out of "
-                           "100 (between 18.7 and 21.3): about 20 more wrong calls in every 100 patients.")
+    assert report.lead == ("The model leans most on tumour radius: shuffling it costs 20.0 points of accuracy out of "
+                           "100 (between 18.7 and 21.3): about 20.0 more wrong calls in every 100 patients.")
     lines = dict((i.feature, line) for i, line in report.lines)
     assert lines["area"] == ("Shuffling area costs 5.0 points of accuracy out of 100 (between 3.7 and 6.3): about "
                              "5.0 more wrong calls in every 100 patients.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from storybook.analyse.drivers import analyse_drivers, bound, points
+from storybook.analyse.drivers import analyse_drivers, bound, figure_and_range, points
 from storybook.analyse.plain import Vocabulary
 from storybook.resolve.resolved import Provenance, ResolvedDrivers
 from storybook.sources.schema import DriversSpec
@@ -64,3 +64,19 @@ def test_drops_as_numbers_per_task() -> None:
         ("4.8", "0.012", "12")
     assert (points(3.21, "rmse"), points(0.042, "mae"), bound(-0.58, "mae"), bound(0.04, "mae")) == \
         ("3.2", "0.042", "-0.6", "0.04")
+
+
+def test_a_drop_and_its_range_are_told_at_one_precision() -> None:
+    # mean 12.51, sample sd sqrt(2/3) = 0.8165, half-width 3.182446 * 0.8165 / 2 = 1.299 -> 11.211 to 13.809:
+    # "12.5 (between 11.2 and 13.8)", never "13 (between 11.2 and 13.8)".
+    resolved = _drivers("mae", {"bmi": [11.51, 13.51, 12.51, 12.51]}, baseline=-45.5)
+    report = analyse_drivers(resolved, DriversSpec(names={"bmi": "BMI"}),
+                             words=Vocabulary(unit="patients", amount_unit="points"), slices=[], evaluation=None,
+                             min_slice_size=10, amount_unit="points")
+    assert report.lead == ("The model leans most on BMI: shuffling it raises the average miss by 12.5 points "
+                           "(between 11.2 and 13.8).")
+    # every end below 0.1: two significant figures of the largest end (0.073), so three decimals for all three
+    # (mean 0.06, half-width 0.01299 -> 0.047 to 0.073)
+    small = analyse_drivers(_drivers("mae", {"bmi": [0.05, 0.07, 0.06, 0.06]}, baseline=-45.5), DriversSpec(),
+                            words=Vocabulary(unit="patients"), slices=[], evaluation=None, min_slice_size=10)
+    assert figure_and_range(small.ranked[0], "mae") == ("0.060", " (between 0.047 and 0.073)")
