@@ -1,0 +1,78 @@
+"""Checks of what the analysis concludes and who signed it (review/checks/outcomes.py): roles with no current
+sign-off on their story.yaml line, a sign-off made stale by an edit, and claims that fail or cannot be checked on
+their own line."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storybook.analyse.claims import ClaimResult
+from storybook.resolve.resolved import ResolvedRun, ResolvedStory
+from storybook.resolve.snapshot import write_snapshot
+from storybook.review.checks.findings import CheckReport, Collector, Finding
+from storybook.review.checks.outcomes import claim_findings, signoffs
+from storybook.review.signoff import append_signoff
+from storybook.sources.loader import StorySource, load_story
+from tests.stores import story, write_project
+
+EVALUATION = {"artifact": "evaluation/scored.csv", "positive_means": "has it", "negative_means": "does not",
+              "threshold": 0.5}
+CLAIM = {"says": "Women fare no worse.", "slice": "sex", "group": "F", "no_worse_than": "M"}
+ROLES = ["Clinical lead", "Data protection officer"]
+
+
+@pytest.fixture
+def loaded(tmp_path: Path) -> StorySource:
+    metrics = [{"key": "k", "label": "K", "kind": "other"}]
+    root = write_project(tmp_path / "project", {"s": story(
+        "m", "champion", metrics, EVALUATION, claims=[{"id": f"c{i}", **CLAIM} for i in (1, 2, 3)],
+        signoffs={"required_roles": ROLES})})
+    return load_story(root, root / "stories" / "s")
+
+
+def _line(loaded: StorySource, text: str) -> int:
+    lines = loaded.story_file.read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if line.strip() == text)
+
+
+def _signoffs(loaded: StorySource) -> list[Finding]:
+    report = CheckReport(loaded.directory.parents[1])
+    signoffs(Collector(report), loaded.directory, ROLES, loaded)
+    return report.findings
+
+
+def test_each_role_without_a_sign_off_is_an_error_on_its_line(loaded: StorySource) -> None:
+    found = _signoffs(loaded)
+    assert [(f.code, f.line) for f in found] == [("signoff-missing", _line(loaded, "- Clinical lead")),
+                                                 ("signoff-missing", _line(loaded, "- Data protection officer"))]
+    assert found[0].message == ("the story needs a current sign-off by the role 'Clinical lead': none yet (fix: "
+                                "after review, run `storybook sign s --name ... --role 'Clinical lead'`)")
+
+
+def test_a_current_sign_off_covers_its_role_and_an_edit_makes_it_stale(loaded: StorySource) -> None:
+    run = ResolvedRun("r" * 32, "bold-run", "screening", 0, None, {}, {}, {})
+    write_snapshot(loaded, ResolvedStory(source="sqlite:///mlflow.db", run=run), source="sqlite:///mlflow.db")
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    append_signoff(loaded.directory, name="Dr Ada Jones", role="Clinical lead", now=when)
+    assert [f.line for f in _signoffs(loaded)] == [_line(loaded, "- Data protection officer")]
+    (loaded.directory / "caveats-and-recommendations.md").write_text("Read the figures with care.\n")
+    found = {(f.severity, f.code) for f in _signoffs(loaded)}
+    assert found == {("warning", "signoff-stale"), ("error", "signoff-missing")}
+    clinical = next(f for f in _signoffs(loaded) if "'Clinical lead':" in f.message)
+    assert "only a stale sign-off (by Dr Ada Jones on 2026-03-01" in clinical.message
+
+
+def test_a_failed_claim_is_an_error_and_an_unchecked_one_a_warning_each_on_its_line(loaded: StorySource) -> None:
+    one, two, three = loaded.config.claims or ()
+    report = CheckReport(loaded.directory.parents[1])
+    claim_findings(Collector(report), loaded, (ClaimResult(one, "holds", "recall 0.91 and 0.90", "slices"),
+                                               ClaimResult(two, "fails", "recall 0.70 against 0.85", "slices"),
+                                               ClaimResult(three, "unchecked", "no rows for F", "slices")),
+                   "version 2")
+    assert [(f.severity, f.code, f.line) for f in report.findings] == [
+        ("error", "claim-failed", _line(loaded, "- id: c2")), ("warning", "claim-unchecked", _line(loaded, "- id: c3"))]
+    assert report.findings[0].message.startswith("claim 'c2' no longer holds against version 2: recall 0.70 "
+                                                 "against 0.85")
