@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storybook.analyse.classification import Estimate, SliceRow, SliceTable
-from storybook.analyse.plain import DEFAULT_RULES, GroupWording, Vocabulary, WordingRules
+from storybook.analyse.plain import DEFAULT_RULES, GroupWording, Vocabulary, WordingRules, slice_heading
 from storybook.analyse.reconcile import Mismatch
 from storybook.resolve.resolved import DatasetRecord, Figure
 from storybook.sources.schema import MeasuredOn, MetricSpec, SliceSpec
@@ -39,6 +39,10 @@ class SliceAnalysis:
     table: SliceTable
     small: tuple[str, ...]
     told: dict[str, GroupWording] | None = None  # group value -> its shares and sentence, by the wording rules
+
+    @property
+    def heading(self) -> str:
+        return slice_heading(self.spec.label)
 
 
 @dataclass(frozen=True)

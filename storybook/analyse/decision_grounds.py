@@ -46,7 +46,7 @@ from storybook.analyse.decision_judge import (
     verdict_words,
     version_gap,
 )
-from storybook.analyse.plain import Vocabulary, capitalise, kind_phrase
+from storybook.analyse.plain import Vocabulary, capitalise, in_sentence, kind_phrase
 from storybook.analyse.task_versions import (
     TaskVersion,
     as_subject,
@@ -298,7 +298,7 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     of_compared = ground.version == "compared"
     short = (inputs.compared_name or "the compared version") if of_compared else inputs.current_name
     name = inputs.named(of_compared)
-    label = f"{capitalise(short)} does about as well for each {spec.label.lower()} group"
+    label = f"{capitalise(short)} does about as well for each {in_sentence(spec.label)} group"
     tolerance = f"{ground.tolerance * 100:g} points out of 100"
     bound = f"a gap of at most {tolerance}"
     section = "trust" if of_compared else "quantitative-analyses"
@@ -309,7 +309,8 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
     else:
         table = next((s.table for s in inputs.card.slices if s.spec.column == ground.slice), None)
     if table is None:
-        return _result(criterion, label, "cannot tell", None, bound, f"There are no results per {spec.label.lower()} "
+        return _result(criterion, label, "cannot tell", None, bound,
+                       f"There are no results per {in_sentence(spec.label)} "
                        f"group for {name}.", section, "evaluation set")
     minimum = inputs.config.min_slice_size
     among = counted_among(ground.metric, words)
@@ -323,7 +324,7 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
         too_small += f" Only the groups shown one by one are compared; {merged[0][1:-1]} are counted together."
     if len(judged) < 2:
         return _result(criterion, label, "cannot tell", None, bound,
-                       f"Fewer than 2 {spec.label.lower()} groups have at least {minimum:,} {among}, so the gap "
+                       f"Fewer than 2 {in_sentence(spec.label)} groups have at least {minimum:,} {among}, so the gap "
                        f"cannot be judged.{too_small}", section, "evaluation set")
     pairs = []
     for i, (first, a) in enumerate(judged):
@@ -349,7 +350,8 @@ def _slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInput
                 f"{verdict_words(outcome)}.{every}{too_small}")
     version = inputs.compared if of_compared else inputs.current
     return _result(criterion, label, outcome, gap, bound, sentence, section,
-                   f"results per {spec.label.lower()} group of {version.source if version else 'the evaluation set'}")
+                   f"results per {in_sentence(spec.label)} group of "
+                   f"{version.source if version else 'the evaluation set'}")
 
 
 def _task_slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: GroundInputs) -> GroundResult:
@@ -359,13 +361,14 @@ def _task_slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: Ground
     words, unit, kind = inputs.words, inputs.unit, ground.metric
     spec = next(s for s in inputs.config.slices if s.column == ground.slice)
     name = inputs.named(False)
-    label = f"{capitalise(inputs.current_name)} does about as well for each {spec.label.lower()} group"
+    label = f"{capitalise(inputs.current_name)} does about as well for each {in_sentence(spec.label)} group"
     tolerance = told_value(kind, ground.tolerance, unit).replace(" in 100", " points out of 100")
     bound = f"a gap of at most {tolerance}"
     section = "quantitative-analyses"
     rows = inputs.task_slices.get(ground.slice)
     if rows is None:
-        return _result(criterion, label, "cannot tell", None, bound, f"There are no results per {spec.label.lower()} "
+        return _result(criterion, label, "cannot tell", None, bound,
+                       f"There are no results per {in_sentence(spec.label)} "
                        f"group for {name}.", section, "evaluation set")
     minimum = inputs.config.min_slice_size
     merged = [value for value, _ in rows if OTHER_GROUPS.fullmatch(value)]
@@ -376,7 +379,8 @@ def _task_slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: Ground
     if merged:
         too_small += f" Only the groups shown one by one are compared; {merged[0][1:-1]} are counted together."
     if len(judged) < 2:
-        return _result(criterion, label, "cannot tell", None, bound, f"Fewer than 2 {spec.label.lower()} groups have "
+        return _result(criterion, label, "cannot tell", None, bound,
+                       f"Fewer than 2 {in_sentence(spec.label)} groups have "
                        f"at least {minimum:,} {words.unit}, so the gap cannot be judged.{too_small}", section,
                        "evaluation set")
     pairs = []
@@ -405,7 +409,7 @@ def _task_slice_gap(criterion: Criterion, ground: SliceGapGround, inputs: Ground
                 f"{verdict_words(outcome)}.{every}{too_small}")
     source = inputs.current_task.source if inputs.current_task is not None else "the evaluation set"
     return _result(criterion, label, outcome, gap, bound, sentence, section,
-                   f"results per {spec.label.lower()} group of {source}")
+                   f"results per {in_sentence(spec.label)} group of {source}")
 
 
 def _guardrail(criterion: Criterion, ground: GuardrailGround, inputs: GroundInputs) -> GroundResult:
@@ -439,7 +443,7 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
     limit = ground.at_least if ground.at_least is not None else ground.at_most
     assert limit is not None
     bound = f"{'at least' if at_least else 'at most'} {told_share(limit)}"
-    label = f"{capitalise(short)}: {spec.label.lower()} {bound}"
+    label = f"{capitalise(short)}: {in_sentence(spec.label)} {bound}"
     section = "trust" if of_compared else "metrics"
     if of_compared and inputs.itself is not None:
         return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "compared version")
@@ -457,9 +461,9 @@ def _metric(criterion: Criterion, ground: MetricGround, inputs: GroundInputs) ->
                        f"no range from the evaluation set to judge {name} on.", section, f"metric {ground.key}")
     if estimate is None or estimate.value is None:
         return _result(criterion, label, "cannot tell", None, bound, f"There is no evaluation set to measure "
-                       f"{spec.label.lower()} of {name} on, so it has no range.", section, source)
+                       f"{in_sentence(spec.label)} of {name} on, so it has no range.", section, source)
     outcome = judge(estimate.low, estimate.high, at_least=ground.at_least, at_most=ground.at_most)
-    sentence = (f"For {name}, {spec.label.lower()} (the {kind_phrase(spec.kind, inputs.words)}) is "
+    sentence = (f"For {name}, {in_sentence(spec.label)} (the {kind_phrase(spec.kind, inputs.words)}) is "
                 f"{told_share(estimate.value)} {told_range(estimate)}, measured on {estimate.n:,} "
                 f"{counted_among(spec.kind, inputs.words)}. The story asks for {bound}: {verdict_words(outcome)}.")
     return _result(criterion, label, outcome, estimate, bound, sentence, section, source)
@@ -476,7 +480,7 @@ def _task_metric(criterion: Criterion, ground: MetricGround, inputs: GroundInput
     assert limit is not None
     unit = inputs.unit
     bound = f"{'at least' if ground.at_least is not None else 'at most'} {told_value(spec.kind, limit, unit)}"
-    label = f"{capitalise(short)}: {spec.label.lower()} {bound}"
+    label = f"{capitalise(short)}: {in_sentence(spec.label)} {bound}"
     section = "trust" if of_compared else "metrics"
     if of_compared and inputs.itself is not None:
         return _result(criterion, label, "cannot tell", None, bound, inputs.itself, section, "compared version")
@@ -494,9 +498,9 @@ def _task_metric(criterion: Criterion, ground: MetricGround, inputs: GroundInput
         estimate = line.estimate if line is not None else None
     if estimate is None or estimate.value is None:
         return _result(criterion, label, "cannot tell", None, bound, f"There is no evaluation set to measure "
-                       f"{spec.label.lower()} of {name} on, so it has no range.", section, source)
+                       f"{in_sentence(spec.label)} of {name} on, so it has no range.", section, source)
     outcome = judge(estimate.low, estimate.high, at_least=ground.at_least, at_most=ground.at_most)
-    sentence = (f"For {name}, {spec.label.lower()} (the {kind_phrase(spec.kind, inputs.words)}) is "
+    sentence = (f"For {name}, {in_sentence(spec.label)} (the {kind_phrase(spec.kind, inputs.words)}) is "
                 f"{told_value(spec.kind, estimate.value, unit)} {told_range_of(spec.kind, estimate, unit)}, measured "
                 f"on {estimate.n:,} {inputs.words.unit}. The story asks for {bound}: {verdict_words(outcome)}.")
     return _result(criterion, label, outcome, estimate, bound, sentence, section, source)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from storybook.analyse.importance import ALL_ROWS, Importance, rank_importances, slice_differences
-from storybook.analyse.plain import Vocabulary
+from storybook.analyse.plain import Vocabulary, in_sentence
 from storybook.metrics.kinds import KINDS, kind_info
 from storybook.resolve.resolved import ResolvedDrivers
 from storybook.sources.schema import DriversSpec, SliceSpec
@@ -269,9 +269,9 @@ def _slices(resolved: ResolvedDrivers, ranked: tuple[Importance, ...], shown: tu
         n = sizes.get((difference.slice_column, difference.group), 0)
         slice_label = labels.get(difference.slice_column, difference.slice_column)
         if n < min_size:
-            small.add(f"{slice_label.lower()} '{difference.group}'")
+            small.add(f"{in_sentence(slice_label)} '{difference.group}'")
             continue
-        sentence = (f"For {slice_label.lower()} '{difference.group}' ({n:,} {words.unit}), the model leans "
+        sentence = (f"For {in_sentence(slice_label)} '{difference.group}' ({n:,} {words.unit}), the model leans "
                     f"clearly {difference.direction} on {difference.label}: shuffling it "
                     f"{_change(difference.within.mean, resolved.metric, unit)} there; over all {words.unit} it "
                     f"{_change(difference.overall.mean, resolved.metric, unit)}.")

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storybook.analyse.comparison import in_use_alias
-from storybook.analyse.plain import Vocabulary, capitalise, full_stop
+from storybook.analyse.plain import Vocabulary, capitalise, full_stop, in_sentence
 from storybook.metrics.kinds import TASKS, Task
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS, GlossaryEntry, ProjectConfig, StoryConfig
 
@@ -270,7 +270,7 @@ def build_glossary(words: Vocabulary, *, project: Mapping[str, TermOverride | No
     A spelling claimed by a later entry (its name or ``also``) is taken away from earlier entries.
     """
     context = _Context(words, false_positive_means, false_negative_means,
-                       tuple(label.lower() for label in slice_labels), in_use_alias, task)
+                       tuple(in_sentence(label) for label in slice_labels), in_use_alias, task)
     entries: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {}
     for default in DEFAULT_TERMS:
         if task not in default.tasks:

@@ -22,6 +22,7 @@ from storybook.analyse.plain import (
     WordingRules,
     certainty,
     definition,
+    in_sentence,
     metric_sentence,
     mismatch_sentence,
     share_phrase,
@@ -162,7 +163,7 @@ def _caveats(min_size: int, slices: list[SliceAnalysis], metrics: list[MetricLin
         for row in analysis.table.rows:
             if row.n < min_size:
                 caveats.append(
-                    f"Only {row.n} {words.unit} in the evaluation have {analysis.spec.label.lower()} "
+                    f"Only {row.n} {words.unit} in the evaluation have {in_sentence(analysis.spec.label)} "
                     f"'{row.value}'; that is too few to judge the model for this group with confidence.")
     for line in metrics:
         estimate = line.estimate

@@ -26,8 +26,10 @@ from storybook.analyse.plain import (
     WordingRules,
     certainty,
     format_count,
+    merged_groups_sentence,
     metric_sentence,
     share_phrase,
+    slice_heading,
 )
 from storybook.errors import SourceError
 from storybook.metrics import multiclass
@@ -90,6 +92,17 @@ class ClassSlice:
     spec: SliceSpec
     rows: tuple[GroupLine, ...]
     merged: int  # groups counted together in the last row (past the largest shown one by one)
+
+    @property
+    def heading(self) -> str:
+        return slice_heading(self.spec.label)
+
+    @property
+    def merged_sentence(self) -> str:
+        """What the last row counts ("" when every group has its own row)."""
+        if not self.merged:
+            return ""
+        return merged_groups_sentence(self.spec.label, len(self.rows) - 1, self.merged)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from storybook.analyse.plain import (
     amount_phrase,
     compare,
     format_count,
+    in_sentence,
 )
 from storybook.metrics.binary import Estimate
 from storybook.metrics.multiclass import CostRule, MulticlassScores, calls_cost, cost_rule
@@ -221,14 +222,14 @@ def _slice(spec: SliceSpec, grouping: Grouping, scores: MulticlassScores, rule: 
     judged = sorted((g for g in groups if not g.small), key=lambda g: (-(g.as_made.value or 0.0), g.value))
     per = f"per {format_count(cost.population)} {unit}"
     if len(judged) < 2:
-        sentence = (f"Fewer than 2 {spec.label.lower()} groups have at least {format_count(min_size)} {unit}, so "
+        sentence = (f"Fewer than 2 {in_sentence(spec.label)} groups have at least {format_count(min_size)} {unit}, so "
                     "storybook does not compare what their calls cost.")
     else:
         top, bottom = judged[0], judged[-1]
         apart = compare(top.as_made, bottom.as_made, rules)
         told = ("their ranges do not overlap, so the difference is clear" if apart in ("higher", "lower")
                 else "their ranges overlap, so there is no clear difference")
-        sentence = (f"By {spec.label.lower()}, the calls as made cost most for {top.value} "
+        sentence = (f"By {in_sentence(spec.label)}, the calls as made cost most for {top.value} "
                     f"({amount_phrase(top.as_made, cost.unit, rules)} {per}) and least for {bottom.value} "
                     f"({amount_phrase(bottom.as_made, cost.unit, rules)}); {told}.")
     return CostSlice(spec=spec, groups=tuple(groups), sentence=sentence)

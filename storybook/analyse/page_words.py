@@ -15,7 +15,14 @@ from typing import Literal, Protocol
 from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.costs import stated_threshold_text
-from storybook.analyse.plain import format_count, format_date, full_stop, per_hundred
+from storybook.analyse.plain import (
+    format_count,
+    format_date,
+    full_stop,
+    in_sentence,
+    merged_groups_sentence,
+    per_hundred,
+)
 from storybook.resolve.resolved import DatasetRecord, ResolvedStory
 from storybook.sources.schema import MeasuredOn, SliceSpec
 
@@ -83,6 +90,7 @@ class PageWording:
     model: str  # the registered model on the title page: "screen, version 3 (champion)" ("" when none)
     slice_captions: Mapping[str, str]  # slice column -> its table's caption
     checked_against: Mapping[str, str]  # claim id -> what it was checked against, as a sentence
+    summary_for: str = ""  # the one-page summary's first words: "One-page summary for clinic managers"
 
 
 NO_SLICES = "This story does not break results down by group."
@@ -113,11 +121,7 @@ def _merged(card: ModelCard) -> dict[str, str]:
     told = {}
     for s in card.slices:
         if s.table.merged:
-            shown = len(s.table.rows) - 1
-            told[s.spec.column] = (
-                f"{s.spec.label} has {format_count(shown + s.table.merged)} groups: the {format_count(shown)} "
-                f"largest are shown one by one, and the other {format_count(s.table.merged)} are counted "
-                "together in the last row.")
+            told[s.spec.column] = merged_groups_sentence(s.spec.label, len(s.table.rows) - 1, s.table.merged)
     return told
 
 
@@ -131,7 +135,7 @@ def _model(resolved: ResolvedStory) -> str:
 
 def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_at: str,
                  snapshot_hash: str | None, task_slices: Sequence[tuple[SliceSpec, int]] = (),
-                 claims: Sequence[ClaimResult] = ()) -> PageWording:
+                 claims: Sequence[ClaimResult] = (), audience: str = "") -> PageWording:
     """The card's sentences for one build (``built_at`` as the page prints it; ``snapshot_hash`` when the
     figures come from the story's pinned snapshot). ``task_slices``: the slices a multiclass or regression
     story's own analysis tells, with each one's number of groups."""
@@ -185,6 +189,7 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
                                        f"{stated_threshold_text(card.threshold)}"
                         for s in card.slices if card.threshold is not None},
         checked_against={c.spec.id: f"Checked against {c.source}." for c in claims},
+        summary_for=f"One-page summary for {in_sentence(audience)}" if audience else "One-page summary",
     )
 
 

@@ -148,6 +148,23 @@ def capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def in_sentence(label: str) -> str:
+    """A label as said inside a sentence ("Age band" -> "age band"); a label with a capital after its first
+    letter (an acronym or a name: "BMI", "Body mass index (BMI)", "New York region") is kept as written."""
+    return label if any(ch.isupper() for ch in label[1:]) else label.lower()
+
+
+def slice_heading(label: str) -> str:
+    """The heading of one slice's part of a page: "By age band", "By BMI"."""
+    return f"By {in_sentence(label)}"
+
+
+def merged_groups_sentence(label: str, shown: int, merged: int) -> str:
+    """What the last row of a slice table counts, when the smaller groups are counted together there."""
+    return (f"{label} has {format_count(shown + merged)} groups: the {format_count(shown)} largest are shown one "
+            f"by one, and the other {format_count(merged)} are counted together in the last row.")
+
+
 def full_stop(text: str) -> str:
     """``text`` as the end of a sentence: one full stop, not two when the text (often an author's phrase or a
     value from MLflow) already ends with one, or with "!", "?" or "…"."""
@@ -354,7 +371,8 @@ def slice_wording(rows: tuple[SliceRow, ...], overall: SliceRow | None, kind: st
         told[row.value] = GroupWording(
             value=row.value,
             shares={k: share_phrase(e, rules) for k, e in row.rates.items()},
-            sentence=f"{row.value} ({label.lower()}, {row.n:,} {words.unit}): {sentence[:1].lower()}{sentence[1:]}",
+            sentence=(f"{row.value} ({in_sentence(label)}, {row.n:,} {words.unit}): "
+                      f"{sentence[:1].lower()}{sentence[1:]}"),
             versus_all=versus,
         )
     return told

@@ -21,9 +21,12 @@ from storybook.analyse.plain import (
     WordingRules,
     amount_number,
     amount_phrase,
+    format_count,
     lean_phrase,
+    merged_groups_sentence,
     regression_sentence,
     share_phrase,
+    slice_heading,
 )
 from storybook.metrics.binary import Estimate
 from storybook.metrics.regression import (
@@ -69,6 +72,17 @@ class SliceErrors:
     groups: tuple[GroupErrors, ...]
     merged: int  # groups counted together in the last row (0: every group has its own row)
 
+    @property
+    def heading(self) -> str:
+        return slice_heading(self.spec.label)
+
+    @property
+    def merged_sentence(self) -> str:
+        """What the last row counts ("" when every group has its own row)."""
+        if not self.merged:
+            return ""
+        return merged_groups_sentence(self.spec.label, len(self.groups) - 1, self.merged)
+
 
 @dataclass(frozen=True)
 class ErrorHistogram:
@@ -103,6 +117,7 @@ class RegressionPerformance:
     amount_unit: str
     target_means: str
     resample_note: str | None  # when the averages' ranges come from a random sample of rows
+    intro: str = ""  # what is compared with what, and what the ranges mean
 
 
 def analyse_regression(scored: RegressionSet, slices: list[SliceSpec], words: Vocabulary, rules: WordingRules,
@@ -132,6 +147,9 @@ def analyse_regression(scored: RegressionSet, slices: list[SliceSpec], words: Vo
         resample_note=None if found.sampled is None else (
             f"The ranges of the averages come from a random sample of {found.sampled:,} of the {scores.n:,} "
             f"{words.unit}, so they are wider than the whole set's would be."),
+        intro=(f"Each forecast of {target_means} is compared with what happened, for {format_count(scores.n)} "
+               f"{words.unit}. Each figure comes with the range the evaluation supports (a 95% interval, from "
+               f"resampling the {words.unit})."),
     )
 
 

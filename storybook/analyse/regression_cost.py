@@ -20,6 +20,7 @@ from storybook.analyse.plain import (
     WordingRules,
     amount_number,
     amount_phrase,
+    in_sentence,
     lean_phrase,
     point_share,
 )
@@ -207,11 +208,11 @@ def _carried(spec: SliceSpec, groups: list[GroupCost], words: Vocabulary) -> str
     row counting many small groups together is never named: it is not one group)."""
     told = [g for g in groups if g.share_of_cost is not None]
     if not told:
-        return f"By {spec.label.lower()}: the forecasts cost nothing in any group."
+        return f"By {in_sentence(spec.label)}: the forecasts cost nothing in any group."
     heaviest = max(told, key=lambda g: (g.share_of_cost or 0.0) - g.share_of_rows)
     cost_share = heaviest.share_of_cost or 0.0
     if cost_share <= heaviest.share_of_rows:
-        return (f"By {spec.label.lower()}: each group carries a share of the cost no larger than its share of "
+        return (f"By {in_sentence(spec.label)}: each group carries a share of the cost no larger than its share of "
                 f"{words.unit}.")
-    return (f"By {spec.label.lower()}: the group {heaviest.value!r} carries {cost_share * 100:.0f}% of the cost of "
-            f"the errors, with {heaviest.share_of_rows * 100:.0f}% of the {words.unit}.")
+    return (f"By {in_sentence(spec.label)}: the group {heaviest.value!r} carries {cost_share * 100:.0f}% of the "
+            f"cost of the errors, with {heaviest.share_of_rows * 100:.0f}% of the {words.unit}.")

@@ -16,7 +16,7 @@ import pandas as pd
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
-from storybook.analyse.plain import kind_phrase
+from storybook.analyse.plain import in_sentence, kind_phrase
 from storybook.analyse.task_versions import TaskSet, TaskVersion, figure_of, task_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks.data import (
@@ -152,7 +152,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         for analysis in card.slices:
             rates = {row.value: row.rates[model.metric] for row in analysis.table.rows}
             evidence.append(check_slice_gaps(rates, model.slice_gap_tolerance, metric=model.metric,
-                                             slice_name=analysis.spec.label.lower(),
+                                             slice_name=in_sentence(analysis.spec.label),
                                              min_size=config.min_slice_size, source=evaluation_source,
                                              rules=card.rules))
     compared = resolved.compared
@@ -188,7 +188,7 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             shares = [(spec.means, int(count)) for spec, count in zip(task_set.classes, counted, strict=True)]
             evidence.append(check_class_shares(shares, unit=words.unit, source=evaluation_source))
         for slice_spec in config.slices:
-            groups = evaluation[slice_spec.column].rename(slice_spec.label.lower())
+            groups = evaluation[slice_spec.column].rename(in_sentence(slice_spec.label))
             if labels is not None:
                 evidence.append(check_label_rates(labels, groups, min_size=config.min_slice_size,
                                                   source=evaluation_source, words=words))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from storybook.analyse.classification import SliceTable
-from storybook.analyse.plain import amount_number, format_date, format_percent
+from storybook.analyse.plain import amount_number, format_date, format_percent, in_sentence
 from storybook.files import file_mode
 from storybook.resolve.resolved import Series, SeriesPoint
 from storybook.text_controls import BREAKS, UNDRAWABLE
@@ -122,8 +122,8 @@ def slice_chart(name: str, label: str, kind_label: str, kind: str, table: SliceT
         for group, value, low, high, n in rows)
     left_out = (f" Not drawn, as too few cases lie behind the figure to say: {', '.join(too_few)}."
                 if too_few else "")
-    alt_text = f"Chart of {kind_label.lower()} by {label.lower()}. {parts}.{left_out}"
-    caption = (f"{kind_label} for each group of {label.lower()}. Bars show the range the evaluation supports."
+    alt_text = f"Chart of {in_sentence(kind_label)} by {in_sentence(label)}. {parts}.{left_out}"
+    caption = (f"{kind_label} for each group of {in_sentence(label)}. Bars show the range the evaluation supports."
                f"{left_out}")
     return Chart(name=name, spec=spec, alt=alt_text, caption=caption)
 
@@ -169,7 +169,7 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
     low = min(p.value for p in series.points)
     high = max(p.value for p in series.points)
     # Numbers as people write them ("155,000", never "1.55e+05"); "readings", since "points" may be the unit.
-    alt_text = (f"Line chart of {label.lower()}, {len(series.points):,} readings from "
+    alt_text = (f"Line chart of {in_sentence(label)}, {len(series.points):,} readings from "
                 f"{format_date(first.timestamp_ms)} to {format_date(last.timestamp_ms)}; values range from "
                 f"{amount_number(low)} to {amount_number(high)}, starting at {amount_number(first.value)} and ending "
                 f"at {amount_number(last.value)}.")
@@ -300,7 +300,7 @@ def guarded_series_chart(name: str, label: str, series: Series, lower: float | N
     guard = " and ".join(f"{word} guardrail at {amount_number(bound)}"
                          for word, bound in (("a lower", lower), ("an upper", upper)) if bound is not None)
     change = f"; a red line marks the change on {format_date(change_ms)}" if change_ms is not None else ""
-    alt_text = (f"Line chart of {label.lower()} from {format_date(first.timestamp_ms)} to "
+    alt_text = (f"Line chart of {in_sentence(label)} from {format_date(first.timestamp_ms)} to "
                 f"{format_date(last.timestamp_ms)}, {len(series.points):,} readings, with {guard or 'no guardrail'} "
                 f"shown as dashed lines{change}. It starts at {amount_number(first.value)} and ends at "
                 f"{amount_number(last.value)}.")

@@ -338,7 +338,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         # The card's own sentences and the page's about its claims and sources, for the templates to lay out.
         "words": page_wording(card, resolved, owner=story.config.owner, built_at=built_at,
                               snapshot_hash=snapshot_hash, task_slices=_task_slices(analysis),
-                              claims=analysis.claims),
+                              claims=analysis.claims, audience=story.config.audience),
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,

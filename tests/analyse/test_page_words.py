@@ -118,3 +118,11 @@ def test_sign_offs_on_the_title_page_and_the_summary() -> None:
     assert index_status("stale", "") == "Showing the last good version; this build failed"
     assert index_status("stale", "Monday") == "Showing the last good version; the build of Monday failed"
     assert index_status("failed", "Monday") == "Not built (build of Monday)"
+
+
+def test_the_summary_says_who_it_is_for_without_lowering_an_acronym() -> None:
+    def said(audience: str) -> str:
+        return page_wording(_card(), _resolved(None), owner="Ana", built_at="now", snapshot_hash=None,
+                            audience=audience).summary_for
+    assert said("Clinic managers") == "One-page summary for clinic managers"
+    assert said("NHS trust boards") == "One-page summary for NHS trust boards"

@@ -223,3 +223,15 @@ def test_anchors_are_safe_and_unique() -> None:
     anchors = [t.anchor for t in terms]
     assert len(anchors) == len(set(anchors))
     assert {"term-f1", "term-f-1"} <= set(anchors) or {"term-f1", "term-f1-2"} <= set(anchors)
+
+
+def test_a_label_inside_a_sentence_keeps_its_acronyms_and_names() -> None:
+    assert plain.in_sentence("Age band") == "age band"
+    assert plain.in_sentence("BMI") == "BMI"  # never "bmi"
+    assert plain.in_sentence("Body mass index (BMI)") == "Body mass index (BMI)"
+    assert plain.in_sentence("New York region") == "New York region"
+    assert plain.in_sentence("") == ""
+    assert plain.slice_heading("BMI") == "By BMI" and plain.slice_heading("Tumour size") == "By tumour size"
+    assert plain.merged_groups_sentence("Clinic", 12, 3) == ("Clinic has 15 groups: the 12 largest are shown one by "
+                                                             "one, and the other 3 are counted together in the "
+                                                             "last row.")
