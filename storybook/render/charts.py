@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,6 +159,15 @@ def _thinning_note(drawn: int, total: int) -> str:
             "history in MLflow, named in the sources.")
 
 
+_SAYS_ITS_TIME = re.compile(r"\b(per|each|every|a) (minute|hour|day|week|month|quarter|year)\b|\b(hourly|daily|"
+                            r"weekly|monthly|quarterly|yearly|over time)\b", re.IGNORECASE)
+
+
+def over_time(label: str) -> str:
+    """A series' label with "over time" added, unless the label already says its time ("..., per day")."""
+    return label if _SAYS_ITS_TIME.search(label) else f"{label} over time"
+
+
 def series_chart(name: str, label: str, series: Series) -> Chart | None:
     """A line over time for a logged metric history (thinned when very long, as its caption says)."""
     if not series.points:
@@ -174,7 +184,7 @@ def series_chart(name: str, label: str, series: Series) -> Chart | None:
                 f"{amount_number(low)} to {amount_number(high)}, starting at {amount_number(first.value)} and ending "
                 f"at {amount_number(last.value)}.")
     return Chart(name=name, spec=spec, alt=alt_text,
-                 caption=f"{label} over time.{_thinning_note(len(drawn), len(series.points))}")
+                 caption=f"{over_time(label)}.{_thinning_note(len(drawn), len(series.points))}")
 
 
 def cost_chart(name: str, unit: str, per: int, thresholds: list[float], costs: list[float],

@@ -265,3 +265,14 @@ def test_a_multiclass_story_gets_one_icon_array_per_true_class_with_the_right_ca
     scale = first.spec["encoding"]["color"]["scale"]
     assert scale["range"][0] == "#1b7a3a" and scale["domain"][0].startswith("right: ")
     assert "<svg" in charts.to_svg(first)  # drawn offline
+
+
+def test_a_series_caption_says_its_time_once() -> None:
+    series = _series([0.31, 0.35, 0.29])
+    per_day = charts.series_chart("s-series", "Average forecast, per day", series)
+    plain_label = charts.series_chart("s-series", "Mean score", series)
+    assert per_day is not None and plain_label is not None
+    assert per_day.caption == "Average forecast, per day."
+    assert plain_label.caption == "Mean score over time."
+    assert charts.over_time("Daily sign-ups") == "Daily sign-ups"
+    assert charts.over_time("Hours of overtime") == "Hours of overtime over time"  # "overtime" is not a period

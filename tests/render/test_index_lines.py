@@ -34,3 +34,11 @@ def test_each_status_is_told_with_the_build_it_comes_from(tmp_path: Path) -> Non
     assert f"Showing the last good version; the build of {MONDAY} failed: story.yaml:3: broken" in lines["Stale kept"]
     assert f"Not built (build of {MONDAY}): story.yaml:3: broken" in lines["Failed kept"]
     assert "Not built: not built yet; build without --story to build every story" in lines["f"]
+
+
+def test_the_site_title_is_said_once(tmp_path: Path) -> None:
+    entry = StoryEntry(slug="s", title="Screening", audience="Clinicians", model="m", status="built")
+    html = render_index(page_environment(tmp_path / "no-templates"), "Model stories", None, [entry], NOW)
+    body = html.split("<body", 1)[1]
+    assert body.count("Model stories") == 1
+    assert "<h1>Model stories</h1>" in body
