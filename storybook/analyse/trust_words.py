@@ -21,6 +21,9 @@ class TrustWording:
     areas: tuple[str, ...]  # each level's row in the table at a glance ("The model"), in the report's order
     headings: tuple[str, ...]  # each level's heading ("Trust in the model: established")
     summary: Said  # the one-page summary's line: each area and its level
+    # every check the full page marks "Not passed", so the one-page summary never hides a failure (a broken
+    # guardrail, a group left behind); "Not passed: <the check's sentence>", in the report's order
+    failures: tuple[str, ...] = ()
 
 
 def trust_wording(trust: TrustReport) -> TrustWording:
@@ -34,4 +37,6 @@ def trust_wording(trust: TrustReport) -> TrustWording:
         areas=tuple(f"The {level.area}" for level in trust.levels),
         headings=tuple(f"Trust in the {level.area}: {level.level.label}" for level in trust.levels),
         summary=said(*summary, "."),
+        failures=tuple(f"{VERDICTS[False]}: {e.sentence}" for level in trust.levels for e in level.evidence
+                       if e.passed is False),
     )

@@ -7,14 +7,16 @@ from typing import cast
 
 from storybook.analyse.page_words import Part
 from storybook.analyse.trust import Level
+from storybook.analyse.trust_checks.evidence import Evidence
 from storybook.analyse.trust_story import TrustReport
 from storybook.analyse.trust_words import VERDICTS, trust_wording
 
 
-def _report(*levels: tuple[str, Level]) -> TrustReport:
+def _report(*levels: tuple[str, Level] | tuple[str, Level, tuple[Evidence, ...]]) -> TrustReport:
     return cast(TrustReport, SimpleNamespace(
         spec=SimpleNamespace(owner="The screening team"),
-        levels=tuple(SimpleNamespace(area=area, level=level) for area, level in levels)))
+        levels=tuple(SimpleNamespace(area=area, level=level, evidence=evidence) for area, level, *rest in levels
+                     for evidence in (rest[0] if rest else (),))))
 
 
 def test_each_level_is_named_in_the_table_its_heading_and_the_summary() -> None:
@@ -29,3 +31,15 @@ def test_each_level_is_named_in_the_table_its_heading_and_the_summary() -> None:
 
 def test_evidence_verdicts() -> None:
     assert [VERDICTS[v] for v in (True, False, None)] == ["Passed", "Not passed", "Could not check"]
+
+
+def test_the_summary_never_hides_a_failed_check() -> None:
+    broken = Evidence("system", "system.guardrails", "The average forecast broke its upper guardrail of 400 on 22 "
+                      "September 2026, at 152,000.", False, {}, "metric mean_prediction of run r")
+    held = Evidence("system", "system.deployments", "Two deployments are recorded.", True, {}, "registry")
+    unknown = Evidence("data", "data.shift", "No production inputs were logged.", None, {}, "run r")
+    said = trust_wording(_report(("model", Level.STRONG), ("data", Level.NONE, (unknown,)),
+                                 ("system", Level.EMERGING, (held, broken))))
+    assert said.failures == ("Not passed: The average forecast broke its upper guardrail of 400 on 22 September "
+                             "2026, at 152,000.",)
+    assert trust_wording(_report(("system", Level.STRONG, (held,)))).failures == ()
