@@ -29,6 +29,8 @@ class GroundWording:
     needed: str  # whether "go" needs it
     section: str  # the heading of the section whose evidence it weighs
     condition: str | None  # the condition of "go", said when the ground does not hold
+    source: str = ""  # where its evidence comes from: "from the evaluation set"
+    see: str = ""  # the link to that section: "see Trust"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class DecisionWording:
     undecided: str | None  # the required grounds storybook cannot tell yet
     grounds: tuple[GroundWording, ...]  # in the order of the brief's grounds
     summary_conditions: str  # the conditions as sentences, for the one-page summary ("" when none)
+    why: str = ""  # the rule that gave the recommendation: "Why: ..."
 
 
 def _person(person: PersonDecision) -> tuple[Said, str]:
@@ -81,6 +84,8 @@ def decision_wording(brief: DecisionBrief) -> DecisionWording:
         needed="required for go" if g.required else "a condition of go",
         section=HEADINGS.get(g.section, g.section),
         condition=f"Condition: {g.condition}" if not g.required and g.outcome != "holds" else None,
+        source=f"from {g.source}",
+        see=f"see {HEADINGS.get(g.section, g.section)}",
     ) for g in brief.grounds)
     return DecisionWording(
         heading=f"{HEADINGS['decision']}: {brief.spec.question}",
@@ -92,4 +97,5 @@ def decision_wording(brief: DecisionBrief) -> DecisionWording:
         undecided=undecided,
         grounds=grounds,
         summary_conditions=" ".join(full_stop(c) for c in brief.conditions),
+        why=f"Why: {brief.rule}",
     )

@@ -88,6 +88,11 @@ class TimelineRow:
     def clear_changes(self) -> tuple[FigureStep, ...]:
         return tuple(f for f in self.figures if f.verdict in ("better", "worse"))
 
+    @property
+    def run(self) -> str:
+        """The run that trained this version, by name ("run bold-tiger"), by id when it has no name."""
+        return f"run {self.run_name or self.run_id}"
+
 
 @dataclass(frozen=True)
 class TimelineEvent:

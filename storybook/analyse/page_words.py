@@ -90,6 +90,7 @@ class PageWording:
     model: str  # the registered model on the title page: "screen, version 3 (champion)" ("" when none)
     slice_captions: Mapping[str, str]  # slice column -> its table's caption
     checked_against: Mapping[str, str]  # claim id -> what it was checked against, as a sentence
+    positive_column: str = ""  # the slice table's column of who has the outcome: "Who have a malignant tumour"
     summary_for: str = ""  # the one-page summary's first words: "One-page summary for clinic managers"
 
 
@@ -189,6 +190,7 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
                                        f"{stated_threshold_text(card.threshold)}"
                         for s in card.slices if card.threshold is not None},
         checked_against={c.spec.id: f"Checked against {c.source}." for c in claims},
+        positive_column=f"Who {words.positive}",
         summary_for=f"One-page summary for {in_sentence(audience)}" if audience else "One-page summary",
     )
 

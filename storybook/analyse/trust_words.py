@@ -24,6 +24,7 @@ class TrustWording:
     # every check the full page marks "Not passed", so the one-page summary never hides a failure (a broken
     # guardrail, a group left behind); "Not passed: <the check's sentence>", in the report's order
     failures: tuple[str, ...] = ()
+    whys: tuple[str, ...] = ()  # each level's rule: "Why: ...", in the report's order
 
 
 def trust_wording(trust: TrustReport) -> TrustWording:
@@ -37,6 +38,7 @@ def trust_wording(trust: TrustReport) -> TrustWording:
         areas=tuple(f"The {level.area}" for level in trust.levels),
         headings=tuple(f"Trust in the {level.area}: {level.level.label}" for level in trust.levels),
         summary=said(*summary, "."),
+        whys=tuple(f"Why: {level.rule}" for level in trust.levels),
         failures=tuple(f"{VERDICTS[False]}: {e.sentence}" for level in trust.levels for e in level.evidence
                        if e.passed is False),
     )

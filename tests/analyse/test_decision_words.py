@@ -50,6 +50,8 @@ def test_each_ground_says_its_outcome_need_section_and_condition() -> None:
     assert (c.outcome, c.needed, c.section, c.condition) == ("Fails", "a condition of go", "What mistakes cost",
                                                              "Condition: watch c monthly")
     assert d.condition is None  # a condition that holds is not repeated
+    assert (c.source, c.see) == ("from MLflow", "see What mistakes cost")
+    assert decision_wording(_brief(rule="every required ground holds")).why == "Why: every required ground holds"
     assert said.summary_conditions == "watch c monthly."
 
 

@@ -46,3 +46,9 @@ def test_all_versions_and_the_side_by_side_heading() -> None:
     said = history_wording(_history(left, right, side=SideBySide(left, right, ())))
     assert _text(said.lead).startswith("Every version of screen registered so far, 2 in all,")
     assert said.side_by_side == "Version 1 (champion, gold) beside version 2 (no alias)"
+
+
+def test_a_version_names_its_run_or_its_id_when_the_run_has_no_name() -> None:
+    assert _row(1, None).run == "run run"
+    nameless = TimelineRow(2, 0, "", "f" * 32, (), (), (), (), 1, False)
+    assert nameless.run == "run " + "f" * 32  # never a bare "run "

@@ -15,14 +15,15 @@ from storybook.analyse.trust_words import VERDICTS, trust_wording
 def _report(*levels: tuple[str, Level] | tuple[str, Level, tuple[Evidence, ...]]) -> TrustReport:
     return cast(TrustReport, SimpleNamespace(
         spec=SimpleNamespace(owner="The screening team"),
-        levels=tuple(SimpleNamespace(area=area, level=level, evidence=evidence) for area, level, *rest in levels
-                     for evidence in (rest[0] if rest else (),))))
+        levels=tuple(SimpleNamespace(area=area, level=level, evidence=evidence, rule=f"the {area} rule")
+                     for area, level, *rest in levels for evidence in (rest[0] if rest else (),))))
 
 
 def test_each_level_is_named_in_the_table_its_heading_and_the_summary() -> None:
     said = trust_wording(_report(("model", Level.ESTABLISHED), ("data", Level.NONE), ("system", Level.STRONG)))
     assert said.lead.endswith("statements people signed. The screening team answers for this report.")
     assert said.areas == ("The model", "The data", "The system")
+    assert said.whys == ("Why: the model rule", "Why: the data rule", "Why: the system rule")
     assert said.headings == ("Trust in the model: established", "Trust in the data: none",
                              "Trust in the system: strong")
     assert said.summary == (Part("The model: "), Part("established", "strong"), Part(" · The data: "),

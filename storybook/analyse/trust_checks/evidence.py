@@ -49,5 +49,10 @@ class Evidence:
     source: str
 
     @property
+    def told_source(self) -> str:
+        """Where the check's inputs came from, as the page says it: "from metric test_recall of run abc"."""
+        return f"from {self.source}"
+
+    @property
     def title(self) -> str:
         return CHECK_TITLES.get(self.check, self.check)
