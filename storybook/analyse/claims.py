@@ -30,7 +30,14 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from storybook.analyse.classification import MAX_GROUPS, OTHER_GROUPS, Estimate
-from storybook.analyse.plain import RATE_NAMES, format_date, format_number, format_percent, verdict
+from storybook.analyse.plain import (
+    RATE_NAMES,
+    format_date,
+    format_number,
+    format_percent,
+    lower_first,
+    verdict,
+)
 from storybook.errors import ReferenceNotFound, SourceError
 from storybook.metrics.kinds import Task, kinds_where
 from storybook.resolve.resolved import ResolvedStory, Series
@@ -176,7 +183,7 @@ def check_metric_claim(spec: ClaimSpec, value: float, interval: Estimate | None,
     logged = f"The run logged {format_number(value, 3)} (the claim needs {bound_words})."
     on_logged = "on the value the run logged"
     if not (low_ok and high_ok):
-        return ClaimResult(spec, "fails", f"No longer true: {logged[0].lower()}{logged[1:]}", source, on_logged)
+        return ClaimResult(spec, "fails", f"No longer true: {lower_first(logged)}", source, on_logged)
     narrow = ""
     if interval is not None and interval.low is not None and interval.high is not None:
         reaches = ((spec.at_least is not None and interval.low < spec.at_least)

@@ -154,6 +154,13 @@ def in_sentence(label: str) -> str:
     return label if any(ch.isupper() for ch in label[1:]) else label.lower()
 
 
+def lower_first(text: str) -> str:
+    """``text`` continuing a sentence: its first letter lower case ("The model ..." -> "the model ..."), unless
+    its first word has a capital after its first letter (an acronym or a name: "BMI rose" stays as written)."""
+    first_word = text.split(" ", 1)[0]
+    return text if any(ch.isupper() for ch in first_word[1:]) else text[:1].lower() + text[1:]
+
+
 def slice_heading(label: str) -> str:
     """The heading of one slice's part of a page: "By age band", "By BMI"."""
     return f"By {in_sentence(label)}"
@@ -325,7 +332,7 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
     if measured_on != "evaluation":
         before, after = _MEASURED_ELSEWHERE[measured_on]
         told = metric_sentence(kind, value, None, words, rules)
-        return f"{before.format(u=words.unit)}{told[:1].lower()}{told[1:]}{after.format(u=words.unit)}"
+        return f"{before.format(u=words.unit)}{lower_first(told)}{after.format(u=words.unit)}"
     info = kind_info(kind) or kind_info("other")
     assert info is not None
     if info.task == "regression":  # an amount (a miss, a lean) or R², not a share of a confusion table
@@ -372,7 +379,7 @@ def slice_wording(rows: tuple[SliceRow, ...], overall: SliceRow | None, kind: st
             value=row.value,
             shares={k: share_phrase(e, rules) for k, e in row.rates.items()},
             sentence=(f"{row.value} ({in_sentence(label)}, {row.n:,} {words.unit}): "
-                      f"{sentence[:1].lower()}{sentence[1:]}"),
+                      f"{lower_first(sentence)}"),
             versus_all=versus,
         )
     return told

@@ -17,6 +17,7 @@ from datetime import date
 from enum import IntEnum
 from typing import Literal
 
+from storybook.analyse.plain import lower_first
 from storybook.analyse.trust_checks.evidence import CHECK_TITLES, Area, Evidence
 
 __all__ = [
@@ -179,7 +180,7 @@ def level_for(evidence: Sequence[Evidence], attestations: Sequence[Attestation] 
     attest = f"Ask a person responsible for the {area} to attest to it (name, role, date and statement)."
     steps: list[str]
     if level is Level.NONE:
-        steps = [*fix, *supply, *more(1), f"Or: {attest[0].lower()}{attest[1:]}"]
+        steps = [*fix, *supply, *more(1), f"Or: {lower_first(attest)}"]
     elif level is Level.EMERGING:
         steps = [*fix, *more(established_min)]
     elif level is Level.ESTABLISHED:
@@ -321,7 +322,7 @@ class RubricScore:
     def sentence(self) -> str:
         parts = ", ".join(f"{s} {self.sections[s]:g}" for s in SECTIONS)
         return (f"ML Test Score {self.score:g} out of 7, the lowest of its four sections ({parts}): "
-                f"{self.band[0].lower()}{self.band[1:]}")
+                f"{lower_first(self.band)}")
 
 
 def score_rubric(evidence: Sequence[Evidence], attestations: Sequence[Attestation] = (), *,

@@ -235,3 +235,9 @@ def test_a_label_inside_a_sentence_keeps_its_acronyms_and_names() -> None:
     assert plain.merged_groups_sentence("Clinic", 12, 3) == ("Clinic has 15 groups: the 12 largest are shown one by "
                                                              "one, and the other 3 are counted together in the "
                                                              "last row.")
+
+
+def test_a_sentence_carried_on_keeps_a_leading_acronym() -> None:
+    assert plain.lower_first("The model finds most cases") == "the model finds most cases"
+    assert plain.lower_first("BMI rose by 2 points") == "BMI rose by 2 points"  # never "bMI"
+    assert plain.lower_first("") == ""
