@@ -31,6 +31,7 @@ def test_a_metric_changed_in_the_store_shows_in_the_next_new_process_build(proje
     uri = f"sqlite:///{project_copy / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(uri, uri)
     run_id = client.get_model_version_by_alias(STORY, "champion").run_id
+    assert run_id is not None
     before = client.get_run(run_id).data.metrics["test_recall"]
     assert abs(100 * before - 98.76) > 1  # far enough from the new value for the page to tell them apart
     client.log_metric(run_id, "test_recall", 0.9876)  # a later value: MLflow's run now reports 98.76%
