@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.stores import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,9 +62,7 @@ def trained_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project_copy(trained_project: Path, tmp_path: Path) -> Iterator[Path]:
     """A private copy of the trained project (stories and MLflow store), safe to edit."""
-    target = tmp_path / "project"
-    shutil.copytree(trained_project, target, ignore=shutil.ignore_patterns("site", ".storybook"))
-    yield target
+    yield copy_project(trained_project, tmp_path / "project")
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +72,7 @@ def pinned_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
 
     from storybook.cli import app
 
-    root = tmp_path_factory.mktemp("pinned") / "project"
-    shutil.copytree(trained_project, root, ignore=shutil.ignore_patterns("site", ".storybook"))
+    root = copy_project(trained_project, tmp_path_factory.mktemp("pinned") / "project")
     result = CliRunner().invoke(app, ["pin", str(root)])
     assert result.exit_code == 0, result.output
     return root
@@ -81,9 +81,7 @@ def pinned_project(trained_project: Path, tmp_path_factory: pytest.TempPathFacto
 @pytest.fixture
 def pinned_copy(pinned_project: Path, tmp_path: Path) -> Path:
     """A private, editable copy of the pinned project (stories, snapshot and MLflow store)."""
-    target = tmp_path / "project"
-    shutil.copytree(pinned_project, target, ignore=shutil.ignore_patterns("site", ".storybook"))
-    return target
+    return copy_project(pinned_project, tmp_path / "project")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -97,10 +95,10 @@ def regenerate_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regenerate-golden"))
 
 
-@pytest.fixture(autouse=True)
-def _mlflow_globals_restored() -> Iterator[None]:
-    """MLflow keeps the tracking URI, the registry URI and the active experiment in module globals; a test that
-    sets them must not point a later test's logging at its own (by then deleted) store."""
+@contextlib.contextmanager
+def _mlflow_globals_kept() -> Iterator[None]:
+    """MLflow keeps the tracking URI, the registry URI and the active experiment in module globals (and reads
+    MLFLOW_* environment variables); whatever the block sets is put back when it ends."""
     import sys
 
     def state() -> list[tuple[object, str, object]]:
@@ -122,7 +120,9 @@ def _mlflow_globals_restored() -> Iterator[None]:
     environment = {name: os.environ.get(name) for name in variables}
     opened = set(storybook_tracking._opened)
     before = state()
+    _forget_artifact_repositories()
     yield
+    _forget_artifact_repositories()
     for name, value in environment.items():
         if value is None:
             os.environ.pop(name, None)
@@ -136,3 +136,32 @@ def _mlflow_globals_restored() -> Iterator[None]:
     else:
         for module, name, _ in state():
             setattr(module, name, None)
+
+
+def _forget_artifact_repositories() -> None:
+    """MLflow caches each run's artifact repository by run id, in a module global: a copied store has the same run
+    ids, so without this a test would read (and write!) the original's artifacts through the cache."""
+    import sys
+
+    if "mlflow" in sys.modules:
+        import mlflow.tracking._tracking_service.utils as tracking
+
+        cache = getattr(tracking, "_artifact_repos_cache", None)
+        if cache is not None:
+            cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_globals_restored() -> Iterator[None]:
+    """A test that sets MLflow's globals must not point a later test's logging at its own (by then deleted)
+    store."""
+    with _mlflow_globals_kept():
+        yield
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _mlflow_globals_restored_per_module() -> Iterator[None]:
+    """The same for a test module: its module-scoped fixtures (set up before any test's own restore point) must
+    not leave an active experiment or tracking URI to the next module."""
+    with _mlflow_globals_kept():
+        yield

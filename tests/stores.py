@@ -289,3 +289,26 @@ def multiclass_evaluation(*, chances: bool = True, **more: Any) -> dict[str, Any
                for v in WINE_CLASSES]
     return {"task": "multiclass", "artifact": "evaluation/scored.csv", "unit": "wines", "label_column": "label",
             "classes": classes, **({} if chances else {"prediction_column": "predicted"}), **more}
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a project with its MLflow store (no site, no cache), whose store points at its OWN artifacts.
+
+    MLflow records absolute artifact locations (experiments, runs, logged models, versions); a plain copy of the
+    sqlite file would log into, and so change, the original's artifacts, which other tests share."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("site", ".storybook"))
+    old, new = f"{source.resolve()}/", f"{target.resolve()}/"
+    for database in target.rglob("*.db"):
+        with sqlite3.connect(database) as connection:
+            tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                columns = [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')
+                           if str(row[2]).upper() in ("TEXT", "VARCHAR") or str(row[2]).upper().startswith("VARCHAR")]
+                for column in columns:
+                    connection.execute(f'UPDATE "{table}" SET "{column}" = replace("{column}", ?, ?) '
+                                       f'WHERE instr("{column}", ?) > 0', (old, new, old))
+        connection.close()
+    return target

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from storybook.cli import app
 from storybook.sources.sections import CARD_SECTIONS
+from tests.stores import copy_project
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()
@@ -263,7 +264,7 @@ def test_cost_story_from_confusion_counts_only_says_the_sweep_needs_scores(train
     import yaml
 
     project = tmp_path / "counts"
-    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(trained_project, project)
     story_file = project / "stories" / STORY / "story.yaml"
     data = yaml.safe_load(story_file.read_text())
     data.pop("slices")
@@ -344,3 +345,21 @@ def test_offline_build_from_a_pin_names_the_snapshot_it_used(project_copy: Path)
     assert result.exit_code == 0, result.output
     page = (project_copy / "site" / f"{STORY}.html").read_text()
     assert f"sha256 <code>{hashlib.sha256(snapshot.read_bytes()).hexdigest()}</code>" in page
+
+
+def test_a_project_copy_logs_into_its_own_artifacts_not_the_shared_store(trained_project: Path,
+                                                                          project_copy: Path) -> None:
+    """MLflow stores absolute artifact locations: a copied store must point at the copy's own artifacts, or a test
+    that logs into its copy changes the session's example for every later test."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{project_copy / 'mlflow' / 'mlflow.db'}"
+    client = MlflowClient(uri, uri)
+    run_id = client.get_model_version_by_alias(STORY, "champion").run_id
+    assert run_id is not None
+    assert str(project_copy.resolve()) in str(client.get_run(run_id).info.artifact_uri)
+    client.log_text(run_id, "planted\n", "evaluation/scored.csv")
+    shared = f"sqlite:///{trained_project / 'mlflow' / 'mlflow.db'}"
+    original = MlflowClient(shared, shared).get_run(run_id).info.artifact_uri
+    assert str(trained_project.resolve()) in str(original)
+    assert (Path(str(original).removeprefix("file://")) / "evaluation" / "scored.csv").read_text() != "planted\n"

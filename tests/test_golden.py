@@ -13,7 +13,6 @@ After a deliberate change of wording or figures, regenerate and review the diff 
 from __future__ import annotations
 
 import difflib
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 
 from storybook.cli import app
 from tests.golden_text import page_text, scrub, section_texts
+from tests.stores import copy_project
 
 STORY = "breast-cancer-screening"
 GOLDEN = Path(__file__).parent / "golden"
@@ -33,7 +33,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def built_site(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("golden") / "project"
-    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(trained_project, project)
     result = runner.invoke(app, ["build", str(project), "--no-pdf"])
     assert result.exit_code == 0, result.output
     return project / "site"

@@ -18,6 +18,7 @@ from storybook.cli import app
 from storybook.render.cache import PAGES_DIR
 from storybook.workers import PARALLEL_FROM
 from tests.fresh_process import build_in_fresh_process
+from tests.stores import copy_project
 
 STORY = "breast-cancer-screening"
 runner = CliRunner()
@@ -30,7 +31,7 @@ TUESDAY = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 def pinned_many(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The trained example pinned, its story copied to PARALLEL_FROM stories (story-01 ...). Do not change it."""
     root = tmp_path_factory.mktemp("many") / "project"
-    shutil.copytree(trained_project, root, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(trained_project, root)
     result = runner.invoke(app, ["pin", str(root)])
     assert result.exit_code == 0, result.output
     stories = root / "stories"
@@ -43,7 +44,7 @@ def pinned_many(trained_project: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture
 def many(pinned_many: Path, tmp_path: Path) -> Path:
     target = tmp_path / "project"
-    shutil.copytree(pinned_many, target, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(pinned_many, target)
     return target
 
 

@@ -5,7 +5,6 @@ first use of each term, never inside headings, links or code, with the glossary 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 from storybook.analyse.glossary import build_glossary
 from storybook.cli import app
 from storybook.render.glossary import SKIP_TAGS
+from tests.stores import copy_project
 
 STORY = "breast-cancer-screening"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -65,7 +65,7 @@ class _Page(HTMLParser):
 @pytest.fixture(scope="module")
 def built(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = tmp_path_factory.mktemp("plain") / "project"
-    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(trained_project, project)
     (project / "stories" / STORY / "evaluation-data.md").write_text(
         "In testing, {{ evaluation.flagged | count }} patients were put at the front of the queue, and "
         "{{ evaluation.negatives | count }} of the {{ evaluation.size | count }} had a harmless tumour.\n")

@@ -24,6 +24,7 @@ from storybook.cli import app
 from storybook.review.comment import GITHUB_LIMIT, REVIEW_MARKER, review_comment
 from storybook.review.safe import escape_markdown
 from storybook.review.signoff import signoff_status
+from tests.stores import copy_project
 
 from .conftest import STORY
 
@@ -56,7 +57,7 @@ class Repo:
 def two_versions(pinned_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Repo:
     root = tmp_path_factory.mktemp("repo")
     project = root / "docs" / "stories-project"  # the project need not be at the repository's top
-    shutil.copytree(pinned_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(pinned_project, project)
     (root / ".gitignore").write_text("mlflow/\n.storybook/\nsite/\n")
     story = project / "stories" / STORY
     story_file = story / "story.yaml"

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from storybook.cli import app
 from storybook.review.safe import escape_markdown
 from storybook.review.signoff import signoff_status
+from tests.stores import copy_project
 
 from .conftest import STORY
 
@@ -74,7 +75,7 @@ PRODUCTION_STEADY_CONDITION = """      required: false
 @pytest.fixture(scope="module")
 def repo(pinned_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Repo:
     root = tmp_path_factory.mktemp("changes") / "project"
-    shutil.copytree(pinned_project, root, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(pinned_project, root)
     (root / ".gitignore").write_text("mlflow/\n.storybook/\nsite/\n")
     story = root / "stories" / STORY
     _git(root, "init", "-q", "-b", "main")

@@ -4,7 +4,6 @@ page's section headings, its table of contents and the place of each chart."""
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import get_args
@@ -31,6 +30,7 @@ from storybook.sources.sections import (
     section,
 )
 from tests.conftest import copy_example_project
+from tests.stores import copy_project
 
 STORY = "breast-cancer-screening"
 TEMPLATES = Path(__file__).parents[2] / "templates"
@@ -189,7 +189,7 @@ class _Sections(HTMLParser):
 @pytest.fixture(scope="module")
 def page(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> _Sections:
     project = tmp_path_factory.mktemp("sections") / "project"
-    shutil.copytree(trained_project, project, ignore=shutil.ignore_patterns("site", ".storybook"))
+    copy_project(trained_project, project)
     result = runner.invoke(app, ["build", str(project), "--no-pdf"])
     assert result.exit_code == 0, result.output
     parsed = _Sections()
