@@ -92,7 +92,7 @@ def test_a_regression_story_tells_its_drivers_in_its_amount_unit(tmp_path: Path)
     text = _page_text(tmp_path)
     top = int(np.argmax(theirs.importances_mean))
     rise = float(theirs.importances_mean[top])
-    shown = f"{rise:.0f}" if rise >= 10 else f"{rise:.1f}"
+    shown = f"{rise:.1f}"  # one decimal, as its range is told (a figure and its range at one precision)
     label = "body mass index" if columns[top] == "bmi" else columns[top]
     assert f"The model leans most on {label}: shuffling it raises the average miss by {shown} points" in text
     assert "The more its average miss grows, the more it relies on that measurement." in text
