@@ -64,7 +64,7 @@ def test_an_importance_artifact_is_read_and_told_without_loading_the_model(proje
     assert result.exit_code == 0, result.output
     page = (project_copy / "site" / f"{STORY}.html").read_text()
     # Mean 0.10, sample std 0.008165, t(3 df) = 3.182446: 0.10 +- 0.01299, i.e. 8.7 to 11.3 points.
-    assert ("The model leans most on tumour size (radius): shuffling it costs 10 points of accuracy out of 100 "
+    assert ("The model leans most on tumour size (radius): shuffling it costs 10.0 points of accuracy out of 100 "
             "(between 8.7 and 11.3)") in page
     assert "Shuffling texture (variation in grey levels) makes no clear difference" in page
     assert "Read from importance/drops.csv, which run" in page
