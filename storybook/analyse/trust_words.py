@@ -21,8 +21,8 @@ class TrustWording:
     areas: tuple[str, ...]  # each level's row in the table at a glance ("The model"), in the report's order
     headings: tuple[str, ...]  # each level's heading ("Trust in the model: established")
     summary: Said  # the one-page summary's line: each area and its level
-    # every check the full page marks "Not passed", so the one-page summary never hides a failure (a broken
-    # guardrail, a group left behind); "Not passed: <the check's sentence>", in the report's order
+    # every check the full page marks "Not passed", so the one-page summary never hides a failure: a broken
+    # guardrail in full, the other failed checks counted
     failures: tuple[str, ...] = ()
     whys: tuple[str, ...] = ()  # each level's rule: "Why: ...", in the report's order
 
@@ -39,6 +39,21 @@ def trust_wording(trust: TrustReport) -> TrustWording:
         headings=tuple(f"Trust in the {level.area}: {level.level.label}" for level in trust.levels),
         summary=said(*summary, "."),
         whys=tuple(f"Why: {level.rule}" for level in trust.levels),
-        failures=tuple(f"{VERDICTS[False]}: {e.sentence}" for level in trust.levels for e in level.evidence
-                       if e.passed is False),
+        failures=_failures(trust),
     )
+
+
+# A production failure the summary tells in full (the day a guardrail broke, the reading that broke it); the
+# other failed checks are counted in one line, so the summary stays one page.
+_TOLD_IN_FULL = ("system.guardrails",)
+
+
+def _failures(trust: TrustReport) -> tuple[str, ...]:
+    failed = [e for level in trust.levels for e in level.evidence if e.passed is False]
+    told = [f"{VERDICTS[False]}: {e.sentence}" for e in failed if e.check in _TOLD_IN_FULL]
+    others = len(failed) - len(told)
+    if others:
+        other = " other" if told else ""
+        checks = f"1{other} check" if others == 1 else f"{others:,}{other} checks"
+        told.append(f"{VERDICTS[False]}: {checks}; the full story says which and how.")
+    return tuple(told)

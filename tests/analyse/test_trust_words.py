@@ -39,8 +39,13 @@ def test_the_summary_never_hides_a_failed_check() -> None:
                       "September 2026, at 152,000.", False, {}, "metric mean_prediction of run r")
     held = Evidence("system", "system.deployments", "Two deployments are recorded.", True, {}, "registry")
     unknown = Evidence("data", "data.shift", "No production inputs were logged.", None, {}, "run r")
-    said = trust_wording(_report(("model", Level.STRONG), ("data", Level.NONE, (unknown,)),
+    gap = Evidence("model", "model.slice_gaps", "The recall differs by 30 points between sites.", False, {}, "r")
+    gap_again = Evidence("model", "model.slice_gaps", "The precision differs by 25 points.", False, {}, "r")
+    said = trust_wording(_report(("model", Level.EMERGING, (gap, gap_again)), ("data", Level.NONE, (unknown,)),
                                  ("system", Level.EMERGING, (held, broken))))
     assert said.failures == ("Not passed: The average forecast broke its upper guardrail of 400 on 22 September "
-                             "2026, at 152,000.",)
+                             "2026, at 152,000.",
+                             "Not passed: 2 other checks; the full story says which and how.")
+    assert trust_wording(_report(("model", Level.EMERGING, (gap,)))).failures == (
+        "Not passed: 1 check; the full story says which and how.",)
     assert trust_wording(_report(("system", Level.STRONG, (held,)))).failures == ()
