@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
-__all__ = ["CACHE_DIR", "FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask"]
+__all__ = ["CACHE_DIR", "FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask", "write_atomically"]
 
 # storybook's cache inside a project (downloaded artifacts; rendered pages, charts and PDFs), relative to its
 # root. Defined once, here in a leaf, for resolve (storybook.resolve.source) and render (render/cache.py).
@@ -67,3 +68,22 @@ def read_at_most(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise FileTooLarge(path, len(data), limit)
     return data
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """A cache entry written whole or not at all: a temp file in the same folder (with the user's file mode, not
+    mkstemp's private 0600), then a rename; False, and nothing left behind, when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
+    except OSError:
+        return False
+    try:
+        os.fchmod(handle, file_mode())
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temp, path)
+    except OSError:
+        Path(temp).unlink(missing_ok=True)
+        return False
+    return True

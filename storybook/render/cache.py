@@ -29,14 +29,13 @@ import hashlib
 import importlib.resources
 import json
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storybook.files import CACHE_DIR, file_mode
+from storybook.files import CACHE_DIR, write_atomically
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
@@ -259,26 +258,8 @@ class PageCache:
             data = json.dumps(document, ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError):
             return
-        if _write_atomically(self._path(key), zlib.compress(data.encode("utf-8"), 1)):
+        if write_atomically(self._path(key), zlib.compress(data.encode("utf-8"), 1)):
             self.stats.written += 1
-
-
-def _write_atomically(path: Path, data: bytes) -> bool:
-    """Temp file in the same folder, then rename; False (and nothing left behind) when it cannot be written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        os.fchmod(handle, file_mode())  # mkstemp's 0600 would keep the cache from the rest of a team's CI user
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except OSError:
-        Path(temp).unlink(missing_ok=True)
-        return False
-    return True
 
 
 @dataclass
@@ -304,5 +285,5 @@ class PdfCache:
         return data
 
     def put(self, key: str, data: bytes) -> None:
-        if self.directory is not None and _write_atomically(self.directory / f"{key}.pdf", data):
+        if self.directory is not None and write_atomically(self.directory / f"{key}.pdf", data):
             self.stats.written += 1

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from storybook.files import file_mode
+from storybook.files import write_atomically
 
 __all__ = ["DROPS_FORMAT", "CachedDrops", "drops_key", "model_digest", "read_drops", "write_drops"]
 
@@ -80,7 +78,7 @@ def model_digest(folder: Path) -> str:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
     text = digest.hexdigest()
-    _write_atomically(remembered, json.dumps({"files": stats, "sha256": text}).encode("utf-8"))
+    write_atomically(remembered, json.dumps({"files": stats, "sha256": text}).encode("utf-8"))
     return text
 
 
@@ -147,22 +145,4 @@ def write_drops(directory: Path, key: str, drops: CachedDrops) -> None:
         data = json.dumps(document).encode("utf-8")
     except (TypeError, ValueError):
         return
-    _write_atomically(_path(directory, key), data)
-
-
-def _write_atomically(path: Path, data: bytes) -> bool:
-    """Temp file in the same folder, then rename; False (and nothing left behind) when it cannot be written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
-    except OSError:
-        return False
-    try:
-        os.fchmod(handle, file_mode())
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, path)
-    except OSError:
-        Path(temp).unlink(missing_ok=True)
-        return False
-    return True
+    write_atomically(_path(directory, key), data)
