@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,9 +44,10 @@ def test_an_open_page_shows_an_edit_without_the_reader_reloading_it(project_copy
             section = project_copy / "stories" / STORY / "caveats-and-recommendations.md"
             section.write_text(section.read_text() + "\nA sentence added while the page was open.\n")
             for _ in range(600):  # polled from here: the page's policy allows no script of the test's own
-                if "A sentence added while the page was open." in page.content():
+                if "A sentence added while the page was open." in _content(page):
                     break
                 page.wait_for_timeout(100)
+            page.wait_for_load_state("load")
             assert "A sentence added while the page was open." in page.content()
             assert page.evaluate("window.storybookMarker === undefined")  # a new page: it reloaded itself
             browser.close()
@@ -53,3 +55,13 @@ def test_an_open_page_shows_an_edit_without_the_reader_reloading_it(project_copy
         stop.set()
         thread.join(timeout=30)
     assert not [m for m in messages if "Content Security Policy" in m], messages
+
+
+def _content(page: Any) -> str:
+    """The page's HTML, or "" while it is reloading itself (Chromium refuses to read a page mid-navigation)."""
+    try:
+        return str(page.content())
+    except Exception as error:  # playwright's Error; the reload is what the test waits for
+        if "navigating" not in str(error):
+            raise
+        return ""
