@@ -109,7 +109,9 @@ def _billion_laughs() -> str:
 def test_alias_bomb_is_refused_quickly_with_a_location() -> None:
     started = time.perf_counter()
     error = refused(_billion_laughs())
-    assert time.perf_counter() - started < 2.0
+    # Refused before expanding: a billion nodes expanded would take hours, so a generous bound cannot flake on a
+    # loaded machine and still fails an unbounded loader (the speed itself belongs in a benchmark).
+    assert time.perf_counter() - started < 30.0
     assert f"{MAX_NODES:,}" in error.message
     assert error.location is not None and error.location.path == PATH and error.location.line is not None
 
