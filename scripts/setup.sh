@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # postgresql: the team-server integration test runs a throwaway cluster (tests/postgres.py, docs/team-setup.md).
+# openjdk-17-jre-headless: Java for PySpark (the `spark` extra), which the Spark aggregation tests run on local[2].
 apt_packages=(chromium poppler-utils fonts-dejavu-core fonts-liberation2 libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 git
-              postgresql)
+              postgresql openjdk-17-jre-headless)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -29,7 +30,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 # team: mlflow[auth] and psycopg, to run a team tracking server on PostgreSQL with basic auth (the tests do).
-.venv/bin/python -m pip install -q -e ".[dev,team]"
+# spark: PySpark, to aggregate scored sets where they live (docs/scale.md); the tests run it on local[2].
+.venv/bin/python -m pip install -q -e ".[dev,team,spark]"
 # axe-core for the accessibility tests, from the npm registry (pinned, integrity-checked); no Node.js needed.
 .venv/bin/python scripts/fetch_axe.py
 echo "setup: done (.venv/bin/storybook is ready)"
