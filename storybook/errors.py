@@ -9,7 +9,9 @@ Every message says where (file:line when there is one), what was expected and ho
     │   ├── SourceError                 a story file is malformed or fails the schema
     │   ├── ExpressionError             a {{ ... }} expression in story Markdown is not allowed or fails
     │   ├── ReferenceNotFound           a story names a model, run, metric or artifact MLflow does not have
-    │   └── UnexpectedError             anything storybook did not foresee, reported as that story's failure
+    │   ├── UnexpectedError             anything storybook did not foresee, reported as that story's failure
+    │   └── AggregateError              an aggregate of a scored set (storybook.aggregate) cannot be made, or a
+    │                                   story's aggregate file cannot be read (foreign, malformed or newer)
     ├── TrackingError                   MLflow cannot be reached or answered with an error
     ├── LoggingError                    training code asked storybook.log_scored_set / log_production_series
     │                                   to log something a story could not read (nothing was logged)
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
+    "AggregateError",
     "ConfigError",
     "ExpressionError",
     "FilesExistError",
@@ -112,6 +115,12 @@ class UnexpectedError(StoryError):
         return cls(f"unexpected error ({type(error).__name__}){while_doing}; run with --debug for the traceback",
                    location=location, hint="if the files and the data they name look right, please report this "
                    "as a storybook bug", traceback="".join(tracebacks.format_exception(error)))
+
+
+class AggregateError(StoryError, ValueError):
+    """A scored set cannot be aggregated as asked (a column missing, scores outside 0 to 1, too many slice
+    values), or an aggregate file is not one storybook can read (not Parquet, not an aggregate, made by a newer
+    storybook). A story that reads such a file fails alone; ``storybook aggregate`` writes nothing."""
 
 
 class TrackingError(StorybookError, ConnectionError):

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "typed_json": 0,
     "files": 0,
     "metrics": 0,
+    "aggregate": 0,  # storybook/aggregate/: the aggregate format and its engines (issue 22)
     "text_controls": 0,
     # 1..5: the data flow, sources -> resolve -> analyse -> render -> publish.
     "sources": 1,

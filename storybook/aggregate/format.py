@@ -1,0 +1,501 @@
+"""The aggregate of a scored set: a small, versioned Parquet file that every engine writes the same way.
+
+A scored set of any size (millions or billions of rows) becomes one row per *cell*: each slice value x label x
+score bin, keeping only cells with at least one row. Every figure a story tells about a binary scored set
+(confusion counts at a threshold, the cost sweep, natural frequencies, slice tables, calibration, PSI) is a
+function of these counts, and its uncertainty comes from the replicate columns.
+
+Kind ``scored`` (schema version 1), columns:
+
+- one column per slice, named as in the source, text (missing values stay null);
+- ``label`` int8: 1 for the positive value, 0 for the other one;
+- ``score_bin`` int32: see *bins* below;
+- ``n`` int64 (rows in the cell), ``score_sum``, ``score_sq_sum``, ``score_min``, ``score_max`` float64;
+- ``rep_0`` ... ``rep_{B-1}`` int32: the cell's Poisson bootstrap replicate counts (:func:`draw_replicates`).
+
+Bins: K equal-width bins over [0, 1], ``score_bin = least(floor(score * K), K - 1)``, bin j covering
+[j/K, (j+1)/K) (the last includes 1), so a threshold at an edge j/K is exact: flagged <=> bin >= j. When the
+whole set has at most K distinct scores the aggregate is *exact*: the bins are the sorted distinct scores and
+``score_bin`` is a score's index among them, so every threshold at one of those scores is exact.
+
+Kind ``production`` (schema version 1): one row per ``window`` (text, e.g. "2026-11-02") x ``label`` (int8, null
+while the labels are not in yet) x ``score_bin`` (int32), with ``n`` int64, ``score_sum``, ``score_sq_sum`` float64.
+
+The metadata (:class:`AggregateInfo`) sits in the Parquet schema under the key ``storybook.aggregate`` as JSON.
+
+How an engine makes one (storybook.aggregate.duckdb_engine; the Spark engine does the same):
+
+1. :func:`check_label_values` on the label column's distinct values (at most 3 fetched);
+2. decide exact mode: count the distinct scores, at most K + 1 of them;
+3. run :func:`grouping_sql` (ANSI SQL that DuckDB and Spark SQL both accept; the one place the GROUP BY lives);
+4. :func:`finish_cells` on the grouped rows (as a pandas DataFrame): refuses bad scores and missing labels with
+   their counts, numbers the exact bins, sorts the cells, checks the bounds;
+5. :func:`write_aggregate` with an :class:`AggregateInfo`: draws the replicates (shared numpy code, so the engines
+   give identical files for the same seed) and writes the file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from storybook.errors import AggregateError, Location
+from storybook.files import file_mode
+from storybook.typed_json import Mismatch, decode, encode
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import pandas as pd
+    import pyarrow as pa
+
+__all__ = [
+    "DEFAULT_BINS",
+    "DEFAULT_REPLICATES",
+    "FORMAT",
+    "MAX_CELLS",
+    "MAX_SLICE_VALUES",
+    "METADATA_KEY",
+    "SCHEMA_VERSION",
+    "AggregateInfo",
+    "Dialect",
+    "bin_of_threshold",
+    "check_label_values",
+    "check_slice_names",
+    "distinct_count_sql",
+    "draw_replicates",
+    "finish_cells",
+    "grouping_sql",
+    "is_exact_threshold",
+    "quote_identifier",
+    "read_aggregate",
+    "replicate_columns",
+    "sql_string",
+    "threshold_of_bin",
+    "write_aggregate",
+]
+
+FORMAT = "storybook.aggregate"
+METADATA_KEY = b"storybook.aggregate"
+SCHEMA_VERSION = 1
+DEFAULT_BINS = 1000
+DEFAULT_REPLICATES = 200
+MAX_SLICE_VALUES = 1000  # distinct values of one slice column
+MAX_CELLS = 5_000_000  # cells in all (slices x label x bins that hold rows)
+MAX_BINS = 1_000_000
+MAX_REPLICATES = 10_000
+_CHUNK = 50_000  # cells whose replicates are drawn and written at a time (bounded memory)
+
+Kind = Literal["scored", "production"]
+Dialect = Literal["duckdb", "spark"]
+
+# The columns every aggregate of a kind has after its slice (or window) columns, with their Arrow type names.
+SCORED_COLUMNS: dict[str, str] = {"label": "int8", "score_bin": "int32", "n": "int64", "score_sum": "double",
+                                  "score_sq_sum": "double", "score_min": "double", "score_max": "double"}
+PRODUCTION_COLUMNS: dict[str, str] = {"window": "string", "label": "int8", "score_bin": "int32", "n": "int64",
+                                      "score_sum": "double", "score_sq_sum": "double"}
+RESERVED = frozenset(SCORED_COLUMNS) | frozenset(PRODUCTION_COLUMNS) | {"score_key", "rep"}
+
+
+@dataclass(frozen=True)
+class AggregateInfo:
+    """What an aggregate holds and how it was made: the file's metadata (JSON under ``storybook.aggregate``).
+
+    ``bins`` is the number of bins used: K, or the number of distinct scores when ``exact``. ``bin_edges`` holds
+    the K + 1 edges j/K, or (exact) the distinct scores in order, bin j being the j-th of them. ``rows`` is the
+    number of rows aggregated. ``source`` is a file or table name, never a URI with credentials.
+    """
+
+    kind: Kind
+    task: Literal["binary"]
+    rows: int
+    bins: int
+    exact: bool
+    bin_edges: tuple[float, ...]
+    label_column: str | None
+    score_column: str
+    positive_value: str | None
+    slices: tuple[str, ...] = ()
+    replicates: int = 0
+    seed: int = 0
+    engine: str = ""
+    source: str = ""
+    storybook_version: str = ""
+    schema_version: int = SCHEMA_VERSION
+    windows: tuple[str, ...] = ()  # kind "production": the windows in order
+    window: str | None = None  # kind "production": "day", "week" or the window column's name
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, **encode(self)}, sort_keys=True)
+
+    @property
+    def bin_width(self) -> float | None:
+        """The width of a bin (1/K), or None when exact (no precision is lost at the distinct scores)."""
+        return None if self.exact else 1.0 / self.bins
+
+
+def equal_width_edges(bins: int) -> tuple[float, ...]:
+    """The K + 1 edges 0, 1/K, ..., 1 of K equal-width bins."""
+    return tuple(j / bins for j in range(bins + 1))
+
+
+# --- thresholds on bins ------------------------------------------------------------------------------------
+
+
+def bin_of_threshold(info: AggregateInfo, threshold: float) -> int:
+    """The bin j such that "score >= threshold" holds for bins >= j: exact for a threshold at an edge (binned) or
+    at one of the distinct scores (exact); otherwise the first bin starting at or above the threshold."""
+    if info.exact:
+        return int(np.searchsorted(np.asarray(info.bin_edges), threshold, side="left"))
+    return min(info.bins, max(0, math.ceil(threshold * info.bins - 1e-9)))
+
+
+def threshold_of_bin(info: AggregateInfo, j: int) -> float:
+    """The lowest score bin j holds (its lower edge, or its distinct score when exact)."""
+    return float(info.bin_edges[j]) if j < len(info.bin_edges) else 1.0
+
+
+def is_exact_threshold(info: AggregateInfo, threshold: float) -> bool:
+    """Whether the rows flagged at ``threshold`` are known exactly from the aggregate (not only to a bin)."""
+    if info.exact:
+        return True  # between two distinct scores, every threshold flags the same rows
+    scaled = threshold * info.bins
+    return abs(scaled - round(scaled)) < 1e-9
+
+
+# --- the SQL both engines run ---------------------------------------------------------------------------------
+
+
+def quote_identifier(name: str, dialect: Dialect) -> str:
+    """A column name quoted for the engine: "name" for DuckDB, `name` for Spark SQL (quotes doubled inside)."""
+    mark = '"' if dialect == "duckdb" else "`"
+    return mark + name.replace(mark, mark * 2) + mark
+
+
+def sql_string(value: str, *, what: str, where: Location | None = None) -> str:
+    """A text literal both engines read the same way. Spark reads a backslash as an escape and DuckDB does not,
+    so a value with a backslash, quote or control character is refused rather than guessed at."""
+    if any(ch in value for ch in "'\\\"") or any(ord(ch) < 32 for ch in value):
+        raise AggregateError(f"{what} {value!r} holds a quote, backslash or control character, which the SQL "
+                             "engines would read differently", location=where,
+                             hint=f"recode the column so that {what} is plain text or a number")
+    return f"'{value}'"
+
+
+def _score_expr(score_column: str, dialect: Dialect) -> str:
+    return f"CAST({quote_identifier(score_column, dialect)} AS DOUBLE)"
+
+
+def distinct_count_sql(relation: str, column: str, limit: int, dialect: Dialect, *, as_text: bool = False) -> str:
+    """How many distinct values ``column`` holds, counting at most ``limit`` (the engine stops early)."""
+    value = quote_identifier(column, dialect)
+    value = f"CAST({value} AS STRING)" if as_text else f"CAST({value} AS DOUBLE)"
+    return f"SELECT COUNT(*) AS distinct_values FROM (SELECT DISTINCT {value} AS v FROM {relation} LIMIT {limit}) d"
+
+
+def label_values_sql(relation: str, label_column: str, dialect: Dialect) -> str:
+    """The label column's distinct values as text, at most 3 (two are expected)."""
+    value = f"CAST({quote_identifier(label_column, dialect)} AS STRING)"
+    return f"SELECT DISTINCT {value} AS v FROM {relation} WHERE {value} IS NOT NULL LIMIT 3"
+
+
+def grouping_sql(relation: str, *, label_column: str, score_column: str, positive_value: str,
+                 slices: Sequence[str], bins: int, exact: bool, dialect: Dialect) -> str:
+    """The one GROUP BY of a binary scored set, in SQL that DuckDB and Spark SQL both run.
+
+    ``relation`` is what the engine reads (DuckDB: ``read_parquet('...')``; Spark: a temp view's name). The
+    result has the slice columns (text), ``label`` (1, 0, or null for a missing label), then ``score_bin`` (the
+    equal-width bin, or -1 for a score that is missing, NaN or outside [0, 1]) or, when ``exact``, ``score_key``
+    (the score itself, null for such a score), then ``n``, ``score_sum``, ``score_sq_sum``, ``score_min``,
+    ``score_max``. :func:`finish_cells` turns it into the aggregate's cells.
+    """
+    score = _score_expr(score_column, dialect)
+    label = quote_identifier(label_column, dialect)
+    positive = sql_string(positive_value, what="positive value")
+    bad = f"({score} IS NULL OR isnan({score}) OR {score} < 0 OR {score} > 1)"
+    label_expr = (f"CASE WHEN {label} IS NULL THEN NULL WHEN CAST({label} AS STRING) = {positive} THEN 1 "
+                  "ELSE 0 END")
+    if exact:
+        bin_expr, bin_name = f"CASE WHEN {bad} THEN NULL ELSE {score} END", "score_key"
+    else:
+        bin_expr = f"CASE WHEN {bad} THEN -1 ELSE LEAST(CAST(FLOOR({score} * {bins}) AS INTEGER), {bins - 1}) END"
+        bin_name = "score_bin"
+    keys = [(f"CAST({quote_identifier(s, dialect)} AS STRING)", quote_identifier(s, dialect)) for s in slices]
+    keys += [(label_expr, "label"), (bin_expr, bin_name)]
+    selected = ", ".join(f"{expr} AS {name}" for expr, name in keys)
+    grouped = ", ".join(expr for expr, _ in keys)
+    return (f"SELECT {selected}, COUNT(*) AS n, SUM({score}) AS score_sum, SUM({score} * {score}) AS score_sq_sum, "
+            f"MIN({score}) AS score_min, MAX({score}) AS score_max FROM {relation} GROUP BY {grouped}")
+
+
+# --- checks shared by the engines ---------------------------------------------------------------------------
+
+
+def check_slice_names(slices: Sequence[str], *, label_column: str, score_column: str,
+                      where: Location | None = None) -> None:
+    """Slice names must differ from each other, from the label and score columns and from the aggregate's own
+    column names."""
+    seen: set[str] = set()
+    for name in slices:
+        if name in seen or name in (label_column, score_column):
+            raise AggregateError(f"slice column {name!r} is given twice, or is the label or score column",
+                                 location=where, hint="name each slice column once, apart from label and score")
+        if name in RESERVED or name.startswith("rep_"):
+            raise AggregateError(f"slice column {name!r} has a name the aggregate uses for its own columns",
+                                 location=where, hint="rename the column in the source (e.g. add a prefix)")
+        seen.add(name)
+
+
+def check_label_values(values: Sequence[str | None], *, label_column: str, positive_value: str,
+                       where: Location | None = None) -> None:
+    """The label column must hold exactly two values, one of them the positive value (as text)."""
+    found = sorted({v for v in values if v is not None})
+    if len(found) != 2:
+        shown = ", ".join(repr(v) for v in found[:3]) or "none"
+        more = " (and maybe more)" if len(found) > 2 else ""
+        raise AggregateError(f"label column {label_column!r} holds {len(found)} different values{more}: {shown}; "
+                             "a binary story needs exactly two", location=where,
+                             hint="aggregate a set with both positive and negative cases, and one label column "
+                                  "of two values")
+    if positive_value not in found:
+        raise AggregateError(f"the positive value {positive_value!r} is not one of the labels in column "
+                             f"{label_column!r} ({found[0]!r}, {found[1]!r})", location=where,
+                             hint="give the positive value as the column spells it (e.g. --positive "
+                                  f"{found[1]!r})")
+
+
+def check_slice_count(column: str, distinct: int, *, where: Location | None = None) -> None:
+    """A slice column may hold at most :data:`MAX_SLICE_VALUES` distinct values."""
+    if distinct > MAX_SLICE_VALUES:
+        raise AggregateError(f"slice column {column!r} holds more than {MAX_SLICE_VALUES:,} different values; "
+                             "a slice table that long tells a reader nothing", location=where,
+                             hint="slice by a column with fewer values (e.g. a region rather than a customer id)")
+
+
+def check_bins_and_replicates(bins: int, replicates: int, *, where: Location | None = None) -> None:
+    if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
+        raise AggregateError(f"bins must be a whole number from 1 to {MAX_BINS:,}, not {bins!r}", location=where,
+                             hint=f"the default, {DEFAULT_BINS}, puts thresholds 0.001 apart")
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or not 0 <= replicates <= MAX_REPLICATES:
+        raise AggregateError(f"replicates must be a whole number from 0 to {MAX_REPLICATES:,}, not {replicates!r}",
+                             location=where, hint=f"the default, {DEFAULT_REPLICATES}, is enough for 95% intervals")
+
+
+def finish_cells(grouped: pd.DataFrame, *, slices: Sequence[str], bins: int, exact: bool,
+                 where: Location | None = None) -> tuple[pd.DataFrame, tuple[float, ...]]:
+    """The engine's grouped rows (from :func:`grouping_sql`) as the aggregate's cells, sorted, with their bin edges.
+
+    Refuses (with the number of rows) scores that are missing, NaN or outside [0, 1], and missing labels; refuses
+    more than :data:`MAX_CELLS` cells.
+    """
+    import pandas as pd
+
+    bin_name = "score_key" if exact else "score_bin"
+    bad_score = grouped[bin_name].isna() if exact else grouped[bin_name] == -1
+    bad_rows = int(grouped.loc[bad_score, "n"].sum())
+    if bad_rows:
+        raise AggregateError(f"{_rows(bad_rows)} of the set {_have(bad_rows)} a score that is missing, not a "
+                             "number, or outside 0 to 1", location=where,
+                             hint="every row needs the model's chance of the positive class, from 0 to 1; drop "
+                                  "or fix those rows first")
+    no_label = int(grouped.loc[grouped["label"].isna(), "n"].sum())
+    if no_label:
+        raise AggregateError(f"{_rows(no_label)} of the set {_have(no_label)} no label", location=where,
+                             hint="drop the rows whose outcome is not known yet, or aggregate them as production")
+    if len(grouped) > MAX_CELLS:
+        raise AggregateError(f"the aggregate would hold {len(grouped):,} cells, more than {MAX_CELLS:,}",
+                             location=where, hint="use fewer bins (--bins) or fewer slice columns")
+    cells = pd.DataFrame({s: grouped[s].astype("string") for s in slices})
+    cells["label"] = grouped["label"].astype("int8")
+    if exact:
+        keys = grouped["score_key"].astype("float64").to_numpy()
+        edges_array = np.unique(keys)
+        cells["score_bin"] = np.searchsorted(edges_array, keys).astype("int32")
+        edges = tuple(float(v) for v in edges_array)
+    else:
+        cells["score_bin"] = grouped["score_bin"].astype("int32")
+        edges = equal_width_edges(bins)
+    cells["n"] = grouped["n"].astype("int64")
+    for column in ("score_sum", "score_sq_sum", "score_min", "score_max"):
+        cells[column] = grouped[column].astype("float64")
+    order = [*slices, "label", "score_bin"]
+    cells = cells.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+    return cells, edges
+
+
+# --- replicates ---------------------------------------------------------------------------------------------
+
+
+def replicate_columns(replicates: int) -> list[str]:
+    return [f"rep_{b}" for b in range(replicates)]
+
+
+def draw_replicates(n: npt.ArrayLike, replicates: int, seed: int) -> npt.NDArray[np.int32]:
+    """Each cell's B bootstrap replicate counts, drawn as Poisson(n): one row per cell, one column per replicate.
+
+    The sum of n independent Poisson(1) row weights is Poisson(n), so this is the row-level Poisson bootstrap
+    (Chamandy et al., 2012) for every figure made of counts, drawn after the GROUP BY and at no cost per row.
+    """
+    return next(_replicate_chunks(np.asarray(n, dtype=np.int64), replicates, seed, chunk=None))
+
+
+def _replicate_chunks(n: npt.NDArray[np.int64], replicates: int, seed: int,
+                      chunk: int | None) -> Iterator[npt.NDArray[np.int32]]:
+    """The replicate counts of the cells in order, ``chunk`` cells at a time, from one generator: the chunks
+    together are what one draw over all cells gives."""
+    generator = np.random.Generator(np.random.PCG64(seed))
+    step = len(n) if chunk is None else chunk
+    for start in range(0, max(len(n), 1), max(step, 1)):
+        part = n[start:start + step]
+        drawn = generator.poisson(np.repeat(part[:, None], replicates, axis=1).astype(np.float64))
+        yield drawn.astype(np.int32)
+
+
+# --- writing and reading ------------------------------------------------------------------------------------
+
+
+def _arrow_schema(cells: pd.DataFrame, info: AggregateInfo) -> pa.Schema:
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int8": pa.int8(), "int32": pa.int32(), "int64": pa.int64(),
+             "double": pa.float64()}
+    own = SCORED_COLUMNS if info.kind == "scored" else PRODUCTION_COLUMNS
+    leading = list(info.slices) if info.kind == "scored" else []
+    fields = [pa.field(name, pa.string()) for name in leading]
+    fields += [pa.field(name, types[kind]) for name, kind in own.items()]
+    fields += [pa.field(name, pa.int32()) for name in replicate_columns(info.replicates)]
+    return pa.schema(fields, metadata={METADATA_KEY: info.to_json().encode()})
+
+
+def write_aggregate(cells: pd.DataFrame, info: AggregateInfo, path: Path) -> Path:
+    """Write the cells (from :func:`finish_cells`, without replicate columns) and their replicates drawn from
+    ``info.seed`` to ``path``, whole or not at all (a temp file in the same folder, then a rename)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema(cells, info)
+    plain = [name for name in schema.names if not name.startswith("rep_")]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name[:16]}-", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        counts = cells["n"].to_numpy(dtype=np.int64)
+        chunks = _replicate_chunks(counts, info.replicates, info.seed, chunk=_CHUNK)
+        with pq.ParquetWriter(temp, schema, compression="zstd") as writer:
+            for start in range(0, max(len(cells), 1), _CHUNK):
+                part = cells.iloc[start:start + _CHUNK]
+                columns = [pa.array(part[name], type=schema.field(name).type, from_pandas=True) for name in plain]
+                drawn = next(chunks)
+                columns += [pa.array(drawn[:, b], type=pa.int32()) for b in range(info.replicates)]
+                writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+        os.chmod(temp, file_mode())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_info(path: Path, *, where: Location | None = None) -> AggregateInfo:
+    """The metadata of the aggregate at ``path``, after checking it is one this storybook can read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    here = where or Location(path)
+    try:
+        schema = pq.read_schema(path)
+    except FileNotFoundError:
+        raise AggregateError(f"aggregate file {path} does not exist", location=here,
+                             hint="make it with `storybook aggregate`, or fix the path") from None
+    except (pa.ArrowException, OSError) as error:
+        raise AggregateError(f"{path} is not a Parquet file ({type(error).__name__})", location=here,
+                             hint="point at a file written by `storybook aggregate`") from None
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise AggregateError(f"{path} is a Parquet file but not a storybook aggregate (it has no "
+                             f"{METADATA_KEY.decode()} metadata)", location=here,
+                             hint="point at a file written by `storybook aggregate`, not at the scored set itself")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise AggregateError(f"{path} has malformed {METADATA_KEY.decode()} metadata", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
+    version = data.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise AggregateError(f"{path} was made by a newer storybook (aggregate format version {version}; this "
+                             f"storybook reads version {SCHEMA_VERSION})", location=here,
+                             hint="upgrade storybook (pip install -U storybook-ml)")
+    data.pop("format")
+    try:
+        info: AggregateInfo = decode(AggregateInfo, data, "metadata")
+    except Mismatch as error:
+        raise AggregateError(f"{path} has malformed {METADATA_KEY.decode()} metadata ({error})", location=here,
+                             hint="write the aggregate again with `storybook aggregate`") from None
+    if info.schema_version != SCHEMA_VERSION:
+        raise AggregateError(f"{path} has aggregate format version {info.schema_version}, which no storybook "
+                             "wrote", location=here, hint="write the aggregate again with `storybook aggregate`")
+    expected = _arrow_schema_types(info)
+    found = {name: str(schema.field(name).type) for name in schema.names}
+    if found != expected:
+        missing = [name for name in expected if name not in found]
+        unexpected = [name for name in found if name not in expected]
+        wrong = [f"{name} is {found[name]}, not {kind}" for name, kind in expected.items()
+                 if name in found and found[name] != kind]
+        parts = [f"missing {', '.join(missing[:5])}" if missing else "",
+                 f"unexpected {', '.join(unexpected[:5])}" if unexpected else "", ", ".join(wrong[:5])]
+        said = "; ".join(part for part in parts if part)
+        raise AggregateError(f"{path} does not have the columns its metadata describes ({said})", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
+    return info
+
+
+def _arrow_schema_types(info: AggregateInfo) -> dict[str, str]:
+    own = SCORED_COLUMNS if info.kind == "scored" else PRODUCTION_COLUMNS
+    leading = {name: "string" for name in info.slices} if info.kind == "scored" else {}
+    return {**leading, **own, **dict.fromkeys(replicate_columns(info.replicates), "int32")}
+
+
+def read_aggregate(path: Path, *, where: Location | None = None,
+                   kind: Kind = "scored") -> tuple[pd.DataFrame, AggregateInfo]:
+    """The cells and metadata of the aggregate at ``path``: checked to be an aggregate of ``kind`` that this
+    storybook can read (a located :class:`AggregateError` otherwise, never a traceback). ``where`` is the place
+    that named the file (e.g. a story.yaml line); errors point there, or at the file itself."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    here = where or Location(path)
+    info = read_info(path, where=where)
+    if info.kind != kind:
+        raise AggregateError(f"{path} is a {info.kind} aggregate, not a {kind} one", location=here,
+                             hint="point at the aggregate of the scored evaluation set" if kind == "scored"
+                             else "point at the production windows aggregate")
+    try:
+        frame = pq.read_table(path).to_pandas()
+    except (pa.ArrowException, OSError) as error:
+        raise AggregateError(f"{path} could not be read ({type(error).__name__}); it may be cut short",
+                             location=here, hint="write the aggregate again with `storybook aggregate`") from None
+    if frame["n"].lt(1).any() or int(frame["n"].sum()) != info.rows:
+        raise AggregateError(f"{path} says it holds {info.rows:,} rows but its cells add up to "
+                             f"{int(frame['n'].sum()):,}", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
+    if len(frame) and (frame["score_bin"].min() < 0 or frame["score_bin"].max() >= info.bins):
+        raise AggregateError(f"{path} has score bins outside 0 to {info.bins - 1}", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
+    return frame, info
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _have(count: int) -> str:
+    return "has" if count == 1 else "have"
