@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from storybook.aggregate.format import AggregateInfo
 from storybook.errors import AggregateError, Location, StoryError
 
 
-def _info(**changes: object) -> AggregateInfo:
+def _info(**changes: Any) -> AggregateInfo:
     info = AggregateInfo(kind="scored", task="binary", rows=10, bins=4, exact=False,
                          bin_edges=fmt.equal_width_edges(4), label_column="y", score_column="p",
                          positive_value="1", slices=("site",), replicates=3, seed=7, engine="test",
