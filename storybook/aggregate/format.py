@@ -14,7 +14,8 @@ Kind ``scored`` (schema version 1), columns:
 - ``rep_0`` ... ``rep_{B-1}`` int32: the cell's Poisson bootstrap replicate counts (:func:`draw_replicates`).
 
 Bins: K equal-width bins over [0, 1], ``score_bin = least(floor(score * K), K - 1)``, bin j covering
-[j/K, (j+1)/K) (the last includes 1), so a threshold at an edge j/K is exact: flagged <=> bin >= j. When the
+[j/K, (j+1)/K) (the last includes 1), so a threshold at an edge j/K is exact: flagged <=> bin >= j (the SQL
+corrects floor(score * K) where floating point puts a score at an edge one bin low, e.g. 0.57 * 100). When the
 whole set has at most K distinct scores the aggregate is *exact*: the bins are the sorted distinct scores and
 ``score_bin`` is a score's index among them, so every threshold at one of those scores is exact.
 
@@ -193,6 +194,15 @@ def _score_expr(score_column: str, dialect: Dialect) -> str:
     return f"CAST({quote_identifier(score_column, dialect)} AS DOUBLE)"
 
 
+def _bin_sql(score: str, bins: int) -> str:
+    """The bin j with j/K <= score < (j+1)/K, the edges being the doubles j/K (as Python's ``j / K`` gives them):
+    floor(score * K) corrected by one where rounding put it across an edge (0.57 * 100 is 56.99999999999999), so
+    that "score >= j/K" and "bin >= j" always agree."""
+    floor = f"FLOOR({score} * {bins})"
+    return (f"(CAST({floor} AS INTEGER) + CASE WHEN ({floor} + 1) / {bins} <= {score} THEN 1 "
+            f"WHEN {floor} / {bins} > {score} THEN -1 ELSE 0 END)")
+
+
 def distinct_count_sql(relation: str, column: str, limit: int, dialect: Dialect, *, as_text: bool = False) -> str:
     """How many distinct values ``column`` holds, counting at most ``limit`` (the engine stops early)."""
     value = quote_identifier(column, dialect)
@@ -225,7 +235,7 @@ def grouping_sql(relation: str, *, label_column: str, score_column: str, positiv
     if exact:
         bin_expr, bin_name = f"CASE WHEN {bad} THEN NULL ELSE {score} END", "score_key"
     else:
-        bin_expr = f"CASE WHEN {bad} THEN -1 ELSE LEAST(CAST(FLOOR({score} * {bins}) AS INTEGER), {bins - 1}) END"
+        bin_expr = f"CASE WHEN {bad} THEN -1 ELSE LEAST({_bin_sql(score, bins)}, {bins - 1}) END"
         bin_name = "score_bin"
     keys = [(f"CAST({quote_identifier(s, dialect)} AS STRING)", quote_identifier(s, dialect)) for s in slices]
     keys += [(label_expr, "label"), (bin_expr, bin_name)]
