@@ -65,6 +65,7 @@ LAYERS: dict[str, int] = {
     "example_files": 7,
     "example_project": 7,  # data only: the example's storybook.yaml and stories, shipped in the wheel
     "logging_api": 7,
+    "logging_production": 7,
     "commands": 7,
 }
 LAYER_NAMES = {0: "leaf", 1: "sources", 2: "resolve", 3: "analyse", 4: "render", 5: "publish", 6: "review",
