@@ -7,9 +7,28 @@ small Python API below to log what a story reads (see :mod:`storybook.logging_ap
     storybook.log_scored_set(scored, task="binary", label="label", score="score", slices=["site"])
     storybook.log_production_series("production_mean_score", daily_means, start=first_day)
     storybook.log_production_scores(week_scores, window="2026-11-02")   # labels= later, when they are known
+
+A scored set too large for one process is aggregated where it lives (:mod:`storybook.commands.aggregate`)::
+
+    made = storybook.aggregate_scored_set("scored/*.parquet", "aggregate.parquet", label="y", score="p")
+    storybook.log_aggregate(made.path)
 """
 
+from storybook.commands.aggregate import Aggregated, LoggedAggregate, aggregate_scored_set, log_aggregate
 from storybook.logging_api import LoggedScoredSet, log_production_series, log_scored_set
 from storybook.logging_production import LoggedWindow, log_production_scores
+from storybook.logging_windows import LoggedWindows, log_production_windows
 
-__all__ = ["LoggedScoredSet", "LoggedWindow", "log_production_scores", "log_production_series", "log_scored_set"]
+__all__ = [
+    "Aggregated",
+    "LoggedAggregate",
+    "LoggedScoredSet",
+    "LoggedWindow",
+    "LoggedWindows",
+    "aggregate_scored_set",
+    "log_aggregate",
+    "log_production_scores",
+    "log_production_series",
+    "log_production_windows",
+    "log_scored_set",
+]

@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "example_project": 7,  # data only: the example's storybook.yaml and stories, shipped in the wheel
     "logging_api": 7,
     "logging_production": 7,
+    "logging_windows": 7,  # log_production_windows: an aggregate of production scores to a run (issue 22)
     "commands": 7,
 }
 LAYER_NAMES = {0: "leaf", 1: "sources", 2: "resolve", 3: "analyse", 4: "render", 5: "publish", 6: "review",
