@@ -37,6 +37,7 @@ __all__ = [
     "SimulatedCounts",
     "ThresholdInsideBin",
     "WindowBins",
+    "expected_class_confusion",
     "expected_confusion",
     "flagged_bins",
     "simulated_counts",
@@ -179,3 +180,19 @@ def simulated_figure(values: npt.ArrayLike, level: float = 0.95) -> tuple[float,
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(known, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def expected_class_confusion(probabilities: npt.ArrayLike, called: npt.ArrayLike) -> Floats:
+    """A multiclass model's expected confusion counts from its class probabilities (rows add up to 1): entry
+    [i, j] is the expected number of cases of true class i that the model calls j, the sum of the chance of class
+    i over the cases it calls j (k x k, classes in the probabilities' column order)."""
+    chances = np.asarray(probabilities, dtype=np.float64)
+    calls = np.asarray(called, dtype=np.int64)
+    if chances.ndim != 2 or calls.shape != (chances.shape[0],):
+        raise ValueError("probabilities must be n x k and called one class index per row")
+    k = chances.shape[1]
+    if calls.size and (calls.min() < 0 or calls.max() >= k):
+        raise ValueError(f"called classes must be indexes 0 to {k - 1}")
+    one_hot = np.zeros((calls.size, k), dtype=np.float64)
+    one_hot[np.arange(calls.size), calls] = 1.0
+    return np.asarray(chances.T @ one_hot, dtype=np.float64)
