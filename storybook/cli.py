@@ -290,6 +290,51 @@ def new(
     out.print(f"next: write the {marks} marked places, then storybook check and storybook build", markup=False)
 
 
+@app.command()
+def aggregate(
+    source: Annotated[str, typer.Argument(help="The scored set: a Parquet or CSV file, or a glob of them "
+                                          "(quote it: 'scored/*.parquet').")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The aggregate to write (a .parquet file).")],
+    label: Annotated[str, typer.Option("--label", help="The column of true outcomes (two values).")],
+    score: Annotated[str, typer.Option("--score", help="The column of the model's chances, 0 to 1.")],
+    positive: Annotated[str, typer.Option("--positive", help="The label value that counts as positive, as the "
+                                          "column spells it.")] = "1",
+    slices: Annotated[list[str] | None, typer.Option("--slice", help="A column to count separately by (repeat "
+                                                      "for several; at most 1,000 values each).")] = None,
+    bins: Annotated[int, typer.Option("--bins", help="Score bins over 0 to 1 (the scores themselves when there "
+                                      "are fewer different ones).")] = 1000,
+    replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates for the figures' "
+                                            "ranges.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the replicates.")] = 0,
+    engine: Annotated[str, typer.Option("--engine", help="What aggregates the rows.")] = "duckdb",
+    memory_limit: Annotated[str, typer.Option("--memory-limit", help="The most memory the engine may use; the "
+                                              "rest spills to disk beside --out.")] = "1GB",
+    log_to_run: Annotated[str | None, typer.Option("--log-to-run", help="Log the aggregate to this MLflow run "
+                                                   "(read from MLFLOW_TRACKING_URI or --tracking-uri).")] = None,
+    artifact_path: Annotated[str, typer.Option("--artifact-path", help="Where in the run's artifacts.")]
+    = "evaluation/aggregate.parquet",
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="The MLflow tracking URI for "
+                                                     "--log-to-run.")] = None,
+) -> None:
+    """Aggregate a binary scored set of any size into a small file of counts per slice, label and score bin,
+    with bootstrap replicates, that a story reads instead of the rows; optionally log it to an MLflow run."""
+    from storybook.commands.aggregate import aggregate_scored_set, log_aggregate, summary
+
+    with _exit_codes():
+        made = aggregate_scored_set(source, out_file, label=label, score=score, positive=positive,
+                                    slices=slices or [], bins=bins, replicates=replicates, seed=seed, engine=engine,
+                                    memory_limit=memory_limit)
+        for line in summary(made):
+            out.print(for_terminal(line), markup=False)
+        if log_to_run is not None:
+            if tracking_uri is not None:
+                import mlflow
+
+                mlflow.set_tracking_uri(tracking_uri)
+            logged = log_aggregate(made.path, run_id=log_to_run, artifact_path=artifact_path)
+            out.print(for_terminal(f"logged it to run {logged.run_id} as {logged.artifact_path}"), markup=False)
+
+
 StoryOption = Annotated[list[str] | None, typer.Option("--story", "-s", help="Only this story (repeat for "
                                                        "several).")]
 

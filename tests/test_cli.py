@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from storybook.cli import app
 
-COMMANDS = ("build", "example", "init", "new", "pin", "promote", "check", "sign", "diff", "review", "schema",
-            "serve")
+COMMANDS = ("build", "example", "init", "new", "aggregate", "pin", "promote", "check", "sign", "diff", "review",
+            "schema", "serve")
 
 
 def test_the_help_lists_every_command() -> None:

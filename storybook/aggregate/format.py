@@ -168,7 +168,8 @@ def is_exact_threshold(info: AggregateInfo, threshold: float) -> bool:
     if info.exact:
         return True  # between two distinct scores, every threshold flags the same rows
     scaled = threshold * info.bins
-    return abs(scaled - round(scaled)) < 1e-9
+    # an edge j/K with j < K: the last bin holds scores of exactly 1 too, so a threshold of 1 is not exact
+    return abs(scaled - round(scaled)) < 1e-9 and 0 <= round(scaled) < info.bins
 
 
 # --- the SQL both engines run ---------------------------------------------------------------------------------

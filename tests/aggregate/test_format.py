@@ -81,6 +81,7 @@ def test_thresholds_at_bin_edges_are_exact_and_others_are_not() -> None:
     assert fmt.is_exact_threshold(info, 0.3) and not fmt.is_exact_threshold(info, 0.3004)
     assert fmt.bin_of_threshold(info, 0.3004) == 301
     assert fmt.bin_of_threshold(info, 0.0) == 0 and fmt.bin_of_threshold(info, 1.0) == 1000
+    assert fmt.is_exact_threshold(info, 0.999) and not fmt.is_exact_threshold(info, 1.0)  # the last bin holds 1
 
 
 @pytest.mark.parametrize(("column", "value", "said"), [

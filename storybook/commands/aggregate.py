@@ -1,0 +1,143 @@
+"""``storybook aggregate SOURCE --out FILE.parquet``, and the same from Python: aggregate a scored set of any size
+into a small file of counts per slice x label x score bin (:mod:`storybook.aggregate.format`), and log it to an
+MLflow run.
+
+    import mlflow
+    import storybook
+
+    made = storybook.aggregate_scored_set("scored/*.parquet", "aggregate.parquet", label="clicked",
+                                          score="p_click", slices=["country"])
+    with mlflow.start_run():
+        storybook.log_aggregate(made.path)        # as evaluation/aggregate.parquet
+
+(The function is ``aggregate_scored_set``, not ``aggregate``: ``storybook.aggregate`` is the package that holds
+the format and the engines.)
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from storybook.aggregate import format as fmt
+from storybook.errors import ConfigError, LoggingError, TrackingError
+from storybook.logging_api import _caller, _run_id
+
+__all__ = ["AGGREGATE_TAG_PREFIX", "Aggregated", "LoggedAggregate", "aggregate_scored_set", "log_aggregate",
+           "summary"]
+
+AGGREGATE_TAG_PREFIX = "storybook.aggregate."
+ENGINES = ("duckdb",)
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    """What :func:`aggregate_scored_set` wrote: the file, its metadata, its number of cells and how long it took."""
+
+    path: Path
+    info: fmt.AggregateInfo
+    cells: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LoggedAggregate:
+    """What :func:`log_aggregate` logged: on which run, where, and how many rows the aggregate stands for."""
+
+    run_id: str
+    artifact_path: str
+    rows: int
+
+
+def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str, score: str, positive: str = "1",
+                         slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+                         replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0, engine: str = "duckdb",
+                         memory_limit: str = "1GB", threads: int | None = None) -> Aggregated:
+    """Aggregate the binary scored set in ``source`` (Parquet or CSV files: a path or a glob) into ``out`` (a
+    ``.parquet`` file, written whole or not at all) with the DuckDB engine, in bounded memory.
+
+    ``label`` and ``score`` name the columns (the true outcome, two values; the model's chance, 0 to 1);
+    ``positive`` is the label value that counts as positive, as the column spells it. See
+    :func:`storybook.aggregate.duckdb_engine.aggregate_with_duckdb` for the rest. Raises
+    :class:`~storybook.errors.AggregateError` (nothing written) when the set cannot be aggregated.
+    """
+    from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
+
+    where = _caller()
+    target = Path(out)
+    if target.suffix.lower() != ".parquet":
+        raise ConfigError(f"the aggregate is a Parquet file: {target} should end in .parquet", location=where,
+                          hint="e.g. --out aggregate.parquet")
+    if engine not in ENGINES:
+        raise ConfigError(f"engine {engine!r} is not one storybook runs here; it runs {', '.join(ENGINES)}",
+                          location=where, hint="on Spark, call storybook.aggregate.spark_engine from your "
+                                               "cluster (docs/scale.md)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=".storybook-aggregate-", dir=target.parent) as spill:
+        cells, info = aggregate_with_duckdb(source, label_column=label, score_column=score, positive_value=positive,
+                                            slices=slices, bins=bins, replicates=replicates, seed=seed,
+                                            memory_limit=memory_limit, threads=threads,
+                                            temp_directory=Path(spill), where=where)
+        fmt.write_aggregate(cells, info, target)
+    return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
+
+
+def log_aggregate(path: str | Path, *, run_id: str | None = None,
+                  artifact_path: str = "evaluation/aggregate.parquet") -> LoggedAggregate:
+    """Log the aggregate at ``path`` as an artifact of the active MLflow run (or of ``run_id``), at
+    ``artifact_path``, after checking it is an aggregate storybook can read (nothing is logged otherwise). Its
+    columns' roles are recorded in a run tag ``storybook.aggregate.<artifact path>`` (JSON)."""
+    where = _caller()
+    source = Path(path)
+    artifact = Path(artifact_path) if isinstance(artifact_path, str) else None
+    if artifact is None or artifact.is_absolute() or ".." in artifact.parts or artifact.suffix != ".parquet":
+        raise LoggingError(f"artifact_path must be a relative path ending in .parquet, not {artifact_path!r}",
+                           location=where, hint="e.g. evaluation/aggregate.parquet (the story's evaluation.artifact)")
+    info = fmt.read_info(source, where=where)
+    target = _run_id(where, run_id, "log_aggregate")
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    described = {"kind": info.kind, "task": info.task, "label": info.label_column, "score": info.score_column,
+                 "positive_value": info.positive_value, "slices": list(info.slices), "rows": info.rows,
+                 "bins": info.bins, "exact": info.exact, "replicates": info.replicates}
+    try:
+        with tempfile.TemporaryDirectory(prefix="storybook-aggregate-") as folder:
+            staged = Path(folder) / artifact.name
+            shutil.copyfile(source, staged)
+            parent = artifact.parent.as_posix()
+            client.log_artifact(target, str(staged), artifact_path=None if parent == "." else parent)
+        client.set_tag(target, AGGREGATE_TAG_PREFIX + artifact_path, json.dumps(described))
+    except MlflowException as error:
+        said = "".join(ch for ch in str(error).splitlines()[0] if ch.isprintable())[:200] if str(error) else ""
+        raise TrackingError(f"MLflow could not log the aggregate to run {target}: {said}", location=where,
+                            hint="check the run id and the tracking URI (MLFLOW_TRACKING_URI)") from None
+    return LoggedAggregate(run_id=target, artifact_path=artifact_path, rows=info.rows)
+
+
+def summary(made: Aggregated) -> list[str]:
+    """What the command prints, in plain words: rows read, cells written, what the bins mean, how long it took."""
+    info = made.info
+    lines = [f"read {info.rows:,} rows of {info.source} and wrote {made.cells:,} cells to {made.path.name} in "
+             f"{made.seconds:.1f} seconds"]
+    if info.exact:
+        lines.append(f"the set has {info.bins:,} different scores, each kept exactly: every threshold at one of "
+                     "them gives the same counts as the full set")
+    else:
+        width = 1 / info.bins
+        lines.append(f"scores are grouped into {info.bins:,} bins {width:g} wide: thresholds at multiples of "
+                     f"{width:g} give the same counts as the full set; a threshold between two of them is known "
+                     f"to within {width:g}")
+    if info.slices:
+        lines.append(f"counted separately for each value of {', '.join(info.slices)}")
+    if info.replicates:
+        lines.append(f"{info.replicates:,} bootstrap replicates (seed {info.seed}) give the ranges of the figures "
+                     "made of counts")
+    return lines
