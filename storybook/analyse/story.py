@@ -24,6 +24,7 @@ from storybook.analyse.multiclass import MulticlassStory, analyse_multiclass
 from storybook.analyse.regression import RegressionPerformance, analyse_regression
 from storybook.analyse.regression_cost import RegressionCost, analyse_regression_cost
 from storybook.analyse.trust_story import TrustReport, analyse_trust
+from storybook.analyse.weak_groups_story import WeakGroups, analyse_weak_groups
 from storybook.errors import SourceError
 from storybook.resolve.resolved import ResolvedStory, compared_task_set, story_task_set
 from storybook.resolve.scored import ScoredSet
@@ -50,6 +51,7 @@ class StoryAnalysis:
     multiclass: MulticlassStory | None = None  # a multiclass story's performance and cost of error
     regression: RegressionPerformance | None = None  # a regression story's performance section
     regression_cost: RegressionCost | None = None  # a regression story's cost of error
+    weak_groups: WeakGroups | None = None  # groups nobody asked about (story.yaml scan:)
 
 
 def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
@@ -72,10 +74,11 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         elif card.overall is not None:
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
+    weak_groups = analyse_weak_groups(story, task_set)
     trust = None
     if config.trust is not None:
         trust = analyse_trust(config, resolved, card, task_set, comparison=comparison, compared_set=compared_set,
-                              in_use=in_use_alias(config, project))
+                              in_use=in_use_alias(config, project), weak_groups=weak_groups)
     regression, regression_cost = _regression(story, task_set, card)
     multiclass = (analyse_multiclass(story, task_set, card.words, card.rules)
                   if isinstance(task_set, MulticlassSet) else None)
@@ -98,7 +101,8 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                                   comparison=comparison, in_use=in_use_alias(config, project))
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history,
-                         regression=regression, regression_cost=regression_cost, multiclass=multiclass)
+                         regression=regression, regression_cost=regression_cost, multiclass=multiclass,
+                         weak_groups=weak_groups)
 
 
 def _slice_figures(card: ModelCard, regression: RegressionPerformance | None, multiclass: MulticlassStory | None,

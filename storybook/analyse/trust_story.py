@@ -45,6 +45,8 @@ from storybook.analyse.trust_checks.task_model import (
     check_top_label_calibration,
     top_label_curve,
 )
+from storybook.analyse.trust_checks.weak_groups import check_weak_groups
+from storybook.analyse.weak_groups_story import WeakGroups
 from storybook.metrics.kinds import INTERVAL_KINDS, kind_info
 from storybook.resolve.resolved import ResolvedStory, Series
 from storybook.resolve.scored import AnyScoredSet, ScoredSet
@@ -88,7 +90,7 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 # The checks a multiclass or regression story can have (a binary story can have every check): no outcome balance
 # or outcome rates per group (a yes/no label's), no gaps between groups yet; calibration only with chances
 # (multiclass) or prediction intervals (regression: their coverage against their stated level).
-_TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift")
+_TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift", "data.weak_groups")
 _SYSTEM = tuple(check for check in CHECK_TITLES if check.startswith("system."))
 TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression": {"model": ("model.held_out", "model.fold_stability", "model.previous_version"),
@@ -103,7 +105,7 @@ TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
 
 def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: AnyScoredSet | None, *,
                   comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS,
-                  compared_set: AnyScoredSet | None = None) -> TrustReport:
+                  compared_set: AnyScoredSet | None = None, weak_groups: WeakGroups | None = None) -> TrustReport:
     """The story's trust report. ``scored`` and ``compared_set`` are the story's and the compared version's
     checked scored sets for its task (storybook.resolve.scored), built once by the composer; ``comparison``
     names the two versions and which is in use (by default with the alias ``in_use``); ``in_use`` is the alias
@@ -209,6 +211,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                     source=f"{spec.data.training_artifact} and {spec.data.production_artifact} "
                                     f"of run {run.run_id}",
                                     labels=config.drivers.names if config.drivers is not None else None))
+
+    if weak_groups is not None:  # the scan for weak groups (story.yaml scan:)
+        evidence.append(check_weak_groups(weak_groups, unit=words.unit, source=evaluation_source))
 
     # System
     guarded = []

@@ -41,6 +41,7 @@ from storybook.analyse.plain import (
 from storybook.analyse.regression import RegressionPerformance
 from storybook.analyse.story import StoryAnalysis
 from storybook.analyse.trust_words import VERDICTS, trust_wording
+from storybook.analyse.weak_groups_words import weak_groups_wording
 from storybook.errors import Location
 from storybook.render.charts import (
     Chart,
@@ -342,6 +343,9 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
+        # The scan for weak groups in words (templates/_weak_groups.html).
+        "weak_groups_words": (weak_groups_wording(analysis.weak_groups, card.words, card.rules)
+                              if analysis.weak_groups is not None else None),
         "drivers_words": drivers_wording(analysis.drivers, card.words) if analysis.drivers is not None else None,
         "history_words": history_wording(analysis.history) if analysis.history is not None else None,
         "resolved": resolved,
@@ -385,6 +389,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
+                "weak-groups": analysis.weak_groups,
                 "cost-of-error": analysis.cost or analysis.regression_cost
                 or (analysis.multiclass is not None and analysis.multiclass.cost), "trust": analysis.trust,
                 "claims": analysis.claims}

@@ -31,6 +31,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     figure-mismatch   error     a logged figure the evaluation set does not reproduce (another class, threshold or
                                 data set), on the metric's line in story.yaml
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
+    weak-groups       warning   a group the scan for weak groups found (scan: in story.yaml) that the story does
+                                not acknowledge
     decision-grounds  error     a ground of the decision held when the story was last signed (or, with --online,
                                 in the pinned snapshot) and no longer does; other changes of a ground: warning
 """
@@ -52,6 +54,7 @@ from storybook.review.checks.outcomes import (
     decision_since_signed,
     figure_mismatches,
     signoffs,
+    weak_groups_undiscussed,
 )
 from storybook.review.checks.output import escape_github_data, escape_github_property, format_github, format_json
 from storybook.review.checks.page import built_page_readability, render_page
@@ -195,6 +198,7 @@ def _check_story(found: Collector, project: Project, report: CheckReport, story:
     if analysis is not None:
         claim_findings(found, story, analysis.claims, "the pinned snapshot" if pinned is not None else "MLflow")
         figure_mismatches(found, story, analysis)
+        weak_groups_undiscussed(found, story, analysis)
         if analysis.decision is not None:
             decision_since_signed(found, story, analysis.decision)
     if online and pinned is not None and fresh is not None and (story.config.claims or story.config.decision):

@@ -60,6 +60,8 @@ SECTIONS: tuple[Section, ...] = (
     # "class-calls": a multiclass story's calls per true class, as natural frequencies.
     Section("quantitative-analyses", "Quantitative analyses", markdown="card",
             charts=("slices", "series", "error-histogram", "residuals", "class-calls")),
+    # Storybook's scan of the columns the story does not slice by (story.yaml scan:, analyse/weak_groups.py).
+    Section("weak-groups", "Groups storybook found without being asked"),
     Section("drivers", "What drives the predictions", charts=("drivers",)),
     Section("history", "The model's history", charts=("timeline",)),
     # "icons": the icon array of the threshold in use; "cost-curve": the cost of every threshold;

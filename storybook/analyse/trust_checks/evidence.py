@@ -26,6 +26,7 @@ CHECK_TITLES: dict[str, str] = {
     "data.duplicates": "evaluation rows that also appear in training",
     "data.small_slices": "groups large enough to judge",
     "data.shift": "shift between training data and production inputs",
+    "data.weak_groups": "groups nobody asked about (the scan for weak groups)",
     "data.leaks": "inputs that give the answer away (possible leaks)",
     "data.contradictions": "identical inputs with different outcomes",
     "data.empty_columns": "columns that are constant or almost always missing",

@@ -78,6 +78,25 @@ def claim_findings(found: Collector, story: StorySource, claims: tuple[ClaimResu
                       f"{claim.evidence}", "widen its period or point it at data that covers it")
 
 
+def weak_groups_undiscussed(found: Collector, story: StorySource, analysis: StoryAnalysis) -> None:
+    """A group the scan found and the page shows, which the story's authors have not acknowledged, warns on the
+    line of ``scan:`` in story.yaml (a scan that could not run warns too: the page says so)."""
+    report = analysis.weak_groups
+    if report is None:
+        return
+    where = story.yaml.location(("scan",))
+    if report.result is None:
+        found.add("warning", where, "weak-groups", f"the scan for weak groups could not run: {report.not_run}",
+                  "remove scan: from story.yaml, or point evaluation: at a scored set with one row per case")
+        return
+    for finding in report.unacknowledged:
+        found.add("warning", where, "weak-groups",
+                  f"storybook found the group {finding.name!r} clearly worse off than the rest "
+                  f"({finding.cases:,} of {finding.total:,} cases), and the story does not discuss it",
+                  f"look at it; then add under scan.acknowledged: - group: {finding.name!r} with a reason "
+                  "(or slice by its column)")
+
+
 def decision_since_signed(found: Collector, story: StorySource, brief: DecisionBrief) -> None:
     """Grounds whose outcome changed since the latest sign-off that recorded them."""
     from storybook.review.signoff import signoff_status

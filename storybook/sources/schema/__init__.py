@@ -81,6 +81,10 @@ from storybook.sources.schema.story import (
     SignoffPolicy,
     StoryConfig,
 )
+from storybook.sources.schema.scan import (
+    AcknowledgedGroup,
+    ScanSpec,
+)
 from storybook.sources.schema.trust import (
     AttestationSpec,
     Guardrail,
@@ -90,6 +94,7 @@ from storybook.sources.schema.trust import (
 )
 
 __all__ = [
+    "AcknowledgedGroup",
     "DEFAULT_IN_USE_ALIAS",
     "GROUND_KINDS",
     "METRIC_KINDS",
@@ -135,6 +140,7 @@ __all__ = [
     "Readability",
     "SeriesSpec",
     "ShortText",
+    "ScanSpec",
     "SignoffPolicy",
     "SliceGapGround",
     "SliceSpec",

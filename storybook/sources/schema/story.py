@@ -32,6 +32,7 @@ from storybook.sources.schema.decision import (
 )
 from storybook.sources.schema.evaluation import EvaluationSpec, IntendedUse, MetricSpec, ModelRef, SeriesSpec, SliceSpec
 from storybook.sources.schema.project import Glossary, Versions
+from storybook.sources.schema.scan import ScanSpec
 from storybook.sources.schema.task_fit import check_decision_fits, check_trust_fits
 from storybook.sources.schema.trust import TrustSpec
 
@@ -119,6 +120,7 @@ class StoryConfig(StrictModel):
     decision: DecisionSpec | None = None
     drivers: DriversSpec | None = None
     history: HistorySpec | None = None
+    scan: ScanSpec | None = Field(default=None, description="look for weak groups nobody asked about (docs/scan.md)")
     versions: Versions | None = None
 
     @model_validator(mode="after")
@@ -136,6 +138,13 @@ class StoryConfig(StrictModel):
                 if key not in keys:
                     raise KeyedValueError(f"history metric {key!r} is not one of the story's metrics",
                                           ("history", "metrics", index))
+        return self
+
+    @model_validator(mode="after")
+    def _scan_needs_rows(self) -> StoryConfig:
+        if self.scan is not None and (self.evaluation is None or self.evaluation.artifact is None):
+            raise KeyedValueError("the scan for weak groups reads the scored evaluation set row by row: it needs an "
+                                  "evaluation: section with an artifact (not only counts or an aggregate)", ("scan",))
         return self
 
     @model_validator(mode="after")
