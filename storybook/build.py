@@ -68,6 +68,7 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     # cache) stops at the first stage that can tell: a pinned one before it is even parsed.
     stories, project = load_sources(plan, previous.take, shown)
     resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown)
+    report.fresh = [story.slug for story in stories if story.fresh]
 
     use_svg_cache(plan.svg_cache)
     env = page_environment(plan.templates_dir)

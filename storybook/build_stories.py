@@ -29,7 +29,8 @@ from storybook.render.cache import (
     story_key,
 )
 from storybook.render.pages import RenderedStory
-from storybook.resolve.source import ProjectSource, is_pinned
+from storybook.resolve.freshness import Freshness, FreshStory
+from storybook.resolve.source import ProjectSource, cache_dir, is_pinned
 from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
 from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, render_one
 
@@ -57,6 +58,7 @@ class BuildReport:
     cache: CacheStats | None = None  # None: built with the cache off
     carried: list[str] = field(default_factory=list)  # not asked for (--story): kept from the previous site
     workers: int = 0  # worker processes used (0: everything ran in the building process)
+    fresh: list[str] = field(default_factory=list)  # live stories taken back unchanged, without reading MLflow
 
     @property
     def ok(self) -> bool:
@@ -122,6 +124,7 @@ class StoryRun:
     error: StorybookError | None = None
     task: RenderTask | None = None  # set when it is analysed and rendered by this build
     kept: list[str] | None = None  # files carried over from the previous site, unchanged
+    fresh: bool = False  # a live story taken back from the last build: nothing it was read from changed
 
 
 # Carries a story's files over from the previous site when they are what this build would make; True if it did
@@ -159,7 +162,15 @@ def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: Build
     story is resolved here (MLflow is opened only if one needs it) and may then be found in a cache; a pinned
     story is read from its snapshot where it renders."""
     parsed_now = [story.source for story in stories if story.source is not None]
-    sources.prefetch(parsed_now)
+    live = [s for s in parsed_now if isinstance(s, StorySource) and not is_pinned(s.directory)]
+    # A live story read from a local sqlite store whose inputs have not changed is taken back from the last
+    # build without opening MLflow (storybook.resolve.freshness); only the others are read.
+    fresh = Freshness(plan.root, plan.config) if plan.cache and live and not sources.offline else None
+    found: dict[str, FreshStory] = {}
+    if fresh is not None:
+        fresh.start()
+        found = {source.slug: hit for source in live if (hit := fresh.probe(source)) is not None}
+    sources.prefetch([source for source in parsed_now if source.slug not in found])
     for story in stories:
         source = story.source
         if source is None:
@@ -170,21 +181,45 @@ def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: Build
             if plan.cache and story.key is None:
                 story.key = story_key(plan.fingerprint, plan.root, source.directory)
             story.task = _task(plan, source, None)
-        else:
-            try:
-                resolved = sources.resolve(source)
-            except (StoryError, TrackingError) as error:
-                story.error = error
-            except Exception as error:  # one story's surprise never ends the build
-                story.error = UnexpectedError.from_exception(error, doing="reading this story's data from MLflow",
-                                                             location=Location(source.story_file))
-            else:
-                if plan.cache:
-                    story.key = story_key(plan.fingerprint, plan.root, source.directory,
-                                          resolved_fingerprint(resolved))
-                if not (keep_previous(story) or _take_cached(story, plan.pages)):
-                    story.task = _task(plan, source, resolved)
+        elif not (story.slug in found and _take_fresh(story, found[story.slug], plan, keep_previous)):
+            _resolve_live(story, source, sources, plan, keep_previous, fresh)
         shown.advance("resolved")
+
+
+def _take_fresh(story: StoryRun, hit: FreshStory, plan: BuildPlan, keep_previous: KeepPrevious) -> bool:
+    """The story as the last build resolved it: its page from a cache, or its task with the kept figures; False
+    when the entry does not decode (the story is then resolved from MLflow)."""
+    story.key = story_key(plan.fingerprint, plan.root, story.directory, hit.fingerprint)
+    if not (keep_previous(story) or _take_cached(story, plan.pages)):
+        resolved = hit.resolved()
+        if resolved is None:
+            return False
+        assert isinstance(story.source, StorySource)
+        story.task = _task(plan, story.source, resolved)
+    story.fresh = True
+    return True
+
+
+def _resolve_live(story: StoryRun, source: StorySource, sources: ProjectSource, plan: BuildPlan,
+                  keep_previous: KeepPrevious, fresh: Freshness | None) -> None:
+    """Resolve the story from MLflow; keep it for the freshness probe; then find its page in a cache, or give
+    it the task of analysing and rendering it."""
+    try:
+        resolved, reads = sources.resolve_live(source)
+    except (StoryError, TrackingError) as error:
+        story.error = error
+        return
+    except Exception as error:  # one story's surprise never ends the build
+        story.error = UnexpectedError.from_exception(error, doing="reading this story's data from MLflow",
+                                                     location=Location(source.story_file))
+        return
+    if plan.cache:
+        fingerprint = resolved_fingerprint(resolved)
+        story.key = story_key(plan.fingerprint, plan.root, source.directory, fingerprint)
+        if fresh is not None:
+            fresh.keep(source, resolved, fingerprint, reads, downloads=cache_dir(plan.root) / "artifacts")
+    if not (keep_previous(story) or _take_cached(story, plan.pages)):
+        story.task = _task(plan, source, resolved)
 
 
 def render_stories(stories: list[StoryRun], env: Environment, pool: Workers, jobs: int, pages: PageCache,

@@ -52,6 +52,9 @@ class ArtifactFiles:
         self._failures: dict[tuple[str, str], Exception] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # When a list: every local file :meth:`path` gives is added to it (what one story read, for the freshness
+        # probe: storybook.resolve.freshness).
+        self.noted: list[Path] | None = None
 
     def prefetch(self, needed: list[tuple[str, str]]) -> None:
         """Fetch each (run id, path) once, a few at a time; failures are kept for :meth:`path` to raise."""
@@ -70,6 +73,12 @@ class ArtifactFiles:
 
     def path(self, run_id: str, artifact: str, location: Location | None) -> Path:
         """The artifact as a local file (see the module docstring); located errors when it cannot be had."""
+        found = self._path(run_id, artifact, location)
+        if self.noted is not None:
+            self.noted.append(found)
+        return found
+
+    def _path(self, run_id: str, artifact: str, location: Location | None) -> Path:
         pure = PurePosixPath(artifact)
         if pure.is_absolute() or ".." in pure.parts or not pure.parts:
             raise SourceError(f"artifact path {artifact!r} must be relative to the run, without '..'",

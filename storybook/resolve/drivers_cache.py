@@ -31,7 +31,7 @@ import pandas as pd
 
 from storybook.files import write_atomically
 
-__all__ = ["DROPS_FORMAT", "CachedDrops", "drops_key", "model_digest", "read_drops", "write_drops"]
+__all__ = ["DROPS_FORMAT", "CachedDrops", "drops_key", "model_digest", "model_folder", "read_drops", "write_drops"]
 
 DROPS_FORMAT = 1
 _CODE = (Path(__file__).resolve().parent / "drivers.py", Path(__file__).resolve().parent.parent / "metrics"
@@ -57,6 +57,12 @@ def _version() -> str:
         return version("storybook-ml")
     except PackageNotFoundError:  # pragma: no cover - a source tree that was never installed
         return "unknown"
+
+
+def model_folder(cache_dir: Path, shown_uri: str, uri: str) -> Path:
+    """Where the model ``uri`` (``models:/<name>/<version>`` or ``runs:/<run>/<path>``) of the store at
+    ``shown_uri`` is downloaded in the project's cache, once (storybook.resolve.drivers)."""
+    return cache_dir / "models" / hashlib.sha256(json.dumps([shown_uri, uri]).encode()).hexdigest()[:24]
 
 
 def model_digest(folder: Path) -> str:

@@ -89,6 +89,25 @@ class ProjectSource:
             return self.snapshots.resolve(story)  # without a snapshot: the located "run storybook pin" error
         return self.mlflow.resolve(story)
 
+    def resolve_live(self, story: StorySource) -> tuple[ResolvedStory, list[Path]]:
+        """The story resolved from MLflow, with the local files that resolving it read: its artifacts, and the
+        downloaded model whose permutation drops it tells (what the freshness probe watches)."""
+        from storybook.resolve.drivers_cache import model_folder
+
+        if self.offline or is_pinned(story.directory):
+            return self.resolve(story), []
+        mlflow = self.mlflow
+        noted: list[Path] = []
+        mlflow.artifacts.noted = noted
+        try:
+            resolved = mlflow.resolve(story)
+        finally:
+            mlflow.artifacts.noted = None
+        drivers = resolved.drivers
+        if drivers is not None and drivers.origin == "model":
+            noted.append(model_folder(mlflow.cache_dir, mlflow.shown_uri, drivers.provenance.key))
+        return resolved, noted
+
     def prefetch(self, stories: Iterable[StorySource | BrokenStory]) -> None:
         """Batched MLflow reads for the stories without a snapshot; none (and no mlflow import) if all have one."""
         live = [s for s in stories if isinstance(s, StorySource) and not is_pinned(s.directory)]
