@@ -50,7 +50,7 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -
     x = np.asarray(successes, dtype=np.float64)
     m = np.asarray(n, dtype=np.float64)
     safe = np.where(m > 0, m, 1.0)
-    p = x / safe
+    p = np.where(m > 0, np.clip(x / safe, 0.0, 1.0), 0.0)
     denominator = 1 + z * z / safe
     centre = (p + z * z / (2 * safe)) / denominator
     half = z * np.sqrt(p * (1 - p) / safe + z * z / (4 * safe * safe)) / denominator

@@ -1,0 +1,99 @@
+"""storybook.metrics.groups: the statistics of the scan for weak groups, against hand-worked figures (Newcombe's
+own example, a Benjamini-Hochberg table worked by hand), scipy and statsmodels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from storybook.metrics.binary import wilson_interval
+from storybook.metrics.groups import benjamini_hochberg, mean_gap, share_gap, wilson_bounds
+
+
+def test_wilson_bounds_are_binarys_wilson_interval_row_by_row() -> None:
+    successes, n = [0, 3, 10, 41, 7, 0], [10, 10, 10, 177, 0, 1]
+    low, high = wilson_bounds(successes, n)
+    for x, m, lo, hi in zip(successes, n, low, high, strict=True):
+        assert (lo, hi) == pytest.approx(wilson_interval(x, m), abs=1e-12)
+    assert (low[4], high[4]) == (0.0, 1.0)  # nothing counted: the whole range
+
+
+def test_share_gap_is_newcombes_method_10_on_his_own_example() -> None:
+    # Newcombe (1998), "Interval estimation for the difference between independent proportions", example (a):
+    # 56/70 against 48/80, a difference of 0.2; method 10 (from the two Wilson intervals): 0.0524 to 0.3339.
+    gap = share_gap([56], [70], [48], [80])
+    assert gap.difference[0] == pytest.approx(0.2)
+    assert (gap.low[0], gap.high[0]) == pytest.approx((0.0524, 0.3339), abs=5e-5)
+    # The pooled z-test by hand: p = 104/150, se = sqrt(p (1 - p) (1/70 + 1/80)), z = 0.2 / se.
+    pooled = 104 / 150
+    z = 0.2 / np.sqrt(pooled * (1 - pooled) * (1 / 70 + 1 / 80))
+    assert gap.p_value[0] == pytest.approx(2 * stats.norm.sf(z), rel=1e-12)
+    assert (gap.group_low[0], gap.group_high[0]) == pytest.approx(wilson_interval(56, 70))
+    assert (gap.rest_low[0], gap.rest_high[0]) == pytest.approx(wilson_interval(48, 80))
+
+
+def test_share_gap_matches_statsmodels_on_many_groups() -> None:
+    proportion = pytest.importorskip("statsmodels.stats.proportion")
+    rng = np.random.default_rng(4)
+    n1, n0 = rng.integers(20, 400, 40), rng.integers(20, 400, 40)
+    x1, x0 = rng.binomial(n1, 0.3), rng.binomial(n0, 0.25)
+    gap = share_gap(x1, n1, x0, n0)
+    for i in range(40):
+        low, high = proportion.confint_proportions_2indep(x1[i], n1[i], x0[i], n0[i], method="newcomb")
+        assert (gap.low[i], gap.high[i]) == pytest.approx((low, high), abs=1e-10)
+        _, p = proportion.proportions_ztest([x1[i], x0[i]], [n1[i], n0[i]])
+        assert gap.p_value[i] == pytest.approx(p, rel=1e-9)
+    with pytest.raises(ValueError, match="at least one case"):
+        share_gap([1], [0], [1], [5])
+
+
+def test_no_difference_at_all_gives_p_one() -> None:
+    gap = share_gap([0, 10], [10, 10], [0, 20], [30, 20])  # nobody missed anywhere; everybody missed everywhere
+    assert list(gap.p_value) == [1.0, 1.0]
+    assert list(gap.difference) == [0.0, 0.0]
+
+
+def test_mean_gap_is_welchs_z_by_hand() -> None:
+    group = np.array([3.0, 5.0, 4.0, 8.0, 10.0])
+    rest = np.array([1.0, 2.0, 2.0, 3.0, 1.0, 2.0, 4.0])
+    gap = mean_gap([group.sum()], [(group ** 2).sum()], [5], [rest.sum()], [(rest ** 2).sum()], [7])
+    se = np.sqrt(group.var(ddof=1) / 5 + rest.var(ddof=1) / 7)
+    assert gap.difference[0] == pytest.approx(6.0 - 15 / 7)
+    assert (gap.low[0], gap.high[0]) == pytest.approx((6.0 - 15 / 7 - 1.959963984540054 * se,
+                                                        6.0 - 15 / 7 + 1.959963984540054 * se))
+    welch = stats.ttest_ind(group, rest, equal_var=False)
+    z = (6.0 - 15 / 7) / se
+    assert z == pytest.approx(welch.statistic)  # the same statistic; read on the normal curve (large groups)
+    assert gap.p_value[0] == pytest.approx(2 * stats.norm.sf(z))
+    assert (gap.group_low[0], gap.group_high[0]) == pytest.approx(
+        (6.0 - 1.959963984540054 * group.std(ddof=1) / np.sqrt(5), 6.0 + 1.959963984540054 * group.std(ddof=1)
+         / np.sqrt(5)))
+
+
+def test_benjamini_hochberg_on_a_table_worked_by_hand() -> None:
+    # m = 10, q = 0.05: the thresholds k q / m are 0.005, 0.010, ..., 0.050. Sorted, p(1..4) = 0.001, 0.008,
+    # 0.012, 0.019 sit under 0.005, 0.010, 0.015, 0.020; p(5) = 0.030 > 0.025, p(6) = 0.032 > 0.030, and no later
+    # one is under its threshold: the four smallest pass. Adjusted p(4) = min(0.019 * 10/4, later) = 0.0475.
+    p = [0.032, 0.001, 0.3, 0.012, 0.8, 0.019, 0.03, 0.008, 0.5, 0.041]
+    passed, adjusted = benjamini_hochberg(p, 0.05)
+    assert [p[i] for i in np.flatnonzero(passed)] == [0.001, 0.012, 0.019, 0.008]
+    assert adjusted[5] == pytest.approx(0.0475)
+    assert adjusted[1] == pytest.approx(0.01)  # 0.001 * 10, below the later 0.008 * 5 = 0.04
+    assert adjusted[4] == pytest.approx(0.8)
+    assert list(benjamini_hochberg([], 0.05)[0]) == []
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        benjamini_hochberg([0.1], 0)
+
+
+def test_benjamini_hochberg_matches_scipy_and_statsmodels() -> None:
+    rng = np.random.default_rng(7)
+    p = np.concatenate([rng.uniform(size=300), rng.uniform(0, 0.002, size=20), [0.5, 0.5, 1.0]])
+    for q in (0.05, 0.1, 0.2):
+        passed, adjusted = benjamini_hochberg(p, q)
+        assert adjusted == pytest.approx(stats.false_discovery_control(p, method="bh"), rel=1e-12)
+        assert list(passed) == list(stats.false_discovery_control(p, method="bh") <= q)
+        multitest = pytest.importorskip("statsmodels.stats.multitest")
+        rejected, corrected, _, _ = multitest.multipletests(p, alpha=q, method="fdr_bh")
+        assert list(passed) == list(rejected)
+        assert adjusted == pytest.approx(corrected, rel=1e-12)
