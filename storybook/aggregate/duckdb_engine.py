@@ -83,15 +83,10 @@ def aggregate_with_duckdb(source: str | Path, *, label_column: str, score_column
                 raise AggregateError(f"the {role} column {name!r} is not in {_shown_source(source)}; its columns "
                                      f"are {shown}", location=here,
                                      hint="name the column as the file spells it (upper and lower case count)")
-        labels = _run(connection, fmt.label_values_sql(relation, label_column, "duckdb"), source, here)
-        fmt.check_label_values([None if row[0] is None else str(row[0]) for row in labels],
-                               label_column=label_column, positive_value=positive_value, where=here)
-        for name in slices:
-            sql = fmt.distinct_count_sql(relation, name, fmt.MAX_SLICE_VALUES + 1, "duckdb", as_text=True)
-            fmt.check_slice_count(name, int(_run(connection, sql, source, here)[0][0]), where=here)
-        distinct = int(_run(connection, fmt.distinct_count_sql(relation, score_column, bins + 1, "duckdb"),
-                            source, here)[0][0])
-        exact = distinct <= bins
+        exact = fmt.check_source(lambda sql: _run(connection, sql, source, here), relation,
+                                 label_column=label_column, score_column=score_column,
+                                 positive_value=positive_value, slices=slices, bins=bins, dialect="duckdb",
+                                 where=here)
         grouping = fmt.grouping_sql(relation, label_column=label_column, score_column=score_column,
                                     positive_value=positive_value, slices=slices, bins=bins, exact=exact,
                                     dialect="duckdb")

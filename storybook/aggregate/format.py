@@ -26,8 +26,8 @@ The metadata (:class:`AggregateInfo`) sits in the Parquet schema under the key `
 
 How an engine makes one (storybook.aggregate.duckdb_engine; the Spark engine does the same):
 
-1. :func:`check_label_values` on the label column's distinct values (at most 3 fetched);
-2. decide exact mode: count the distinct scores, at most K + 1 of them;
+1-2. :func:`check_source` (two labels, one the positive value; slices not too long), which also decides exact
+   mode (at most K distinct scores), in bounded memory;
 3. run :func:`grouping_sql` (ANSI SQL that DuckDB and Spark SQL both accept; the one place the GROUP BY lives);
 4. :func:`finish_cells` on the grouped rows (as a pandas DataFrame): refuses bad scores and missing labels with
    their counts, numbers the exact bins, sorts the cells, checks the bounds;
@@ -41,10 +41,10 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -70,11 +70,13 @@ __all__ = [
     "bin_of_threshold",
     "check_label_values",
     "check_slice_names",
+    "check_source",
     "distinct_count_sql",
     "draw_replicates",
     "finish_cells",
     "grouping_sql",
     "is_exact_threshold",
+    "profile_sql",
     "quote_identifier",
     "read_aggregate",
     "replicate_columns",
@@ -211,6 +213,17 @@ def distinct_count_sql(relation: str, column: str, limit: int, dialect: Dialect,
     return f"SELECT COUNT(*) AS distinct_values FROM (SELECT DISTINCT {value} AS v FROM {relation} LIMIT {limit}) d"
 
 
+def profile_sql(relation: str, *, label_column: str, score_column: str, slices: Sequence[str],
+                dialect: Dialect) -> str:
+    """One pass over the set: the approximate number of distinct labels, scores and values of each slice
+    (HyperLogLog: a few per cent off, in bounded memory), so that no exact DISTINCT runs over a column with
+    millions of values (an exact DISTINCT keeps every value it has seen, whatever its LIMIT)."""
+    label = f"CAST({quote_identifier(label_column, dialect)} AS STRING)"
+    counted = [f"approx_count_distinct({label})", f"approx_count_distinct({_score_expr(score_column, dialect)})"]
+    counted += [f"approx_count_distinct(CAST({quote_identifier(s, dialect)} AS STRING))" for s in slices]
+    return f"SELECT {', '.join(counted)} FROM {relation}"
+
+
 def label_values_sql(relation: str, label_column: str, dialect: Dialect) -> str:
     """The label column's distinct values as text, at most 3 (two are expected)."""
     value = f"CAST({quote_identifier(label_column, dialect)} AS STRING)"
@@ -280,6 +293,37 @@ def check_label_values(values: Sequence[str | None], *, label_column: str, posit
                              f"{label_column!r} ({found[0]!r}, {found[1]!r})", location=where,
                              hint="give the positive value as the column spells it (e.g. --positive "
                                   f"{found[1]!r})")
+
+
+Run = Callable[[str], Sequence[Sequence[Any]]]
+APPROX_MARGIN = 2  # an approximate distinct count over twice a bound is taken as over it (HyperLogLog errs by %)
+MAX_LABEL_GUESS = 10
+
+
+def check_source(run: Run, relation: str, *, label_column: str, score_column: str, positive_value: str,
+                 slices: Sequence[str], bins: int, dialect: Dialect, where: Location | None = None) -> bool:
+    """The checks every engine makes before its GROUP BY, through ``run`` (SQL text -> rows): two labels, one of
+    them the positive value; at most :data:`MAX_SLICE_VALUES` values per slice. Returns whether the aggregate is
+    exact (at most ``bins`` distinct scores). Exact DISTINCT queries run only on columns the one-pass profile
+    (:func:`profile_sql`) found small, so memory stays bounded whatever the set holds."""
+    guesses = [int(v or 0) for v in run(profile_sql(relation, label_column=label_column, score_column=score_column,
+                                                     slices=slices, dialect=dialect))[0]]
+    label_guess, score_guess, slice_guesses = guesses[0], guesses[1], guesses[2:]
+    if label_guess > MAX_LABEL_GUESS:
+        raise AggregateError(f"label column {label_column!r} holds about {label_guess:,} different values; a binary "
+                             "story needs exactly two", location=where,
+                             hint="name the column of true outcomes (two values) as the label")
+    labels = run(label_values_sql(relation, label_column, dialect))
+    check_label_values([None if row[0] is None else str(row[0]) for row in labels], label_column=label_column,
+                       positive_value=positive_value, where=where)
+    for name, guess in zip(slices, slice_guesses, strict=True):
+        if guess > APPROX_MARGIN * MAX_SLICE_VALUES:
+            check_slice_count(name, guess, where=where)
+        sql = distinct_count_sql(relation, name, MAX_SLICE_VALUES + 1, dialect, as_text=True)
+        check_slice_count(name, int(run(sql)[0][0]), where=where)
+    if score_guess > APPROX_MARGIN * bins:
+        return False
+    return int(run(distinct_count_sql(relation, score_column, bins + 1, dialect))[0][0]) <= bins
 
 
 def check_slice_count(column: str, distinct: int, *, where: Location | None = None) -> None:

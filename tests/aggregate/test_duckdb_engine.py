@@ -145,6 +145,7 @@ def test_a_csv_renamed_parquet_gets_a_located_error(tmp_path: Path) -> None:
     ({"slices": ["region"]}, "the slice column 'region' is not in"),
     ({"positive_value": "1"}, "positive value '1' is not one of the labels in column 'outcome' \\('no', 'yes'\\)"),
     ({"label_column": "tier"}, "holds 3 different values"),
+    ({"label_column": "case_id"}, r"holds about [\d,]+ different values; a binary story needs exactly two"),
     ({"score_column": "tier"}, "rows of the set have a score that is missing, not a number, or outside 0 to 1"),
     ({"slices": ["case_id"]}, "slice column .case_id. holds more than 1,000 different values"),
     ({"slices": ["p"]}, "is given twice, or is the label or score column"),
