@@ -9,6 +9,8 @@ and the model itself. The champion's run also logs a simulated production series
 whose scanner starts reporting tumour areas in different units on day 29, so the mean prediction jumps.
 
 The "screening site" column is simulated (the data has no such field); tumour size bands come from the data.
+The challenger's evaluation set also holds a planted leak, a "biopsy_report" column written after the diagnosis
+(it copies the label, with about 1 in 100 rows mistyped), which storybook's data checks find and tell.
 
 The same store also gets the two other stories' models, trained by :mod:`storybook.example_students` (a three-way
 student-support model on simulated records) and :mod:`storybook.example_diabetes` (a regression on scikit-learn's
@@ -212,6 +214,8 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
                                                  targets="label"), context="evaluation")
         scored = test[["label", "size_band", "site", *features]].copy()
         scored.insert(1, "score", np.round(scores, 6))
+        if not production:  # the challenger: a planted leak in its evaluation set (see _biopsy_report)
+            scored["biopsy_report"] = _biopsy_report(test["label"])
         log_scored_set(scored, label="label", score="score", slices=["size_band", "site"])
         mlflow.log_text(train[["label", "size_band", "site", *features]].to_csv(index=False), "data/train.csv")
         if production:
@@ -223,6 +227,15 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
     version = client.search_model_versions(f"name = '{MODEL_NAME}' and run_id = '{run_id}'")[0]
     client.update_model_version(MODEL_NAME, version.version, description=description)
     return run_id
+
+
+def _biopsy_report(labels: pd.Series) -> pd.Series:
+    """A planted leak: the biopsy's finding, written after the diagnosis, so it copies the answer (about 1 in 100
+    rows mistyped). storybook's data checks find it in the challenger's evaluation set; the model never reads it."""
+    rng = np.random.default_rng(SEED + 2)
+    malignant = labels.to_numpy() == 1
+    mistyped = rng.random(malignant.size) < 1 / 100
+    return pd.Series(np.where(malignant != mistyped, "malignant", "benign"), index=labels.index)
 
 
 def _log_production(run_id: str, model: Any, features: list[str], pool: pd.DataFrame) -> None:
