@@ -62,6 +62,7 @@ EXAMPLES: dict[str, str] = {
     "evaluation.counts.fn": "test_false_negatives",
     "evaluation.threshold": "0.35",
     "evaluation.id_column": "patient_id",
+    "evaluation.aggregate": "evaluation/aggregate.parquet",
     "cost_of_error.true_positive": "1.5",
     "cost_of_error.true_negative": "0",
     "cost_of_error.ratio": "20",

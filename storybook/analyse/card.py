@@ -12,6 +12,7 @@ from storybook.analyse.classification import Estimate, SliceRow, SliceTable
 from storybook.analyse.plain import DEFAULT_RULES, GroupWording, Vocabulary, WordingRules, slice_heading
 from storybook.analyse.reconcile import Mismatch
 from storybook.resolve.resolved import DatasetRecord, Figure
+from storybook.resolve.scored import CountedFrom
 from storybook.sources.schema import MeasuredOn, MetricSpec, SliceSpec
 
 __all__ = ["MetricLine", "ModelCard", "SliceAnalysis"]
@@ -57,3 +58,4 @@ class ModelCard:
     evaluation_data: tuple[DatasetRecord, ...]
     caveats: tuple[str, ...]
     rules: WordingRules = DEFAULT_RULES
+    counted: CountedFrom | None = None  # the figures come from counts (evaluation.aggregate): of what, how

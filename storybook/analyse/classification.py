@@ -25,6 +25,7 @@ from storybook.metrics.binary import (
     confusion_at,
     proportion,
     roc_auc,
+    weighted_roc_auc,
     wilson_interval,
 )
 from storybook.metrics.kinds import kinds_where, rate
@@ -40,6 +41,7 @@ __all__ = [
     "SliceRow",
     "SliceTable",
     "auc_estimate",
+    "auc_interval",
     "brier_score",
     "confusion_at",
     "disaggregate",
@@ -50,6 +52,7 @@ __all__ = [
     "rate",
     "roc_auc",
     "slice_table",
+    "weighted_roc_auc",
     "wilson_interval",
 ]
 
@@ -126,7 +129,8 @@ def group_order(names: Iterable[str]) -> list[str]:
     return sorted(told, key=key) + ([MISSING_GROUP] if MISSING_GROUP in named else [])
 
 
-def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool = False) -> Grouping:
+def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool = False,
+               weights: npt.NDArray[np.int64] | None = None) -> Grouping:
     """Rows grouped by the text of their value (missing values form "(missing)"), in O(rows + groups).
 
     The groups are in :func:`group_order` (ranges by their numbers, else by name). With ``categories``, a
@@ -147,7 +151,7 @@ def group_rows(column: pd.Series, limit: int = MAX_GROUPS, *, categories: bool =
     codes = lookup[np.asarray(raw_codes, dtype=np.intp)]  # -1 (missing) picks the last entry of lookup
     if len(names) <= limit:
         return Grouping(names=tuple(names), codes=codes, merged=0)
-    sizes = np.bincount(codes, minlength=len(names))
+    sizes = np.bincount(codes, weights=weights, minlength=len(names))  # cases, when rows stand for several
     # Largest first; among equal sizes the earlier group (in group_order, so the lower index) first.
     ranked = np.lexsort((np.arange(len(names)), -sizes))
     keep = np.sort(ranked[:limit])
@@ -207,19 +211,38 @@ def _slice_row(value: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np
     )
 
 
+def _weighted_group_aucs(truth: npt.NDArray[np.bool_], values: npt.NDArray[np.float64],
+                         codes: npt.NDArray[np.intp], groups: int, weights: npt.NDArray[np.int64],
+                         ranked: bool) -> list[Estimate]:
+    """Each group's ROC AUC of a counted set (``ranked``: its scores keep every case's order, e.g. an exact
+    aggregate); None for each group when they do not (cases counted together in a bin cannot be ranked)."""
+    found = []
+    for g in range(groups):
+        rows = codes == g
+        n = int(weights[rows].sum())
+        area, pos, neg = weighted_roc_auc(truth[rows], values[rows], weights[rows]) if ranked else (None, 0, 0)
+        found.append(Estimate(None, None, None, n) if area is None else auc_interval(area, pos, neg))
+    return found
+
+
 def slice_table(truth: npt.NDArray[np.bool_], values: npt.NDArray[np.float64], column: pd.Series,
-                threshold: float, name: str) -> SliceTable:
-    """One column's table in O(rows log rows), whatever the number of groups (see :func:`group_rows`)."""
-    grouping = group_rows(column)
+                threshold: float, name: str, weights: npt.NDArray[np.int64] | None = None,
+                ranked: bool = True) -> SliceTable:
+    """One column's table in O(rows log rows), whatever the number of groups (see :func:`group_rows`).
+    ``weights``: how many cases each row stands for (a counted set's cells); ``ranked``: see
+    :func:`disaggregate`."""
+    grouping = group_rows(column, weights=weights)
     count = len(grouping.names)
     flagged = values >= threshold
 
     def per_group(rows: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-        return np.bincount(grouping.codes[rows], minlength=count).astype(np.int64)
+        counted = None if weights is None else weights[rows]
+        return np.bincount(grouping.codes[rows], weights=counted, minlength=count).astype(np.int64)
 
-    sizes = np.bincount(grouping.codes, minlength=count)
+    sizes = per_group(np.ones(truth.size, dtype=bool))
     tps, fps, fns = per_group(truth & flagged), per_group(~truth & flagged), per_group(truth & ~flagged)
-    aucs = _group_aucs(truth, values, grouping.codes, count)
+    aucs = (_group_aucs(truth, values, grouping.codes, count) if weights is None
+            else _weighted_group_aucs(truth, values, grouping.codes, count, weights, ranked))
     rows = []
     for g, name_of_group in enumerate(grouping.names):
         confusion = Confusion(tp=int(tps[g]), fp=int(fps[g]), tn=int(sizes[g] - tps[g] - fps[g] - fns[g]),
@@ -230,16 +253,27 @@ def slice_table(truth: npt.NDArray[np.bool_], values: npt.NDArray[np.float64], c
     return SliceTable(column=name, rows=tuple(rows), merged=grouping.merged)
 
 
-def disaggregate(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.DataFrame, threshold: float,
-                 ) -> tuple[SliceRow, list[SliceTable]]:
+def disaggregate(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.DataFrame, threshold: float, *,
+                 weights: npt.ArrayLike | None = None, ranked: bool = True) -> tuple[SliceRow, list[SliceTable]]:
     """The overall row, and one table per column of ``groups`` (rows in the same order as labels).
 
     Each table's work is O(rows log rows) whatever the number of groups; a column with more than
-    ``MAX_GROUPS`` groups shows the largest and counts the rest together (:func:`group_rows`).
+    ``MAX_GROUPS`` groups shows the largest and counts the rest together (:func:`group_rows`). ``weights``: how
+    many cases each row stands for (a counted set's cells; None: one each). ``ranked`` False: the scores do not
+    order the cases within a row (cases counted together in a score bin), so no ROC AUC is given.
     """
     truth = np.asarray(labels, dtype=bool)
     values = np.asarray(scores, dtype=float)
-    overall = _slice_row("all", truth, values, threshold)
-    tables = [slice_table(truth, values, groups[column].reset_index(drop=True), threshold, str(column))
-              for column in groups.columns]
+    counts = None if weights is None else np.asarray(weights, dtype=np.int64)
+    if counts is None:
+        overall = _slice_row("all", truth, values, threshold)
+    else:
+        confusion = confusion_at(truth, values, threshold, counts)
+        area, pos, neg = weighted_roc_auc(truth, values, counts) if ranked else (None, 0, 0)
+        overall = SliceRow(value="all", n=confusion.n, positives=confusion.positives, confusion=confusion,
+                           rates={kind: rate(kind, confusion) for kind in PROPORTION_KINDS},
+                           auc=Estimate(None, None, None, confusion.n) if area is None
+                           else auc_interval(area, pos, neg))
+    tables = [slice_table(truth, values, groups[column].reset_index(drop=True), threshold, str(column),
+                          counts, ranked) for column in groups.columns]
     return overall, tables

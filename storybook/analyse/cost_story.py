@@ -28,9 +28,11 @@ from storybook.analyse.costs import (
     sweep,
     threshold_text,
 )
+from storybook.resolve.scored import ScoredSet
 from storybook.sources.schema import CostOfError, SliceSpec
 
-__all__ = ["CostCurve", "CostSlices", "CostStory", "analyse_cost_at_counts", "analyse_cost_story"]
+__all__ = ["CostCurve", "CostSlices", "CostStory", "Counted", "analyse_cost_at_counts", "analyse_cost_story",
+           "counted_costs"]
 
 MAX_CURVE_POINTS = 201
 
@@ -79,6 +81,27 @@ class CostStory:
     few_cases: bool
 
 
+@dataclass(frozen=True, eq=False)
+class Counted:
+    """A counted set's extras for the cost story: cases per row, the replicate counts (rows x B) intervals are
+    read from (None: no intervals), the seed they were drawn with, and the highest score of any case."""
+
+    weights: npt.NDArray[np.int64]
+    replicates: npt.NDArray[np.int64] | None
+    seed: int
+    top: float
+
+
+def counted_costs(scored: ScoredSet) -> Counted | None:
+    """A weighted scored set's extras for :func:`analyse_cost_story` (None for a row-level set)."""
+    if scored.weights is None:
+        return None
+    top = float(scored.frame["score_max"].max()) if "score_max" in scored.frame.columns else None
+    return Counted(weights=scored.weights, replicates=scored.replicates,
+                   seed=scored.counted.seed if scored.counted is not None else 0,
+                   top=top if top is not None else float(scored.scores.max()))
+
+
 def _costs(spec: CostOfError) -> CostModel:
     return CostModel(cost_fp=spec.cost_fp, cost_fn=spec.cost_fn, cost_tp=spec.true_positive,
                      cost_tn=spec.true_negative)
@@ -103,11 +126,14 @@ def analyse_cost_at_counts(spec: CostOfError, confusion: Confusion, threshold: f
 
 def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64],
                        current_threshold: float, groups: pd.DataFrame, slices: list[SliceSpec],
-                       min_slice_size: int) -> CostStory:
-    """Everything the cost-of-error narrative tells, from the scored evaluation set and the stated costs."""
+                       min_slice_size: int, *, counted: Counted | None = None) -> CostStory:
+    """Everything the cost-of-error narrative tells, from the scored evaluation set and the stated costs.
+    ``counted``: a counted set's cases per row, replicates and highest score (see :class:`Counted`)."""
     costs = _costs(spec)
     per = spec.population
-    result = sweep(labels, scores)
+    weights = counted.weights if counted is not None else None
+    top = counted.top if counted is not None else None
+    result = sweep(labels, scores, weights, top=top)
     capacity = spec.capacity / per if spec.capacity is not None else None
     comparison = compare(result, costs, current_threshold, capacity=capacity, per=per)
     unconstrained = None
@@ -116,9 +142,14 @@ def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores:
         unconstrained = natural_frequencies(cheapest.confusion, per, capacity=spec.capacity)
     uncertainty = None
     threshold_range = None
-    if spec.bootstrap_rounds > 0 and result.n > 0:
+    if counted is not None and counted.replicates is not None and result.n > 0:
+        uncertainty = bootstrap(labels, scores, costs, seed=counted.seed, capacity=capacity,
+                                at_threshold=current_threshold, per=per, weights=counted.weights,
+                                replicates=counted.replicates, top=top)
+    elif counted is None and spec.bootstrap_rounds > 0 and result.n > 0:
         uncertainty = bootstrap(labels, scores, costs, rounds=spec.bootstrap_rounds, seed=spec.seed,
                                 capacity=capacity, at_threshold=current_threshold, per=per)
+    if uncertainty is not None:
         low, high = uncertainty.threshold.low, uncertainty.threshold.high
         assert low is not None and high is not None
         threshold_range = (threshold_text(result, result.index_for(low)),
@@ -132,7 +163,8 @@ def analyse_cost_story(spec: CostOfError, labels: npt.NDArray[np.bool_], scores:
     )
     cost_slices = tuple(
         CostSlices(spec=slice_spec, rows=by_slice(labels, scores, groups[slice_spec.column], costs,
-                                                  current_threshold, min_size=min_slice_size, per=per))
+                                                  current_threshold, min_size=min_slice_size, per=per,
+                                                  weights=weights))
         for slice_spec in slices
     )
     return CostStory(

@@ -104,6 +104,7 @@ class Sweep:
     fn: Ints
     n: int
     positives: int
+    at_edges: bool = False  # a counted set's sweep: each candidate is a bin's lower edge (see threshold_text)
 
     @property
     def flagged(self) -> Ints:
@@ -143,12 +144,14 @@ class _Sorted:
     thresholds: Floats
 
 
-def _sort(truth: npt.NDArray[np.bool_], values: Floats) -> _Sorted:
+def _sort(truth: npt.NDArray[np.bool_], values: Floats, top: float | None = None) -> _Sorted:
+    """``top``: the highest score of any case (a counted set's rows hold bins' lower edges, so their cases can
+    score higher); the flag-nobody threshold is just above it."""
     # Order within a run of equal scores never matters (runs are summed), so the fast unstable sort will do.
     order = np.argsort(values)
     ranked = values[order]
     starts = np.concatenate(([0], np.flatnonzero(ranked[1:] != ranked[:-1]) + 1)).astype(np.intp)
-    above = np.nextafter(ranked[-1], np.inf)
+    above = np.nextafter(max(ranked[-1], top if top is not None else ranked[-1]), np.inf)
     thresholds = np.append(ranked[starts], above)
     return _Sorted(order=order, truth=truth[order].astype(np.int64), starts=starts, thresholds=thresholds)
 
@@ -174,10 +177,13 @@ def _readonly(array: npt.NDArray[np.generic]) -> None:
     array.flags.writeable = False
 
 
-def sweep(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Sweep:
+def sweep(labels: npt.ArrayLike, scores: npt.ArrayLike, weights: npt.ArrayLike | None = None, *,
+          top: float | None = None) -> Sweep:
     """Confusion counts at every candidate threshold, in O(n log n) (one sort, then cumulative sums).
 
     Rows with equal scores are flagged or not together. An empty input gives a sweep with no thresholds.
+    ``weights``: how many cases each row stands for (a counted set's cells, whose scores are their bins' lower
+    edges: the candidates are then the edges, and ``top`` the highest score of any case).
     """
     truth, values = _read(labels, scores)
     if truth.size == 0:
@@ -185,11 +191,12 @@ def sweep(labels: npt.ArrayLike, scores: npt.ArrayLike) -> Sweep:
         result = Sweep(thresholds=np.zeros(0, dtype=np.float64), tp=none, fp=none.copy(), tn=none.copy(),
                        fn=none.copy(), n=0, positives=0)
     else:
-        ranked = _sort(truth, values)
-        flagged, tp, n, positives = _counts(ranked, None)
+        ranked = _sort(truth, values, top)
+        counted = None if weights is None else np.asarray(weights, dtype=np.int64)[ranked.order]
+        flagged, tp, n, positives = _counts(ranked, counted)
         fp = flagged - tp
         result = Sweep(thresholds=ranked.thresholds, tp=tp, fp=fp, tn=(n - positives) - fp, fn=positives - tp,
-                       n=n, positives=positives)
+                       n=n, positives=positives, at_edges=weights is not None)
     for array in (result.thresholds, result.tp, result.fp, result.tn, result.fn):
         _readonly(array)
     return result
@@ -231,7 +238,12 @@ def threshold_text(result: Sweep, index: int) -> str:
     if not 0 <= index < result.thresholds.size:
         raise ValueError(f"no candidate threshold {index} (there are {result.thresholds.size})")
     last = index == result.thresholds.size - 1
+    if result.at_edges and not last:
+        # A counted set: below an edge lie cases of the bin under it, so only the edge itself flags exactly.
+        return stated_threshold_text(float(result.thresholds[index]))
     below = float(result.thresholds[index - 1]) if index > 0 else -math.inf  # the text must be above this
+    if result.at_edges:  # flag nobody: above the highest score of any case
+        below = float(np.nextafter(result.thresholds[index], -np.inf))
     top = math.inf if last else float(result.thresholds[index])  # ... and at or below this
     for digits in range(0, 40):
         scale = Decimal(10) ** digits
@@ -427,7 +439,8 @@ class _Rounds:
 
 def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *, rounds: int = 1000,
               seed: int = 0, capacity: float | None = None, at_threshold: float | None = None,
-              confidence: float = 0.95, per: int = PER) -> BootstrapResult:
+              confidence: float = 0.95, per: int = PER, weights: npt.ArrayLike | None = None,
+              replicates: npt.ArrayLike | None = None, top: float | None = None) -> BootstrapResult:
     """Resample cases with replacement and read off percentile intervals (see :class:`BootstrapResult`).
 
     The figures themselves come from every case. The work stays bounded whatever the size of the data:
@@ -443,6 +456,10 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
 
     The same inputs and seed give the same result. A resample whose cheapest choice is to flag nobody counts
     at the whole data's flag-nobody threshold.
+
+    A counted set (``weights``: cases per row, see :func:`sweep`) is resampled by its ``replicates`` (rows x B
+    whole numbers: each round's resampling weights, e.g. an aggregate's Poisson bootstrap counts); ``rounds``
+    and ``seed`` are then those the replicates were drawn with, for the record.
     """
     _check_capacity(capacity)
     _check_per(per)
@@ -451,6 +468,10 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
     truth, values = _read(labels, scores)
+    if weights is not None:
+        return _bootstrap_counted(truth, values, np.asarray(weights, dtype=np.int64),
+                                  np.asarray(replicates, dtype=np.int64), costs, seed=seed, capacity=capacity,
+                                  at_threshold=at_threshold, confidence=confidence, per=per, top=top)
     n = int(truth.size)
     if n == 0:
         raise ValueError("no cases: cannot bootstrap an empty evaluation set")
@@ -485,6 +506,39 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
         threshold=_estimate(best.threshold, found.chosen, confidence, n),
         cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
         rounds=rounds, seed=seed, confidence=confidence, per=per, cases=n, sampled=sampled,
+    )
+
+
+def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: Ints, replicates: Ints,
+                       costs: CostModel, *, seed: int, capacity: float | None, at_threshold: float | None,
+                       confidence: float, per: int, top: float | None) -> BootstrapResult:
+    """:func:`bootstrap` of a counted set: one round per replicate column, its counts the resampling weights."""
+    if replicates.ndim != 2 or replicates.shape[0] != truth.size or replicates.shape[1] < 1:
+        raise ValueError("a counted set is resampled by its replicates: one column of counts per round")
+    n = int(weights.sum())
+    if n == 0:
+        raise ValueError("no cases: cannot bootstrap an empty evaluation set")
+    whole = sweep(truth, values, weights, top=top)
+    best = best_threshold(whole, costs, capacity, per=per)
+    fixed = None if at_threshold is None else whole.index_for(at_threshold)
+    ranked = _sort(truth, values, top)
+    rounds = int(replicates.shape[1])
+    found = _Rounds.empty(rounds)
+    for r in range(rounds):
+        flagged, tp, m, _ = _counts(ranked, replicates[ranked.order, r])
+        if m == 0:
+            raise ValueError("a replicate counts no cases")
+        found.record(r, flagged, tp, m, whole.thresholds, costs, capacity, per, best.index, fixed)
+    cost_at = saving = None
+    if at_threshold is not None:
+        current = compare(whole, costs, at_threshold, capacity=capacity, per=per)
+        cost_at = _estimate(current.current_cost_per, found.at_fixed, confidence, n)
+        saving = _estimate(current.saving_per, found.at_fixed - found.at_best, confidence, n)
+    return BootstrapResult(
+        min_cost=_estimate(best.cost_per, found.min_costs, confidence, n),
+        threshold=_estimate(best.threshold, found.chosen, confidence, n),
+        cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
+        rounds=rounds, seed=seed, confidence=confidence, per=per, cases=n, sampled=None,
     )
 
 
@@ -622,7 +676,8 @@ def _share(part: int, total: int) -> float | None:
 
 
 def by_slice(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.Series, costs: CostModel,
-             threshold: float, *, min_size: int = 30, per: int = PER) -> tuple[SliceCost, ...]:
+             threshold: float, *, min_size: int = 30, per: int = PER,
+             weights: npt.ArrayLike | None = None) -> tuple[SliceCost, ...]:
     """Cost and mistakes per group at ``threshold``; groups sorted by name, missing values as "(missing)".
 
     ``groups`` lines up with the labels by position. A categorical column lists every category, so a
@@ -635,18 +690,20 @@ def by_slice(labels: npt.ArrayLike, scores: npt.ArrayLike, groups: pd.Series, co
         raise ValueError(f"groups has {len(groups)} rows but there are {truth.size} labels")
     if math.isnan(threshold):
         raise ValueError("the threshold must be a number, not NaN")
-    grouping = group_rows(groups.reset_index(drop=True), categories=True)
+    counted = None if weights is None else np.asarray(weights, dtype=np.int64)
+    grouping = group_rows(groups.reset_index(drop=True), categories=True, weights=counted)
     ordered, codes = grouping.names, grouping.codes
     flagged = values >= threshold
 
     def count(rows: npt.NDArray[np.bool_]) -> list[int]:
-        return [int(x) for x in np.bincount(codes[rows], minlength=len(ordered))]
+        cases = None if counted is None else counted[rows]
+        return [int(x) for x in np.bincount(codes[rows], weights=cases, minlength=len(ordered))]
 
     sizes = count(np.ones(truth.size, dtype=bool))
     tps, fps, fns = count(truth & flagged), count(~truth & flagged), count(truth & ~flagged)
     cells = {name: Confusion(tp=tps[i], fp=fps[i], tn=sizes[i] - tps[i] - fps[i] - fns[i], fn=fns[i])
              for i, name in enumerate(ordered)}
-    total_n = int(truth.size)
+    total_n = int(truth.size) if counted is None else int(counted.sum())
     total_fn = sum(c.fn for c in cells.values())
     total_fp = sum(c.fp for c in cells.values())
     rows = []

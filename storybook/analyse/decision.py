@@ -205,8 +205,9 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
         compared_task = TaskVersion(_version_name(other.model, other.run.run_id), compared_set,
                                     f"evaluation set {artifact} of run {other.run.run_id[:12]}",
                                     ids=case_ids(compared_set.frame, id_column))
-    scored = scored if isinstance(scored, ScoredSet) else None
-    compared_set = compared_set if isinstance(compared_set, ScoredSet) else None
+    # A counted set (an aggregate) gives no rows to compare case by case: its grounds read the card and costs.
+    scored = scored if isinstance(scored, ScoredSet) and scored.weights is None else None
+    compared_set = compared_set if isinstance(compared_set, ScoredSet) and compared_set.weights is None else None
     current = None
     if scored is not None and card.threshold is not None and resolved.evaluation is not None:
         current = Scored(name=current_name, labels=scored.labels, scores=scored.scores, threshold=card.threshold,

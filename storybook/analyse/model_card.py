@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from storybook.analyse.aggregate_words import drivers_left_out_sentence
 from storybook.analyse.card import MetricLine, ModelCard, SliceAnalysis
 from storybook.analyse.classification import (
     PROPORTION_KINDS,
@@ -31,7 +32,7 @@ from storybook.analyse.plain import (
 from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measured_on, recompute
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import Figure, ResolvedStory, story_task_set
-from storybook.resolve.scored import AnyScoredSet, ScoredSet, threshold_of
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases, threshold_of
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, ProjectConfig
 
@@ -97,7 +98,7 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
                     hint=f"columns: {', '.join(map(str, frame.columns[:20]))}",
                 )
         overall, tables = disaggregate(binary.labels, binary.scores, frame[[s.column for s in config.slices]],
-                                       binary.threshold)
+                                       binary.threshold, weights=binary.weights, ranked=ranks_cases(binary))
         headline = next((m.kind for m in config.metrics if m.kind in PROPORTION_KINDS), "recall")
         for spec, table in zip(config.slices, tables, strict=True):
             small = tuple(row.value for row in table.rows if row.n < config.min_slice_size)
@@ -113,9 +114,18 @@ def analyse_model_card(story: StorySource, resolved: ResolvedStory, rules: Wordi
         overall=overall, slices=tuple(slices),
         training_data=tuple(d for d in datasets if d.context.lower() in TRAINING_CONTEXTS),
         evaluation_data=tuple(d for d in datasets if d.context.lower() in EVALUATION_CONTEXTS),
-        caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words, rules)),
-        rules=rules,
+        caveats=tuple(_caveats(config.min_slice_size, slices, metrics, words, rules)) + _counted_caveats(story, binary),
+        rules=rules, counted=binary.counted if binary is not None else None,
     )
+
+
+def _counted_caveats(story: StorySource, binary: ScoredSet | None) -> tuple[str, ...]:
+    """A story told from counts with drivers from the model but no row-level sample: why they are left out."""
+    drivers = story.config.drivers
+    if binary is None or binary.counted is None or drivers is None or drivers.source != "model" \
+            or binary.counted.sample_rows:
+        return ()
+    return (drivers_left_out_sentence(vocabulary(story).unit),)
 
 
 def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, scored: AnyScoredSet | None,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from storybook.analyse.aggregate_words import counted_sentence
 from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.costs import stated_threshold_text
@@ -151,6 +152,8 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
     if overall is not None:
         evaluation = (f"The model was tested on {format_count(overall.n)} {words.unit} it had not seen while "
                       f"learning; {format_count(overall.positives)} of them {full_stop(words.positive)}")
+        if card.counted is not None:
+            evaluation += " " + counted_sentence(card.counted, words.unit)
     training = tuple(_dataset(d, training=True) for d in card.training_data) or (
         said("The run did not record its training data."),)
     factors = tuple(said(strong(s.spec.label), f": {s.spec.why}" if s.spec.why else "",

@@ -31,11 +31,13 @@ from storybook.analyse.classification import (
     Confusion,
     Estimate,
     SliceRow,
+    auc_interval,
     brier_score,
+    weighted_roc_auc,
 )
 from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
 from storybook.metrics.kinds import kind_info, kinds_where
-from storybook.resolve.scored import AnyScoredSet, ScoredSet
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
 __all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on", "measured_on_default",
@@ -90,6 +92,11 @@ def recompute(kind: str, overall: SliceRow | None, scored: AnyScoredSet | None) 
         if overall is None:
             return None
         estimate = overall.rates[kind] if info.proportion else info.from_confusion(overall.confusion)
+    elif info.compute is not None and isinstance(scored, ScoredSet) and scored.weights is not None:
+        found = counted_figure(kind, scored)
+        if found is None:
+            return None
+        estimate = found
     elif info.compute is not None and isinstance(scored, ScoredSet):
         estimate = info.measure(scored.labels, scored.scores, scored.threshold)
     elif info.from_set is not None and scored is not None and not isinstance(scored, ScoredSet):
@@ -98,6 +105,24 @@ def recompute(kind: str, overall: SliceRow | None, scored: AnyScoredSet | None) 
         return None
     # A share or ROC AUC with nothing to count is told as such; a bare figure that cannot be computed is not.
     return estimate if estimate.value is not None or info.interval != "none" else None
+
+
+def counted_figure(kind: str, scored: ScoredSet) -> Estimate | None:
+    """ROC AUC or the Brier score of a counted set (an aggregate): the AUC when its scores still rank the cases
+    (exact), the Brier score from each cell's sums of scores and squared scores; None otherwise."""
+    assert scored.weights is not None
+    if kind == "roc_auc":
+        if not ranks_cases(scored):
+            return None
+        area, pos, neg = weighted_roc_auc(scored.labels, scored.scores, scored.weights)
+        return Estimate(None, None, None, scored.n) if area is None else auc_interval(area, pos, neg)
+    if kind == "brier" and {"score_sum", "score_sq_sum"} <= set(scored.frame.columns):
+        # mean of (score - y)^2 = (sum of score^2 - 2 * sum of the positives' scores + positives) / n
+        squares = scored.frame["score_sq_sum"].to_numpy(dtype=np.float64)
+        sums = scored.frame["score_sum"].to_numpy(dtype=np.float64)
+        total = float(squares.sum() - 2 * sums[scored.labels].sum() + scored.weights[scored.labels].sum())
+        return Estimate(total / scored.n, None, None, scored.n)
+    return None
 
 
 def _agrees(a: float | None, b: float) -> bool:
@@ -137,7 +162,7 @@ def likely_cause(kind: str, logged: float, recomputed: float, scored: AnyScoredS
     """The most likely reason a logged figure differs from the evaluation set's, in plain words."""
     if logged > 1 and _agrees(logged / 100, recomputed):
         return "the run logged it as a percentage"
-    if isinstance(scored, ScoredSet):
+    if isinstance(scored, ScoredSet) and scored.weights is None:
         labels, scores, threshold = scored.labels, scored.scores, scored.threshold
         if (info := kind_info(kind)) is not None and info.counts is not None:
             flagged = scores >= threshold

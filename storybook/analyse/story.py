@@ -14,11 +14,12 @@ from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import Estimate
 from storybook.analyse.comparison import compare_versions, in_use_alias
-from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story
+from storybook.analyse.cost_story import CostStory, analyse_cost_at_counts, analyse_cost_story, counted_costs
 from storybook.analyse.decision import DecisionBrief, analyse_decision
 from storybook.analyse.drivers import DriversReport, analyse_drivers
 from storybook.analyse.glossary import Term, story_glossary
 from storybook.analyse.history import HistoryReport, analyse_history
+from storybook.analyse.label_free_story import EstimatedPerformance, analyse_label_free
 from storybook.analyse.model_card import analyse_model_card, wording_rules
 from storybook.analyse.multiclass import MulticlassStory, analyse_multiclass
 from storybook.analyse.regression import RegressionPerformance, analyse_regression
@@ -52,6 +53,7 @@ class StoryAnalysis:
     regression: RegressionPerformance | None = None  # a regression story's performance section
     regression_cost: RegressionCost | None = None  # a regression story's cost of error
     weak_groups: WeakGroups | None = None  # groups nobody asked about (story.yaml scan:)
+    estimate: EstimatedPerformance | None = None  # performance before the labels are in (trust.production_scores)
 
 
 def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectConfig | None = None,
@@ -70,7 +72,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
         if scored is not None:
             cost = analyse_cost_story(config.cost_of_error, scored.labels, scored.scores, card.threshold,
                                       scored.frame[[s.column for s in config.slices]], config.slices,
-                                      config.min_slice_size)
+                                      config.min_slice_size, counted=counted_costs(scored))
         elif card.overall is not None:
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
@@ -102,7 +104,9 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     return StoryAnalysis(card=card, cost=cost, trust=trust, claims=claims, decision=decision,
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history,
                          regression=regression, regression_cost=regression_cost, multiclass=multiclass,
-                         weak_groups=weak_groups)
+                         weak_groups=weak_groups,
+                         estimate=analyse_label_free(config, resolved, scored, card.threshold, card.words,
+                                                     card.rules))
 
 
 def _slice_figures(card: ModelCard, regression: RegressionPerformance | None, multiclass: MulticlassStory | None,

@@ -15,8 +15,9 @@ import pandas as pd
 
 from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 from storybook.analyse.comparison import Comparison, compare_versions
+from storybook.analyse.data_surprises import find_surprises
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
-from storybook.analyse.plain import in_sentence, kind_phrase
+from storybook.analyse.plain import Vocabulary, in_sentence, kind_phrase
 from storybook.analyse.task_versions import TaskSet, TaskVersion, figure_of, task_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
 from storybook.analyse.trust_checks.data import (
@@ -36,7 +37,14 @@ from storybook.analyse.trust_checks.model import (
     check_previous_version,
     check_slice_gaps,
 )
-from storybook.analyse.trust_checks.statistics import ChangePoint, ReliabilityCurve, find_change, reliability_curve
+from storybook.analyse.trust_checks.statistics import (
+    ChangePoint,
+    ReliabilityCurve,
+    counted_reliability_curve,
+    find_change,
+    reliability_curve,
+)
+from storybook.analyse.trust_checks.surprises import check_conflicts, check_leaks, needs_rows, surprise_evidence
 from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
 from storybook.analyse.trust_checks.task_model import (
     check_interval_coverage,
@@ -79,6 +87,17 @@ class TrustReport:
     attestations: tuple[Attestation, ...]
 
 
+def counted_curve(scored: ScoredSet) -> ReliabilityCurve | None:
+    """The reliability curve of a counted set, from its cells' sums (None when it cannot equal the row-level
+    curve: see :func:`counted_reliability_curve`)."""
+    frame = scored.frame
+    needed = ("score_sum", "score_sq_sum", "score_min", "score_max")
+    if scored.weights is None or any(column not in frame.columns for column in needed):
+        return None
+    sums, squares, lowest, highest = (frame[c].to_numpy() for c in needed)
+    return counted_reliability_curve(scored.labels, scored.weights, sums, squares, lowest, highest)
+
+
 def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], threshold: float,
               ) -> Estimate:
     info = kind_info(kind)
@@ -90,7 +109,8 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 # The checks a multiclass or regression story can have (a binary story can have every check): no outcome balance
 # or outcome rates per group (a yes/no label's), no gaps between groups yet; calibration only with chances
 # (multiclass) or prediction intervals (regression: their coverage against their stated level).
-_TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift", "data.weak_groups")
+_TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift", "data.leaks",
+              "data.empty_columns", "data.group_coverage", "data.weak_groups")
 _SYSTEM = tuple(check for check in CHECK_TITLES if check.startswith("system."))
 TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression": {"model": ("model.held_out", "model.fold_stability", "model.previous_version"),
@@ -98,7 +118,7 @@ TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression with intervals": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
                                             "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
     "multiclass": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
-                             "model.previous_version"), "data": ("data.class_balance", *_TASK_DATA),
+                             "model.previous_version"), "data": ("data.class_balance", *_TASK_DATA, "data.contradictions"),
                    "system": _SYSTEM},
 }
 
@@ -112,10 +132,16 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
     that marks the version in use, for the deployment check. A multiclass or regression story's model is judged
     on its task's figures (:func:`_task_model`); the data and system checks read features and series alike for
     every task."""
+    given, given_compared = scored, compared_set   # as given: the surprise checks read any task's rows
     task_set = scored if isinstance(scored, MulticlassSet | RegressionSet) else None
     task_compared = compared_set if isinstance(compared_set, MulticlassSet | RegressionSet) else None
     scored = scored if isinstance(scored, ScoredSet) else None
     compared_set = compared_set if isinstance(compared_set, ScoredSet) else None
+    # A counted set (an aggregate) is judged from its counts (the card's figures, calibration from its sums);
+    # the checks that read rows one by one leave it out.
+    counted_set = scored if scored is not None and scored.weights is not None else None
+    if counted_set is not None:
+        scored = compared_set = None
     labels = scored.labels if scored is not None else None
     scores = scored.scores if scored is not None else None
     if comparison is None:
@@ -129,6 +155,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
     evaluation_source = f"evaluation set {artifact} of run {run.run_id}"
     model = spec.model
     reliability = None
+    if counted_set is not None and counted_set.counted is not None:
+        evaluation_source = f"aggregate {counted_set.counted.artifact} of run {run.run_id}"
+        reliability = counted_curve(counted_set)
 
     # Model
     if labels is not None and scores is not None and card.threshold is not None:
@@ -139,8 +168,12 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         reliability = reliability_curve(labels, scores)
     elif card.overall is not None and model.metric in PROPORTION_KINDS:
         evidence.append(check_held_out(card.overall.rates[model.metric], model.minimum, kind=model.metric,
-                                       source=f"confusion counts of run {run.run_id}", words=words,
+                                       source=evaluation_source if counted_set is not None
+                                       else f"confusion counts of run {run.run_id}", words=words,
                                        rules=card.rules))
+    if counted_set is not None and reliability is not None:
+        evidence.append(check_calibration(counted_set.labels, counted_set.scores, tolerance=model.calibration_tolerance,
+                                          source=evaluation_source, curve=reliability))
     if task_set is not None:
         found, reliability = _task_model(config, resolved, card, task_set, task_compared, comparison,
                                          evaluation_source)
@@ -212,6 +245,8 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
                                     f"of run {run.run_id}",
                                     labels=config.drivers.names if config.drivers is not None else None))
 
+    evidence.extend(_surprises(config, resolved, words, given, given_compared, comparison, evaluation_source))
+
     if weak_groups is not None:  # the scan for weak groups (story.yaml scan:)
         evidence.append(check_weak_groups(weak_groups, unit=words.unit, source=evaluation_source))
 
@@ -279,6 +314,71 @@ def _task_model(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, t
             estimate, figure_of(kind, compared_set), gap, kind=kind, phrase=phrase, unit=unit, paired=paired,
             this=this, other=other, source=f"run {compared.run.run_id}"))
     return evidence, reliability
+
+
+def _not_inputs(config: StoryConfig, story_set: AnyScoredSet) -> set[str]:
+    """The columns of a scored set that are not the model's inputs: the outcome, the model's answers (score,
+    call, chances, forecast and its interval; a binary set's column equal to its flags), and the id column."""
+    evaluation = config.evaluation
+    assert evaluation is not None
+    skip = {evaluation.label_column, evaluation.score_column, evaluation.actual_column}
+    skip |= {c for c in (evaluation.prediction_column, evaluation.lower_column, evaluation.upper_column,
+                         evaluation.id_column) if c is not None}
+    skip |= {str(c.probability_column) for c in evaluation.classes or () if c.probability_column}
+    if isinstance(story_set, ScoredSet):
+        flags = story_set.scores >= story_set.threshold
+        for column in story_set.frame.columns:
+            values = story_set.frame[column]
+            if column not in skip and values.nunique(dropna=False) <= 2 and values.notna().all() \
+                    and pd.api.types.is_numeric_dtype(values) \
+                    and np.array_equal(values.to_numpy(dtype=float), flags.astype(float)):
+                skip.add(str(column))
+    return skip
+
+
+def _outcomes(story_set: AnyScoredSet) -> npt.NDArray[np.generic]:
+    if isinstance(story_set, ScoredSet):
+        return story_set.labels
+    if isinstance(story_set, MulticlassSet):
+        return story_set.scores.truth
+    return story_set.scores.actual
+
+
+def _surprises(config: StoryConfig, resolved: ResolvedStory, words: Vocabulary, story_set: AnyScoredSet | None,
+               compared_set: AnyScoredSet | None, comparison: Comparison | None, source: str) -> list[Evidence]:
+    """Leaks, contradicting outcomes, columns that tell nothing and groups on one side only, in the story's
+    evaluation set (with the training table, when trust.data names one); in the compared version's set, told
+    only when a leak or contradicting outcomes are found there."""
+    spec = config.trust
+    if config.evaluation is None or story_set is None or spec is None:
+        return []
+    if getattr(story_set, "weights", None) is not None:
+        return [needs_rows("this evaluation set holds counts of cases in score bins, not one row per case",
+                           source=source)]
+    task = config.task
+    skip = _not_inputs(config, story_set)
+    training_artifact = spec.data.training_artifact
+    training = resolved.tables.get(training_artifact or "")
+    found = find_surprises(story_set.frame, _outcomes(story_set), task=task, skip=skip, training=training)
+    classes = len(story_set.classes) if isinstance(story_set, MulticlassSet) else 2
+    columns = sum(str(c) not in skip for c in story_set.frame.columns)
+    evidence = surprise_evidence(found, task=task, words=words, columns=columns, source=source, classes=classes,
+                                 training_source=f"{training_artifact} and {source}")
+    compared = resolved.compared
+    if compared_set is None or compared is None or getattr(compared_set, "weights", None) is not None \
+            or (comparison is not None and comparison.same_version):
+        return evidence
+    other = find_surprises(compared_set.frame, _outcomes(compared_set), task=task,
+                           skip=_not_inputs(config, compared_set))
+    named = comparison.named("compared") if comparison is not None else "the compared version"
+    which = f"the evaluation set of {named}"
+    other_source = f"evaluation set {config.evaluation.artifact} of run {compared.run.run_id}"
+    if other.leaks:
+        evidence.append(check_leaks(other, task=task, words=words, source=other_source, classes=classes, which=which))
+    conflicts = check_conflicts(other, unit=words.unit, source=other_source, which=which)
+    if conflicts is not None and conflicts.passed is False:
+        evidence.append(conflicts)
+    return evidence
 
 
 def _shared_features(config: StoryConfig, one: pd.DataFrame, other: pd.DataFrame) -> list[str]:

@@ -26,6 +26,7 @@ __all__ = [
     "confusion_at",
     "proportion",
     "roc_auc",
+    "weighted_roc_auc",
     "wilson_interval",
 ]
 
@@ -92,15 +93,41 @@ def proportion(successes: int, n: int) -> Estimate:
     return Estimate(successes / n, low, high, n, successes)
 
 
-def confusion_at(labels: npt.ArrayLike, scores: npt.ArrayLike, threshold: float) -> Confusion:
-    """Counts when rows scoring at or above ``threshold`` are flagged. ``labels`` are booleans."""
+def confusion_at(labels: npt.ArrayLike, scores: npt.ArrayLike, threshold: float,
+                 weights: npt.ArrayLike | None = None) -> Confusion:
+    """Counts when rows scoring at or above ``threshold`` are flagged. ``labels`` are booleans; ``weights``
+    (whole numbers) are how many cases each row stands for (a counted set's cells), None for one each."""
     truth = np.asarray(labels, dtype=bool)
     flagged = np.asarray(scores, dtype=float) >= threshold
+    if weights is not None:
+        counts = np.asarray(weights, dtype=np.int64)
+        tp, fp = int(counts[truth & flagged].sum()), int(counts[~truth & flagged].sum())
+        fn, tn = int(counts[truth & ~flagged].sum()), int(counts[~truth & ~flagged].sum())
+        return Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
     tp = int(np.count_nonzero(truth & flagged))
     fp = int(np.count_nonzero(~truth & flagged))
     fn = int(np.count_nonzero(truth & ~flagged))
     tn = int(truth.size - tp - fp - fn)
     return Confusion(tp=tp, fp=fp, tn=tn, fn=fn)
+
+
+def weighted_roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike, weights: npt.ArrayLike,
+                     ) -> tuple[float | None, int, int]:
+    """Area under the ROC curve of rows that each stand for ``weights`` cases (Mann-Whitney, ties counted as
+    half), with the numbers of positive and negative cases; the area is None without both classes."""
+    truth = np.asarray(labels, dtype=bool)
+    values = np.asarray(scores, dtype=float)
+    counts = np.asarray(weights, dtype=np.float64)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    positives = np.bincount(inverse, weights=counts * truth, minlength=distinct.size)
+    negatives = np.bincount(inverse, weights=counts * ~truth, minlength=distinct.size)
+    whole = np.asarray(weights, dtype=np.int64)
+    n_pos, n_neg = int(whole[truth].sum()), int(whole[~truth].sum())
+    if n_pos == 0 or n_neg == 0:
+        return None, n_pos, n_neg
+    below = np.cumsum(negatives) - negatives  # negatives scoring strictly lower
+    area = float(np.sum(positives * (below + negatives / 2))) / (n_pos * n_neg)
+    return area, n_pos, n_neg
 
 
 def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:

@@ -67,7 +67,8 @@ def resolve_drivers(source: MlflowReader, story: StorySource, run: ResolvedRun, 
                                metric=spec.metric_for(story.config.task), origin="artifact",
                                provenance=Provenance(source.shown_uri, run.run_id, "artifact", spec.source),
                                repeats=spec.repeats, seed=None, rows=0)
-    assert evaluation is not None  # the schema requires an evaluation artifact for source: model
+    if evaluation is None:  # only an aggregate (the schema requires a set for source: model): no rows to shuffle
+        return None
     config = story.config
     assert config.evaluation is not None
     metric = spec.metric_for(config.task)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from storybook.aggregate.windows import windows_table
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
 from storybook.resolve.artifacts import ArtifactFiles
 from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
@@ -36,6 +37,7 @@ from storybook.resolve.resolved import (
     Series,
 )
 from storybook.resolve.scored import AnyScoredSet, task_set
+from storybook.resolve.scored_aggregate import aggregate_set, checked_aggregate
 from storybook.resolve.tracking import Secrets, display_uri
 from storybook.resolve.waiting import show_wait
 from storybook.sources.loader import StorySource
@@ -280,6 +282,16 @@ class MlflowSource:
             evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.artifact)
         # Checked once for the story's task, here, and handed to the drivers, the history and every analysis.
         scored = task_set(story, evaluation, run.params, run_id) if evaluation is not None else None
+        aggregate = aggregate_info = None
+        if config.evaluation is not None and config.evaluation.aggregate is not None:
+            location = story.yaml.location(("evaluation", "aggregate"))
+            with self.reading(story, location):
+                path = self.artifacts.path(run_id, config.evaluation.aggregate, location)
+            aggregate, aggregate_info = checked_aggregate(story, path, location)
+            # The figures come from the aggregate; the row-level sample (if any) serves only the drivers.
+            scored = aggregate_set(story, aggregate, aggregate_info, run.params, run_id,
+                                   sample_rows=len(evaluation) if evaluation is not None else 0)
+            evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.aggregate)
         tables: dict[str, pd.DataFrame] = {}
         compared = None
         if config.trust is not None:
@@ -289,7 +301,7 @@ class MlflowSource:
             evaluation=evaluation, evaluation_provenance=evaluation_provenance, tables=tables, compared=compared,
             drivers=resolve_drivers(self, story, run, model, evaluation, scored),
             history=resolve_history(self, story, run, versions, known=_checked_sets(run, scored, compared)),
-            scored=scored,
+            scored=scored, aggregate=aggregate, aggregate_info=aggregate_info,
         )
 
     def _trust_inputs(self, story: StorySource, run: ResolvedRun, series: dict[str, Series],
@@ -319,6 +331,11 @@ class MlflowSource:
                 location = story.yaml.location(("trust", "data", name))
                 with self.reading(story, location):
                     tables[artifact] = self.evaluation_table(run.run_id, artifact, location)
+        if trust.production_scores is not None:  # the production windows the label-free estimate reads
+            location = story.yaml.location(("trust", "production_scores"))
+            with self.reading(story, location):
+                path = self.artifacts.path(run.run_id, trust.production_scores, location)
+                tables[trust.production_scores] = windows_table(path, where=location)
         compared = None
         ref = story.config.model
         if trust.model.compare_with is not None and ref.name is not None:

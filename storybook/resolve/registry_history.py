@@ -58,7 +58,9 @@ def resolve_history(source: MlflowReader, story: StorySource, run: ResolvedRun,
                 | _count_metrics(story, metrics),
                 params=params, threshold=_threshold(story, params)))
         scored = None
-        if spec.scored_sets is not False and evaluation is not None and evaluation.artifact is not None:
+        # A story told from an aggregate has no row-level sets to give ranges from (its sample is not the set).
+        if spec.scored_sets is not False and evaluation is not None and evaluation.artifact is not None \
+                and evaluation.aggregate is None:
             artifact_location = story.yaml.location(("evaluation", "artifact"))
             named = _named_versions(story, versions, aliases)
             read = [v for v in shown if v.run_id in runs and (spec.scored_sets or v.version in named)]

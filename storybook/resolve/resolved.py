@@ -7,7 +7,9 @@ from typing import Literal
 
 import pandas as pd
 
-from storybook.resolve.scored import AnyScoredSet, task_set
+from storybook.aggregate.format import AggregateInfo
+from storybook.resolve.scored import AnyScoredSet, ScoredSet, task_set
+from storybook.resolve.scored_aggregate import aggregate_set
 from storybook.sources.loader import StorySource
 from storybook.typed_json import DERIVED
 
@@ -185,11 +187,21 @@ class ResolvedStory:
     drivers: ResolvedDrivers | None = None
     history: ModelHistory | None = None
     scored: AnyScoredSet | None = field(default=None, metadata=DERIVED)  # ``evaluation``, checked, when live
+    # evaluation.aggregate: the counted scored set's cells and metadata (``evaluation`` is then the row-level
+    # sample logged beside it, or None).
+    aggregate: pd.DataFrame | None = None
+    aggregate_info: AggregateInfo | None = None
 
 
 def story_task_set(story: StorySource, resolved: ResolvedStory) -> AnyScoredSet | None:
     """The story's version's checked scored set for its task: the one checked when the story was resolved, else
-    checked now (a pinned story); None when it has none."""
+    checked now (a pinned story); None when it has none. A story told from an aggregate gets its weighted set."""
+    if resolved.aggregate is not None and resolved.aggregate_info is not None:
+        if isinstance(resolved.scored, ScoredSet) and resolved.scored.weights is not None:
+            return resolved.scored
+        sample = len(resolved.evaluation) if resolved.evaluation is not None else 0
+        return aggregate_set(story, resolved.aggregate, resolved.aggregate_info, resolved.run.params,
+                             resolved.run.run_id, sample_rows=sample)
     if resolved.scored is not None and resolved.scored.frame is resolved.evaluation:
         return resolved.scored
     if story.config.evaluation is None or resolved.evaluation is None:

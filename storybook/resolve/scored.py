@@ -32,8 +32,10 @@ from storybook.sources.loader import StorySource
 
 __all__ = [
     "AnyScoredSet",
+    "CountedFrom",
     "ScoredSet",
     "checked_columns",
+    "ranks_cases",
     "scored_set",
     "task_set",
     "threshold_of",
@@ -42,20 +44,58 @@ __all__ = [
 _SHOWN_LABELS = 5
 
 
+@dataclass(frozen=True)
+class CountedFrom:
+    """Where a weighted set's counts come from (an aggregate, see :mod:`scored_aggregate`): how many cases were
+    counted into how many score bins, whether every distinct score kept its own bin (``exact``), the engine that
+    counted them and when, and the finest step a threshold can be set to (the bin width; 0 when exact)."""
+
+    cases: int
+    bins: int
+    exact: bool
+    engine: str
+    made_on: str  # a date, e.g. "2026-12-01"; "" when the aggregate does not say
+    step: float
+    artifact: str
+    sample_rows: int = 0  # rows of the row-level sample logged beside it (evaluation.artifact), 0 when none
+    replicates: int = 0  # bootstrap replicate columns (0: no intervals from it)
+    seed: int = 0  # the seed they were drawn with
+
+
 @dataclass(frozen=True, eq=False)
 class ScoredSet:
     """One version's scored evaluation set: which rows are really positive, their scores, the threshold in use,
-    and the whole table (for slices and features)."""
+    and the whole table (for slices and features).
+
+    A set counted into an aggregate is *weighted*: each row is a cell (a slice value x label x score bin),
+    ``weights`` says how many cases it holds, its score is the bin's lower edge (so a threshold at an edge flags
+    exactly the cases it would flag row by row), and ``replicates`` (cells x B) holds the Poisson bootstrap's
+    replicate counts of each cell: the resampling weights intervals are read from. ``weights`` None: one case
+    per row (a row-level set)."""
 
     labels: npt.NDArray[np.bool_]
     scores: npt.NDArray[np.float64]
     threshold: float
     frame: pd.DataFrame
     threshold_source: str = ""  # where the threshold was read, in plain words (see threshold_of)
+    weights: npt.NDArray[np.int64] | None = None
+    replicates: npt.NDArray[np.int64] | None = None
+    counted: CountedFrom | None = None
 
     @property
     def n(self) -> int:
-        return int(self.labels.size)
+        """The number of cases (the sum of the weights of a weighted set)."""
+        return int(self.labels.size) if self.weights is None else int(self.weights.sum())
+
+    @property
+    def weighted(self) -> bool:
+        return self.weights is not None
+
+
+def ranks_cases(scored: ScoredSet) -> bool:
+    """Whether the set's scores order its cases as the model did: a row-level set, or an exact aggregate (every
+    distinct score its own bin); not when cases were counted together in score bins (their order is lost)."""
+    return scored.weights is None or (scored.counted is not None and scored.counted.exact)
 
 
 def threshold_of(story: StorySource, params: dict[str, str], run_id: str, *, which: str = "") -> tuple[float, str]:

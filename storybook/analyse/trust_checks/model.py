@@ -24,7 +24,7 @@ from storybook.analyse.plain import (
     verdict,
 )
 from storybook.analyse.trust_checks.evidence import EPS, Evidence, FigureValue
-from storybook.analyse.trust_checks.statistics import finite_floats, reliability_curve
+from storybook.analyse.trust_checks.statistics import ReliabilityCurve, finite_floats, reliability_curve
 from storybook.analyse.trust_checks.words import declared, listed, number, told_as
 
 
@@ -76,9 +76,12 @@ def check_fold_stability(values: Sequence[float], tolerance: float, *, metric: s
 
 
 def check_calibration(labels: npt.ArrayLike, scores: npt.ArrayLike, *, tolerance: float = 0.05, bins: int = 10,
-                      source: str) -> Evidence:
-    """Calibration: passes when the expected calibration error is at most ``tolerance``."""
-    curve = reliability_curve(labels, scores, bins)
+                      source: str, curve: ReliabilityCurve | None = None) -> Evidence:
+    """Calibration: passes when the expected calibration error is at most ``tolerance``. ``curve``: the curve
+    worked out already (e.g. from a counted set's sums), instead of from ``labels`` and ``scores``."""
+    if curve is None:
+        curve = reliability_curve(labels, scores, bins)
+    bins = len(curve.bins)
     if curve.ece is None or curve.brier is None:
         return Evidence("model", "model.calibration", "There were no scored cases to check calibration on.", None,
                         {"n": 0, "tolerance": tolerance}, source)

@@ -55,6 +55,41 @@ class ReliabilityCurve:
     ece: float | None
 
 
+def counted_reliability_curve(labels: npt.ArrayLike, counts: npt.ArrayLike, score_sums: npt.ArrayLike,
+                              square_sums: npt.ArrayLike, lowest: npt.ArrayLike, highest: npt.ArrayLike,
+                              bins: int = 10) -> ReliabilityCurve | None:
+    """:func:`reliability_curve` of a counted set (an aggregate's cells: label, cases, sum of scores and of
+    squared scores, lowest and highest score), equal to the row-level curve: each band's mean score from the sums,
+    the Brier score from the squared sums. None when a cell's cases fall in two bands (a cell from exactly a
+    band's edge to above it: the row-level curve puts its edge cases in the lower band)."""
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, not {bins!r}")
+    truth = np.asarray(labels, dtype=bool).ravel()
+    n_cell = np.asarray(counts, dtype=np.float64)
+    sums, squares = np.asarray(score_sums, dtype=np.float64), np.asarray(square_sums, dtype=np.float64)
+    inner = np.linspace(0.0, 1.0, bins + 1)[1:-1]
+    ids = np.searchsorted(inner, np.asarray(lowest, dtype=np.float64))
+    if not np.array_equal(ids, np.searchsorted(inner, np.asarray(highest, dtype=np.float64))):
+        return None
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    cases = np.bincount(ids, weights=n_cell, minlength=bins)
+    band_sums = np.bincount(ids, weights=sums, minlength=bins)
+    true_sums = np.bincount(ids, weights=n_cell * truth, minlength=bins)
+    n = int(np.asarray(counts, dtype=np.int64).sum())
+    rows = []
+    ece = 0.0
+    for i in range(bins):
+        n_i = int(np.rint(cases[i]))
+        mean = None if n_i == 0 else float(band_sums[i] / n_i)
+        observed = None if n_i == 0 else float(true_sums[i] / n_i)
+        if mean is not None and observed is not None:
+            ece += n_i / n * abs(observed - mean)
+        rows.append(CalibrationBin(float(edges[i]), float(edges[i + 1]), n_i, mean, observed))
+    # mean of (score - y)^2 = (sum of score^2 - 2 * sum of the positives' scores + positives) / n
+    brier = float(squares.sum() - 2 * sums[truth].sum() + n_cell[truth].sum()) / n if n else None
+    return ReliabilityCurve(tuple(rows), n, brier, ece if n else None)
+
+
 def reliability_curve(labels: npt.ArrayLike, scores: npt.ArrayLike, bins: int = 10) -> ReliabilityCurve:
     """Equal-width bands of predicted chance over [0, 1], as scikit-learn's ``calibration_curve`` with
     ``strategy="uniform"`` (a score on an inner edge belongs to the lower band). Empty bands keep n = 0.

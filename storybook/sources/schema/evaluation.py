@@ -92,7 +92,7 @@ class ConfusionKeys(StrictModel):
 
 # Which keys of evaluation: belong to which task (the others are refused, so a story never half-configures one).
 _BINARY_KEYS = ("score_column", "positive_value", "threshold", "threshold_param", "counts", "positive_means",
-                "negative_means", "flagged_means")
+                "negative_means", "flagged_means", "aggregate")
 _TASK_KEYS: dict[str, tuple[str, ...]] = {
     "binary": ("label_column", *_BINARY_KEYS),
     "multiclass": ("label_column", "classes", "prediction_column"),
@@ -122,6 +122,10 @@ class EvaluationSpec(StrictModel):
     artifact: Key | None = Field(default="evaluation/scored.csv",
         description="path of the scored evaluation set among the run's artifacts (CSV or "
                     "Parquet)")
+    aggregate: Key | None = Field(
+        default=None, description="path of an aggregate of the scored set among the run's artifacts (made by "
+        "`storybook aggregate`: counts per slice, label and score bin), for a set too large to read row by row; "
+        "artifact may then name a row-level sample, used only where rows are needed (drivers), or be null")
     counts: ConfusionKeys | None = Field(
         default=None, description="instead of a scored set: metric keys of the confusion counts at the threshold")
     label_column: Key = Field(default="label", description="the column with the true outcome")
@@ -162,13 +166,17 @@ class EvaluationSpec(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _counts_replace_artifact(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("counts") is not None and "artifact" not in data:
+        if isinstance(data, dict) and "artifact" not in data and (
+                data.get("counts") is not None or data.get("aggregate") is not None):
             return {**data, "artifact": None}
         return data
 
     @model_validator(mode="after")
     def _threshold_source(self) -> EvaluationSpec:
-        if (self.artifact is None) == (self.counts is None):
+        if self.aggregate is not None and self.counts is not None:
+            raise KeyedValueError("give either aggregate (the counted scored set) or counts (confusion count "
+                                  "metrics), not both", ("counts",))
+        if self.aggregate is None and (self.artifact is None) == (self.counts is None):
             raise ValueError("give either artifact (the scored evaluation set) or counts (confusion count metrics)")
         if self.task == "binary" and self.threshold is None and self.threshold_param is None:
             raise ValueError("give threshold (a number) or threshold_param (the run param that holds it)")

@@ -126,7 +126,7 @@ class StoryConfig(StrictModel):
     @model_validator(mode="after")
     def _drivers_and_history_sources(self) -> StoryConfig:
         if self.drivers is not None and self.drivers.source == "model" and (
-                self.evaluation is None or self.evaluation.artifact is None):
+                self.evaluation is None or (self.evaluation.artifact is None and self.evaluation.aggregate is None)):
             raise KeyedValueError("drivers from the model need an evaluation: section naming the scored evaluation "
                                   "set (with the feature columns)", ("drivers", "source"))
         if self.history is not None:
@@ -207,8 +207,10 @@ class StoryConfig(StrictModel):
 
     @model_validator(mode="after")
     def _slices_need_evaluation(self) -> StoryConfig:
-        if self.slices and (self.evaluation is None or self.evaluation.artifact is None):
-            raise ValueError("slices need an evaluation: section naming the scored evaluation set (artifact)")
+        if self.slices and (self.evaluation is None or (self.evaluation.artifact is None
+                                                        and self.evaluation.aggregate is None)):
+            raise ValueError("slices need an evaluation: section naming the scored evaluation set (artifact, or "
+                             "its aggregate)")
         if self.cost_of_error is not None and self.evaluation is None:
             raise ValueError("cost_of_error needs an evaluation: section naming the scored evaluation set")
         return self

@@ -1,0 +1,275 @@
+"""A story told from an aggregate (evaluation.aggregate) in a real sqlite MLflow store: the aggregate made by the
+real DuckDB engine from a generated scored set, logged beside that set; a second story on the same run tells the
+row-level set. Checked: every figure of the card and the cost of error is the same (scores on the bins' edges, so
+nothing is lost by counting), the calibration too; the page says where the figures come from; a broken or
+foreign aggregate, or one counted for other columns, is refused at the story.yaml line to fix; drivers with only
+an aggregate are left out, and the page says why."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
+from storybook.aggregate.format import write_aggregate
+from storybook.analyse.model_card import vocabulary
+from storybook.analyse.page_words import page_wording
+from storybook.analyse.story import StoryAnalysis, analyse_story
+from storybook.analyse.trust_checks.statistics import reliability_curve
+from storybook.analyse.trust_story import counted_curve
+from storybook.errors import StorybookError
+from storybook.resolve.mlflow_source import MlflowSource
+from storybook.resolve.resolved import ResolvedStory, story_task_set
+from storybook.resolve.scored import ScoredSet
+from storybook.sources.loader import StorySource, load_story
+from tests.stores import story, tracking_uri, use_experiment, write_project
+
+BINS = 50
+ROWS = 6_000
+
+
+def _scored_set(seed: int = 3) -> pd.DataFrame:
+    """Scores on the bins' edges j/50: 51 different scores (1.0 shares the last bin with 0.98), so 50 bins count
+    them in bins, and 100 bins keep each score (exact)."""
+    rng = np.random.default_rng(seed)
+    label = rng.random(ROWS) < 0.3
+    raw = np.clip(rng.normal(np.where(label, 0.62, 0.35), 0.18), 0, 1)
+    score = np.floor(raw * BINS) / BINS
+    region = rng.choice(["north", "south", "east"], size=ROWS, p=[0.5, 0.3, 0.2])
+    return pd.DataFrame({"label": label.astype(int), "score": score, "region": region,
+                         "x1": rng.normal(size=ROWS)})
+
+
+EVALUATION = {"label_column": "label", "score_column": "score", "positive_value": "1", "threshold": 0.5,
+              "unit": "customers", "positive_means": "leave within a year", "negative_means": "stay",
+              "flagged_means": "offered a call"}
+COSTS = {"unit": "euros", "owner": "Retention lead", "false_positive": 20, "false_positive_means": "a call for nothing",
+         "false_negative": 150, "false_negative_means": "a customer lost", "population": 1000, "bootstrap_rounds": 0}
+TRUST = {"owner": "Retention team", "model": {"metric": "recall", "minimum": 0.5, "calibration_tolerance": 0.5}}
+METRICS = [{"key": "recall", "label": "Leavers found", "kind": "recall"},
+           {"key": "brier", "label": "Calibration error", "kind": "brier", "higher_is_better": False}]
+
+
+def _story(run_id: str, evaluation: dict[str, Any], **more: Any) -> dict[str, Any]:
+    told = story("m", "champion", METRICS, {**EVALUATION, **evaluation}, **more)
+    told["model"] = {"run_id": run_id}
+    return told
+
+
+@dataclass
+class Store:
+    root: Path
+    run_id: str
+    frame: pd.DataFrame
+    stories: dict[str, StorySource]
+
+
+def _log(run_id: str, local: Path, folder: str) -> None:
+    mlflow.log_artifact(str(local), folder)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    root = tmp_path_factory.mktemp("aggregate_store")
+    uri = tracking_uri(root)
+    previous = mlflow.get_tracking_uri()
+    frame = _scored_set()
+    use_experiment(uri, "aggregates")
+    with tempfile.TemporaryDirectory() as folder, mlflow.start_run() as run:
+        here = Path(folder)
+        frame.to_csv(here / "scored.csv", index=False)
+        frame.to_parquet(here / "rows.parquet", index=False)
+        cells, info = aggregate_with_duckdb(here / "rows.parquet", label_column="label", score_column="score",
+                                            slices=["region"], bins=BINS, replicates=20, seed=5)
+        write_aggregate(cells, info, here / "aggregate.parquet")
+        other, other_info = aggregate_with_duckdb(here / "rows.parquet", label_column="label", score_column="score",
+                                                  bins=BINS, replicates=0)
+        write_aggregate(other, other_info, here / "no_slices.parquet")
+        exact, exact_info = aggregate_with_duckdb(here / "rows.parquet", label_column="label", score_column="score",
+                                                  slices=["region"], bins=100, replicates=0)
+        write_aggregate(exact, exact_info, here / "exact.parquet")
+        (here / "broken.parquet").write_bytes(b"PAR1 this is not really parquet")
+        pq.write_table(pa.Table.from_pandas(frame), here / "foreign.parquet")
+        mlflow.log_metrics({"recall": 0.5, "brier": 0.2})
+        for name in ("scored.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet", "broken.parquet",
+                     "foreign.parquet"):
+            mlflow.log_artifact(str(here / name), "evaluation")
+        run_id = run.info.run_id
+    slices = [{"column": "region", "label": "Region"}]
+    sources = {
+        "rows": _story(run_id, {"artifact": "evaluation/scored.csv"}, slices=slices, cost_of_error=COSTS,
+                       trust=TRUST),
+        "counted": _story(run_id, {"aggregate": "evaluation/aggregate.parquet"}, slices=slices,
+                          cost_of_error=COSTS, trust=TRUST),
+        "exact": _story(run_id, {"aggregate": "evaluation/exact.parquet"}, slices=slices),
+        "broken": _story(run_id, {"aggregate": "evaluation/broken.parquet"}),
+        "foreign": _story(run_id, {"aggregate": "evaluation/foreign.parquet"}),
+        "other-label": _story(run_id, {"aggregate": "evaluation/aggregate.parquet", "label_column": "churned"}),
+        "no-slice": _story(run_id, {"aggregate": "evaluation/no_slices.parquet"}, slices=slices),
+        # 0.99 falls in the last bin, which counts cases at 0.98 and at 1.0 together; 0.51 would not be refused:
+        # every case of its bin scored 0.5.
+        "inside-bin": _story(run_id, {"aggregate": "evaluation/aggregate.parquet", "threshold": 0.99}),
+        "drivers": _story(run_id, {"aggregate": "evaluation/aggregate.parquet"},
+                          drivers={"source": "model", "metric": "accuracy"}),
+    }
+    write_project(root, sources)
+    stories = {slug: load_story(root, root / "stories" / slug) for slug in sources}
+    yield Store(root, run_id, frame, stories)
+    mlflow.set_tracking_uri(previous)
+
+
+def _resolve(store: Store, slug: str) -> ResolvedStory:
+    return MlflowSource(tracking_uri(store.root), store.root / ".cache").resolve(store.stories[slug])
+
+
+@pytest.fixture(scope="module")
+def told(store: Store) -> dict[str, tuple[ResolvedStory, StoryAnalysis]]:
+    found = {}
+    for slug in ("rows", "counted", "exact"):
+        resolved = _resolve(store, slug)
+        found[slug] = (resolved, analyse_story(store.stories[slug], resolved))
+    return found
+
+
+def test_the_aggregate_becomes_a_weighted_set_of_the_same_cases(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    resolved, _ = told["counted"]
+    scored = resolved.scored
+    assert isinstance(scored, ScoredSet) and scored.weights is not None and scored.counted is not None
+    assert resolved.evaluation is None  # no row-level set beside it
+    assert scored.n == ROWS and int(scored.weights.sum()) == ROWS
+    assert len(scored.labels) < 400  # cells, not rows: 3 regions x 2 labels x at most 50 bins
+    assert scored.replicates is not None and scored.replicates.shape == (len(scored.labels), 20)
+    assert scored.counted.bins == BINS and not scored.counted.exact and scored.counted.step == pytest.approx(0.02)
+    # Each cell's score is its bin's lower edge, which its lowest case scored (the grid), but for the last bin's
+    # cells that hold only 1.0.
+    lowest, below_top = scored.frame["score_min"].to_numpy(), scored.frame["score_bin"].to_numpy() < BINS - 1
+    assert np.array_equal(scored.scores[below_top], lowest[below_top]) and (scored.scores <= lowest).all()
+    assert scored.frame["score_max"].max() == 1.0 and scored.scores.max() == 0.98
+    assert story_task_set(store.stories["counted"], resolved) is scored
+
+
+def test_every_figure_of_the_card_is_the_row_level_one(told: dict[str, tuple[ResolvedStory, StoryAnalysis]],
+                                                       ) -> None:
+    rows, counted = told["rows"][1].card, told["counted"][1].card
+    assert rows.overall is not None and counted.overall is not None
+    assert counted.overall.confusion == rows.overall.confusion
+    assert counted.overall.n == ROWS
+    for kind, estimate in rows.overall.rates.items():
+        assert counted.overall.rates[kind] == estimate, kind
+    (row_table,), (counted_table,) = (s.table for s in rows.slices), (s.table for s in counted.slices)
+    assert [(r.value, r.n, r.confusion, r.rates) for r in counted_table.rows] == \
+        [(r.value, r.n, r.confusion, r.rates) for r in row_table.rows]
+    # Brier from the cells' sums, equal to the row-level one; ROC AUC is not told from bins (order lost).
+    brier = {line.spec.kind: line.recomputed for line in counted.metrics}["brier"]
+    expected = {line.spec.kind: line.recomputed for line in rows.metrics}["brier"]
+    assert brier is not None and expected is not None and brier.value == pytest.approx(expected.value, abs=1e-12)
+    assert counted.overall.auc.value is None and rows.overall.auc.value is not None
+
+
+def test_an_exact_aggregate_keeps_the_ranking_too(told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    rows, exact = told["rows"][1].card, told["exact"][1].card
+    assert rows.overall is not None and exact.overall is not None
+    assert exact.overall.confusion == rows.overall.confusion
+    assert exact.overall.auc == rows.overall.auc  # ROC AUC (ties as half) and its Hanley-McNeil range
+    assert [r.auc for r in exact.slices[0].table.rows] == [r.auc for r in rows.slices[0].table.rows]
+    resolved = told["exact"][0]
+    wording = page_wording(exact, resolved, owner="x", built_at="today", snapshot_hash=None)
+    assert wording.evaluation is not None
+    assert (f"These figures come from {ROWS:,} customers counted by score: each of their 51 different scores was "
+            "kept (made by DuckDB ") in wording.evaluation
+    assert wording.evaluation.endswith("so nothing is lost by counting.")
+
+
+def test_every_figure_of_the_cost_of_error_is_the_row_level_one(
+        told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    rows, counted = told["rows"][1].cost, told["counted"][1].cost
+    assert rows is not None and counted is not None
+    assert rows.comparison is not None and counted.comparison is not None
+    assert counted.current_counts == rows.current_counts and counted.current == rows.current
+    assert counted.current_cost_per == pytest.approx(rows.current_cost_per, abs=1e-9)
+    assert counted.comparison.best.threshold == rows.comparison.best.threshold
+    assert counted.comparison.best.confusion == rows.comparison.best.confusion
+    assert counted.comparison.best.cost_per == pytest.approx(rows.comparison.best.cost_per, abs=1e-9)
+    assert counted.best == rows.best
+    # Printed at the edge itself: flagging at it flags exactly the cases counted above it.
+    assert float(counted.best_threshold_text or "nan") == counted.comparison.best.threshold
+    assert [(r.value, r.confusion, r.cost_per) for r in counted.slices[0].rows] == \
+        [(r.value, r.confusion, r.cost_per) for r in rows.slices[0].rows]
+
+
+def test_calibration_from_the_sums_is_the_row_level_curve(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    scored = told["counted"][0].scored
+    assert isinstance(scored, ScoredSet)
+    curve = counted_curve(scored)
+    expected = reliability_curve(store.frame["label"] == 1, store.frame["score"])
+    assert curve is not None and curve.n == expected.n
+    assert curve.brier == pytest.approx(expected.brier, abs=1e-12)
+    assert curve.ece == pytest.approx(expected.ece, abs=1e-12)
+    assert [b.n for b in curve.bins] == [b.n for b in expected.bins]
+    trust = told["counted"][1].trust
+    assert trust is not None
+    evidence = [e for level in trust.levels for e in level.evidence]
+    calibration = next(e for e in evidence if e.check == "model.calibration")
+    assert calibration.figures["ece"] == pytest.approx(expected.ece, abs=1e-12)
+    assert trust.reliability is curve or trust.reliability == curve
+    held_out = next(e for e in evidence if e.check == "model.held_out")
+    assert "aggregate evaluation/aggregate.parquet" in held_out.source
+
+
+def test_the_page_says_the_figures_come_from_counts(store: Store,
+                                                    told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    resolved, analysis = told["counted"]
+    wording = page_wording(analysis.card, resolved, owner="x", built_at="today", snapshot_hash=None)
+    assert wording.evaluation is not None
+    assert (f"These figures come from {ROWS:,} customers counted in 50 score bins (made by DuckDB "
+            in wording.evaluation)
+    assert wording.evaluation.endswith("a threshold can be set to the nearest 0.02.")
+    rows_wording = page_wording(told["rows"][1].card, told["rows"][0], owner="x", built_at="today",
+                                snapshot_hash=None)
+    assert rows_wording.evaluation is not None and "counted" not in rows_wording.evaluation
+
+
+def _line(story: StorySource, text: str) -> int:
+    lines = (story.directory / "story.yaml").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if text in line)
+
+
+@pytest.mark.parametrize(("slug", "key", "said"), [
+    ("broken", "aggregate:", "is not a Parquet file"),
+    ("foreign", "aggregate:", "not a storybook aggregate"),
+    ("other-label", "label_column:", "was counted with label_column 'label', and the story says 'churned'"),
+    ("no-slice", "- column: region", "was not counted by 'region'"),
+    ("inside-bin", "threshold: 0.99", "cannot say which of them the threshold flags"),
+])
+def test_an_aggregate_that_does_not_fit_is_refused_at_its_line(store: Store, slug: str, key: str,
+                                                               said: str) -> None:
+    story_source = store.stories[slug]
+    with pytest.raises(StorybookError) as caught:
+        _resolve(store, slug)
+    error = caught.value
+    assert said in error.message
+    assert error.location is not None and error.location.path == story_source.directory / "story.yaml"
+    assert error.location.line == _line(story_source, key)
+    assert error.hint
+
+
+def test_drivers_with_only_an_aggregate_are_left_out_and_the_page_says_why(store: Store) -> None:
+    resolved = _resolve(store, "drivers")
+    assert resolved.drivers is None
+    analysis = analyse_story(store.stories["drivers"], resolved)
+    assert analysis.drivers is None
+    unit = vocabulary(store.stories["drivers"]).unit
+    assert any(c.startswith("What the model relies on most is not worked out here") and unit in c
+               for c in analysis.card.caveats)
