@@ -469,6 +469,8 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
         raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
     truth, values = _read(labels, scores)
     if weights is not None:
+        if replicates is None:
+            raise ValueError("a counted set is resampled by its replicates, and it has none")
         return _bootstrap_counted(truth, values, np.asarray(weights, dtype=np.int64),
                                   np.asarray(replicates, dtype=np.int64), costs, seed=seed, capacity=capacity,
                                   at_threshold=at_threshold, confidence=confidence, per=per, top=top)

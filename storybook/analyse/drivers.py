@@ -294,8 +294,10 @@ def _slices(resolved: ResolvedDrivers, ranked: tuple[Importance, ...], shown: tu
 
 def analyse_drivers(resolved: ResolvedDrivers, spec: DriversSpec, *, words: Vocabulary, slices: list[SliceSpec],
                     evaluation: pd.DataFrame | None, min_slice_size: int,
-                    amount_unit: str | None = None) -> DriversReport:
-    """What drives the predictions; ``amount_unit`` names a regression story's amounts ("points", "beds")."""
+                    amount_unit: str | None = None, rows_told: str | None = None) -> DriversReport:
+    """What drives the predictions; ``amount_unit`` names a regression story's amounts ("points", "beds");
+    ``rows_told``: which rows were scored, when not the whole evaluation set (e.g. "a sample of 5,000 of the
+    12,400,000 cases", for a story told from an aggregate)."""
     unit = amount_unit or "units"
     table = resolved.table
     overall = table[table["slice"].astype(str) == ALL_ROWS] if "slice" in table.columns else table
@@ -306,7 +308,8 @@ def analyse_drivers(resolved: ResolvedDrivers, spec: DriversSpec, *, words: Voca
     scale, loss_unit, reliance, caption, before = _told_scale(resolved.metric, unit, words, resolved.baseline)
     if resolved.origin == "model":
         source = (f"Worked out when the story was read from MLflow: storybook loaded the logged model "
-                  f"({resolved.provenance.key}), scored the {resolved.rows:,} {words.unit} of the evaluation set, "
+                  f"({resolved.provenance.key}), scored "
+                  f"{rows_told or f'the {resolved.rows:,} {words.unit} of the evaluation set'}, "
                   f"then shuffled one measurement at a time, {repeats} times each (seed {resolved.seed}), and "
                   "scored them again.")
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storybook.analyse.aggregate_words import drivers_sample_phrase
 from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult, check_claims
 from storybook.analyse.classification import Estimate
@@ -96,7 +97,8 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
     if config.drivers is not None and resolved.drivers is not None:
         drivers = analyse_drivers(resolved.drivers, config.drivers, words=card.words, slices=config.slices,
                                   evaluation=resolved.evaluation, min_slice_size=config.min_slice_size,
-                                  amount_unit=config.evaluation.amount_unit if config.evaluation else None)
+                                  amount_unit=config.evaluation.amount_unit if config.evaluation else None,
+                                  rows_told=_sample_told(scored, resolved.drivers.rows, card.words.unit))
     history = None
     if config.history is not None and resolved.history is not None:
         history = analyse_history(resolved.history, config, resolved.model.version if resolved.model else None,
@@ -107,6 +109,13 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                          weak_groups=weak_groups,
                          estimate=analyse_label_free(config, resolved, scored, card.threshold, card.words,
                                                      card.rules))
+
+
+def _sample_told(scored: ScoredSet | None, rows: int, unit: str) -> str | None:
+    """For a story told from an aggregate: the drivers were measured on the sample logged beside it."""
+    if scored is None or scored.counted is None or not rows:
+        return None
+    return drivers_sample_phrase(scored.counted, rows, unit)
 
 
 def _slice_figures(card: ModelCard, regression: RegressionPerformance | None, multiclass: MulticlassStory | None,
