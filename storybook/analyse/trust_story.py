@@ -118,8 +118,8 @@ TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression with intervals": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
                                             "model.previous_version"), "data": _TASK_DATA, "system": _SYSTEM},
     "multiclass": {"model": ("model.held_out", "model.fold_stability", "model.calibration",
-                             "model.previous_version"), "data": ("data.class_balance", *_TASK_DATA, "data.contradictions"),
-                   "system": _SYSTEM},
+                             "model.previous_version"),
+                   "data": ("data.class_balance", *_TASK_DATA, "data.contradictions"), "system": _SYSTEM},
 }
 
 
