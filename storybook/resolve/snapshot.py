@@ -414,12 +414,17 @@ def _missing(story: StorySource, resolved: ResolvedStory) -> Iterator[tuple[str,
     evaluation = config.evaluation
     if evaluation is not None and evaluation.artifact is not None and resolved.evaluation is None:
         yield f"the evaluation set {evaluation.artifact!r}", story.yaml.location(("evaluation", "artifact"))
+    if evaluation is not None and evaluation.aggregate is not None and (
+            resolved.aggregate is None or resolved.aggregate_info is None):
+        yield f"the aggregate {evaluation.aggregate!r}", story.yaml.location(("evaluation", "aggregate"))
     if evaluation is not None and evaluation.counts is not None:
         for name in ("tp", "fp", "tn", "fn"):
             key = getattr(evaluation.counts, name)
             if key not in resolved.run.metrics:
                 yield f"metric {key!r}", story.yaml.location(("evaluation", "counts", name))
-    if config.drivers is not None and resolved.drivers is None:
+    only_counts = evaluation is not None and evaluation.aggregate is not None and evaluation.artifact is None
+    if config.drivers is not None and resolved.drivers is None and not (
+            only_counts and config.drivers.source == "model"):  # no rows to shuffle: left out, the page says why
         yield "what drives the predictions (drivers)", story.yaml.location(("drivers",))
     if config.history is not None and resolved.history is None:
         yield "the model's history", story.yaml.location(("history",))

@@ -266,10 +266,42 @@ def test_an_aggregate_that_does_not_fit_is_refused_at_its_line(store: Store, slu
 
 
 def test_drivers_with_only_an_aggregate_are_left_out_and_the_page_says_why(store: Store) -> None:
+    from storybook.resolve.snapshot import SnapshotSource, write_snapshot
+
     resolved = _resolve(store, "drivers")
     assert resolved.drivers is None
+    story_source = store.stories["drivers"]
+    write_snapshot(story_source, resolved, source="sqlite:///mlflow.db")
+    try:  # pinned without drivers: nothing missing, they cannot be worked out
+        assert SnapshotSource().resolve(story_source).drivers is None
+    finally:
+        for made in (story_source.directory / "snapshot.json", *(story_source.directory / "snapshot").glob("*")):
+            made.unlink()
     analysis = analyse_story(store.stories["drivers"], resolved)
     assert analysis.drivers is None
     unit = vocabulary(store.stories["drivers"]).unit
     assert any(c.startswith("What the model relies on most is not worked out here") and unit in c
                for c in analysis.card.caveats)
+
+
+def test_a_pinned_aggregate_story_tells_the_same_figures(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    from storybook.resolve.snapshot import SnapshotSource, write_snapshot
+
+    story_source = store.stories["counted"]
+    resolved, analysis = told["counted"]
+    write_snapshot(story_source, resolved, source="sqlite:///mlflow.db")
+    try:
+        pinned = SnapshotSource().resolve(story_source)
+        assert pinned.aggregate_info == resolved.aggregate_info
+        again = analyse_story(story_source, pinned)
+    finally:
+        for made in (story_source.directory / "snapshot.json", *(story_source.directory / "snapshot").glob("*")):
+            made.unlink()
+    assert again.card.overall == analysis.card.overall
+    assert [s.table for s in again.card.slices] == [s.table for s in analysis.card.slices]
+    assert again.card.counted == analysis.card.counted
+    assert again.cost is not None and analysis.cost is not None
+    assert again.cost.comparison is not None and analysis.cost.comparison is not None
+    assert again.cost.comparison.best.threshold == analysis.cost.comparison.best.threshold
+    assert again.trust is not None and again.trust.reliability == analysis.trust.reliability  # type: ignore[union-attr]
