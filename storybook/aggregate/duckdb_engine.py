@@ -131,6 +131,7 @@ def _configure(connection: duckdb.DuckDBPyConnection, *, memory_limit: str, thre
                              hint="give it like 512MB or 4GB")
     connection.execute(f"SET memory_limit = '{memory_limit.strip()}'")
     connection.execute("SET preserve_insertion_order = false")  # lets DuckDB stream without keeping row order
+    connection.execute("SET enable_progress_bar = false")  # DuckDB's own bar would write into the command's output
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise AggregateError(f"threads must be a whole number of at least 1, not {threads!r}", location=where,

@@ -132,9 +132,9 @@ def summary(made: Aggregated) -> list[str]:
                      "them gives the same counts as the full set")
     else:
         width = 1 / info.bins
-        lines.append(f"scores are grouped into {info.bins:,} bins {width:g} wide: thresholds at multiples of "
-                     f"{width:g} give the same counts as the full set; a threshold between two of them is known "
-                     f"to within {width:g}")
+        lines.append(f"scores are grouped into {info.bins:,} bins {width:g} wide: a threshold at a multiple of "
+                     f"{width:g} (below 1) gives the same counts as the full set; one between two of them is "
+                     f"known to within {width:g}")
     if info.slices:
         lines.append(f"counted separately for each value of {', '.join(info.slices)}")
     if info.replicates:

@@ -201,7 +201,7 @@ def test_the_command_writes_the_aggregate_and_logs_it_to_a_run(scored: tuple[Pat
                                       experiment])
     assert result.exit_code == 0, result.output
     assert f"read {ROWS:,} rows of scored.parquet and wrote" in result.output
-    assert "bins 0.01 wide: thresholds at multiples of 0.01 give the same counts" in result.output
+    assert "bins 0.01 wide: a threshold at a multiple of 0.01 (below 1) gives the same counts" in result.output
     assert f"logged it to run {run.info.run_id} as evaluation/aggregate.parquet" in result.output
     frame, info = fmt.read_aggregate(out)
     assert int(frame["n"].sum()) == ROWS and set(frame["site"].dropna()) == {"north", "south", "east"}
