@@ -56,6 +56,12 @@ EVALUATION = {"label_column": "label", "score_column": "score", "positive_value"
 COSTS = {"unit": "euros", "owner": "Retention lead", "false_positive": 20, "false_positive_means": "a call for nothing",
          "false_negative": 150, "false_negative_means": "a customer lost", "population": 1000, "bootstrap_rounds": 0}
 TRUST = {"owner": "Retention team", "model": {"metric": "recall", "minimum": 0.5, "calibration_tolerance": 0.5}}
+DECISION = {"question": "Should the retention team call the customers the model flags?", "owner": "the board",
+            "options": {"go": "Call them.", "no_go": "Do not call them.",
+                        "go_with_conditions": "Call them once the conditions are met."},
+            "criteria": [{"id": "finds-enough", "metric": {"key": "recall", "at_least": 0.3}},
+                         {"id": "regions-alike", "slice_gap": {"slice": "region", "metric": "recall",
+                                                               "tolerance": 0.25}}]}
 METRICS = [{"key": "recall", "label": "Leavers found", "kind": "recall"},
            {"key": "brier", "label": "Calibration error", "kind": "brier", "higher_is_better": False}]
 
@@ -108,9 +114,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     slices = [{"column": "region", "label": "Region"}]
     sources = {
         "rows": _story(run_id, {"artifact": "evaluation/scored.csv"}, slices=slices, cost_of_error=COSTS,
-                       trust=TRUST),
+                       trust=TRUST, decision=DECISION),
         "counted": _story(run_id, {"aggregate": "evaluation/aggregate.parquet"}, slices=slices,
-                          cost_of_error=COSTS, trust=TRUST),
+                          cost_of_error=COSTS, trust=TRUST, decision=DECISION),
         "exact": _story(run_id, {"aggregate": "evaluation/exact.parquet"}, slices=slices),
         "broken": _story(run_id, {"aggregate": "evaluation/broken.parquet"}),
         "foreign": _story(run_id, {"aggregate": "evaluation/foreign.parquet"}),
@@ -206,6 +212,15 @@ def test_every_figure_of_the_cost_of_error_is_the_row_level_one(
     assert float(counted.best_threshold_text or "nan") == counted.comparison.best.threshold
     assert [(r.value, r.confusion, r.cost_per) for r in counted.slices[0].rows] == \
         [(r.value, r.confusion, r.cost_per) for r in rows.slices[0].rows]
+
+
+def test_the_decision_grounds_are_judged_alike(told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    rows, counted = told["rows"][1].decision, told["counted"][1].decision
+    assert rows is not None and counted is not None
+    assert [(g.id, g.outcome, g.value, g.low, g.high) for g in counted.grounds] == \
+        [(g.id, g.outcome, g.value, g.low, g.high) for g in rows.grounds]
+    assert {g.outcome for g in counted.grounds} <= {"holds", "fails"}  # judged, not "cannot tell"
+    assert counted.recommendation == rows.recommendation
 
 
 def test_calibration_from_the_sums_is_the_row_level_curve(
@@ -305,3 +320,16 @@ def test_a_pinned_aggregate_story_tells_the_same_figures(
     assert again.cost.comparison is not None and analysis.cost.comparison is not None
     assert again.cost.comparison.best.threshold == analysis.cost.comparison.best.threshold
     assert again.trust is not None and again.trust.reliability == analysis.trust.reliability  # type: ignore[union-attr]
+
+
+def test_an_aggregate_says_the_leak_checks_need_rows(told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    """Leaks and contradicting outcomes are looked for row by row: counted cells cannot tell them, and say so."""
+    _resolved, analysis = told["counted"]
+    assert analysis.trust is not None
+    [leaks] = [e for level in analysis.trust.levels for e in level.evidence if e.check == "data.leaks"]
+    assert leaks.passed is None
+    assert "need one row per case with its inputs: this evaluation set holds counts of cases in score bins" in \
+        leaks.sentence
+    _rows, row_level = told["rows"]
+    assert row_level.trust is not None
+    assert [e.passed for level in row_level.trust.levels for e in level.evidence if e.check == "data.leaks"] == [True]
