@@ -37,6 +37,7 @@ How an engine makes one (storybook.aggregate.duckdb_engine; the Spark engine doe
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -46,13 +47,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from storybook.errors import AggregateError, Location
 from storybook.files import file_mode
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
+    import numpy as np
     import numpy.typing as npt
     import pandas as pd
     import pyarrow as pa
@@ -156,7 +156,7 @@ def bin_of_threshold(info: AggregateInfo, threshold: float) -> int:
     """The bin j such that "score >= threshold" holds for bins >= j: exact for a threshold at an edge (binned) or
     at one of the distinct scores (exact); otherwise the first bin starting at or above the threshold."""
     if info.exact:
-        return int(np.searchsorted(np.asarray(info.bin_edges), threshold, side="left"))
+        return bisect.bisect_left(info.bin_edges, threshold)
     return min(info.bins, max(0, math.ceil(threshold * info.bins - 1e-9)))
 
 
@@ -350,6 +350,7 @@ def finish_cells(grouped: pd.DataFrame, *, slices: Sequence[str], bins: int, exa
     Refuses (with the number of rows) scores that are missing, NaN or outside [0, 1], and missing labels; refuses
     more than :data:`MAX_CELLS` cells.
     """
+    import numpy as np
     import pandas as pd
 
     bin_name = "score_key" if exact else "score_bin"
@@ -398,6 +399,8 @@ def draw_replicates(n: npt.ArrayLike, replicates: int, seed: int) -> npt.NDArray
     The sum of n independent Poisson(1) row weights is Poisson(n), so this is the row-level Poisson bootstrap
     (Chamandy et al., 2012) for every figure made of counts, drawn after the GROUP BY and at no cost per row.
     """
+    import numpy as np
+
     return next(_replicate_chunks(np.asarray(n, dtype=np.int64), replicates, seed, chunk=None))
 
 
@@ -405,12 +408,13 @@ def _replicate_chunks(n: npt.NDArray[np.int64], replicates: int, seed: int,
                       chunk: int | None) -> Iterator[npt.NDArray[np.int32]]:
     """The replicate counts of the cells in order, ``chunk`` cells at a time, from one generator: the chunks
     together are what one draw over all cells gives."""
+    import numpy as np
+
     generator = np.random.Generator(np.random.PCG64(seed))
     step = len(n) if chunk is None else chunk
     for start in range(0, max(len(n), 1), max(step, 1)):
         part = n[start:start + step]
-        drawn = generator.poisson(np.repeat(part[:, None], replicates, axis=1).astype(np.float64))
-        yield drawn.astype(np.int32)
+        yield generator.poisson(part[:, None], size=(len(part), replicates)).astype(np.int32)
 
 
 # --- writing and reading ------------------------------------------------------------------------------------
@@ -432,6 +436,7 @@ def _arrow_schema(cells: pd.DataFrame, info: AggregateInfo) -> pa.Schema:
 def write_aggregate(cells: pd.DataFrame, info: AggregateInfo, path: Path) -> Path:
     """Write the cells (from :func:`finish_cells`, without replicate columns) and their replicates drawn from
     ``info.seed`` to ``path``, whole or not at all (a temp file in the same folder, then a rename)."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
