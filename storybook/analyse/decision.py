@@ -206,6 +206,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
                                     f"evaluation set {artifact} of run {other.run.run_id[:12]}",
                                     ids=case_ids(compared_set.frame, id_column))
     # A counted set (an aggregate) gives no rows to compare case by case: its grounds read the card and costs.
+    counted = isinstance(scored, ScoredSet) and scored.weights is not None
     scored = scored if isinstance(scored, ScoredSet) and scored.weights is None else None
     compared_set = compared_set if isinstance(compared_set, ScoredSet) and compared_set.weights is None else None
     current = None
@@ -227,7 +228,7 @@ def analyse_decision(config: StoryConfig, resolved: ResolvedStory, card: ModelCa
     inputs = GroundInputs(config=config, card=card, cost=cost, trust=trust, current_name=current_name,
                           current=current, compared_name=compared_name, compared=compared, comparison=comparison,
                           current_task=current_task, compared_task=compared_task,
-                          task_slices=dict(task_slices or {}))
+                          task_slices=dict(task_slices or {}), counted=counted)
     grounds = tuple(evaluate(criterion, inputs) for criterion in spec.criteria)
     recommendation, conditions, undecided = recommend(grounds)
     return DecisionBrief(spec=spec, recommendation=recommendation, action=_action(spec, recommendation),

@@ -98,6 +98,7 @@ class GroundInputs:
     compared_task: TaskVersion | None = None
     # a multiclass or regression story's results per group: slice column -> (group, its figures by kind)
     task_slices: Mapping[str, Sequence[tuple[str, Mapping[str, Estimate]]]] = field(default_factory=dict)
+    counted: bool = False  # this story's figures come from counts (evaluation.aggregate), not one row per case
 
     @property
     def task(self) -> bool:
@@ -134,6 +135,9 @@ class GroundInputs:
 
     def switch(self) -> tuple[Scored, Scored] | str:
         """Both versions' scored sets as (in use, proposed), or why that cannot be said."""
+        if self.current is None and self.counted:
+            return ("Comparing the versions needs both versions' scored evaluation sets case by case, and this "
+                    "story's figures come from counts of cases in score bins.")
         if self.current is None or self.compared is None:
             which = "this story's" if self.current is None else "the compared"
             return f"Comparing the versions needs both versions' scored evaluation sets, and {which} version has none."

@@ -106,7 +106,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
         write_aggregate(exact, exact_info, here / "exact.parquet")
         (here / "broken.parquet").write_bytes(b"PAR1 this is not really parquet")
         pq.write_table(pa.Table.from_pandas(frame), here / "foreign.parquet")
-        mlflow.log_metrics({"recall": 0.5, "brier": 0.2})
+        positive, flagged = frame["label"] == 1, frame["score"] >= 0.5
+        mlflow.log_metrics({"recall": float((positive & flagged).sum() / positive.sum()),
+                            "brier": float(((frame["score"] - frame["label"]) ** 2).mean())})
         for name in ("scored.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet", "broken.parquet",
                      "foreign.parquet"):
             mlflow.log_artifact(str(here / name), "evaluation")
