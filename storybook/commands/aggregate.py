@@ -16,6 +16,8 @@ the format and the engines.)
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import json
 import shutil
 import tempfile
@@ -77,6 +79,10 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str, sco
         raise ConfigError(f"engine {engine!r} is not one storybook runs here; it runs {', '.join(ENGINES)}",
                           location=where, hint="on Spark, call storybook.aggregate.spark_engine from your "
                                                "cluster (docs/scale.md)")
+    if _among_sources(target, str(source)):
+        raise ConfigError(f"--out {target} is one of the files to aggregate (or matches their pattern); writing it "
+                          "would replace the scored set", location=where,
+                          hint="write the aggregate beside the scored set's files, under another name or folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=".storybook-aggregate-", dir=target.parent) as spill:
@@ -86,6 +92,14 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str, sco
                                             temp_directory=Path(spill), where=where)
         fmt.write_aggregate(cells, info, target)
     return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
+
+
+def _among_sources(target: Path, source: str) -> bool:
+    """Whether ``target`` is a file the source names, or would be matched by the source's pattern next time."""
+    if fnmatch.fnmatchcase(str(target.absolute()), str(Path(source).absolute())):
+        return True
+    matched = glob.glob(source) if glob.has_magic(source) else [source]
+    return any(Path(name).resolve() == target.resolve() for name in matched)
 
 
 def log_aggregate(path: str | Path, *, run_id: str | None = None,

@@ -224,6 +224,15 @@ def test_the_command_says_what_is_wrong_without_a_traceback(scored: tuple[Path, 
     bad_out = CliRunner().invoke(app, ["aggregate", str(scored[0]), "--out", str(tmp_path / "agg.csv"),
                                        "--label", "outcome", "--score", "p", "--positive", "yes"])
     assert bad_out.exit_code == 2 and "should end in .parquet" in bad_out.output
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    scored[1].head(50).to_parquet(parts / "part-0.parquet")
+    for source, out in [(parts / "part-0.parquet", parts / "part-0.parquet"),
+                        (parts / "*.parquet", parts / "aggregate.parquet")]:
+        over = CliRunner().invoke(app, ["aggregate", str(source), "--out", str(out), "--label", "outcome",
+                                        "--score", "p", "--positive", "yes"])
+        assert over.exit_code == 2 and "would replace the scored set" in over.output
+    assert sorted(p.name for p in parts.iterdir()) == ["part-0.parquet"]
 
 
 def test_the_python_api_aggregates_and_logs_to_the_active_run(scored: tuple[Path, pd.DataFrame], tmp_path: Path,
