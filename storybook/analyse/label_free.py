@@ -26,6 +26,7 @@ from storybook.metrics.binary import Confusion
 from storybook.metrics.kinds import kind_info
 from storybook.metrics.label_free import (
     DRAWS,
+    ESTIMABLE_KINDS,
     ExpectedConfusion,
     SimulatedCounts,
     WindowBins,
@@ -44,7 +45,6 @@ __all__ = [
     "GuardOutcome",
     "LabelFreeReport",
     "WindowEstimate",
-    "estimable_kinds",
     "estimate_windows",
 ]
 
@@ -55,13 +55,6 @@ WINDOW_COLUMNS = ("window", "label", "bin_low", "bin_high", "n", "score_sum")
 
 Side = Literal["estimated", "realised"]
 Status = Literal["holds", "broken", "may be broken", "not known"]
-
-
-def estimable_kinds() -> tuple[str, ...]:
-    """The binary figures that are ratios of confusion counts, so the expected counts give them."""
-    from storybook.metrics.kinds import KINDS
-
-    return tuple(k.name for k in KINDS if k.task == "binary" and k.counts is not None)
 
 
 @dataclass(frozen=True)
@@ -119,7 +112,8 @@ class Calibration:
 
 @dataclass(frozen=True)
 class LabelFreeReport:
-    """Every window's estimate, or why there is none (``refused``: one sentence with its figure)."""
+    """Every window's estimate; none when ``estimated`` is False because the scores are not calibrated enough
+    (:attr:`Calibration.enough`; :func:`~storybook.analyse.label_free_words.refusal` says why in one sentence)."""
 
     metric: str
     threshold: float
@@ -127,7 +121,7 @@ class LabelFreeReport:
     population: int
     cost_unit: str | None
     windows: tuple[WindowEstimate, ...]
-    refused: str | None
+    estimated: bool
     draws: int
     seed: int
 
@@ -207,28 +201,25 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
                      calibration_tolerance: float = MAX_ECE, costs: CostModel | None = None,
                      cost_unit: str | None = None, population: int = 1000, guards: Sequence[EstimateGuard] = (),
                      draws: int = DRAWS, seed: int = 0) -> LabelFreeReport:
-    """Estimate ``metric`` (a binary kind of :func:`estimable_kinds`) and the cost per ``population`` cases for
-    each window of ``windows`` (columns :data:`WINDOW_COLUMNS`, windows in the order they first appear; ``label``
-    1, 0 or missing while not in), at ``threshold``.
+    """Estimate ``metric`` (one of :data:`~storybook.metrics.label_free.ESTIMABLE_KINDS`) and the cost per
+    ``population`` cases for each window of ``windows`` (columns :data:`WINDOW_COLUMNS`, windows in the order
+    they first appear; ``label`` 1, 0 or missing while not in), at ``threshold``.
 
     A window's realised figures are told only when every one of its cases has its label: a part that came in
     first may not be like the rest. Raises ``ValueError`` for a metric that is not a ratio of confusion counts
     and :class:`~storybook.metrics.label_free.ThresholdInsideBin` when the bins cannot be split at the threshold.
     """
-    if metric not in estimable_kinds():
+    if metric not in ESTIMABLE_KINDS:
         raise ValueError(f"{metric!r} is not a figure made of confusion counts; estimable: "
-                         f"{', '.join(estimable_kinds())}")
+                         f"{', '.join(ESTIMABLE_KINDS)}")
     missing = [c for c in WINDOW_COLUMNS if c not in windows.columns]
     if missing:
         raise ValueError(f"the production windows lack the columns {', '.join(missing)}")
     curve = reliability_curve(evaluation_labels, evaluation_scores)
     calibration = Calibration(ece=curve.ece, cases=curve.n, allowed=min(MAX_ECE, calibration_tolerance))
-    from storybook.analyse.label_free_words import refusal
-
-    refused = refusal(calibration, MIN_CASES, MAX_ECE)
-    if refused is not None:
+    if not calibration.enough:
         return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
-                               cost_unit=cost_unit, windows=(), refused=refused, draws=draws, seed=seed)
+                               cost_unit=cost_unit, windows=(), estimated=False, draws=draws, seed=seed)
     told = []
     for index, name in enumerate(pd.unique(windows["window"])):
         rows = windows[windows["window"] == name]
@@ -253,4 +244,4 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
             interval=interval, cost=cost, cost_interval=cost_interval, realised=realised,
             realised_figure=realised_figure, realised_cost=realised_cost, guards=outcomes))
     return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
-                           cost_unit=cost_unit, windows=tuple(told), refused=None, draws=draws, seed=seed)
+                           cost_unit=cost_unit, windows=tuple(told), estimated=True, draws=draws, seed=seed)

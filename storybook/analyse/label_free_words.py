@@ -5,8 +5,14 @@ the ranges. Every sentence says its number with what it counts.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from storybook.analyse.label_free import (
+    MAX_ECE,
+    MIN_CASES,
+    Calibration,
+    EstimateGuard,
+    LabelFreeReport,
+    WindowEstimate,
+)
 from storybook.analyse.plain import (
     DEFAULT_RULES,
     Vocabulary,
@@ -20,9 +26,6 @@ from storybook.analyse.plain import (
 from storybook.metrics.binary import Estimate
 from storybook.metrics.kinds import kind_info
 
-if TYPE_CHECKING:
-    from storybook.analyse.label_free import Calibration, EstimateGuard, LabelFreeReport, WindowEstimate
-
 __all__ = ["cost_sentence", "guard_sentence", "method_sentence", "refusal", "window_sentence"]
 
 
@@ -30,7 +33,7 @@ def _points(value: float) -> str:
     return f"{value * 100:.2g}" if value * 100 < 10 else f"{value * 100:.3g}"
 
 
-def refusal(calibration: Calibration, min_cases: int, max_ece: float) -> str | None:
+def refusal(calibration: Calibration, min_cases: int = MIN_CASES, max_ece: float = MAX_ECE) -> str | None:
     """Why storybook does not estimate performance from the scores, in one sentence with its figure; None when
     the scores are calibrated enough."""
     if calibration.enough:

@@ -31,8 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from storybook.metrics.kinds import kinds_where
+
 __all__ = [
     "DRAWS",
+    "ESTIMABLE_KINDS",
     "ExpectedConfusion",
     "SimulatedCounts",
     "ThresholdInsideBin",
@@ -45,6 +48,9 @@ __all__ = [
 ]
 
 DRAWS = 2000  # simulated label sets per window
+# The binary shares made of confusion counts, so expected counts give them (recall, precision, ...; not F1).
+ESTIMABLE_KINDS: tuple[str, ...] = kinds_where(lambda k: k.task == "binary" and k.counts is not None
+                                              and k.words.sentence is not None)
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
 

@@ -32,11 +32,13 @@ from storybook.text_controls import BREAKS, UNDRAWABLE
 
 __all__ = [
     "Chart",
+    "EstimatedWindow",
     "class_calls_chart",
     "class_icon_arrays",
     "cost_chart",
     "drawable",
     "error_histogram_chart",
+    "estimate_chart",
     "forecast_icon_array",
     "guarded_series_chart",
     "icon_array",
@@ -354,6 +356,58 @@ def reliability_chart(name: str, unit: str, bins: list[tuple[float, float, int]]
                       for p, o, n in rows)
     return Chart(name=name, spec=spec, alt=f"Calibration chart, one dot per band of scores: {parts}.",
                  caption="Dots on the dashed diagonal mean the predicted chances can be taken at face value.")
+
+
+@dataclass(frozen=True)
+class EstimatedWindow:
+    """One production window on the estimate chart: the estimated share and its 95% range, and what the labels
+    showed once in (None before)."""
+
+    window: str
+    estimate: float
+    low: float
+    high: float
+    realised: float | None
+
+
+def estimate_chart(name: str, label: str, windows: Sequence[EstimatedWindow], bounds: Sequence[float]) -> Chart | None:
+    """Each production window's estimated share (a dot with its 95% range as a bar) and, where the labels are in,
+    the share they show (a red diamond); the story's guardrails on the figure as dashed lines."""
+    if not windows:
+        return None
+    order = [w.window for w in windows]
+    x = _field("window", "ordinal", sort=order, title="Production window", axis={"labelAngle": -40})
+    share = {"format": "%"}
+    estimated = [{"window": w.window, "estimate": w.estimate, "low": w.low, "high": w.high} for w in windows]
+    layers: list[dict[str, Any]] = [
+        {"data": {"values": estimated}, "mark": {"type": "rule", "color": COLOUR, "strokeWidth": 2},
+         "encoding": {"x": x, "y": _field("low", "quantitative", axis=share, scale={"domain": [0, 1]},
+                                          title=label), "y2": {"field": "high"}}},
+        {"data": {"values": estimated}, "mark": {"type": "point", "color": COLOUR, "filled": True, "size": 50},
+         "encoding": {"x": x, "y": _field("estimate", "quantitative")}},
+    ]
+    realised = [{"window": w.window, "realised": w.realised} for w in windows if w.realised is not None]
+    if realised:
+        layers.append({"data": {"values": realised},
+                       "mark": {"type": "point", "shape": "diamond", "color": "#b3261e", "filled": True, "size": 70},
+                       "encoding": {"x": x, "y": _field("realised", "quantitative")}})
+    if bounds:
+        layers.append({"data": {"values": [{"bound": b} for b in bounds]},
+                       "mark": {"type": "rule", "color": "#555", "strokeDash": [6, 4]},
+                       "encoding": {"y": _field("bound", "quantitative")}})
+    spec = _spec({"layer": layers}, 520, 220)
+    parts = []
+    for w in windows:
+        told = f"{w.window}: estimated {format_percent(w.low)} to {format_percent(w.high)}"
+        parts.append(told + (f", labels show {format_percent(w.realised)}" if w.realised is not None else ""))
+    guard = (f" Dashed lines mark the story's guardrails at {', '.join(format_percent(b) for b in bounds)}."
+             if bounds else "")
+    alt_text = (f"Chart of {in_sentence(label)} in {len(windows):,} production windows, estimated from the scores "
+                f"(a dot with its 95% range) and, where the labels are in, as they show it (a red diamond): "
+                f"{'; '.join(parts)}.{guard}")
+    caption = (f"{label}: estimated from the scores before the labels are in (blue, with its 95% range) and as "
+               "the labels show it once they are in (red).")
+    return Chart(name=name, spec=spec, alt=alt_text, caption=caption)
 
 
 def error_histogram_chart(name: str, amount_unit: str, edges: Sequence[float], counts: Sequence[int],

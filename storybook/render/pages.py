@@ -31,6 +31,7 @@ from storybook.analyse.page_words import (
 from storybook.analyse.plain import (
     RATE_NAMES,
     amount_number,
+    capitalise,
     format_count,
     format_date,
     format_number,
@@ -43,12 +44,15 @@ from storybook.analyse.story import StoryAnalysis
 from storybook.analyse.trust_words import VERDICTS, trust_wording
 from storybook.analyse.weak_groups_words import weak_groups_wording
 from storybook.errors import Location
+from storybook.metrics.kinds import kind_info
 from storybook.render.charts import (
     Chart,
+    EstimatedWindow,
     class_calls_chart,
     class_icon_arrays,
     cost_chart,
     error_histogram_chart,
+    estimate_chart,
     forecast_icon_array,
     guarded_series_chart,
     icon_array,
@@ -245,6 +249,21 @@ def _multiclass_charts(story: StorySource, performance: MulticlassPerformance) -
     return ([] if chart is None else [("class-calls", "", chart)]) + [("class-calls", "", icon) for icon in icons]
 
 
+def _estimate_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
+    """Each production window's estimated figure beside what its labels showed (section "before-labels")."""
+    report = analysis.estimate.report if analysis.estimate is not None else None
+    if report is None:
+        return []
+    points = [EstimatedWindow(w.window, w.figure, w.interval[0], w.interval[1], w.realised_figure)
+              for w in report.windows if w.figure is not None and w.interval is not None]
+    info = kind_info(report.metric)
+    label = capitalise(info.words.rate_name or report.metric) if info is not None else report.metric
+    bounds = sorted({bound for o in (report.windows[0].guards if report.windows else ())
+                     for bound in (o.guard.lower, o.guard.upper) if bound is not None})
+    chart = estimate_chart(f"{story.slug}-estimate", label, points, bounds)
+    return [] if chart is None else [("estimate", "", chart)]
+
+
 def _trust_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     trust = analysis.trust
     assert trust is not None
@@ -328,6 +347,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
             tolerance)))
     if analysis.multiclass is not None:
         placed += _multiclass_charts(story, analysis.multiclass.performance)
+    placed += _estimate_charts(story, analysis)
     figures = Figures(placed)
     charts = figures.charts
     svgs = {f"{chart.name}.svg": to_svg(chart) for chart in charts}
@@ -346,6 +366,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         # The scan for weak groups in words (templates/_weak_groups.html).
         "weak_groups_words": (weak_groups_wording(analysis.weak_groups, card.words, card.rules)
                               if analysis.weak_groups is not None else None),
+        # Performance before the labels are in: figures and sentences (templates/_before_labels.html).
+        "estimate": analysis.estimate,
         "drivers_words": drivers_wording(analysis.drivers, card.words) if analysis.drivers is not None else None,
         "history_words": history_wording(analysis.history) if analysis.history is not None else None,
         "resolved": resolved,
@@ -389,7 +411,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
 
 def _present_sections(analysis: StoryAnalysis) -> set[str]:
     optional = {"decision": analysis.decision, "drivers": analysis.drivers, "history": analysis.history,
-                "weak-groups": analysis.weak_groups,
+                "weak-groups": analysis.weak_groups, "before-labels": analysis.estimate,
                 "cost-of-error": analysis.cost or analysis.regression_cost
                 or (analysis.multiclass is not None and analysis.multiclass.cost), "trust": analysis.trust,
                 "claims": analysis.claims}

@@ -69,7 +69,8 @@ def plan_reads(story: StorySource) -> StoryReads:
         if trust.model.folds is not None:
             series.append(trust.model.folds)
         series += [guardrail.series for guardrail in trust.guardrails]
-        artifacts += [a for a in (trust.data.training_artifact, trust.data.production_artifact) if a is not None]
+        artifacts += [a for a in (trust.data.training_artifact, trust.data.production_artifact,
+                                  trust.production_scores) if a is not None]
         if trust.model.compare_with is not None and ref.name is not None:
             compare_with = trust.model.compare_with
             if evaluation is not None:

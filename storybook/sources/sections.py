@@ -70,6 +70,8 @@ SECTIONS: tuple[Section, ...] = (
                                                                           "forecast-icons")),
     # "calibration": scores against what happened (trust in the model); "guard": a guarded production series.
     Section("trust", "How far to trust it", charts=("calibration", "guard")),
+    # "estimate": each production window's figure estimated from the scores, beside what the labels showed.
+    Section("before-labels", "Performance before the labels are in", charts=("estimate",)),
     Section("claims", "Claims checked against the data"),
     Section("ethical-considerations", "Ethical considerations", markdown="card", required=True),
     Section("caveats-and-recommendations", "Caveats and recommendations", markdown="card", required=True),

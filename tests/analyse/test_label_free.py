@@ -13,7 +13,13 @@ import pytest
 
 from storybook.analyse.costs import CostModel
 from storybook.analyse.label_free import MAX_ECE, EstimateGuard, estimate_windows
-from storybook.analyse.label_free_words import cost_sentence, guard_sentence, method_sentence, window_sentence
+from storybook.analyse.label_free_words import (
+    cost_sentence,
+    guard_sentence,
+    method_sentence,
+    refusal,
+    window_sentence,
+)
 from storybook.analyse.plain import Vocabulary
 from storybook.metrics.label_free import (
     ThresholdInsideBin,
@@ -96,7 +102,7 @@ def test_realised_recall_falls_inside_the_95_range_about_95_times_in_100(
     frame = pd.concat([window_rows(f"w{i:02d}", s) for i, s in enumerate(windows)], ignore_index=True)
     report = estimate_windows(frame, threshold=0.5, metric="recall", evaluation_labels=calibrated[0],
                               evaluation_scores=calibrated[1], draws=1000)
-    assert report.refused is None and len(report.windows) == 40
+    assert report.estimated and len(report.windows) == 40
     inside = []
     for scores, told in zip(windows, report.windows, strict=True):
         assert told.interval is not None
@@ -116,12 +122,13 @@ def test_scores_squashed_toward_a_half_are_refused_with_the_figure() -> None:
     frame = window_rows("w", 0.5 + (rng.beta(2, 3, 500) - 0.5) * 0.3)
     report = estimate_windows(frame, threshold=0.5, metric="recall", evaluation_labels=labels,
                               evaluation_scores=squashed)
-    assert report.windows == ()
+    assert report.windows == () and not report.estimated
     assert report.calibration.ece is not None and report.calibration.ece > MAX_ECE
-    assert report.refused is not None
-    assert report.refused.startswith("storybook does not estimate how the model does before the labels are in")
-    assert f"{report.calibration.ece * 100:.3g} percentage points" in report.refused
-    assert "needs at most 5" in report.refused
+    said = refusal(report.calibration)
+    assert said is not None
+    assert said.startswith("storybook does not estimate how the model does before the labels are in")
+    assert f"{report.calibration.ece * 100:.3g} percentage points" in said
+    assert "needs at most 5" in said
 
 
 def test_too_few_evaluation_cases_or_a_stricter_story_tolerance_refuse(
@@ -130,10 +137,12 @@ def test_too_few_evaluation_cases_or_a_stricter_story_tolerance_refuse(
     frame = window_rows("w", scores[:300])
     few = estimate_windows(frame, threshold=0.5, metric="recall", evaluation_labels=labels[:60],
                            evaluation_scores=scores[:60])
-    assert few.refused is not None and "has 60 scored cases" in few.refused and "at least 100" in few.refused
+    said = refusal(few.calibration)
+    assert said is not None and "has 60 scored cases" in said and "at least 100" in said
     strict = estimate_windows(frame, threshold=0.5, metric="recall", evaluation_labels=labels,
                               evaluation_scores=scores, calibration_tolerance=0.001)
-    assert strict.refused is not None and "the story's own limit" in strict.refused
+    said = refusal(strict.calibration)
+    assert said is not None and "the story's own limit" in said
 
 
 def test_labels_once_in_sit_beside_the_estimate_counted_by_hand(

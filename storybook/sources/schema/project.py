@@ -52,8 +52,8 @@ Glossary = Annotated[dict[TermName, GlossaryEntry | None], Field(max_length=500)
 # from that table, so the check below fails at import until both agree).
 PageSection = Literal[
     "decision", "model-details", "intended-use", "factors", "metrics", "evaluation-data", "training-data",
-    "quantitative-analyses", "weak-groups", "drivers", "history", "cost-of-error", "trust", "claims",
-    "ethical-considerations", "caveats-and-recommendations", "provenance", "glossary",
+    "quantitative-analyses", "weak-groups", "drivers", "history", "cost-of-error", "trust", "before-labels",
+    "claims", "ethical-considerations", "caveats-and-recommendations", "provenance", "glossary",
 ]
 PAGE_SECTIONS: tuple[str, ...] = SECTION_IDS
 if get_args(PageSection) != SECTION_IDS:  # pragma: no cover - a mistake in the schema or the registry

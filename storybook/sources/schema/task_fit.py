@@ -16,6 +16,7 @@ A multiclass or regression story's trust and decision read that task's figures, 
 from __future__ import annotations
 
 from storybook.metrics.kinds import Task, kind_info, kinds_where
+from storybook.metrics.label_free import ESTIMABLE_KINDS
 from storybook.sources.schema.common import KeyedValueError
 from storybook.sources.schema.decision import SLICE_KINDS, DecisionSpec, SliceGapGround, VersionComparisonGround
 from storybook.sources.schema.trust import TrustSpec
@@ -34,7 +35,32 @@ def _judged(kind: str, task: Task, path: tuple[str | int, ...], what: str) -> No
                               f"{', '.join(judged_kinds(task))}", path)
 
 
+def _check_estimate(trust: TrustSpec, task: Task) -> None:
+    """trust.production_scores and trust.estimate: a binary story's share made of confusion counts."""
+    if trust.estimate is not None and trust.production_scores is None:
+        raise KeyedValueError("trust.estimate needs trust.production_scores: the production-windows aggregate "
+                              "whose scores the estimate reads", ("trust", "estimate"))
+    if trust.production_scores is None:
+        return
+    where: tuple[str | int, ...] = ("trust", "production_scores")
+    if task == "regression":
+        raise KeyedValueError("storybook does not estimate a regression model's performance before the labels "
+                              "arrive (how far a forecast misses cannot be read from the forecast itself); remove "
+                              "trust.production_scores", where)
+    if task == "multiclass":
+        raise KeyedValueError("production windows hold a yes/no model's scores; storybook does not estimate a "
+                              "multiclass model's performance from production windows yet; remove "
+                              "trust.production_scores", where)
+    given = trust.estimate is not None and trust.estimate.metric is not None
+    metric = trust.estimate.metric if trust.estimate is not None and trust.estimate.metric else trust.model.metric
+    if metric not in ESTIMABLE_KINDS:
+        raise KeyedValueError(f"{metric!r} cannot be estimated from scores; estimate.metric must be a share made of "
+                              f"confusion counts: {', '.join(ESTIMABLE_KINDS)}",
+                              ("trust", "estimate", "metric") if given else where)
+
+
 def check_trust_fits(trust: TrustSpec, task: Task) -> None:
+    _check_estimate(trust, task)
     model = trust.model
     given = model.model_fields_set
     where: tuple[str | int, ...] = ("trust", "model") if "model" in trust.model_fields_set else ("trust",)

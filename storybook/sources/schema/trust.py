@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
 from storybook.sources.schema.common import IsoDate, Key, MetricKind, ShortText, StrictModel, Text
+
+ProductionArtifact = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=250,
+                                                     pattern=r"^[A-Za-z0-9_./ -]+\.parquet$")]
 
 
 class TrustModel(StrictModel):
@@ -59,6 +62,36 @@ class Guardrail(StrictModel):
         return self
 
 
+class EstimateGuardrail(StrictModel):
+    """A bound on each production window's figure: the estimate from the scores, or what the labels show."""
+
+    on: Literal["estimated", "realised"] = Field(default="estimated", description="estimated: the figure "
+        "estimated from the scores (broken when its whole 95% range is past the bound); realised: the figure the "
+        "labels show once they are in")
+    lower: Annotated[float, Field(ge=0, le=1)] | None = Field(default=None,
+        description="the figure must stay at or above this share")
+    upper: Annotated[float, Field(ge=0, le=1)] | None = Field(default=None,
+        description="the figure must stay at or below this share")
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> EstimateGuardrail:
+        if self.lower is None and self.upper is None:
+            raise ValueError("a guardrail needs lower, upper or both")
+        if self.lower is not None and self.upper is not None and self.lower > self.upper:
+            raise ValueError(f"lower ({self.lower:g}) is above upper ({self.upper:g})")
+        return self
+
+
+class EstimateSpec(StrictModel):
+    """What to estimate for each production window before its labels are in (docs/label-free.md)."""
+
+    metric: MetricKind | None = Field(default=None, description="the share to estimate (recall, precision, "
+                                      "specificity, accuracy, false_positive_rate, false_negative_rate); default: "
+                                      "trust.model.metric")
+    guardrails: list[EstimateGuardrail] = Field(default_factory=list,
+        description="bounds on the estimated or realised figure of every window")
+
+
 class AttestationSpec(StrictModel):
     who: ShortText = Field(description="the person who attests")
     role: ShortText = Field(description="their role")
@@ -75,5 +108,11 @@ class TrustSpec(StrictModel):
     model: TrustModel = Field(default_factory=TrustModel)
     data: TrustData = Field(default_factory=TrustData)
     guardrails: list[Guardrail] = Field(default_factory=list, description="limits a production series must stay within")
+    production_scores: ProductionArtifact | None = Field(default=None,
+        description="the run's production-windows aggregate (a .parquet artifact written by "
+                    "storybook.log_production_scores or storybook aggregate): each window's performance is "
+                    "estimated from its scores before the labels are in (binary stories)")
+    estimate: EstimateSpec | None = Field(default=None,
+        description="which figure to estimate per production window, and guardrails on it")
     attestations: list[AttestationSpec] = Field(
         default_factory=list, description="people's signed statements, each covering one check")
