@@ -6,13 +6,14 @@ values into quartiles (four groups of about equal size), any other column by its
 group of its own ("not recorded"). Pairs of columns (both parts at once) are tried too, among the first
 ``max_pair_columns`` columns scanned, in the set's column order. A group is tried on a figure when it holds at
 least ``min_group_size`` cases and at least ``min_denominator`` of the figure's denominator (e.g. positives, for
-the share missed), and the rest of the set holds as many.
+the share missed), and the rest it is compared with holds as many.
 
-Every comparison tried (a group on one figure, against the rest of the set) gets a p-value; the p-values of ALL
-comparisons go through Benjamini-Hochberg at the story's false discovery rate. A group is *found* when it passes
-AND the 95% interval of its difference from the rest lies wholly on the worse side. A pair found only because
-one of its two parts is found (its figure's interval holds that part's figure) is left out. The ``show`` found
-groups that differ most are told.
+Every comparison tried (a group on one figure) gets a one-sided p-value (is the group worse?): a single group
+against the rest of the set; a pair against the rest of each of its two parts (the larger p-value of the two), so
+a pair worse only because one of its parts is worse is not found. The p-values of ALL comparisons go through
+Benjamini-Hochberg at the story's false discovery rate. A group is *found* when it passes
+AND the 95% interval of its difference from the rest lies wholly on the worse side. The ``show`` found groups
+that differ most are told.
 
 The counting is one ``numpy.bincount`` per column and per pair (a case's *cell*: e.g. positive and flagged), so a
 million rows and thirty columns with every pair stay within seconds (benchmarks/bench_scan.py).
@@ -33,7 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.metrics.binary import Estimate
-from storybook.metrics.groups import Gaps, benjamini_hochberg, mean_gap, share_gap
+from storybook.metrics.groups import Gaps, benjamini_hochberg, mean_gap, mean_p_value, share_gap, share_p_value
 
 __all__ = [
     "BINS",
@@ -191,17 +192,45 @@ def _columns(frame: pd.DataFrame, settings: ScanSettings) -> tuple[list[_Column]
 
 @dataclass(frozen=True)
 class _Block:
-    """The groups of one column (or pair) compared on one figure: their parts, sizes, counts and gaps."""
+    """The groups of one column (or pair) compared on one figure: their parts and sizes, the figure against the
+    rest of the set (told on the page) and the p-values Benjamini-Hochberg reads."""
 
     parts: list[tuple[Part, ...] | None]  # by group code
-    figure: Figure
     rows: Ints  # the group codes compared
     cases: npt.NDArray[np.float64]
-    gaps: Gaps
-    x: npt.NDArray[np.float64]
-    denominator: npt.NDArray[np.float64]
-    rest_x: npt.NDArray[np.float64]
-    rest_denominator: npt.NDArray[np.float64]
+    whole: _Side  # the figure in each group of the table against the rest of the set
+    tests: tuple[tuple[str, int, int], ...]  # where its p-values are in the scan's batch, one per rest compared
+
+
+class _Batch:
+    """Every comparison's counts, gathered so that their p-values are worked out in one call per kind."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[tuple[npt.NDArray[np.float64], ...]]] = {"share": [], "mean": []}
+        self.sizes = {"share": 0, "mean": 0}
+        self.p: dict[str, npt.NDArray[np.float64]] = {}
+
+    def add(self, side: _Side, rows: Ints) -> tuple[str, int, int]:
+        kind = side.figure.kind
+        counts: tuple[npt.NDArray[np.float64], ...]
+        if kind == "share":
+            counts = (side.x[rows], side.d[rows], side.rx[rows], side.rd[rows])
+        else:
+            counts = (side.s[rows], side.q[rows], side.size[rows], side.rs[rows], side.rq[rows], side.rest_size[rows])
+        start = self.sizes[kind]
+        self.parts[kind].append(counts)
+        self.sizes[kind] += rows.size
+        return kind, start, start + rows.size
+
+    def solve(self) -> None:
+        for kind, test in (("share", share_p_value), ("mean", mean_p_value)):
+            gathered = self.parts[kind]
+            self.p[kind] = (test(*(np.concatenate(column) for column in zip(*gathered, strict=True)))
+                            if self.sizes[kind] else np.zeros(0))
+
+    def p_value(self, tests: tuple[tuple[str, int, int], ...]) -> npt.NDArray[np.float64]:
+        """The larger p-value of a block's comparisons, group by group."""
+        return np.asarray(np.maximum.reduce([self.p[kind][start:stop] for kind, start, stop in tests]))
 
 
 def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Sequence[Figure], *,
@@ -210,135 +239,157 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
     """Scan the columns of ``frame`` (already without the story's slices, labels, scores and ids) for groups
     clearly worse than the rest on each of ``figures``. ``cells`` gives each row's cell (0..n_cells-1, e.g.
     label x flagged); ``values`` the per-row values of a ``mean`` figure without cell values; ``weights`` how
-    many cases each row holds (None: one)."""
+    many cases each row holds (None: one).
+
+    A single group is compared with the rest of the set. A pair (both parts at once) is tried on whether it is
+    worse than the rest of each of its parts (e.g. night shifts at site C against the other night shifts, and
+    against site C's other shifts; its p-value is the larger of the two), so a pair that is worse only because
+    one of its parts is worse is not found; when found, it is told against the rest of the set, like any group."""
     cell = np.asarray(cells, dtype=np.int64)
     n = len(frame)
     if cell.shape != (n,) or (n and (cell.min() < 0 or cell.max() >= n_cells)):
         raise ValueError(f"cells must give each of the {n} rows a cell from 0 to {n_cells - 1}")
     weight = None if weights is None else np.asarray(weights, dtype=np.float64)
     value = None if values is None else np.asarray(values, dtype=np.float64)
+    if value is not None:
+        if value.shape != (n,):
+            raise ValueError(f"values must give each of the {n} rows a value")
+        value_weights = value if weight is None else value * weight
+        square_weights = value * value_weights
     columns, skipped = _columns(frame, settings)
-    totals = np.bincount(cell, weights=weight, minlength=n_cells).astype(np.float64)
-    value_totals = _value_sums(np.zeros(n, dtype=np.int64), 1, value, weight)
+
+    def counted(index: Ints, size: int) -> npt.NDArray[np.float64]:
+        """Per group (``index`` = group code * n_cells + cell): the cases in each cell, then (with values) the
+        sum of the values and of their squares."""
+        table = np.bincount(index, weights=weight, minlength=size * n_cells).astype(np.float64, copy=False)
+        table = table.reshape(size, n_cells)
+        if value is None:
+            return table
+        codes = index // n_cells
+        return np.concatenate([table, np.bincount(codes, weights=value_weights, minlength=size)[:, None],
+                               np.bincount(codes, weights=square_weights, minlength=size)[:, None]], axis=1)
+
+    totals = counted(cell, 1)[0]
     blocks: list[_Block] = []
+    batch = _Batch()
     groups = 0
 
-    def count(codes: Ints, size: int, parts: Sequence[tuple[Part, ...] | None]) -> None:
+    def judge(parts: list[tuple[Part, ...] | None], table: npt.NDArray[np.float64],
+              within: Sequence[npt.NDArray[np.float64]] = ()) -> None:
+        """Compare each group of ``table`` with the rest of the set, and (a pair) with each rest in ``within``."""
         nonlocal groups
-        counted = np.bincount(codes * n_cells + cell, weights=weight, minlength=size * n_cells)
-        table = counted.astype(np.float64, copy=False).reshape(size, n_cells)
-        sums = _value_sums(codes, size, value, weight)
         keep = np.array([p is not None for p in parts])
-        found_any = np.zeros(size, dtype=bool)
+        tried = np.zeros(len(parts), dtype=bool)
         for figure in figures:
-            rows, gaps, x, d, rx, rd = _compare(figure, table, totals, sums, value_totals, keep, settings)
-            found_any[rows] = True
-            blocks.append(_Block(list(parts), figure, rows, table[rows].sum(axis=1), gaps, x, d, rx, rd))
-        groups += int(found_any.sum())
+            whole = _Side(figure, n_cells, table, totals[None, :] - table)
+            ok = keep & whole.large_enough(settings)
+            sides = [_Side(figure, n_cells, table, rest) for rest in within]
+            for side in sides:
+                ok &= side.large_enough(settings)
+            rows = np.flatnonzero(ok)
+            tried[rows] = True
+            blocks.append(_Block(parts, rows, whole.size[rows], whole,
+                                 tuple(batch.add(side, rows) for side in (whole, *sides))))
+        groups += int(tried.sum())
 
+    shifted = []
     for column in columns:
         size = len(column.parts) + 1
-        count(column.codes, size, [*((p,) for p in column.parts), None])
-    paired = columns[: settings.max_pair_columns]
-    for first, second in combinations(paired, 2):
-        width = len(second.parts) + 1
-        size = (len(first.parts) + 1) * width
-        parts: list[tuple[Part, ...] | None] = [None] * size
-        for i, a in enumerate(first.parts):
-            for j, b in enumerate(second.parts):
-                parts[i * width + j] = (a, b)
-        count(first.codes * width + second.codes, size, parts)
+        index = column.codes * n_cells + cell
+        shifted.append(index)
+        judge([*((p,) for p in column.parts), None], counted(index, size))
+    paired = list(range(min(len(columns), settings.max_pair_columns)))
+    for a, b in combinations(paired, 2):
+        first, second = columns[a], columns[b]
+        wide, width = len(first.parts) + 1, len(second.parts) + 1
+        parts: list[tuple[Part, ...] | None] = [None] * (wide * width)
+        for i, one in enumerate(first.parts):
+            for j, other in enumerate(second.parts):
+                parts[i * width + j] = (one, other)
+        table = counted(first.codes * (width * n_cells) + shifted[b], wide * width)
+        cube = table.reshape(wide, width, -1)
+        rest_of_first = (cube.sum(axis=1, keepdims=True) - cube).reshape(wide * width, -1)
+        rest_of_second = (cube.sum(axis=0, keepdims=True) - cube).reshape(wide * width, -1)
+        judge(parts, table, (rest_of_first, rest_of_second))
     rows = n if weight is None else round(float(weight.sum()))
-    found = _judge(blocks, rows, settings)
+    batch.solve()
+    found = _judge(blocks, batch, rows, settings)
     return ScanResult(settings=settings, rows=rows,
                       columns=tuple(c.name for c in columns), binned=tuple(c.name for c in columns if c.binned),
                       skipped=tuple(skipped), pairs=len(paired) * (len(paired) - 1) // 2, groups=groups,
                       comparisons=sum(b.rows.size for b in blocks), found=found)
 
 
-def _value_sums(codes: Ints, size: int, value: npt.NDArray[np.float64] | None,
-                weight: npt.NDArray[np.float64] | None) -> npt.NDArray[np.float64] | None:
-    """Per group: the sum of the values and of their squares (columns 0 and 1), weighted; None without values."""
-    if value is None:
-        return None
-    w = np.ones_like(value) if weight is None else weight
-    return np.stack([np.bincount(codes, weights=value * w, minlength=size),
-                     np.bincount(codes, weights=value * value * w, minlength=size)], axis=1)
+class _Side:
+    """A figure in each group of a table against a rest (one row of counts per group, as ``counted`` makes)."""
 
-
-def _compare(figure: Figure, table: npt.NDArray[np.float64], totals: npt.NDArray[np.float64],
-             sums: npt.NDArray[np.float64] | None, value_totals: npt.NDArray[np.float64] | None,
-             keep: npt.NDArray[np.bool_], settings: ScanSettings,
-             ) -> tuple[Ints, Gaps, npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64],
-                        npt.NDArray[np.float64]]:
-    """The groups (rows of ``table``) large enough to compare on ``figure``, and their gaps from the rest."""
-    size = table.sum(axis=1)
-    rest_size = totals.sum() - size
-    if figure.kind == "share":
-        d = table[:, list(figure.among)].sum(axis=1)
-        x = table[:, list(figure.event)].sum(axis=1)
-        rd = totals[list(figure.among)].sum() - d
-        rx = totals[list(figure.event)].sum() - x
-        rows = np.flatnonzero(keep & (size >= settings.min_group_size) & (rest_size >= settings.min_group_size)
-                              & (d >= settings.min_denominator) & (rd >= settings.min_denominator))
-        return rows, share_gap(x[rows], d[rows], rx[rows], rd[rows]), x[rows], d[rows], rx[rows], rd[rows]
-    if figure.cell_values:
-        per = np.asarray(figure.cell_values, dtype=np.float64)
-        s, q = table @ per, table @ (per * per)
-        rs, rq = totals @ per - s, totals @ (per * per) - q
-    else:
-        if sums is None or value_totals is None:
+    def __init__(self, figure: Figure, n_cells: int, table: npt.NDArray[np.float64],
+                 rest: npt.NDArray[np.float64]) -> None:
+        self.figure = figure
+        self.size, self.rest_size = table[:, :n_cells].sum(axis=1), rest[:, :n_cells].sum(axis=1)
+        if figure.kind == "share":
+            self.d, self.x = table[:, list(figure.among)].sum(axis=1), table[:, list(figure.event)].sum(axis=1)
+            self.rd, self.rx = rest[:, list(figure.among)].sum(axis=1), rest[:, list(figure.event)].sum(axis=1)
+            return
+        if figure.cell_values:
+            per = np.asarray(figure.cell_values, dtype=np.float64)
+            self.s, self.q = table[:, :n_cells] @ per, table[:, :n_cells] @ (per * per)
+            self.rs, self.rq = rest[:, :n_cells] @ per, rest[:, :n_cells] @ (per * per)
+        elif table.shape[1] == n_cells + 2:
+            self.s, self.q, self.rs, self.rq = table[:, -2], table[:, -1], rest[:, -2], rest[:, -1]
+        else:
             raise ValueError(f"figure {figure.key!r} averages per-row values, and none were given")
-        s, q = sums[:, 0], sums[:, 1]
-        rs, rq = value_totals[0, 0] - s, value_totals[0, 1] - q
-    rows = np.flatnonzero(keep & (size >= max(settings.min_group_size, 2))
-                          & (rest_size >= max(settings.min_group_size, 2)))
-    gaps = mean_gap(s[rows], q[rows], size[rows], rs[rows], rq[rows], rest_size[rows])
-    zeros = np.zeros(rows.size)
-    return rows, gaps, zeros, size[rows], zeros, rest_size[rows]
+        self.d, self.rd = self.size, self.rest_size
+        self.x = self.rx = np.zeros_like(self.size)
+
+    def large_enough(self, settings: ScanSettings) -> npt.NDArray[np.bool_]:
+        least = max(settings.min_group_size, 2)
+        enough = (self.size >= least) & (self.rest_size >= least)
+        if self.figure.kind == "share":
+            enough &= (self.d >= settings.min_denominator) & (self.rd >= settings.min_denominator)
+        return np.asarray(enough, dtype=bool)
+
+    def gaps(self, rows: Ints) -> Gaps:
+        if self.figure.kind == "share":
+            return share_gap(self.x[rows], self.d[rows], self.rx[rows], self.rd[rows])
+        return mean_gap(self.s[rows], self.q[rows], self.size[rows], self.rs[rows], self.rq[rows],
+                        self.rest_size[rows])
 
 
 def _estimate(value: float, low: float, high: float, n: int, successes: int | None) -> Estimate:
     return Estimate(float(value), float(low), float(high), n, successes)
 
 
-def _judge(blocks: list[_Block], total: int, settings: ScanSettings) -> tuple[Finding, ...]:
+def _judge(blocks: list[_Block], batch: _Batch, total: int, settings: ScanSettings) -> tuple[Finding, ...]:
     """Benjamini-Hochberg over every comparison tried; the groups that pass and are clearly worse."""
     if not blocks:
         return ()
-    p = np.concatenate([b.gaps.p_value for b in blocks])
+    by_block = [batch.p_value(b.tests) for b in blocks]
+    p = np.concatenate(by_block)
     passed, adjusted = benjamini_hochberg(p, settings.false_discovery_rate)
     found: list[Finding] = []
     start = 0
-    for b in blocks:
-        g = b.gaps
+    for b, block_p in zip(blocks, by_block, strict=True):
         size = b.rows.size
-        for i in np.flatnonzero(passed[start:start + size] & (g.low > 0)):
-            share = b.figure.kind == "share"
-            found.append(Finding(
-                parts=b.parts[int(b.rows[i])] or (), figure=b.figure.key, cases=round(b.cases[i]), total=total,
-                group=_estimate(g.group[i], g.group_low[i], g.group_high[i], round(b.denominator[i]),
-                                round(b.x[i]) if share else None),
-                rest=_estimate(g.rest[i], g.rest_low[i], g.rest_high[i], round(b.rest_denominator[i]),
-                               round(b.rest_x[i]) if share else None),
-                difference=_estimate(g.difference[i], g.low[i], g.high[i], round(b.denominator[i]), None),
-                p_value=float(g.p_value[i]), adjusted_p=float(adjusted[start + i])))
-        start += size
-    singles: dict[tuple[tuple[Part, ...], str], Finding] = {(f.parts, f.figure): f for f in found
-                                                            if len(f.parts) == 1}
-    kept = [f for f in found if len(f.parts) == 1 or not _explained(f, singles)]
-    kept.sort(key=lambda f: (-(f.difference.value or 0.0), f.name, f.figure))
-    return tuple(kept)
-
-
-def _explained(pair: Finding, singles: dict[tuple[tuple[Part, ...], str], Finding]) -> bool:
-    """A pair found only because one of its parts is: that part is found on the same figure, and the pair's
-    interval holds the part's figure."""
-    for part in pair.parts:
-        single = singles.get(((part,), pair.figure))
-        if single is None:
+        chosen = np.flatnonzero(passed[start:start + size])
+        if not chosen.size:
+            start += size
             continue
-        low, high, value = pair.group.low, pair.group.high, single.group.value
-        if low is not None and high is not None and value is not None and low <= value <= high:
-            return True
-    return False
+        side, rows = b.whole, b.rows[chosen]
+        g = side.gaps(rows)  # the intervals, only for the groups that pass
+        share = side.figure.kind == "share"
+        for k, i in enumerate(chosen):
+            if g.low[k] <= 0:
+                continue
+            r = int(rows[k])
+            found.append(Finding(
+                parts=b.parts[r] or (), figure=side.figure.key, cases=round(b.cases[i]), total=total,
+                group=_estimate(g.group[k], g.group_low[k], g.group_high[k], round(side.d[r]),
+                                round(side.x[r]) if share else None),
+                rest=_estimate(g.rest[k], g.rest_low[k], g.rest_high[k], round(side.rd[r]),
+                               round(side.rx[r]) if share else None),
+                difference=_estimate(g.difference[k], g.low[k], g.high[k], round(side.d[r]), None),
+                p_value=float(block_p[i]), adjusted_p=float(adjusted[start + i])))
+        start += size
+    found.sort(key=lambda f: (-(f.difference.value or 0.0), f.name, f.figure))
+    return tuple(found)

@@ -4,9 +4,12 @@ Vectorised over groups (numpy arrays in, arrays out), for the scan of weak group
 
 - :func:`wilson_bounds`: the Wilson score interval of each group's share (as ``binary.wilson_interval``);
 - :func:`share_gap`: a share in a group against the rest: the difference with Newcombe's hybrid score interval
-  (Newcombe 1998, method 10: from the two Wilson intervals) and the two-sided p-value of the pooled z-test;
+  (Newcombe 1998, method 10: from the two Wilson intervals) and the one-sided p-value of Fisher's exact test
+  (is the group's share higher?), exact however small the counts; where the group expects at least
+  :data:`EXACT_UP_TO` cases of each kind (e.g. missed and found), its normal approximation with a continuity
+  correction (Yates), as close there and far quicker;
 - :func:`mean_gap`: a mean (a cost per case, an average miss) in a group against the rest: the difference with
-  its normal (Welch) interval and the two-sided p-value of the same z statistic;
+  its normal (Welch) interval and the one-sided p-value of the same z statistic (is the group's mean higher?);
 - :func:`benjamini_hochberg`: which of many p-values pass at a false discovery rate ``q``, and their adjusted
   p-values (as ``scipy.stats.false_discovery_control`` and statsmodels' ``multipletests(method="fdr_bh")``).
 
@@ -20,18 +23,33 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr
+from scipy.stats import hypergeom
 
 from storybook.metrics.binary import Z_95
 
-__all__ = ["Gaps", "benjamini_hochberg", "mean_gap", "share_gap", "wilson_bounds"]
+__all__ = [
+    "EXACT_UP_TO",
+    "Gaps",
+    "benjamini_hochberg",
+    "mean_gap",
+    "mean_p_value",
+    "share_gap",
+    "share_p_value",
+    "wilson_bounds",
+]
 
 Floats = npt.NDArray[np.float64]
+
+# Fisher's exact test sums over the group's possible counts, so its work grows with them: where a group expects at
+# least this many cases of each kind, its normal approximation (with a continuity correction) is used instead.
+EXACT_UP_TO = 100
 
 
 @dataclass(frozen=True)
 class Gaps:
     """Figures of many groups, each against the rest (arrays of one length): the group's and the rest's
-    figure with their 95% intervals, the difference (group minus rest) with its interval, and the p-value."""
+    figure with their 95% intervals, the difference (group minus rest) with its interval, and the one-sided
+    p-value: how likely a gap at least this far above the rest would be, were the group no different."""
 
     group: Floats
     group_low: Floats
@@ -59,14 +77,17 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -
     return np.where(m > 0, low, 0.0), np.where(m > 0, high, 1.0)
 
 
-def _two_sided(z: Floats) -> Floats:
-    return np.asarray(2 * ndtr(-np.abs(z)), dtype=np.float64)
+def _above(z: Floats) -> Floats:
+    """The one-sided p-value of a z statistic: the chance of one at least this high."""
+    return np.asarray(ndtr(-z), dtype=np.float64)
 
 
 def share_gap(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.ArrayLike, rest_n: npt.ArrayLike,
               ) -> Gaps:
     """Each group's share (``successes`` of ``n``) against the rest's: Newcombe's hybrid score interval of the
-    difference and the pooled two-proportion z-test. Every ``n`` and ``rest_n`` must be above 0."""
+    difference and Fisher's exact test, one-sided (the group's share higher: the chance of at least ``successes``
+    among ``n`` drawn from all the cases, given how many there are in all). Every ``n`` and ``rest_n`` must be
+    above 0."""
     x1, n1 = np.asarray(successes, dtype=np.float64), np.asarray(n, dtype=np.float64)
     x0, n0 = np.asarray(rest_successes, dtype=np.float64), np.asarray(rest_n, dtype=np.float64)
     if np.any(n1 <= 0) or np.any(n0 <= 0):
@@ -77,18 +98,48 @@ def share_gap(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.Ar
     d = p1 - p0
     low = d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     high = d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
-    pooled = (x1 + x0) / (n1 + n0)
-    se = np.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+    return Gaps(p1, l1, u1, p0, l0, u0, d, low, high, share_p_value(x1, n1, x0, n0))
+
+
+def share_p_value(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.ArrayLike,
+                  rest_n: npt.ArrayLike) -> Floats:
+    """The p-value of :func:`share_gap` alone (one-sided: is the group's share higher?), without the intervals."""
+    x1, n1, x0, n0 = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=np.float64))
+                                           for a in (successes, n, rest_successes, rest_n)))
+    p = np.empty(x1.shape)
+    share = (x1 + x0) / (n1 + n0)
+    exact = np.minimum(n1 * share, n1 * (1 - share)) < EXACT_UP_TO
+    p[exact] = hypergeom.sf(x1[exact] - 1, n1[exact] + n0[exact], x1[exact] + x0[exact], n1[exact])
+    large = ~exact
+    pooled = share[large]
+    spread = 1 / n1[large] + 1 / n0[large]
+    se = np.sqrt(pooled * (1 - pooled) * spread)
+    corrected = x1[large] / n1[large] - x0[large] / n0[large] - spread / 2  # Yates: half a case on each side
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, d / np.where(se > 0, se, 1.0), 0.0)
-    return Gaps(p1, l1, u1, p0, l0, u0, d, low, high, _two_sided(z))
+        z = np.where(se > 0, corrected / np.where(se > 0, se, 1.0), -np.inf)
+    p[large] = _above(z)
+    return np.clip(p, 0.0, 1.0)
+
+
+def mean_p_value(total: npt.ArrayLike, squares: npt.ArrayLike, n: npt.ArrayLike, rest_total: npt.ArrayLike,
+                 rest_squares: npt.ArrayLike, rest_n: npt.ArrayLike) -> Floats:
+    """The p-value of :func:`mean_gap` alone (one-sided: is the group's mean higher?)."""
+    s1, q1, n1 = (np.asarray(a, dtype=np.float64) for a in (total, squares, n))
+    s0, q0, n0 = (np.asarray(a, dtype=np.float64) for a in (rest_total, rest_squares, rest_n))
+    m1, m0 = s1 / n1, s0 / n0
+    v1 = np.maximum(q1 - n1 * m1 * m1, 0.0) / (n1 - 1)
+    v0 = np.maximum(q0 - n0 * m0 * m0, 0.0) / (n0 - 1)
+    se = np.sqrt(v1 / n1 + v0 / n0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(se > 0, (m1 - m0) / np.where(se > 0, se, 1.0), 0.0)
+    return _above(stat)
 
 
 def mean_gap(total: npt.ArrayLike, squares: npt.ArrayLike, n: npt.ArrayLike, rest_total: npt.ArrayLike,
              rest_squares: npt.ArrayLike, rest_n: npt.ArrayLike, z: float = Z_95) -> Gaps:
     """Each group's mean (from the sum ``total`` and sum of ``squares`` of its ``n`` values) against the rest's:
-    the difference with its normal interval (the two variances apart, as Welch) and the two-sided p-value of
-    the same z statistic. Every ``n`` and ``rest_n`` must be at least 2."""
+    the difference with its normal interval (the two variances apart, as Welch) and the one-sided p-value of
+    the same z statistic (the group's mean higher). Every ``n`` and ``rest_n`` must be at least 2."""
     s1, q1, n1 = (np.asarray(a, dtype=np.float64) for a in (total, squares, n))
     s0, q0, n0 = (np.asarray(a, dtype=np.float64) for a in (rest_total, rest_squares, rest_n))
     if np.any(n1 < 2) or np.any(n0 < 2):
@@ -102,7 +153,7 @@ def mean_gap(total: npt.ArrayLike, squares: npt.ArrayLike, n: npt.ArrayLike, res
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = np.where(se > 0, d / np.where(se > 0, se, 1.0), 0.0)
     return Gaps(m1, m1 - z * e1, m1 + z * e1, m0, m0 - z * e0, m0 + z * e0, d, d - z * se, d + z * se,
-                _two_sided(stat))
+                _above(stat))
 
 
 def benjamini_hochberg(p_values: npt.ArrayLike, q: float = 0.05) -> tuple[npt.NDArray[np.bool_], Floats]:

@@ -1,5 +1,6 @@
 """storybook.metrics.groups: the statistics of the scan for weak groups, against hand-worked figures (Newcombe's
-own example, a Benjamini-Hochberg table worked by hand), scipy and statsmodels."""
+own example, a Benjamini-Hochberg table worked by hand), scipy (Fisher's exact test, false_discovery_control)
+and statsmodels."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import pytest
 from scipy import stats
 
 from storybook.metrics.binary import wilson_interval
-from storybook.metrics.groups import benjamini_hochberg, mean_gap, share_gap, wilson_bounds
+from storybook.metrics.groups import (
+    EXACT_UP_TO,
+    benjamini_hochberg,
+    mean_gap,
+    mean_p_value,
+    share_gap,
+    share_p_value,
+    wilson_bounds,
+)
 
 
 def test_wilson_bounds_are_binarys_wilson_interval_row_by_row() -> None:
@@ -25,10 +34,10 @@ def test_share_gap_is_newcombes_method_10_on_his_own_example() -> None:
     gap = share_gap([56], [70], [48], [80])
     assert gap.difference[0] == pytest.approx(0.2)
     assert (gap.low[0], gap.high[0]) == pytest.approx((0.0524, 0.3339), abs=5e-5)
-    # The pooled z-test by hand: p = 104/150, se = sqrt(p (1 - p) (1/70 + 1/80)), z = 0.2 / se.
-    pooled = 104 / 150
-    z = 0.2 / np.sqrt(pooled * (1 - pooled) * (1 / 70 + 1 / 80))
-    assert gap.p_value[0] == pytest.approx(2 * stats.norm.sf(z), rel=1e-12)
+    # Fisher's exact test, one-sided (the first share higher), as scipy computes it.
+    fisher = stats.fisher_exact([[56, 14], [48, 32]], alternative="greater")
+    assert gap.p_value[0] == pytest.approx(fisher.pvalue, rel=1e-9)
+    assert 0.004 < gap.p_value[0] < 0.01
     assert (gap.group_low[0], gap.group_high[0]) == pytest.approx(wilson_interval(56, 70))
     assert (gap.rest_low[0], gap.rest_high[0]) == pytest.approx(wilson_interval(48, 80))
 
@@ -42,15 +51,24 @@ def test_share_gap_matches_statsmodels_on_many_groups() -> None:
     for i in range(40):
         low, high = proportion.confint_proportions_2indep(x1[i], n1[i], x0[i], n0[i], method="newcomb")
         assert (gap.low[i], gap.high[i]) == pytest.approx((low, high), abs=1e-10)
-        _, p = proportion.proportions_ztest([x1[i], x0[i]], [n1[i], n0[i]])
-        assert gap.p_value[i] == pytest.approx(p, rel=1e-9)
+        table = [[x1[i], n1[i] - x1[i]], [x0[i], n0[i] - x0[i]]]
+        fisher = stats.fisher_exact(table, alternative="greater").pvalue
+        share = (x1[i] + x0[i]) / (n1[i] + n0[i])
+        if min(n1[i] * share, n1[i] * (1 - share)) < EXACT_UP_TO:  # Fisher's exact test itself
+            assert gap.p_value[i] == pytest.approx(fisher, rel=1e-7)
+        else:  # its normal approximation with Yates's continuity correction, for larger groups, by hand
+            spread = 1 / n1[i] + 1 / n0[i]
+            z = (x1[i] / n1[i] - x0[i] / n0[i] - spread / 2) / np.sqrt(share * (1 - share) * spread)
+            assert gap.p_value[i] == pytest.approx(stats.norm.sf(z), rel=1e-9)
+            assert abs(np.log10(gap.p_value[i]) - np.log10(fisher)) < 0.3  # within a factor of 2 of Fisher's
+    assert (gap.p_value == share_p_value(x1, n1, x0, n0)).all()
     with pytest.raises(ValueError, match="at least one case"):
         share_gap([1], [0], [1], [5])
 
 
-def test_no_difference_at_all_gives_p_one() -> None:
+def test_no_difference_at_all_gives_p_one_and_a_gap_of_zero() -> None:
     gap = share_gap([0, 10], [10, 10], [0, 20], [30, 20])  # nobody missed anywhere; everybody missed everywhere
-    assert list(gap.p_value) == [1.0, 1.0]
+    assert list(gap.p_value) == pytest.approx([1.0, 1.0])
     assert list(gap.difference) == [0.0, 0.0]
 
 
@@ -65,7 +83,9 @@ def test_mean_gap_is_welchs_z_by_hand() -> None:
     welch = stats.ttest_ind(group, rest, equal_var=False)
     z = (6.0 - 15 / 7) / se
     assert z == pytest.approx(welch.statistic)  # the same statistic; read on the normal curve (large groups)
-    assert gap.p_value[0] == pytest.approx(2 * stats.norm.sf(z))
+    assert gap.p_value[0] == pytest.approx(stats.norm.sf(z))  # one-sided: the group's mean higher
+    assert mean_p_value([group.sum()], [(group ** 2).sum()], [5], [rest.sum()], [(rest ** 2).sum()], [7]) \
+        == pytest.approx(gap.p_value)
     assert (gap.group_low[0], gap.group_high[0]) == pytest.approx(
         (6.0 - 1.959963984540054 * group.std(ddof=1) / np.sqrt(5), 6.0 + 1.959963984540054 * group.std(ddof=1)
          / np.sqrt(5)))
