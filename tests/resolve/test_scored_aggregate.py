@@ -7,6 +7,7 @@ an aggregate are left out, and the page says why."""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,13 +81,12 @@ class Store:
     stories: dict[str, StorySource]
 
 
-def _log(run_id: str, local: Path, folder: str) -> None:
-    mlflow.log_artifact(str(local), folder)
-
-
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> Iterator[Store]:
     root = tmp_path_factory.mktemp("aggregate_store")
+    # The session's example store, copied: its tables are made already (making them costs MLflow 10 s); the
+    # runs here go to an experiment of their own, with artifacts under this folder.
+    shutil.copyfile(trained_project / "mlflow" / "mlflow.db", root / "mlflow.db")
     uri = tracking_uri(root)
     previous = mlflow.get_tracking_uri()
     frame = _scored_set()
