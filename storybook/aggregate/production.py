@@ -112,7 +112,7 @@ def production_sql(relation: str, *, window_expr: str, score_column: str, label_
     """
     score = f"CAST({fmt.quote_identifier(score_column, dialect)} AS DOUBLE)"
     bad = f"({score} IS NULL OR isnan({score}) OR {score} < 0 OR {score} > 1)"
-    bin_expr = f"CASE WHEN {bad} THEN -1 ELSE LEAST(CAST(FLOOR({score} * {bins}) AS INTEGER), {bins - 1}) END"
+    bin_expr = f"CASE WHEN {bad} THEN -1 ELSE LEAST({fmt._bin_sql(score, bins)}, {bins - 1}) END"  # as scored
     keys = [window_expr, bin_expr]
     if label_column is None:
         label_expr = "CAST(NULL AS INTEGER)"

@@ -125,15 +125,9 @@ def aggregate_with_spark(frame_or_table: DataFrame | str, *, label_column: str, 
     _check_columns(frame, [(label_column, "label"), (score_column, "score"), *((s, "slice") for s in slices)],
                    shown, where)
     with _temp_view(frame) as (spark, view):
-        labels = _rows(spark, fmt.label_values_sql(view, label_column, "spark"), shown, where)
-        fmt.check_label_values([None if row[0] is None else str(row[0]) for row in labels],
-                               label_column=label_column, positive_value=positive_value, where=where)
-        for name in slices:
-            sql = fmt.distinct_count_sql(view, name, fmt.MAX_SLICE_VALUES + 1, "spark", as_text=True)
-            fmt.check_slice_count(name, int(_rows(spark, sql, shown, where)[0][0]), where=where)
-        distinct = int(_rows(spark, fmt.distinct_count_sql(view, score_column, bins + 1, "spark"), shown,
-                             where)[0][0])
-        exact = distinct <= bins
+        exact = fmt.check_source(lambda sql: _rows(spark, sql, shown, where), view, label_column=label_column,
+                                 score_column=score_column, positive_value=positive_value, slices=slices,
+                                 bins=bins, dialect="spark", where=where)
         grouping = fmt.grouping_sql(view, label_column=label_column, score_column=score_column,
                                     positive_value=positive_value, slices=slices, bins=bins, exact=exact,
                                     dialect="spark")

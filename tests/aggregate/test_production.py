@@ -38,7 +38,9 @@ def production_rows(rows: int, seed: int) -> pd.DataFrame:
     seconds = rng.integers(0, 17 * 86_400, rows)
     seconds[:4] = [86_400 - 1, 86_400, 4 * 86_400 - 1, 4 * 86_400]  # Sat 23:59:59 | Sun 00:00 | Sun 23:59:59 | Mon
     scores = rng.beta(2, 5, rows)
-    scores[4:7] = [0.0, 1.0, 0.5]
+    at_edges = rng.random(rows) < 0.1
+    scores[at_edges] = rng.integers(0, 201, int(at_edges.sum())) / 200  # on edges j/K of K = 200 (and 100) bins
+    scores[4:8] = [0.0, 1.0, 0.5, 0.57]
     known = rng.random(rows) < 0.35
     labels = pd.array(np.where(rng.random(rows) < scores, 1, 0), dtype="Int64")
     labels[~known] = pd.NA
@@ -46,9 +48,16 @@ def production_rows(rows: int, seed: int) -> pd.DataFrame:
                          "batch": rng.choice(["b-01", "b-02", "b-03"], rows)})
 
 
+def expected_bins(scores: pd.Series, bins: int) -> np.ndarray:
+    """Each score's bin by the format's rule: j where j/K <= score < (j + 1)/K, the edges j/K as Python writes
+    them (0.57 is in bin 57 of 100, although 0.57 * 100 is 56.99999999999999), the last bin holding 1."""
+    edges = np.array(fmt.equal_width_edges(bins))
+    return np.minimum(np.searchsorted(edges, scores.to_numpy(), side="right") - 1, bins - 1).astype("int32")
+
+
 def expected_cells(frame: pd.DataFrame, window: pd.Series, bins: int) -> pd.DataFrame:
     """The production windows aggregate worked out with pandas: rows per window x label x bin, sums of scores."""
-    score_bin = np.minimum(np.floor(frame["p"].to_numpy() * bins), bins - 1).astype("int32")
+    score_bin = expected_bins(frame["p"], bins)
     keyed = pd.DataFrame({"window": window.astype("string"), "label": frame["clicked"].astype("Int8"),
                           "score_bin": score_bin, "p": frame["p"], "p2": frame["p"] ** 2})
     grouped = keyed.groupby(["window", "label", "score_bin"], dropna=False, sort=False).agg(
@@ -81,6 +90,8 @@ def test_days_from_duckdb_equal_a_pandas_groupby(production: tuple[Path, pd.Data
     assert info.windows == tuple(f"2026-{d}" for d in [f"10-{n}" for n in (29, 30, 31)] +
                                  [f"11-{n:02d}" for n in range(1, 15)])
     assert cells.loc[cells["window"] == "2026-10-30", "n"].sum() == (days == "2026-10-30").sum()
+    assert 0.57 * BINS < 114 and expected_bins(frame["p"], BINS)[7] == 114  # on the edge 0.57: bin 114, not 113
+    assert ((cells["window"] == days.iloc[7]) & (cells["score_bin"] == 114)).any()
     assert (info.kind, info.window, info.rows, info.bins, info.exact) == ("production", "day", ROWS, BINS, False)
     assert (info.label_column, info.positive_value, info.replicates) == ("clicked", "1", 0)
     assert info.engine.startswith("duckdb ") and info.source == "scores.parquet"
