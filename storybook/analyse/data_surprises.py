@@ -160,10 +160,14 @@ def _empty(column: pd.Series, name: str) -> EmptyColumn | None:
     missing = int(column.isna().sum())
     if missing >= MISSING_AT * n:
         return EmptyColumn(name, "missing", missing, n)
-    values = column.dropna().unique()
-    if len(values) == 1:
-        return EmptyColumn(name, "constant", missing, n, value=str(values[0])[:60])
-    return None
+    values = column.dropna()
+    first = values.iloc[0]
+    if _is_number(values):
+        numbers = values.to_numpy(dtype=float)
+        one = bool(numbers.min() == numbers.max())
+    else:
+        one = bool((values == first).all())
+    return EmptyColumn(name, "constant", missing, n, value=str(first)[:60]) if one else None
 
 
 def _is_number(column: pd.Series) -> bool:

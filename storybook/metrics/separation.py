@@ -24,10 +24,9 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.util import hash_pandas_object
 
-from storybook.metrics.binary import roc_auc
-
 __all__ = [
     "Conflicts",
+    "average_ranks",
     "column_auc",
     "conflicting_rows",
     "majority_balanced_accuracy",
@@ -36,11 +35,38 @@ __all__ = [
 ]
 
 
+def _tie_groups(x: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp],
+                                                    npt.NDArray[np.intp]]:
+    """The sort order of ``x``, and where each run of equal values starts and ends in it."""
+    order = np.argsort(x)
+    ordered = x[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return order, starts, np.r_[starts[1:], x.size]
+
+
+def average_ranks(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Ranks from 1, ties given the average of their ranks (as ``pandas.Series.rank()``), by one sort."""
+    x = np.asarray(values, dtype=float)
+    order, starts, ends = _tie_groups(x)
+    ranks = np.empty(x.size, dtype=np.float64)
+    ranks[order] = np.repeat((starts + 1 + ends) / 2, ends - starts)
+    return ranks
+
+
 def column_auc(labels: npt.ArrayLike, values: npt.ArrayLike) -> float | None:
-    """``max(auc, 1 - auc)`` of ``values`` as a score for ``labels`` (ties count half); None without both
-    outcomes."""
-    area = roc_auc(labels, values)
-    return None if area is None else max(area, 1.0 - area)
+    """``max(auc, 1 - auc)`` of ``values`` as a score for ``labels`` (Mann-Whitney, ties count half); None
+    without both outcomes. The same figure as :func:`storybook.metrics.binary.roc_auc`, by one numpy sort: the
+    positives' rank sum is each run of equal values' average rank times the positives in it."""
+    truth = np.asarray(labels, dtype=bool)
+    n_pos = int(truth.sum())
+    n_neg = int(truth.size - n_pos)
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order, starts, ends = _tie_groups(np.asarray(values, dtype=float))
+    positives = np.add.reduceat(truth[order].astype(np.int64), starts)
+    rank_sum = float(np.dot((starts + 1 + ends) / 2, positives))
+    area = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return max(area, 1.0 - area)
 
 
 def majority_balanced_accuracy(groups: npt.ArrayLike, outcomes: npt.ArrayLike) -> float | None:
@@ -67,8 +93,7 @@ def majority_balanced_accuracy(groups: npt.ArrayLike, outcomes: npt.ArrayLike) -
 
 def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> float | None:
     """Spearman's rank correlation (average ranks for ties); None when either side is constant."""
-    return _pearson(pd.Series(np.asarray(x, dtype=float)).rank().to_numpy(dtype=np.float64),
-                    pd.Series(np.asarray(y, dtype=float)).rank().to_numpy(dtype=np.float64))
+    return _pearson(average_ranks(x), average_ranks(y))
 
 
 def r_squared(x: npt.ArrayLike, y: npt.ArrayLike, *, categorical: bool = False) -> float | None:
