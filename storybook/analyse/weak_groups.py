@@ -49,6 +49,7 @@ __all__ = [
 BINS = 4  # quartiles
 
 Ints = npt.NDArray[np.int64]
+Codes = npt.NDArray[np.int32]
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class ScanResult:
 @dataclass(frozen=True)
 class _Column:
     name: str
-    codes: Ints  # 0..len(parts)-1 for a group, len(parts) for "not tried" (rare values)
+    codes: Codes  # 0..len(parts)-1 for a group, len(parts) for "not tried" (rare values)
     parts: tuple[Part, ...]
     binned: bool
 
@@ -145,7 +146,7 @@ def _cut_numbers(name: str, values: pd.Series) -> _Column | None:
     if not present.any():
         return None
     edges = np.unique(np.quantile(numbers[present], [0.25, 0.5, 0.75]))
-    codes = np.searchsorted(edges, numbers, side="left").astype(np.int64)  # bin k: (edge k-1, edge k]
+    codes = np.searchsorted(edges, numbers, side="left").astype(np.int32)  # bin k: (edge k-1, edge k]
     parts = [Part(name, f"is at most {_number(edges[0])}")]
     parts += [Part(name, f"is above {_number(low)} and at most {_number(high)}")
               for low, high in pairwise(edges)]
@@ -157,17 +158,27 @@ def _cut_numbers(name: str, values: pd.Series) -> _Column | None:
 
 
 def _cut_values(name: str, values: pd.Series, max_values: int) -> _Column:
-    text = values.astype("string")
-    counts = text.value_counts(dropna=True)
-    kept = [str(v) for v in counts.index[:max_values]]
-    codes = pd.Categorical(text, categories=kept).codes.astype(np.int64)  # -1: empty or not kept
-    parts = [Part(name, f"is {value}") for value in kept]
-    missing = text.isna().to_numpy()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # -1: empty
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    kept = np.argsort(-counts, kind="stable")[:max_values]  # the most common values, ties in order of appearance
+    parts = [Part(name, f"is {uniques[i]}") for i in kept]
+    remap = np.full(len(uniques) + 1, -1, dtype=np.int32)  # the last entry: an empty cell (code -1)
+    remap[kept] = np.arange(len(kept))
+    grouped = remap[codes]
+    missing = codes < 0
     if missing.any():
-        codes[missing] = len(parts)
+        grouped[missing] = len(parts)
         parts.append(Part(name, "is not recorded"))
-    codes[codes < 0] = len(parts)
-    return _Column(name, codes, tuple(parts), False)
+    grouped[grouped < 0] = len(parts)
+    return _Column(name, grouped, tuple(parts), False)
+
+
+def _distinct(values: pd.Series) -> int:
+    """How many different values a column holds, at least; exact up to BINS + 1 (all the scan needs to know), so
+    a column of a million numbers is told apart from a few values by its first 10,000 rows."""
+    head = values.iloc[:10_000]
+    found = int(head.nunique(dropna=True))
+    return found if found > BINS else int(values.nunique(dropna=True))
 
 
 def _columns(frame: pd.DataFrame, settings: ScanSettings) -> tuple[list[_Column], list[tuple[str, str]]]:
@@ -176,7 +187,7 @@ def _columns(frame: pd.DataFrame, settings: ScanSettings) -> tuple[list[_Column]
     for name in frame.columns:
         values = frame[name]
         label = str(name)
-        distinct = int(values.nunique(dropna=True))
+        distinct = _distinct(values)
         if distinct <= 1 and not values.isna().any():
             skipped.append((label, "it holds one value only"))
             continue
@@ -245,7 +256,7 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
     worse than the rest of each of its parts (e.g. night shifts at site C against the other night shifts, and
     against site C's other shifts; its p-value is the larger of the two), so a pair that is worse only because
     one of its parts is worse is not found; when found, it is told against the rest of the set, like any group."""
-    cell = np.asarray(cells, dtype=np.int64)
+    cell = np.asarray(cells).astype(np.int32)
     n = len(frame)
     if cell.shape != (n,) or (n and (cell.min() < 0 or cell.max() >= n_cells)):
         raise ValueError(f"cells must give each of the {n} rows a cell from 0 to {n_cells - 1}")
@@ -258,7 +269,7 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
         square_weights = value * value_weights
     columns, skipped = _columns(frame, settings)
 
-    def counted(index: Ints, size: int) -> npt.NDArray[np.float64]:
+    def counted(index: Codes, size: int) -> npt.NDArray[np.float64]:
         """Per group (``index`` = group code * n_cells + cell): the cases in each cell, then (with values) the
         sum of the values and of their squares."""
         table = np.bincount(index, weights=weight, minlength=size * n_cells).astype(np.float64, copy=False)
@@ -295,10 +306,11 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
     shifted = []
     for column in columns:
         size = len(column.parts) + 1
-        index = column.codes * n_cells + cell
+        index = column.codes * np.int32(n_cells) + cell
         shifted.append(index)
         judge([*((p,) for p in column.parts), None], counted(index, size))
     paired = list(range(min(len(columns), settings.max_pair_columns)))
+    index_buffer = np.empty(n, dtype=np.int32)
     for a, b in combinations(paired, 2):
         first, second = columns[a], columns[b]
         wide, width = len(first.parts) + 1, len(second.parts) + 1
@@ -306,7 +318,9 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
         for i, one in enumerate(first.parts):
             for j, other in enumerate(second.parts):
                 parts[i * width + j] = (one, other)
-        table = counted(first.codes * (width * n_cells) + shifted[b], wide * width)
+        np.multiply(first.codes, width * n_cells, out=index_buffer)
+        np.add(index_buffer, shifted[b], out=index_buffer)
+        table = counted(index_buffer, wide * width)
         cube = table.reshape(wide, width, -1)
         rest_of_first = (cube.sum(axis=1, keepdims=True) - cube).reshape(wide * width, -1)
         rest_of_second = (cube.sum(axis=0, keepdims=True) - cube).reshape(wide * width, -1)
