@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "aggregate_with_duckdb", "duckdb_version"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "aggregate_regression_with_duckdb", "aggregate_with_duckdb", "duckdb_version"]
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -63,8 +63,8 @@ def aggregate_with_duckdb(source: str | Path, *, label_column: str, score_column
     cannot be read or does not have the shape a binary story needs.
     """
     if task != "binary":
-        raise AggregateError(f"aggregates tell binary stories for now, not {task!r} ones", location=where,
-                             hint="aggregate a binary scored set, or log the row-level set with log_scored_set")
+        raise AggregateError(f"aggregate_with_duckdb counts binary sets, not {task!r} ones", location=where,
+                             hint="for a regression set, call aggregate_regression_with_duckdb")
     engine = duckdb_version()
     import duckdb
 
@@ -76,13 +76,8 @@ def aggregate_with_duckdb(source: str | Path, *, label_column: str, score_column
     try:
         _configure(connection, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory,
                    where=here)
-        columns = [str(row[0]) for row in _run(connection, f"DESCRIBE SELECT * FROM {relation}", source, here)]
-        for name, role in [(label_column, "label"), (score_column, "score"), *((s, "slice") for s in slices)]:
-            if name not in columns:
-                shown = ", ".join(repr(c) for c in columns[:10]) + (" ..." if len(columns) > 10 else "")
-                raise AggregateError(f"the {role} column {name!r} is not in {_shown_source(source)}; its columns "
-                                     f"are {shown}", location=here,
-                                     hint="name the column as the file spells it (upper and lower case count)")
+        _check_columns(connection, relation, [(label_column, "label"), (score_column, "score"),
+                                              *((s, "slice") for s in slices)], source, here)
         exact = fmt.check_source(lambda sql: _run(connection, sql, source, here), relation,
                                  label_column=label_column, score_column=score_column,
                                  positive_value=positive_value, slices=slices, bins=bins, dialect="duckdb",
@@ -105,6 +100,71 @@ def aggregate_with_duckdb(source: str | Path, *, label_column: str, score_column
         slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=_shown_source(source),
         storybook_version=_storybook_version())
     return cells, info
+
+
+def aggregate_regression_with_duckdb(source: str | Path, *, actual_column: str, prediction_column: str,
+                                     slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+                                     replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0,
+                                     memory_limit: str = DEFAULT_MEMORY_LIMIT, threads: int | None = None,
+                                     temp_directory: Path | None = None,
+                                     where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """The cells of the regression set in ``source`` (Parquet or CSV files: a path or a glob) and their metadata:
+    per slice value and bin of the error (prediction - actual; ``bins`` equal-width bins from the smallest error
+    to the largest), the number of rows and the sums that give the mean error, the mean absolute error and the
+    root mean squared error exactly. Two passes: the errors' range, then the GROUP BY. Refuses rows whose actual
+    amount or prediction is missing or not a number (with their count)."""
+    engine = duckdb_version()
+    import duckdb
+
+    fmt.check_bins_and_replicates(bins, replicates, where=where)
+    fmt.check_slice_names(slices, label_column=actual_column, score_column=prediction_column, where=where)
+    files, relation = _relation(source, where)
+    here = where or Location(Path(files[0]))
+    connection = duckdb.connect(":memory:")
+    try:
+        _configure(connection, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory,
+                   where=here)
+        _check_columns(connection, relation, [(actual_column, "actual"), (prediction_column, "prediction"),
+                                              *((s, "slice") for s in slices)], source, here)
+        fmt.check_slices(lambda sql: _run(connection, sql, source, here), relation, slices, "duckdb", where=here)
+        low, high, missing = _run(connection, fmt.error_range_sql(relation, actual_column=actual_column,
+                                                                  prediction_column=prediction_column,
+                                                                  dialect="duckdb"), source, here)[0]
+        if missing:
+            raise AggregateError(f"{fmt._rows(int(missing))} of the set {fmt._have(int(missing))} an actual amount "
+                                 "or a prediction that is missing or not a number", location=here,
+                                 hint="drop or fix those rows first")
+        if low is None:
+            raise AggregateError(f"{_shown_source(source)} holds no rows", location=here,
+                                 hint="aggregate a set with at least one row")
+        edges = fmt.regression_edges(float(low), float(high), bins, where=here)
+        grouping = fmt.regression_grouping_sql(relation, actual_column=actual_column,
+                                               prediction_column=prediction_column, slices=slices, edges=edges,
+                                               dialect="duckdb")
+        grouped = connection.execute(grouping).df()
+    except duckdb.Error as error:
+        raise _read_error(error, source, here) from None
+    finally:
+        connection.close()
+    cells = fmt.finish_regression_cells(grouped, slices=slices, where=here)
+    info = fmt.AggregateInfo(
+        kind="scored", task="regression", rows=int(cells["n"].sum()), bins=len(edges) - 1, exact=False,
+        bin_edges=edges, label_column=actual_column, score_column=prediction_column, positive_value=None,
+        slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=_shown_source(source),
+        storybook_version=_storybook_version())
+    return cells, info
+
+
+def _check_columns(connection: duckdb.DuckDBPyConnection, relation: str, roles: Sequence[tuple[str, str]],
+                   source: str | Path, where: Location) -> None:
+    """Each named column is in the source; a located error listing the source's columns otherwise."""
+    columns = [str(row[0]) for row in _run(connection, f"DESCRIBE SELECT * FROM {relation}", source, where)]
+    for name, role in roles:
+        if name not in columns:
+            shown = ", ".join(repr(c) for c in columns[:10]) + (" ..." if len(columns) > 10 else "")
+            raise AggregateError(f"the {role} column {name!r} is not in {_shown_source(source)}; its columns "
+                                 f"are {shown}", location=where,
+                                 hint="name the column as the file spells it (upper and lower case count)")
 
 
 def _relation(source: str | Path, where: Location | None) -> tuple[list[str], str]:
@@ -148,15 +208,21 @@ def _run(connection: duckdb.DuckDBPyConnection, sql: str, source: str | Path,
 
     try:
         return connection.execute(sql).fetchall()
-    except duckdb.OutOfMemoryException:
-        raise AggregateError(f"DuckDB ran out of memory aggregating {_shown_source(source)}", location=where,
-                             hint="raise the memory limit, or use fewer bins or slices") from None
     except duckdb.Error as error:
-        said = str(error).splitlines()[0] if str(error) else type(error).__name__
-        said = "".join(ch for ch in said if ch.isprintable())[:300]
-        raise AggregateError(f"DuckDB could not read {_shown_source(source)}: {said}", location=where,
-                             hint="check that the files are the Parquet or CSV their names say, with the "
-                                  "columns given") from None
+        raise _read_error(error, source, where) from None
+
+
+def _read_error(error: Exception, source: str | Path, where: Location) -> AggregateError:
+    """What DuckDB could not do, said in one located line (its message's first line, shortened)."""
+    import duckdb
+
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return AggregateError(f"DuckDB ran out of memory aggregating {_shown_source(source)}", location=where,
+                              hint="raise the memory limit, or use fewer bins or slices")
+    said = str(error).splitlines()[0] if str(error) else type(error).__name__
+    said = "".join(ch for ch in said if ch.isprintable())[:300]
+    return AggregateError(f"DuckDB could not read {_shown_source(source)}: {said}", location=where,
+                          hint="check that the files are the Parquet or CSV their names say, with the columns given")
 
 
 def _shown_source(source: str | Path) -> str:

@@ -70,15 +70,20 @@ __all__ = [
     "bin_of_threshold",
     "check_label_values",
     "check_slice_names",
+    "check_slices",
     "check_source",
     "distinct_count_sql",
     "draw_replicates",
+    "error_range_sql",
     "finish_cells",
+    "finish_regression_cells",
     "grouping_sql",
     "is_exact_threshold",
     "profile_sql",
     "quote_identifier",
     "read_aggregate",
+    "regression_edges",
+    "regression_grouping_sql",
     "replicate_columns",
     "sql_string",
     "threshold_of_bin",
@@ -97,6 +102,7 @@ MAX_REPLICATES = 10_000
 _CHUNK = 50_000  # cells whose replicates are drawn and written at a time (bounded memory)
 
 Kind = Literal["scored", "production"]
+Task = Literal["binary", "regression"]
 Dialect = Literal["duckdb", "spark"]
 
 # The columns every aggregate of a kind has after its slice (or window) columns, with their Arrow type names.
@@ -104,7 +110,11 @@ SCORED_COLUMNS: dict[str, str] = {"label": "int8", "score_bin": "int32", "n": "i
                                   "score_sq_sum": "double", "score_min": "double", "score_max": "double"}
 PRODUCTION_COLUMNS: dict[str, str] = {"window": "string", "label": "int8", "score_bin": "int32", "n": "int64",
                                       "score_sum": "double", "score_sq_sum": "double"}
-RESERVED = frozenset(SCORED_COLUMNS) | frozenset(PRODUCTION_COLUMNS) | {"score_key", "rep"}
+REGRESSION_COLUMNS: dict[str, str] = {"error_bin": "int32", "n": "int64", "error_sum": "double",
+                                      "abs_error_sum": "double", "sq_error_sum": "double", "actual_sum": "double",
+                                      "actual_sq_sum": "double"}
+RESERVED = (frozenset(SCORED_COLUMNS) | frozenset(PRODUCTION_COLUMNS) | frozenset(REGRESSION_COLUMNS)
+            | {"score_key", "rep", "storybook_actual", "storybook_error"})
 
 
 @dataclass(frozen=True)
@@ -114,10 +124,14 @@ class AggregateInfo:
     ``bins`` is the number of bins used: K, or the number of distinct scores when ``exact``. ``bin_edges`` holds
     the K + 1 edges j/K, or (exact) the distinct scores in order, bin j being the j-th of them. ``rows`` is the
     number of rows aggregated. ``source`` is a file or table name, never a URI with credentials.
+
+    Task ``regression``: ``label_column`` is the column of actual amounts and ``score_column`` the predictions;
+    ``positive_value`` is None; ``bin_edges`` are the K + 1 equal-width edges of the errors (prediction - actual)
+    from the smallest to the largest, and the bins serve the errors' distribution only (never ``exact``).
     """
 
     kind: Kind
-    task: Literal["binary"]
+    task: Task
     rows: int
     bins: int
     exact: bool
@@ -417,6 +431,96 @@ def _replicate_chunks(n: npt.NDArray[np.int64], replicates: int, seed: int,
         yield generator.poisson(part[:, None], size=(len(part), replicates)).astype(np.int32)
 
 
+# --- regression -------------------------------------------------------------------------------------------
+
+
+def _error_columns(relation: str, actual_column: str, prediction_column: str, slices: Sequence[str],
+                   dialect: Dialect) -> str:
+    """The rows as the slices (text), the actual amount and the error (prediction - actual), as doubles."""
+    actual = f"CAST({quote_identifier(actual_column, dialect)} AS DOUBLE)"
+    prediction = f"CAST({quote_identifier(prediction_column, dialect)} AS DOUBLE)"
+    keys = [f"CAST({quote_identifier(s, dialect)} AS STRING) AS {quote_identifier(s, dialect)}" for s in slices]
+    columns = ", ".join([*keys, f"{actual} AS storybook_actual", f"{prediction} - {actual} AS storybook_error"])
+    return f"(SELECT {columns} FROM {relation}) r"
+
+
+def error_range_sql(relation: str, *, actual_column: str, prediction_column: str, dialect: Dialect) -> str:
+    """One pass: the smallest and largest error (prediction - actual), and the number of rows whose error is not
+    a number (a missing or NaN actual or prediction)."""
+    rows = _error_columns(relation, actual_column, prediction_column, (), dialect)
+    error = "storybook_error"
+    usable = f"CASE WHEN {error} IS NULL OR isnan({error}) THEN NULL ELSE {error} END"
+    return (f"SELECT MIN({usable}), MAX({usable}), SUM(CASE WHEN {error} IS NULL OR isnan({error}) THEN 1 ELSE 0 "
+            f"END) FROM {rows}")
+
+
+def regression_edges(low: float, high: float, bins: int, *, where: Location | None = None) -> tuple[float, ...]:
+    """K + 1 equal-width edges from the smallest error to the largest (one bin when all errors are equal);
+    refuses an infinite error."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise AggregateError("some predictions or actual amounts are infinite, so their errors cannot be counted",
+                             location=where, hint="drop or fix the rows with an infinite prediction or actual")
+    if high <= low:
+        return (low, high)
+    width = (high - low) / bins
+    return (*(low + j * width for j in range(bins)), high)
+
+
+def regression_grouping_sql(relation: str, *, actual_column: str, prediction_column: str, slices: Sequence[str],
+                            edges: Sequence[float], dialect: Dialect) -> str:
+    """The one GROUP BY of a regression set (DuckDB and Spark SQL): per slice value and error bin, the number of
+    rows and the sums of the error, its absolute value and square, the actual amount and its square. Bin j holds
+    the errors from ``edges[j]`` up to ``edges[j + 1]`` (the last includes the largest): ``floor((error - low) /
+    width)``, the same arithmetic as :func:`regression_edges`."""
+    bins, low = len(edges) - 1, float(edges[0])
+    error = "storybook_error"
+    if bins == 1:
+        bin_expr = "0"
+    else:
+        width = (float(edges[-1]) - low) / bins
+        bin_expr = f"LEAST(GREATEST(CAST(FLOOR(({error} - {low!r}) / {width!r}) AS INTEGER), 0), {bins - 1})"
+    keys = [quote_identifier(s, dialect) for s in slices]
+    selected = ", ".join([*keys, f"{bin_expr} AS error_bin"])
+    grouped = ", ".join([*keys, bin_expr])
+    actual = "storybook_actual"
+    return (f"SELECT {selected}, COUNT(*) AS n, SUM({error}) AS error_sum, SUM(ABS({error})) AS abs_error_sum, "
+            f"SUM({error} * {error}) AS sq_error_sum, SUM({actual}) AS actual_sum, "
+            f"SUM({actual} * {actual}) AS actual_sq_sum "
+            f"FROM {_error_columns(relation, actual_column, prediction_column, slices, dialect)} "
+            f"GROUP BY {grouped}")
+
+
+def check_slices(run: Run, relation: str, slices: Sequence[str], dialect: Dialect,
+                 where: Location | None = None) -> None:
+    """At most :data:`MAX_SLICE_VALUES` values per slice: an approximate count first (bounded memory), an exact
+    one only when it is small."""
+    if not slices:
+        return
+    counted = ", ".join(f"approx_count_distinct(CAST({quote_identifier(s, dialect)} AS STRING))" for s in slices)
+    guesses = [int(v or 0) for v in run(f"SELECT {counted} FROM {relation}")[0]]
+    for name, guess in zip(slices, guesses, strict=True):
+        if guess > APPROX_MARGIN * MAX_SLICE_VALUES:
+            check_slice_count(name, guess, where=where)
+        sql = distinct_count_sql(relation, name, MAX_SLICE_VALUES + 1, dialect, as_text=True)
+        check_slice_count(name, int(run(sql)[0][0]), where=where)
+
+
+def finish_regression_cells(grouped: pd.DataFrame, *, slices: Sequence[str],
+                            where: Location | None = None) -> pd.DataFrame:
+    """The engine's grouped rows (from :func:`regression_grouping_sql`) as the aggregate's cells, sorted."""
+    import pandas as pd
+
+    if len(grouped) > MAX_CELLS:
+        raise AggregateError(f"the aggregate would hold {len(grouped):,} cells, more than {MAX_CELLS:,}",
+                             location=where, hint="use fewer bins (--bins) or fewer slice columns")
+    cells = pd.DataFrame({s: grouped[s].astype("string") for s in slices})
+    cells["error_bin"] = grouped["error_bin"].astype("int32")
+    cells["n"] = grouped["n"].astype("int64")
+    for column in ("error_sum", "abs_error_sum", "sq_error_sum", "actual_sum", "actual_sq_sum"):
+        cells[column] = grouped[column].astype("float64")
+    return cells.sort_values([*slices, "error_bin"], na_position="first", kind="stable").reset_index(drop=True)
+
+
 # --- writing and reading ------------------------------------------------------------------------------------
 
 
@@ -425,7 +529,7 @@ def _arrow_schema(cells: pd.DataFrame, info: AggregateInfo) -> pa.Schema:
 
     types = {"string": pa.string(), "int8": pa.int8(), "int32": pa.int32(), "int64": pa.int64(),
              "double": pa.float64()}
-    own = SCORED_COLUMNS if info.kind == "scored" else PRODUCTION_COLUMNS
+    own = _own_columns(info)
     leading = list(info.slices) if info.kind == "scored" else []
     fields = [pa.field(name, pa.string()) for name in leading]
     fields += [pa.field(name, types[kind]) for name, kind in own.items()]
@@ -518,8 +622,14 @@ def read_info(path: Path, *, where: Location | None = None) -> AggregateInfo:
     return info
 
 
+def _own_columns(info: AggregateInfo) -> dict[str, str]:
+    if info.kind == "production":
+        return PRODUCTION_COLUMNS
+    return REGRESSION_COLUMNS if info.task == "regression" else SCORED_COLUMNS
+
+
 def _arrow_schema_types(info: AggregateInfo) -> dict[str, str]:
-    own = SCORED_COLUMNS if info.kind == "scored" else PRODUCTION_COLUMNS
+    own = _own_columns(info)
     leading = {name: "string" for name in info.slices} if info.kind == "scored" else {}
     return {**leading, **own, **dict.fromkeys(replicate_columns(info.replicates), "int32")}
 
@@ -547,8 +657,9 @@ def read_aggregate(path: Path, *, where: Location | None = None,
         raise AggregateError(f"{path} says it holds {info.rows:,} rows but its cells add up to "
                              f"{int(frame['n'].sum()):,}", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
-    if len(frame) and (frame["score_bin"].min() < 0 or frame["score_bin"].max() >= info.bins):
-        raise AggregateError(f"{path} has score bins outside 0 to {info.bins - 1}", location=here,
+    bin_column = "error_bin" if info.task == "regression" else "score_bin"
+    if len(frame) and (frame[bin_column].min() < 0 or frame[bin_column].max() >= info.bins):
+        raise AggregateError(f"{path} has bins outside 0 to {info.bins - 1}", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
     return frame, info
 
