@@ -5,6 +5,7 @@ each as a failed trust-in-the-data check, and its page tells each with its figur
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -86,3 +87,17 @@ def test_the_page_tells_the_leak(built: tuple[StorySource, ResolvedStory, StoryA
     assert "The column 'discharge_code' alone tells apart" in text
     assert "the answer may have leaked into the model's inputs" in text
     assert "'ward' holds one value only ('B') for all 240 patients" in text
+
+
+def test_the_example_challenger_leak_is_told_on_the_screening_story(trained_project: Path, tmp_path: Path) -> None:
+    """The bundled example plants a leak in version 2's evaluation set (biopsy_report): the screening story, which
+    compares with version 2, tells it; version 1's own set has none."""
+    loaded = load_story(trained_project, trained_project / "stories" / "breast-cancer-screening")
+    resolved = MlflowSource(f"sqlite:///{trained_project / 'mlflow' / 'mlflow.db'}", tmp_path).resolve(loaded)
+    trust = analyse_story(loaded, resolved).trust
+    assert trust is not None
+    leaks = [e for level in trust.levels for e in level.evidence if e.check == "data.leaks"]
+    assert [e.passed for e in leaks] == [True, False]
+    assert leaks[1].sentence.startswith("In the evaluation set of version 2 (challenger")
+    assert "the column 'biopsy_report' alone tells apart 99 in 100 of the patients who have a malignant tumour" in \
+        leaks[1].sentence
