@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["aggregate_production_with_spark", "aggregate_with_spark", "local_spark_session", "pyspark_version",
-           "read_files_with_spark"]
+__all__ = ["aggregate_files_with_spark", "aggregate_production_with_spark", "aggregate_with_spark",
+           "local_spark_session", "pyspark_version", "read_files_with_spark"]
 
 LOCAL_MASTER = "local[2]"
 
@@ -139,6 +139,31 @@ def aggregate_with_spark(frame_or_table: DataFrame | str, *, label_column: str, 
         slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=shown,
         storybook_version=prod.storybook_version())
     return cells, info
+
+
+def aggregate_files_with_spark(source: str | Path, *, label_column: str, score_column: str,
+                               positive_value: str = "1", slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+                               replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0, threads: int | None = None,
+                               where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """What ``storybook aggregate --engine spark`` runs: the Parquet or CSV files ``source`` names, read and
+    aggregated by :func:`aggregate_with_spark` on the active Spark session, or else on a local one (``threads``
+    cores, two by default) started for this call and stopped after it."""
+    pyspark_version()
+    from pyspark.sql import SparkSession
+
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise AggregateError(f"threads must be a whole number of at least 1, not {threads!r}", location=where,
+                             hint="leave it out to use two cores")
+    started_here = SparkSession.getActiveSession() is None
+    spark = local_spark_session(LOCAL_MASTER if threads is None else f"local[{threads}]")
+    try:
+        frame = read_files_with_spark(spark, source, where=where)
+        return aggregate_with_spark(frame, label_column=label_column, score_column=score_column,
+                                    positive_value=positive_value, slices=slices, bins=bins, replicates=replicates,
+                                    seed=seed, source=Path(str(source)).name, where=where)
+    finally:
+        if started_here:
+            spark.stop()
 
 
 def aggregate_production_with_spark(frame_or_table: DataFrame | str, *, score_column: str,

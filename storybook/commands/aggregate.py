@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from storybook.aggregate import format as fmt
 from storybook.errors import ConfigError, LoggingError, TrackingError
@@ -34,7 +35,7 @@ __all__ = ["AGGREGATE_TAG_PREFIX", "Aggregated", "LoggedAggregate", "aggregate_s
            "summary"]
 
 AGGREGATE_TAG_PREFIX = "storybook.aggregate."
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")  # spark: a local[2] session, or the active one (docs/scale.md)
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,33 @@ class LoggedAggregate:
     rows: int
 
 
-def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str, score: str, positive: str = "1",
-                         slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
-                         replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0, engine: str = "duckdb",
-                         memory_limit: str = "1GB", threads: int | None = None) -> Aggregated:
-    """Aggregate the binary scored set in ``source`` (Parquet or CSV files: a path or a glob) into ``out`` (a
-    ``.parquet`` file, written whole or not at all) with the DuckDB engine, in bounded memory.
+def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str | None = None, score: str | None = None,
+                         positive: str = "1", task: Literal["binary", "regression"] = "binary",
+                         actual: str | None = None, prediction: str | None = None, slices: Sequence[str] = (),
+                         bins: int = fmt.DEFAULT_BINS, replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0,
+                         engine: str = "duckdb", memory_limit: str = "1GB", threads: int | None = None) -> Aggregated:
+    """Aggregate the scored set in ``source`` (Parquet or CSV files: a path or a glob) into ``out`` (a ``.parquet``
+    file, written whole or not at all) with the DuckDB engine, in bounded memory.
 
-    ``label`` and ``score`` name the columns (the true outcome, two values; the model's chance, 0 to 1);
-    ``positive`` is the label value that counts as positive, as the column spells it. See
-    :func:`storybook.aggregate.duckdb_engine.aggregate_with_duckdb` for the rest. Raises
-    :class:`~storybook.errors.AggregateError` (nothing written) when the set cannot be aggregated.
+    A binary set (``task="binary"``): ``label`` and ``score`` name the columns (the true outcome, two values; the
+    model's chance, 0 to 1); ``positive`` is the label value that counts as positive, as the column spells it.
+    A regression set (``task="regression"``): ``actual`` and ``prediction`` name the columns of amounts. See
+    :mod:`storybook.aggregate.duckdb_engine` for the rest. Raises :class:`~storybook.errors.AggregateError`
+    (nothing written) when the set cannot be aggregated.
     """
-    from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
+    from storybook.aggregate.duckdb_engine import aggregate_regression_with_duckdb, aggregate_with_duckdb
 
     where = _caller()
     target = Path(out)
+    needed = {"binary": {"label": label, "score": score}, "regression": {"actual": actual, "prediction": prediction}}
+    if task not in needed:
+        raise ConfigError(f"task {task!r} cannot be aggregated; aggregates hold binary or regression sets",
+                          location=where, hint="use task binary or regression")
+    missing = [name for name, value in needed[task].items() if not value]
+    if missing:
+        flags = " and ".join(f"--{name}" for name in needed[task])
+        raise ConfigError(f"a {task} set needs {flags} (the columns to count)", location=where,
+                          hint=f"name the columns with {flags}")
     if target.suffix.lower() != ".parquet":
         raise ConfigError(f"the aggregate is a Parquet file: {target} should end in .parquet", location=where,
                           hint="e.g. --out aggregate.parquet")
@@ -85,11 +97,28 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str, sco
                           hint="write the aggregate beside the scored set's files, under another name or folder")
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    if engine == "spark":
+        if task != "binary":
+            raise ConfigError("the Spark engine aggregates binary sets for now", location=where,
+                              hint="aggregate a regression set with --engine duckdb")
+        from storybook.aggregate.spark_engine import aggregate_files_with_spark
+
+        cells, info = aggregate_files_with_spark(source, label_column=str(label), score_column=str(score),
+                                                 positive_value=positive, slices=slices, bins=bins,
+                                                 replicates=replicates, seed=seed, threads=threads, where=where)
+        fmt.write_aggregate(cells, info, target)
+        return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
     with tempfile.TemporaryDirectory(prefix=".storybook-aggregate-", dir=target.parent) as spill:
-        cells, info = aggregate_with_duckdb(source, label_column=label, score_column=score, positive_value=positive,
-                                            slices=slices, bins=bins, replicates=replicates, seed=seed,
-                                            memory_limit=memory_limit, threads=threads,
-                                            temp_directory=Path(spill), where=where)
+        if task == "regression":
+            cells, info = aggregate_regression_with_duckdb(
+                source, actual_column=str(actual), prediction_column=str(prediction), slices=slices, bins=bins,
+                replicates=replicates, seed=seed, memory_limit=memory_limit, threads=threads,
+                temp_directory=Path(spill), where=where)
+        else:
+            cells, info = aggregate_with_duckdb(
+                source, label_column=str(label), score_column=str(score), positive_value=positive, slices=slices,
+                bins=bins, replicates=replicates, seed=seed, memory_limit=memory_limit, threads=threads,
+                temp_directory=Path(spill), where=where)
         fmt.write_aggregate(cells, info, target)
     return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
 
@@ -141,7 +170,12 @@ def summary(made: Aggregated) -> list[str]:
     info = made.info
     lines = [f"read {info.rows:,} rows of {info.source} and wrote {made.cells:,} cells to {made.path.name} in "
              f"{made.seconds:.1f} seconds"]
-    if info.exact:
+    if info.task == "regression":
+        low, high = info.bin_edges[0], info.bin_edges[-1]
+        lines.append(f"the errors (prediction minus actual) run from {low:g} to {high:g}; they are counted in "
+                     f"{info.bins:,} bins {(high - low) / info.bins:g} wide, for their spread; the mean error, the "
+                     "mean absolute error and the root mean squared error come from exact sums")
+    elif info.exact:
         lines.append(f"the set has {info.bins:,} different scores, each kept exactly: every threshold at one of "
                      "them gives the same counts as the full set")
     else:
@@ -151,7 +185,10 @@ def summary(made: Aggregated) -> list[str]:
                      f"known to within {width:g}")
     if info.slices:
         lines.append(f"counted separately for each value of {', '.join(info.slices)}")
-    if info.replicates:
+    if info.replicates and info.task == "regression":
+        lines.append(f"{info.replicates:,} bootstrap replicates (seed {info.seed}) of the counts per bin; ranges of "
+                     "figures made of sums, such as the mean absolute error, are only approximate from them")
+    elif info.replicates:
         lines.append(f"{info.replicates:,} bootstrap replicates (seed {info.seed}) give the ranges of the figures "
                      "made of counts")
     return lines

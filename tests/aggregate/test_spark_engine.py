@@ -17,11 +17,13 @@ import pyarrow.parquet as pq
 import pyspark  # at the top: fail here, loudly, when the spark extra is not installed
 import pytest
 from pyspark.sql import SparkSession
+from typer.testing import CliRunner
 
 from storybook.aggregate import format as fmt
 from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
 from storybook.aggregate.production import aggregate_production_with_duckdb
 from storybook.aggregate.spark_engine import aggregate_production_with_spark, aggregate_with_spark
+from storybook.cli import app
 from storybook.errors import AggregateError
 from tests.aggregate.test_production import assert_same_cells, expected_bins, expected_cells, production_rows
 
@@ -122,6 +124,25 @@ def test_a_table_name_and_exact_mode_give_what_duckdb_gives(spark: SparkSession,
     _same(duck, sparked)
     assert info.exact and info.source == "coarse_scores"
     assert info.bin_edges == duck_info.bin_edges and len(info.bin_edges) == info.bins <= 101
+
+
+def test_the_command_aggregates_on_spark(spark: SparkSession, files: dict[str, Path], tmp_path: Path) -> None:
+    # `storybook aggregate --engine spark` runs on the active session (the module's), and would start a local one
+    result = CliRunner().invoke(app, ["aggregate", str(files["coarse"]), "--out", str(tmp_path / "agg.parquet"),
+                                      "--label", "outcome", "--score", "p", "--positive", "yes", "--slice", "site",
+                                      "--replicates", "5", "--engine", "spark"])
+    assert result.exit_code == 0, result.output
+    assert f"read {ROWS // 4:,} rows of coarse.parquet" in result.output
+    cells, info = fmt.read_aggregate(tmp_path / "agg.parquet")
+    assert info.engine == f"pyspark {pyspark.__version__}" and info.source == "coarse.parquet" and info.exact
+    duck, _ = aggregate_with_duckdb(files["coarse"], label_column="outcome", score_column="p", positive_value="yes",
+                                    slices=["site"], replicates=5)
+    _same(duck, cells[duck.columns].astype({"site": "string"}))
+    assert spark.sparkContext._jsc is not None  # the command left the session it did not start running
+    broken = CliRunner().invoke(app, ["aggregate", str(files["coarse"]), "--out", str(tmp_path / "bad.parquet"),
+                                      "--label", "outcome", "--score", "p", "--engine", "spark"])
+    assert broken.exit_code == 1 and "positive value '1' is not one of the labels" in broken.output
+    assert "Traceback" not in broken.output and not (tmp_path / "bad.parquet").exists()
 
 
 def test_the_spark_engine_refuses_what_duckdb_refuses(spark: SparkSession, files: dict[str, Path]) -> None:
