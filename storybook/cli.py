@@ -295,8 +295,16 @@ def aggregate(
     source: Annotated[str, typer.Argument(help="The scored set: a Parquet or CSV file, or a glob of them "
                                           "(quote it: 'scored/*.parquet').")],
     out_file: Annotated[Path, typer.Option("--out", "-o", help="The aggregate to write (a .parquet file).")],
-    label: Annotated[str, typer.Option("--label", help="The column of true outcomes (two values).")],
-    score: Annotated[str, typer.Option("--score", help="The column of the model's chances, 0 to 1.")],
+    label: Annotated[str | None, typer.Option("--label", help="The column of true outcomes (two values).")]
+    = None,
+    score: Annotated[str | None, typer.Option("--score", help="The column of the model's chances, 0 to 1.")]
+    = None,
+    task: Annotated[str, typer.Option("--task", help="binary (--label, --score) or regression (--actual, "
+                                      "--prediction).")] = "binary",
+    actual: Annotated[str | None, typer.Option("--actual", help="Regression: the column of actual amounts.")]
+    = None,
+    prediction: Annotated[str | None, typer.Option("--prediction", help="Regression: the column of predicted "
+                                                   "amounts.")] = None,
     positive: Annotated[str, typer.Option("--positive", help="The label value that counts as positive, as the "
                                           "column spells it.")] = "1",
     slices: Annotated[list[str] | None, typer.Option("--slice", help="A column to count separately by (repeat "
@@ -316,14 +324,16 @@ def aggregate(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="The MLflow tracking URI for "
                                                      "--log-to-run.")] = None,
 ) -> None:
-    """Aggregate a binary scored set of any size into a small file of counts per slice, label and score bin,
-    with bootstrap replicates, that a story reads instead of the rows; optionally log it to an MLflow run."""
+    """Aggregate a scored set of any size into a small file of counts per slice, label and score bin (regression:
+    per slice and error bin, with the sums of the errors), with bootstrap replicates, that a story reads instead
+    of the rows; optionally log it to an MLflow run."""
     from storybook.commands.aggregate import aggregate_scored_set, log_aggregate, summary
 
     with _exit_codes():
         made = aggregate_scored_set(source, out_file, label=label, score=score, positive=positive,
-                                    slices=slices or [], bins=bins, replicates=replicates, seed=seed, engine=engine,
-                                    memory_limit=memory_limit)
+                                    task=task,  # type: ignore[arg-type]  # checked inside, with a located error
+                                    actual=actual, prediction=prediction, slices=slices or [], bins=bins,
+                                    replicates=replicates, seed=seed, engine=engine, memory_limit=memory_limit)
         for line in summary(made):
             out.print(for_terminal(line), markup=False)
         if log_to_run is not None:

@@ -173,6 +173,59 @@ def test_a_missing_source_is_refused(tmp_path: Path) -> None:
         aggregate_with_duckdb(tmp_path / "none-*.parquet", label_column="y", score_column="p")
 
 
+# --- regression ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(5)
+    actual = rng.normal(100, 20, 5000).round(1)
+    frame = pd.DataFrame({"beds": actual, "forecast": actual + rng.normal(2, 8, 5000),
+                          "ward": rng.choice(["A", "B", "C"], 5000)})
+    path = tmp_path_factory.mktemp("regression") / "forecasts.csv"
+    frame.to_csv(path, index=False)
+    return path, pd.read_csv(path)  # the numbers as the CSV holds them
+
+
+def test_a_regression_set_is_counted_per_error_bin_with_exact_sums(regression: tuple[Path, pd.DataFrame],
+                                                                   tmp_path: Path) -> None:
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+    from storybook.aggregate.duckdb_engine import aggregate_regression_with_duckdb
+
+    path, frame = regression
+    cells, info = aggregate_regression_with_duckdb(path, actual_column="beds", prediction_column="forecast",
+                                                   slices=["ward"], bins=50, replicates=10)
+    error = frame["forecast"] - frame["beds"]
+    low, high = float(error.min()), float(error.max())
+    assert info.task == "regression" and info.bins == 50 and info.bin_edges[0] == low and info.bin_edges[-1] == high
+    width = (high - low) / 50
+    rows = frame.assign(error=error, error_bin=np.clip(np.floor((error - low) / width), 0, 49).astype(int))
+    expected = rows.groupby(["ward", "error_bin"]).agg(n=("error", "size"), error_sum=("error", "sum"),
+                                                        actual_sum=("beds", "sum")).reset_index()
+    got = cells.assign(ward=cells["ward"].astype(str), error_bin=cells["error_bin"].astype(int))
+    merged = expected.merge(got, on=["ward", "error_bin"], how="outer", suffixes=("", "_got"), indicator=True)
+    assert (merged["_merge"] == "both").all() and (merged["n"] == merged["n_got"]).all()
+    assert np.allclose(merged["error_sum"], merged["error_sum_got"])
+    assert np.allclose(merged["actual_sum"], merged["actual_sum_got"])
+    n = cells["n"].sum()
+    assert n == 5000 and cells["abs_error_sum"].sum() / n == pytest.approx(
+        mean_absolute_error(frame["beds"], frame["forecast"]), rel=1e-12)
+    assert np.sqrt(cells["sq_error_sum"].sum() / n) == pytest.approx(
+        np.sqrt(mean_squared_error(frame["beds"], frame["forecast"])), rel=1e-12)
+    read, read_info = fmt.read_aggregate(fmt.write_aggregate(cells, info, tmp_path / "reg.parquet"))
+    assert read_info == info and read["rep_9"].dtype == np.int32 and int(read["n"].sum()) == 5000
+
+
+def test_a_regression_row_without_a_number_is_refused(tmp_path: Path) -> None:
+    from storybook.aggregate.duckdb_engine import aggregate_regression_with_duckdb
+
+    pd.DataFrame({"y": [1.0, None, 3.0, float("nan")], "f": [1.5, 2.0, None, 4.0]}).to_parquet(tmp_path / "r.parquet")
+    with pytest.raises(AggregateError, match="3 rows of the set have an actual amount or a prediction that is "
+                                             "missing or not a number"):
+        aggregate_regression_with_duckdb(tmp_path / "r.parquet", actual_column="y", prediction_column="f")
+
+
 # --- the command and the Python API ---------------------------------------------------------------------------
 
 
@@ -221,6 +274,9 @@ def test_the_command_says_what_is_wrong_without_a_traceback(scored: tuple[Path, 
     assert result.exit_code == 1
     assert "positive value '1' is not one of the labels" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "agg.parquet").exists()
+    no_actual = CliRunner().invoke(app, ["aggregate", str(scored[0]), "--out", str(tmp_path / "agg.parquet"),
+                                         "--task", "regression", "--prediction", "p"])
+    assert no_actual.exit_code == 2 and "a regression set needs --actual and --prediction" in no_actual.output
     bad_out = CliRunner().invoke(app, ["aggregate", str(scored[0]), "--out", str(tmp_path / "agg.csv"),
                                        "--label", "outcome", "--score", "p", "--positive", "yes"])
     assert bad_out.exit_code == 2 and "should end in .parquet" in bad_out.output
@@ -233,6 +289,17 @@ def test_the_command_says_what_is_wrong_without_a_traceback(scored: tuple[Path, 
                                         "--score", "p", "--positive", "yes"])
         assert over.exit_code == 2 and "would replace the scored set" in over.output
     assert sorted(p.name for p in parts.iterdir()) == ["part-0.parquet"]
+
+
+def test_the_command_aggregates_a_regression_set(regression: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    out = tmp_path / "reg.parquet"
+    result = CliRunner().invoke(app, ["aggregate", str(regression[0]), "--out", str(out), "--task", "regression",
+                                      "--actual", "beds", "--prediction", "forecast", "--bins", "20",
+                                      "--replicates", "0"])
+    assert result.exit_code == 0, result.output
+    assert "read 5,000 rows of forecasts.csv" in result.output
+    assert "the mean absolute error and the root mean squared error come from exact sums" in result.output
+    assert fmt.read_info(out).task == "regression"
 
 
 def test_the_python_api_aggregates_and_logs_to_the_active_run(scored: tuple[Path, pd.DataFrame], tmp_path: Path,
@@ -251,6 +318,6 @@ def test_the_python_api_aggregates_and_logs_to_the_active_run(scored: tuple[Path
     scored[1].head().to_parquet(foreign)
     with pytest.raises(AggregateError, match="not a storybook aggregate"), mlflow.start_run():
         storybook.log_aggregate(foreign)
-    with pytest.raises(ConfigError, match="engine 'spark' is not one"):
+    with pytest.raises(ConfigError, match="engine 'polars' is not one"):
         storybook.aggregate_scored_set(scored[0], tmp_path / "b.parquet", label="outcome", score="p",
-                                       engine="spark")
+                                       engine="polars")
