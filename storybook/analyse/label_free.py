@@ -30,14 +30,17 @@ from storybook.metrics.label_free import (
     ExpectedConfusion,
     SimulatedCounts,
     WindowBins,
+    band_shares,
     expected_confusion,
     flagged_bins,
     simulated_counts,
     simulated_figure,
+    stability_index,
 )
 
 __all__ = [
     "MAX_ECE",
+    "MAX_SHIFT",
     "MIN_CASES",
     "WINDOW_COLUMNS",
     "Calibration",
@@ -50,6 +53,9 @@ __all__ = [
 
 MAX_ECE = 0.05  # the evaluation set's expected calibration error (10 equal bands) must be at most this ...
 MIN_CASES = 100  # ... measured on at least this many evaluation cases
+# A window whose scores are spread unlike the evaluation set's (Population Stability Index over 10 bands of score
+# above this: a major shift) is not estimated: the calibration was checked where its cases are not.
+MAX_SHIFT = 0.25
 # The production-windows table as resolve hands it over: one row per (window, label, score bin).
 WINDOW_COLUMNS = ("window", "label", "bin_low", "bin_high", "n", "score_sum")
 
@@ -91,10 +97,16 @@ class WindowEstimate:
     realised_figure: float | None
     realised_cost: float | None
     guards: tuple[GuardOutcome, ...]
+    shift: float = 0.0  # Population Stability Index of its scores against the evaluation set's
 
     @property
     def labels_in(self) -> bool:
         return self.realised is not None
+
+    @property
+    def comparable(self) -> bool:
+        """Its scores are spread like the evaluation set's, so their checked calibration applies to them."""
+        return self.shift <= MAX_SHIFT
 
 
 @dataclass(frozen=True)
@@ -221,18 +233,21 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
         return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
                                cost_unit=cost_unit, windows=(), estimated=False, draws=draws, seed=seed)
     told = []
+    scores = np.asarray(evaluation_scores, dtype=np.float64)
+    reference = band_shares(scores, np.ones(scores.size))
     for index, name in enumerate(pd.unique(windows["window"])):
         rows = windows[windows["window"] == name]
         bins = _bins(rows)
         expected = expected_confusion(bins, threshold)
-        simulated = simulated_counts(bins, threshold, draws=draws, seed=seed + index)
-
-        figure = _figure(metric, expected)
-        interval = simulated_figure(_figures(metric, simulated))
-        cost = cost_interval = None
-        if costs is not None:
-            cost = _cost(costs, expected, population)
-            cost_interval = simulated_figure(_costs(costs, simulated, population))
+        shift = stability_index(reference, band_shares(bins.low, bins.n))
+        figure = interval = cost = cost_interval = None
+        if shift <= MAX_SHIFT:
+            simulated = simulated_counts(bins, threshold, draws=draws, seed=seed + index)
+            figure = _figure(metric, expected)
+            interval = simulated_figure(_figures(metric, simulated))
+            if costs is not None:
+                cost = _cost(costs, expected, population)
+                cost_interval = simulated_figure(_costs(costs, simulated, population))
         labelled = int(rows.loc[rows["label"].notna(), "n"].sum())
         realised = _realised(rows[rows["label"].notna()], threshold) if labelled == bins.cases > 0 else None
         realised_figure = _figure(metric, realised) if realised is not None else None
@@ -242,6 +257,6 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
         told.append(WindowEstimate(
             window=str(name), cases=bins.cases, labelled=labelled, expected=expected, figure=figure,
             interval=interval, cost=cost, cost_interval=cost_interval, realised=realised,
-            realised_figure=realised_figure, realised_cost=realised_cost, guards=outcomes))
+            realised_figure=realised_figure, realised_cost=realised_cost, guards=outcomes, shift=shift))
     return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
                            cost_unit=cost_unit, windows=tuple(told), estimated=True, draws=draws, seed=seed)

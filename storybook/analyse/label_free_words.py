@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from storybook.analyse.label_free import (
     MAX_ECE,
+    MAX_SHIFT,
     MIN_CASES,
     Calibration,
     EstimateGuard,
@@ -81,7 +82,12 @@ def window_sentence(window: WindowEstimate, report: LabelFreeReport, words: Voca
     expected_among = info.counts(window.expected)[1]  # type: ignore[arg-type]  # expected counts, as floats
     told = _range(window.figure, window.interval, expected_among, rules)
     lead = f"In window {window.window}, "
-    if told is None:
+    if not window.comparable:
+        estimate = (f"{lead}storybook does not estimate the {info.words.rate_name or report.metric}: the scores of "
+                    f"its {format_count(window.cases)} {words.unit} are spread unlike the evaluation set's, where "
+                    f"their calibration was checked (population stability index {window.shift:.2f}; above "
+                    f"{MAX_SHIFT:g} the two differ a lot)")
+    elif told is None:
         estimate = (f"{lead}storybook cannot estimate the {info.words.rate_name or report.metric}: the scores of "
                     f"its {format_count(window.cases)} {words.unit} leave almost no {among} to count")
     else:
@@ -95,6 +101,8 @@ def window_sentence(window: WindowEstimate, report: LabelFreeReport, words: Voca
         shown = point_share(counted / total) if total else "nothing to count"
         return (f"{estimate}; the labels, now in, show {shown} ({format_count(counted)} of "
                 f"{format_count(total)} {among}).")
+    if not window.comparable:
+        return f"{estimate}; their labels are not in yet."
     if window.labelled:
         return (f"{estimate}, from the scores of {format_count(window.cases)} {words.unit}; labels for only "
                 f"{format_count(window.labelled)} of them are in, too few of the window to compare.")

@@ -40,11 +40,13 @@ __all__ = [
     "SimulatedCounts",
     "ThresholdInsideBin",
     "WindowBins",
+    "band_shares",
     "expected_class_confusion",
     "expected_confusion",
     "flagged_bins",
     "simulated_counts",
     "simulated_figure",
+    "stability_index",
 ]
 
 DRAWS = 2000  # simulated label sets per window
@@ -202,3 +204,22 @@ def expected_class_confusion(probabilities: npt.ArrayLike, called: npt.ArrayLike
     one_hot = np.zeros((calls.size, k), dtype=np.float64)
     one_hot[np.arange(calls.size), calls] = 1.0
     return np.asarray(chances.T @ one_hot, dtype=np.float64)
+
+
+def band_shares(low: npt.ArrayLike, n: npt.ArrayLike, bands: int = 10) -> Floats:
+    """Shares of cases in ``bands`` equal bands of score over [0, 1], from bins given by their lower edge (bins
+    no wider than a band and aligned with its edges, or one distinct score each) and their case counts."""
+    edges = np.asarray(low, dtype=np.float64)
+    counts = np.asarray(n, dtype=np.float64)
+    which = np.minimum(np.floor(edges * bands + 1e-9), bands - 1).astype(np.int64)
+    totals = np.bincount(which, weights=counts, minlength=bands)
+    total = totals.sum()
+    return np.asarray(totals / total if total > 0 else totals, dtype=np.float64)
+
+
+def stability_index(expected: npt.ArrayLike, actual: npt.ArrayLike, floor: float = 1e-4) -> float:
+    """Population Stability Index between two sets of shares: sum of (actual - expected) x ln(actual / expected),
+    a share of 0 raised to ``floor`` (below 0.1: no real shift; 0.1 to 0.25: moderate; above 0.25: major)."""
+    e = np.maximum(np.asarray(expected, dtype=np.float64), floor)
+    a = np.maximum(np.asarray(actual, dtype=np.float64), floor)
+    return float(np.sum((a - e) * np.log(a / e)))
