@@ -31,6 +31,7 @@ from storybook.build_stories import (
 from storybook.errors import ConfigError
 from storybook.render.charts import use_svg_cache
 from storybook.render.pages import page_environment
+from storybook.resolve.freshness import Freshness
 from storybook.resolve.source import open_source
 from storybook.workers import Workers, default_jobs
 
@@ -66,8 +67,13 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
 
     # 1. Sources, 2. resolve. A story whose page is already built (the previous site's files, or the render
     # cache) stops at the first stage that can tell: a pinned one before it is even parsed.
-    stories, project = load_sources(plan, previous.take, shown)
-    resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown)
+    # A live story read from a local sqlite store whose inputs have not changed is taken back from the last
+    # build without opening MLflow (storybook.resolve.freshness): the store's state is read before anything else.
+    fresh = Freshness(plan.root, plan.config) if cache and not offline else None
+    if fresh is not None:
+        fresh.start()
+    stories, project = load_sources(plan, previous.take, shown, fresh)
+    resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown, fresh)
     report.fresh = [story.slug for story in stories if story.fresh]
 
     use_svg_cache(plan.svg_cache)

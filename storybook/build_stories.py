@@ -125,6 +125,8 @@ class StoryRun:
     task: RenderTask | None = None  # set when it is analysed and rendered by this build
     kept: list[str] | None = None  # files carried over from the previous site, unchanged
     fresh: bool = False  # a live story taken back from the last build: nothing it was read from changed
+    fresh_key: str | None = None  # its freshness key, taken before it was parsed
+    unchanged: FreshStory | None = None  # what the last build resolved it to, when nothing it was read from changed
 
 
 # Carries a story's files over from the previous site when they are what this build would make; True if it did
@@ -132,9 +134,12 @@ class StoryRun:
 KeepPrevious = Callable[[StoryRun], bool]
 
 
-def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgress) -> tuple[list[StoryRun], Project]:
-    """Stage 1, sources: parse each story. A pinned story whose files match a page the previous site or the
-    render cache holds is done here, without being parsed. A story that does not load is kept as broken."""
+def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgress,
+                 fresh: Freshness | None = None) -> tuple[list[StoryRun], Project]:
+    """Stage 1, sources: parse each story. A story whose page the previous site or the render cache holds is
+    done here, without being parsed: a pinned one whose files match it, and a live one whose files match it and
+    that ``fresh`` (:class:`Freshness`, started) vouches was read from nothing that changed since the last
+    build. A story that does not load is kept as broken."""
     shown.start("resolved", len(plan.directories))
     stories = [StoryRun(directory.name, directory) for directory in plan.directories]
     loaded: list[StorySource | BrokenStory] = []
@@ -144,8 +149,19 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
             if keep_previous(story) or _take_cached(story, plan.pages):
                 shown.advance("resolved")
                 continue
+        elif fresh is not None:
+            story.fresh_key = fresh.story_key(story.directory)
+            story.unchanged = fresh.probe(story.slug, story.fresh_key)
+            if story.unchanged is not None:
+                story.key = story_key(plan.fingerprint, plan.root, story.directory, story.unchanged.fingerprint)
+                if keep_previous(story) or _take_cached(story, plan.pages):
+                    story.fresh = True
+                    shown.advance("resolved")
+                    continue
         try:
             story.source = load_story(plan.root, story.directory, plan.config)
+            if fresh is not None and story.unchanged is not None and fresh.story_key(story.directory) != story.fresh_key:
+                story.unchanged = None  # story.yaml was saved while it was read: resolve it from MLflow
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
         except Exception as error:  # one story's surprise never ends the build
@@ -157,20 +173,13 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
 
 
 def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: BuildPlan, keep_previous: KeepPrevious,
-                    shown: BuildProgress) -> None:
+                    shown: BuildProgress, fresh: Freshness | None = None) -> None:
     """Stage 2, resolve: each story left gets the task of analysing and rendering it, or its error. A live
     story is resolved here (MLflow is opened only if one needs it) and may then be found in a cache; a pinned
     story is read from its snapshot where it renders."""
-    parsed_now = [story.source for story in stories if story.source is not None]
-    live = [s for s in parsed_now if isinstance(s, StorySource) and not is_pinned(s.directory)]
     # A live story read from a local sqlite store whose inputs have not changed is taken back from the last
-    # build without opening MLflow (storybook.resolve.freshness); only the others are read.
-    fresh = Freshness(plan.root, plan.config) if plan.cache and live and not sources.offline else None
-    found: dict[str, FreshStory] = {}
-    if fresh is not None:
-        fresh.start()
-        found = {source.slug: hit for source in live if (hit := fresh.probe(source)) is not None}
-    sources.prefetch([source for source in parsed_now if source.slug not in found])
+    # build without opening MLflow (storybook.resolve.freshness, probed in load_sources); only the others are read.
+    sources.prefetch([story.source for story in stories if story.source is not None and story.unchanged is None])
     for story in stories:
         source = story.source
         if source is None:
@@ -181,21 +190,19 @@ def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: Build
             if plan.cache and story.key is None:
                 story.key = story_key(plan.fingerprint, plan.root, source.directory)
             story.task = _task(plan, source, None)
-        elif not (story.slug in found and _take_fresh(story, found[story.slug], plan, keep_previous)):
+        elif not _take_unchanged(story, source, plan):
             _resolve_live(story, source, sources, plan, keep_previous, fresh)
         shown.advance("resolved")
 
 
-def _take_fresh(story: StoryRun, hit: FreshStory, plan: BuildPlan, keep_previous: KeepPrevious) -> bool:
-    """The story as the last build resolved it: its page from a cache, or its task with the kept figures; False
-    when the entry does not decode (the story is then resolved from MLflow)."""
-    story.key = story_key(plan.fingerprint, plan.root, story.directory, hit.fingerprint)
-    if not (keep_previous(story) or _take_cached(story, plan.pages)):
-        resolved = hit.resolved()
-        if resolved is None:
-            return False
-        assert isinstance(story.source, StorySource)
-        story.task = _task(plan, story.source, resolved)
+def _take_unchanged(story: StoryRun, source: StorySource, plan: BuildPlan) -> bool:
+    """The task of rendering the story from what the last build resolved it to, when nothing it was read from
+    changed (its page, then, was not in a cache: its Markdown changed); False when there is no such entry or it
+    does not decode (the story is then resolved from MLflow)."""
+    resolved = story.unchanged.resolved() if story.unchanged is not None else None
+    if resolved is None:
+        return False
+    story.task = _task(plan, source, resolved)
     story.fresh = True
     return True
 
@@ -217,7 +224,8 @@ def _resolve_live(story: StoryRun, source: StorySource, sources: ProjectSource, 
         fingerprint = resolved_fingerprint(resolved)
         story.key = story_key(plan.fingerprint, plan.root, source.directory, fingerprint)
         if fresh is not None:
-            fresh.keep(source, resolved, fingerprint, reads, downloads=cache_dir(plan.root) / "artifacts")
+            fresh.keep(source.directory, story.fresh_key, resolved, fingerprint, reads,
+                       downloads=cache_dir(plan.root) / "artifacts")
     if not (keep_previous(story) or _take_cached(story, plan.pages)):
         story.task = _task(plan, source, resolved)
 

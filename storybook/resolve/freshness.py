@@ -10,7 +10,8 @@ from. The next build takes it back only when all of these are as they were:
 - every **artifact file** the story read (the scored set, other tables, the drivers table) and every file of a
   downloaded model whose drops it told: size, modification and change times, inode and device (logging a file to
   an existing run writes no row, so the counter does not tell it);
-- the story's **configuration** as it was parsed this build (story.yaml), the project's (storybook.yaml), the
+- the story's **story.yaml** (its bytes, read before it is parsed and again when it is kept), the project's
+  configuration (storybook.yaml, as this build parsed it), the
   tracking URI (hashed with the rest: only a digest is kept, never the URI, which may carry a password), the
   ``MLFLOW_*`` environment variables, storybook's own code (every module's bytes) and the libraries that read
   and compute (their ``__init__.py`` files: an upgrade replaces them).
@@ -29,7 +30,9 @@ that, from the build's own time), so a kept story never grows stale by time alon
 
 The entry holds the resolved story (its tables as CSV text, their types and column order) and the fingerprint
 of the resolved values the page cache keys on, so a build with nothing changed asks the page cache without
-decoding it. Entries are written atomically; one that cannot be read or decoded is ignored and written again.
+parsing the story or decoding the entry (as for a pinned story), and a build after a Markdown edit renders the
+page from the kept story. Entries are written atomically; one that cannot be read or decoded is ignored and
+written again.
 """
 
 from __future__ import annotations
@@ -47,14 +50,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storybook.errors import StorybookError
-from storybook.files import CACHE_DIR, write_atomically
+from storybook.files import CACHE_DIR, read_at_most, write_atomically
 from storybook.resolve.tracking import tracking_uri
+from storybook.sources.loader import STORY_FILE
+from storybook.sources.yaml_loader import MAX_YAML_BYTES
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from storybook.resolve.resolved import ResolvedStory
-    from storybook.sources.loader import StorySource
     from storybook.sources.schema import ProjectConfig
 
 __all__ = ["FRESHNESS_FORMAT", "MAX_TABLE_CHARACTERS", "RESOLVED_DIR", "SETTLE_SECONDS", "FreshStory", "Freshness",
@@ -155,7 +159,9 @@ class Freshness:
         except StorybookError:  # no URI: resolving says so, with its fix
             uri = None
         self.database = sqlite_file(uri) if uri is not None else None
-        self._project = self._common(uri, config) if self.database is not None else ""
+        self._uri = uri or ""
+        self._config = config
+        self._project: str | None = None  # worked out on first use: a project of pinned stories needs none
         self._before: Stamp | None = None
         self._started_ns = 0
         self.broken = 0  # entries that could not be read, ignored
@@ -183,9 +189,21 @@ class Freshness:
                 digest.update(data)
         return digest.hexdigest()
 
-    def _key(self, story: StorySource) -> str:
-        text = f"{self._project}\nstory {story.slug}\n{story.config.model_dump_json()}"
-        return hashlib.sha256(text.encode()).hexdigest()
+    def story_key(self, directory: Path) -> str | None:
+        """The key of the story in ``directory``: its story.yaml's bytes with what every story's key holds; None
+        when the probe cannot vouch for this project's stories. Taken before the story is parsed, and again when
+        it is kept: a story.yaml saved in between is not kept under its new bytes."""
+        if self.database is None:
+            return None
+        if self._project is None:
+            self._project = self._common(self._uri, self._config)
+        try:
+            data = read_at_most(directory / STORY_FILE, MAX_YAML_BYTES)
+        except (OSError, ValueError):
+            return None
+        digest = hashlib.sha256(f"{self._project}\nstory {directory.name}\n".encode())
+        digest.update(data)
+        return digest.hexdigest()
 
     def _path(self, slug: str) -> Path:
         return self.directory / f"{slug}.json.z"
@@ -195,21 +213,22 @@ class Freshness:
         self._started_ns = time.time_ns()
         self._before = store_state(self.database) if self.database is not None else None
 
-    def probe(self, story: StorySource) -> FreshStory | None:
-        """The story as kept, when nothing it was read from has changed; None otherwise (resolve it live)."""
-        if self._before is None:
+    def probe(self, slug: str, key: str | None) -> FreshStory | None:
+        """The story ``slug`` (whose :meth:`story_key` is ``key``) as kept, when nothing it was read from has
+        changed; None otherwise (resolve it live)."""
+        if self._before is None or key is None:
             return None
-        path = self._path(story.slug)
+        path = self._path(slug)
         try:
             if path.stat().st_size > MAX_ENTRY_BYTES:
                 return None
             document = json.loads(zlib.decompress(path.read_bytes()))
             if not isinstance(document, dict) or document.get("format") != FRESHNESS_FORMAT:
                 raise ValueError("not a freshness entry")
-            key, store, reads, fingerprint = (document[name] for name in ("key", "store", "reads", "fingerprint"))
+            kept, store, reads, fingerprint = (document[name] for name in ("key", "store", "reads", "fingerprint"))
             if not isinstance(reads, list) or not isinstance(fingerprint, str) or "resolved" not in document:
                 raise ValueError("not a freshness entry")
-            if key != self._key(story) or store != self._before:
+            if kept != key or store != self._before:
                 return None
             for read in reads:
                 name, seen = read
@@ -220,16 +239,18 @@ class Freshness:
         except (OSError, ValueError, TypeError, KeyError, zlib.error, RecursionError):
             self.broken += 1
             return None
-        return FreshStory(story.slug, fingerprint, document["resolved"])
+        return FreshStory(slug, fingerprint, document["resolved"])
 
-    def keep(self, story: StorySource, resolved: ResolvedStory, fingerprint: str, reads: Iterable[Path],
-             downloads: Path) -> bool:
-        """Keep ``resolved`` (whose page-cache fingerprint is ``fingerprint``) with what it was read from:
-        ``reads``, the files and model folders resolving it read. Not kept (False) when the probe could not
-        vouch for it next time (see the module docstring); ``downloads`` is where artifacts from other stores
-        are downloaded to."""
+    def keep(self, directory: Path, key: str | None, resolved: ResolvedStory, fingerprint: str,
+             reads: Iterable[Path], downloads: Path) -> bool:
+        """Keep the story in ``directory`` (its :meth:`story_key` before it was parsed: ``key``) as ``resolved``,
+        whose page-cache fingerprint is ``fingerprint``, with what it was read from: ``reads``, the files and
+        model folders resolving it read. Not kept (False) when the probe could not vouch for it next time (see the
+        module docstring); ``downloads`` is where artifacts from other stores are downloaded to."""
         if self._before is None or self.database is None or store_state(self.database) != self._before:
             return False
+        if key is None or self.story_key(directory) != key:
+            return False  # story.yaml changed since it was parsed
         files = sorted({Path(path) for path in reads})
         if any(path.is_relative_to(downloads) for path in files):
             return False  # read from a store that is not a folder here: it can change without the database
@@ -242,14 +263,14 @@ class Freshness:
             data = _encode(resolved)
             if data is None or _encode(_decode(data)) != data:
                 return False  # it would not read back as exactly what was resolved
-            document = {"format": FRESHNESS_FORMAT, "key": self._key(story), "store": self._before, "reads": seen,
+            document = {"format": FRESHNESS_FORMAT, "key": key, "store": self._before, "reads": seen,
                         "fingerprint": fingerprint, "resolved": data}
             text = json.dumps(document, ensure_ascii=False, allow_nan=False)
         except Exception:  # a value it cannot keep (the cache never fails a build): resolved again next time
             return False
         if store_state(self.database) != self._before:
             return False  # the store changed while the story was read
-        return write_atomically(self._path(story.slug), zlib.compress(text.encode("utf-8"), 1))
+        return write_atomically(self._path(directory.name), zlib.compress(text.encode("utf-8"), 1))
 
 
 # -- the resolved story as JSON, its tables as CSV text ------------------------------------------------------
