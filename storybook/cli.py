@@ -310,11 +310,12 @@ def aggregate(
     slices: Annotated[list[str] | None, typer.Option("--slice", help="A column to count separately by (repeat "
                                                       "for several; at most 1,000 values each).")] = None,
     bins: Annotated[int, typer.Option("--bins", help="Score bins over 0 to 1 (the scores themselves when there "
-                                      "are fewer different ones).")] = 1000,
+                                      "are fewer different ones); regression: bins of the errors.")] = 1000,
     replicates: Annotated[int, typer.Option("--replicates", help="Bootstrap replicates for the figures' "
                                             "ranges.")] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the replicates.")] = 0,
-    engine: Annotated[str, typer.Option("--engine", help="What aggregates the rows.")] = "duckdb",
+    engine: Annotated[str, typer.Option("--engine", help="duckdb (on this machine, in bounded memory) or spark (the "
+                                          "active Spark session, or a local one).")] = "duckdb",
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="The most memory the engine may use; the "
                                               "rest spills to disk beside --out.")] = "1GB",
     log_to_run: Annotated[str | None, typer.Option("--log-to-run", help="Log the aggregate to this MLflow run "

@@ -17,7 +17,7 @@ import storybook
 from storybook.aggregate import format as fmt
 from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
 from storybook.cli import app
-from storybook.errors import AggregateError, ConfigError, LoggingError
+from storybook.errors import AggregateError, ConfigError, LoggingError, TrackingError
 from tests.stores import tracking_uri, use_experiment
 
 ROWS = 30_000
@@ -312,6 +312,8 @@ def test_the_python_api_aggregates_and_logs_to_the_active_run(scored: tuple[Path
     with mlflow.start_run() as run:
         logged = storybook.log_aggregate(made.path, artifact_path="eval/agg.parquet")
     assert logged == storybook.LoggedAggregate(run.info.run_id, "eval/agg.parquet", ROWS)
+    with pytest.raises(TrackingError, match="MLflow could not log the aggregate to run 0123abcd"):
+        storybook.log_aggregate(made.path, run_id="0123abcd")
     with pytest.raises(LoggingError, match=r"ending in \.parquet"), mlflow.start_run():
         storybook.log_aggregate(made.path, artifact_path="eval/agg.csv")
     foreign = tmp_path / "foreign.parquet"
