@@ -94,6 +94,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> It
     with tempfile.TemporaryDirectory() as folder, mlflow.start_run() as run:
         here = Path(folder)
         frame.to_csv(here / "scored.csv", index=False)
+        frame.head(500).to_csv(here / "sample.csv", index=False)
         frame.to_parquet(here / "rows.parquet", index=False)
         cells, info = aggregate_with_duckdb(here / "rows.parquet", label_column="label", score_column="score",
                                             slices=["region"], bins=BINS, replicates=20, seed=5)
@@ -109,7 +110,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> It
         positive, flagged = frame["label"] == 1, frame["score"] >= 0.5
         mlflow.log_metrics({"recall": float((positive & flagged).sum() / positive.sum()),
                             "brier": float(((frame["score"] - frame["label"]) ** 2).mean())})
-        for name in ("scored.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet", "broken.parquet",
+        for name in ("scored.csv", "sample.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet", "broken.parquet",
                      "foreign.parquet"):
             mlflow.log_artifact(str(here / name), "evaluation")
         run_id = run.info.run_id
@@ -119,6 +120,8 @@ def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> It
                        trust=TRUST, decision=DECISION),
         "counted": _story(run_id, {"aggregate": "evaluation/aggregate.parquet"}, slices=slices,
                           cost_of_error=COSTS, trust=TRUST, decision=DECISION),
+        "beside": _story(run_id, {"aggregate": "evaluation/aggregate.parquet", "artifact": "evaluation/sample.csv"},
+                         slices=slices),
         "exact": _story(run_id, {"aggregate": "evaluation/exact.parquet"}, slices=slices),
         "broken": _story(run_id, {"aggregate": "evaluation/broken.parquet"}),
         "foreign": _story(run_id, {"aggregate": "evaluation/foreign.parquet"}),
@@ -183,6 +186,16 @@ def test_every_figure_of_the_card_is_the_row_level_one(told: dict[str, tuple[Res
     expected = {line.spec.kind: line.recomputed for line in rows.metrics}["brier"]
     assert brier is not None and expected is not None and brier.value == pytest.approx(expected.value, abs=1e-12)
     assert counted.overall.auc.value is None and rows.overall.auc.value is not None
+
+
+def test_a_sample_beside_the_aggregate_serves_only_what_needs_rows(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    resolved = _resolve(store, "beside")
+    assert resolved.evaluation is not None and len(resolved.evaluation) == 500  # the sample, for the drivers
+    card = analyse_story(store.stories["beside"], resolved).card
+    assert card.overall is not None and card.overall.n == ROWS  # every figure from the aggregate
+    assert card.overall == told["counted"][1].card.overall
+    assert card.counted is not None and card.counted.sample_rows == 500
 
 
 def test_an_exact_aggregate_keeps_the_ranking_too(told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
