@@ -88,6 +88,15 @@ EXAMPLES: dict[str, str] = {
     "history.metrics": "[test_recall, test_precision]",
     "history.last": "5",
     "history.scored_sets": "true",
+    "scan.min_group_size": "30",
+    "scan.min_denominator": "10",
+    "scan.false_discovery_rate": "0.05",
+    "scan.max_values": "20",
+    "scan.max_pair_columns": "30",
+    "scan.show": "3",
+    "scan.skip_columns": "[student_id, postcode]",
+    "scan.acknowledged[].group": "age is above 60",
+    "scan.acknowledged[].reason": "older patients see a specialist whatever the model says",
 }
 
 

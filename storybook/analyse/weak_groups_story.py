@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from storybook.analyse.model_card import wording_rules
 from storybook.analyse.weak_groups import Figure, Finding, ScanResult, ScanSettings, scan
 from storybook.errors import SourceError
 from storybook.resolve.scored import AnyScoredSet, ScoredSet
@@ -86,7 +87,10 @@ def analyse_weak_groups(story: StorySource, task_set: AnyScoredSet | None) -> We
     if isinstance(task_set, ScoredSet) and task_set.weighted:
         return WeakGroups(None, (), acknowledged, not_run="the evaluation set is counted into an aggregate, and the "
                           "scan needs one row per case")
-    settings = ScanSettings(min_group_size=spec.min_group_size, min_denominator=spec.min_denominator,
+    # A share counted among fewer cases than the page's wording rules allow is told as "too few cases to say",
+    # so no group is tried on fewer.
+    least = max(spec.min_denominator, wording_rules(story.project).min_count)
+    settings = ScanSettings(min_group_size=spec.min_group_size, min_denominator=least,
                             false_discovery_rate=spec.false_discovery_rate, max_values=spec.max_values,
                             max_pair_columns=spec.max_pair_columns, show=spec.show)
     frame = task_set.frame

@@ -23,8 +23,9 @@ class ScanSpec(StrictModel):
 
     min_group_size: Annotated[int, Field(ge=10, le=1_000_000)] = Field(default=30,
         description="a group needs at least this many cases to be tried")
-    min_denominator: Annotated[int, Field(ge=5, le=1_000_000)] = Field(default=10,
-        description="and at least this many cases the figure counts among (e.g. positives, for the share missed)")
+    min_denominator: Annotated[int, Field(ge=10, le=1_000_000)] = Field(default=10,
+        description="and at least this many cases the figure counts among (e.g. positives, for the share missed); "
+                    "never fewer than storybook.yaml's wording.min_count")
     false_discovery_rate: Annotated[float, Field(gt=0, le=0.2)] = Field(default=0.05,
         description="the share of the groups shown that may be chance, at most (Benjamini-Hochberg)")
     max_values: Annotated[int, Field(ge=2, le=100)] = Field(default=20,
