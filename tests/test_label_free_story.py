@@ -143,12 +143,19 @@ def test_scores_that_are_not_calibrated_are_not_estimated(
         store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
     resolved, analysis = told["squashed"]
     estimate = analysis.estimate
-    assert estimate is not None and estimate.report is not None and estimate.windows == ()
+    assert estimate is not None and estimate.report is not None and not estimate.report.estimated
+    labels = store.labels[WEEKS[0]]
+    found = int((labels & (store.scores[WEEKS[0]] >= 0.5)).sum())
+    # No estimate; what the labels of the first week showed is still told.
+    assert estimate.windows == (f"In window {WEEKS[0]}, the labels show that of the patients who have cancer, "
+                                f"{round(found / labels.sum() * 100)} in 100 are sent for a biopsy ({found} of "
+                                f"{int(labels.sum())}).",)
     assert estimate.refused is not None and "percentage points on average" in estimate.refused
     page = render_story(page_environment(None), store.stories["squashed"], resolved, analysis,
                         built_at="2026-11-01", pdf_name=None)
     section = page.html.split('<section id="before-labels">', 1)[1].split("</section>", 1)[0]
     assert estimate.refused in html.unescape(section) and "squashed-estimate.svg" not in page.charts
+    assert estimate.windows[0] in html.unescape(section)
 
 
 def test_the_snapshot_pins_the_windows_and_gives_the_same_estimate(

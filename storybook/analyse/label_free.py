@@ -124,8 +124,9 @@ class Calibration:
 
 @dataclass(frozen=True)
 class LabelFreeReport:
-    """Every window's estimate; none when ``estimated`` is False because the scores are not calibrated enough
-    (:attr:`Calibration.enough`; :func:`~storybook.analyse.label_free_words.refusal` says why in one sentence)."""
+    """Every window's estimate and, once its labels are in, its realised figures. When ``estimated`` is False the
+    scores are not calibrated enough (:attr:`Calibration.enough`; :func:`~storybook.analyse.label_free_words.refusal`
+    says why in one sentence): the windows then hold no estimate, only what their labels show."""
 
     metric: str
     threshold: float
@@ -229,9 +230,6 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
         raise ValueError(f"the production windows lack the columns {', '.join(missing)}")
     curve = reliability_curve(evaluation_labels, evaluation_scores)
     calibration = Calibration(ece=curve.ece, cases=curve.n, allowed=min(MAX_ECE, calibration_tolerance))
-    if not calibration.enough:
-        return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
-                               cost_unit=cost_unit, windows=(), estimated=False, draws=draws, seed=seed)
     told = []
     scores = np.asarray(evaluation_scores, dtype=np.float64)
     reference = band_shares(scores, np.ones(scores.size))
@@ -241,7 +239,7 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
         expected = expected_confusion(bins, threshold)
         shift = stability_index(reference, band_shares(bins.low, bins.n))
         figure = interval = cost = cost_interval = None
-        if shift <= MAX_SHIFT:
+        if calibration.enough and shift <= MAX_SHIFT:
             simulated = simulated_counts(bins, threshold, draws=draws, seed=seed + index)
             figure = _figure(metric, expected)
             interval = simulated_figure(_figures(metric, simulated))
@@ -259,4 +257,5 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
             interval=interval, cost=cost, cost_interval=cost_interval, realised=realised,
             realised_figure=realised_figure, realised_cost=realised_cost, guards=outcomes, shift=shift))
     return LabelFreeReport(metric=metric, threshold=threshold, calibration=calibration, population=population,
-                           cost_unit=cost_unit, windows=tuple(told), estimated=True, draws=draws, seed=seed)
+                           cost_unit=cost_unit, windows=tuple(told), estimated=calibration.enough, draws=draws,
+                           seed=seed)

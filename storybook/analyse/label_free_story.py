@@ -82,9 +82,10 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
     except ThresholdInsideBin as exc:
         return refuse(f"{exc}; log the production scores in bins with an edge at the threshold (1,000 equal bins "
                       "have one at every multiple of 0.001)")
-    if not report.estimated:
-        return EstimatedPerformance(report=report, refused=refusal(report.calibration), method=None, windows=(),
-                                    guards=(), source=source)
+    if not report.estimated:  # what the labels showed, where they are in, is still told
+        labelled = tuple(window_sentence(w, report, words, rules) for w in report.windows if w.labels_in)
+        return EstimatedPerformance(report=report, refused=refusal(report.calibration), method=None,
+                                    windows=labelled, guards=(), source=source)
     told = []
     for window in report.windows:
         told.append(join_sentences(window_sentence(window, report, words, rules),

@@ -82,6 +82,16 @@ def window_sentence(window: WindowEstimate, report: LabelFreeReport, words: Voca
     expected_among = info.counts(window.expected)[1]  # type: ignore[arg-type]  # expected counts, as floats
     told = _range(window.figure, window.interval, expected_among, rules)
     lead = f"In window {window.window}, "
+    if not report.estimated:  # no estimate at all (see refusal): only what the labels show, once in
+        if window.realised is None:
+            return f"{lead}the labels of its {format_count(window.cases)} {words.unit} are not in yet."
+        counted, total = info.counts(window.realised)
+        if not total:
+            return f"{lead}the labels are in, with none of the {among} to count."
+        sentence = info.words.sentence.format(u=words.unit, pos=words.positive, neg=words.negative,
+                                              flag=words.flagged, amount=point_share(counted / total))
+        return (f"{lead}the labels show that {sentence[0].lower()}{sentence[1:]} ({format_count(counted)} of "
+                f"{format_count(total)}).")
     if not window.comparable:
         estimate = (f"{lead}storybook does not estimate the {info.words.rate_name or report.metric}: the scores of "
                     f"its {format_count(window.cases)} {words.unit} are spread unlike the evaluation set's, where "
