@@ -45,7 +45,8 @@ def in_100(value: float) -> str:
 
 
 def _name(column: str) -> str:
-    return f"'{column[:60]}'"
+    """A column's or value's name from the data (untrusted): on one line, at most 60 characters, in quotes."""
+    return f"'{' '.join(column.split())[:60]}'"
 
 
 def _more(told: Sequence[str], total: int, noun: str) -> str:
@@ -102,8 +103,8 @@ def empty_sentence(empty: Sequence[EmptyColumn], *, columns: int, rows: int, uni
         if e.kind == "constant":
             filled = (f"all {e.n:,} {unit}" if not e.missing
                       else f"the {e.n - e.missing:,} of {e.n:,} {unit} that have it")
-            parts.append(f"the column {_name(e.column)} holds one value only ({e.value!r}) for {filled}: it cannot "
-                         f"tell one from another here")
+            parts.append(f"the column {_name(e.column)} holds one value only ({_name(e.value or '')}) for "
+                         f"{filled}: it cannot tell one from another here")
         else:
             parts.append(f"the column {_name(e.column)} is missing for {one_in(e.missing, e.n)} of the {unit} "
                          f"({e.missing:,} of {e.n:,})")

@@ -14,6 +14,7 @@ from storybook.analyse.data_surprises_words import in_100
 from storybook.analyse.plain import Vocabulary
 from storybook.analyse.trust_checks.surprises import surprise_evidence
 from storybook.metrics.separation import (
+    average_ranks,
     column_auc,
     conflicting_rows,
     majority_balanced_accuracy,
@@ -213,3 +214,21 @@ def test_clean_set_passes_every_check() -> None:
 def test_in_100_never_rounds_up_to_all() -> None:
     assert [in_100(v) for v in (LEAK_AT, 0.994, 0.996, 1.0)] == ["98 in 100", "99 in 100", "more than 99 in 100",
                                                                   "100 in 100"]
+
+
+def test_average_ranks_match_scipy_with_ties() -> None:
+    from scipy.stats import rankdata
+
+    values = np.array([3.0, 1.0, 3.0, 2.0, 3.0, 1.0, 7.5])
+    assert average_ranks(values).tolist() == rankdata(values).tolist()
+
+
+def test_a_column_name_from_the_data_is_told_on_one_line() -> None:
+    rng = np.random.default_rng(6)
+    y = rng.random(100) < 0.5
+    hostile = "code\n::error::" + "x" * 200
+    found = find_surprises(pd.DataFrame({hostile: y.astype(float)}), y, task="binary")
+    [evidence] = [e for e in surprise_evidence(found, task="binary", words=WORDS, columns=1, source="s")
+                  if e.check == "data.leaks"]
+    assert evidence.passed is False
+    assert "\n" not in evidence.sentence and "'code ::error::" + "x" * 46 + "'" in evidence.sentence
