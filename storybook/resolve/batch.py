@@ -64,6 +64,8 @@ def plan_reads(story: StorySource) -> StoryReads:
     evaluation = config.evaluation.artifact if config.evaluation is not None else None
     if evaluation is not None:
         artifacts.append(evaluation)
+    if config.evaluation is not None and config.evaluation.aggregate is not None:
+        artifacts.append(config.evaluation.aggregate)  # the counted set, read beside (or instead of) the rows
     trust = config.trust
     if trust is not None:
         if trust.model.folds is not None:

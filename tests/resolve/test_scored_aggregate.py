@@ -348,3 +348,10 @@ def test_an_aggregate_says_the_leak_checks_need_rows(told: dict[str, tuple[Resol
     _rows, row_level = told["rows"]
     assert row_level.trust is not None
     assert [e.passed for level in row_level.trust.levels for e in level.evidence if e.check == "data.leaks"] == [True]
+
+
+def test_the_aggregate_is_among_the_reads_fetched_ahead(store: Store) -> None:
+    from storybook.resolve.batch import plan_reads
+
+    assert plan_reads(store.stories["beside"]).artifacts == ("evaluation/sample.csv", "evaluation/aggregate.parquet")
+    assert plan_reads(store.stories["counted"]).artifacts == ("evaluation/aggregate.parquet",)
