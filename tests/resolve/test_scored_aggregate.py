@@ -110,8 +110,8 @@ def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> It
         positive, flagged = frame["label"] == 1, frame["score"] >= 0.5
         mlflow.log_metrics({"recall": float((positive & flagged).sum() / positive.sum()),
                             "brier": float(((frame["score"] - frame["label"]) ** 2).mean())})
-        for name in ("scored.csv", "sample.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet", "broken.parquet",
-                     "foreign.parquet"):
+        for name in ("scored.csv", "sample.csv", "aggregate.parquet", "no_slices.parquet", "exact.parquet",
+                     "broken.parquet", "foreign.parquet"):
             mlflow.log_artifact(str(here / name), "evaluation")
         run_id = run.info.run_id
     slices = [{"column": "region", "label": "Region"}]
