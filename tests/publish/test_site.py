@@ -102,3 +102,39 @@ def test_what_a_killed_build_left_beside_the_site_is_cleared(tmp_path: Path) -> 
     (someone_elses / "notes.txt").write_text("keep me")
     _publish(out, {"index.html": "x"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.new-xyz", "site"]
+
+
+def test_every_written_file_is_flushed_to_disk_before_the_swap(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fsyncs run side by side (one journal commit for many files), but each written file still gets one."""
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr("storybook.publish.site.os.fsync", recording_fsync)
+    writer = SiteWriter(tmp_path / "site", [])
+    for number in range(40):
+        writer.add(f"charts/chart-{number}.svg", f"<svg>{number}</svg>")
+    writer.add("index.html", "index")
+    staging = writer.stage()
+    on_disk = sorted(str(p) for p in staging.rglob("*") if p.is_file())
+    assert len(on_disk) == 42  # 40 charts, the index and the marker
+    assert sorted(flushed) == on_disk
+
+
+def test_a_flush_that_fails_leaves_no_half_written_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("storybook.publish.site.os.fsync", full_disk)
+    writer = SiteWriter(tmp_path / "site", [])
+    for number in range(5):
+        writer.add(f"page-{number}.html", "text")
+    with pytest.raises(PublishError, match="the disk is full"):
+        writer.stage()
+    assert list(tmp_path.iterdir()) == []  # the staging folder is gone; no site was made
