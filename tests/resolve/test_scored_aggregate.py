@@ -63,7 +63,7 @@ DECISION = {"question": "Should the retention team call the customers the model 
             "criteria": [{"id": "finds-enough", "metric": {"key": "recall", "at_least": 0.3}},
                          {"id": "regions-alike", "slice_gap": {"slice": "region", "metric": "recall",
                                                                "tolerance": 0.25}}]}
-METRICS = [{"key": "recall", "label": "Leavers found", "kind": "recall"},
+METRICS: list[dict[str, Any]] = [{"key": "recall", "label": "Leavers found", "kind": "recall"},
            {"key": "brier", "label": "Calibration error", "kind": "brier", "higher_is_better": False}]
 
 
