@@ -65,8 +65,9 @@ def test_a_weighted_sweep_is_the_sweep_of_its_cases_one_by_one() -> None:
     assert (best.threshold, best.confusion, best.cost_per) == (expected.threshold, expected.confusion,
                                                                expected.cost_per)
     groups = pd.Series(np.where(np.arange(300) % 3 == 0, "a", "b"))
+    one_by_one = pd.Series(np.repeat(groups.to_numpy(), weights))
     assert by_slice(labels, scores, groups, COSTS, 0.5, weights=weights) == by_slice(
-        np.repeat(labels, weights), np.repeat(scores, weights), pd.Series(np.repeat(groups.to_numpy(), weights)), COSTS, 0.5)
+        np.repeat(labels, weights), np.repeat(scores, weights), one_by_one, COSTS, 0.5)
 
 
 def test_a_counted_sweep_prints_each_threshold_at_its_edge() -> None:
