@@ -33,9 +33,10 @@ def _sets() -> tuple[pd.DataFrame, pd.DataFrame]:
     for column in (marker, code, site):
         column[1:3] = column[0]
     y[1], y[2] = y[0], 1 - y[0]
-    evaluation = pd.DataFrame({"label": y, "score": np.round(1 / (1 + np.exp(-(marker - 0.7))), 6),
-                               "marker": marker, "discharge_code": code, "ward": "B", "site": site})
-    training = evaluation.drop(columns=["score"]).assign(
+    score = np.round(1 / (1 + np.exp(-(marker - 0.7))), 6)
+    evaluation = pd.DataFrame({"label": y, "score": score, "marker": marker, "discharge_code": code, "ward": "B",
+                               "site": site, "flagged": (score >= 0.5).astype(int)})  # the model's own answer
+    training = evaluation.drop(columns=["score", "flagged"]).assign(
         site=rng.choice(["north", "south", "east"], N, p=[0.4, 0.4, 0.2]))
     return evaluation, training
 
@@ -69,6 +70,7 @@ def test_each_surprise_is_a_failed_data_check_with_its_figure(
     leak = found["data.leaks"]
     assert leak.passed is False and leak.figures["leak_discharge_code"] == pytest.approx(auc, abs=1e-4)
     assert "'marker'" not in leak.sentence
+    assert leak.figures["inputs"] == 3   # marker, discharge_code, site: not the constant ward, nor the flags
     assert found["data.contradictions"].passed is False
     assert found["data.contradictions"].sentence.startswith("3 of 240 patients (1 in 80) have the same value")
     assert found["data.empty_columns"].passed is False

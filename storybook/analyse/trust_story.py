@@ -214,6 +214,9 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             this=comparison.named("story") if comparison is not None else None, rules=card.rules))
 
     # Data
+    if counted_set is not None:  # the outcomes' balance is a count; the other data checks read rows
+        evidence.append(check_class_balance(counted_set.labels, source=evaluation_source, words=words,
+                                            weights=counted_set.weights))
     evaluation = resolved.evaluation
     if (labels is not None or task_set is not None) and evaluation is not None:
         if labels is not None:  # outcome balance and rates are a binary story's (a yes/no label)
@@ -329,8 +332,7 @@ def _not_inputs(config: StoryConfig, story_set: AnyScoredSet) -> set[str]:
         flags = story_set.scores >= story_set.threshold
         for column in story_set.frame.columns:
             values = story_set.frame[column]
-            if column not in skip and values.nunique(dropna=False) <= 2 and values.notna().all() \
-                    and pd.api.types.is_numeric_dtype(values) \
+            if column not in skip and pd.api.types.is_numeric_dtype(values) \
                     and np.array_equal(values.to_numpy(dtype=float), flags.astype(float)):
                 skip.add(str(column))
     return skip
