@@ -171,7 +171,13 @@ def bin_of_threshold(info: AggregateInfo, threshold: float) -> int:
     at one of the distinct scores (exact); otherwise the first bin starting at or above the threshold."""
     if info.exact:
         return bisect.bisect_left(info.bin_edges, threshold)
-    return min(info.bins, max(0, math.ceil(threshold * info.bins - 1e-9)))
+    bins = info.bins
+    j = min(bins, max(0, math.ceil(threshold * bins)))
+    while j > 0 and (j - 1) / bins >= threshold:  # the edges as the SQL compares them: the doubles j / K
+        j -= 1
+    while j < bins and j / bins < threshold:
+        j += 1
+    return j
 
 
 def threshold_of_bin(info: AggregateInfo, j: int) -> float:
@@ -183,9 +189,9 @@ def is_exact_threshold(info: AggregateInfo, threshold: float) -> bool:
     """Whether the rows flagged at ``threshold`` are known exactly from the aggregate (not only to a bin)."""
     if info.exact:
         return True  # between two distinct scores, every threshold flags the same rows
-    scaled = threshold * info.bins
-    # an edge j/K with j < K: the last bin holds scores of exactly 1 too, so a threshold of 1 is not exact
-    return abs(scaled - round(scaled)) < 1e-9 and 0 <= round(scaled) < info.bins
+    j = round(threshold * info.bins)
+    # exactly an edge j/K with j < K (the last bin holds scores of exactly 1 too, so a threshold of 1 is not exact)
+    return 0 <= j < info.bins and j / info.bins == threshold
 
 
 # --- the SQL both engines run ---------------------------------------------------------------------------------

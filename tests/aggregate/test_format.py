@@ -79,6 +79,8 @@ def test_thresholds_at_bin_edges_are_exact_and_others_are_not() -> None:
     info = _info(bins=1000, bin_edges=fmt.equal_width_edges(1000))
     assert fmt.bin_of_threshold(info, 0.3) == 300 and fmt.threshold_of_bin(info, 300) == 0.3
     assert fmt.is_exact_threshold(info, 0.3) and not fmt.is_exact_threshold(info, 0.3004)
+    assert not fmt.is_exact_threshold(info, 0.3 + 1e-12)  # a hair above an edge flags fewer rows than the edge
+    assert fmt.bin_of_threshold(info, 0.3 + 1e-12) == 301 and fmt.bin_of_threshold(info, 0.57) == 570
     assert fmt.bin_of_threshold(info, 0.3004) == 301
     assert fmt.bin_of_threshold(info, 0.0) == 0 and fmt.bin_of_threshold(info, 1.0) == 1000
     assert fmt.is_exact_threshold(info, 0.999) and not fmt.is_exact_threshold(info, 1.0)  # the last bin holds 1
