@@ -254,6 +254,10 @@ def test_calibration_from_the_sums_is_the_row_level_curve(
     calibration = next(e for e in evidence if e.check == "model.calibration")
     assert calibration.figures["ece"] == pytest.approx(expected.ece, abs=1e-12)
     assert trust.reliability is curve or trust.reliability == curve
+    rows_evidence = [e for level in told["rows"][1].trust.levels for e in level.evidence]  # type: ignore[union-attr]
+    balance = next(e for e in evidence if e.check == "data.class_balance")
+    assert balance.sentence == next(e for e in rows_evidence if e.check == "data.class_balance").sentence
+    assert balance.figures["n"] == ROWS
     held_out = next(e for e in evidence if e.check == "model.held_out")
     assert "aggregate evaluation/aggregate.parquet" in held_out.source
 

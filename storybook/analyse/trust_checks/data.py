@@ -35,11 +35,15 @@ from storybook.analyse.trust_checks.words import (
 
 
 def check_class_balance(labels: npt.ArrayLike, *, min_share: float = 0.1, source: str,
-                        words: Vocabulary | None = None) -> Evidence:
-    """Balance of outcomes: passes when the rarer outcome is at least ``min_share`` of all rows."""
+                        words: Vocabulary | None = None, weights: npt.ArrayLike | None = None) -> Evidence:
+    """Balance of outcomes: passes when the rarer outcome is at least ``min_share`` of all rows. ``weights``: how
+    many cases each row stands for (a counted set's cells)."""
     words = words or Vocabulary()
     truth = np.asarray(labels, dtype=bool).ravel()
     n, positives = int(truth.size), int(truth.sum())
+    if weights is not None:
+        cases = np.asarray(weights, dtype=np.int64).ravel()
+        n, positives = int(cases.sum()), int(cases[truth].sum())
     figures: dict[str, FigureValue] = {"n": n, "positives": positives, "min_share": min_share}
     if n == 0:
         return Evidence("data", "data.class_balance", f"There are no {words.unit} to count.", None, figures,
