@@ -37,6 +37,7 @@ from storybook.example_students import EXPERIMENT as STUDENTS_EXPERIMENT
 from storybook.example_students import MODEL_NAME as STUDENTS_MODEL
 from storybook.example_students import train_students
 from storybook.logging_api import log_production_series, log_scored_set
+from storybook.logging_production import log_production_scores
 from storybook.promote import promote
 from storybook.sources.loader import load_project
 
@@ -49,6 +50,7 @@ MARKER = ".storybook-example"
 SEED = 7
 DAYS = 42
 SHIFT_DAY = 29  # 1-based day on which the scanner's units change
+LABELLED_WEEKS = 3  # the production weeks whose outcomes are known (logged as their labels)
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SITES = ("North clinic", "South clinic", "Mobile unit")
 
@@ -229,6 +231,14 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
     return run_id
 
 
+def _log_week(run_id: str, first_day: str, scores: list[np.ndarray], labels: list[np.ndarray], *,
+              labelled: bool) -> None:
+    """One week of production scores as a window named by its first day, with its labels when they are known (a
+    monitoring job would add them later: log_production_scores(..., labels=) fills in a logged window)."""
+    log_production_scores(np.concatenate(scores), window=first_day, run_id=run_id,
+                          labels=np.concatenate(labels) if labelled else None)
+
+
 def _biopsy_report(labels: pd.Series) -> pd.Series:
     """A planted leak: the biopsy's finding, written after the diagnosis, so it copies the answer (about 1 in 100
     rows mistyped). storybook's data checks find it in the challenger's evaluation set; the model never reads it."""
@@ -239,19 +249,32 @@ def _biopsy_report(labels: pd.Series) -> pd.Series:
 
 
 def _log_production(run_id: str, model: Any, features: list[str], pool: pd.DataFrame) -> None:
-    """Score 42 daily batches; from SHIFT_DAY the scanner reports areas in mm² x 100 (a unit change)."""
+    """Score 42 daily batches; from SHIFT_DAY the scanner reports areas in mm² x 100 (a unit change).
+
+    The scores are also logged a week at a time as production windows (storybook.log_production_scores), for
+    the estimate of performance before the labels are in; the outcomes of the first LABELLED_WEEKS weeks are known
+    (the tumours' diagnoses), and logged as those weeks' labels."""
     rng = np.random.default_rng(SEED + 1)
     series: dict[str, list[float]] = {"production_mean_score": [], "production_flag_rate": [],
                                       "production_mean_area": []}
     batches = []
+    week_scores: list[np.ndarray] = []
+    week_labels: list[np.ndarray] = []
     for day in range(1, DAYS + 1):
-        batch = pool.sample(n=120, replace=True, random_state=int(rng.integers(1_000_000)))[features].copy()
+        rows = pool.sample(n=120, replace=True, random_state=int(rng.integers(1_000_000)))
+        batch = rows[features].copy()
         batch = batch * rng.normal(1.0, 0.02, size=batch.shape)
         if day >= SHIFT_DAY:
             for column in features:
                 if "area" in column:
                     batch[column] = batch[column] * 100
         scores = model.predict_proba(batch)[:, 1]
+        week_scores.append(scores)
+        week_labels.append(rows["label"].to_numpy())
+        if day % 7 == 0:
+            _log_week(run_id, (START + timedelta(days=day - 7)).date().isoformat(), week_scores, week_labels,
+                      labelled=day // 7 <= LABELLED_WEEKS)
+            week_scores, week_labels = [], []
         series["production_mean_score"].append(float(scores.mean()))
         series["production_flag_rate"].append(float((scores >= 0.5).mean()))
         series["production_mean_area"].append(float(batch["mean area"].mean()))

@@ -82,10 +82,11 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
     except ThresholdInsideBin as exc:
         return refuse(f"{exc}; log the production scores in bins with an edge at the threshold (1,000 equal bins "
                       "have one at every multiple of 0.001)")
-    if not report.estimated:  # what the labels showed, where they are in, is still told
+    if not report.estimated:  # what the labels showed, where they are in, is still told and judged
         labelled = tuple(window_sentence(w, report, words, rules) for w in report.windows if w.labels_in)
+        on_labels = tuple(guard_sentence(g, report, words) for g in guards if g.on == "realised")
         return EstimatedPerformance(report=report, refused=refusal(report.calibration), method=None,
-                                    windows=labelled, guards=(), source=source)
+                                    windows=labelled, guards=on_labels if labelled else (), source=source)
     told = []
     for window in report.windows:
         told.append(join_sentences(window_sentence(window, report, words, rules),

@@ -31,7 +31,8 @@ __all__ = ["cost_sentence", "guard_sentence", "method_sentence", "refusal", "win
 
 
 def _points(value: float) -> str:
-    return f"{value * 100:.2g}" if value * 100 < 10 else f"{value * 100:.3g}"
+    """A share in percentage points, to three significant figures as the calibration check tells it."""
+    return f"{value * 100:.3g}"
 
 
 def refusal(calibration: Calibration, min_cases: int = MIN_CASES, max_ece: float = MAX_ECE) -> str | None:
