@@ -39,6 +39,21 @@ def _mime(path: Path) -> str:
     return {".svg": "image/svg+xml", ".css": "text/css", ".png": "image/png"}.get(path.suffix, "text/plain")
 
 
+_fonts: dict[str, Any] = {}
+
+
+def _font_config() -> Any:
+    """One WeasyPrint font configuration for every PDF this process prints (fontconfig's set of fonts is read
+    once, not once per PDF: about 6% of a PDF's time). The pages' stylesheet is storybook's own and declares no
+    @font-face, so nothing piles up in it, and the PDFs come out byte for byte the same."""
+    font_config = _fonts.get("config")
+    if font_config is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        font_config = _fonts["config"] = FontConfiguration()
+    return font_config
+
+
 def render_pdf(html: str, base: Path, *, title: str) -> bytes:
     """Render ``html`` whose relative links point into ``base`` (the staged site)."""
     import logging
@@ -49,7 +64,7 @@ def render_pdf(html: str, base: Path, *, title: str) -> bytes:
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
         document = HTML(string=html, base_url=base.resolve().as_uri() + "/", url_fetcher=_fetcher(base))
-        pdf: bytes = document.write_pdf()
+        pdf: bytes = document.write_pdf(font_config=_font_config())
     except Exception as exc:
         raise PublishError(f"could not render the PDF of {title!r}: {type(exc).__name__}") from None
     return pdf

@@ -85,3 +85,25 @@ def test_a_history_table_with_many_figures_fits_the_page_width(tmp_path: Path) -
         assert outside == [], outside[:5]
     shown = " ".join(text for _, text in starts)
     assert all(f"lastcell{n}" in shown for n in range(1, 6))
+
+
+def test_pdfs_printed_in_one_process_share_one_font_configuration_and_come_out_the_same(tmp_path: Path) -> None:
+    """The font configuration is made once per process; a PDF printed with it is byte for byte the one WeasyPrint
+    prints with a configuration of its own."""
+    from weasyprint import HTML
+
+    from storybook.publish import pdf
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "style.css").write_text(stylesheet())
+    html = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+            '<link rel="stylesheet" href="assets/style.css"></head><body><main id="main"><h1>Screening</h1>'
+            "<p>Of every 1,000 people screened, 82 are flagged.</p></main></body></html>")
+    first = render_pdf(html, tmp_path, title="t")
+    shared = pdf._font_config()
+    second = render_pdf(html, tmp_path, title="t")
+    assert pdf._font_config() is shared
+    own = HTML(string=html, base_url=tmp_path.resolve().as_uri() + "/",
+               url_fetcher=pdf._fetcher(tmp_path)).write_pdf()
+    assert first == second == own
+    assert "82 are flagged" in " ".join((PdfReader(io.BytesIO(second)).pages[0].extract_text() or "").split())
