@@ -359,3 +359,19 @@ def test_the_aggregate_is_among_the_reads_fetched_ahead(store: Store) -> None:
 
     assert plan_reads(store.stories["beside"]).artifacts == ("evaluation/sample.csv", "evaluation/aggregate.parquet")
     assert plan_reads(store.stories["counted"]).artifacts == ("evaluation/aggregate.parquet",)
+
+
+def test_the_rendered_page_tells_the_counts_and_the_same_cost(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    import html
+
+    from storybook.render.pages import page_environment, render_story
+
+    resolved, analysis = told["counted"]
+    page = html.unescape(render_story(page_environment(None), store.stories["counted"], resolved, analysis,
+                                      built_at="(test)", pdf_name=None).html)
+    assert f"These figures come from {ROWS:,} customers counted in 50 score bins (made by DuckDB" in page
+    cost = analysis.cost
+    assert cost is not None and cost.best_threshold_text is not None
+    assert cost.comparison is not None and cost.comparison.best.confusion != cost.current_counts
+    assert f"A threshold of {cost.best_threshold_text} would cost about" in page  # the edge itself, as computed
