@@ -375,3 +375,21 @@ def test_the_rendered_page_tells_the_counts_and_the_same_cost(
     assert cost is not None and cost.best_threshold_text is not None
     assert cost.comparison is not None and cost.comparison.best.confusion != cost.current_counts
     assert f"A threshold of {cost.best_threshold_text} would cost about" in page  # the edge itself, as computed
+
+
+@pytest.mark.parametrize(("evaluation", "key", "said"), [
+    ({"task": "multiclass", "aggregate": "evaluation/aggregate.parquet", "label_column": "label",
+      "classes": [{"value": v, "means": f"need {v}", "probability_column": f"p_{v}"} for v in ("a", "b", "c")]},
+     "aggregate:", "aggregate belongs to a binary story"),
+    ({**EVALUATION, "aggregate": "evaluation/aggregate.parquet",
+      "counts": {"tp": "tp", "fp": "fp", "tn": "tn", "fn": "fn"}}, "counts:", "not both"),
+])
+def test_an_aggregate_where_it_cannot_serve_is_refused_at_its_line(tmp_path: Path, evaluation: dict[str, Any],
+                                                                   key: str, said: str) -> None:
+    root = write_project(tmp_path, {"s": story("m", "champion", [{"key": "k", "label": "K"}], evaluation)})
+    with pytest.raises(StorybookError) as caught:
+        load_story(root, root / "stories" / "s")
+    lines = (root / "stories" / "s" / "story.yaml").read_text().splitlines()
+    assert said in caught.value.message
+    assert caught.value.location is not None
+    assert caught.value.location.line == next(i for i, line in enumerate(lines, 1) if key in line)
