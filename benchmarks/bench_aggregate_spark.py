@@ -31,6 +31,7 @@ from pathlib import Path
 GENERATE = """
 import duckdb
 duckdb.execute("SET threads = 2")
+duckdb.execute("SET enable_progress_bar = false")
 duckdb.execute(\"\"\"COPY (SELECT CAST(random() < s AS INTEGER) AS label, s AS score,
                    'site_' || CAST(i % 10 AS VARCHAR) AS site FROM (SELECT random() AS s, i FROM range({rows}) t(i)))
     TO '{path}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)\"\"\")
