@@ -227,7 +227,8 @@ def _frame(frame_or_table: DataFrame | str, source: str | None, where: Location 
                                  location=where, hint="name a table the session can read (catalog.schema.table)"
                                  ) from None
         return frame, source or frame_or_table
-    if not isinstance(frame_or_table, DataFrame):
+    if not isinstance(frame_or_table, DataFrame) and not all(  # a Spark Connect DataFrame (pyspark 3.5) too
+            hasattr(frame_or_table, name) for name in ("createOrReplaceTempView", "sparkSession", "columns")):
         raise AggregateError(f"the Spark engine reads a PySpark DataFrame or a table name, not "
                              f"{type(frame_or_table).__name__}", location=where,
                              hint="for a pandas DataFrame or files on this machine, use the DuckDB engine")
