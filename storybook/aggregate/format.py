@@ -38,6 +38,7 @@ How an engine makes one (storybook.aggregate.duckdb_engine; the Spark engine doe
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import os
@@ -97,6 +98,7 @@ DEFAULT_BINS = 1000
 DEFAULT_REPLICATES = 200
 MAX_SLICE_VALUES = 1000  # distinct values of one slice column
 MAX_CELLS = 5_000_000  # cells in all (slices x label x bins that hold rows)
+MAX_VALUES = 250_000_000  # cells x columns (with the replicates) a file may hold: about 1 GB read back
 MAX_BINS = 1_000_000
 MAX_REPLICATES = 10_000
 _CHUNK = 50_000  # cells whose replicates are drawn and written at a time (bounded memory)
@@ -550,6 +552,10 @@ def write_aggregate(cells: pd.DataFrame, info: AggregateInfo, path: Path) -> Pat
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if len(cells) * (info.replicates + len(info.slices) + 8) > MAX_VALUES:
+        raise AggregateError(f"{len(cells):,} cells with {info.replicates:,} replicates each would be more than "
+                             f"{MAX_VALUES:,} values, too many to read back", location=None,
+                             hint="use fewer replicates (--replicates), bins (--bins) or slices")
     schema = _arrow_schema(cells, info)
     plain = [name for name in schema.names if not name.startswith("rep_")]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -613,6 +619,10 @@ def read_info(path: Path, *, where: Location | None = None) -> AggregateInfo:
     if info.schema_version != SCHEMA_VERSION:
         raise AggregateError(f"{path} has aggregate format version {info.schema_version}, which no storybook "
                              "wrote", location=here, hint="write the aggregate again with `storybook aggregate`")
+    problem = _metadata_problem(info)
+    if problem:
+        raise AggregateError(f"{path} has metadata that does not hold together: {problem}", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
     expected = _arrow_schema_types(info)
     found = {name: str(schema.field(name).type) for name in schema.names}
     if found != expected:
@@ -626,6 +636,22 @@ def read_info(path: Path, *, where: Location | None = None) -> AggregateInfo:
         raise AggregateError(f"{path} does not have the columns its metadata describes ({said})", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
     return info
+
+
+def _metadata_problem(info: AggregateInfo) -> str:
+    """What is inconsistent in the metadata (read from a file that may come from anyone), or ""."""
+    edges = info.bin_edges
+    if info.rows < 0 or info.replicates < 0 or info.bins < 1:
+        return "a negative number of rows or replicates, or no bins"
+    if len(edges) != info.bins + (0 if info.exact else 1):
+        return f"{info.bins:,} bins but {len(edges):,} bin edges"
+    if not all(math.isfinite(e) for e in edges) or any(b < a for a, b in itertools.pairwise(edges)):
+        return "bin edges that are not finite numbers in order"
+    if info.task == "binary" and info.kind == "scored" and not (info.exact or edges == equal_width_edges(info.bins)):
+        return "score bin edges that are not j/K"
+    if info.exact and info.task != "binary":
+        return "an exact aggregate of a regression set"
+    return ""
 
 
 def _own_columns(info: AggregateInfo) -> dict[str, str]:
@@ -655,6 +681,15 @@ def read_aggregate(path: Path, *, where: Location | None = None,
                              hint="point at the aggregate of the scored evaluation set" if kind == "scored"
                              else "point at the production windows aggregate")
     try:
+        cells = pq.ParquetFile(path).metadata.num_rows
+    except (pa.ArrowException, OSError) as error:
+        raise AggregateError(f"{path} could not be read ({type(error).__name__}); it may be cut short",
+                             location=here, hint="write the aggregate again with `storybook aggregate`") from None
+    if cells > MAX_CELLS or cells * (info.replicates + len(info.slices) + 8) > MAX_VALUES:
+        raise AggregateError(f"{path} holds {cells:,} cells with {info.replicates:,} replicates each, more than "
+                             "storybook reads", location=here,
+                             hint="aggregate again with fewer replicates, bins or slices")
+    try:
         frame = pq.read_table(path).to_pandas()
     except (pa.ArrowException, OSError) as error:
         raise AggregateError(f"{path} could not be read ({type(error).__name__}); it may be cut short",
@@ -667,7 +702,29 @@ def read_aggregate(path: Path, *, where: Location | None = None,
     if len(frame) and (frame[bin_column].min() < 0 or frame[bin_column].max() >= info.bins):
         raise AggregateError(f"{path} has bins outside 0 to {info.bins - 1}", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
+    problem = _cells_problem(frame, info)
+    if problem:
+        raise AggregateError(f"{path} holds cells that no aggregate has: {problem}", location=here,
+                             hint="write the aggregate again with `storybook aggregate`")
     return frame, info
+
+
+def _cells_problem(frame: pd.DataFrame, info: AggregateInfo) -> str:
+    """What is impossible in the cells (a label other than 0 and 1, a sum that is not a number, a negative
+    replicate count), or ""."""
+    import numpy as np
+
+    if "label" in frame and not frame["label"].dropna().isin([0, 1]).all():
+        return "a label other than 0 and 1"
+    if info.kind == "scored" and info.task == "binary" and frame["label"].isna().any():
+        return "a missing label"
+    sums = [c for c in frame.columns if c.endswith(("_sum", "_min", "_max"))]
+    if sums and not np.isfinite(frame[sums].to_numpy(dtype=np.float64)).all():
+        return "a sum that is not a finite number"
+    reps = replicate_columns(info.replicates)
+    if reps and (frame[reps].to_numpy() < 0).any():
+        return "a negative replicate count"
+    return ""
 
 
 def _rows(count: int) -> str:

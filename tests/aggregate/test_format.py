@@ -183,11 +183,44 @@ def test_a_newer_schema_version_asks_for_an_upgrade(tmp_path: Path) -> None:
     ({"replicates": 2}, "unexpected rep_2"),
     ({"rows": 11}, "says it holds 11 rows but its cells add up to 10"),
     ({"kind": "production"}, "missing window"),
+    ({"bin_edges": [0.0, 0.5, 1.0]}, "4 bins but 3 bin edges"),
+    ({"bin_edges": [0.0, 0.3, 0.5, 0.75, 1.0]}, "score bin edges that are not j/K"),
+    ({"exact": True, "bin_edges": [0.9, 0.1, 0.5, 0.7]}, "bin edges that are not finite numbers in order"),
+    ({"exact": True, "bins": 2, "bin_edges": [0.1, 0.9]}, "bins outside 0 to 1"),
 ])
 def test_metadata_that_does_not_match_the_cells_is_refused(tmp_path: Path, change: dict[str, object],
                                                            said: str) -> None:
     with pytest.raises(AggregateError, match=said):
         fmt.read_aggregate(_with_metadata(tmp_path, change))
+
+
+@pytest.mark.parametrize(("column", "value", "said"), [
+    ("label", 2, "a label other than 0 and 1"),
+    ("score_sum", float("nan"), "a sum that is not a finite number"),
+    ("rep_1", -1, "a negative replicate count"),
+])
+def test_cells_no_aggregate_has_are_refused(tmp_path: Path, column: str, value: object, said: str) -> None:
+    table = pq.read_table(_written(tmp_path))
+    values = table[column].to_pylist()
+    values[0] = value
+    index = table.schema.get_field_index(column)
+    table = table.set_column(index, table.schema.field(index), pa.array(values, type=table.schema.field(index).type))
+    target = tmp_path / "tampered.parquet"
+    pq.write_table(table, target)
+    with pytest.raises(AggregateError, match=said):
+        fmt.read_aggregate(target)
+
+
+def test_an_aggregate_too_large_to_read_back_is_neither_written_nor_read(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _written(tmp_path)
+    monkeypatch.setattr(fmt, "MAX_VALUES", 30)  # 4 cells x (3 replicates + 1 slice + 8) = 48 values
+    with pytest.raises(AggregateError, match="4 cells with 3 replicates each, more than storybook reads"):
+        fmt.read_aggregate(path)
+    cells, _ = fmt.finish_cells(_grouped(), slices=["site"], bins=4, exact=False)
+    with pytest.raises(AggregateError, match="too many to read back"):
+        fmt.write_aggregate(cells, _info(), tmp_path / "big.parquet")
+    assert not (tmp_path / "big.parquet").exists()
 
 
 def test_a_column_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
