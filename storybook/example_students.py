@@ -32,10 +32,12 @@ CLASSES = ("support", "challenge", "neither")  # the story's order
 SCHOOLS = ("Northside", "Riverside", "Hillcrest")
 FEATURES = ["attendance", "grades_trend", "test_score", "homework_done", "school"]
 NUMERIC = ["attendance", "grades_trend", "test_score", "homework_done"]
+JOINED_SHARE = 0.2  # students who joined the school this year (the planted weak group)
 
 
 def student_data() -> pd.DataFrame:
-    """1,500 simulated students: their records, year group, school and true need (``label``)."""
+    """1,500 simulated students: their records, year group, school, whether they arrived this year (``arrival``)
+    and true need (``label``)."""
     rng = np.random.default_rng(SEED)
     school = rng.choice(SCHOOLS, size=STUDENTS, p=[0.45, 0.35, 0.2])
     year = rng.choice(["Year 6", "Year 7", "Year 8"], size=STUDENTS)
@@ -50,11 +52,21 @@ def student_data() -> pd.DataFrame:
     chances = np.exp(logits)
     chances /= chances.sum(axis=1, keepdims=True)
     drawn = (rng.random(STUDENTS)[:, None] > chances.cumsum(axis=1)).sum(axis=1)
+    # The planted weak group (the scan for weak groups finds it; the story says so): about 1 in 5 students joined
+    # the school this year. Their records come from other schools and say less about what they need, so their
+    # true need is drawn from chances that lean on those records far less. The model never sees their arrival.
+    joined_rng = np.random.default_rng([SEED, 23])  # its own seed: every other student's draws stay as they were
+    joined = joined_rng.random(STUDENTS) < JOINED_SHARE
+    vague = np.exp(0.25 * logits)
+    vague /= vague.sum(axis=1, keepdims=True)
+    redrawn = (joined_rng.random(STUDENTS)[:, None] > vague.cumsum(axis=1)).sum(axis=1)
+    drawn = np.where(joined, redrawn, drawn)
     return pd.DataFrame({
         "student": [f"S{i:04d}" for i in range(1, STUDENTS + 1)],
         "label": np.asarray(CLASSES)[drawn],
         "school": school,
         "year_group": year,
+        "arrival": np.where(joined, "this year", "earlier"),
         "attendance": attendance.round(3),
         "grades_trend": trend.round(2),
         "test_score": test.round(1),
@@ -118,7 +130,7 @@ def train_students(client: Any, artifact_location: str | None) -> str:
                          context="training")
         mlflow.log_input(from_pandas(test[[*FEATURES, "label"]], name="students-test", targets="label"),
                          context="evaluation")
-        scored = test[["student", "label", "school", "year_group", *NUMERIC]].copy()
+        scored = test[["student", "label", "school", "year_group", "arrival", *NUMERIC]].copy()
         for index, name in enumerate(CLASSES):
             scored.insert(2 + index, f"p_{name}", chances[:, index])  # not rounded: each row sums to 1
         scored.insert(2 + len(CLASSES), "predicted", called)

@@ -76,7 +76,7 @@ def test_the_found_group_is_told_with_both_ranges_its_size_and_the_method(built:
     # Both told by the page's one wording rule: a range, or "about" when the range is under 10 points wide.
     assert share_phrase(group).startswith("between ") and share_phrase(rest) == "about 18 in 100"
     # The method: what was tried (age in quartiles and region by value; never the slice, the id, label or score).
-    assert re.search(r"storybook tried \d+ groups \(\d+ comparisons with the rest, on the share missed among those "
+    assert re.search(r"storybook tried \d+ groups \(\d+ comparisons, on the share missed among those "
                      r"who need a follow-up and on the share flagged among those who need nothing more\) in 2 "
                      r"columns the story does not slice by, and 1 pair of them \(both at once\); numbers \(age\) "
                      r"are cut into 4 groups", text)
@@ -112,3 +112,23 @@ def _findings(output: str) -> list[dict[str, object]]:
     found = data["findings"] if isinstance(data, dict) else data
     assert isinstance(found, list)
     return found
+
+
+def test_the_example_student_story_plants_a_group_the_scan_finds() -> None:
+    """The bundled example's simulated students (storybook example): the students who arrived this year are
+    served worse, and the scan finds them among the story's columns, as its story.yaml acknowledges."""
+    from sklearn.model_selection import train_test_split
+
+    from storybook import example_students as students
+    from storybook.analyse.weak_groups import Figure, scan
+
+    data = students.student_data()
+    train, test = train_test_split(data, test_size=0.3, stratify=data["label"], random_state=students.SEED)
+    model = students._pipeline(1.0).fit(train[students.FEATURES], train["label"])
+    wrong = (model.predict(test[students.FEATURES]) != test["label"].to_numpy()).astype(int)
+    result = scan(test[["arrival", *students.NUMERIC]], wrong, 2,
+                  (Figure("wrong_calls", "share", among=(0, 1), event=(1,)),))
+    assert [f.name for f in result.found] == ["arrival is this year"]
+    assert 80 <= result.found[0].cases <= 120  # about 1 in 5 of the 450 test students
+    config = yaml.safe_load((Path(__file__).parents[1] / "stories" / "student-support" / "story.yaml").read_text())
+    assert [a["group"] for a in config["scan"]["acknowledged"]] == ["arrival is this year"]

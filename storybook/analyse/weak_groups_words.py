@@ -35,6 +35,7 @@ class WeakGroupsWording:
 
 
 NOT_LOOKED = "The story's authors did not look at this group."
+PAIR_RULE = "; a pair counts only where it is worse than the rest of each of its two parts"
 
 
 def chance_words(rate: float) -> str:
@@ -120,9 +121,10 @@ def weak_groups_wording(report: WeakGroups, words: Vocabulary, rules: WordingRul
     if denominators:
         needs += f" and at least {format_count(settings.min_denominator)} {' or '.join(denominators)}"
     comparisons = _plural(result.comparisons, "comparison", "comparisons")
-    method = (f"storybook tried {_plural(result.groups, 'group', 'groups')} ({comparisons} "
-              f"with the rest, on {' and on '.join(figures)}) in {_plural(len(result.columns), 'column', 'columns')} "
-              f"the story does not slice by{pairs}{binned}. A group is tried when it holds {needs}. With so many "
+    method = (f"storybook tried {_plural(result.groups, 'group', 'groups')} ({comparisons}, "
+              f"on {' and on '.join(figures)}) in {_plural(len(result.columns), 'column', 'columns')} "
+              f"the story does not slice by{pairs}{binned}. A group is tried when it holds {needs}"
+              f"{PAIR_RULE if result.pairs else ''}. With so many "
               "tries, some groups look worse by chance alone: a group is shown only when its difference holds across "
               f"its 95% range and the method keeps the share of chance findings among the groups found to about "
               f"{chance_words(settings.false_discovery_rate)} at most (Benjamini-Hochberg).")

@@ -151,16 +151,20 @@ def test_the_section_and_the_trust_check_in_words() -> None:
     assert said.summary == ("storybook found 1 group of patients clearly worse off than the rest that the story's "
                             "authors did not declare.")
     assert said.found[0].authors == "The story's authors did not look at this group."
-    assert said.method.startswith("storybook tried 24 groups (48 comparisons with the rest, on the share missed "
+    assert said.method.startswith("storybook tried 24 groups (48 comparisons, on the share missed "
                                   "among those who need a follow-up and on the share called back among those who "
                                   "need nothing) in 2 columns the story does not slice by, and 1 pair of them")
-    assert "at least 30 patients and at least 10 who need a follow-up or who need nothing" in said.method
+    assert ("at least 30 patients and at least 10 who need a follow-up or who need nothing; a pair counts only where "
+            "it is worse than the rest of each of its two parts.") in said.method
     assert "about 1 in 20 at most (Benjamini-Hochberg)" in said.method
     check = check_weak_groups(report, unit="patients", source="evaluation set e of run r")
     assert check.passed is False and check.figures["not_acknowledged"] == 1
     assert "age is above 73" in check.sentence
     known = WeakGroups(result, ("misses", "false_alarms"), {group_key("Age  is above 73"): "seen in the pilot"})
-    assert check_weak_groups(known, unit="patients", source="s").passed is True
+    acknowledged = check_weak_groups(known, unit="patients", source="s")
+    assert acknowledged.passed is True
+    assert acknowledged.sentence == ("storybook tried 24 groups of patients the story does not slice by; the story's "
+                                     "authors acknowledge the one group found clearly worse off that the page shows.")
     assert weak_groups_wording(known, words).found[0].authors == ("The story's authors know of this group: seen "
                                                                   "in the pilot")
     nothing = WeakGroups(scan(frame, np.zeros(2000, dtype=np.int64), 4, BINARY), ("misses", "false_alarms"), {})

@@ -24,8 +24,10 @@ def check_weak_groups(report: WeakGroups, *, unit: str, source: str) -> Evidence
     if not result.found:
         sentence = f"{tried} and found none clearly worse off than the rest."
     elif not open_groups:
-        sentence = (f"{tried}; the story's authors acknowledge each of the {format_count(len(result.shown))} "
-                    "found clearly worse off that the page shows.")
+        shown = len(result.shown)
+        sentence = (f"{tried}; the story's authors acknowledge "
+                    + ("the one group" if shown == 1 else f"each of the {format_count(shown)} groups")
+                    + " found clearly worse off that the page shows.")
     else:
         names = "; ".join(f.name for f in open_groups)
         sentence = (f"{tried}; {format_count(len(open_groups))} found clearly worse off "
