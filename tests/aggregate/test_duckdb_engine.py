@@ -96,6 +96,24 @@ def test_a_threshold_at_each_bin_edge_counts_the_same_rows_as_the_full_set(
     assert not fmt.is_exact_threshold(info, 1.0) and not fmt.is_exact_threshold(info, 0.575)
 
 
+@pytest.mark.parametrize("bins", [7, 100, 1000])
+def test_scores_at_and_next_to_every_edge_fall_in_the_bin_a_threshold_there_expects(bins: int) -> None:
+    import duckdb
+
+    edges = np.array(fmt.equal_width_edges(bins))
+    scores = np.concatenate([edges, np.nextafter(edges, 2.0), np.nextafter(edges, -1.0)])
+    scores = scores[(scores >= 0) & (scores <= 1)]
+    frame = pd.DataFrame({"y": np.arange(len(scores)) % 2, "p": scores})
+    connection = duckdb.connect()
+    connection.register("scored", frame)
+    sql = fmt.grouping_sql("scored", label_column="y", score_column="p", positive_value="1", slices=[], bins=bins,
+                           exact=False, dialect="duckdb")
+    got = connection.execute(f"SELECT score_min, score_max, score_bin FROM ({sql}) g").fetchall()
+    for low, high, j in got:  # every score of a cell is in [j/K, (j+1)/K), the last bin also holding 1
+        assert edges[j] <= low and (high < edges[j + 1] or (j == bins - 1 and high == 1.0)), (low, high, j)
+    assert sum(1 for _ in got) >= bins  # every bin holds a score
+
+
 def test_replicates_written_are_poisson_around_each_cell(aggregated: tuple[pd.DataFrame, fmt.AggregateInfo],
                                                          tmp_path: Path) -> None:
     cells, info = aggregated
