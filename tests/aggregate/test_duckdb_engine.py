@@ -168,6 +168,9 @@ def test_a_csv_renamed_parquet_gets_a_located_error(tmp_path: Path) -> None:
     ({"slices": ["case_id"]}, "slice column .case_id. holds more than 1,000 different values"),
     ({"slices": ["p"]}, "is given twice, or is the label or score column"),
     ({"bins": 0}, "bins must be a whole number from 1"),
+    ({"memory_limit": "lots"}, "memory limit 'lots' is not a size"),
+    ({"memory_limit": "1GB'; SET threads = 1; --"}, "is not a size"),
+    ({"threads": 0}, "threads must be a whole number of at least 1"),
 ])
 def test_a_set_of_the_wrong_shape_is_refused(scored: tuple[Path, pd.DataFrame], kwargs: dict[str, object],
                                              said: str) -> None:
