@@ -109,8 +109,8 @@ def _check_threshold(story: StorySource, cells: pd.DataFrame, info: AggregateInf
     if info.exact:
         return  # between two distinct scores every threshold flags the same cases
     scaled = threshold * info.bins
-    if abs(scaled - round(scaled)) < 1e-9:
-        return  # on an edge
+    if abs(scaled - round(scaled)) < 1e-9 and round(scaled) < info.bins:
+        return  # on an edge below the top one (the last bin holds the scores of exactly 1 too)
     inside = min(info.bins - 1, math.floor(scaled))
     straddling = cells["score_bin"].eq(inside) & cells["score_max"].ge(threshold)
     if not straddling.any():

@@ -130,6 +130,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, trained_project: Path) -> It
         # 0.99 falls in the last bin, which counts cases at 0.98 and at 1.0 together; 0.51 would not be refused:
         # every case of its bin scored 0.5.
         "inside-bin": _story(run_id, {"aggregate": "evaluation/aggregate.parquet", "threshold": 0.99}),
+        "top-edge": _story(run_id, {"aggregate": "evaluation/aggregate.parquet", "threshold": 1}),
         "drivers": _story(run_id, {"aggregate": "evaluation/aggregate.parquet"},
                           drivers={"source": "model", "metric": "accuracy"}),
     }
@@ -286,6 +287,7 @@ def _line(story: StorySource, text: str) -> int:
     ("other-label", "label_column:", "was counted with label_column 'label', and the story says 'churned'"),
     ("no-slice", "- column: region", "was not counted by 'region'"),
     ("inside-bin", "threshold: 0.99", "cannot say which of them the threshold flags"),
+    ("top-edge", "threshold: 1", "cannot say which of them the threshold flags"),  # 1.0 shares the last bin
 ])
 def test_an_aggregate_that_does_not_fit_is_refused_at_its_line(store: Store, slug: str, key: str,
                                                                said: str) -> None:
