@@ -40,7 +40,8 @@ def test_plan_names_every_read_of_the_example_story(trained_project: Path) -> No
     assert plan_reads(story) == StoryReads(
         name=MODEL, alias="champion", compare_with="challenger",
         series=("production_mean_score", "cv_recall"),  # the chart's series, then the trust folds
-        artifacts=("evaluation/scored.csv", "data/train.csv", "production/inputs.csv"),
+        artifacts=("evaluation/scored.csv", "data/train.csv", "production/inputs.csv",
+                   "production/windows.parquet"),
         compared_artifacts=("evaluation/scored.csv",),
     )
 
