@@ -30,7 +30,7 @@ from storybook.build_stories import (
 )
 from storybook.errors import ConfigError
 from storybook.render.charts import use_svg_cache
-from storybook.render.pages import page_environment
+from storybook.render.rendered import page_environment
 from storybook.resolve.freshness import Freshness
 from storybook.resolve.source import open_source
 from storybook.workers import Workers, default_jobs

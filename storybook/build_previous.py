@@ -20,7 +20,7 @@ from typing import Any
 from storybook.build_stories import StoryRun
 from storybook.publish.site import MARKER, SiteWriter
 from storybook.render.cache import CacheStats
-from storybook.render.pages import StoryEntry
+from storybook.render.rendered import StoryEntry
 
 __all__ = ["MANIFEST", "PreviousSite", "keep_failed_pages", "write_manifest"]
 

@@ -22,7 +22,7 @@ from storybook.build_stories import BuildPlan, BuildProgress, BuildReport, Story
 from storybook.errors import Location, PublishError, StorybookError
 from storybook.publish.site import SiteWriter
 from storybook.render.cache import pdf_key
-from storybook.render.pages import RenderedStory, StoryEntry, render_index, stylesheet
+from storybook.render.rendered import RenderedStory, StoryEntry, render_index, stylesheet
 from storybook.sources.loader import BrokenStory, Project, StorySource
 from storybook.workers import PARALLEL_FROM, Workers, write_pdf
 

@@ -28,7 +28,7 @@ from storybook.render.cache import (
     resolved_fingerprint,
     story_key,
 )
-from storybook.render.pages import RenderedStory
+from storybook.render.rendered import RenderedStory
 from storybook.resolve.freshness import Freshness, FreshStory
 from storybook.resolve.source import ProjectSource, cache_dir, is_pinned
 from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
@@ -160,7 +160,8 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
                     continue
         try:
             story.source = load_story(plan.root, story.directory, plan.config)
-            if fresh is not None and story.unchanged is not None and fresh.story_key(story.directory) != story.fresh_key:
+            if story.unchanged is not None and fresh is not None \
+                    and fresh.story_key(story.directory) != story.fresh_key:
                 story.unchanged = None  # story.yaml was saved while it was read: resolve it from MLflow
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)

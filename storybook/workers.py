@@ -26,7 +26,7 @@ from storybook.errors import ConfigError, Location, StorybookError, UnexpectedEr
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-    from storybook.render.pages import RenderedStory
+    from storybook.render.rendered import RenderedStory
     from storybook.resolve.resolved import ResolvedStory
     from storybook.sources.loader import StorySource
 

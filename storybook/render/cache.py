@@ -39,7 +39,7 @@ from storybook.files import CACHE_DIR, write_atomically
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
-    from storybook.render.pages import RenderedStory
+    from storybook.render.rendered import RenderedStory
     from storybook.resolve.resolved import ResolvedStory
 
 __all__ = [
@@ -231,7 +231,7 @@ class PageCache:
         except OSError:
             self.stats.misses += 1
             return None
-        from storybook.render.pages import RenderedStory
+        from storybook.render.rendered import RenderedStory
 
         try:
             document = json.loads(zlib.decompress(raw))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Environment
@@ -13,7 +11,6 @@ from markupsafe import Markup
 
 from storybook.analyse.claims import ClaimResult
 from storybook.analyse.cost_words import cost_wording
-from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.decision_words import OUTCOME_WORDS, decision_wording
 from storybook.analyse.drivers_words import drivers_wording
 from storybook.analyse.history_words import history_wording
@@ -23,7 +20,6 @@ from storybook.analyse.page_words import (
     MEASURED_ON,
     NOT_SIGNED,
     SignedBy,
-    index_status,
     page_wording,
     signed_off,
     summary_source,
@@ -32,12 +28,6 @@ from storybook.analyse.plain import (
     RATE_NAMES,
     amount_number,
     capitalise,
-    format_count,
-    format_date,
-    format_number,
-    format_percent,
-    full_stop,
-    per_hundred,
 )
 from storybook.analyse.regression import RegressionPerformance
 from storybook.analyse.story import StoryAnalysis
@@ -66,7 +56,15 @@ from storybook.render.expressions import Vocabulary, provenance_anchor, render_e
 from storybook.render.glossary import render_with_glossary
 from storybook.render.markdown import markdown_to_html
 from storybook.render.model_charts import importance_chart, timeline_chart
-from storybook.render.sandbox import PageSandbox, template_failure
+from storybook.render.rendered import (
+    RenderedStory,
+    StoryEntry,
+    page_environment,
+    render_index,
+    search_roots,
+    stylesheet,
+)
+from storybook.render.sandbox import template_failure
 from storybook.resolve.resolved import Provenance, ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import SliceSpec, Versions
@@ -75,48 +73,6 @@ from storybook.sources.sections import CHART_IDS, HEADINGS, SECTION_IDS, SECTION
 __all__ = ["RenderedStory", "StoryEntry", "page_environment", "render_index", "render_story", "stylesheet"]
 
 KIND_LABELS = {kind: name[0].upper() + name[1:] for kind, name in RATE_NAMES.items()}
-
-
-@dataclass(frozen=True)
-class RenderedStory:
-    slug: str
-    html: str
-    charts: dict[str, str]  # file name -> SVG
-    pages: dict[str, str] = field(default_factory=dict)  # other audience versions: file name -> HTML
-    pdfs: dict[str, str] = field(default_factory=dict)  # PDF file name -> the HTML it is printed from
-
-
-@dataclass(frozen=True)
-class StoryEntry:
-    """One line of the index: a story that built, or one that failed and why."""
-
-    slug: str
-    title: str
-    audience: str
-    model: str
-    status: str
-    message: str = ""
-    pdf: bool = False
-    as_of: str = ""  # set when a partial build (--story) kept this line from the build made then
-
-
-def _templates_root() -> Path:
-    return Path(str(importlib.resources.files("storybook.templates")))
-
-
-def page_environment(project_templates: Path | None) -> Environment:
-    """The project's templates first, storybook's own after, all in one sandbox (``render/sandbox.py``): a
-    project template arrives in pull requests, so it may read and format its values and do nothing else."""
-    search = [project_templates.absolute()] if project_templates is not None and project_templates.is_dir() else []
-    env = PageSandbox([*search, _templates_root().absolute()])
-    env.filters.update(percent=format_percent, number=format_number, count=format_count, date=format_date,
-                       per_hundred=per_hundred, anchor=provenance_anchor, full_stop=full_stop,
-                       threshold=stated_threshold_text)
-    return env
-
-
-def stylesheet() -> str:
-    return (_templates_root() / "static" / "style.css").read_text(encoding="utf-8")
 
 
 CLAIM_MARKS = {"holds": "✓ checked", "fails": "✗ no longer true", "unchecked": "? could not be checked"}
@@ -398,7 +354,7 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
             analysis.glossary)
         summary = env.get_template("summary.html").render({**context, "summary_blocks": versions.summary})
     except Exception as exc:
-        failure = template_failure(exc, f"story {story.slug!r}", _search_roots(env))
+        failure = template_failure(exc, f"story {story.slug!r}", search_roots(env))
         if failure is None:
             raise
         raise failure from None
@@ -427,20 +383,3 @@ def story_versions(story: StorySource) -> Versions:
     """The story's audience versions: the project's, with what the story's own ``versions:`` sets."""
     project = story.project.versions if story.project is not None else Versions()
     return project.merged(story.config.versions)
-
-
-def _search_roots(env: Environment) -> list[Path]:
-    return [Path(root) for loader in getattr(env.loader, "loaders", ()) for root in getattr(loader, "searchpath", ())]
-
-
-def render_index(env: Environment, title: str, description: str | None, entries: list[StoryEntry],
-                 built_at: str) -> str:
-    try:
-        return env.get_template("index.html").render(
-            title=title, description=description, entries=entries, built_at=built_at,
-            statuses=[index_status(entry.status, entry.as_of) for entry in entries])
-    except Exception as exc:
-        failure = template_failure(exc, "the index page", _search_roots(env))
-        if failure is None:
-            raise
-        raise failure from None
