@@ -276,3 +276,20 @@ def test_a_series_caption_says_its_time_once() -> None:
     assert plain_label.caption == "Mean score over time."
     assert charts.over_time("Daily sign-ups") == "Daily sign-ups"
     assert charts.over_time("Hours of overtime") == "Hours of overtime over time"  # "overtime" is not a period
+
+
+def test_the_estimate_chart_draws_each_window_its_range_and_what_the_labels_showed() -> None:
+    windows = [charts.EstimatedWindow("2026-09-01", 0.8, 0.74, 0.86, 0.85),
+               charts.EstimatedWindow("2026-09-08", 0.55, 0.48, 0.62, None)]
+    chart = charts.estimate_chart("s-estimate", "Share of cases found", windows, [0.7])
+    assert chart is not None and chart.name == "s-estimate"
+    assert chart.alt == ("Chart of share of cases found in 2 production windows, estimated from the scores (a dot "
+                         "with its 95% range) and, where the labels are in, as they show it (a red diamond): "
+                         "2026-09-01: estimated 74% to 86%, labels show 85%; 2026-09-08: estimated 48% to 62%. "
+                         "Dashed lines mark the story's guardrails at 70%.")
+    layers = chart.spec["layer"]
+    assert [layer["mark"]["type"] for layer in layers] == ["rule", "point", "point", "rule"]
+    assert layers[2]["data"]["values"] == [{"window": "2026-09-01", "realised": 0.85}]
+    svg = charts.to_svg(chart)
+    assert "<svg" in svg and "2026-09-08" in svg
+    assert charts.estimate_chart("s-estimate", "Share of cases found", [], []) is None
