@@ -37,6 +37,12 @@ def windows_table(path: Path, *, where: Location | None = None) -> pd.DataFrame:
             raise AggregateError(f"{path} lists {edges.size:,} bin edges for {info.bins:,} bins", location=where
                                  or Location(path), hint="write the aggregate again")
         low, high = edges[bins], edges[bins + 1]
+    n = cells["n"].to_numpy(dtype=np.float64)
+    sums = cells["score_sum"].to_numpy(dtype=np.float64)
+    if not (np.isfinite(sums).all() and (sums >= -1e-9 * n).all() and (sums <= n * (1 + 1e-9)).all()):
+        raise AggregateError(f"{path} has score sums outside 0 to the number of cases in their bin, so its scores "
+                             "are not chances from 0 to 1", location=where or Location(path),
+                             hint="write the aggregate again from scores between 0 and 1")
     order = {name: i for i, name in enumerate(info.windows)}
     unknown = sorted(set(cells["window"].astype(str)) - set(order))
     if unknown:
