@@ -70,6 +70,8 @@ def scanned_columns(story: StorySource, columns: list[str]) -> list[str]:
                               hint=f"columns: {', '.join(columns[:20])}")
     never = {s.column for s in config.slices} | set(spec.skip_columns)
     never |= {evaluation.label_column, evaluation.score_column, evaluation.actual_column}
+    if config.task == "regression":
+        never.add(evaluation.forecast_column)  # the forecast: prediction_column, or its default
     never |= {c for c in (evaluation.id_column, evaluation.prediction_column, evaluation.lower_column,
                           evaluation.upper_column) if c is not None}
     never |= {str(c.probability_column) for c in evaluation.classes or () if c.probability_column is not None}
