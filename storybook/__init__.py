@@ -12,9 +12,15 @@ A scored set too large for one process is aggregated where it lives (:mod:`story
 
     made = storybook.aggregate_scored_set("scored/*.parquet", "aggregate.parquet", label="y", score="p")
     storybook.log_aggregate(made.path)
+
+and so are production scores, per day, week or window (:mod:`storybook.commands.production_windows`)::
+
+    made = storybook.aggregate_production("scores/*.parquet", "windows.parquet", score="p", time="scored_at")
+    storybook.log_production_windows(made.path, run_id=model_run_id)
 """
 
 from storybook.commands.aggregate import Aggregated, LoggedAggregate, aggregate_scored_set, log_aggregate
+from storybook.commands.production_windows import ProductionWindows, aggregate_production
 from storybook.logging_api import LoggedScoredSet, log_production_series, log_scored_set
 from storybook.logging_production import LoggedWindow, log_production_scores
 from storybook.logging_windows import LoggedWindows, log_production_windows
@@ -25,6 +31,8 @@ __all__ = [
     "LoggedScoredSet",
     "LoggedWindow",
     "LoggedWindows",
+    "ProductionWindows",
+    "aggregate_production",
     "aggregate_scored_set",
     "log_aggregate",
     "log_production_scores",

@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["aggregate_files_with_spark", "aggregate_production_with_spark", "aggregate_with_spark",
-           "local_spark_session", "pyspark_version", "read_files_with_spark"]
+__all__ = ["aggregate_files_with_spark", "aggregate_production_files_with_spark", "aggregate_production_with_spark",
+           "aggregate_with_spark", "local_spark_session", "pyspark_version", "read_files_with_spark"]
 
 LOCAL_MASTER = "local[2]"
 
@@ -148,6 +148,31 @@ def aggregate_files_with_spark(source: str | Path, *, label_column: str, score_c
     """What ``storybook aggregate --engine spark`` runs: the Parquet or CSV files ``source`` names, read and
     aggregated by :func:`aggregate_with_spark` on the active Spark session, or else on a local one (``threads``
     cores, two by default) started for this call and stopped after it."""
+    with _session_for_files(threads, where) as spark:
+        frame = read_files_with_spark(spark, source, where=where)
+        return aggregate_with_spark(frame, label_column=label_column, score_column=score_column,
+                                    positive_value=positive_value, slices=slices, bins=bins, replicates=replicates,
+                                    seed=seed, source=Path(str(source)).name, where=where)
+
+
+def aggregate_production_files_with_spark(source: str | Path, *, score_column: str, time_column: str | None = None,
+                                          window: Literal["day", "week"] = "day", window_column: str | None = None,
+                                          label_column: str | None = None, positive_value: str = "1",
+                                          bins: int = fmt.DEFAULT_BINS, threads: int | None = None,
+                                          where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """The production windows of the Parquet or CSV files ``source`` names, by
+    :func:`aggregate_production_with_spark`, on the active session or a local one started for this call."""
+    with _session_for_files(threads, where) as spark:
+        frame = read_files_with_spark(spark, source, where=where)
+        return aggregate_production_with_spark(frame, score_column=score_column, time_column=time_column,
+                                               window=window, window_column=window_column,
+                                               label_column=label_column, positive_value=positive_value, bins=bins,
+                                               source=Path(str(source)).name, where=where)
+
+
+@contextmanager
+def _session_for_files(threads: int | None, where: Location | None) -> Iterator[SparkSession]:
+    """The active Spark session, or a local one on ``threads`` cores (two by default), stopped afterwards."""
     pyspark_version()
     from pyspark.sql import SparkSession
 
@@ -157,10 +182,7 @@ def aggregate_files_with_spark(source: str | Path, *, label_column: str, score_c
     started_here = SparkSession.getActiveSession() is None
     spark = local_spark_session(LOCAL_MASTER if threads is None else f"local[{threads}]")
     try:
-        frame = read_files_with_spark(spark, source, where=where)
-        return aggregate_with_spark(frame, label_column=label_column, score_column=score_column,
-                                    positive_value=positive_value, slices=slices, bins=bins, replicates=replicates,
-                                    seed=seed, source=Path(str(source)).name, where=where)
+        yield spark
     finally:
         if started_here:
             spark.stop()

@@ -22,7 +22,7 @@ from storybook.aggregate.production import (
     histogram_quantile,
     window_summaries,
 )
-from storybook.errors import AggregateError, LoggingError
+from storybook.errors import AggregateError, ConfigError, LoggingError
 from tests.stores import tracking_uri, use_experiment
 
 ROWS = 20_000
@@ -188,6 +188,27 @@ def test_a_window_is_cut_from_a_time_or_named_by_a_column_never_both(production:
     with pytest.raises(AggregateError, match=re.escape("the time column 'when' is not in scores.parquet; its "
                                                        "columns are 'scored_at', 'p', 'clicked', 'batch'")):
         aggregate_production_with_duckdb(path, score_column="p", time_column="when")
+
+
+def test_the_python_api_writes_the_file_and_says_where_a_mistake_is(production: tuple[Path, pd.DataFrame],
+                                                                     tmp_path: Path) -> None:
+    path, _ = production
+    made = storybook.aggregate_production(path, tmp_path / "windows.parquet", score="p", time="scored_at",
+                                          window="week", label="clicked", bins=BINS, threads=2)
+    cells, info = fmt.read_aggregate(made.path, kind="production")
+    direct, direct_info = aggregate_production_with_duckdb(path, score_column="p", time_column="scored_at",
+                                                           window="week", label_column="clicked", bins=BINS)
+    assert info == direct_info and made.info == info and made.cells == len(direct) == len(cells)
+    assert_same_cells(cells.astype({"window": "string", "label": "Int8"}), direct)
+    with pytest.raises(ConfigError, match=r"should end in \.parquet") as raised:
+        storybook.aggregate_production(path, tmp_path / "windows.csv", score="p", time="scored_at")
+    assert raised.value.location is not None and raised.value.location.path.name == "test_production.py"
+    with pytest.raises(ConfigError, match="would replace them"):
+        storybook.aggregate_production(path, path, score="p", time="scored_at")
+    with pytest.raises(AggregateError, match=r"the score column 'chance' is not in scores\.parquet") as missing:
+        storybook.aggregate_production(path, tmp_path / "other.parquet", score="chance", time="scored_at")
+    assert missing.value.location is not None and missing.value.location.path.name == "test_production.py"
+    assert not (tmp_path / "other.parquet").exists()
 
 
 # --- logging to MLflow ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import pytest
 from pyspark.sql import SparkSession
 from typer.testing import CliRunner
 
+import storybook
 from storybook.aggregate import format as fmt
 from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
 from storybook.aggregate.production import aggregate_production_with_duckdb
@@ -178,3 +179,10 @@ def test_production_windows_from_spark_equal_duckdb_and_pandas(spark: SparkSessi
         assert info.windows == duck_info.windows and info.window == window and info.rows == ROWS
     # the session's own time zone (New York) is untouched by the UTC cut
     assert spark.conf.get("spark.sql.session.timeZone") == "America/New_York"
+    # storybook.aggregate_production with engine="spark" reads the files on the active session
+    made = storybook.aggregate_production(files["production"], files["folder"] / "windows.parquet", score="p",
+                                          time="scored_at", window="week", label="clicked", bins=BINS,
+                                          engine="spark")
+    cells, read_info = fmt.read_aggregate(made.path, kind="production")
+    assert read_info.engine.startswith("pyspark ") and read_info.source == "production.parquet"
+    _same(duck, cells.astype({"window": "string", "label": "Int8"}))  # duck: DuckDB's weeks, from the loop
