@@ -299,12 +299,16 @@ def aggregate(
     = None,
     score: Annotated[str | None, typer.Option("--score", help="The column of the model's chances, 0 to 1.")]
     = None,
-    task: Annotated[str, typer.Option("--task", help="binary (--label, --score) or regression (--actual, "
-                                      "--prediction).")] = "binary",
+    task: Annotated[str, typer.Option("--task", help="binary (--label, --score), regression (--actual, "
+                                      "--prediction) or multiclass (--label, --probability ...).")] = "binary",
     actual: Annotated[str | None, typer.Option("--actual", help="Regression: the column of actual amounts.")]
     = None,
     prediction: Annotated[str | None, typer.Option("--prediction", help="Regression: the column of predicted "
-                                                   "amounts.")] = None,
+                                                   "amounts; multiclass: of the called class (else the most "
+                                                   "likely one).")] = None,
+    probability: Annotated[list[str] | None, typer.Option("--probability", help="Multiclass: CLASS=COLUMN, the "
+                                                          "column of that class's chance (repeat for each "
+                                                          "class).")] = None,
     positive: Annotated[str, typer.Option("--positive", help="The label value that counts as positive, as the "
                                           "column spells it.")] = "1",
     slices: Annotated[list[str] | None, typer.Option("--slice", help="A column to count separately by (repeat "
@@ -333,7 +337,8 @@ def aggregate(
     with _exit_codes():
         made = aggregate_scored_set(source, out_file, label=label, score=score, positive=positive,
                                     task=task,  # type: ignore[arg-type]  # checked inside, with a located error
-                                    actual=actual, prediction=prediction, slices=slices or [], bins=bins,
+                                    actual=actual, prediction=prediction,
+                                    probabilities=_class_columns(probability), slices=slices or [], bins=bins,
                                     replicates=replicates, seed=seed, engine=engine, memory_limit=memory_limit)
         for line in summary(made):
             out.print(for_terminal(line), markup=False)
@@ -344,6 +349,20 @@ def aggregate(
                 mlflow.set_tracking_uri(tracking_uri)
             logged = log_aggregate(made.path, run_id=log_to_run, artifact_path=artifact_path)
             out.print(for_terminal(f"logged it to run {logged.run_id} as {logged.artifact_path}"), markup=False)
+
+
+def _class_columns(given: list[str] | None) -> dict[str, str] | None:
+    """--probability CLASS=COLUMN options as {class: column}; a usage error for one without "="."""
+    if not given:
+        return None
+    pairs = {}
+    for item in given:
+        name, sep, column = item.partition("=")
+        if not sep or not name or not column:
+            raise ConfigError(f"--probability {item!r} should be CLASS=COLUMN", hint="e.g. --probability "
+                              "support=p_support, once per class")
+        pairs[name] = column
+    return pairs
 
 
 StoryOption = Annotated[list[str] | None, typer.Option("--story", "-s", help="Only this story (repeat for "

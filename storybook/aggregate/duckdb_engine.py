@@ -18,7 +18,7 @@ from __future__ import annotations
 import glob
 import importlib.metadata
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "aggregate_regression_with_duckdb", "aggregate_with_duckdb", "duckdb_version"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "aggregate_multiclass_with_duckdb", "aggregate_regression_with_duckdb",
+           "aggregate_with_duckdb", "duckdb_version"]
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 _PARQUET = (".parquet", ".pq", ".parq")
@@ -152,6 +153,60 @@ def aggregate_regression_with_duckdb(source: str | Path, *, actual_column: str, 
         bin_edges=edges, label_column=actual_column, score_column=prediction_column, positive_value=None,
         slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=_shown_source(source),
         storybook_version=_storybook_version())
+    return cells, info
+
+
+def aggregate_multiclass_with_duckdb(source: str | Path, *, label_column: str, probabilities: Mapping[str, str],
+                                     prediction_column: str | None = None, slices: Sequence[str] = (),
+                                     bins: int = fmt.DEFAULT_BINS, replicates: int = fmt.DEFAULT_REPLICATES,
+                                     seed: int = 0, memory_limit: str = DEFAULT_MEMORY_LIMIT,
+                                     threads: int | None = None, temp_directory: Path | None = None,
+                                     where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """The cells of the multiclass set in ``source`` (Parquet or CSV files: a path or a glob) and their metadata:
+    per slice value, true class, called class and bin of the called class's chance (``bins`` equal-width bins over
+    [0, 1]), the number of rows and the sums of that chance and its square.
+
+    ``probabilities`` maps each class, as the label column spells it, to the column of its chance (3 to 100
+    classes; the chances of a row add up to 1). The called class is ``prediction_column`` when given, else the
+    most likely class (the first listed on a tie)."""
+    engine = duckdb_version()
+    import duckdb
+
+    pairs = [(str(name), str(column)) for name, column in probabilities.items()]
+    fmt.check_bins_and_replicates(bins, replicates, where=where)
+    fmt.check_slice_names(slices, label_column=label_column, score_column=prediction_column or label_column,
+                          where=where)
+    files, relation = _relation(source, where)
+    here = where or Location(Path(files[0]))
+    connection = duckdb.connect(":memory:")
+    try:
+        _configure(connection, memory_limit=memory_limit, threads=threads, temp_directory=temp_directory,
+                   where=here)
+        roles = [(label_column, "label"), *((c, f"chance of {n!r}") for n, c in pairs),
+                 *(((prediction_column, "called class"),) if prediction_column else ()),
+                 *((s, "slice") for s in slices)]
+        _check_columns(connection, relation, roles, source, here)
+
+        def run(sql: str) -> list[tuple[Any, ...]]:
+            return _run(connection, sql, source, here)
+
+        fmt.check_classes(run, relation, label_column=label_column, prediction_column=prediction_column,
+                          classes=[n for n, _ in pairs], dialect="duckdb", where=here)
+        fmt.check_slices(run, relation, slices, "duckdb", where=here)
+        grouped = connection.execute(fmt.multiclass_grouping_sql(
+            relation, label_column=label_column, prediction_column=prediction_column, probabilities=pairs,
+            slices=slices, bins=bins, dialect="duckdb")).df()
+    except duckdb.Error as error:
+        raise _read_error(error, source, here) from None
+    finally:
+        connection.close()
+    cells = fmt.finish_multiclass_cells(grouped, slices=slices, classes=[n for n, _ in pairs], where=here)
+    info = fmt.AggregateInfo(
+        kind="scored", task="multiclass", rows=int(cells["n"].sum()), bins=bins, exact=False,
+        bin_edges=fmt.equal_width_edges(bins), label_column=label_column, score_column=prediction_column or "",
+        positive_value=None, slices=tuple(slices), replicates=replicates, seed=seed, engine=engine,
+        source=_shown_source(source), storybook_version=_storybook_version(),
+        classes=tuple(n for n, _ in pairs), probability_columns=tuple(c for _, c in pairs))
     return cells, info
 
 

@@ -69,6 +69,7 @@ __all__ = [
     "AggregateInfo",
     "Dialect",
     "bin_of_threshold",
+    "check_classes",
     "check_label_values",
     "check_slice_names",
     "check_slices",
@@ -77,9 +78,11 @@ __all__ = [
     "draw_replicates",
     "error_range_sql",
     "finish_cells",
+    "finish_multiclass_cells",
     "finish_regression_cells",
     "grouping_sql",
     "is_exact_threshold",
+    "multiclass_grouping_sql",
     "profile_sql",
     "quote_identifier",
     "read_aggregate",
@@ -104,7 +107,7 @@ MAX_REPLICATES = 10_000
 _CHUNK = 50_000  # cells whose replicates are drawn and written at a time (bounded memory)
 
 Kind = Literal["scored", "production"]
-Task = Literal["binary", "regression"]
+Task = Literal["binary", "regression", "multiclass"]
 Dialect = Literal["duckdb", "spark"]
 
 # The columns every aggregate of a kind has after its slice (or window) columns, with their Arrow type names.
@@ -115,8 +118,13 @@ PRODUCTION_COLUMNS: dict[str, str] = {"window": "string", "label": "int8", "scor
 REGRESSION_COLUMNS: dict[str, str] = {"error_bin": "int32", "n": "int64", "error_sum": "double",
                                       "abs_error_sum": "double", "sq_error_sum": "double", "actual_sum": "double",
                                       "actual_sq_sum": "double"}
+MULTICLASS_COLUMNS: dict[str, str] = {"label": "string", "predicted": "string", "prob_bin": "int32", "n": "int64",
+                                      "prob_sum": "double", "prob_sq_sum": "double"}
+MAX_CLASSES = 100
 RESERVED = (frozenset(SCORED_COLUMNS) | frozenset(PRODUCTION_COLUMNS) | frozenset(REGRESSION_COLUMNS)
-            | {"score_key", "rep", "storybook_actual", "storybook_error"})
+            | frozenset(MULTICLASS_COLUMNS)
+            | {"score_key", "rep", "storybook_actual", "storybook_error", "storybook_label", "storybook_predicted",
+               "storybook_prob", "storybook_bad"})
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,10 @@ class AggregateInfo:
     ``bins`` is the number of bins used: K, or the number of distinct scores when ``exact``. ``bin_edges`` holds
     the K + 1 edges j/K, or (exact) the distinct scores in order, bin j being the j-th of them. ``rows`` is the
     number of rows aggregated. ``source`` is a file or table name, never a URI with credentials.
+
+    Task ``multiclass``: ``label_column`` holds the true class, ``score_column`` the called class (or "" when the
+    called class is the most likely one); ``classes`` and ``probability_columns`` name each class's chance; the
+    K + 1 ``bin_edges`` j/K bin the called class's chance.
 
     Task ``regression``: ``label_column`` is the column of actual amounts and ``score_column`` the predictions;
     ``positive_value`` is None; ``bin_edges`` are the K + 1 equal-width edges of the errors (prediction - actual)
@@ -150,6 +162,8 @@ class AggregateInfo:
     schema_version: int = SCHEMA_VERSION
     windows: tuple[str, ...] = ()  # kind "production": the windows in order
     window: str | None = None  # kind "production": "day", "week" or the window column's name
+    classes: tuple[str, ...] = ()  # task "multiclass": the classes, in the order their chances were given
+    probability_columns: tuple[str, ...] = ()  # task "multiclass": each class's chance, in that order
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **encode(self)}, sort_keys=True)
@@ -498,6 +512,114 @@ def regression_grouping_sql(relation: str, *, actual_column: str, prediction_col
             f"GROUP BY {grouped}")
 
 
+def _multiclass_rows(relation: str, *, label_column: str, prediction_column: str | None,
+                     probabilities: Sequence[tuple[str, str]], slices: Sequence[str], dialect: Dialect) -> str:
+    """The rows as the slices (text), the true class, the called class (the given column, else the first most
+    likely class), the called class's chance, and 1 where the chances are missing, outside [0, 1] or do not add
+    up to 1 (within 0.001)."""
+    chances = [(sql_string(name, what="class name"), f"CAST({quote_identifier(column, dialect)} AS DOUBLE)")
+               for name, column in probabilities]
+    if prediction_column is not None:
+        predicted = f"CAST({quote_identifier(prediction_column, dialect)} AS STRING)"
+        chance = "CASE " + " ".join(f"WHEN {predicted} = {name} THEN {p}" for name, p in chances) + " END"
+    else:
+        top = f"GREATEST({', '.join(p for _, p in chances)})"
+        predicted = "CASE " + " ".join(f"WHEN {p} = {top} THEN {name}" for name, p in chances) + " END"
+        chance = top
+    bad = " OR ".join(f"{p} IS NULL OR isnan({p}) OR {p} < 0 OR {p} > 1" for _, p in chances)
+    total = " + ".join(p for _, p in chances)
+    bad = f"CASE WHEN {bad} OR ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END"
+    keys = [f"CAST({quote_identifier(s, dialect)} AS STRING) AS {quote_identifier(s, dialect)}" for s in slices]
+    columns = ", ".join([*keys, f"CAST({quote_identifier(label_column, dialect)} AS STRING) AS storybook_label",
+                         f"{predicted} AS storybook_predicted", f"{chance} AS storybook_prob",
+                         f"{bad} AS storybook_bad"])
+    return f"(SELECT {columns} FROM {relation}) r"
+
+
+def multiclass_grouping_sql(relation: str, *, label_column: str, prediction_column: str | None,
+                            probabilities: Sequence[tuple[str, str]], slices: Sequence[str], bins: int,
+                            dialect: Dialect) -> str:
+    """The one GROUP BY of a multiclass set (DuckDB and Spark SQL): per slice value, true class, called class and
+    bin of the called class's chance (K equal-width bins over [0, 1], as for binary scores; -1 for a row whose
+    chances are missing, outside [0, 1] or do not add up to 1), the number of rows and the sums of that chance
+    and of its square. ``probabilities`` pairs each class (as the label column spells it) with its column."""
+    prob = "storybook_prob"
+    bin_expr = (f"CASE WHEN storybook_bad = 1 OR {prob} IS NULL THEN -1 "
+                f"ELSE LEAST({_bin_sql(prob, bins)}, {bins - 1}) END")
+    keys = [quote_identifier(s, dialect) for s in slices]
+    selected = ", ".join([*keys, "storybook_label AS label", "storybook_predicted AS predicted",
+                          f"{bin_expr} AS prob_bin"])
+    grouped = ", ".join([*keys, "storybook_label", "storybook_predicted", bin_expr])
+    rows = _multiclass_rows(relation, label_column=label_column, prediction_column=prediction_column,
+                            probabilities=probabilities, slices=slices, dialect=dialect)
+    return (f"SELECT {selected}, COUNT(*) AS n, SUM({prob}) AS prob_sum, SUM({prob} * {prob}) AS prob_sq_sum "
+            f"FROM {rows} GROUP BY {grouped}")
+
+
+def check_classes(run: Run, relation: str, *, label_column: str, prediction_column: str | None,
+                  classes: Sequence[str], dialect: Dialect, where: Location | None = None) -> None:
+    """Before a multiclass GROUP BY: at least three classes, at most :data:`MAX_CLASSES`, each named once; the
+    label (and called class) columns hold only those classes (an approximate count first, so a column of ids is
+    refused in bounded memory)."""
+    if len(set(classes)) != len(classes) or not 3 <= len(classes) <= MAX_CLASSES:
+        raise AggregateError(f"a multiclass set needs 3 to {MAX_CLASSES} classes, each with its own chance column; "
+                             f"{len(classes)} were given ({len(set(classes))} different)", location=where,
+                             hint="give one chance column per class, e.g. --probability support=p_support")
+    for column, what in ((label_column, "true class"), (prediction_column, "called class")):
+        if column is None:
+            continue
+        text = f"CAST({quote_identifier(column, dialect)} AS STRING)"
+        guess = int(run(f"SELECT approx_count_distinct({text}) FROM {relation}")[0][0] or 0)
+        if guess > APPROX_MARGIN * MAX_CLASSES:
+            raise AggregateError(f"the {what} column {column!r} holds about {guess:,} different values, more than "
+                                 f"the {len(classes)} classes", location=where,
+                                 hint=f"name the column of the {what} (one of the classes) for it")
+        found = [row[0] for row in run(f"SELECT DISTINCT {text} FROM {relation} WHERE {text} IS NOT NULL")]
+        unknown = sorted(str(v) for v in set(found) - set(classes))
+        if unknown:
+            shown = ", ".join(repr(v) for v in unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5
+                                                              else "")
+            raise AggregateError(f"the {what} column {column!r} holds {shown}, which is not among the classes "
+                                 f"given a chance ({', '.join(repr(c) for c in classes[:10])})", location=where,
+                                 hint="give a chance column for every class, spelt as the label column spells it")
+
+
+def finish_multiclass_cells(grouped: pd.DataFrame, *, slices: Sequence[str], classes: Sequence[str],
+                            where: Location | None = None) -> pd.DataFrame:
+    """The engine's grouped rows (from :func:`multiclass_grouping_sql`) as the aggregate's cells, sorted; refuses
+    rows with bad chances, a missing true or called class, or a class that is not one of ``classes``."""
+    import pandas as pd
+
+    bad = int(grouped.loc[grouped["prob_bin"] == -1, "n"].sum())
+    if bad:
+        raise AggregateError(f"{_rows(bad)} of the set {_have(bad)} class chances that are missing, outside 0 to 1 "
+                             "or do not add up to 1", location=where,
+                             hint="every row needs each class's chance, from 0 to 1, adding up to 1")
+    for column, what in (("label", "true class"), ("predicted", "called class")):
+        missing = int(grouped.loc[grouped[column].isna(), "n"].sum())
+        if missing:
+            raise AggregateError(f"{_rows(missing)} of the set {_have(missing)} no {what}", location=where,
+                                 hint=f"drop the rows whose {what} is not known")
+        unknown = sorted(set(grouped[column].dropna()) - set(classes))
+        if unknown:
+            shown = ", ".join(repr(v) for v in unknown[:5])
+            raise AggregateError(f"the {what} column holds {shown}, which is not among the classes given a chance "
+                                 f"({', '.join(repr(c) for c in classes[:10])})", location=where,
+                                 hint="give a chance column for every class, spelt as the label column spells it")
+    if len(grouped) > MAX_CELLS:
+        raise AggregateError(f"the aggregate would hold {len(grouped):,} cells, more than {MAX_CELLS:,}",
+                             location=where, hint="use fewer bins (--bins) or fewer slice columns")
+    cells = pd.DataFrame({s: grouped[s].astype("string") for s in slices})
+    cells["label"] = grouped["label"].astype("string")
+    cells["predicted"] = grouped["predicted"].astype("string")
+    cells["prob_bin"] = grouped["prob_bin"].astype("int32")
+    cells["n"] = grouped["n"].astype("int64")
+    cells["prob_sum"] = grouped["prob_sum"].astype("float64")
+    cells["prob_sq_sum"] = grouped["prob_sq_sum"].astype("float64")
+    order = [*slices, "label", "predicted", "prob_bin"]
+    return cells.sort_values(order, na_position="first", kind="stable").reset_index(drop=True)
+
+
 def check_slices(run: Run, relation: str, slices: Sequence[str], dialect: Dialect,
                  where: Location | None = None) -> None:
     """At most :data:`MAX_SLICE_VALUES` values per slice: an approximate count first (bounded memory), an exact
@@ -647,8 +769,11 @@ def _metadata_problem(info: AggregateInfo) -> str:
         return f"{info.bins:,} bins but {len(edges):,} bin edges"
     if not all(math.isfinite(e) for e in edges) or any(b < a for a, b in itertools.pairwise(edges)):
         return "bin edges that are not finite numbers in order"
-    if info.task == "binary" and info.kind == "scored" and not (info.exact or edges == equal_width_edges(info.bins)):
+    if info.task != "regression" and info.kind == "scored" and not (info.exact or
+                                                                    edges == equal_width_edges(info.bins)):
         return "score bin edges that are not j/K"
+    if info.task == "multiclass" and (len(info.classes) != len(info.probability_columns) or len(info.classes) < 3):
+        return "fewer than three classes, or not one chance column per class"
     if info.exact and info.task != "binary":
         return "an exact aggregate of a regression set"
     return ""
@@ -657,7 +782,7 @@ def _metadata_problem(info: AggregateInfo) -> str:
 def _own_columns(info: AggregateInfo) -> dict[str, str]:
     if info.kind == "production":
         return PRODUCTION_COLUMNS
-    return REGRESSION_COLUMNS if info.task == "regression" else SCORED_COLUMNS
+    return {"regression": REGRESSION_COLUMNS, "multiclass": MULTICLASS_COLUMNS}.get(info.task, SCORED_COLUMNS)
 
 
 def _arrow_schema_types(info: AggregateInfo) -> dict[str, str]:
@@ -698,7 +823,7 @@ def read_aggregate(path: Path, *, where: Location | None = None,
         raise AggregateError(f"{path} says it holds {info.rows:,} rows but its cells add up to "
                              f"{int(frame['n'].sum()):,}", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
-    bin_column = "error_bin" if info.task == "regression" else "score_bin"
+    bin_column = {"regression": "error_bin", "multiclass": "prob_bin"}.get(info.task, "score_bin")
     if len(frame) and (frame[bin_column].min() < 0 or frame[bin_column].max() >= info.bins):
         raise AggregateError(f"{path} has bins outside 0 to {info.bins - 1}", location=here,
                              hint="write the aggregate again with `storybook aggregate`")
@@ -714,7 +839,11 @@ def _cells_problem(frame: pd.DataFrame, info: AggregateInfo) -> str:
     replicate count), or ""."""
     import numpy as np
 
-    if "label" in frame and not frame["label"].dropna().isin([0, 1]).all():
+    if info.task == "multiclass":
+        if not (frame["label"].dropna().isin(info.classes).all() and frame["predicted"].dropna().isin(info.classes)
+                .all()) or frame[["label", "predicted"]].isna().any().any():
+            return "a class that is not one of the aggregate's classes"
+    elif "label" in frame and not frame["label"].dropna().isin([0, 1]).all():
         return "a label other than 0 and 1"
     if info.kind == "scored" and info.task == "binary" and frame["label"].isna().any():
         return "a missing label"

@@ -22,7 +22,7 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -58,8 +58,9 @@ class LoggedAggregate:
 
 
 def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str | None = None, score: str | None = None,
-                         positive: str = "1", task: Literal["binary", "regression"] = "binary",
-                         actual: str | None = None, prediction: str | None = None, slices: Sequence[str] = (),
+                         positive: str = "1", task: Literal["binary", "regression", "multiclass"] = "binary",
+                         actual: str | None = None, prediction: str | None = None,
+                         probabilities: Mapping[str, str] | None = None, slices: Sequence[str] = (),
                          bins: int = fmt.DEFAULT_BINS, replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0,
                          engine: str = "duckdb", memory_limit: str = "1GB", threads: int | None = None) -> Aggregated:
     """Aggregate the scored set in ``source`` (Parquet or CSV files: a path or a glob) into ``out`` (a ``.parquet``
@@ -67,18 +68,26 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str | No
 
     A binary set (``task="binary"``): ``label`` and ``score`` name the columns (the true outcome, two values; the
     model's chance, 0 to 1); ``positive`` is the label value that counts as positive, as the column spells it.
-    A regression set (``task="regression"``): ``actual`` and ``prediction`` name the columns of amounts. See
+    A regression set (``task="regression"``): ``actual`` and ``prediction`` name the columns of amounts.
+    A multiclass set (``task="multiclass"``): ``label`` (the true class) and ``probabilities`` (each class, as the
+    label column spells it, to the column of its chance), and optionally ``prediction`` (the called class). See
     :mod:`storybook.aggregate.duckdb_engine` for the rest. Raises :class:`~storybook.errors.AggregateError`
     (nothing written) when the set cannot be aggregated.
     """
-    from storybook.aggregate.duckdb_engine import aggregate_regression_with_duckdb, aggregate_with_duckdb
+    from storybook.aggregate.duckdb_engine import (
+        aggregate_multiclass_with_duckdb,
+        aggregate_regression_with_duckdb,
+        aggregate_with_duckdb,
+    )
 
     where = _caller()
     target = Path(out)
-    needed = {"binary": {"label": label, "score": score}, "regression": {"actual": actual, "prediction": prediction}}
+    needed: dict[str, dict[str, object]] = {
+        "binary": {"label": label, "score": score}, "regression": {"actual": actual, "prediction": prediction},
+        "multiclass": {"label": label, "probability": probabilities}}
     if task not in needed:
-        raise ConfigError(f"task {task!r} cannot be aggregated; aggregates hold binary or regression sets",
-                          location=where, hint="use task binary or regression")
+        raise ConfigError(f"task {task!r} cannot be aggregated; aggregates hold binary, regression or multiclass "
+                          "sets", location=where, hint="use task binary, regression or multiclass")
     missing = [name for name, value in needed[task].items() if not value]
     if missing:
         flags = " and ".join(f"--{name}" for name in needed[task])
@@ -109,7 +118,12 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str | No
         fmt.write_aggregate(cells, info, target)
         return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
     with tempfile.TemporaryDirectory(prefix=".storybook-aggregate-", dir=target.parent) as spill:
-        if task == "regression":
+        if task == "multiclass":
+            cells, info = aggregate_multiclass_with_duckdb(
+                source, label_column=str(label), probabilities=dict(probabilities or {}), prediction_column=prediction,
+                slices=slices, bins=bins, replicates=replicates, seed=seed, memory_limit=memory_limit,
+                threads=threads, temp_directory=Path(spill), where=where)
+        elif task == "regression":
             cells, info = aggregate_regression_with_duckdb(
                 source, actual_column=str(actual), prediction_column=str(prediction), slices=slices, bins=bins,
                 replicates=replicates, seed=seed, memory_limit=memory_limit, threads=threads,
@@ -170,7 +184,11 @@ def summary(made: Aggregated) -> list[str]:
     info = made.info
     lines = [f"read {info.rows:,} rows of {info.source} and wrote {made.cells:,} cells to {made.path.name} in "
              f"{made.seconds:.1f} seconds"]
-    if info.task == "regression":
+    if info.task == "multiclass":
+        width = 1 / info.bins
+        lines.append(f"counted per true class and called class ({len(info.classes)} classes), with the called "
+                     f"class's chance in {info.bins:,} bins {width:g} wide")
+    elif info.task == "regression":
         low, high = info.bin_edges[0], info.bin_edges[-1]
         lines.append(f"the errors (prediction minus actual) run from {low:g} to {high:g}; they are counted in "
                      f"{info.bins:,} bins {(high - low) / info.bins:g} wide, for their spread; the mean error, the "

@@ -247,6 +247,87 @@ def test_a_regression_row_without_a_number_is_refused(tmp_path: Path) -> None:
         aggregate_regression_with_duckdb(tmp_path / "r.parquet", actual_column="y", prediction_column="f")
 
 
+# --- multiclass ------------------------------------------------------------------------------------------------
+
+CLASSES = {"support": "p_support", "challenge": "p_challenge", "neither": "p_neither"}
+
+
+@pytest.fixture(scope="module")
+def multiclass(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    rng = np.random.default_rng(8)
+    chances = rng.dirichlet([2, 1, 1], 4000)
+    chances[:2] = [[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]]  # a tie (the first listed class is called) and an edge
+    names = np.array(list(CLASSES))
+    frame = pd.DataFrame({"outcome": names[rng.integers(0, 3, 4000)], "p_support": chances[:, 0],
+                          "p_challenge": chances[:, 1], "p_neither": chances[:, 2],
+                          "counsellor": names[rng.integers(0, 3, 4000)], "school": rng.choice(["Oak", "Elm"], 4000)})
+    path = tmp_path_factory.mktemp("multiclass") / "students.parquet"
+    frame.to_parquet(path, index=False)
+    return path, frame
+
+
+@pytest.mark.parametrize("called", [None, "counsellor"])
+def test_a_multiclass_set_is_counted_per_true_and_called_class(multiclass: tuple[Path, pd.DataFrame],
+                                                               called: str | None) -> None:
+    from storybook.aggregate.duckdb_engine import aggregate_multiclass_with_duckdb
+
+    path, frame = multiclass
+    cells, info = aggregate_multiclass_with_duckdb(path, label_column="outcome", probabilities=CLASSES,
+                                                   prediction_column=called, slices=["school"], bins=20,
+                                                   replicates=5)
+    chances = frame[list(CLASSES.values())].to_numpy()
+    if called is None:
+        predicted = np.array(list(CLASSES))[chances.argmax(axis=1)]  # argmax: the first on a tie, as the SQL
+        chance = chances.max(axis=1)
+    else:
+        predicted = frame[called].to_numpy()
+        chance = chances[np.arange(len(frame)), [list(CLASSES).index(c) for c in predicted]]
+    rows = frame.assign(predicted=predicted, chance=chance, prob_bin=_expected_bins(pd.Series(chance), 20))
+    expected = rows.groupby(["school", "outcome", "predicted", "prob_bin"]).agg(
+        n=("chance", "size"), prob_sum=("chance", "sum")).reset_index().rename(columns={"outcome": "label"})
+    got = cells.assign(school=cells["school"].astype(str), label=cells["label"].astype(str),
+                       predicted=cells["predicted"].astype(str), prob_bin=cells["prob_bin"].astype(int))
+    merged = expected.merge(got, on=["school", "label", "predicted", "prob_bin"], how="outer", suffixes=("", "_got"),
+                            indicator=True)
+    assert (merged["_merge"] == "both").all() and (merged["n"] == merged["n_got"]).all()
+    assert np.allclose(merged["prob_sum"], merged["prob_sum_got"])
+    assert info.task == "multiclass" and info.classes == tuple(CLASSES) and info.rows == 4000
+    assert info.score_column == (called or "")
+
+
+def test_a_multiclass_set_of_the_wrong_shape_is_refused(multiclass: tuple[Path, pd.DataFrame],
+                                                        tmp_path: Path) -> None:
+    from storybook.aggregate.duckdb_engine import aggregate_multiclass_with_duckdb
+
+    path, frame = multiclass
+    with pytest.raises(AggregateError, match="true class column 'outcome' holds 'neither'"):
+        aggregate_multiclass_with_duckdb(path, label_column="outcome",
+                                         probabilities={"support": "p_support", "challenge": "p_challenge",
+                                                        "maybe": "p_neither"})
+    with pytest.raises(AggregateError, match="needs 3 to 100 classes"):
+        aggregate_multiclass_with_duckdb(path, label_column="outcome", probabilities={"support": "p_support"})
+    broken = frame.copy()
+    bad = [0.9, np.nan, np.nan, *([0.0] * 3997)]  # rows 0 to 2: chances adding up to 1.9, or missing
+    broken["p_neither"] = broken["p_neither"].where(broken.index > 2, bad)
+    broken.to_parquet(tmp_path / "broken.parquet")
+    with pytest.raises(AggregateError, match="3 rows of the set have class chances that are missing, outside 0 "
+                                             "to 1 or do not add up to 1"):
+        aggregate_multiclass_with_duckdb(tmp_path / "broken.parquet", label_column="outcome", probabilities=CLASSES)
+
+
+def test_the_command_aggregates_a_multiclass_set(multiclass: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+    out = tmp_path / "mc.parquet"
+    arguments = ["aggregate", str(multiclass[0]), "--out", str(out), "--task", "multiclass", "--label", "outcome",
+                 "--bins", "10", "--replicates", "3"]
+    result = CliRunner().invoke(app, [*arguments, *(f"--probability={k}={v}" for k, v in CLASSES.items())])
+    assert result.exit_code == 0, result.output
+    assert "counted per true class and called class (3 classes)" in result.output
+    frame, info = fmt.read_aggregate(out)
+    assert info.probability_columns == tuple(CLASSES.values()) and int(frame["n"].sum()) == 4000
+    wrong = CliRunner().invoke(app, [*arguments, "--probability", "p_support"])
+    assert wrong.exit_code == 2 and "should be CLASS=COLUMN" in wrong.output
+
+
 # --- the command and the Python API ---------------------------------------------------------------------------
 
 
