@@ -19,6 +19,12 @@ corrects floor(score * K) where floating point puts a score at an edge one bin l
 whole set has at most K distinct scores the aggregate is *exact*: the bins are the sorted distinct scores and
 ``score_bin`` is a score's index among them, so every threshold at one of those scores is exact.
 
+Regression (task ``regression``): one row per slice value x ``error_bin`` (error = prediction - actual, K
+equal-width bins from the smallest error to the largest) with ``n`` and the sums ``error_sum``, ``abs_error_sum``,
+``sq_error_sum``, ``actual_sum``, ``actual_sq_sum``. Multiclass (task ``multiclass``): one row per slice value x
+``label`` (true class, text) x ``predicted`` (called class, text) x ``prob_bin`` (bin of the called class's chance)
+with ``n``, ``prob_sum``, ``prob_sq_sum``. Both with the replicate columns.
+
 Kind ``production`` (schema version 1): one row per ``window`` (text, e.g. "2026-11-02") x ``label`` (int8, null
 while the labels are not in yet) x ``score_bin`` (int32), with ``n`` int64, ``score_sum``, ``score_sq_sum`` float64.
 
