@@ -132,7 +132,7 @@ def test_the_page_tells_estimates_as_estimates_with_a_chart(
             f"{first.realised.positives} patients who have cancer)"
     assert shown in section
     assert "hours of specialist time per 1,000 patients" in section
-    assert "The story asks the estimated share of cases found to be at least 60 in 100" in section
+    assert "The story asks that the estimated share of cases found be at least 60 in 100" in section
     assert re.search(r'<img src="charts/calibrated-estimate.svg" alt="Chart of share of cases found in 4 production '
                      r'windows', section)
     assert "calibrated-estimate.svg" in page.charts and "<svg" in page.charts["calibrated-estimate.svg"]

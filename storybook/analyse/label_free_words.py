@@ -145,7 +145,7 @@ def guard_sentence(guard: EstimateGuard, report: LabelFreeReport, words: Vocabul
                                                                             ("at most", guard.upper))
                           if value is not None)
     outcomes = [(w.window, o.status) for w in report.windows for o in w.guards if o.guard == guard]
-    whose = "the estimated" if guard.on == "estimated" else "the realised (labelled)"
+    whose = f"the estimated {name}" if guard.on == "estimated" else f"the {name}, as the labels show it,"
     parts = []
     for status in ("broken", "may be broken", "holds", "not known"):
         named = [window for window, found in outcomes if found == status]
@@ -155,4 +155,4 @@ def guard_sentence(guard: EstimateGuard, report: LabelFreeReport, words: Vocabul
             listed = f" ({', '.join(named)})" if status != "holds" else ""
             parts.append(f"{told} in {len(named)} of {len(outcomes)} windows{listed}")
     summary = "; ".join(parts) if parts else "no windows yet"
-    return f"The story asks {whose} {name} to be {bounds}: {summary}."
+    return f"The story asks that {whose} be {bounds}: {summary}."

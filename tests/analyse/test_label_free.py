@@ -195,8 +195,11 @@ def test_guardrails_on_the_estimate_and_on_the_labels(calibrated: tuple[npt.NDAr
     assert [o.status for o in after.guards] == ["broken", "not known"]
     assert after.interval is not None and after.interval[1] < 0.5
     said = guard_sentence(on_estimate, report, WORDS)
-    assert said == ("The story asks the estimated share of cases found to be at least 50 in 100: broken in 1 of 2 "
+    assert said == ("The story asks that the estimated share of cases found be at least 50 in 100: broken in 1 of 2 "
                     "windows (after); kept in 1 of 2 windows.")
+    assert guard_sentence(on_labels, report, WORDS) == (
+        "The story asks that the share of cases found, as the labels show it, be at least 50 in 100: kept in 1 of 2 "
+        "windows; not known yet in 1 of 2 windows (after).")
     # A range that reaches past the bound is "may be broken", never "broken".
     assert before.interval is not None
     inside = sum(before.interval) / 2
