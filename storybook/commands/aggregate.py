@@ -107,14 +107,13 @@ def aggregate_scored_set(source: str | Path, out: str | Path, *, label: str | No
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if engine == "spark":
-        if task != "binary":
-            raise ConfigError("the Spark engine aggregates binary sets for now", location=where,
-                              hint="aggregate a regression set with --engine duckdb")
         from storybook.aggregate.spark_engine import aggregate_files_with_spark
 
-        cells, info = aggregate_files_with_spark(source, label_column=str(label), score_column=str(score),
-                                                 positive_value=positive, slices=slices, bins=bins,
-                                                 replicates=replicates, seed=seed, threads=threads, where=where)
+        cells, info = aggregate_files_with_spark(source, task=task, label_column=label, score_column=score,
+                                                 positive_value=positive, actual_column=actual,
+                                                 prediction_column=prediction, probabilities=probabilities,
+                                                 slices=slices, bins=bins, replicates=replicates, seed=seed,
+                                                 threads=threads, where=where)
         fmt.write_aggregate(cells, info, target)
         return Aggregated(path=target, info=info, cells=len(cells), seconds=time.perf_counter() - started)
     with tempfile.TemporaryDirectory(prefix=".storybook-aggregate-", dir=target.parent) as spill:
@@ -162,9 +161,12 @@ def log_aggregate(path: str | Path, *, run_id: str | None = None,
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    described = {"kind": info.kind, "task": info.task, "label": info.label_column, "score": info.score_column,
-                 "positive_value": info.positive_value, "slices": list(info.slices), "rows": info.rows,
-                 "bins": info.bins, "exact": info.exact, "replicates": info.replicates}
+    described: dict[str, object] = {
+        "kind": info.kind, "task": info.task, "label": info.label_column, "score": info.score_column,
+        "positive_value": info.positive_value, "slices": list(info.slices), "rows": info.rows, "bins": info.bins,
+        "exact": info.exact, "replicates": info.replicates}
+    if info.task == "multiclass":
+        described["probabilities"] = dict(zip(info.classes, info.probability_columns, strict=True))
     try:
         with tempfile.TemporaryDirectory(prefix="storybook-aggregate-") as folder:
             staged = Path(folder) / artifact.name

@@ -315,15 +315,23 @@ def test_a_multiclass_set_of_the_wrong_shape_is_refused(multiclass: tuple[Path, 
         aggregate_multiclass_with_duckdb(tmp_path / "broken.parquet", label_column="outcome", probabilities=CLASSES)
 
 
-def test_the_command_aggregates_a_multiclass_set(multiclass: tuple[Path, pd.DataFrame], tmp_path: Path) -> None:
+def test_the_command_aggregates_a_multiclass_set_and_logs_its_classes(multiclass: tuple[Path, pd.DataFrame],
+                                                                      tmp_path: Path, experiment: str) -> None:
+    import mlflow
+
+    with mlflow.start_run() as run:
+        pass
     out = tmp_path / "mc.parquet"
     arguments = ["aggregate", str(multiclass[0]), "--out", str(out), "--task", "multiclass", "--label", "outcome",
                  "--bins", "10", "--replicates", "3"]
-    result = CliRunner().invoke(app, [*arguments, *(f"--probability={k}={v}" for k, v in CLASSES.items())])
+    result = CliRunner().invoke(app, [*arguments, *(f"--probability={k}={v}" for k, v in CLASSES.items()),
+                                      "--log-to-run", run.info.run_id, "--tracking-uri", experiment])
     assert result.exit_code == 0, result.output
     assert "counted per true class and called class (3 classes)" in result.output
     frame, info = fmt.read_aggregate(out)
     assert info.probability_columns == tuple(CLASSES.values()) and int(frame["n"].sum()) == 4000
+    tag = json.loads(mlflow.get_run(run.info.run_id).data.tags["storybook.aggregate.evaluation/aggregate.parquet"])
+    assert tag["task"] == "multiclass" and tag["probabilities"] == CLASSES
     wrong = CliRunner().invoke(app, [*arguments, "--probability", "p_support"])
     assert wrong.exit_code == 2 and "should be CLASS=COLUMN" in wrong.output
 
