@@ -22,8 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
-from scipy.stats import hypergeom
 
 from storybook.metrics.binary import Z_95
 
@@ -79,6 +77,8 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -
 
 def _above(z: Floats) -> Floats:
     """The one-sided p-value of a z statistic: the chance of one at least this high."""
+    from scipy.special import ndtr  # imported when a scan runs, not by every build that imports the analyses
+
     return np.asarray(ndtr(-z), dtype=np.float64)
 
 
@@ -104,6 +104,8 @@ def share_gap(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.Ar
 def share_p_value(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.ArrayLike,
                   rest_n: npt.ArrayLike) -> Floats:
     """The p-value of :func:`share_gap` alone (one-sided: is the group's share higher?), without the intervals."""
+    from scipy.stats import hypergeom  # half a second to import: only when a scan runs
+
     x1, n1, x0, n0 = np.broadcast_arrays(*(np.atleast_1d(np.asarray(a, dtype=np.float64))
                                            for a in (successes, n, rest_successes, rest_n)))
     p = np.empty(x1.shape)
