@@ -1,4 +1,6 @@
-"""Aggregate a binary scored set held in Parquet or CSV files of any size, on one machine, with DuckDB.
+"""Aggregate a scored set held in Parquet or CSV files of any size, on one machine, with DuckDB: a binary set
+(:func:`aggregate_with_duckdb`), a regression set (:func:`aggregate_regression_with_duckdb`) or a multiclass set
+(:func:`aggregate_multiclass_with_duckdb`).
 
     from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
     from storybook.aggregate.format import write_aggregate
@@ -38,7 +40,7 @@ _CSV = (".csv", ".csv.gz", ".tsv", ".txt")
 
 
 def duckdb_version() -> str:
-    """``duckdb 1.x.y``; a located error saying how to install it when it is not installed."""
+    """``duckdb <version>``; a located error saying how to install it when it is not installed."""
     try:
         import duckdb
     except ImportError:
