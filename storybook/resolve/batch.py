@@ -12,7 +12,10 @@
     metric histories   through ``mlflow server``: the REST ``metrics/get-history-bulk-interval`` per metric key
                        and 100 runs, asking for 2,500 points a run (it samples only past that, so a run that
                        returns fewer is its whole history; one that reaches it is read again with
-                       get_metric_history); other stores: get_metric_history per (run, key), each once
+                       get_metric_history); a database store (sqlite, PostgreSQL, MySQL): its own
+                       get_metric_history_bulk, one query per metric key and 100 runs (2,500 points a run at
+                       most in all: the runs it returned whole are kept, the others read one by one); other
+                       stores: get_metric_history per (run, key), each once
 
 A read that fails is remembered with its exception, so every story that needed it fails with its own located
 error without asking MLflow again. Nothing here imports mlflow at module level.
@@ -20,6 +23,7 @@ error without asking MLflow again. Nothing here imports mlflow at module level.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -229,7 +233,7 @@ class BatchReader:
             return
         try:
             client = self._client()
-            bulk = _history_endpoint(client)
+            bulk = _history_endpoint(client) or _store_bulk_history(client)
         except Exception as exc:
             for run_id, key in wanted:
                 self.failed[("history", run_id, key)] = exc
@@ -240,16 +244,16 @@ class BatchReader:
         for key, run_ids in by_key.items():
             for chunk in _chunks(run_ids, RUNS_PER_HISTORY_REQUEST):
                 try:
-                    got = bulk(chunk, key) if bulk is not None else {}
+                    got, whole = bulk(chunk, key) if bulk is not None else ({}, set())
                 except _BulkUnsupported:
-                    bulk, got = None, {}
+                    bulk, got, whole = None, {}, set()
                 except Exception as exc:
                     for run_id in chunk:
                         self.failed[("history", run_id, key)] = exc
                     continue
                 for run_id in chunk:
                     points = got.get(run_id, [])
-                    if bulk is None or len(points) >= POINTS_PER_RUN:  # not read in bulk, or maybe sampled
+                    if run_id not in whole:  # not read in bulk, or maybe only part of it
                         try:
                             points = [_point(m.step, m.timestamp, m.value)
                                       for m in client.get_metric_history(run_id, key)]
@@ -263,7 +267,12 @@ class _BulkUnsupported(Exception):
     """The server has no bulk history endpoint (an older mlflow server)."""
 
 
-def _history_endpoint(client: MlflowClient) -> Callable[[list[str], str], dict[str, list[SeriesPoint]]] | None:
+# Reads the histories of one metric key for many runs at once: the points found for each run, and the runs whose
+# whole history that is (any other run is read again on its own).
+BulkHistory = Callable[[list[str], str], tuple[dict[str, list[SeriesPoint]], set[str]]]
+
+
+def _history_endpoint(client: MlflowClient) -> BulkHistory | None:
     """A reader of many runs' histories of one key in one request, when the store is an mlflow server."""
     from mlflow.store.tracking.rest_store import RestStore
 
@@ -285,7 +294,40 @@ def _history_endpoint(client: MlflowClient) -> Callable[[list[str], str], dict[s
         for metric in response.json().get("metrics", []):
             found.setdefault(str(metric["run_id"]), []).append(
                 _point(metric.get("step", 0), metric.get("timestamp", 0), metric.get("value", 0.0)))
-        return found
+        # The server samples a run past max_results points: a run that returned fewer is whole.
+        return found, {run_id for run_id in run_ids if len(found.get(run_id, ())) < POINTS_PER_RUN}
+
+    return read
+
+
+def _store_bulk_history(client: MlflowClient) -> BulkHistory | None:
+    """A reader of many runs' histories of one key in one query, when the store is a database (MLflow's
+    ``SqlAlchemyStore.get_metric_history_bulk``: no MlflowClient method has it). Its limit counts the points of
+    all the runs together, sorted run by run: if the limit is reached, each run followed by another in the answer
+    is whole, and the rest are read one by one."""
+    module = sys.modules.get("mlflow.store.tracking.sqlalchemy_store")  # loaded if the store is one (no import)
+    store = getattr(getattr(client, "_tracking_client", None), "store", None)
+    if module is None or not isinstance(store, module.SqlAlchemyStore) \
+            or not callable(getattr(store, "get_metric_history_bulk", None)):
+        return None
+
+    def read(run_ids: list[str], key: str) -> tuple[dict[str, list[SeriesPoint]], set[str]]:
+        limit = POINTS_PER_RUN * len(run_ids)
+        answer = store.get_metric_history_bulk(run_ids, key, limit)
+        found: dict[str, list[SeriesPoint]] = {}
+        order: list[str] = []
+        try:  # MLflow's MetricWithRunId: a Metric with its run's id
+            for item in answer:
+                run_id = str(item.run_id)
+                if run_id not in found:
+                    found[run_id] = []
+                    order.append(run_id)
+                found[run_id].append(_point(item.step, item.timestamp, item.value))
+        except (AttributeError, TypeError):  # another shape in another MLflow version: read run by run
+            raise _BulkUnsupported() from None
+        if len(answer) < limit:
+            return found, set(run_ids)  # nothing was cut off: a run not in the answer has no points
+        return found, set(order[:-1])
 
     return read
 
