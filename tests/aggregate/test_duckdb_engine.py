@@ -189,6 +189,16 @@ def test_scores_that_are_not_chances_are_counted(tmp_path: Path) -> None:
         aggregate_with_duckdb(tmp_path / "bad.parquet", label_column="y", score_column="p", bins=10)
 
 
+def test_without_duckdb_installed_it_says_which_extra_to_install(scored: tuple[Path, pd.DataFrame],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # what `import duckdb` finds when it is not installed
+    with pytest.raises(AggregateError, match="needs the duckdb package") as raised:
+        aggregate_with_duckdb(scored[0], label_column="outcome", score_column="p", positive_value="yes")
+    assert "pip install 'storybook-ml[scale]'" in str(raised.value)
+
+
 def test_a_missing_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AggregateError, match="no file matches"):
         aggregate_with_duckdb(tmp_path / "none-*.parquet", label_column="y", score_column="p")
