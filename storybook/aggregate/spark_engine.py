@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["aggregate_files_with_spark", "aggregate_production_files_with_spark", "aggregate_production_with_spark",
-           "aggregate_with_spark", "local_spark_session", "pyspark_version", "read_files_with_spark"]
+__all__ = ["aggregate_files_with_spark", "aggregate_multiclass_with_spark", "aggregate_production_files_with_spark",
+           "aggregate_production_with_spark", "aggregate_regression_with_spark", "aggregate_with_spark",
+           "local_spark_session", "pyspark_version", "read_files_with_spark"]
 
 LOCAL_MASTER = "local[2]"
 
@@ -141,18 +142,113 @@ def aggregate_with_spark(frame_or_table: DataFrame | str, *, label_column: str, 
     return cells, info
 
 
-def aggregate_files_with_spark(source: str | Path, *, label_column: str, score_column: str,
-                               positive_value: str = "1", slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+def aggregate_files_with_spark(source: str | Path, *, task: Literal["binary", "regression", "multiclass"] = "binary",
+                               label_column: str | None = None, score_column: str | None = None,
+                               positive_value: str = "1", actual_column: str | None = None,
+                               prediction_column: str | None = None, probabilities: Mapping[str, str] | None = None,
+                               slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
                                replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0, threads: int | None = None,
                                where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
     """What ``storybook aggregate --engine spark`` runs: the Parquet or CSV files ``source`` names, read and
-    aggregated by :func:`aggregate_with_spark` on the active Spark session, or else on a local one (``threads``
+    aggregated by :func:`aggregate_with_spark` (binary), :func:`aggregate_regression_with_spark` or
+    :func:`aggregate_multiclass_with_spark`, on the active Spark session, or else on a local one (``threads``
     cores, two by default) started for this call and stopped after it."""
+    name = Path(str(source)).name
     with _session_for_files(threads, where) as spark:
         frame = read_files_with_spark(spark, source, where=where)
-        return aggregate_with_spark(frame, label_column=label_column, score_column=score_column,
+        if task == "regression":
+            return aggregate_regression_with_spark(frame, actual_column=str(actual_column),
+                                                   prediction_column=str(prediction_column), slices=slices,
+                                                   bins=bins, replicates=replicates, seed=seed, source=name,
+                                                   where=where)
+        if task == "multiclass":
+            return aggregate_multiclass_with_spark(frame, label_column=str(label_column),
+                                                   probabilities=dict(probabilities or {}),
+                                                   prediction_column=prediction_column, slices=slices, bins=bins,
+                                                   replicates=replicates, seed=seed, source=name, where=where)
+        return aggregate_with_spark(frame, label_column=str(label_column), score_column=str(score_column),
                                     positive_value=positive_value, slices=slices, bins=bins, replicates=replicates,
-                                    seed=seed, source=Path(str(source)).name, where=where)
+                                    seed=seed, source=name, where=where)
+
+
+def aggregate_regression_with_spark(frame_or_table: DataFrame | str, *, actual_column: str, prediction_column: str,
+                                    slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+                                    replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0,
+                                    source: str | None = None,
+                                    where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """The cells of a regression set on Spark, as
+    :func:`storybook.aggregate.duckdb_engine.aggregate_regression_with_duckdb` makes them (the same SQL): per
+    slice value and error bin (prediction - actual, ``bins`` equal-width bins from the smallest error to the
+    largest), the number of rows and the sums that give the mean error, the mean absolute error and the root mean
+    squared error exactly."""
+    engine = pyspark_version()
+    fmt.check_bins_and_replicates(bins, replicates, where=where)
+    fmt.check_slice_names(slices, label_column=actual_column, score_column=prediction_column, where=where)
+    frame, shown = _frame(frame_or_table, source, where)
+    _check_columns(frame, [(actual_column, "actual"), (prediction_column, "prediction"),
+                           *((s, "slice") for s in slices)], shown, where)
+    with _temp_view(frame) as (spark, view):
+        fmt.check_slices(lambda sql: _rows(spark, sql, shown, where), view, slices, "spark", where=where)
+        low, high, missing = _rows(spark, fmt.error_range_sql(view, actual_column=actual_column,
+                                                              prediction_column=prediction_column,
+                                                              dialect="spark"), shown, where)[0]
+        if missing:
+            raise AggregateError(f"{_counted(int(missing))} of the set {'has' if missing == 1 else 'have'} an "
+                                 "actual amount or a prediction that is missing or not a number", location=where,
+                                 hint="drop or fix those rows first")
+        if low is None:
+            raise AggregateError(f"{shown} holds no rows", location=where, hint="aggregate a set with at least one row")
+        edges = fmt.regression_edges(float(low), float(high), bins, where=where)
+        grouped = _collect(spark, fmt.regression_grouping_sql(view, actual_column=actual_column,
+                                                              prediction_column=prediction_column, slices=slices,
+                                                              edges=edges, dialect="spark"), shown, where)
+    cells = fmt.finish_regression_cells(grouped, slices=slices, where=where)
+    info = fmt.AggregateInfo(
+        kind="scored", task="regression", rows=int(cells["n"].sum()), bins=len(edges) - 1, exact=False,
+        bin_edges=edges, label_column=actual_column, score_column=prediction_column, positive_value=None,
+        slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=shown,
+        storybook_version=prod.storybook_version())
+    return cells, info
+
+
+def aggregate_multiclass_with_spark(frame_or_table: DataFrame | str, *, label_column: str,
+                                    probabilities: Mapping[str, str], prediction_column: str | None = None,
+                                    slices: Sequence[str] = (), bins: int = fmt.DEFAULT_BINS,
+                                    replicates: int = fmt.DEFAULT_REPLICATES, seed: int = 0,
+                                    source: str | None = None,
+                                    where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
+    """The cells of a multiclass set on Spark, as
+    :func:`storybook.aggregate.duckdb_engine.aggregate_multiclass_with_duckdb` makes them (the same SQL): per
+    slice value, true class, called class and bin of the called class's chance. ``probabilities`` maps each class,
+    as the label column spells it, to the column of its chance; the called class is ``prediction_column`` when
+    given, else the most likely class."""
+    engine = pyspark_version()
+    pairs = [(str(name), str(column)) for name, column in probabilities.items()]
+    fmt.check_bins_and_replicates(bins, replicates, where=where)
+    fmt.check_slice_names(slices, label_column=label_column, score_column=prediction_column or label_column,
+                          where=where)
+    frame, shown = _frame(frame_or_table, source, where)
+    _check_columns(frame, [(label_column, "label"), *((c, f"chance of {n!r}") for n, c in pairs),
+                           *(((prediction_column, "called class"),) if prediction_column else ()),
+                           *((s, "slice") for s in slices)], shown, where)
+    with _temp_view(frame) as (spark, view):
+        def run(sql: str) -> list[Any]:
+            return _rows(spark, sql, shown, where)
+
+        fmt.check_classes(run, view, label_column=label_column, prediction_column=prediction_column,
+                          classes=[n for n, _ in pairs], dialect="spark", where=where)
+        fmt.check_slices(run, view, slices, "spark", where=where)
+        grouped = _collect(spark, fmt.multiclass_grouping_sql(
+            view, label_column=label_column, prediction_column=prediction_column, probabilities=pairs,
+            slices=slices, bins=bins, dialect="spark"), shown, where)
+    cells = fmt.finish_multiclass_cells(grouped, slices=slices, classes=[n for n, _ in pairs], where=where)
+    info = fmt.AggregateInfo(
+        kind="scored", task="multiclass", rows=int(cells["n"].sum()), bins=bins, exact=False,
+        bin_edges=fmt.equal_width_edges(bins), label_column=label_column, score_column=prediction_column or "",
+        positive_value=None, slices=tuple(slices), replicates=replicates, seed=seed, engine=engine, source=shown,
+        storybook_version=prod.storybook_version(), classes=tuple(n for n, _ in pairs),
+        probability_columns=tuple(c for _, c in pairs))
+    return cells, info
 
 
 def aggregate_production_files_with_spark(source: str | Path, *, score_column: str, time_column: str | None = None,
@@ -329,3 +425,7 @@ def _said(error: BaseException) -> str:
     """The first line of an engine's error message, printable characters only, shortened."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return "".join(ch for ch in text if ch.isprintable())[:300]
+
+
+def _counted(count: int) -> str:
+    return f"{count:,} row" if count == 1 else f"{count:,} rows"

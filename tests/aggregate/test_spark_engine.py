@@ -21,9 +21,18 @@ from typer.testing import CliRunner
 
 import storybook
 from storybook.aggregate import format as fmt
-from storybook.aggregate.duckdb_engine import aggregate_with_duckdb
+from storybook.aggregate.duckdb_engine import (
+    aggregate_multiclass_with_duckdb,
+    aggregate_regression_with_duckdb,
+    aggregate_with_duckdb,
+)
 from storybook.aggregate.production import aggregate_production_with_duckdb
-from storybook.aggregate.spark_engine import aggregate_production_with_spark, aggregate_with_spark
+from storybook.aggregate.spark_engine import (
+    aggregate_multiclass_with_spark,
+    aggregate_production_with_spark,
+    aggregate_regression_with_spark,
+    aggregate_with_spark,
+)
 from storybook.cli import app
 from storybook.errors import AggregateError
 from tests.aggregate.test_production import assert_same_cells, expected_bins, expected_cells, production_rows
@@ -74,13 +83,15 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "production": folder / "production.parquet", "folder": folder}
 
 
-def _same(duck: pd.DataFrame, sparked: pd.DataFrame) -> None:
-    """Identical cells: keys, counts, minimum and maximum exactly; the sums to the last few bits (the engines add
-    the rows in different orders)."""
-    exact = [c for c in duck.columns if c not in ("score_sum", "score_sq_sum")]
+def _same(duck: pd.DataFrame, sparked: pd.DataFrame, rtol: float = 1e-12, atol: float = 0.0) -> None:
+    """Identical cells: the same columns, keys, counts, minimum and maximum exactly; the sums (columns ending in
+    _sum) to the last few digits (the engines add the rows in different orders)."""
+    assert list(sparked.columns) == list(duck.columns)
+    sums = [c for c in duck.columns if c.endswith("_sum")]
+    exact = [c for c in duck.columns if c not in sums]
     pd.testing.assert_frame_equal(sparked[exact], duck[exact])
-    for column in ("score_sum", "score_sq_sum"):
-        np.testing.assert_allclose(sparked[column], duck[column], rtol=1e-12)
+    for column in sums:
+        np.testing.assert_allclose(sparked[column], duck[column], rtol=rtol, atol=atol)
 
 
 def test_spark_and_duckdb_make_the_same_aggregate(spark: SparkSession, files: dict[str, Path]) -> None:
@@ -144,6 +155,43 @@ def test_the_command_aggregates_on_spark(spark: SparkSession, files: dict[str, P
                                       "--label", "outcome", "--score", "p", "--engine", "spark"])
     assert broken.exit_code == 1 and "positive value '1' is not one of the labels" in broken.output
     assert "Traceback" not in broken.output and not (tmp_path / "bad.parquet").exists()
+    regression = CliRunner().invoke(app, ["aggregate", str(files["coarse"]), "--out", str(tmp_path / "reg.parquet"),
+                                          "--task", "regression", "--actual", "tier", "--prediction", "p",
+                                          "--replicates", "0", "--engine", "spark"])
+    assert regression.exit_code == 0, regression.output
+    assert fmt.read_info(tmp_path / "reg.parquet").engine.startswith("pyspark ")
+
+
+def test_regression_and_multiclass_sets_from_spark_equal_duckdb(spark: SparkSession, tmp_path: Path) -> None:
+    rng = np.random.default_rng(12)
+    rows = 4_000
+    actual = rng.normal(150, 40, rows)
+    chances = rng.dirichlet([2, 3, 4], rows)
+    classes = np.array(["support", "challenge", "neither"])
+    frame = pd.DataFrame({"actual": actual, "predicted": actual + rng.normal(0, 15, rows),
+                          "site": rng.choice(["north", "south"], rows),
+                          "label": classes[[rng.choice(3, p=c) for c in chances]],
+                          "p_support": chances[:, 0], "p_challenge": chances[:, 1], "p_neither": chances[:, 2]})
+    frame.to_parquet(tmp_path / "sets.parquet", index=False)
+    sparked_rows = spark.read.parquet(str(tmp_path / "sets.parquet"))
+
+    regression = {"actual_column": "actual", "prediction_column": "predicted", "slices": ["site"], "bins": 50,
+                  "replicates": 0}
+    duck, duck_info = aggregate_regression_with_duckdb(tmp_path / "sets.parquet", **regression)  # type: ignore[arg-type]
+    sparked, info = aggregate_regression_with_spark(sparked_rows, **regression)  # type: ignore[arg-type]
+    _same(duck, sparked, rtol=1e-9, atol=1e-6)  # an error bin around 0 adds errors of both signs
+    assert info.bin_edges == duck_info.bin_edges and info.task == "regression" and info.rows == rows
+    squared = float(((frame["predicted"] - frame["actual"]) ** 2).sum())
+    assert float(sparked["sq_error_sum"].sum()) == pytest.approx(squared, rel=1e-12)
+
+    multiclass = {"label_column": "label", "slices": ["site"], "bins": 20, "replicates": 0,
+                  "probabilities": {"support": "p_support", "challenge": "p_challenge", "neither": "p_neither"}}
+    duck, duck_info = aggregate_multiclass_with_duckdb(tmp_path / "sets.parquet", **multiclass)  # type: ignore[arg-type]
+    sparked, info = aggregate_multiclass_with_spark(sparked_rows, **multiclass)  # type: ignore[arg-type]
+    _same(duck, sparked)
+    assert info.classes == ("support", "challenge", "neither") and info.rows == rows
+    called = classes[chances.argmax(axis=1)]
+    assert sparked.groupby("predicted")["n"].sum().to_dict() == pd.Series(called).value_counts().to_dict()
 
 
 def test_the_spark_engine_refuses_what_duckdb_refuses(spark: SparkSession, files: dict[str, Path]) -> None:
