@@ -214,9 +214,15 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
             this=comparison.named("story") if comparison is not None else None, rules=card.rules))
 
     # Data
-    if counted_set is not None:  # the outcomes' balance is a count; the other data checks read rows
+    if counted_set is not None:  # counts of cases per outcome and group; the missing values need rows
         evidence.append(check_class_balance(counted_set.labels, source=evaluation_source, words=words,
                                             weights=counted_set.weights))
+        for slice_spec in config.slices:
+            groups = counted_set.frame[slice_spec.column].rename(in_sentence(slice_spec.label))
+            evidence.append(check_label_rates(counted_set.labels, groups, min_size=config.min_slice_size,
+                                              source=evaluation_source, words=words, weights=counted_set.weights))
+            evidence.append(check_small_slices(groups, min_size=config.min_slice_size, source=evaluation_source,
+                                               weights=counted_set.weights))
     evaluation = resolved.evaluation
     if (labels is not None or task_set is not None) and evaluation is not None:
         if labels is not None:  # outcome balance and rates are a binary story's (a yes/no label)

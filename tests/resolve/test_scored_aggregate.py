@@ -256,9 +256,13 @@ def test_calibration_from_the_sums_is_the_row_level_curve(
     assert calibration.figures["ece"] == pytest.approx(expected.ece, abs=1e-12)
     assert trust.reliability is curve or trust.reliability == curve
     rows_evidence = [e for level in told["rows"][1].trust.levels for e in level.evidence]  # type: ignore[union-attr]
-    balance = next(e for e in evidence if e.check == "data.class_balance")
-    assert balance.sentence == next(e for e in rows_evidence if e.check == "data.class_balance").sentence
-    assert balance.figures["n"] == ROWS
+    for check in ("data.class_balance", "data.label_rates", "data.small_slices"):  # counted alike
+        found = next(e for e in evidence if e.check == check)
+        expected_evidence = next(e for e in rows_evidence if e.check == check)
+        assert (found.sentence, found.passed, found.figures) == (expected_evidence.sentence, expected_evidence.passed,
+                                                                 expected_evidence.figures), check
+    assert next(e for e in evidence if e.check == "data.class_balance").figures["n"] == ROWS
+    assert not any(e.check == "data.missing" for e in evidence)  # missing values need the rows
     held_out = next(e for e in evidence if e.check == "model.held_out")
     assert "aggregate evaluation/aggregate.parquet" in held_out.source
 

@@ -83,22 +83,27 @@ class LabelRate:
     rate: Estimate
 
 
-def label_rates(labels: npt.ArrayLike, groups: pd.Series) -> tuple[LabelRate, ...]:
-    """Outcome rate per group (groups sorted by name; missing values as "(missing)")."""
+def label_rates(labels: npt.ArrayLike, groups: pd.Series,
+                weights: npt.ArrayLike | None = None) -> tuple[LabelRate, ...]:
+    """Outcome rate per group (groups sorted by name; missing values as "(missing)"); ``weights``: how many cases
+    each row stands for (a counted set's cells)."""
     truth = np.asarray(labels, dtype=bool).ravel()
     names, codes = all_groups(groups, truth.size)
-    sizes = np.bincount(codes, minlength=len(names))
-    positives = np.bincount(codes[truth], minlength=len(names))
+    cases = None if weights is None else np.asarray(weights, dtype=np.int64).ravel()
+    sizes = np.bincount(codes, weights=cases, minlength=len(names)).astype(np.int64)
+    positives = np.bincount(codes[truth], weights=None if cases is None else cases[truth],
+                            minlength=len(names)).astype(np.int64)
     return tuple(LabelRate(name, int(sizes[i]), int(positives[i]), proportion(int(positives[i]), int(sizes[i])))
                  for i, name in enumerate(names))
 
 
 def check_label_rates(labels: npt.ArrayLike, groups: pd.Series, *, min_size: int = 30, min_per_class: int = 5,
-                      source: str, words: Vocabulary | None = None) -> Evidence:
+                      source: str, words: Vocabulary | None = None, weights: npt.ArrayLike | None = None) -> Evidence:
     """Outcome rate per group: passes when every group of at least ``min_size`` rows holds at least
-    ``min_per_class`` rows of each outcome (enough to measure the model on that group)."""
+    ``min_per_class`` rows of each outcome (enough to measure the model on that group). ``weights``: see
+    :func:`label_rates`."""
     words = words or Vocabulary()
-    rows = label_rates(labels, groups)
+    rows = label_rates(labels, groups, weights)
     name = column_name(groups)
     judged = [r for r in rows if r.n >= min_size]
     small = [r for r in rows if r.n < min_size]
@@ -214,11 +219,14 @@ def check_duplicates(training: pd.DataFrame, evaluation: pd.DataFrame, columns: 
     return Evidence("data", "data.duplicates", sentence, count / n <= tolerance + EPS, figures, source)
 
 
-def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str) -> Evidence:
-    """Groups too small to judge: passes when every group has at least ``min_size`` rows."""
+def check_small_slices(groups: pd.Series, *, min_size: int = 30, source: str,
+                       weights: npt.ArrayLike | None = None) -> Evidence:
+    """Groups too small to judge: passes when every group has at least ``min_size`` rows. ``weights``: how many
+    cases each row stands for (a counted set's cells)."""
     name = column_name(groups)
     names, codes = all_groups(groups, len(groups))
-    counted = np.bincount(codes, minlength=len(names))
+    cases = None if weights is None else np.asarray(weights, dtype=np.int64).ravel()
+    counted = np.bincount(codes, weights=cases, minlength=len(names)).astype(np.int64)
     sizes = {name: int(counted[i]) for i, name in enumerate(names)}
     figures: dict[str, FigureValue] = {"groups": len(sizes), "min_size": min_size}
     if not sizes:
