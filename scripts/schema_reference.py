@@ -73,7 +73,7 @@ EXAMPLES: dict[str, str] = {
     "trust.attestations[].automated": "true",
     "trust.production_scores": "production/windows.parquet",
     "trust.estimate.metric": "recall",
-    "trust.estimate.guardrails[].on": "realised",
+    "trust.estimate.guardrails[].figure": "realised",
     "trust.estimate.guardrails[].lower": "0.7",
     "trust.estimate.guardrails[].upper": "0.95",
     "signoffs.required_roles": "[clinical lead, data protection officer]",

@@ -36,7 +36,7 @@ METRICS = [{"key": "recall", "label": "Cancers found", "kind": "recall"}]
 COSTS = {"unit": "hours of specialist time", "owner": "Clinical lead", "false_positive": 1, "false_negative": 10,
          "population": 1000, "bootstrap_rounds": 0}
 TRUST = {"owner": "Screening team", "production_scores": "production/windows.parquet",
-         "estimate": {"guardrails": [{"on": "estimated", "lower": 0.6}, {"on": "realised", "lower": 0.6}]}}
+         "estimate": {"guardrails": [{"figure": "estimated", "lower": 0.6}, {"figure": "realised", "lower": 0.6}]}}
 
 
 @dataclass

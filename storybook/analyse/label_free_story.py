@@ -69,7 +69,7 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
         return refuse("the story has no threshold, so which cases are flagged is not known")
     spec = trust.estimate
     metric = spec.metric if spec is not None and spec.metric is not None else trust.model.metric
-    guards = tuple(EstimateGuard(on=g.on, lower=g.lower, upper=g.upper) for g in (spec.guardrails if spec else ()))
+    guards = tuple(EstimateGuard(on=g.figure, lower=g.lower, upper=g.upper) for g in (spec.guardrails if spec else ()))
     cost = config.cost_of_error
     costs = (CostModel(cost_fp=cost.cost_fp, cost_fn=cost.cost_fn, cost_tp=cost.true_positive,
                        cost_tn=cost.true_negative) if cost is not None and cost.shape == "binary" else None)

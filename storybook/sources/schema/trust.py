@@ -65,7 +65,7 @@ class Guardrail(StrictModel):
 class EstimateGuardrail(StrictModel):
     """A bound on each production window's figure: the estimate from the scores, or what the labels show."""
 
-    on: Literal["estimated", "realised"] = Field(default="estimated", description="estimated: the figure "
+    figure: Literal["estimated", "realised"] = Field(default="estimated", description="estimated: the figure "
         "estimated from the scores (broken when its whole 95% range is past the bound); realised: the figure the "
         "labels show once they are in")
     lower: Annotated[float, Field(ge=0, le=1)] | None = Field(default=None,
