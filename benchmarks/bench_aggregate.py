@@ -6,7 +6,8 @@ two floors measured on the same file in the same run.
 
 The set is written by DuckDB itself (``COPY (SELECT ... FROM range(N)) TO ... (FORMAT parquet)``): a score
 (uniform on [0, 1)), a label drawn with that chance, and a slice of 10 sites. Each measurement runs in a fresh
-process; its peak memory is the process's peak resident set size (DuckDB runs inside it), from ``wait4``:
+process; its peak memory is the process's peak resident set size (DuckDB runs inside it) and its CPU time the
+user + system time of all its threads (steadier than wall time on a shared machine), both from ``wait4``:
 
 - **count(*)**: ``SELECT count(*)`` over the file (DuckDB answers from the Parquet footers: the cost of opening it);
 - **scan**: a query that reads and adds up every value of the three columns (``sum(score), sum(label),
@@ -56,8 +57,9 @@ print(made.info.rows, made.cells)
 """
 
 
-def measure(code: str) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS in MB and stdout of ``code`` run in a fresh Python process."""
+def measure(code: str) -> tuple[float, float, float, str]:
+    """Wall seconds, CPU seconds (user + system, all threads), peak RSS in MB and stdout of ``code`` run in a fresh
+    Python process."""
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
@@ -66,7 +68,8 @@ def measure(code: str) -> tuple[float, float, str]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise SystemExit(f"the child failed with exit code {child.returncode}")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, output.strip()
+    return (time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
+            output.strip())
 
 
 def main() -> None:
@@ -84,13 +87,14 @@ def main() -> None:
     out = folder / "aggregate.parquet"
     try:
         if not path.exists():
-            seconds, _, _ = measure(GENERATE.format(rows=args.rows, path=path, threads=args.threads))
+            seconds, _, _, _ = measure(GENERATE.format(rows=args.rows, path=path, threads=args.threads))
             print(f"generated {args.rows:,} rows in {seconds:.1f} s: {path.stat().st_size / 1e9:.2f} GB of Parquet")
-        print(f"{'measurement':<12} {'wall s':>8} {'peak MB':>8}  result")
+        print(f"{'measurement':<12} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}  result")
         for name, code in [("count(*)", COUNT), ("scan", SCAN), ("aggregate", AGGREGATE)]:
-            seconds, peak, said = measure(code.format(path=path, out=out, threads=args.threads, bins=args.bins,
-                                                      replicates=args.replicates, memory=args.memory_limit))
-            print(f"{name:<12} {seconds:>8.1f} {peak:>8.0f}  {said}")
+            seconds, cpu, peak, said = measure(code.format(path=path, out=out, threads=args.threads,
+                                                           bins=args.bins, replicates=args.replicates,
+                                                           memory=args.memory_limit))
+            print(f"{name:<12} {seconds:>8.1f} {cpu:>8.1f} {peak:>8.0f}  {said}")
         print(f"aggregate file: {out.stat().st_size / 1e6:.2f} MB; {args.threads} threads, memory limit "
               f"{args.memory_limit}, {os.cpu_count()} cores")
     finally:
