@@ -1,4 +1,5 @@
-"""Aggregate a binary scored set, or production scores per window, where it lives: on Spark.
+"""Aggregate a scored set (binary, regression or multiclass), or production scores per window, where it lives:
+on Spark.
 
 On a team's own cluster (or Databricks), where ``spark`` is the notebook's session::
 
@@ -14,8 +15,11 @@ The function takes a PySpark DataFrame or the name of a table the active session
 text the DuckDB engine runs (:func:`storybook.aggregate.format.grouping_sql`, through ``spark.sql`` over a
 temporary view), collects the grouped cells (small: at most 5,000,000 of them, usually a few thousand) to the
 driver, and hands them to the shared code that checks them, draws the replicate columns and writes the file, so
-both engines give the same aggregate for the same rows and seed. Production scores per day, week or window:
-:func:`aggregate_production_with_spark` (the SQL is :func:`storybook.aggregate.production.production_sql`).
+both engines give the same aggregate for the same rows and seed. Regression and multiclass sets:
+:func:`aggregate_regression_with_spark`, :func:`aggregate_multiclass_with_spark`. Production scores per day, week
+or window: :func:`aggregate_production_with_spark` (the SQL is
+:func:`storybook.aggregate.production.production_sql`). An error points at ``where`` when given, or else at the
+line of your code that called the function.
 
 Spark runs offline: storybook adds no packages (nothing is fetched from Maven); Java 17 must be installed
 (``openjdk-17-jre-headless`` on Debian; ``scripts/setup.sh`` installs it) and on the PATH or in JAVA_HOME.
@@ -116,9 +120,10 @@ def aggregate_with_spark(frame_or_table: DataFrame | str, *, label_column: str, 
     :class:`~storybook.errors.AggregateError` (located at ``where``) when the data cannot be read or does not
     have the shape a binary story needs.
     """
+    where = where or _caller()
     if task != "binary":
-        raise AggregateError(f"aggregates tell binary stories for now, not {task!r} ones", location=where,
-                             hint="aggregate a binary scored set, or log the row-level set with log_scored_set")
+        raise AggregateError(f"aggregate_with_spark counts binary sets, not {task!r} ones", location=where,
+                             hint="use aggregate_regression_with_spark or aggregate_multiclass_with_spark")
     engine = pyspark_version()
     fmt.check_bins_and_replicates(bins, replicates, where=where)
     fmt.check_slice_names(slices, label_column=label_column, score_column=score_column, where=where)
@@ -153,6 +158,7 @@ def aggregate_files_with_spark(source: str | Path, *, task: Literal["binary", "r
     aggregated by :func:`aggregate_with_spark` (binary), :func:`aggregate_regression_with_spark` or
     :func:`aggregate_multiclass_with_spark`, on the active Spark session, or else on a local one (``threads``
     cores, two by default) started for this call and stopped after it."""
+    where = where or _caller()
     name = Path(str(source)).name
     with _session_for_files(threads, where) as spark:
         frame = read_files_with_spark(spark, source, where=where)
@@ -181,6 +187,7 @@ def aggregate_regression_with_spark(frame_or_table: DataFrame | str, *, actual_c
     slice value and error bin (prediction - actual, ``bins`` equal-width bins from the smallest error to the
     largest), the number of rows and the sums that give the mean error, the mean absolute error and the root mean
     squared error exactly."""
+    where = where or _caller()
     engine = pyspark_version()
     fmt.check_bins_and_replicates(bins, replicates, where=where)
     fmt.check_slice_names(slices, label_column=actual_column, score_column=prediction_column, where=where)
@@ -222,6 +229,7 @@ def aggregate_multiclass_with_spark(frame_or_table: DataFrame | str, *, label_co
     slice value, true class, called class and bin of the called class's chance. ``probabilities`` maps each class,
     as the label column spells it, to the column of its chance; the called class is ``prediction_column`` when
     given, else the most likely class."""
+    where = where or _caller()
     engine = pyspark_version()
     pairs = [(str(name), str(column)) for name, column in probabilities.items()]
     fmt.check_bins_and_replicates(bins, replicates, where=where)
@@ -258,6 +266,7 @@ def aggregate_production_files_with_spark(source: str | Path, *, score_column: s
                                           where: Location | None = None) -> tuple[pd.DataFrame, fmt.AggregateInfo]:
     """The production windows of the Parquet or CSV files ``source`` names, by
     :func:`aggregate_production_with_spark`, on the active session or a local one started for this call."""
+    where = where or _caller()
     with _session_for_files(threads, where) as spark:
         frame = read_files_with_spark(spark, source, where=where)
         return aggregate_production_with_spark(frame, score_column=score_column, time_column=time_column,
@@ -295,6 +304,7 @@ def aggregate_production_with_spark(frame_or_table: DataFrame | str, *, score_co
     and of their squares. The arguments are those of
     :func:`storybook.aggregate.production.aggregate_production_with_duckdb`; days and weeks are UTC days and
     weeks starting on Monday, whatever the session's time zone."""
+    where = where or _caller()
     engine = pyspark_version()
     fmt.check_bins_and_replicates(bins, 0, where=where)
     window_name = prod.check_window_choice(time_column, window, window_column, where=where)
@@ -429,3 +439,16 @@ def _said(error: BaseException) -> str:
 
 def _counted(count: int) -> str:
     return f"{count:,} row" if count == 1 else f"{count:,} rows"
+
+
+def _caller() -> Location | None:
+    """The first line outside storybook's own files on the way to this call (errors point at the user's code)."""
+    import sys
+
+    package = Path(__file__).resolve().parents[1]  # storybook/
+    frame = sys._getframe(1)
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    return Location(Path(frame.f_code.co_filename), frame.f_lineno)

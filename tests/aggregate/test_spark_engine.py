@@ -196,9 +196,10 @@ def test_regression_and_multiclass_sets_from_spark_equal_duckdb(spark: SparkSess
 
 def test_the_spark_engine_refuses_what_duckdb_refuses(spark: SparkSession, files: dict[str, Path]) -> None:
     frame = spark.read.parquet(str(files["scored"]))
-    with pytest.raises(AggregateError, match="the slice column 'region' is not in a Spark DataFrame"):
+    with pytest.raises(AggregateError, match="the slice column 'region' is not in a Spark DataFrame") as raised:
         aggregate_with_spark(frame, label_column="outcome", score_column="p", positive_value="yes",
                              slices=["region"])
+    assert raised.value.location is not None and raised.value.location.path.name == "test_spark_engine.py"
     with pytest.raises(AggregateError, match="the positive value '1' is not one of the labels"):
         aggregate_with_spark(frame, label_column="outcome", score_column="p")
     broken = frame.selectExpr("outcome", "CASE WHEN tier = 1 THEN p * 3 ELSE p END AS p")
