@@ -260,7 +260,8 @@ def story_prose_findings(story: StorySource, resolved: ResolvedStory | None) -> 
     terms = story_glossary(config, story.project, vocabulary(story))
     defined = [spelling for term in terms for spelling in term.spellings]
     kinds = {metric.key: metric.kind for metric in config.metrics}
-    frame = resolved.evaluation if resolved is not None else None
+    frame = None if resolved is None else resolved.evaluation if resolved.evaluation is not None \
+        else resolved.aggregate  # a story told from counts: its cells hold the slices' values
     slices = []
     for spec in config.slices:
         values: tuple[str, ...] = ()

@@ -399,3 +399,16 @@ def test_an_aggregate_where_it_cannot_serve_is_refused_at_its_line(tmp_path: Pat
     assert said in caught.value.message
     assert caught.value.location is not None
     assert caught.value.location.line == next(i for i, line in enumerate(lines, 1) if key in line)
+
+
+def test_prose_about_a_group_of_the_aggregate_is_linted_like_row_level_prose(
+        store: Store, told: dict[str, tuple[ResolvedStory, StoryAnalysis]], tmp_path: Path) -> None:
+    from storybook.review.plain_lints import story_prose_findings
+
+    root = write_project(tmp_path, {"c": {}})
+    shutil.copyfile(store.stories["counted"].directory / "story.yaml", root / "stories" / "c" / "story.yaml")
+    (root / "stories" / "c" / "caveats-and-recommendations.md").write_text(
+        "In the north region, 80% of the leavers are called.\n")
+    found = story_prose_findings(load_story(root, root / "stories" / "c"), told["counted"][0])
+    assert ("slice-without-size", "a figure for a group (north) without the number of cases it rests on") in [
+        (f.code, f.message) for _, f in found]
