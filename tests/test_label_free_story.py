@@ -209,3 +209,19 @@ def test_a_wrong_declaration_is_refused_on_its_line(tmp_path: Path, evaluation: 
     assert where is not None and where.line is not None
     line = (root / "stories" / "wrong" / "story.yaml").read_text().splitlines()[where.line - 1]
     assert key in line, line
+
+
+def test_a_review_diff_lists_the_windows_estimates_and_labels_that_changed(
+        told: dict[str, tuple[ResolvedStory, StoryAnalysis]]) -> None:
+    from storybook.review.diff import _analysed
+
+    before, after = told["squashed"][1], told["calibrated"][1]  # no estimate, then one for every week
+    changes = {change.what: change for change in _analysed(before, after, [])}
+    assert after.estimate is not None and after.estimate.report is not None
+    first = after.estimate.report.windows[0]
+    assert first.figure is not None
+    new = changes[f"window {WEEKS[0]}: estimated recall"]
+    assert (new.old, new.new) == (None, f"{first.figure:.4g}")
+    assert f"window {WEEKS[1]}: recall the labels show" in changes  # only the calibrated story's second week
+    assert f"window {WEEKS[0]}: recall the labels show" not in changes  # the same labels in both
+    assert _analysed(after, after, []) == []

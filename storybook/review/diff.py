@@ -265,7 +265,35 @@ def _analysed(old: StoryAnalysis | None, new: StoryAnalysis | None,
             assert either is not None
             unit, per = either.spec.unit, either.per
             result.append(NumberChange(f"current cost per {per:,} ({unit})", _number(a_cost), _number(b_cost)))
-    return result
+    return result + _estimate_changes(old, new)
+
+
+def _estimate_changes(old: StoryAnalysis, new: StoryAnalysis) -> list[NumberChange]:
+    """Each production window's estimated figure (with its 95% range) and what its labels showed, where they
+    differ between the two versions (section "before-labels")."""
+
+    def figures(analysis: StoryAnalysis) -> dict[str, tuple[float | None, Estimate | None]]:
+        report = analysis.estimate.report if analysis.estimate is not None else None
+        if report is None:
+            return {}
+        found: dict[str, tuple[float | None, Estimate | None]] = {}
+        for w in report.windows:
+            if w.figure is not None and w.interval is not None:
+                found[f"window {w.window}: estimated {report.metric}"] = (
+                    w.figure, Estimate(w.figure, w.interval[0], w.interval[1], w.cases))
+            if w.realised_figure is not None:
+                found[f"window {w.window}: {report.metric} the labels show"] = (w.realised_figure, None)
+        return found
+
+    before, after = figures(old), figures(new)
+    changes = []
+    for what in [*before, *(k for k in after if k not in before)]:
+        (a, a_range), (b, b_range) = before.get(what, (None, None)), after.get(what, (None, None))
+        if _number(a) != _number(b):
+            apart = _apart(a_range, b_range)
+            note = f"{_interval(a_range).strip()} → {_interval(b_range).strip()}" if apart is not None else ""
+            changes.append(NumberChange(what, _number(a), _number(b), apart, note))
+    return changes
 
 
 # -- stories ------------------------------------------------------------------------------------------------
