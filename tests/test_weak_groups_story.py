@@ -76,10 +76,10 @@ def test_the_found_group_is_told_with_both_ranges_its_size_and_the_method(built:
     # Both told by the page's one wording rule: a range, or "about" when the range is under 10 points wide.
     assert share_phrase(group).startswith("between ") and share_phrase(rest) == "about 18 in 100"
     # The method: what was tried (age in quartiles and region by value; never the slice, the id, label or score).
-    assert re.search(r"storybook tried \d+ groups \(\d+ comparisons, on the share missed among those "
-                     r"who need a follow-up and on the share flagged among those who need nothing more\) in 2 "
-                     r"columns the story does not slice by, and 1 pair of them \(both at once\); numbers \(age\) "
-                     r"are cut into 4 groups", text)
+    assert re.search(r"storybook tried 7 groups in the 2 columns the story does not slice by, and \d+ groups in the "
+                     r"1 pair of those columns \(both at once\): \d+ comparisons in all, on the share missed among "
+                     r"those who need a follow-up and on the share flagged among those who need nothing more\. "
+                     r"Numbers \(age\) are cut into 4 groups", text)
     assert "about 1 in 20 at most (Benjamini-Hochberg)" in text
     assert 'data-group="age is above' in page and "clinic is" not in text
     # Trust in the data counts it: the check fails, naming the group the story does not discuss.

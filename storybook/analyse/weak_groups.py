@@ -121,7 +121,8 @@ class ScanResult:
     pairs: int  # pairs of columns tried
     groups: int  # groups tried on at least one figure
     comparisons: int  # (group, figure) comparisons tried: the number Benjamini-Hochberg counts
-    found: tuple[Finding, ...]  # every group found, most different first (pairs explained by a part left out)
+    found: tuple[Finding, ...]  # every group found, most different first
+    pair_groups: int = 0  # of the groups tried, those of pairs of columns
 
     @property
     def shown(self) -> tuple[Finding, ...]:
@@ -283,12 +284,12 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
     totals = counted(cell, 1)[0]
     blocks: list[_Block] = []
     batch = _Batch()
-    groups = 0
+    groups = pair_groups = 0
 
     def judge(parts: list[tuple[Part, ...] | None], table: npt.NDArray[np.float64],
               within: Sequence[npt.NDArray[np.float64]] = ()) -> None:
         """Compare each group of ``table`` with the rest of the set, and (a pair) with each rest in ``within``."""
-        nonlocal groups
+        nonlocal groups, pair_groups
         keep = np.array([p is not None for p in parts])
         tried = np.zeros(len(parts), dtype=bool)
         for figure in figures:
@@ -302,6 +303,8 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
             blocks.append(_Block(parts, rows, whole.size[rows], whole,
                                  tuple(batch.add(side, rows) for side in (whole, *sides))))
         groups += int(tried.sum())
+        if within:
+            pair_groups += int(tried.sum())
 
     shifted = []
     for column in columns:
@@ -331,6 +334,7 @@ def scan(frame: pd.DataFrame, cells: npt.ArrayLike, n_cells: int, figures: Seque
     return ScanResult(settings=settings, rows=rows,
                       columns=tuple(c.name for c in columns), binned=tuple(c.name for c in columns if c.binned),
                       skipped=tuple(skipped), pairs=len(paired) * (len(paired) - 1) // 2, groups=groups,
+                      pair_groups=pair_groups,
                       comparisons=sum(b.rows.size for b in blocks), found=found)
 
 

@@ -114,20 +114,22 @@ def weak_groups_wording(report: WeakGroups, words: Vocabulary, rules: WordingRul
                    + (f"; here are the {format_count(told)} that differ most." if more else "."))
     figures = [_TRIED_ON[f].format(**fill) for f in report.figures]
     denominators = [d.format(**fill) for f in report.figures if (d := _DENOMINATOR.get(f, ""))]
-    binned = (f"; numbers ({', '.join(result.binned)}) are cut into {BINS} groups of about equal size (quartiles)"
+    binned = (f" Numbers ({', '.join(result.binned)}) are cut into {BINS} groups of about equal size (quartiles)."
               if result.binned else "")
-    pairs = (f", and {_plural(result.pairs, 'pair', 'pairs')} of them (both at once)" if result.pairs else "")
+    singles = result.groups - result.pair_groups
+    columns = _plural(len(result.columns), "column", "columns")
+    pairs = (f", and {_plural(result.pair_groups, 'group', 'groups')} in the {_plural(result.pairs, 'pair', 'pairs')}"
+             " of those columns (both at once)" if result.pairs else "")
     needs = f"at least {format_count(settings.min_group_size)} {words.unit}"
     if denominators:
         needs += f" and at least {format_count(settings.min_denominator)} {' or '.join(denominators)}"
     comparisons = _plural(result.comparisons, "comparison", "comparisons")
-    method = (f"storybook tried {_plural(result.groups, 'group', 'groups')} ({comparisons}, "
-              f"on {' and on '.join(figures)}) in {_plural(len(result.columns), 'column', 'columns')} "
-              f"the story does not slice by{pairs}{binned}. A group is tried when it holds {needs}"
-              f"{PAIR_RULE if result.pairs else ''}. With so many "
-              "tries, some groups look worse by chance alone: a group is shown only when its difference holds across "
-              f"its 95% range and the method keeps the share of chance findings among the groups found to about "
-              f"{chance_words(settings.false_discovery_rate)} at most (Benjamini-Hochberg).")
+    method = (f"storybook tried {_plural(singles, 'group', 'groups')} in the {columns} the story does not slice by"
+              f"{pairs}: {comparisons} in all, on {' and on '.join(figures)}.{binned} A group is tried when it holds "
+              f"{needs}{PAIR_RULE if result.pairs else ''}. With so many tries, some groups look worse by chance "
+              "alone: a group is shown only when its difference holds across its 95% range and the method keeps the "
+              f"share of chance findings among the groups found to about {chance_words(settings.false_discovery_rate)}"
+              " at most (Benjamini-Hochberg).")
     skipped = None
     if result.skipped:
         skipped = "Not scanned: " + "; ".join(f"{name} ({why})" for name, why in result.skipped) + "."

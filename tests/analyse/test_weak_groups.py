@@ -151,9 +151,12 @@ def test_the_section_and_the_trust_check_in_words() -> None:
     assert said.summary == ("storybook found 1 group of patients clearly worse off than the rest that the story's "
                             "authors did not declare.")
     assert said.found[0].authors == "The story's authors did not look at this group."
-    assert said.method.startswith("storybook tried 24 groups (48 comparisons, on the share missed "
-                                  "among those who need a follow-up and on the share called back among those who "
-                                  "need nothing) in 2 columns the story does not slice by, and 1 pair of them")
+    assert result.groups == 24 and result.pair_groups == 16
+    assert said.method.startswith("storybook tried 8 groups in the 2 columns the story does not slice by, and 16 "
+                                  "groups in the 1 pair of those columns (both at once): 48 comparisons in all, on "
+                                  "the share missed among those who need a follow-up and on the share called back "
+                                  "among those who need nothing. Numbers (age) are cut into 4 groups of about equal "
+                                  "size (quartiles).")
     assert ("at least 30 patients and at least 10 who need a follow-up or who need nothing; a pair counts only where "
             "it is worse than the rest of each of its two parts.") in said.method
     assert "about 1 in 20 at most (Benjamini-Hochberg)" in said.method
