@@ -271,6 +271,7 @@ SECTIONS: tuple[Section, ...] = ("data", "model", "infrastructure", "monitoring"
 # Which automatic storybook check counts as running which rubric test (a project can pass its own map).
 RUBRIC_CHECKS: dict[str, str] = {
     "model.slice_gaps": "model-6",          # model quality on important data slices
+    "data.weak_groups": "model-6",          # ... and on the slices nobody declared (the scan for weak groups)
     "model.held_out": "infra-4",            # quality validated against a declared minimum
     "model.previous_version": "infra-4",    # ... and against the version before
     "data.shift": "monitor-3",              # training and serving inputs compared
