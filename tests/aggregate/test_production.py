@@ -288,3 +288,61 @@ def test_windows_that_are_not_dates_or_a_file_that_is_not_one_are_refused(store:
     with pytest.raises(LoggingError, match="found no active MLflow run"):
         storybook.log_production_windows(_windows_file(tmp_path, pd.DataFrame(
             {"scored_at": [pd.Timestamp("2026-11-02", tz="UTC")], "p": [0.5]}))[0])
+
+
+def test_a_story_reads_the_logged_windows_in_its_guardrail_and_its_estimate(store: str, tmp_path: Path) -> None:
+    """End to end on the real store: windows counted by DuckDB and logged with log_production_windows are what
+    a story's guardrail judges (readings at each day) and what its estimate before labels reads (the file)."""
+    import mlflow
+
+    from storybook.analyse.story import analyse_story
+    from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.sources.loader import load_story
+    from tests.stores import story, write_project
+
+    rng = np.random.default_rng(21)
+    evaluation = rng.beta(1.4, 2.2, 1500)
+    days = ["2026-11-02", "2026-11-03", "2026-11-04"]
+    scores = [rng.beta(1.4, 2.2, 500), rng.beta(1.4, 2.2, 500), rng.beta(3.0, 2.0, 500)]  # day 3: scores jump
+    rows = pd.DataFrame({"scored_at": np.repeat(pd.to_datetime(days, utc=True), 500) + pd.Timedelta(hours=12),
+                         "p": np.concatenate(scores)})
+    rows.to_parquet(tmp_path / "live.parquet", index=False)
+    with mlflow.start_run() as run:
+        storybook.log_scored_set(pd.DataFrame({"label": (rng.random(1500) < evaluation).astype(int),
+                                               "score": evaluation}), label="label", score="score")
+        mlflow.log_metric("recall", 0.7)
+    made = storybook.aggregate_production(tmp_path / "live.parquet", tmp_path / "windows.parquet", score="p",
+                                          time="scored_at")
+    storybook.log_production_windows(made.path, run_id=run.info.run_id)
+
+    root = Path(store.removeprefix("sqlite:///")).parent
+    evaluation_keys = {"artifact": "evaluation/scored.csv", "label_column": "label", "score_column": "score",
+                       "positive_value": "1", "threshold": 0.5, "unit": "patients", "positive_means": "have cancer",
+                       "negative_means": "do not have cancer", "flagged_means": "sent for a biopsy"}
+    trust = {"owner": "Screening team", "production_scores": "production/windows.parquet",
+             "guardrails": [{"series": "production_mean_score", "name": "the average predicted chance",
+                             "lower": 0.2, "upper": 0.5}]}
+    told = story("m", "champion", [{"key": "recall", "label": "Cancers found", "kind": "recall"}], evaluation_keys,
+                 trust=trust)
+    told["model"] = {"run_id": run.info.run_id}
+    write_project(root, {"windows-story": told})
+    source = load_story(root, root / "stories" / "windows-story")
+    analysis = analyse_story(source, MlflowSource(store, root / ".cache").resolve(source))
+
+    assert analysis.trust is not None
+    guarded = analysis.trust.guarded[0].series
+    assert [p.value for p in guarded.points] == pytest.approx([float(s.mean()) for s in scores], rel=1e-12)
+    assert [p.timestamp_ms for p in guarded.points] == [
+        int(pd.Timestamp(day, tz="UTC").timestamp() * 1000) for day in days]
+    verdicts = [e for level in analysis.trust.levels for e in level.evidence if e.check == "system.guardrails"]
+    assert len(verdicts) == 1 and verdicts[0].passed is False
+    assert verdicts[0].sentence == ("The average predicted chance first broke its guardrails (0.20 to 0.50) on 4 "
+                                    f"November 2026, reading {scores[2].mean():.2f}; 1 of 3 readings were outside.")
+
+    estimate = analysis.estimate
+    assert estimate is not None and estimate.report is not None
+    windows = estimate.report.windows
+    assert [w.window for w in windows] == days and [w.cases for w in windows] == [500, 500, 500]
+    for window, day_scores in zip(windows, scores, strict=True):
+        assert window.expected.tp == pytest.approx(day_scores[day_scores >= 0.5].sum(), abs=1e-9)
+        assert window.expected.fn == pytest.approx(day_scores[day_scores < 0.5].sum(), abs=1e-9)
