@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from storybook.errors import Location, LoggingError, StorybookError
+from storybook.errors import Location, LoggingError, StorybookError, TrackingError
 
 __all__ = ["LoggedWindows", "log_production_windows"]
 
@@ -58,7 +58,8 @@ def log_production_windows(path: Path | str, *, run_id: str | None = None, artif
     reading is timed at the window's start. A window whose reading a key already holds (from an earlier call) is
     not logged again, so a daily job may log a file that repeats earlier windows; aggregate only windows that are
     complete, since a window's readings are not replaced later. The artifact is replaced. Raises
-    :class:`~storybook.errors.LoggingError` (nothing logged) when the file is not a production windows aggregate.
+    :class:`~storybook.errors.LoggingError` (nothing logged) when the file is not a production windows aggregate,
+    and :class:`~storybook.errors.TrackingError` when MLflow refuses (the artifact is logged before the readings).
     """
     where = _caller()
     if not isinstance(prefix, str) or not _PREFIX.match(prefix):
@@ -100,28 +101,36 @@ def log_production_windows(path: Path | str, *, run_id: str | None = None, artif
             raise LoggingError("log_production_windows found no active MLflow run", location=where,
                                hint="call it inside 'with mlflow.start_run():', or pass run_id= (the model's run)")
         run_id = str(run.info.run_id)
-    client = MlflowClient()
-    parent = str(pure.parent)
-    if pure.name == file.name:
-        client.log_artifact(run_id, str(file), None if parent == "." else parent)
-    else:  # the artifact keeps the name the story reads, whatever the local file is called
-        import tempfile
+    from mlflow.exceptions import MlflowException
 
-        with tempfile.TemporaryDirectory(prefix="storybook-windows-") as folder:
-            copy = Path(folder) / pure.name
-            copy.write_bytes(file.read_bytes())
-            client.log_artifact(run_id, str(copy), None if parent == "." else parent)
-    new: set[str] = set()
-    keys: list[str] = []
-    for figure, values in figures.items():
-        key = f"{prefix}_{figure}"
-        keys.append(key)
-        logged = {m.timestamp for m in client.get_metric_history(run_id, key)}
-        todo = [(starts[name], value, name) for name, value in zip(info.windows, values, strict=True)
-                if _millis(starts[name]) not in logged]
-        for start, every, readings in _runs([(s, v) for s, v, _ in todo if s is not None]):
-            log_production_series(key, readings, start=start, every=every, run_id=run_id)
-        new.update(name for _, _, name in todo)
+    try:
+        client = MlflowClient()
+        parent = str(pure.parent)
+        if pure.name == file.name:
+            client.log_artifact(run_id, str(file), None if parent == "." else parent)
+        else:  # the artifact keeps the name the story reads, whatever the local file is called
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="storybook-windows-") as folder:
+                copy = Path(folder) / pure.name
+                copy.write_bytes(file.read_bytes())
+                client.log_artifact(run_id, str(copy), None if parent == "." else parent)
+        new: set[str] = set()
+        keys: list[str] = []
+        for figure, values in figures.items():
+            key = f"{prefix}_{figure}"
+            keys.append(key)
+            logged = {m.timestamp for m in client.get_metric_history(run_id, key)}
+            todo = [(starts[name], value, name) for name, value in zip(info.windows, values, strict=True)
+                    if _millis(starts[name]) not in logged]
+            for start, every, readings in _runs([(s, v) for s, v, _ in todo if s is not None]):
+                log_production_series(key, readings, start=start, every=every, run_id=run_id)
+            new.update(name for _, _, name in todo)
+    except MlflowException as error:
+        said = "".join(ch for ch in str(error).splitlines()[0] if ch.isprintable())[:200] if str(error) else ""
+        raise TrackingError(f"MLflow could not log the production windows to run {run_id}: {said}",
+                            location=where, hint="check the run id and the tracking URI (MLFLOW_TRACKING_URI)"
+                            ) from None
     return LoggedWindows(run_id=run_id, artifact_path=artifact_path, windows=info.windows,
                          new_windows=tuple(name for name in info.windows if name in new), keys=tuple(keys))
 

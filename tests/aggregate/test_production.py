@@ -22,7 +22,7 @@ from storybook.aggregate.production import (
     histogram_quantile,
     window_summaries,
 )
-from storybook.errors import AggregateError, ConfigError, LoggingError
+from storybook.errors import AggregateError, ConfigError, LoggingError, TrackingError
 from tests.stores import tracking_uri, use_experiment
 
 ROWS = 20_000
@@ -285,9 +285,12 @@ def test_windows_that_are_not_dates_or_a_file_that_is_not_one_are_refused(store:
     assert raised.value.location is not None and raised.value.location.path.name == "test_production.py"
     with mlflow.start_run(), pytest.raises(LoggingError, match="not a storybook aggregate"):
         storybook.log_production_windows(tmp_path / "rows.parquet")
+    dated, _ = _windows_file(tmp_path, pd.DataFrame({"scored_at": [pd.Timestamp("2026-11-02", tz="UTC")],
+                                                     "p": [0.5]}))
     with pytest.raises(LoggingError, match="found no active MLflow run"):
-        storybook.log_production_windows(_windows_file(tmp_path, pd.DataFrame(
-            {"scored_at": [pd.Timestamp("2026-11-02", tz="UTC")], "p": [0.5]}))[0])
+        storybook.log_production_windows(dated)
+    with pytest.raises(TrackingError, match=f"MLflow could not log the production windows to run {'0' * 32}: "):
+        storybook.log_production_windows(dated, run_id="0" * 32)
 
 
 def test_a_story_reads_the_logged_windows_in_its_guardrail_and_its_estimate(store: str, tmp_path: Path) -> None:
