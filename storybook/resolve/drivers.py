@@ -15,8 +15,6 @@ Two sources, as the story's ``drivers.source`` says:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -31,7 +29,7 @@ import pandas as pd
 
 from storybook.errors import Location, SourceError, StorybookError
 from storybook.metrics.importance import ALL_ROWS, drops_frame, permutation_drops, task_scorer
-from storybook.resolve.drivers_cache import CachedDrops, drops_key, model_digest, read_drops, write_drops
+from storybook.resolve.drivers_cache import CachedDrops, drops_key, model_digest, model_folder, read_drops, write_drops
 from storybook.resolve.resolved import ModelVersionRecord, Provenance, ResolvedDrivers, ResolvedRun
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, task_set
 from storybook.resolve.scored_multiclass import MulticlassSet
@@ -230,8 +228,7 @@ def _download(source: MlflowReader, uri: str, model: ModelVersionRecord | None, 
     (:func:`_places`); a place outside the tracking server is refused, never contacted; when none gives an
     MLflow model, the error lists each place tried and why it failed.
     """
-    key = hashlib.sha256(json.dumps([source.shown_uri, uri]).encode()).hexdigest()[:24]
-    target = source.cache_dir / "models" / key
+    target = model_folder(source.cache_dir, source.shown_uri, uri)
     cached = sorted(target.glob("**/MLmodel")) if target.is_dir() else []
     if cached:
         return cached[0].parent

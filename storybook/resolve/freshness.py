@@ -25,8 +25,8 @@ file system's clock can leave the same times behind: such an entry is not kept, 
 store that changed while the story was read, tables too large to keep (:data:`MAX_TABLE_CHARACTERS`), or an
 entry that does not read back as exactly what was resolved.
 
-Resolving reads no clock: a resolved story holds timestamps, never "how long ago" (analysis and the page say
-that, from the build's own time), so a kept story never grows stale by time alone.
+Resolving reads no clock: a resolved story holds timestamps (when a figure was logged, when a version was
+registered), never an age, so a kept story cannot grow stale by time alone.
 
 The entry holds the resolved story (its tables as CSV text, their types and column order) and the fingerprint
 of the resolved values the page cache keys on, so a build with nothing changed asks the page cache without
