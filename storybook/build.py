@@ -33,7 +33,8 @@ from storybook.render.charts import use_svg_cache
 from storybook.render.rendered import page_environment
 from storybook.resolve.freshness import Freshness
 from storybook.resolve.source import open_source
-from storybook.workers import Workers, default_jobs
+from storybook.sources.loader import StorySource
+from storybook.workers import PARALLEL_FROM, Workers, default_jobs
 
 __all__ = ["BuildProgress", "BuildReport", "build"]
 
@@ -73,12 +74,14 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
     if fresh is not None:
         fresh.start()
     stories, project = load_sources(plan, previous.take, shown, fresh)
-    resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown, fresh)
-    report.fresh = [story.slug for story in stories if story.fresh]
-
-    use_svg_cache(plan.svg_cache)
-    env = page_environment(plan.templates_dir)
     with Workers(jobs, svg_cache=plan.svg_cache, pdf=plan.make_pdf) as workers:
+        if jobs > 1 and sum(isinstance(story.source, StorySource) for story in stories) >= PARALLEL_FROM:
+            workers.warm_up()  # enough stories may need rendering: start the workers while MLflow is read
+        resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown, fresh)
+        report.fresh = [story.slug for story in stories if story.fresh]
+
+        use_svg_cache(plan.svg_cache)
+        env = page_environment(plan.templates_dir)
         # 3. Analyse and render what no cache had: in worker processes when there are enough stories.
         render_stories(stories, env, workers, jobs, plan.pages, shown)
         report.workers = jobs if workers.started else 0

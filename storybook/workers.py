@@ -106,6 +106,14 @@ def _start_worker(svg_cache: Path | None, pdf: bool) -> None:
         import weasyprint  # noqa: F401  (half a second, once per worker rather than on its first PDF)
 
 
+def _ready() -> None:
+    """Submitted once per worker to start it ahead of its first story: its start-up (imports, the chart engine's
+    first chart, about 0.3 s) then overlaps the building process reading the stories."""
+    from storybook.render.charts import warm_up
+
+    warm_up()
+
+
 def _render_in_worker(task: RenderTask) -> RenderResult:
     from storybook.render.pages import page_environment
 
@@ -126,10 +134,12 @@ class Workers:
         self.svg_cache = svg_cache
         self.pdf = pdf
         self._pool: ProcessPoolExecutor | None = None
+        self._used = False  # given a story or a PDF (warming up alone does not count)
 
     @property
     def started(self) -> bool:
-        return self._pool is not None
+        """Whether the workers have been given work (a story or a PDF) in this build."""
+        return self._used
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -139,8 +149,15 @@ class Workers:
                                              initializer=_start_worker, initargs=(self.svg_cache, self.pdf))
         return self._pool
 
+    def warm_up(self) -> None:
+        """Start every worker now (and its chart engine), while this process is still resolving the stories."""
+        pool = self._executor()
+        for _ in range(self.jobs):
+            pool.submit(_ready)
+
     def render(self, task: RenderTask, done: Callable[[], None] | None = None) -> Future[RenderResult]:
         future = self._executor().submit(_render_in_worker, task)
+        self._used = True
         if done is not None:
             future.add_done_callback(lambda _: done())
         return future
@@ -170,6 +187,7 @@ class Workers:
     def pdf_file(self, html: str, staging: Path, name: str, title: str,
                  done: Callable[[], None] | None = None) -> Future[str]:
         future = self._executor().submit(write_pdf, html, staging, name, title)
+        self._used = True
         if done is not None:
             future.add_done_callback(lambda _: done())
         return future

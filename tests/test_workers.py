@@ -50,3 +50,26 @@ def test_a_scored_set_without_its_score_column_is_that_story_s_located_error(loa
 
 def test_the_default_number_of_jobs_is_the_cores_this_process_may_use() -> None:
     assert default_jobs() == len(os.sched_getaffinity(0)) >= 1
+
+
+def test_warmed_up_workers_start_before_any_story_and_render_what_this_process_renders(loaded: StorySource) -> None:
+    """warm_up starts the workers (and their chart engine) ahead of the first story without counting as work;
+    a story they render afterwards comes back as it does in this process."""
+    import time
+
+    from storybook.workers import Workers
+
+    here = render_one(_task(loaded, None), page_environment(loaded.directory.parents[1] / "templates"))
+    with Workers(2, svg_cache=None, pdf=False) as workers:
+        workers.warm_up()
+        assert not workers.started  # nothing to report as rendered in workers yet
+        pool = workers._pool
+        assert pool is not None
+        deadline = time.monotonic() + 60
+        while len(pool._processes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(pool._processes) == 2  # both workers run before any story was given to them
+        there = workers.render(_task(loaded, None)).result(timeout=120)
+        assert workers.started
+    assert (there.slug, there.page) == (here.slug, here.page) == ("s", None)
+    assert type(there.error) is type(here.error) and str(there.error) == str(here.error)
