@@ -12,7 +12,8 @@ Each call adds one window to the run's production-windows aggregate (:mod:`story
 artifact whatever the number of scores. A window already there is refused unless ``replace=True``, except that
 ``labels=`` for a window logged without them fills in its labels, once the same scores are given again (checked
 bin by bin, so labels cannot be attached to another batch). A story reads the file with
-``trust.production_scores: <artifact path>``.
+``trust.production_scores: <artifact path>``. Each call rewrites the artifact with the window added: log from one
+job at a time (two jobs adding windows to one run at the same moment can lose one).
 
 Everything is checked before anything is logged; a mistake raises :class:`~storybook.errors.LoggingError` that
 names the calling line.
