@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from storybook.analyse.plain import amount_number
 from storybook.metrics.binary import Estimate
 from storybook.metrics.groups import Gaps, benjamini_hochberg, mean_gap, mean_p_value, share_gap, share_p_value
 
@@ -137,8 +138,11 @@ class _Column:
     binned: bool
 
 
-def _number(value: float) -> str:
-    return f"{value:,.4g}" if abs(value) < 1e15 else f"{value:.4g}"
+def _cut_at(value: float) -> tuple[float, str]:
+    """A quartile as the page says it ("51", "0.677", "12,346") and the number that text means, which is where
+    the cut is made: a case is in the group its sentence says, to the last digit shown."""
+    text = amount_number(value)
+    return float(text.replace(",", "")), text
 
 
 def _cut_numbers(name: str, values: pd.Series) -> _Column | None:
@@ -146,12 +150,13 @@ def _cut_numbers(name: str, values: pd.Series) -> _Column | None:
     present = ~np.isnan(numbers)
     if not present.any():
         return None
-    edges = np.unique(np.quantile(numbers[present], [0.25, 0.5, 0.75]))
+    told = dict(_cut_at(q) for q in np.quantile(numbers[present], [0.25, 0.5, 0.75]))
+    edges = np.array(sorted(told))
+    words = [told[e] for e in edges]
     codes = np.searchsorted(edges, numbers, side="left").astype(np.int32)  # bin k: (edge k-1, edge k]
-    parts = [Part(name, f"is at most {_number(edges[0])}")]
-    parts += [Part(name, f"is above {_number(low)} and at most {_number(high)}")
-              for low, high in pairwise(edges)]
-    parts.append(Part(name, f"is above {_number(edges[-1])}"))
+    parts = [Part(name, f"is at most {words[0]}")]
+    parts += [Part(name, f"is above {low} and at most {high}") for low, high in pairwise(words)]
+    parts.append(Part(name, f"is above {words[-1]}"))
     if not present.all():
         codes[~present] = len(parts)
         parts.append(Part(name, "is not recorded"))

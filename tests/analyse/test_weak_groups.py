@@ -188,3 +188,20 @@ def test_thirty_columns_and_their_pairs_on_fifty_thousand_rows_stay_quick() -> N
     # Every column (numbers, or whole numbers 0 to 5: more than 4 values) is cut into quartiles: 4 groups each.
     assert result.binned == tuple(frame.columns)
     assert result.groups == 30 * 4 + 435 * 16 and result.comparisons == 2 * result.groups
+
+
+def test_a_number_is_cut_where_its_words_say_to_the_last_digit_shown() -> None:
+    """The quartile is told rounded ("0.684", "12,346"); the cut is made at the number told, so every case the
+    sentence puts in the group is in it."""
+    rng = np.random.default_rng(9)
+    n = 3000
+    for scale in (1.0, 10_000.0):
+        x = rng.normal(size=n) * scale
+        labels = rng.random(n) < 0.4
+        top = x > np.quantile(x, 0.75)
+        flagged = np.where(labels, rng.random(n) > np.where(top, 0.5, 0.15), rng.random(n) < 0.1)
+        result = scan(pd.DataFrame({"x": x}), binary_cells(labels, flagged), 4, BINARY)
+        found = result.found[0]
+        told = found.name.removeprefix("x is above ")
+        assert told != found.name and len(told.replace(",", "").replace("-", "").replace(".", "")) <= 6
+        assert found.cases == int((x > float(told.replace(",", ""))).sum())
