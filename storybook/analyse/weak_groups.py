@@ -138,6 +138,16 @@ class _Column:
     binned: bool
 
 
+SHOWN_CHARACTERS = 60  # a column's name or value longer than this is cut short on the page ("...")
+
+
+def _shown(value: object) -> str:
+    """A column name or value from the set (untrusted, like any MLflow content) as a sentence shows it: on one
+    line, at most SHOWN_CHARACTERS long."""
+    text = " ".join(str(value).split())
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 3] + "..."
+
+
 def _cut_at(value: float) -> tuple[float, str]:
     """A quartile as the page says it ("51", "0.677", "12,346") and the number that text means, which is where
     the cut is made: a case is in the group its sentence says, to the last digit shown."""
@@ -167,7 +177,7 @@ def _cut_values(name: str, values: pd.Series, max_values: int) -> _Column:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)  # -1: empty
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
     kept = np.argsort(-counts, kind="stable")[:max_values]  # the most common values, ties in order of appearance
-    parts = [Part(name, f"is {uniques[i]}") for i in kept]
+    parts = [Part(name, f"is {_shown(uniques[i])}") for i in kept]
     remap = np.full(len(uniques) + 1, -1, dtype=np.int32)  # the last entry: an empty cell (code -1)
     remap[kept] = np.arange(len(kept))
     grouped = remap[codes]
@@ -192,7 +202,7 @@ def _columns(frame: pd.DataFrame, settings: ScanSettings) -> tuple[list[_Column]
     skipped: list[tuple[str, str]] = []
     for name in frame.columns:
         values = frame[name]
-        label = str(name)
+        label = _shown(name)
         distinct = _distinct(values)
         if distinct <= 1 and not values.isna().any():
             skipped.append((label, "it holds one value only"))

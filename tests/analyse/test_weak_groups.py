@@ -205,3 +205,18 @@ def test_a_number_is_cut_where_its_words_say_to_the_last_digit_shown() -> None:
         told = found.name.removeprefix("x is above ")
         assert told != found.name and len(told.replace(",", "").replace("-", "").replace(".", "")) <= 6
         assert found.cases == int((x > float(told.replace(",", ""))).sum())
+
+
+def test_names_and_values_from_the_set_are_told_on_one_short_line() -> None:
+    rng = np.random.default_rng(12)
+    n = 2000
+    long_value = "x" * 500
+    column = "ward\nname " + "y" * 100
+    wards = rng.choice(np.array([long_value, "B"], dtype=object), n)
+    labels = rng.random(n) < 0.4
+    worse = wards == long_value
+    flagged = np.where(labels, rng.random(n) > np.where(worse, 0.5, 0.15), rng.random(n) < 0.1)
+    result = scan(pd.DataFrame({column: wards}), binary_cells(labels, flagged), 4, BINARY)
+    part = result.found[0].parts[0]
+    assert "\n" not in part.column and len(part.column) == 60 and part.column.endswith("...")
+    assert part.words == "is " + "x" * 57 + "..."
