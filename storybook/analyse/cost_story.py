@@ -87,7 +87,7 @@ class Counted:
     read from (None: no intervals), the seed they were drawn with, and the highest score of any case."""
 
     weights: npt.NDArray[np.int64]
-    replicates: npt.NDArray[np.int64] | None
+    replicates: npt.NDArray[np.int32] | None
     seed: int
     top: float
 

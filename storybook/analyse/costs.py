@@ -472,7 +472,7 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
         if replicates is None:
             raise ValueError("a counted set is resampled by its replicates, and it has none")
         return _bootstrap_counted(truth, values, np.asarray(weights, dtype=np.int64),
-                                  np.asarray(replicates, dtype=np.int64), costs, seed=seed, capacity=capacity,
+                                  np.asarray(replicates), costs, seed=seed, capacity=capacity,
                                   at_threshold=at_threshold, confidence=confidence, per=per, top=top)
     n = int(truth.size)
     if n == 0:
@@ -511,7 +511,8 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
     )
 
 
-def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: Ints, replicates: Ints,
+def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: Ints,
+                       replicates: npt.NDArray[np.integer[npt.NBitBase]],
                        costs: CostModel, *, seed: int, capacity: float | None, at_threshold: float | None,
                        confidence: float, per: int, top: float | None) -> BootstrapResult:
     """:func:`bootstrap` of a counted set: one round per replicate column, its counts the resampling weights."""
@@ -527,7 +528,7 @@ def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: In
     rounds = int(replicates.shape[1])
     found = _Rounds.empty(rounds)
     for r in range(rounds):
-        flagged, tp, m, _ = _counts(ranked, replicates[ranked.order, r])
+        flagged, tp, m, _ = _counts(ranked, replicates[ranked.order, r].astype(np.int64))  # one round at a time
         if m == 0:
             raise ValueError("a replicate counts no cases")
         found.record(r, flagged, tp, m, whole.thresholds, costs, capacity, per, best.index, fixed)

@@ -79,7 +79,7 @@ class ScoredSet:
     frame: pd.DataFrame
     threshold_source: str = ""  # where the threshold was read, in plain words (see threshold_of)
     weights: npt.NDArray[np.int64] | None = None
-    replicates: npt.NDArray[np.int64] | None = None
+    replicates: npt.NDArray[np.int32] | None = None  # as the aggregate stores them (half the memory of int64)
     counted: CountedFrom | None = None
 
     @property

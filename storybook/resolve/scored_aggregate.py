@@ -73,7 +73,7 @@ def weighted_set(cells: pd.DataFrame, info: AggregateInfo, threshold: float, *, 
     bins = cells["score_bin"].to_numpy(dtype=np.int64)
     edges = np.asarray(info.bin_edges, dtype=np.float64)
     scores = edges[bins]
-    replicates = cells[replicate_columns(info.replicates)].to_numpy(dtype=np.int64) if info.replicates else None
+    replicates = cells[replicate_columns(info.replicates)].to_numpy(dtype=np.int32) if info.replicates else None
     frame = cells.drop(columns=replicate_columns(info.replicates)).reset_index(drop=True)
     counted = CountedFrom(cases=info.rows, bins=info.bins, exact=info.exact, engine=info.engine, made_on="",
                           step=0.0 if info.exact else 1.0 / info.bins, artifact=artifact, sample_rows=sample_rows,
