@@ -32,7 +32,7 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
                                 data set), on the metric's line in story.yaml
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
     weak-groups       warning   a group the scan for weak groups found (scan: in story.yaml) that the story does
-                                not acknowledge
+                                not acknowledge, or an acknowledged group it no longer finds
     decision-grounds  error     a ground of the decision held when the story was last signed (or, with --online,
                                 in the pinned snapshot) and no longer does; other changes of a ground: warning
 """

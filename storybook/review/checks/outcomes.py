@@ -80,7 +80,10 @@ def claim_findings(found: Collector, story: StorySource, claims: tuple[ClaimResu
 
 def weak_groups_undiscussed(found: Collector, story: StorySource, analysis: StoryAnalysis) -> None:
     """A group the scan found and the page shows, which the story's authors have not acknowledged, warns on the
-    line of ``scan:`` in story.yaml (a scan that could not run warns too: the page says so)."""
+    line of ``scan:`` in story.yaml (a scan that could not run warns too: the page says so); an acknowledged group
+    the scan no longer finds warns on its own line."""
+    from storybook.analyse.weak_groups_story import group_key
+
     report = analysis.weak_groups
     if report is None:
         return
@@ -95,6 +98,13 @@ def weak_groups_undiscussed(found: Collector, story: StorySource, analysis: Stor
                   f"({finding.cases:,} of {finding.total:,} cases), and the story does not discuss it",
                   f"look at it; then add under scan.acknowledged: - group: {finding.name!r} with a reason "
                   "(or slice by its column)")
+    still = {group_key(f.name) for f in report.result.found}
+    spec = story.config.scan
+    for index, known in enumerate(spec.acknowledged if spec is not None else ()):
+        if group_key(known.group) not in still:
+            found.add("warning", story.yaml.location(("scan", "acknowledged", index, "group")), "weak-groups",
+                      f"scan.acknowledged names the group {known.group!r}, which the scan no longer finds",
+                      "remove it, or check its spelling against the group names on the page")
 
 
 def decision_since_signed(found: Collector, story: StorySource, brief: DecisionBrief) -> None:
