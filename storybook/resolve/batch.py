@@ -284,7 +284,7 @@ def _history_endpoint(client: MlflowClient) -> BulkHistory | None:
 
     http_request: Any = rest_utils.http_request  # untyped in mlflow
 
-    def read(run_ids: list[str], key: str) -> dict[str, list[SeriesPoint]]:
+    def read(run_ids: list[str], key: str) -> tuple[dict[str, list[SeriesPoint]], set[str]]:
         response = http_request(store.get_host_creds(), HISTORY_BULK_ENDPOINT, "GET",
                                 params={"run_ids": run_ids, "metric_key": key, "max_results": POINTS_PER_RUN})
         if response.status_code in (404, 405):  # an older server without the endpoint
