@@ -267,13 +267,55 @@ def _describe(model: type[BaseModel], error: Any, loaded: LoadedYaml) -> tuple[L
     kind = error["type"]
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else ""
-        close = difflib.get_close_matches(key, sorted(_field_names(model)), n=1)
-        suggestion = f" Did you mean {close[0]!r}?" if close else " Remove it."
-        return loaded.location(loc), f"unknown key {dotted!r}.{suggestion}"
+        return loaded.location(loc), f"unknown key {dotted!r}.{_suggestion(model, loc, key)}"
     if kind == "missing":
         return loaded.location(loc[:-1]), f"missing required key {dotted!r}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return loaded.location(loc), f"{dotted}: {message}"
+
+
+def _suggestion(model: type[BaseModel], loc: KeyPath, key: str) -> str:
+    """What to write instead of the unknown ``key`` at ``loc``: a close key of the same mapping, else where the
+    key belongs when another mapping of the file has it (``task`` at the top belongs under ``evaluation:``)."""
+    here = _model_at(model, loc[:-1])
+    close = difflib.get_close_matches(key, sorted(here.model_fields), n=1) if here is not None else []
+    if close and close[0] != key:
+        return f" Did you mean {close[0]!r}?"
+    homes = sorted(".".join(path) for path in _paths_of(model, key) if path[:-1] != tuple(
+        str(part) for part in loc[:-1] if isinstance(part, str)))
+    if homes:
+        return f" It belongs under {homes[0].rpartition('.')[0]!r}: move it there." if "." in homes[0] else (
+            " It belongs at the top of the file: move it there.")
+    close = difflib.get_close_matches(key, sorted(_field_names(model)), n=1)
+    return f" Did you mean {close[0]!r}?" if close and close[0] != key else " Remove it."
+
+
+def _model_at(model: type[BaseModel], path: KeyPath) -> type[BaseModel] | None:
+    """The schema model of the mapping at ``path`` (list indices skipped), or None when it is not one."""
+    current: type[BaseModel] = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        info = current.model_fields.get(part)
+        found = _models_in(info.annotation) if info is not None else []
+        if not found:
+            return None
+        current = found[0]
+    return current
+
+
+def _paths_of(model: type[BaseModel], key: str, prefix: tuple[str, ...] = (),
+              seen: frozenset[type[BaseModel]] = frozenset()) -> list[tuple[str, ...]]:
+    """Every path (of field names) in the schema that ends in ``key``."""
+    if model in seen:
+        return []
+    found: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        if name == key:
+            found.append((*prefix, name))
+        for inner in _models_in(info.annotation):
+            found.extend(_paths_of(inner, key, (*prefix, name), seen | {model}))
+    return found
 
 
 def _field_names(model: type[BaseModel]) -> set[str]:

@@ -395,3 +395,16 @@ def test_a_phrase_that_ends_in_a_full_stop_is_a_located_error(project: Path) -> 
     assert error.location is not None and error.location.line == line, error.message
     assert "evaluation.positive_means" in error.message and "leave the punctuation out" in error.message
     assert "'have a malignant tumour'" in error.message
+
+
+def test_a_known_key_in_the_wrong_mapping_is_told_where_it_belongs(project: Path) -> None:
+    write_story(project, "screening", STORY_YAML.replace("evaluation:\n", "task: binary\nevaluation:\n"))
+    error = broken(project)
+    assert "unknown key 'task'." in error.message
+    assert "It belongs under 'evaluation': move it there." in error.message
+    assert "Did you mean 'task'" not in error.message
+
+
+def test_a_misspelt_key_is_matched_within_its_own_mapping(project: Path) -> None:
+    write_story(project, "screening", STORY_YAML.replace("  unit: patients", "  unti: patients"))
+    assert "unknown key 'evaluation.unti'. Did you mean 'unit'?" in broken(project).message
