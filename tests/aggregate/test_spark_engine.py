@@ -140,6 +140,21 @@ def test_a_table_name_and_exact_mode_give_what_duckdb_gives(spark: SparkSession,
     assert info.bin_edges == duck_info.bin_edges and len(info.bin_edges) == info.bins <= 101
 
 
+def test_without_arrow_collection_the_cells_are_the_same(spark: SparkSession, files: dict[str, Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyspark 3.5 (the extra's lowest version) has no DataFrame.toArrow: the cells then come back with collect()
+    settings = {"label_column": "outcome", "score_column": "p", "positive_value": "yes", "slices": ["site"],
+                "bins": BINS, "replicates": 0}
+    frame = spark.read.parquet(str(files["coarse"]))
+    with_arrow, _ = aggregate_with_spark(frame, **settings)  # type: ignore[arg-type]
+    for cls in type(frame).__mro__:
+        if "toArrow" in vars(cls):
+            monkeypatch.delattr(cls, "toArrow")
+    assert not hasattr(spark.read.parquet(str(files["coarse"])), "toArrow")
+    collected, _ = aggregate_with_spark(spark.read.parquet(str(files["coarse"])), **settings)  # type: ignore[arg-type]
+    _same(with_arrow, collected)
+
+
 def test_the_command_aggregates_on_spark(spark: SparkSession, files: dict[str, Path], tmp_path: Path) -> None:
     # `storybook aggregate --engine spark` runs on the active session (the module's), and would start a local one
     result = CliRunner().invoke(app, ["aggregate", str(files["coarse"]), "--out", str(tmp_path / "agg.parquet"),
