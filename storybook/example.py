@@ -10,7 +10,10 @@ whose scanner starts reporting tumour areas in different units on day 29, so the
 
 The "screening site" column is simulated (the data has no such field); tumour size bands come from the data.
 The challenger's evaluation set also holds a planted leak, a "biopsy_report" column written after the diagnosis
-(it copies the label, with about 1 in 100 rows mistyped), which storybook's data checks find and tell.
+(it copies the label, with about 1 in 100 rows mistyped), which storybook's data checks find and tell. The
+challenger also logs a simulated shadow trial: six weekly windows of scores whose estimated share of cancers found
+falls after the Mobile unit's new scanner arrives, the first four weeks' diagnoses logged as their labels (story
+``screening-shadow-trial``, see :func:`shadow_trial_scores`).
 
 The same store also gets the two other stories' models, trained by :mod:`storybook.example_students` (a three-way
 student-support model on simulated records) and :mod:`storybook.example_diabetes` (a regression on scikit-learn's
@@ -53,6 +56,13 @@ SHIFT_DAY = 29  # 1-based day on which the scanner's units change
 LABELLED_WEEKS = 3  # the production weeks whose outcomes are known (logged as their labels)
 START = datetime(2026, 9, 1, tzinfo=UTC)
 SITES = ("North clinic", "South clinic", "Mobile unit")
+# The challenger's shadow trial (story screening-shadow-trial): simulated weekly windows of scores, see
+# shadow_trial_scores.
+SHADOW_START = datetime(2026, 10, 5, tzinfo=UTC)  # a Monday
+SHADOW_WEEKS = 6
+SHADOW_CASES = 840  # 120 scans a day
+SHADOW_CHANGE_WEEK = 4  # the Mobile unit's new scanner arrives on the first day of the fourth week (26 October)
+SHADOW_LABELLED_WEEKS = 4  # the weeks whose diagnoses are in
 
 
 def example_data() -> pd.DataFrame:
@@ -218,6 +228,7 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
         scored.insert(1, "score", np.round(scores, 6))
         if not production:  # the challenger: a planted leak in its evaluation set (see _biopsy_report)
             scored["biopsy_report"] = _biopsy_report(test["label"])
+            _log_shadow_trial(scores)
         log_scored_set(scored, label="label", score="score", slices=["size_band", "site"])
         mlflow.log_text(train[["label", "size_band", "site", *features]].to_csv(index=False), "data/train.csv")
         if production:
@@ -237,6 +248,38 @@ def _log_week(run_id: str, first_day: str, scores: list[np.ndarray], labels: lis
     monitoring job would add them later: log_production_scores(..., labels=) fills in a logged window)."""
     log_production_scores(np.concatenate(scores), window=first_day, run_id=run_id,
                           labels=np.concatenate(labels) if labelled else None)
+
+
+def shadow_trial_scores(evaluation_scores: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The challenger's simulated shadow trial: SHADOW_WEEKS weekly windows (named by their first day) of
+    SHADOW_CASES scans each, with each scan's score and outcome.
+
+    Scores are drawn from the challenger's own evaluation scores (which are calibrated: their outcomes match their
+    chances to about 2 percentage points), and each outcome is drawn from its score, so the scores stay calibrated
+    throughout. From week SHADOW_CHANGE_WEEK (the Mobile unit's new scanner) a growing share of the scans the model
+    was sure about (score 0.5 or more) get softer images: their score falls to between 0.2 and 0.5, below the
+    threshold, so more cancers wait in the normal queue and the share found falls."""
+    rng = np.random.default_rng(SEED + 3)
+    weeks = []
+    for week in range(SHADOW_WEEKS):
+        scores = rng.choice(evaluation_scores, SHADOW_CASES)
+        if week >= SHADOW_CHANGE_WEEK - 1:
+            softer = (scores >= 0.5) & (rng.random(scores.size) < 0.12 + 0.08 * (week - SHADOW_CHANGE_WEEK + 1))
+            scores = np.where(softer, rng.uniform(0.2, 0.5, scores.size), scores)
+        outcomes = (rng.random(scores.size) < scores).astype(int)
+        first_day = (SHADOW_START + timedelta(weeks=week)).date().isoformat()
+        weeks.append((first_day, np.round(scores, 6), outcomes))
+    return weeks
+
+
+def _log_shadow_trial(evaluation_scores: np.ndarray) -> None:
+    """The shadow trial's windows on the challenger's (active) run: every week's scores as it ends, and the
+    outcomes of the first SHADOW_LABELLED_WEEKS weeks, known later (the diagnoses), logged as those weeks' labels."""
+    weeks = shadow_trial_scores(evaluation_scores)
+    for first_day, scores, _ in weeks:
+        log_production_scores(scores, window=first_day)
+    for first_day, scores, outcomes in weeks[:SHADOW_LABELLED_WEEKS]:
+        log_production_scores(scores, window=first_day, labels=outcomes)
 
 
 def _biopsy_report(labels: pd.Series) -> pd.Series:
