@@ -228,7 +228,7 @@ def _train_one(client: Any, experiment_id: str, name: str, features: list[str], 
         scored.insert(1, "score", np.round(scores, 6))
         if not production:  # the challenger: a planted leak in its evaluation set (see _biopsy_report)
             scored["biopsy_report"] = _biopsy_report(test["label"])
-            _log_shadow_trial(scores)
+            _log_shadow_trial(scored["score"].to_numpy())  # as logged, so the trial can be drawn again from it
         log_scored_set(scored, label="label", score="score", slices=["size_band", "site"])
         mlflow.log_text(train[["label", "size_band", "site", *features]].to_csv(index=False), "data/train.csv")
         if production:
