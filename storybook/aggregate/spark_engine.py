@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,8 +76,9 @@ def local_spark_session(master: str = LOCAL_MASTER) -> SparkSession:
         raise AggregateError("Spark needs Java, and no `java` is on the PATH (JAVA_HOME is not set either)",
                              hint="install Java 17 (on Debian: apt-get install openjdk-17-jre-headless), or set "
                                   "JAVA_HOME to a Java 17 installation")
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the session binds there; Spark stops warning about it
     builder: Any = SparkSession.builder
-    session: SparkSession = (
+    builder = (
         builder.master(master).appName("storybook aggregate")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -84,7 +86,9 @@ def local_spark_session(master: str = LOCAL_MASTER) -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
-        .getOrCreate())
+        .config("spark.log.level", "ERROR"))  # Spark's own warnings would fill the command's output
+    with _quiet():
+        session: SparkSession = builder.getOrCreate()
     return session
 
 
@@ -374,6 +378,15 @@ def _check_columns(frame: DataFrame, wanted: Sequence[tuple[str, str]], shown: s
 
 
 @contextmanager
+def _quiet() -> Iterator[None]:
+    """pyspark 4.x warns that it does not yet fully support pandas 3; storybook hands it no pandas data (the cells
+    come back through Arrow), so the warning is kept out of the command's output."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        yield
+
+
+@contextmanager
 def _temp_view(frame: DataFrame) -> Iterator[tuple[SparkSession, str]]:
     """The DataFrame as a temporary view with a fresh name (dropped afterwards), and its session."""
     view = f"storybook_rows_{uuid.uuid4().hex}"
@@ -415,7 +428,8 @@ def _collect(spark: SparkSession, sql: str, shown: str, where: Location | None) 
         result = spark.sql(sql)
         to_arrow = getattr(result, "toArrow", None)  # pyspark >= 4.0
         if to_arrow is not None:
-            return to_arrow().to_pandas()  # type: ignore[no-any-return]
+            with _quiet():
+                return to_arrow().to_pandas()  # type: ignore[no-any-return]
         rows = result.collect()
         return pd.DataFrame.from_records([tuple(row) for row in rows], columns=result.columns)
     except Exception as error:
