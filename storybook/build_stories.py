@@ -160,9 +160,10 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
                     continue
         try:
             story.source = load_story(plan.root, story.directory, plan.config)
-            if story.unchanged is not None and fresh is not None \
-                    and fresh.story_key(story.directory) != story.fresh_key:
-                story.unchanged = None  # story.yaml was saved while it was read: resolve it from MLflow
+            if fresh is not None and not is_pinned(story.directory):
+                # What the parsed story asks MLflow for, unchanged (story.yaml may have changed its words only, or
+                # been saved again while it was read): the kept story serves.
+                story.unchanged = fresh.probe(story.slug, fresh.figures_key(story.source), by="figures")
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
         except Exception as error:  # one story's surprise never ends the build
@@ -225,7 +226,7 @@ def _resolve_live(story: StoryRun, source: StorySource, sources: ProjectSource, 
         fingerprint = resolved_fingerprint(resolved)
         story.key = story_key(plan.fingerprint, plan.root, source.directory, fingerprint)
         if fresh is not None:
-            fresh.keep(source.directory, story.fresh_key, resolved, fingerprint, reads,
+            fresh.keep(source, story.fresh_key, resolved, fingerprint, reads,
                        downloads=cache_dir(plan.root) / "artifacts")
     if not (keep_previous(story) or _take_cached(story, plan.pages)):
         story.task = _task(plan, source, resolved)

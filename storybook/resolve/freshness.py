@@ -10,7 +10,9 @@ from. The next build takes it back only when all of these are as they were:
 - every **artifact file** the story read (the scored set, other tables, the drivers table) and every file of a
   downloaded model whose drops it told: size, modification and change times, inode and device (logging a file to
   an existing run writes no row, so the counter does not tell it);
-- the story's **story.yaml** (its bytes, read before it is parsed and again when it is kept), the project's
+- the story's **story.yaml**: its bytes (read before it is parsed and again when it is kept) for a story whose
+  page is cached, which is then not even parsed; else, parsed, all of it but the keys that only hold words for
+  the page (:data:`WORDS_ONLY`: title, summary, ...), so a wording change renders from the kept story. The project's
   configuration (storybook.yaml, as this build parsed it), the
   tracking URI (hashed with the rest: only a digest is kept, never the URI, which may carry a password), the
   ``MLFLOW_*`` environment variables, storybook's own code (every module's bytes) and the libraries that read
@@ -59,10 +61,11 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from storybook.resolve.resolved import ResolvedStory
+    from storybook.sources.loader import StorySource
     from storybook.sources.schema import ProjectConfig
 
-__all__ = ["FRESHNESS_FORMAT", "MAX_TABLE_CHARACTERS", "RESOLVED_DIR", "SETTLE_SECONDS", "FreshStory", "Freshness",
-           "store_state"]
+__all__ = ["FRESHNESS_FORMAT", "MAX_TABLE_CHARACTERS", "RESOLVED_DIR", "SETTLE_SECONDS", "WORDS_ONLY", "FreshStory",
+           "Freshness", "store_state"]
 
 FRESHNESS_FORMAT = 1
 RESOLVED_DIR = f"{CACHE_DIR}/resolved"
@@ -78,6 +81,10 @@ _STORYBOOK_SETS = ("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "MLFLOW_DISABLE_TELEM
                    "MLFLOW_HTTP_REQUEST_MAX_RETRIES", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR")
 
 Stamp = list[int]  # size, modification time, change time (ns), inode, device
+# story.yaml's keys that only hold words for the page: resolving a story reads none of them (a test holds the
+# resolve package to that), so a change to them is rendered from the kept story.
+WORDS_ONLY = ("title", "summary", "audience", "owner", "intended_use", "glossary", "claims", "decision", "versions",
+              "signoffs")
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -213,9 +220,19 @@ class Freshness:
         self._started_ns = time.time_ns()
         self._before = store_state(self.database) if self.database is not None else None
 
-    def probe(self, slug: str, key: str | None) -> FreshStory | None:
-        """The story ``slug`` (whose :meth:`story_key` is ``key``) as kept, when nothing it was read from has
-        changed; None otherwise (resolve it live)."""
+    def figures_key(self, story: StorySource) -> str | None:
+        """The key of what the parsed story asks MLflow for: its story.yaml without the keys that only hold
+        words (:data:`WORDS_ONLY`), so a wording change renders the page again from the kept story."""
+        if self.database is None:
+            return None
+        if self._project is None:
+            self._project = self._common(self._uri, self._config)
+        asked = story.config.model_dump_json(exclude=set(WORDS_ONLY))
+        return hashlib.sha256(f"{self._project}\nstory {story.slug}\n{asked}".encode()).hexdigest()
+
+    def probe(self, slug: str, key: str | None, *, by: str = "key") -> FreshStory | None:
+        """The story ``slug`` as kept, when nothing it was read from has changed; None otherwise (resolve it
+        live). ``key`` is its :meth:`story_key` (``by="key"``) or its :meth:`figures_key` (``by="figures"``)."""
         if self._before is None or key is None:
             return None
         path = self._path(slug)
@@ -225,7 +242,7 @@ class Freshness:
             document = json.loads(zlib.decompress(path.read_bytes()))
             if not isinstance(document, dict) or document.get("format") != FRESHNESS_FORMAT:
                 raise ValueError("not a freshness entry")
-            kept, store, reads, fingerprint = (document[name] for name in ("key", "store", "reads", "fingerprint"))
+            kept, store, reads, fingerprint = (document[name] for name in (by, "store", "reads", "fingerprint"))
             if not isinstance(reads, list) or not isinstance(fingerprint, str) or "resolved" not in document:
                 raise ValueError("not a freshness entry")
             if kept != key or store != self._before:
@@ -241,14 +258,15 @@ class Freshness:
             return None
         return FreshStory(slug, fingerprint, document["resolved"])
 
-    def keep(self, directory: Path, key: str | None, resolved: ResolvedStory, fingerprint: str,
+    def keep(self, story: StorySource, key: str | None, resolved: ResolvedStory, fingerprint: str,
              reads: Iterable[Path], downloads: Path) -> bool:
-        """Keep the story in ``directory`` (its :meth:`story_key` before it was parsed: ``key``) as ``resolved``,
+        """Keep ``story`` (its :meth:`story_key` before it was parsed: ``key``) as ``resolved``,
         whose page-cache fingerprint is ``fingerprint``, with what it was read from: ``reads``, the files and
         model folders resolving it read. Not kept (False) when the probe could not vouch for it next time (see the
         module docstring); ``downloads`` is where artifacts from other stores are downloaded to."""
         if self._before is None or self.database is None or store_state(self.database) != self._before:
             return False
+        directory = story.directory
         if key is None or self.story_key(directory) != key:
             return False  # story.yaml changed since it was parsed
         files = sorted({Path(path) for path in reads})
@@ -263,7 +281,8 @@ class Freshness:
             data = _encode(resolved)
             if data is None or _encode(_decode(data)) != data:
                 return False  # it would not read back as exactly what was resolved
-            document = {"format": FRESHNESS_FORMAT, "key": key, "store": self._before, "reads": seen,
+            document = {"format": FRESHNESS_FORMAT, "key": key, "figures": self.figures_key(story),
+                        "store": self._before, "reads": seen,
                         "fingerprint": fingerprint, "resolved": data}
             text = json.dumps(document, ensure_ascii=False, allow_nan=False)
         except Exception:  # a value it cannot keep (the cache never fails a build): resolved again next time
