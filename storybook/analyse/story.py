@@ -78,10 +78,11 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
     weak_groups = analyse_weak_groups(story, task_set)
+    estimate = analyse_label_free(config, resolved, scored, card.threshold, card.words, card.rules)
     trust = None
     if config.trust is not None:
         trust = analyse_trust(config, resolved, card, task_set, comparison=comparison, compared_set=compared_set,
-                              in_use=in_use_alias(config, project), weak_groups=weak_groups)
+                              in_use=in_use_alias(config, project), weak_groups=weak_groups, estimate=estimate)
     regression, regression_cost = _regression(story, task_set, card)
     multiclass = (analyse_multiclass(story, task_set, card.words, card.rules)
                   if isinstance(task_set, MulticlassSet) else None)
@@ -107,8 +108,7 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
                          glossary=story_glossary(config, project, card.words), drivers=drivers, history=history,
                          regression=regression, regression_cost=regression_cost, multiclass=multiclass,
                          weak_groups=weak_groups,
-                         estimate=analyse_label_free(config, resolved, scored, card.threshold, card.words,
-                                                     card.rules))
+                         estimate=estimate)
 
 
 def _sample_told(scored: ScoredSet | None, rows: int, unit: str) -> str | None:

@@ -277,6 +277,7 @@ RUBRIC_CHECKS: dict[str, str] = {
     "data.shift": "monitor-3",              # training and serving inputs compared
     "system.guardrails": "monitor-7",       # the paper's bias check: mean prediction watched in production
     "system.change": "monitor-7",
+    "system.estimate_guardrails": "monitor-7",  # prediction quality watched per window, before and after labels
 }
 
 # The paper's interpretation of the final score (Table V): upper bound of each band, and what it says.

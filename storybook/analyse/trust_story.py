@@ -17,6 +17,7 @@ from storybook.analyse.classification import PROPORTION_KINDS, Estimate
 from storybook.analyse.comparison import Comparison, compare_versions
 from storybook.analyse.data_surprises import find_surprises
 from storybook.analyse.decision_judge import Scored, case_ids, version_gap
+from storybook.analyse.label_free_story import EstimatedPerformance
 from storybook.analyse.plain import Vocabulary, in_sentence, kind_phrase
 from storybook.analyse.task_versions import TaskSet, TaskVersion, figure_of, task_gap
 from storybook.analyse.trust import Attestation, LevelResult, RubricScore, levels_for, score_rubric
@@ -45,7 +46,13 @@ from storybook.analyse.trust_checks.statistics import (
     reliability_curve,
 )
 from storybook.analyse.trust_checks.surprises import check_conflicts, check_leaks, needs_rows, surprise_evidence
-from storybook.analyse.trust_checks.system import ModelVersion, check_change, check_deployments, check_guardrails
+from storybook.analyse.trust_checks.system import (
+    ModelVersion,
+    check_change,
+    check_deployments,
+    check_estimate_guardrails,
+    check_guardrails,
+)
 from storybook.analyse.trust_checks.task_model import (
     check_interval_coverage,
     check_task_held_out,
@@ -111,7 +118,9 @@ def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.f
 # (multiclass) or prediction intervals (regression: their coverage against their stated level).
 _TASK_DATA = ("data.missing", "data.duplicates", "data.small_slices", "data.shift", "data.leaks",
               "data.empty_columns", "data.group_coverage", "data.weak_groups")
-_SYSTEM = tuple(check for check in CHECK_TITLES if check.startswith("system."))
+# Performance before the labels are in is estimated for binary stories only (storybook.analyse.label_free_story).
+_SYSTEM = tuple(check for check in CHECK_TITLES
+                if check.startswith("system.") and check != "system.estimate_guardrails")
 TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
     "regression": {"model": ("model.held_out", "model.fold_stability", "model.previous_version"),
                    "data": _TASK_DATA, "system": _SYSTEM},
@@ -125,7 +134,8 @@ TASK_CHECKS: dict[str, dict[Area, tuple[str, ...]]] = {
 
 def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard, scored: AnyScoredSet | None, *,
                   comparison: Comparison | None = None, in_use: str = DEFAULT_IN_USE_ALIAS,
-                  compared_set: AnyScoredSet | None = None, weak_groups: WeakGroups | None = None) -> TrustReport:
+                  compared_set: AnyScoredSet | None = None, weak_groups: WeakGroups | None = None,
+                  estimate: EstimatedPerformance | None = None) -> TrustReport:
     """The story's trust report. ``scored`` and ``compared_set`` are the story's and the compared version's
     checked scored sets for its task (storybook.resolve.scored), built once by the composer; ``comparison``
     names the two versions and which is in use (by default with the alias ``in_use``); ``in_use`` is the alias
@@ -270,6 +280,10 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         evidence.append(check_change(points, name=guardrail.name, source=source))
         guarded.append(GuardedSeries(guardrail=guardrail, series=series,
                                      change=find_change([p.value for p in series.points])))
+    if estimate is not None and spec.estimate is not None and spec.estimate.guardrails:
+        refused = estimate.refused if any(g.figure == "estimated" for g in spec.estimate.guardrails) else None
+        evidence.append(check_estimate_guardrails(estimate.report, estimate.guards, refused=refused,
+                                                  source=estimate.source))
     if resolved.versions:
         evidence.append(check_deployments(
             [ModelVersion(v.version, v.created_ms, v.aliases) for v in resolved.versions], in_use=in_use,

@@ -33,6 +33,8 @@ CHECK_TITLES: dict[str, str] = {
     "data.group_coverage": "groups found in training but not in evaluation, or the reverse",
     "system.guardrails": "guardrails on a production series",
     "system.change": "changes in a production series",
+    "system.estimate_guardrails": "guardrails on performance in production (estimated from the scores, or shown by "
+                                  "the labels once in)",
     "system.deployments": "deployment history",
 }
 

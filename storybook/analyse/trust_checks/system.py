@@ -1,5 +1,6 @@
 """Trust in the **system**: guardrails on a production series, a change in that series against its own
-history, and the deployment history of the registered model.
+history, guardrails on performance in production (estimated before the labels are in, or shown by them), and the
+deployment history of the registered model.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from storybook.analyse.trust_checks.evidence import Evidence, FigureValue
 from storybook.analyse.trust_checks.statistics import MAX_CHANGE_READINGS, change_in
 from storybook.analyse.trust_checks.words import listing, number
 from storybook.sources.schema import DEFAULT_IN_USE_ALIAS
+
+if TYPE_CHECKING:  # label_free reads trust_checks' EPS
+    from storybook.analyse.label_free import LabelFreeReport
 
 
 class Point(NamedTuple):
@@ -104,6 +108,29 @@ def check_change(series: Sequence[tuple[int, int, float]], *, name: str, source:
                 f"after ({result.n:,} readings; a change this clear would turn up by chance in no more than {chance} "
                 f"in 100 steady series){changed_note}.")
     return Evidence("system", "system.change", sentence, False, figures, source)
+
+
+def check_estimate_guardrails(report: LabelFreeReport | None, told: Sequence[str], *, refused: str | None,
+                              source: str) -> Evidence:
+    """The story's guardrails on each production window's estimated or realised key figure
+    (``trust.estimate.guardrails``, judged by :mod:`storybook.analyse.label_free`): passes when no judged window
+    broke a bound or may have (an estimate's 95% range reaching past it); cannot run (None) while no window can be
+    judged. ``told`` are the guardrails' sentences, ``refused`` why storybook does not estimate (None when it does).
+    """
+    outcomes = [o.status for w in (report.windows if report is not None else ()) for o in w.guards]
+    judged = [status for status in outcomes if status != "not known"]
+    broken, possibly = judged.count("broken"), judged.count("may be broken")
+    figures: dict[str, FigureValue] = {"windows": len(report.windows) if report is not None else 0,
+                                       "judged": len(judged), "broken": broken, "possibly_broken": possibly,
+                                       "kept": judged.count("holds")}
+    why_not = (f"The guardrail on the estimate is not judged, because {refused[0].lower()}{refused[1:]}"
+               if refused else None)
+    sentence = " ".join(s for s in (*told, why_not) if s)
+    if not judged:
+        return Evidence("system", "system.estimate_guardrails",
+                        sentence or "No production window can be judged against its guardrails yet.", None,
+                        figures, source)
+    return Evidence("system", "system.estimate_guardrails", sentence, broken == 0 and possibly == 0, figures, source)
 
 
 @dataclass(frozen=True)
