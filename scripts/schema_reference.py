@@ -88,6 +88,7 @@ EXAMPLES: dict[str, str] = {
     "history.metrics": "[test_recall, test_precision]",
     "history.last": "5",
     "history.scored_sets": "true",
+    "scan.enabled": "false",
     "scan.min_group_size": "30",
     "scan.min_denominator": "10",
     "scan.false_discovery_rate": "0.05",

@@ -25,6 +25,7 @@ from storybook.resolve.scored import AnyScoredSet, ScoredSet
 from storybook.resolve.scored_multiclass import MulticlassSet
 from storybook.resolve.scored_regression import RegressionSet
 from storybook.sources.loader import StorySource
+from storybook.sources.schema.scan import ScanSpec
 
 __all__ = ["WeakGroups", "analyse_weak_groups", "group_key", "scanned_columns"]
 
@@ -61,8 +62,8 @@ def scanned_columns(story: StorySource, columns: list[str]) -> list[str]:
     """The columns of the evaluation set the scan reads (in the set's order); a located error when
     ``scan.skip_columns`` names a column the set does not have."""
     config = story.config
-    evaluation, spec = config.evaluation, config.scan
-    assert evaluation is not None and spec is not None
+    evaluation, spec = config.evaluation, config.scan or ScanSpec()
+    assert evaluation is not None
     for index, name in enumerate(spec.skip_columns):
         if name not in columns:
             raise SourceError(f"scan.skip_columns names {name!r}, which is not a column of the evaluation set",
@@ -79,9 +80,18 @@ def scanned_columns(story: StorySource, columns: list[str]) -> list[str]:
 
 
 def analyse_weak_groups(story: StorySource, task_set: AnyScoredSet | None) -> WeakGroups | None:
-    """The story's scan, or None when it asks for none (no ``scan:`` in story.yaml)."""
+    """The story's scan: every story with a row-level scored set is scanned unasked (``scan:`` in story.yaml
+    tunes it, ``scan: {enabled: false}`` turns it off); None when there is nothing to scan and the story did not
+    ask, or the authors turned it off."""
     spec = story.config.scan
     if spec is None:
+        evaluation = story.config.evaluation
+        rows = isinstance(task_set, RegressionSet | MulticlassSet) or (
+            isinstance(task_set, ScoredSet) and not task_set.weighted)
+        if evaluation is None or evaluation.artifact is None or not rows:
+            return None
+        spec = ScanSpec()
+    if not spec.enabled:
         return None
     acknowledged = {group_key(a.group): a.reason for a in spec.acknowledged}
     if task_set is None:

@@ -120,3 +120,20 @@ def test_no_scan_nothing_to_scan_a_counted_set_and_a_misspelt_column(tmp_path: P
         analyse_weak_groups(source, scored)
     assert "'wrad'" in str(caught.value) and caught.value.location is not None
     assert caught.value.location.line is not None
+
+
+def test_a_story_is_scanned_unasked_and_only_scan_enabled_false_turns_it_off(tmp_path: Path) -> None:
+    rng, frame, in_b = _wards(3000, 1)
+    label = rng.random(3000) < 0.4
+    flagged = np.where(label, rng.random(3000) > np.where(in_b, 0.5, 0.15), rng.random(3000) < 0.1)
+    frame["label"], frame["score"] = label.astype(int), np.where(flagged, 0.8, 0.2)
+    unasked = _load(tmp_path / "unasked", BINARY, RECALL)  # no scan: block at all
+    assert unasked.config.scan is None
+    report = analyse_weak_groups(unasked, task_set(unasked, frame, {}, "r1"))
+    assert report is not None and report.result is not None
+    assert [f.name for f in report.result.found] == ["ward is B"]
+    off = _load(tmp_path / "off", BINARY, RECALL, scan={"enabled": False})
+    assert analyse_weak_groups(off, task_set(off, frame, {}, "r1")) is None
+    counts_only = _load(tmp_path / "counts", {**BINARY, "artifact": None,
+                                              "counts": {"tp": "tp", "fp": "fp", "tn": "tn", "fn": "fn"}}, RECALL)
+    assert analyse_weak_groups(counts_only, None) is None  # nothing to scan, nothing asked: nothing said

@@ -75,15 +75,15 @@ from storybook.sources.schema.project import (
     Versions,
     Wording,
 )
+from storybook.sources.schema.scan import (
+    AcknowledgedGroup,
+    ScanSpec,
+)
 from storybook.sources.schema.story import (
     DriversSpec,
     HistorySpec,
     SignoffPolicy,
     StoryConfig,
-)
-from storybook.sources.schema.scan import (
-    AcknowledgedGroup,
-    ScanSpec,
 )
 from storybook.sources.schema.trust import (
     AttestationSpec,
@@ -94,7 +94,6 @@ from storybook.sources.schema.trust import (
 )
 
 __all__ = [
-    "AcknowledgedGroup",
     "DEFAULT_IN_USE_ALIAS",
     "GROUND_KINDS",
     "METRIC_KINDS",
@@ -102,6 +101,7 @@ __all__ = [
     "PROPORTION_KINDS",
     "SLUG_PATTERN",
     "SUMMARY_BLOCKS",
+    "AcknowledgedGroup",
     "AliasName",
     "AttestationSpec",
     "ClaimId",
@@ -138,9 +138,9 @@ __all__ = [
     "ProjectConfig",
     "ProportionKind",
     "Readability",
+    "ScanSpec",
     "SeriesSpec",
     "ShortText",
-    "ScanSpec",
     "SignoffPolicy",
     "SliceGapGround",
     "SliceSpec",

@@ -21,6 +21,8 @@ class ScanSpec(StrictModel):
     """Weak groups found unasked: every column of the evaluation set the story does not slice by, cut into groups
     (numbers into quartiles, other columns by value, and pairs of columns), each compared with the rest."""
 
+    enabled: bool = Field(default=True, description="false: no scan (a story with a row-level scored set is "
+                          "scanned even without a scan: block; this turns the scan off)")
     min_group_size: Annotated[int, Field(ge=10, le=1_000_000)] = Field(default=30,
         description="a group needs at least this many cases to be tried")
     min_denominator: Annotated[int, Field(ge=10, le=1_000_000)] = Field(default=10,

@@ -141,13 +141,6 @@ class StoryConfig(StrictModel):
         return self
 
     @model_validator(mode="after")
-    def _scan_needs_rows(self) -> StoryConfig:
-        if self.scan is not None and (self.evaluation is None or self.evaluation.artifact is None):
-            raise KeyedValueError("the scan for weak groups reads the scored evaluation set row by row: it needs an "
-                                  "evaluation: section with an artifact (not only counts or an aggregate)", ("scan",))
-        return self
-
-    @model_validator(mode="after")
     def _everything_fits_the_task(self) -> StoryConfig:
         """Metric kinds, costs and sections fit the story's task (evaluation.task, binary without one)."""
         task = self.task
