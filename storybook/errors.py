@@ -139,3 +139,23 @@ class FilesExistError(StorybookError, FileExistsError):
 class PublishError(StorybookError, OSError):
     """Writing the site failed (the previous output is left as it was), or printing one story's PDF did (that
     story fails; the others are published)."""
+
+
+def user_code_location() -> Location | None:
+    """The line of the user's own code that called into storybook (errors of the Python API point at it): the
+    first frame outside the storybook package; None when that frame is a library's (the ``storybook`` command
+    itself, run through typer) or the standard library's, which the user cannot fix."""
+    import sys
+    import sysconfig
+
+    package = Path(__file__).resolve().parent
+    frame = sys._getframe(1)
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return None
+    caller = Path(frame.f_code.co_filename)
+    standard = Path(sysconfig.get_paths()["stdlib"]).resolve()
+    if {"site-packages", "dist-packages"} & set(caller.parts) or caller.resolve().is_relative_to(standard):
+        return None
+    return Location(caller, frame.f_lineno)

@@ -24,14 +24,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from storybook.errors import Location, LoggingError
+from storybook.errors import Location, LoggingError, user_code_location
 
 if TYPE_CHECKING:
     import numpy as np
@@ -391,15 +390,8 @@ def _listed(values: Sequence[object]) -> str:
     return shown + (f" and {len(values) - _SHOWN:,} more" if len(values) > _SHOWN else "")
 
 
-def _caller() -> Location | None:
-    """The line of the user's code that called into this module (errors point at it)."""
-    frame = sys._getframe(1)
-    here = Path(__file__).resolve()
-    while frame is not None and Path(frame.f_code.co_filename).resolve() == here:
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return None
-    return Location(Path(frame.f_code.co_filename), frame.f_lineno)
+_caller = user_code_location  # errors point at the line of the user's code that called storybook
+
 
 
 def _error(where: Location | None, message: str, hint: str) -> LoggingError:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from storybook.errors import Location, LoggingError, StorybookError
+from storybook.errors import Location, LoggingError, StorybookError, user_code_location
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -257,15 +256,7 @@ def _run_id(where: Location | None, run_id: str | None) -> str:
     return str(run.info.run_id)
 
 
-def _caller() -> Location | None:
-    """The line of the user's code that called into this module (errors point at it)."""
-    frame = sys._getframe(1)
-    here = Path(__file__).resolve()
-    while frame is not None and Path(frame.f_code.co_filename).resolve() == here:
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return None
-    return Location(Path(frame.f_code.co_filename), frame.f_lineno)
+_caller = user_code_location  # errors point at the line of the user's code that called storybook
 
 
 def _error(where: Location | None, message: str, hint: str) -> LoggingError:

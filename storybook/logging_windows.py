@@ -21,13 +21,12 @@ score bin, 1/1000 by default, of the exact value; the same whichever engine made
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from storybook.errors import Location, LoggingError, StorybookError, TrackingError
+from storybook.errors import LoggingError, StorybookError, TrackingError, user_code_location
 
 __all__ = ["LoggedWindows", "log_production_windows"]
 
@@ -170,12 +169,4 @@ def _runs(readings: Sequence[tuple[datetime, float]]) -> list[tuple[datetime, ti
     return runs
 
 
-def _caller() -> Location | None:
-    """The line of the user's code that called into this module (errors point at it)."""
-    frame = sys._getframe(1)
-    here = Path(__file__).resolve()
-    while frame is not None and Path(frame.f_code.co_filename).resolve() == here:
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return None
-    return Location(Path(frame.f_code.co_filename), frame.f_lineno)
+_caller = user_code_location  # errors point at the line of the user's code that called storybook

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from storybook.aggregate import format as fmt
 from storybook.aggregate import production as prod
-from storybook.errors import AggregateError, Location
+from storybook.errors import AggregateError, Location, user_code_location
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -455,14 +455,4 @@ def _counted(count: int) -> str:
     return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
-def _caller() -> Location | None:
-    """The first line outside storybook's own files on the way to this call (errors point at the user's code)."""
-    import sys
-
-    package = Path(__file__).resolve().parents[1]  # storybook/
-    frame = sys._getframe(1)
-    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return None
-    return Location(Path(frame.f_code.co_filename), frame.f_lineno)
+_caller = user_code_location  # errors point at the line of the user's code that called storybook

@@ -12,7 +12,6 @@ x score bin); :func:`storybook.log_production_windows` logs it and each window's
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time as clock
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from storybook.aggregate import format as fmt
-from storybook.errors import ConfigError, Location
+from storybook.errors import ConfigError, user_code_location
 
 __all__ = ["ProductionWindows", "aggregate_production"]
 
@@ -84,12 +83,4 @@ def aggregate_production(source: str | Path, out: str | Path, *, score: str, tim
     return ProductionWindows(path=target, info=info, cells=len(cells), seconds=clock.perf_counter() - started)
 
 
-def _caller() -> Location | None:
-    """The first line outside storybook's own files on the way to this call (errors point at the user's code)."""
-    package = Path(__file__).resolve().parents[1]  # storybook/
-    frame = sys._getframe(1)
-    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:
-        return None
-    return Location(Path(frame.f_code.co_filename), frame.f_lineno)
+_caller = user_code_location  # errors point at the line of the user's code that called storybook

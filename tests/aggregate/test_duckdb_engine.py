@@ -402,6 +402,7 @@ def test_the_command_says_what_is_wrong_without_a_traceback(scored: tuple[Path, 
                                       "--label", "outcome", "--score", "p"])
     assert result.exit_code == 1
     assert "positive value '1' is not one of the labels" in result.output and "Traceback" not in result.output
+    assert "storybook/" not in result.output and ".py:" not in result.output  # no line of storybook's own code
     assert not (tmp_path / "agg.parquet").exists()
     no_actual = CliRunner().invoke(app, ["aggregate", str(scored[0]), "--out", str(tmp_path / "agg.parquet"),
                                          "--task", "regression", "--prediction", "p"])
