@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from storybook.build import build
 from storybook.cli import app
 from storybook.errors import PublishError
-from storybook.render import pages
+from storybook.render import rendered
 from storybook.render.pages import page_environment, render_index
 
 STORY = "breast-cancer-screening"
@@ -106,7 +106,7 @@ def test_shipped_templates_render_the_example_exactly_as_without_the_sandbox(pro
                                  undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         return env
 
-    monkeypatch.setattr(pages, "PageSandbox", plain)
+    monkeypatch.setattr(rendered, "PageSandbox", plain)
     unsandboxed = build(project_copy, out=tmp_path / "plain", pdf=False, now=now, cache=False, jobs=1)
     assert not unsandboxed.failed
     names = sorted(p.name for p in (tmp_path / "sandboxed").glob("*.html"))
@@ -120,7 +120,7 @@ def test_a_poisoned_project_template_fails_its_story_and_the_others_build(projec
     hostile = project_copy / "stories" / "hostile"
     shutil.copytree(project_copy / "stories" / STORY, hostile)
     marker = project_copy / "MARKER"
-    text = (pages._templates_root() / "story.html").read_text(encoding="utf-8")
+    text = (rendered.templates_root() / "story.html").read_text(encoding="utf-8")
     poison = ("{% if slug == 'hostile' %}{{ cycler.__init__.__globals__.os.system('touch " + str(marker) + "') }}"
               "{{ ''.__class__.__mro__ }}{% endif %}\n")
     lines = text.splitlines(keepends=True)
