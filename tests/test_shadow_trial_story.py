@@ -37,7 +37,7 @@ def built(trained_project: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
 
     project = copy_project(trained_project, tmp_path_factory.mktemp("shadow") / "project")
     shutil.copytree(REPO / "stories" / SLUG, project / "stories" / SLUG)
-    result = CliRunner().invoke(app, ["build", str(project), "--story", SLUG])
+    result = CliRunner().invoke(app, ["build", str(project), "--story", SLUG, "--no-pdf"])
     assert result.exit_code == 0, result.output
     uri = f"sqlite:///{project / 'mlflow' / 'mlflow.db'}"
     client = MlflowClient(uri, uri)
