@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -57,20 +58,38 @@ class LoggedWindow:
     windows: tuple[str, ...]
 
 
-def log_production_scores(scores: npt.ArrayLike, *, window: str, labels: npt.ArrayLike | None = None,
+def log_production_scores(scores: npt.ArrayLike | None = None, *, window: str, labels: npt.ArrayLike | None = None,
                           run_id: str | None = None, artifact_path: str = DEFAULT_PRODUCTION_ARTIFACT,
-                          replace: bool = False) -> LoggedWindow:
+                          replace: bool = False, probabilities: object = None,
+                          classes: Sequence[str] | None = None) -> LoggedWindow:
     """Add one window of production scores (the model's chances, 0 to 1) to the run's production-windows
     aggregate, with their ``labels`` (1 or True for a positive case, 0 or False otherwise) when they are known.
 
     ``window`` names the batch (e.g. the first day of its week, "2026-11-02"); windows are told in the order they
     are first logged. Logs to the active MLflow run, or to ``run_id`` (the run of the model the story tells).
+
+    A multiclass model logs ``probabilities=`` instead of scores: a DataFrame with one column per class (named by
+    its class) or a 2-D array with ``classes=``; its ``labels`` are class names
+    (:mod:`storybook.logging_production_multiclass`).
     """
     where = _caller()
     _check_path(where, artifact_path)
     if not isinstance(window, str) or not _WINDOW.match(window):
         raise _error(where, f"window must be a short name such as '2026-11-02', not {window!r}",
                      "name it by its first day (YYYY-MM-DD) or week; letters, digits, spaces and - _ . : / +")
+    if (scores is None) == (probabilities is None):
+        raise _error(where, "give either scores= (a yes/no model's chances) or probabilities= (a multiclass "
+                            "model's chances, one column per class), not both or neither",
+                     "pass predict_proba(...)[:, 1] as scores, or predict_proba(...) as probabilities")
+    if probabilities is not None:
+        from storybook.logging_production_multiclass import log_multiclass_window
+
+        target = _run_id(where, run_id)
+        cases, windows = log_multiclass_window(where, probabilities, classes=classes, window=window, labels=labels,
+                                               run_id=target, artifact_path=artifact_path, replace=replace)
+        return LoggedWindow(run_id=target, artifact_path=artifact_path, window=window, cases=cases,
+                            labelled=labels is not None, windows=windows)
+    assert scores is not None
     values = _scores(where, scores)
     truth = None if labels is None else _labels(where, labels, values.size)
     target = _run_id(where, run_id)

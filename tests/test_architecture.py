@@ -66,6 +66,7 @@ LAYERS: dict[str, int] = {
     "example_project": 7,  # data only: the example's storybook.yaml and stories, shipped in the wheel
     "logging_api": 7,
     "logging_production": 7,
+    "logging_production_multiclass": 7,  # log_production_scores(probabilities=...): a multiclass model's windows
     "logging_windows": 7,  # log_production_windows: an aggregate of production scores to a run (issue 22)
     "commands": 7,
 }

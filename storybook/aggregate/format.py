@@ -126,7 +126,17 @@ REGRESSION_COLUMNS: dict[str, str] = {"error_bin": "int32", "n": "int64", "error
                                       "actual_sq_sum": "double"}
 MULTICLASS_COLUMNS: dict[str, str] = {"label": "string", "predicted": "string", "prob_bin": "int32", "n": "int64",
                                       "prob_sum": "double", "prob_sq_sum": "double"}
+# Kind "production" of a multiclass model (task "multiclass"): per window x true class (null until the labels are
+# in) x called class (the most likely) x bin of the called class's chance, the cases and, after these columns, the
+# sum of each class's chance: prob_sum_0 ... prob_sum_{k-1}, in the order of the metadata's classes.
+PRODUCTION_MULTICLASS_COLUMNS: dict[str, str] = {"window": "string", "label": "string", "predicted": "string",
+                                                 "prob_bin": "int32", "n": "int64"}
 MAX_CLASSES = 100
+
+
+def class_sum_columns(k: int) -> list[str]:
+    """The columns of a multiclass production aggregate holding each class's summed chance, in class order."""
+    return [f"prob_sum_{i}" for i in range(k)]
 RESERVED = (frozenset(SCORED_COLUMNS) | frozenset(PRODUCTION_COLUMNS) | frozenset(REGRESSION_COLUMNS)
             | frozenset(MULTICLASS_COLUMNS)
             | {"score_key", "rep", "storybook_actual", "storybook_error", "storybook_label", "storybook_predicted",
@@ -786,6 +796,8 @@ def _metadata_problem(info: AggregateInfo) -> str:
 
 
 def _own_columns(info: AggregateInfo) -> dict[str, str]:
+    if info.kind == "production" and info.task == "multiclass":
+        return {**PRODUCTION_MULTICLASS_COLUMNS, **dict.fromkeys(class_sum_columns(len(info.classes)), "double")}
     if info.kind == "production":
         return PRODUCTION_COLUMNS
     return {"regression": REGRESSION_COLUMNS, "multiclass": MULTICLASS_COLUMNS}.get(info.task, SCORED_COLUMNS)
@@ -847,8 +859,12 @@ def _cells_problem(frame: pd.DataFrame, info: AggregateInfo) -> str:
 
     if info.task == "multiclass":
         if not (frame["label"].dropna().isin(info.classes).all() and frame["predicted"].dropna().isin(info.classes)
-                .all()) or frame[["label", "predicted"]].isna().any().any():
+                .all()) or frame["predicted"].isna().any() or (info.kind == "scored" and frame["label"].isna().any()):
             return "a class that is not one of the aggregate's classes"
+        chances = frame[class_sum_columns(len(info.classes))].to_numpy(dtype=np.float64) if info.kind == "production" \
+            else None
+        if chances is not None and not (np.isfinite(chances).all() and (chances >= -1e-9).all()):
+            return "a sum of chances that is not a number of at least 0"
     elif "label" in frame and not frame["label"].dropna().isin([0, 1]).all():
         return "a label other than 0 and 1"
     if info.kind == "scored" and info.task == "binary" and frame["label"].isna().any():
