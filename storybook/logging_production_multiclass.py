@@ -135,13 +135,19 @@ def _merge(where: Location | None, cells: pd.DataFrame | None, new: pd.DataFrame
 
 def _existing(where: Location | None, client: object, run_id: str, artifact_path: str, folder: Path,
               classes: tuple[str, ...]) -> tuple[pd.DataFrame | None, AggregateInfo]:
+    from importlib.metadata import PackageNotFoundError, version
+
     from storybook.aggregate.format import read_aggregate
-    from storybook.logging_production import _version
+
+    try:
+        made_by = version("storybook-ml")
+    except PackageNotFoundError:
+        made_by = ""
 
     fresh = AggregateInfo(kind="production", task="multiclass", rows=0, bins=CHANCE_BINS, exact=False,
                           bin_edges=equal_width_edges(CHANCE_BINS), label_column=None, score_column="",
                           positive_value=None, engine=f"numpy {np.__version__}", source="log_production_scores",
-                          storybook_version=_version(), window="window", classes=classes,
+                          storybook_version=made_by, window="window", classes=classes,
                           probability_columns=classes)
     parent = PurePosixPath(artifact_path).parent
     listed = {a.path for a in client.list_artifacts(run_id, None if parent == PurePosixPath(".")  # type: ignore[attr-defined]

@@ -1,0 +1,106 @@
+"""A multiclass model's performance before the labels are in (storybook.analyse.label_free_multiclass): the
+expected confusion matrix against a loop over the cases written here, the realised matrix against scikit-learn,
+the 95% range of the share of right calls holding the realised share about 95 times in 100 on calibrated chances,
+and no estimate on badly calibrated ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from storybook.aggregate.windows_multiclass import index_classes
+from storybook.analyse.label_free_multiclass import estimate_multiclass_windows, top_label_ece
+from storybook.logging_production_multiclass import multiclass_cells
+from storybook.metrics.multiclass import MulticlassScores
+
+CLASSES = ("stays", "moves school", "leaves")
+
+
+def _chances(rng: np.random.Generator, n: int, sharp: float = 1.0) -> np.ndarray:
+    return rng.dirichlet([0.6, 0.4, 0.3], size=n) if sharp == 1.0 else rng.dirichlet([sharp] * 3, size=n)
+
+
+def _draw(rng: np.random.Generator, chances: np.ndarray) -> np.ndarray:
+    """Each case's true class drawn from its own chances (calibrated by construction)."""
+    cumulative = chances.cumsum(axis=1)
+    return np.minimum((rng.random(chances.shape[0])[:, None] > cumulative).sum(axis=1), chances.shape[1] - 1)
+
+
+def _table(windows: list[tuple[str, np.ndarray, np.ndarray | None]]) -> pd.DataFrame:
+    cells = pd.concat([multiclass_cells(name, chances, CLASSES, labels) for name, chances, labels in windows],
+                      ignore_index=True)
+    return index_classes(cells, CLASSES, CLASSES)
+
+
+@pytest.fixture(scope="module")
+def evaluation() -> MulticlassScores:
+    rng = np.random.default_rng(1)
+    chances = _chances(rng, 600)
+    return MulticlassScores.from_probabilities(CLASSES, _draw(rng, chances), chances)
+
+
+def test_expected_confusion_is_the_sum_of_chances_by_called_class(evaluation: MulticlassScores) -> None:
+    rng = np.random.default_rng(2)
+    chances = _chances(rng, 250)
+    labels = _draw(rng, chances)
+    report = estimate_multiclass_windows(_table([("w1", chances, None), ("w2", chances[:100], labels[:100])]),
+                                         classes=CLASSES, evaluation=evaluation, draws=200)
+    assert report.estimated
+    first, second = report.windows
+    by_hand = np.zeros((3, 3))
+    for row in chances:  # an independent loop over the cases
+        called = int(np.argmax(row))
+        for true in range(3):
+            by_hand[true, called] += row[true]
+    np.testing.assert_allclose(first.expected, by_hand, rtol=1e-9, atol=1e-9)
+    assert first.right == pytest.approx(np.trace(by_hand) / 250)
+    assert first.found[2] == pytest.approx(by_hand[2, 2] / by_hand[2].sum())
+    assert first.realised is None and first.cases == 250 and first.labelled == 0
+    # the realised matrix once every label is in: scikit-learn's confusion matrix of the same cases
+    expected_matrix = confusion_matrix(labels[:100], np.argmax(chances[:100], axis=1), labels=[0, 1, 2])
+    assert second.realised is not None
+    np.testing.assert_array_equal(second.realised, expected_matrix)
+    assert second.realised_right == pytest.approx(np.trace(expected_matrix) / 100)
+
+
+def test_the_range_of_the_share_right_holds_the_realised_share_about_95_in_100(
+        evaluation: MulticlassScores) -> None:
+    rng = np.random.default_rng(3)
+    trials, inside = 200, 0
+    for trial in range(trials):
+        chances = _chances(rng, 300)
+        labels = _draw(rng, chances)
+        report = estimate_multiclass_windows(_table([("w", chances, labels)]), classes=CLASSES,
+                                             evaluation=evaluation, draws=400, seed=trial)
+        window = report.windows[0]
+        assert window.right_interval is not None and window.realised_right is not None
+        low, high = window.right_interval
+        inside += low - 1e-12 <= window.realised_right <= high + 1e-12
+    # 95% intended; the per-cell draw errs on the wide side, and 200 trials put 1.5 percentage points of noise on it
+    assert 0.91 <= inside / trials <= 0.995, inside
+
+
+def test_no_estimate_on_badly_calibrated_chances() -> None:
+    rng = np.random.default_rng(4)
+    chances = _chances(rng, 400, sharp=0.3)  # very sure chances ...
+    truth = _draw(rng, np.full_like(chances, 1 / 3))  # ... of classes that are a coin toss
+    evaluation = MulticlassScores.from_probabilities(CLASSES, truth, chances)
+    ece = top_label_ece(evaluation)
+    assert ece is not None and ece > 0.3
+    report = estimate_multiclass_windows(_table([("w", chances[:50], None)]), classes=CLASSES,
+                                         evaluation=evaluation, draws=100)
+    assert not report.estimated and report.calibration.ece == pytest.approx(ece)
+    window = report.windows[0]
+    assert window.right is None and window.right_interval is None and window.found == (None, None, None)
+
+
+def test_top_label_ece_by_hand() -> None:
+    # two bands: 4 cases at 0.9 (3 right: gap 0.15), 2 at 0.5 (1 right: gap 0); weighted: 4/6 x 0.15 = 0.1
+    chances = np.array([[0.9, 0.05, 0.05]] * 4 + [[0.5, 0.3, 0.2]] * 2)
+    truth = np.array([0, 0, 0, 1, 0, 2])
+    scores = MulticlassScores.from_probabilities(CLASSES, truth, chances)
+    assert top_label_ece(scores) == pytest.approx(0.1)
+    too_few = estimate_multiclass_windows(_table([("w", chances, None)]), classes=CLASSES, evaluation=scores)
+    assert not too_few.estimated and too_few.calibration.cases == 6
