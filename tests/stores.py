@@ -23,6 +23,11 @@ SECTIONS = {
 }
 
 
+# What a logged model needs to be served, stated, as the example's training does: without it MLflow infers the
+# requirements by loading the model in a subprocess (seconds per model), which no test here is about.
+MODEL_REQUIREMENTS = ["mlflow", "scikit-learn", "skops", "cloudpickle", "pandas", "numpy"]
+
+
 def tracking_uri(root: Path) -> str:
     return f"sqlite:///{root / 'mlflow.db'}"
 
@@ -163,7 +168,8 @@ def evaluate_run(uri: str, *, experiment: str = "evaluate") -> str:
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x_train, y_train)
     use_experiment(uri, experiment)
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
-        info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
+        info = mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                        name="model", input_example=x_test.head(3))
         data = x_test.assign(label=y_test.to_numpy())
         mlflow.models.evaluate(info.model_uri, data, targets="label", model_type="classifier",
                                evaluators="default", evaluator_config={"log_model_explainability": False})
@@ -202,7 +208,8 @@ def _log_task_run(uri: str, model: Any, frame: pd.DataFrame, features: pd.DataFr
         path = Path(folder) / "scored.csv"
         frame.to_csv(path, index=False)
         mlflow.log_artifact(str(path), "evaluation")
-        mlflow.sklearn.log_model(model, name="model", input_example=features.head(3))
+        mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                 name="model", input_example=features.head(3))
     return str(run.info.run_id), register(uri, str(run.info.run_id), name, alias)
 
 

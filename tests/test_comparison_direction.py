@@ -28,7 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from typer.testing import CliRunner
 
 from storybook.cli import app
-from tests.stores import use_experiment
+from tests.stores import MODEL_REQUIREMENTS, use_experiment
 
 runner = CliRunner()
 MODEL = "screening"
@@ -88,7 +88,8 @@ def _train(tmp_path: Path) -> tuple[str, dict[int, pd.DataFrame]]:
             out.parent.mkdir()
             frame.to_csv(out, index=False)
             mlflow.log_artifact(str(out), artifact_path="evaluation")
-            mlflow.sklearn.log_model(model, name="model", input_example=x_test[columns].head(2))
+            mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                     name="model", input_example=x_test[columns].head(2))
         registered = mlflow.register_model(f"runs:/{run.info.run_id}/model", MODEL)
         assert int(registered.version) == version
         scored[version] = frame

@@ -39,7 +39,7 @@ from storybook.cli import app
 from storybook.errors import StorybookError
 from storybook.resolve.source import open_source
 from storybook.sources.loader import StorySource, load_project
-from tests.stores import use_experiment
+from tests.stores import MODEL_REQUIREMENTS, use_experiment
 
 N = 200
 START = datetime(2026, 9, 1, tzinfo=UTC)
@@ -58,7 +58,7 @@ def _log_version(uri: str, name: str, alias: str, frame: pd.DataFrame, metrics: 
         mlflow.log_metrics(metrics)
         frame.to_csv(folder / "scored.csv", index=False)
         mlflow.log_artifact(str(folder / "scored.csv"), "evaluation")
-        mlflow.sklearn.log_model(model, name="model")
+        mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS, name="model")
         for step, value in enumerate(series or [], start=1):
             stamp = int((START + timedelta(days=step - 1)).timestamp() * 1000)
             mlflow.log_metric("production_prediction_mean", value, step=step, timestamp=stamp)

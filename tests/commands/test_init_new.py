@@ -28,6 +28,7 @@ from storybook.review.check import check_project
 from storybook.sources.loader import StorySource, load_project
 from storybook.sources.placeholders import PLACEHOLDER
 from tests import stores
+from tests.stores import MODEL_REQUIREMENTS
 
 runner = CliRunner()
 
@@ -175,7 +176,8 @@ def _hand_logged(root: Path) -> dict[str, float]:
                 for fold, value in enumerate((0.91, 0.93, 0.88)):
                     mlflow.log_metric("cv_recall", value, step=fold)
         with mlflow.start_run(run_id=run_id):  # a model to register
-            mlflow.sklearn.log_model(model, name="model", input_example=x_test[columns].head(2))
+            mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                     name="model", input_example=x_test[columns].head(2))
         stores.register(uri, run_id, "screening", alias)
     return logged
 
@@ -301,7 +303,8 @@ def test_new_drafts_an_evaluate_run_that_builds_and_matches_mlflow(tmp_path: Pat
     model = LogisticRegression(max_iter=5000).fit(x_train, y_train)
     stores.use_experiment(uri, "evaluate")
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as folder:
-        info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
+        info = mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                        name="model", input_example=x_test.head(3))
         data = x_test.assign(label=y_test.to_numpy())
         result = mlflow.models.evaluate(  # type: ignore[no-untyped-call]
             info.model_uri, data, targets="label", model_type="classifier", evaluators="default",
@@ -490,7 +493,8 @@ def test_new_drafts_an_evaluate_regressor_run_whose_mean_names_are_its_evaluatio
     model = Ridge(alpha=0.1).fit(x_train, y_train)
     stores.use_experiment(uri, "evaluate-regressor")
     with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(model, name="model", input_example=x_test.head(3))
+        info = mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                        name="model", input_example=x_test.head(3))
         result = mlflow.models.evaluate(  # type: ignore[no-untyped-call]
             info.model_uri, x_test.assign(progression=y_test.to_numpy()), targets="progression",
             model_type="regressor", evaluators="default", evaluator_config={"log_model_explainability": False})

@@ -24,6 +24,7 @@ from storybook.errors import SourceError
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import StorySource, load_project
+from tests.stores import MODEL_REQUIREMENTS
 
 STORY_YAML = """\
 title: Scores from a custom model
@@ -109,7 +110,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict
                     mlflow.log_text(scored.to_csv(index=False), "evaluation/scored.csv")
                     with warnings.catch_warnings():  # MLflow suggests type hints on predict; not the point here
                         warnings.simplefilter("ignore", UserWarning)
-                        mlflow.pyfunc.log_model(name="scorer", python_model=scorer, input_example=frame.head(3))
+                        mlflow.pyfunc.log_model(pip_requirements=MODEL_REQUIREMENTS,
+                                                name="scorer", python_model=scorer, input_example=frame.head(3))
                 runs[name] = run.info.run_id
             finally:
                 sys.path.remove(str(code))

@@ -28,6 +28,7 @@ from storybook.errors import SourceError
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.sources.loader import StorySource, load_project
 from tests.mlflow_server import mlflow_server
+from tests.stores import MODEL_REQUIREMENTS
 
 STORY_YAML = """\
 title: Scores
@@ -85,10 +86,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                         mlflow.log_metric("test_recall", 0.9)
                         mlflow.log_text(scored.to_csv(index=False), "evaluation/scored.csv")
                         if way == "logged":
-                            mlflow.sklearn.log_model(model, name="model", registered_model_name=way,
+                            mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                                     name="model", registered_model_name=way,
                                                      input_example=frame.head(2))
                         elif way in ("registered-from-runs", "version-from-runs"):
-                            mlflow.sklearn.log_model(model, name="model", input_example=frame.head(2))
+                            mlflow.sklearn.log_model(model, pip_requirements=MODEL_REQUIREMENTS,
+                                                     name="model", input_example=frame.head(2))
                         elif way == "run-files":
                             with tempfile.TemporaryDirectory() as folder:
                                 mlflow.sklearn.save_model(model, f"{folder}/m")

@@ -23,6 +23,7 @@ from storybook.errors import SourceError
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.sources.loader import StorySource, load_story
 from tests.stores import (
+    MODEL_REQUIREMENTS,
     WINE_CLASSES,
     TaskRun,
     log_multiclass_run,
@@ -209,7 +210,8 @@ def test_drivers_of_a_pyfunc_model_are_read_in_the_storys_order(tmp_path: Path, 
         warnings.simplefilter("ignore", UserWarning)  # MLflow suggests type hints on predict
         mlflow.log_metric("k", 1.0)
         mlflow.log_text(run.frame.to_csv(index=False), "evaluation/scored.csv")
-        mlflow.pyfunc.log_model(name="model", python_model=_Chances(run.model, task == "multiclass"),
+        mlflow.pyfunc.log_model(pip_requirements=MODEL_REQUIREMENTS,
+                                name="model", python_model=_Chances(run.model, task == "multiclass"),
                                 input_example=run.features.head(3))
     register(uri, logged.info.run_id, name, "champion")
     loaded = _project(tmp_path, name, [{"key": "k", "label": "K", "kind": "other"}], evaluation,
@@ -231,9 +233,9 @@ def _without_signature(uri: str, run: TaskRun, name: str, python_model: Any = No
         mlflow.log_metric("k", 1.0)
         mlflow.log_text(run.frame.to_csv(index=False), "evaluation/scored.csv")
         if python_model is None:
-            mlflow.sklearn.log_model(run.model, name="model")
+            mlflow.sklearn.log_model(run.model, pip_requirements=MODEL_REQUIREMENTS, name="model")
         else:
-            mlflow.pyfunc.log_model(name="model", python_model=python_model)
+            mlflow.pyfunc.log_model(pip_requirements=MODEL_REQUIREMENTS, name="model", python_model=python_model)
     register(uri, logged.info.run_id, name, "champion")
 
 
