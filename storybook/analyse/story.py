@@ -20,6 +20,7 @@ from storybook.analyse.decision import DecisionBrief, analyse_decision
 from storybook.analyse.drivers import DriversReport, analyse_drivers
 from storybook.analyse.glossary import Term, story_glossary
 from storybook.analyse.history import HistoryReport, analyse_history
+from storybook.analyse.label_free_multiclass_story import analyse_label_free_multiclass
 from storybook.analyse.label_free_story import EstimatedPerformance, analyse_label_free
 from storybook.analyse.model_card import analyse_model_card, wording_rules
 from storybook.analyse.multiclass import MulticlassStory, analyse_multiclass
@@ -78,7 +79,9 @@ def analyse_story(story: StorySource, resolved: ResolvedStory, project: ProjectC
             cost = analyse_cost_at_counts(config.cost_of_error, card.overall.confusion, card.threshold,
                                           config.min_slice_size)
     weak_groups = analyse_weak_groups(story, task_set)
-    estimate = analyse_label_free(config, resolved, scored, card.threshold, card.words, card.rules)
+    estimate = (analyse_label_free_multiclass(config, resolved, task_set, card.words, card.rules)
+                if isinstance(task_set, MulticlassSet) else
+                analyse_label_free(config, resolved, scored, card.threshold, card.words, card.rules))
     trust = None
     if config.trust is not None:
         trust = analyse_trust(config, resolved, card, task_set, comparison=comparison, compared_set=compared_set,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from storybook.aggregate.windows import windows_table
+from storybook.aggregate.windows_multiclass import multiclass_windows_table
 from storybook.errors import Location, ReferenceNotFound, SourceError, StorybookError, TrackingError
 from storybook.resolve.artifacts import ArtifactFiles
 from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
@@ -335,7 +336,12 @@ class MlflowSource:
             location = story.yaml.location(("trust", "production_scores"))
             with self.reading(story, location):
                 path = self.artifacts.path(run.run_id, trust.production_scores, location)
-                tables[trust.production_scores] = windows_table(path, where=location)
+                evaluation = story.config.evaluation
+                if evaluation is not None and evaluation.task == "multiclass":
+                    tables[trust.production_scores] = multiclass_windows_table(path, evaluation.class_values,
+                                                                               where=location)
+                else:
+                    tables[trust.production_scores] = windows_table(path, where=location)
         compared = None
         ref = story.config.model
         if trust.model.compare_with is not None and ref.name is not None:

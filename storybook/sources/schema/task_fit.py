@@ -47,10 +47,16 @@ def _check_estimate(trust: TrustSpec, task: Task) -> None:
         raise KeyedValueError("storybook does not estimate a regression model's performance before the labels "
                               "arrive (how far a forecast misses cannot be read from the forecast itself); remove "
                               "trust.production_scores", where)
-    if task == "multiclass":
-        raise KeyedValueError("production windows hold a yes/no model's scores; storybook does not estimate a "
-                              "multiclass model's performance from production windows yet; remove "
-                              "trust.production_scores", where)
+    if task == "multiclass":  # the share of right calls and each class's share found (docs/label-free.md)
+        if trust.estimate is not None and trust.estimate.metric not in (None, "multiclass_accuracy"):
+            raise KeyedValueError(f"a multiclass story's estimate tells the share of right calls "
+                                  f"(multiclass_accuracy), not {trust.estimate.metric!r}; remove estimate.metric",
+                                  ("trust", "estimate", "metric"))
+        if trust.estimate is not None and trust.estimate.guardrails:
+            raise KeyedValueError("guardrails on the estimate are for yes/no stories yet; a multiclass story's "
+                                  "estimate is told without them; remove estimate.guardrails",
+                                  ("trust", "estimate", "guardrails"))
+        return
     given = trust.estimate is not None and trust.estimate.metric is not None
     metric = trust.estimate.metric if trust.estimate is not None and trust.estimate.metric else trust.model.metric
     if metric not in ESTIMABLE_KINDS:
