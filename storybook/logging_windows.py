@@ -77,6 +77,10 @@ def log_production_windows(path: Path | str, *, run_id: str | None = None, artif
         cells, info = read_aggregate(file, where=where, kind="production")
     except StorybookError as error:
         raise LoggingError(error.message, location=where, hint=error.hint) from None
+    if info.task != "binary":
+        raise LoggingError(f"{file} holds a {info.task} model's production windows; log_production_windows logs a "
+                           "yes/no model's", location=where,
+                           hint="a multiclass model's windows are logged by log_production_scores(probabilities=)")
     starts = {name: _start(name) for name in info.windows}
     undated = [name for name, start in starts.items() if start is None]
     if undated:

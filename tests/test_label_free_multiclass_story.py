@@ -23,6 +23,7 @@ from storybook.errors import LoggingError, StorybookError
 from storybook.render.pages import page_environment, render_story
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.resolved import ResolvedStory
+from storybook.resolve.snapshot import load_snapshot, write_snapshot
 from storybook.sources.loader import StorySource, load_story
 from tests.stores import story, tracking_uri, use_experiment, write_project
 
@@ -152,3 +153,28 @@ def test_guardrails_on_a_multiclass_estimate_are_refused_on_their_line(tmp_path:
     assert where is not None and where.line is not None
     line = (root / "stories" / "wrong" / "story.yaml").read_text().splitlines()[where.line - 1]
     assert "guardrails:" in line, line
+
+
+def test_the_snapshot_pins_the_windows_and_gives_the_same_sentences(
+        store: Store, told: tuple[ResolvedStory, StoryAnalysis]) -> None:
+    resolved, analysis = told
+    write_snapshot(store.source, resolved, source="sqlite")
+    _, pinned = load_snapshot(store.source.directory)
+    again = analyse_story(store.source, pinned).estimate
+    assert again is not None and analysis.estimate is not None
+    assert again.windows == analysis.estimate.windows and again.method == analysis.estimate.method
+
+
+def test_a_yes_no_reader_refuses_a_multiclass_windows_file(store: Store) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from storybook.aggregate.windows import windows_table
+
+    run_id = store.source.config.model.run_id
+    assert run_id is not None
+    local = Path(MlflowClient(tracking_uri(store.root), registry_uri=tracking_uri(store.root)).download_artifacts(
+        run_id, "production/windows.parquet", str(store.root)))
+    with pytest.raises(StorybookError, match="holds a multiclass model's production windows"):
+        windows_table(local)
+    with pytest.raises(LoggingError, match="log_production_windows logs a yes/no model's"):
+        storybook.log_production_windows(local, run_id=run_id)

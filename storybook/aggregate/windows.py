@@ -28,6 +28,10 @@ def windows_table(path: Path, *, where: Location | None = None) -> pd.DataFrame:
     """The production windows at ``path`` (checked by :func:`~storybook.aggregate.format.read_aggregate`), with
     each bin's score range; a located :class:`~storybook.errors.AggregateError` for a file that is not one."""
     cells, info = read_aggregate(path, where=where, kind="production")
+    if info.task != "binary":
+        raise AggregateError(f"{path} holds a {info.task} model's production windows, and this story tells a yes/no "
+                             "model", location=where or Location(path),
+                             hint="log the model's scores with log_production_scores(scores), or point at its file")
     edges = np.asarray(info.bin_edges, dtype=np.float64)
     bins = cells["score_bin"].to_numpy(dtype=np.int64)
     if info.exact:
