@@ -87,7 +87,8 @@ class EstimateSpec(StrictModel):
 
     metric: MetricKind | None = Field(default=None, description="the share to estimate (recall, precision, "
                                       "specificity, accuracy, false_positive_rate, false_negative_rate); default: "
-                                      "trust.model.metric")
+                                      "trust.model.metric; a multiclass story estimates the share of right "
+                                      "calls (multiclass_accuracy)")
     guardrails: list[EstimateGuardrail] = Field(default_factory=list,
         description="bounds on the estimated or realised figure of every window")
 
@@ -111,7 +112,7 @@ class TrustSpec(StrictModel):
     production_scores: ProductionArtifact | None = Field(default=None,
         description="the run's production-windows aggregate (a .parquet artifact written by "
                     "storybook.log_production_scores or storybook aggregate): each window's performance is "
-                    "estimated from its scores before the labels are in (binary stories)")
+                    "estimated from its scores (a multiclass story: its class chances) before the labels are in")
     estimate: EstimateSpec | None = Field(default=None,
         description="which figure to estimate per production window, and guardrails on it")
     attestations: list[AttestationSpec] = Field(
