@@ -65,10 +65,10 @@ def test_expected_confusion_is_the_sum_of_chances_by_called_class(evaluation: Mu
     assert second.realised_right == pytest.approx(np.trace(expected_matrix) / 100)
 
 
-def test_the_range_of_the_share_right_holds_the_realised_share_about_95_in_100(
+def test_the_ranges_hold_the_realised_shares_about_95_in_100(
         evaluation: MulticlassScores) -> None:
     rng = np.random.default_rng(3)
-    trials, inside = 200, 0
+    trials, inside, found_inside = 200, 0, 0
     for trial in range(trials):
         chances = _chances(rng, 300)
         labels = _draw(rng, chances)
@@ -78,8 +78,12 @@ def test_the_range_of_the_share_right_holds_the_realised_share_about_95_in_100(
         assert window.right_interval is not None and window.realised_right is not None
         low, high = window.right_interval
         inside += low - 1e-12 <= window.realised_right <= high + 1e-12
+        found, interval = window.realised_found(2), window.found_intervals[2]  # the rarest class's share found
+        assert found is not None and interval is not None
+        found_inside += interval[0] - 1e-12 <= found <= interval[1] + 1e-12
     # 95% intended; the per-cell draw errs on the wide side, and 200 trials put 1.5 percentage points of noise on it
     assert 0.91 <= inside / trials <= 0.995, inside
+    assert 0.91 <= found_inside / trials <= 0.995, found_inside
 
 
 def test_no_estimate_on_badly_calibrated_chances() -> None:
@@ -104,3 +108,35 @@ def test_top_label_ece_by_hand() -> None:
     assert top_label_ece(scores) == pytest.approx(0.1)
     too_few = estimate_multiclass_windows(_table([("w", chances, None)]), classes=CLASSES, evaluation=scores)
     assert not too_few.estimated and too_few.calibration.cases == 6
+
+
+def test_the_share_right_agrees_with_nannyml_multiclass_cbpe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NannyML's multiclass CBPE on the same reference and analysis data: the same expected share of right calls
+    per chunk, to a tenth of a percentage point (NannyML recalibrates each class's chance on the reference set, one
+    class against the rest; on chances calibrated by construction that moves them by little)."""
+    monkeypatch.setenv("NML_DISABLE_USAGE_LOGGING", "1")
+    nml = pytest.importorskip("nannyml")
+    rng = np.random.default_rng(2)
+    reference = rng.dirichlet([2, 1, 0.7], 20000)
+    truth = _draw(rng, reference)
+    chunks = [rng.dirichlet([2, 1, 0.7 + 0.1 * (i % 3)], 1000) for i in range(6)]  # NannyML warns below 6 chunks
+
+    def frame(chances: np.ndarray, labels: np.ndarray | None = None) -> pd.DataFrame:
+        table = pd.DataFrame({f"p_{i}": chances[:, i] for i in range(3)})
+        table["y_pred"] = np.asarray(CLASSES)[chances.argmax(axis=1)]
+        if labels is not None:
+            table["y_true"] = np.asarray(CLASSES)[labels]
+        return table
+
+    estimator = nml.CBPE(y_pred_proba={c: f"p_{i}" for i, c in enumerate(CLASSES)}, y_pred="y_pred",
+                         y_true="y_true", metrics=["accuracy"], chunk_size=1000,
+                         problem_type="classification_multiclass")
+    estimator.fit(frame(reference, truth))
+    estimated = estimator.estimate(frame(np.concatenate(chunks))).to_df()
+    theirs = estimated.loc[estimated[("chunk", "period")] == "analysis", ("accuracy", "value")].to_numpy()
+    ours = estimate_multiclass_windows(_table([(f"w{i}", c, None) for i, c in enumerate(chunks)]), classes=CLASSES,
+                                       evaluation=MulticlassScores.from_probabilities(CLASSES, truth, reference),
+                                       draws=50)
+    mine = np.array([w.right for w in ours.windows], dtype=np.float64)
+    assert theirs.shape == (6,)
+    assert np.allclose(mine, theirs, rtol=0, atol=0.002), (mine, theirs)
