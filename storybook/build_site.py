@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from storybook.build_previous import PreviousSite, keep_failed_pages, write_manifest
 from storybook.build_stories import BuildPlan, BuildProgress, BuildReport, StoryRun, parsed
 from storybook.errors import Location, PublishError, StorybookError
-from storybook.publish.site import SiteWriter
+from storybook.publish.site import SiteWriter, fsync_files
 from storybook.render.cache import pdf_key
 from storybook.render.rendered import RenderedStory, StoryEntry, render_index, stylesheet
 from storybook.sources.loader import BrokenStory, Project, StorySource
@@ -90,6 +90,9 @@ def stage_site(plan: BuildPlan, project: Project, stories: list[StoryRun], entri
                 if story.slug not in unprinted:
                     plan.pdfs.put(pdf_key(plan.fingerprint, name, story.page.pdfs[name], story.page.charts),
                                   (staging / name).read_bytes())
+            # printed straight into the staging folder: on disk before the swap, like every file the writer wrote
+            fsync_files([staging / name for story, name in fresh
+                         if story.slug not in unprinted and (staging / name).exists()])
             report.pdfs = [story.slug for story in built]
             report.workers = jobs if workers.started else 0
         if plan.quarto is not None:

@@ -196,10 +196,21 @@ def test_parallel_build_writes_what_a_serial_build_writes_and_locates_worker_err
     assert f"{PARALLEL_FROM - 1} built, 1 failed" in result.output
 
 
-def test_pdfs_are_reused_while_the_page_is_unchanged(many: Path) -> None:
+def test_pdfs_are_reused_while_the_page_is_unchanged(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        flushed.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        real_fsync(fd)
+
+    monkeypatch.setattr("storybook.publish.site.os.fsync", recording_fsync)
     one = ["story-01"]
     first = build(many, pdf=True, now=MONDAY, only=one, jobs=1)
     assert first.pdfs == one and first.pdfs_reused == []
+    assert "story-01.pdf" in flushed  # printed into the staging folder, and on disk before the swap
     pdf = (many / "site" / "story-01.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     again = build(many, pdf=True, now=TUESDAY, only=one, jobs=1)
