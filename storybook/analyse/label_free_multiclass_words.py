@@ -99,8 +99,11 @@ def multiclass_window_sentence(window: MulticlassWindow, report: MulticlassLabel
                 f"{format_count(window.cases)} {unit} are spread unlike the evaluation set's, where their calibration "
                 f"was checked (population stability index {window.shift:.2f}; above {MAX_SHIFT:g} the two differ "
                 "a lot)")
-        return f"{said}; the outcomes, now in, show {shown} right." if shown else \
-            f"{said}; their outcomes are not in yet."
+        if shown:
+            return f"{said}; the outcomes, now in, show {shown} right."
+        if window.labelled:
+            return f"{said}; outcomes for only {format_count(window.labelled)} of them are in."
+        return f"{said}; their outcomes are not in yet."
     if window.right is None or window.right_interval is None:
         return f"{lead}there are no {unit} to estimate from."
     told = _range(window.right, window.right_interval, window.cases, rules)

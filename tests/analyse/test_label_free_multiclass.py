@@ -140,3 +140,42 @@ def test_the_share_right_agrees_with_nannyml_multiclass_cbpe(monkeypatch: pytest
     mine = np.array([w.right for w in ours.windows], dtype=np.float64)
     assert theirs.shape == (6,)
     assert np.allclose(mine, theirs, rtol=0, atol=0.002), (mine, theirs)
+
+
+def test_the_sentences_say_why_not_and_what_the_outcomes_show(evaluation: MulticlassScores) -> None:
+    from storybook.analyse.label_free_multiclass import MulticlassCalibration
+    from storybook.analyse.label_free_multiclass_words import multiclass_refusal, multiclass_window_sentence
+
+    assert multiclass_refusal(MulticlassCalibration(ece=0.0731, cases=400, allowed=0.05), "students") == (
+        "storybook does not estimate how the model does before the labels are in: on the evaluation set, the chance "
+        "the model gives its call differs from how often such calls are right by 7.31 percentage points on average, "
+        "and an estimate from the chances alone needs at most 5.")
+    assert "has 60 students with the model's chances" in str(
+        multiclass_refusal(MulticlassCalibration(ece=0.01, cases=60, allowed=0.05), "students"))
+    assert multiclass_refusal(MulticlassCalibration(ece=0.01, cases=600, allowed=0.05), "students") is None
+    # refused: a window with its outcomes in tells what they show, counted here by hand
+    chances = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.1, 0.1, 0.8], [0.6, 0.3, 0.1]] * 30)
+    labels = np.array([0, 1, 0, 2] * 30)  # 60 of 120 called right
+    flat = MulticlassScores.from_probabilities(CLASSES, np.zeros(6, dtype=np.int64), np.full((6, 3), 1 / 3))
+    report = estimate_multiclass_windows(_table([("w", chances, labels)]), classes=CLASSES, evaluation=flat)
+    means = ("stay", "move school", "leave")
+    assert multiclass_window_sentence(report.windows[0], report, "students", means) == (
+        "In window w, the outcomes show that the model called 50 in 100 (60 of 120) students right.")
+    # chances spread unlike the evaluation set's: not estimated, and the part of the outcomes in is not compared
+    half = estimate_multiclass_windows(
+        _table([("w", chances[:60], labels[:60]), ("w", chances[60:], None)]), classes=CLASSES,
+        evaluation=evaluation, draws=200)
+    said = multiclass_window_sentence(half.windows[0], half, "students", means)
+    assert said.startswith("In window w, storybook does not estimate how often the model is right: the chances of "
+                           "its 120 students are spread unlike the evaluation set's")
+    assert said.endswith("; outcomes for only 60 of them are in.")
+    # chances spread like the evaluation set's: estimated, half the outcomes in, not compared
+    rng = np.random.default_rng(6)
+    alike = _chances(rng, 120)
+    half = estimate_multiclass_windows(
+        _table([("w", alike[:60], _draw(rng, alike[:60])), ("w", alike[60:], None)]), classes=CLASSES,
+        evaluation=evaluation, draws=200)
+    said = multiclass_window_sentence(half.windows[0], half, "students", means)
+    assert said.startswith("In window w, the model probably calls between ")
+    assert "outcomes for only 60 of them are in, too few of the window to compare." in said
+    assert "Of the students who leave, it probably finds " in said
