@@ -117,6 +117,25 @@ def test_each_week_is_estimated_and_the_page_says_so(store: Store, told: tuple[R
     section = html.unescape(page.html.split('<section id="before-labels">', 1)[1].split("</section>", 1)[0])
     assert estimate.windows[1] in section and estimate.method in section
     assert "percentage points on average" in section
+    assert re.search(r'<img src="charts/leavers-estimate.svg" alt="Chart of share of calls that are right in 2 '
+                     r'production windows', section)
+    assert "<svg" in page.charts["leavers-estimate.svg"]
+
+
+def test_a_review_diff_lists_the_windows_estimates_and_outcomes(told: tuple[ResolvedStory, StoryAnalysis]) -> None:
+    import dataclasses
+
+    from storybook.review.diff import _analysed
+
+    _, analysis = told
+    report = analysis.estimate.multiclass if analysis.estimate is not None else None
+    assert report is not None and report.windows[0].right is not None
+    changes = {c.what: c for c in _analysed(dataclasses.replace(analysis, estimate=None), analysis, [])}
+    new = changes[f"window {WEEKS[0]}: estimated share of right calls"]
+    assert (new.old, new.new) == (None, f"{report.windows[0].right:.4g}")
+    assert f"window {WEEKS[0]}: share of right calls the outcomes show" in changes
+    assert f"window {WEEKS[1]}: share of right calls the outcomes show" not in changes  # not in yet
+    assert _analysed(analysis, analysis, []) == []
 
 
 def test_logging_refuses_on_the_calling_line(store: Store) -> None:

@@ -29,8 +29,8 @@ __all__ = ["analyse_label_free_multiclass"]
 def analyse_label_free_multiclass(config: StoryConfig, resolved: ResolvedStory, task_set: MulticlassSet,
                                   words: Vocabulary, rules: WordingRules = DEFAULT_RULES,
                                   ) -> EstimatedPerformance | None:
-    """The estimate for a multiclass story with ``trust.production_scores`` (None without it). ``report`` stays
-    None (the charts, the diff and the estimate guardrails read a binary report); the sentences carry the figures."""
+    """The estimate for a multiclass story with ``trust.production_scores`` (None without it): its figures in
+    ``multiclass``; ``report`` (a yes/no story's, which the estimate guardrails read) stays None."""
     trust = config.trust
     if trust is None or trust.production_scores is None:
         return None
@@ -56,6 +56,6 @@ def analyse_label_free_multiclass(config: StoryConfig, resolved: ResolvedStory, 
                  if report.estimated or w.labels_in)
     if not report.estimated:
         return EstimatedPerformance(report=None, refused=multiclass_refusal(report.calibration, words.unit),
-                                    method=None, windows=told, guards=(), source=source)
+                                    method=None, windows=told, guards=(), source=source, multiclass=report)
     return EstimatedPerformance(report=None, refused=None, method=multiclass_method(report, words.unit),
-                                windows=told, guards=(), source=source)
+                                windows=told, guards=(), source=source, multiclass=report)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from storybook.analyse.costs import CostModel
 from storybook.analyse.label_free import EstimateGuard, LabelFreeReport, estimate_windows
+from storybook.analyse.label_free_multiclass import MulticlassLabelFreeReport
 from storybook.analyse.label_free_words import (
     cost_sentence,
     guard_sentence,
@@ -42,6 +43,7 @@ class EstimatedPerformance:
     windows: tuple[str, ...]
     guards: tuple[str, ...]
     source: str
+    multiclass: MulticlassLabelFreeReport | None = None  # a multiclass story's figures (report stays None)
 
 
 def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: ScoredSet | None,

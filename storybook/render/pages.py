@@ -208,6 +208,12 @@ def _multiclass_charts(story: StorySource, performance: MulticlassPerformance) -
 def _estimate_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     """Each production window's estimated figure beside what its labels showed (section "before-labels")."""
     report = analysis.estimate.report if analysis.estimate is not None else None
+    multiclass = analysis.estimate.multiclass if analysis.estimate is not None else None
+    if report is None and multiclass is not None:  # a multiclass story: the share of right calls
+        right = [EstimatedWindow(w.window, w.right, w.right_interval[0], w.right_interval[1], w.realised_right)
+                 for w in multiclass.windows if w.right is not None and w.right_interval is not None]
+        chart = estimate_chart(f"{story.slug}-estimate", "Share of calls that are right", right, [])
+        return [] if chart is None else [("estimate", "", chart)]
     if report is None:
         return []
     points = [EstimatedWindow(w.window, w.figure, w.interval[0], w.interval[1], w.realised_figure)

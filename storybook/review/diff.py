@@ -274,6 +274,16 @@ def _estimate_changes(old: StoryAnalysis, new: StoryAnalysis) -> list[NumberChan
 
     def figures(analysis: StoryAnalysis) -> dict[str, tuple[float | None, Estimate | None]]:
         report = analysis.estimate.report if analysis.estimate is not None else None
+        multiclass = analysis.estimate.multiclass if analysis.estimate is not None else None
+        if report is None and multiclass is not None:  # a multiclass story: the share of right calls
+            right: dict[str, tuple[float | None, Estimate | None]] = {}
+            for m in multiclass.windows:
+                if m.right is not None and m.right_interval is not None:
+                    right[f"window {m.window}: estimated share of right calls"] = (
+                        m.right, Estimate(m.right, m.right_interval[0], m.right_interval[1], m.cases))
+                if m.realised_right is not None:
+                    right[f"window {m.window}: share of right calls the outcomes show"] = (m.realised_right, None)
+            return right
         if report is None:
             return {}
         found: dict[str, tuple[float | None, Estimate | None]] = {}
