@@ -73,7 +73,7 @@ def _class_sentence(window: MulticlassWindow, c: int, means: str, unit: str, rul
     if window.labels_in:
         shown = window.realised_found(c)
         assert window.realised is not None
-        realised = ("none of them came" if shown is None else
+        realised = (f"the outcomes show no {unit} who {means} in this window" if shown is None else
                     f"the outcomes show {point_share(shown)} ({format_count(int(window.realised[c, c]))} of "
                     f"{format_count(int(window.realised[c].sum()))})")
         return f"Of the {unit} who {means}, it was estimated to find {told}; {realised}."
