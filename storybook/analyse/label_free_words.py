@@ -85,7 +85,7 @@ def window_sentence(window: WindowEstimate, report: LabelFreeReport, words: Voca
     lead = f"In window {window.window}, "
     if not report.estimated:  # no estimate at all (see refusal): only what the labels show, once in
         if window.realised is None:
-            return f"{lead}the labels of its {format_count(window.cases)} {words.unit} are not in yet."
+            return f"{lead}{_labels_waited(window, words)}."
         counted, total = info.counts(window.realised)
         if not total:
             return f"{lead}the labels are in, with none of the {among} to count."
@@ -113,7 +113,7 @@ def window_sentence(window: WindowEstimate, report: LabelFreeReport, words: Voca
         return (f"{estimate}; the labels, now in, show {shown} ({format_count(counted)} of "
                 f"{format_count(total)} {among}).")
     if not window.comparable:
-        return f"{estimate}; their labels are not in yet."
+        return f"{estimate}; {_labels_waited(window, words)}."
     if window.labelled:
         return (f"{estimate}, from the scores of {format_count(window.cases)} {words.unit}; labels for only "
                 f"{format_count(window.labelled)} of them are in, too few of the window to compare.")
@@ -156,3 +156,11 @@ def guard_sentence(guard: EstimateGuard, report: LabelFreeReport, words: Vocabul
             parts.append(f"{told} in {len(named)} of {len(outcomes)} windows{listed}")
     summary = "; ".join(parts) if parts else "no windows yet"
     return f"The story asks that {whose} be {bounds}: {summary}."
+
+
+def _labels_waited(window: WindowEstimate, words: Vocabulary) -> str:
+    """What is known of a window's labels while not all of them are in (some may be)."""
+    if window.labelled:
+        return (f"labels for only {format_count(window.labelled)} of its {format_count(window.cases)} {words.unit} "
+                "are in, too few of the window to tell what they show")
+    return f"the labels of its {format_count(window.cases)} {words.unit} are not in yet"

@@ -238,6 +238,16 @@ def test_a_window_whose_scores_moved_away_from_the_evaluation_set_is_not_estimat
                            "scores of its 800 patients are spread unlike the evaluation set's")
     assert f"(population stability index {dropped.shift:.2f}; above 0.25 the two differ a lot)" in said
     assert "the labels, now in, show" in said
+    # the same moved window with a part of its labels in: never "not in yet" while some are
+    some = pd.concat([window_rows("usual", usual), window_rows("moved", moved[:300], moved_labels[:300]),
+                      window_rows("moved", moved[300:])], ignore_index=True)
+    partly = estimate_windows(some, threshold=0.5, metric="precision", evaluation_labels=calibrated[0],
+                              evaluation_scores=calibrated[1]).windows[1]
+    assert not partly.comparable and partly.realised is None and partly.labelled == 300
+    told = window_sentence(partly, report, WORDS)
+    assert told.endswith("; labels for only 300 of its 800 patients are in, too few of the window to tell what "
+                         "they show.")
+    assert "not in yet" not in told
 
 
 def test_a_figure_not_made_of_counts_is_not_estimated(calibrated: tuple[npt.NDArray[np.bool_], Floats]) -> None:
