@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,9 +185,11 @@ def test_the_built_site_and_pdfs_tell_each_story_from_the_folder_s_own_store(ins
                  for pdf in (f"{slug}.pdf", f"{slug}.summary.pdf")}
         for pdf, text in texts.items():
             assert title in text, (pdf, title)
-        # The model line names the version the folder's own store gave the alias champion.
-        champion = client.get_model_version_by_alias(slug, "champion")
-        assert f"{slug}, version {champion.version} (champion)" in texts[f"{slug}.pdf"], slug
+        # The model line names the version the folder's own store gave the story's alias.
+        model = _model(stories / slug / "story.yaml")
+        version = client.get_model_version_by_alias(model["name"], model["alias"]).version
+        assert re.search(rf"{re.escape(model['name'])}, version {version} \([^)]*\b{model['alias']}\b",
+                         texts[f"{slug}.pdf"]), slug
     assert len(PdfReader(site / f"{SCREENING}.summary.pdf").pages) == 1
 
 
@@ -201,6 +204,12 @@ def test_the_screening_page_reads_as_the_reviewed_one(example_run: tuple[
     dates = tuple(text for day in days for text in (f"{day.day} {day:%B %Y}", f"{day:%d %B %Y}"))
     text = scrub("".join(f"== {name} ==\n{sections[name]}" for name in GOLDEN_SECTIONS), dates)
     assert text == (REPO / "tests" / "golden" / "example-page.txt").read_text()
+
+
+def _model(story_yaml: Path) -> dict[str, str]:
+    import yaml
+
+    return dict(yaml.safe_load(story_yaml.read_text())["model"])
 
 
 def _title(story_yaml: Path) -> str:
