@@ -110,7 +110,7 @@ def weak_groups_wording(report: WeakGroups, words: Vocabulary, rules: WordingRul
         told = len(found)
         more = len(result.found) - told
         summary = (f"storybook found {_plural(len(result.found), 'group', 'groups')} of {words.unit} clearly worse "
-                   "off than the rest that the story's authors did not declare"
+                   "off than the rest, in columns the story does not slice by"
                    + (f"; here are the {format_count(told)} that differ most." if more else "."))
     figures = [_TRIED_ON[f].format(**fill) for f in report.figures]
     denominators = [d.format(**fill) for f in report.figures if (d := _DENOMINATOR.get(f, ""))]

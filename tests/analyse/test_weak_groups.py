@@ -148,8 +148,8 @@ def test_the_section_and_the_trust_check_in_words() -> None:
     words = Vocabulary(unit="patients", positive="need a follow-up", negative="need nothing", flagged="called back")
     report = WeakGroups(result, ("misses", "false_alarms"), {})
     said = weak_groups_wording(report, words)
-    assert said.summary == ("storybook found 1 group of patients clearly worse off than the rest that the story's "
-                            "authors did not declare.")
+    assert said.summary == ("storybook found 1 group of patients clearly worse off than the rest, in columns the "
+                            "story does not slice by.")
     assert said.found[0].authors == "The story's authors did not look at this group."
     assert result.groups == 24 and result.pair_groups == 16
     assert said.method.startswith("storybook tried 8 groups in the 2 columns the story does not slice by, and 16 "
