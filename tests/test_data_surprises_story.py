@@ -87,7 +87,8 @@ def test_the_page_tells_the_leak(built: tuple[StorySource, ResolvedStory, StoryA
     page = render_story(page_environment(None), story, resolved, analysis, built_at="(test)", pdf_name=None).html
     text = html.unescape(page)
     assert "The column 'discharge_code' alone tells apart" in text
-    assert "the answer may have leaked into the model's inputs" in text
+    assert ("the answer may have leaked into the data. Check how this column is filled, and whether the model reads "
+            "it") in text
     assert "'ward' holds one value only ('B') for all 240 patients" in text
 
 

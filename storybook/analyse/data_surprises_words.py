@@ -32,8 +32,8 @@ __all__ = [
 
 # Items named one by one in a sentence; the rest are counted.
 MAX_TOLD = 4
-LEAK_ADVICE = ("the answer may have leaked into the model's inputs. Check how this column is filled before "
-               "trusting the figures.")
+LEAK_ADVICE = ("the answer may have leaked into the data. Check how this column is filled, and whether the model "
+               "reads it, before trusting the figures.")
 
 
 def in_100(value: float) -> str:

@@ -186,7 +186,8 @@ def test_evidence_counts_a_leak_and_contradictions_as_failed(planted: tuple[pd.D
     assert leak.passed is False
     assert leak.sentence.startswith(f"The column 'discharge_code' alone tells apart {in_100(found.leaks[0].value)} of "
                                     "the patients who have cancer from those who do not have cancer")
-    assert "Check how this column is filled before trusting the figures." in leak.sentence
+    assert leak.sentence.endswith("Check how this column is filled, and whether the model reads it, before trusting "
+                                  "the figures.")
     contradictions = evidence["data.contradictions"]
     assert contradictions.passed is False
     assert contradictions.sentence.startswith("2 of 600 patients (1 in 300) have the same value")
