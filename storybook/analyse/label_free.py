@@ -21,7 +21,7 @@ import pandas as pd
 
 from storybook.analyse.costs import CostModel
 from storybook.analyse.trust_checks.evidence import EPS
-from storybook.analyse.trust_checks.statistics import reliability_curve
+from storybook.analyse.trust_checks.statistics import ReliabilityCurve, reliability_curve
 from storybook.metrics.binary import Confusion
 from storybook.metrics.kinds import kind_info
 from storybook.metrics.label_free import (
@@ -213,13 +213,16 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
                      evaluation_labels: npt.ArrayLike, evaluation_scores: npt.ArrayLike,
                      calibration_tolerance: float = MAX_ECE, costs: CostModel | None = None,
                      cost_unit: str | None = None, population: int = 1000, guards: Sequence[EstimateGuard] = (),
-                     draws: int = DRAWS, seed: int = 0) -> LabelFreeReport:
+                     draws: int = DRAWS, seed: int = 0, evaluation_weights: npt.ArrayLike | None = None,
+                     evaluation_curve: ReliabilityCurve | None = None) -> LabelFreeReport:
     """Estimate ``metric`` (one of :data:`~storybook.metrics.label_free.ESTIMABLE_KINDS`) and the cost per
     ``population`` cases for each window of ``windows`` (columns :data:`WINDOW_COLUMNS`, windows in the order
     they first appear; ``label`` 1, 0 or missing while not in), at ``threshold``.
 
     A window's realised figures are told only when every one of its cases has its label: a part that came in
-    first may not be like the rest. Raises ``ValueError`` for a metric that is not a ratio of confusion counts
+    first may not be like the rest. An evaluation set told from an aggregate gives its cells: ``evaluation_scores``
+    the bins' lower edges, ``evaluation_weights`` their cases and ``evaluation_curve`` the reliability curve from
+    their sums (equal to the row-level one). Raises ``ValueError`` for a metric that is not a ratio of confusion counts
     and :class:`~storybook.metrics.label_free.ThresholdInsideBin` when the bins cannot be split at the threshold.
     """
     if metric not in ESTIMABLE_KINDS:
@@ -228,11 +231,11 @@ def estimate_windows(windows: pd.DataFrame, *, threshold: float, metric: str,
     missing = [c for c in WINDOW_COLUMNS if c not in windows.columns]
     if missing:
         raise ValueError(f"the production windows lack the columns {', '.join(missing)}")
-    curve = reliability_curve(evaluation_labels, evaluation_scores)
+    curve = evaluation_curve or reliability_curve(evaluation_labels, evaluation_scores)
     calibration = Calibration(ece=curve.ece, cases=curve.n, allowed=min(MAX_ECE, calibration_tolerance))
     told = []
     scores = np.asarray(evaluation_scores, dtype=np.float64)
-    reference = band_shares(scores, np.ones(scores.size))
+    reference = band_shares(scores, np.ones(scores.size) if evaluation_weights is None else evaluation_weights)
     for index, name in enumerate(pd.unique(windows["window"])):
         rows = windows[windows["window"] == name]
         bins = _bins(rows)

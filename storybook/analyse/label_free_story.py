@@ -22,6 +22,7 @@ from storybook.analyse.label_free_words import (
     window_sentence,
 )
 from storybook.analyse.plain import DEFAULT_RULES, Vocabulary, WordingRules, full_stop, join_sentences
+from storybook.analyse.trust_checks.statistics import counted_curve
 from storybook.metrics.label_free import ThresholdInsideBin
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.scored import ScoredSet
@@ -64,9 +65,15 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
 
     if windows is None or windows.empty:
         return refuse("no production windows have been logged yet")
-    if scored is None or getattr(scored, "weights", None) is not None:
-        return refuse("it judges whether the scores can be taken at face value on the evaluation set's own rows, "
-                      "and this story's evaluation set is not available row by row")
+    if scored is None:
+        return refuse("it judges whether the scores can be taken at face value on the evaluation set, and this "
+                      "story has no scored evaluation set")
+    counted = None
+    if scored.weights is not None:  # told from an aggregate: calibration from its cells' sums
+        counted = counted_curve(scored)
+        if counted is None:
+            return refuse("it judges whether the scores can be taken at face value on the evaluation set, and this "
+                          "aggregate's score bins straddle the bands that judgement uses")
     if threshold is None:
         return refuse("the story has no threshold, so which cases are flagged is not known")
     spec = trust.estimate
@@ -80,7 +87,8 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
                                   evaluation_labels=scored.labels, evaluation_scores=scored.scores,
                                   calibration_tolerance=trust.model.calibration_tolerance, costs=costs,
                                   cost_unit=cost.unit if costs is not None and cost is not None else None,
-                                  population=cost.population if cost is not None else 1000, guards=guards)
+                                  population=cost.population if cost is not None else 1000, guards=guards,
+                                  evaluation_weights=scored.weights, evaluation_curve=counted)
     except ThresholdInsideBin as exc:
         return refuse(f"{exc}; log the production scores in bins with an edge at the threshold (1,000 equal bins "
                       "have one at every multiple of 0.001)")
@@ -96,3 +104,4 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
     return EstimatedPerformance(report=report, refused=None, method=method_sentence(report, words),
                                 windows=tuple(told), guards=tuple(guard_sentence(g, report, words) for g in guards),
                                 source=source)
+

@@ -41,7 +41,7 @@ from storybook.analyse.trust_checks.model import (
 from storybook.analyse.trust_checks.statistics import (
     ChangePoint,
     ReliabilityCurve,
-    counted_reliability_curve,
+    counted_curve,
     find_change,
     reliability_curve,
 )
@@ -92,17 +92,6 @@ class TrustReport:
     reliability: ReliabilityCurve | None
     guarded: tuple[GuardedSeries, ...]
     attestations: tuple[Attestation, ...]
-
-
-def counted_curve(scored: ScoredSet) -> ReliabilityCurve | None:
-    """The reliability curve of a counted set, from its cells' sums (None when it cannot equal the row-level
-    curve: see :func:`counted_reliability_curve`)."""
-    frame = scored.frame
-    needed = ("score_sum", "score_sq_sum", "score_min", "score_max")
-    if scored.weights is None or any(column not in frame.columns for column in needed):
-        return None
-    sums, squares, lowest, highest = (frame[c].to_numpy() for c in needed)
-    return counted_reliability_curve(scored.labels, scored.weights, sums, squares, lowest, highest)
 
 
 def _estimate(kind: str, labels: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64], threshold: float,

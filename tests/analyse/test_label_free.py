@@ -281,3 +281,33 @@ def test_the_estimate_agrees_with_nannyml_cbpe(monkeypatch: pytest.MonkeyPatch) 
     # On calibrated reference scores NannyML keeps them as they are, and its expected counts are ours.
     assert np.allclose(mine, theirs, rtol=0, atol=1e-9), (mine, theirs)
     assert os.environ["NML_DISABLE_USAGE_LOGGING"] == "1"
+
+
+def test_an_evaluation_set_told_from_an_aggregate_gives_the_same_estimates_as_its_rows(
+        calibrated: tuple[npt.NDArray[np.bool_], Floats]) -> None:
+    """A story told from an aggregate (issue 22) hands the cells: bins' lower edges, cases and sums."""
+    from storybook.analyse.trust_checks.statistics import counted_reliability_curve
+
+    labels, scores = calibrated
+    frame = pd.DataFrame({"label": labels, "bin": np.minimum(np.floor(scores * K), K - 1).astype(int), "s": scores})
+    cells = frame.groupby(["label", "bin"]).agg(n=("s", "size"), total=("s", "sum"), low=("s", "min"),
+                                                high=("s", "max"), squares=("s", lambda s: float((s * s).sum())))
+    cells = cells.reset_index()
+    curve = counted_reliability_curve(cells["label"], cells["n"], cells["total"], cells["squares"], cells["low"],
+                                      cells["high"])
+    assert curve is not None
+    rng = np.random.default_rng(3)
+    windows = pd.concat([window_rows("a", rng.beta(2, 3, 700)), window_rows("b", rng.beta(2, 3.6, 700))],
+                        ignore_index=True)
+    from_rows = estimate_windows(windows, threshold=0.5, metric="recall", evaluation_labels=labels,
+                                 evaluation_scores=scores)
+    from_cells = estimate_windows(windows, threshold=0.5, metric="recall", evaluation_labels=cells["label"],
+                                  evaluation_scores=cells["bin"] / K, evaluation_weights=cells["n"],
+                                  evaluation_curve=curve)
+    assert from_cells.calibration.ece == pytest.approx(from_rows.calibration.ece, abs=1e-12)
+    assert from_cells.calibration.cases == from_rows.calibration.cases == 3000
+    assert from_rows.estimated and from_cells.estimated
+    for row_window, cell_window in zip(from_rows.windows, from_cells.windows, strict=True):
+        assert cell_window.shift == pytest.approx(row_window.shift, abs=1e-12)
+        assert cell_window.figure == pytest.approx(row_window.figure)
+        assert cell_window.interval == row_window.interval

@@ -26,8 +26,7 @@ from storybook.aggregate.format import write_aggregate
 from storybook.analyse.model_card import vocabulary
 from storybook.analyse.page_words import page_wording
 from storybook.analyse.story import StoryAnalysis, analyse_story
-from storybook.analyse.trust_checks.statistics import reliability_curve
-from storybook.analyse.trust_story import counted_curve
+from storybook.analyse.trust_checks.statistics import counted_curve, reliability_curve
 from storybook.errors import StorybookError
 from storybook.resolve.mlflow_source import MlflowSource
 from storybook.resolve.resolved import ResolvedStory, story_task_set

@@ -15,6 +15,7 @@ import pandas as pd
 from storybook.analyse.classification import brier_score
 from storybook.analyse.trust_checks.evidence import EPS
 from storybook.analyse.trust_checks.words import number
+from storybook.resolve.scored import ScoredSet
 
 Floats = npt.NDArray[np.float64]
 
@@ -88,6 +89,16 @@ def counted_reliability_curve(labels: npt.ArrayLike, counts: npt.ArrayLike, scor
     # mean of (score - y)^2 = (sum of score^2 - 2 * sum of the positives' scores + positives) / n
     brier = float(squares.sum() - 2 * sums[truth].sum() + n_cell[truth].sum()) / n if n else None
     return ReliabilityCurve(tuple(rows), n, brier, ece if n else None)
+
+
+def counted_curve(scored: ScoredSet) -> ReliabilityCurve | None:
+    """The reliability curve of a set told from an aggregate, from its cells' sums (None when it is not counted,
+    or cannot equal the row-level curve: see :func:`counted_reliability_curve`)."""
+    needed = ("score_sum", "score_sq_sum", "score_min", "score_max")
+    if scored.weights is None or any(column not in scored.frame.columns for column in needed):
+        return None
+    sums, squares, lowest, highest = (scored.frame[c].to_numpy() for c in needed)
+    return counted_reliability_curve(scored.labels, scored.weights, sums, squares, lowest, highest)
 
 
 def reliability_curve(labels: npt.ArrayLike, scores: npt.ArrayLike, bins: int = 10) -> ReliabilityCurve:
