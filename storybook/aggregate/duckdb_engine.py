@@ -130,17 +130,10 @@ def aggregate_regression_with_duckdb(source: str | Path, *, actual_column: str, 
         _check_columns(connection, relation, [(actual_column, "actual"), (prediction_column, "prediction"),
                                               *((s, "slice") for s in slices)], source, here)
         fmt.check_slices(lambda sql: _run(connection, sql, source, here), relation, slices, "duckdb", where=here)
-        low, high, missing = _run(connection, fmt.error_range_sql(relation, actual_column=actual_column,
-                                                                  prediction_column=prediction_column,
-                                                                  dialect="duckdb"), source, here)[0]
-        if missing:
-            raise AggregateError(f"{fmt._rows(int(missing))} of the set {fmt._have(int(missing))} an actual amount "
-                                 "or a prediction that is missing or not a number", location=here,
-                                 hint="drop or fix those rows first")
-        if low is None:
-            raise AggregateError(f"{_shown_source(source)} holds no rows", location=here,
-                                 hint="aggregate a set with at least one row")
-        edges = fmt.regression_edges(float(low), float(high), bins, where=here)
+        answer = _run(connection, fmt.error_range_sql(relation, actual_column=actual_column,
+                                                      prediction_column=prediction_column, dialect="duckdb"),
+                      source, here)[0]
+        edges = fmt.regression_edges(answer, bins, source=_shown_source(source), where=here)
         grouping = fmt.regression_grouping_sql(relation, actual_column=actual_column,
                                                prediction_column=prediction_column, slices=slices, edges=edges,
                                                dialect="duckdb")

@@ -492,9 +492,19 @@ def error_range_sql(relation: str, *, actual_column: str, prediction_column: str
             f"END) FROM {rows}")
 
 
-def regression_edges(low: float, high: float, bins: int, *, where: Location | None = None) -> tuple[float, ...]:
-    """K + 1 equal-width edges from the smallest error to the largest (one bin when all errors are equal);
-    refuses an infinite error."""
+def regression_edges(answer: Sequence[Any], bins: int, *, source: str,
+                     where: Location | None = None) -> tuple[float, ...]:
+    """K + 1 equal-width edges from the smallest error to the largest (one bin when all errors are equal), from
+    the answer of :func:`error_range_sql` (smallest, largest, rows without a number); refuses rows without a
+    number (with their count), a set with no rows and an infinite error."""
+    lowest, highest, missing = answer
+    if missing:
+        raise AggregateError(f"{_rows(int(missing))} of the set {_have(int(missing))} an actual amount or a "
+                             "prediction that is missing or not a number", location=where,
+                             hint="drop or fix those rows first")
+    if lowest is None:
+        raise AggregateError(f"{source} holds no rows", location=where, hint="aggregate a set with at least one row")
+    low, high = float(lowest), float(highest)
     if not (math.isfinite(low) and math.isfinite(high)):
         raise AggregateError("some predictions or actual amounts are infinite, so their errors cannot be counted",
                              location=where, hint="drop or fix the rows with an infinite prediction or actual")

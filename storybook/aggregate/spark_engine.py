@@ -200,16 +200,10 @@ def aggregate_regression_with_spark(frame_or_table: DataFrame | str, *, actual_c
                            *((s, "slice") for s in slices)], shown, where)
     with _temp_view(frame) as (spark, view):
         fmt.check_slices(lambda sql: _rows(spark, sql, shown, where), view, slices, "spark", where=where)
-        low, high, missing = _rows(spark, fmt.error_range_sql(view, actual_column=actual_column,
-                                                              prediction_column=prediction_column,
-                                                              dialect="spark"), shown, where)[0]
-        if missing:
-            raise AggregateError(f"{_counted(int(missing))} of the set {'has' if missing == 1 else 'have'} an "
-                                 "actual amount or a prediction that is missing or not a number", location=where,
-                                 hint="drop or fix those rows first")
-        if low is None:
-            raise AggregateError(f"{shown} holds no rows", location=where, hint="aggregate a set with at least one row")
-        edges = fmt.regression_edges(float(low), float(high), bins, where=where)
+        answer = _rows(spark, fmt.error_range_sql(view, actual_column=actual_column,
+                                                  prediction_column=prediction_column, dialect="spark"),
+                       shown, where)[0]
+        edges = fmt.regression_edges(answer, bins, source=shown, where=where)
         grouped = _collect(spark, fmt.regression_grouping_sql(view, actual_column=actual_column,
                                                               prediction_column=prediction_column, slices=slices,
                                                               edges=edges, dialect="spark"), shown, where)
@@ -449,10 +443,6 @@ def _said(error: BaseException) -> str:
     """The first line of an engine's error message, printable characters only, shortened."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     return "".join(ch for ch in text if ch.isprintable())[:300]
-
-
-def _counted(count: int) -> str:
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 _caller = user_code_location  # errors point at the line of the user's code that called storybook
