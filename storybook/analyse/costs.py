@@ -498,18 +498,26 @@ def bootstrap(labels: npt.ArrayLike, scores: npt.ArrayLike, costs: CostModel, *,
         _resample_rows(ranked, thresholds, rows, rounds, rng, found, costs, capacity, per,
                        _at(thresholds, best.threshold), None if at_threshold is None else _at(thresholds, at_threshold))
 
+    return _result(whole, best, found, costs, at_threshold=at_threshold, capacity=capacity, per=per,
+                   confidence=confidence, cases=n, rounds=rounds, seed=seed, sampled=sampled)
+
+
+def _result(whole: Sweep, best: ThresholdChoice, found: _Rounds, costs: CostModel, *, at_threshold: float | None,
+            capacity: float | None, per: int, confidence: float, cases: int, rounds: int, seed: int,
+            sampled: int | None) -> BootstrapResult:
+    """The bootstrap's figures from its rounds: the least cost and its threshold, and the cost and saving at the
+    threshold in use when there is one."""
     cost_at = saving = None
     if at_threshold is not None:
         current = compare(whole, costs, at_threshold, capacity=capacity, per=per)
-        cost_at = _estimate(current.current_cost_per, found.at_fixed, confidence, n)
-        saving = _estimate(current.saving_per, found.at_fixed - found.at_best, confidence, n)
+        cost_at = _estimate(current.current_cost_per, found.at_fixed, confidence, cases)
+        saving = _estimate(current.saving_per, found.at_fixed - found.at_best, confidence, cases)
     return BootstrapResult(
-        min_cost=_estimate(best.cost_per, found.min_costs, confidence, n),
-        threshold=_estimate(best.threshold, found.chosen, confidence, n),
+        min_cost=_estimate(best.cost_per, found.min_costs, confidence, cases),
+        threshold=_estimate(best.threshold, found.chosen, confidence, cases),
         cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
-        rounds=rounds, seed=seed, confidence=confidence, per=per, cases=n, sampled=sampled,
+        rounds=rounds, seed=seed, confidence=confidence, per=per, cases=cases, sampled=sampled,
     )
-
 
 def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: Ints,
                        replicates: npt.NDArray[np.integer[npt.NBitBase]],
@@ -532,17 +540,8 @@ def _bootstrap_counted(truth: npt.NDArray[np.bool_], values: Floats, weights: In
         if m == 0:
             raise ValueError("a replicate counts no cases")
         found.record(r, flagged, tp, m, whole.thresholds, costs, capacity, per, best.index, fixed)
-    cost_at = saving = None
-    if at_threshold is not None:
-        current = compare(whole, costs, at_threshold, capacity=capacity, per=per)
-        cost_at = _estimate(current.current_cost_per, found.at_fixed, confidence, n)
-        saving = _estimate(current.saving_per, found.at_fixed - found.at_best, confidence, n)
-    return BootstrapResult(
-        min_cost=_estimate(best.cost_per, found.min_costs, confidence, n),
-        threshold=_estimate(best.threshold, found.chosen, confidence, n),
-        cost_at_threshold=cost_at, saving=saving, at_threshold=at_threshold, capacity=capacity,
-        rounds=rounds, seed=seed, confidence=confidence, per=per, cases=n, sampled=None,
-    )
+    return _result(whole, best, found, costs, at_threshold=at_threshold, capacity=capacity, per=per,
+                   confidence=confidence, cases=n, rounds=rounds, seed=seed, sampled=None)
 
 
 def _resample_rows(ranked: _Sorted, thresholds: Floats, m: int, rounds: int, rng: np.random.Generator,
