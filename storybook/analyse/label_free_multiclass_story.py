@@ -9,6 +9,8 @@ story's declarations.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from storybook.analyse.label_free_multiclass import estimate_multiclass_windows
@@ -17,8 +19,8 @@ from storybook.analyse.label_free_multiclass_words import (
     multiclass_refusal,
     multiclass_window_sentence,
 )
-from storybook.analyse.label_free_story import LEAD, EstimatedPerformance
-from storybook.analyse.plain import DEFAULT_RULES, Vocabulary, WordingRules, full_stop
+from storybook.analyse.label_free_story import EstimatedPerformance, logged_windows, refused
+from storybook.analyse.plain import DEFAULT_RULES, Vocabulary, WordingRules
 from storybook.resolve.resolved import ResolvedStory
 from storybook.resolve.scored_multiclass import MulticlassSet
 from storybook.sources.schema import StoryConfig
@@ -31,19 +33,15 @@ def analyse_label_free_multiclass(config: StoryConfig, resolved: ResolvedStory, 
                                   ) -> EstimatedPerformance | None:
     """The estimate for a multiclass story with ``trust.production_scores`` (None without it): its figures in
     ``multiclass``; ``report`` (a yes/no story's, which the estimate guardrails read) stays None."""
-    trust = config.trust
-    if trust is None or trust.production_scores is None:
+    logged = logged_windows(config, resolved)
+    if logged is None:
         return None
-    artifact = trust.production_scores
-    source = f"production windows {artifact} of run {resolved.run.run_id}"
-    windows = resolved.tables.get(artifact)
-
-    def refuse(reason: str) -> EstimatedPerformance:
-        return EstimatedPerformance(report=None, refused=full_stop(LEAD + reason), method=None, windows=(),
-                                    guards=(), source=source)
-
+    source, windows = logged
+    refuse = partial(refused, source)
     if windows is None or windows.empty:
         return refuse("no production windows have been logged yet")
+    trust = config.trust
+    assert trust is not None  # logged_windows found its production_scores
     scores = task_set.scores
     if scores.probabilities is None:
         return refuse("the evaluation set holds the model's calls without its chances, so whether the chances can "

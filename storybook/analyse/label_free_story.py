@@ -8,6 +8,7 @@ sentences) for one story. Pure: it reads only the resolved data and the story's 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 
@@ -52,19 +53,15 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
                        rules: WordingRules = DEFAULT_RULES) -> EstimatedPerformance | None:
     """The estimate for a binary story with ``trust.production_scores`` (None without it); ``scored`` is the
     story's checked evaluation set, whose calibration decides whether the scores may be read as chances."""
-    trust = config.trust
-    if trust is None or trust.production_scores is None:
+    logged = logged_windows(config, resolved)
+    if logged is None:
         return None
-    artifact = trust.production_scores
-    source = f"production windows {artifact} of run {resolved.run.run_id}"
-    windows = resolved.tables.get(artifact)
-
-    def refuse(reason: str) -> EstimatedPerformance:
-        return EstimatedPerformance(report=None, refused=full_stop(LEAD + reason), method=None, windows=(),
-                                    guards=(), source=source)
-
+    source, windows = logged
+    refuse = partial(refused, source)
     if windows is None or windows.empty:
         return refuse("no production windows have been logged yet")
+    trust = config.trust
+    assert trust is not None  # logged_windows found its production_scores
     if scored is None:
         return refuse("it judges whether the scores can be taken at face value on the evaluation set, and this "
                       "story has no scored evaluation set")
@@ -105,3 +102,18 @@ def analyse_label_free(config: StoryConfig, resolved: ResolvedStory, scored: Sco
                                 windows=tuple(told), guards=tuple(guard_sentence(g, report, words) for g in guards),
                                 source=source)
 
+
+def logged_windows(config: StoryConfig, resolved: ResolvedStory) -> tuple[str, pd.DataFrame | None] | None:
+    """Where the story's production windows come from, in words, and their table (None while not logged); None
+    for a story without ``trust.production_scores``."""
+    trust = config.trust
+    if trust is None or trust.production_scores is None:
+        return None
+    artifact = trust.production_scores
+    return f"production windows {artifact} of run {resolved.run.run_id}", resolved.tables.get(artifact)
+
+
+def refused(source: str, reason: str) -> EstimatedPerformance:
+    """No estimate, and why (``reason`` completes the lead sentence)."""
+    return EstimatedPerformance(report=None, refused=full_stop(LEAD + reason), method=None, windows=(), guards=(),
+                                source=source)
