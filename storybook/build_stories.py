@@ -160,10 +160,16 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
                     continue
         try:
             story.source = load_story(plan.root, story.directory, plan.config)
-            if fresh is not None and not is_pinned(story.directory):
+            if fresh is not None and story.unchanged is None and not is_pinned(story.directory):
                 # What the parsed story asks MLflow for, unchanged (story.yaml may have changed its words only, or
-                # been saved again while it was read): the kept story serves.
+                # been saved again while it was read): the kept story serves, kept from now on under story.yaml's
+                # new bytes.
                 story.unchanged = fresh.probe(story.slug, fresh.figures_key(story.source), by="figures")
+                if story.unchanged is not None:
+                    fresh.rekey(story.directory, story.fresh_key)
+                    if plan.cache:
+                        story.key = story_key(plan.fingerprint, plan.root, story.directory,
+                                              story.unchanged.fingerprint)
         except StorybookError as error:
             story.source = BrokenStory(slug=story.slug, directory=story.directory, error=error)
         except Exception as error:  # one story's surprise never ends the build
@@ -192,16 +198,21 @@ def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: Build
             if plan.cache and story.key is None:
                 story.key = story_key(plan.fingerprint, plan.root, source.directory)
             story.task = _task(plan, source, None)
-        elif not _take_unchanged(story, source, plan):
+        elif not _take_unchanged(story, source, plan, keep_previous):
             _resolve_live(story, source, sources, plan, keep_previous, fresh)
         shown.advance("resolved")
 
 
-def _take_unchanged(story: StoryRun, source: StorySource, plan: BuildPlan) -> bool:
-    """The task of rendering the story from what the last build resolved it to, when nothing it was read from
-    changed (its page, then, was not in a cache: its Markdown changed); False when there is no such entry or it
-    does not decode (the story is then resolved from MLflow)."""
-    resolved = story.unchanged.resolved() if story.unchanged is not None else None
+def _take_unchanged(story: StoryRun, source: StorySource, plan: BuildPlan, keep_previous: KeepPrevious) -> bool:
+    """The story's page from a cache, or the task of rendering it from what the last build resolved it to, when
+    nothing it was read from changed (its Markdown or story.yaml's words changed); False when there is no such
+    entry or it does not decode (the story is then resolved from MLflow)."""
+    if story.unchanged is None:
+        return False
+    if story.key is not None and (keep_previous(story) or _take_cached(story, plan.pages)):
+        story.fresh = True  # story.yaml's words changed back to what a cached page was made from
+        return True
+    resolved = story.unchanged.resolved()
     if resolved is None:
         return False
     story.task = _task(plan, source, resolved)

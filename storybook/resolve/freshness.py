@@ -258,6 +258,29 @@ class Freshness:
             return None
         return FreshStory(slug, fingerprint, document["resolved"])
 
+    def rekey(self, directory: Path, key: str | None) -> bool:
+        """Keep the entry of the story in ``directory``, found by :meth:`figures_key` after a change to
+        story.yaml's words only, under story.yaml's new bytes (``key``, its :meth:`story_key` before it was
+        parsed): the next build with nothing changed then takes the page from the cache without parsing the
+        story. False when it was not rewritten (story.yaml or the store changed meanwhile, or the entry does
+        not read)."""
+        if self._before is None or self.database is None or key is None:
+            return False
+        path = self._path(directory.name)
+        try:
+            document = json.loads(zlib.decompress(path.read_bytes()))
+            if not isinstance(document, dict) or document.get("format") != FRESHNESS_FORMAT:
+                return False
+            document["key"] = key
+            text = json.dumps(document, ensure_ascii=False, allow_nan=False)
+        except (OSError, ValueError, TypeError, zlib.error, RecursionError):
+            return False
+        if self.story_key(directory) != key:
+            return False  # story.yaml changed since it was parsed
+        if store_state(self.database) != self._before:
+            return False
+        return write_atomically(path, zlib.compress(text.encode("utf-8"), 1))
+
     def keep(self, story: StorySource, key: str | None, resolved: ResolvedStory, fingerprint: str,
              reads: Iterable[Path], downloads: Path) -> bool:
         """Keep ``story`` (its :meth:`story_key` before it was parsed: ``key``) as ``resolved``,
