@@ -18,6 +18,7 @@ No story, no words, no I/O.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,11 +76,14 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z_95) -
     return np.where(m > 0, low, 0.0), np.where(m > 0, high, 1.0)
 
 
-def _above(z: Floats) -> Floats:
-    """The one-sided p-value of a z statistic: the chance of one at least this high."""
-    from scipy.special import ndtr  # imported when a scan runs, not by every build that imports the analyses
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
 
-    return np.asarray(ndtr(-z), dtype=np.float64)
+
+def _above(z: Floats) -> Floats:
+    """The one-sided p-value of a z statistic: the chance of one at least this high, 1 - Phi(z) =
+    erfc(z / sqrt 2) / 2 (the standard library's erfc keeps the far tail exact; importing scipy.special for it
+    took 0.15 s of a page build)."""
+    return np.asarray(_ERFC(np.asarray(z, dtype=np.float64) / math.sqrt(2.0)), dtype=np.float64) / 2.0
 
 
 def share_gap(successes: npt.ArrayLike, n: npt.ArrayLike, rest_successes: npt.ArrayLike, rest_n: npt.ArrayLike,

@@ -117,3 +117,14 @@ def test_benjamini_hochberg_matches_scipy_and_statsmodels() -> None:
         rejected, corrected, _, _ = multitest.multipletests(p, alpha=q, method="fdr_bh")
         assert list(passed) == list(rejected)
         assert adjusted == pytest.approx(corrected, rel=1e-12)
+
+
+def test_the_normal_tail_is_scipy_s_far_into_the_tail() -> None:
+    """mean_p_value's one-sided normal p-value (the standard library's erfc) against scipy's normal tail,
+    from certain to far past what a float holds."""
+    from storybook.metrics.groups import _above
+
+    z = np.array([-np.inf, -40.0, -5.0, -1.0, 0.0, 0.5, 1.96, 3.0, 8.0, 20.0, 37.5, np.inf])
+    expected = stats.norm.sf(z)
+    assert np.allclose(_above(z), expected, rtol=1e-12, atol=0.0)
+    assert _above(np.array([])).shape == (0,)

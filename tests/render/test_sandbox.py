@@ -4,10 +4,15 @@ build are tested in test_template_sandbox.py."""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from jinja2 import FileSystemBytecodeCache
 from jinja2.exceptions import SecurityError, UndefinedError
 
 from storybook.render.sandbox import MAX_RANGE_ITEMS, PageSandbox, template_failure
@@ -56,3 +61,65 @@ def test_a_failure_inside_a_template_is_located_on_its_line(tmp_path: Path) -> N
 
 def test_an_error_not_from_a_template_is_not_a_template_failure(tmp_path: Path) -> None:
     assert template_failure(ValueError("elsewhere"), "story 's'", [tmp_path]) is None
+
+
+def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Jinja's per-user cache folder, inside this test's temporary folder."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    return tmp_path / "tmp" / f"_jinja2-cache-{os.getuid()}"
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    compiled: list[str | None] = []
+    original = PageSandbox.compile
+
+    def counting(self: PageSandbox, source: Any, name: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        compiled.append(name)
+        return original(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(PageSandbox, "compile", counting)
+    return compiled
+
+
+def test_a_compiled_template_is_kept_privately_and_a_new_sandbox_renders_without_compiling_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _private_cache(tmp_path, monkeypatch)
+    compiled = _compiles(monkeypatch)
+    (tmp_path / "page.html").write_text("{{ name | upper }} {{ items | join(', ') }}")
+    assert PageSandbox([tmp_path]).get_template("page.html").render(name="a", items=["b"]) == "A b"
+    assert compiled == ["page.html"]
+    kept = list(folder.glob("storybook-*.cache"))
+    assert len(kept) == 1
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and folder.stat().st_uid == os.getuid()
+    # A new sandbox (a new process) takes the compiled code back, and renders it in the sandbox all the same.
+    fresh = PageSandbox([tmp_path])
+    assert fresh.get_template("page.html").render(name="c", items=["d", "e"]) == "C d, e"
+    assert compiled == ["page.html"]
+    (tmp_path / "unsafe.html").write_text("{{ ''.__class__ }}")
+    with pytest.raises(SecurityError):
+        PageSandbox([tmp_path]).get_template("unsafe.html").render()
+    with pytest.raises(SecurityError):  # and again from its compiled code
+        PageSandbox([tmp_path]).get_template("unsafe.html").render()
+    # An edited template is compiled again (the key holds its source's checksum).
+    (tmp_path / "page.html").write_text("{{ name | lower }}")
+    assert PageSandbox([tmp_path]).get_template("page.html").render(name="F") == "f"
+    assert compiled.count("page.html") == 2
+
+
+def test_a_damaged_compiled_template_is_ignored_and_the_key_is_not_jinja_s_own(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _private_cache(tmp_path, monkeypatch)
+    compiled = _compiles(monkeypatch)
+    (tmp_path / "page.html").write_text("{{ name | upper }}")
+    env = PageSandbox([tmp_path])
+    assert env.get_template("page.html").render(name="a") == "A"
+    for kept in folder.glob("storybook-*.cache"):
+        kept.write_bytes(b"not compiled code")
+    assert PageSandbox([tmp_path]).get_template("page.html").render(name="b") == "B"
+    assert compiled == ["page.html", "page.html"]
+    # Code that Jinja compiled outside the sandbox for the same file is never taken for the sandbox's.
+    filename = str(tmp_path / "page.html")
+    assert env.bytecode_cache is not None
+    assert env.bytecode_cache.get_cache_key("page.html", filename) != FileSystemBytecodeCache(
+        str(folder)).get_cache_key("page.html", filename)
