@@ -8,11 +8,16 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["CACHE_DIR", "FileTooLarge", "file_mode", "folder_mode", "read_at_most", "umask", "write_atomically"]
+__all__ = ["CACHE_DIR", "SNAPSHOT_DIR", "SNAPSHOT_FILE", "FileTooLarge", "file_mode", "folder_mode", "read_at_most",
+           "umask", "write_atomically"]
 
 # storybook's cache inside a project (downloaded artifacts; rendered pages, charts and PDFs), relative to its
 # root. Defined once, here in a leaf, for resolve (storybook.resolve.source) and render (render/cache.py).
 CACHE_DIR = ".storybook/cache"
+# A pinned story's snapshot (stories/<slug>/snapshot.json) and the folder of its tables; here so that knowing
+# whether a story is pinned imports no snapshot code (storybook.resolve.snapshot reads and writes them).
+SNAPSHOT_FILE = "snapshot.json"
+SNAPSHOT_DIR = "snapshot"
 
 
 def umask() -> int:

@@ -4,7 +4,7 @@ the drivers are measured on a sample, or not at all. Templates lay them out; the
 
 from __future__ import annotations
 
-from storybook.analyse.costs import stated_threshold_text
+from storybook.analyse.plain import stated_threshold_text
 from storybook.resolve.scored import CountedFrom
 
 __all__ = ["counted_sentence", "drivers_left_out_sentence", "drivers_sample_phrase", "engine_name"]

@@ -24,10 +24,10 @@ from storybook.analyse.costs import (
     compare,
     expected_cost,
     natural_frequencies,
-    stated_threshold_text,
     sweep,
     threshold_text,
 )
+from storybook.analyse.plain import stated_threshold_text
 from storybook.resolve.scored import ScoredSet
 from storybook.sources.schema import CostOfError, SliceSpec
 

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from storybook.analyse.classification import Confusion, Estimate, group_rows
+from storybook.analyse.plain import decimal_text, stated_threshold_text
 
 __all__ = [
     "BOOTSTRAP_CELLS",
@@ -45,7 +46,6 @@ __all__ = [
     "costs_from_ratio",
     "expected_cost",
     "natural_frequencies",
-    "stated_threshold_text",
     "sweep",
     "threshold_text",
 ]
@@ -215,16 +215,6 @@ def expected_cost(result: Sweep, costs: CostModel, per: int = PER) -> Floats:
     return _totals(result.tp, result.fp, result.tn, result.fn, costs) / result.n * per
 
 
-def _decimal_text(value: Decimal) -> str:
-    text = format(value, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def stated_threshold_text(threshold: float) -> str:
-    """A threshold the story or the run states, printed exactly (0.5 as "0.5", never rounded to another)."""
-    return _decimal_text(Decimal(repr(float(threshold))))
-
-
 def threshold_text(result: Sweep, index: int) -> str:
     """The threshold to print for candidate ``index``: applied as a reader would ("flag when the score is at or
     above it"), it flags exactly the rows the candidate flags, so the counts and cost beside it reproduce.
@@ -259,7 +249,7 @@ def threshold_text(result: Sweep, index: int) -> str:
         else:
             steps = lowest if highest is None else highest  # open on one side: the end nearest the scores
         assert steps is not None
-        text = _decimal_text(steps / scale)
+        text = decimal_text(steps / scale)
         if below < float(text) <= top:  # what a reader's float comparison sees
             return text
     return repr(top if not last else below)  # pragma: no cover (adjacent floats always part within 40 digits)

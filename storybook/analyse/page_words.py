@@ -15,7 +15,6 @@ from typing import Literal, Protocol
 from storybook.analyse.aggregate_words import counted_sentence
 from storybook.analyse.card import ModelCard
 from storybook.analyse.claims import ClaimResult
-from storybook.analyse.costs import stated_threshold_text
 from storybook.analyse.plain import (
     format_count,
     format_date,
@@ -23,6 +22,7 @@ from storybook.analyse.plain import (
     in_sentence,
     merged_groups_sentence,
     per_hundred,
+    stated_threshold_text,
 )
 from storybook.resolve.resolved import DatasetRecord, ResolvedStory
 from storybook.sources.schema import MeasuredOn, SliceSpec
@@ -35,7 +35,6 @@ __all__ = [
     "Said",
     "SignedBy",
     "code",
-    "index_status",
     "page_wording",
     "said",
     "signed_off",
@@ -236,10 +235,3 @@ def summary_source(resolved_source: str, snapshot_hash: str | None, signoffs: Se
     return text
 
 
-def index_status(status: str, as_of: str) -> str:
-    """A story's status on the index, before the error message of a story that did not build this time."""
-    if status == "built":
-        return f"Up to date as of {as_of} (not rebuilt this time)" if as_of else "Up to date"
-    if status == "stale":
-        return f"Showing the last good version; {f'the build of {as_of}' if as_of else 'this build'} failed"
-    return f"Not built (build of {as_of})" if as_of else "Not built"

@@ -34,10 +34,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
 
-from storybook.analyse.classification import Estimate, SliceRow
+from storybook.metrics.binary import Estimate
 from storybook.metrics.kinds import DENOMINATOR_WORDS, KINDS, kind_info
+
+if TYPE_CHECKING:
+    from storybook.analyse.classification import SliceRow
 
 __all__ = [
     "COMPARISON_WORDS",
@@ -53,6 +57,7 @@ __all__ = [
     "capitalise",
     "certainty",
     "compare",
+    "decimal_text",
     "definition",
     "denominator_words",
     "format_count",
@@ -60,6 +65,7 @@ __all__ = [
     "format_number",
     "format_percent",
     "full_stop",
+    "index_status",
     "join_sentences",
     "kind_phrase",
     "lean_phrase",
@@ -71,6 +77,7 @@ __all__ = [
     "regression_sentence",
     "share_phrase",
     "slice_wording",
+    "stated_threshold_text",
     "verdict",
 ]
 
@@ -485,3 +492,23 @@ def regression_sentence(kind: str, value: float, estimate: Estimate | None, word
     else:
         amount = amount_phrase(Estimate(value, estimate.low, estimate.high, estimate.n), unit, rules)
     return f"{_fill(info.words.sentence, words, amount=amount)}{counted}."
+
+
+def decimal_text(value: Decimal) -> str:
+    """``value`` in plain decimals, without trailing zeros (0.50 as "0.5", 1E-7 as "0.0000001")."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def stated_threshold_text(threshold: float) -> str:
+    """A threshold the story or the run states, printed exactly (0.5 as "0.5", never rounded to another)."""
+    return decimal_text(Decimal(repr(float(threshold))))
+
+
+def index_status(status: str, as_of: str) -> str:
+    """A story's status on the index, before the error message of a story that did not build this time."""
+    if status == "built":
+        return f"Up to date as of {as_of} (not rebuilt this time)" if as_of else "Up to date"
+    if status == "stale":
+        return f"Showing the last good version; {f'the build of {as_of}' if as_of else 'this build'} failed"
+    return f"Not built (build of {as_of})" if as_of else "Not built"

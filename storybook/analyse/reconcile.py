@@ -35,7 +35,8 @@ from storybook.analyse.classification import (
     brier_score,
     weighted_roc_auc,
 )
-from storybook.analyse.costs import stated_threshold_text, sweep, threshold_text
+from storybook.analyse.costs import sweep, threshold_text
+from storybook.analyse.plain import stated_threshold_text
 from storybook.metrics.kinds import kind_info, kinds_where
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases
 from storybook.sources.schema import MeasuredOn, MetricSpec

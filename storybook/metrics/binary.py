@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 __all__ = [
     "Z_95",
@@ -138,7 +137,9 @@ def roc_auc(labels: npt.ArrayLike, scores: npt.ArrayLike) -> float | None:
     n_neg = int(truth.size - n_pos)
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = pd.Series(values).rank(method="average").to_numpy()
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse.reshape(-1)]  # tied scores share their average rank
+    ranks[np.isnan(values)] = np.nan
     rank_sum = float(ranks[truth].sum())
     return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 

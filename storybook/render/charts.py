@@ -23,13 +23,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storybook.analyse.classification import SliceTable
 from storybook.analyse.plain import amount_number, format_date, format_percent, in_sentence
 from storybook.files import file_mode
-from storybook.resolve.resolved import Series, SeriesPoint
+from storybook.resolve.figures import Series, SeriesPoint
 from storybook.text_controls import BREAKS, UNDRAWABLE
+
+if TYPE_CHECKING:
+    from storybook.analyse.classification import SliceTable
 
 __all__ = [
     "Chart",

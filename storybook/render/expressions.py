@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -39,8 +39,11 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from storybook.analyse.plain import format_count, format_date, format_number, format_percent
 from storybook.errors import ExpressionError, Location, ReferenceNotFound
 from storybook.metrics.kinds import Task
-from storybook.resolve.resolved import Figure, Provenance, ResolvedStory
+from storybook.resolve.figures import Figure, Provenance
 from storybook.text_controls import BREAKS, CONTROLS
+
+if TYPE_CHECKING:
+    from storybook.resolve.resolved import ResolvedStory
 
 __all__ = ["EVALUATION_FIELDS", "FUNCTIONS", "MODEL_FIELDS", "Reference", "Vocabulary", "as_text", "available_names",
            "evaluation_fields",

@@ -13,9 +13,16 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from storybook.analyse.costs import stated_threshold_text
-from storybook.analyse.page_words import index_status
-from storybook.analyse.plain import format_count, format_date, format_number, format_percent, full_stop, per_hundred
+from storybook.analyse.plain import (
+    format_count,
+    format_date,
+    format_number,
+    format_percent,
+    full_stop,
+    index_status,
+    per_hundred,
+    stated_threshold_text,
+)
 from storybook.render.expressions import provenance_anchor
 from storybook.render.sandbox import PageSandbox, template_failure
 

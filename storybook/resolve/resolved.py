@@ -8,6 +8,7 @@ from typing import Literal
 import pandas as pd
 
 from storybook.aggregate.format import AggregateInfo
+from storybook.resolve.figures import Figure, Provenance, ProvenanceKind, Series, SeriesPoint
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, task_set
 from storybook.resolve.scored_aggregate import aggregate_set
 from storybook.sources.loader import StorySource
@@ -22,6 +23,7 @@ __all__ = [
     "ModelHistory",
     "ModelVersionRecord",
     "Provenance",
+    "ProvenanceKind",
     "ResolvedDrivers",
     "ResolvedRun",
     "ResolvedStory",
@@ -30,46 +32,6 @@ __all__ = [
     "compared_task_set",
     "story_task_set",
 ]
-
-ProvenanceKind = Literal["metric", "param", "tag", "artifact", "series", "model", "registry"]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """Where a value came from. ``source`` never carries credentials."""
-
-    source: str
-    run_id: str
-    kind: ProvenanceKind
-    key: str
-    step: int | None = None
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A number a story shows, with where it came from."""
-
-    key: str
-    value: float
-    provenance: Provenance
-
-
-@dataclass(frozen=True)
-class SeriesPoint:
-    step: int
-    timestamp_ms: int
-    value: float
-
-
-@dataclass(frozen=True)
-class Series:
-    """A metric history, e.g. a production series or per-fold cross-validation scores."""
-
-    key: str
-    points: tuple[SeriesPoint, ...]
-    provenance: Provenance
-
 
 @dataclass(frozen=True)
 class DatasetRecord:

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
-from storybook.files import FileTooLarge, file_mode, read_at_most
+from storybook.files import SNAPSHOT_DIR, SNAPSHOT_FILE, FileTooLarge, file_mode, read_at_most
 from storybook.resolve.readings import check_readings
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
@@ -53,8 +53,6 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-SNAPSHOT_FILE = "snapshot.json"
-SNAPSHOT_DIR = "snapshot"
 MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024
 MAX_TABLE_BYTES = 512 * 1024 * 1024  # a pinned table (e.g. the scored set): the same cap as reading it from MLflow
 _FIX = "run `storybook pin --story {slug}` to write it again from MLflow (and review the diff)"

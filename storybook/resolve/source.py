@@ -24,13 +24,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from storybook.files import CACHE_DIR
-from storybook.resolve.resolved import ResolvedStory
-from storybook.resolve.snapshot import SnapshotSource, has_snapshot, load_snapshot, snapshot_path
+from storybook.files import CACHE_DIR, SNAPSHOT_FILE
 from storybook.sources.loader import BrokenStory, Project, StorySource
 
 if TYPE_CHECKING:
     from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.resolve.resolved import ResolvedStory
+    from storybook.resolve.snapshot import SnapshotSource
 
 __all__ = ["CACHE_DIR", "ProjectSource", "Source", "cache_dir", "is_pinned", "open_source", "pinned_hash",
            "read_pinned", "read_snapshot_file", "resolve_pinned"]
@@ -43,29 +43,35 @@ def cache_dir(root: Path) -> Path:
 
 def is_pinned(directory: Path) -> bool:
     """Whether the story in ``directory`` has a pinned snapshot: then every command reads its figures from it."""
-    return has_snapshot(directory)
+    return (directory / SNAPSHOT_FILE).is_file()
 
 
 def resolve_pinned(story: StorySource) -> ResolvedStory:
     """The story's pinned figures, checked against what story.yaml asks for; the located "run storybook pin"
     error when it has no snapshot, and a located error when the snapshot is unreadable or out of date."""
+    from storybook.resolve.snapshot import SnapshotSource
+
     return SnapshotSource().resolve(story)
 
 
 def pinned_hash(directory: Path) -> str | None:
     """The sha256 of the story's snapshot file, shown in the provenance appendix; None when it is not pinned."""
-    snapshot = snapshot_path(directory)
+    snapshot = directory / SNAPSHOT_FILE
     return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
 
 
 def read_pinned(story: StorySource) -> ResolvedStory:
     """The story's pinned figures as the snapshot holds them, even when story.yaml now asks for others; a
     located error when it has no snapshot or the snapshot cannot be read."""
+    from storybook.resolve.snapshot import load_snapshot
+
     return load_snapshot(story.directory, story.slug)[1]
 
 
 def read_snapshot_file(path: Path) -> ResolvedStory:
     """The figures a snapshot file holds, its tables read from beside it (``storybook diff old.json new.json``)."""
+    from storybook.resolve.snapshot import load_snapshot
+
     return load_snapshot(path.parent, path.parent.name, path=path)[1]
 
 
@@ -81,8 +87,8 @@ class ProjectSource:
     def __init__(self, project: Project, *, offline: bool) -> None:
         self.project = project
         self.offline = offline
-        self.snapshots = SnapshotSource()
         self._mlflow: MlflowSource | None = None
+        self._snapshots: SnapshotSource | None = None
 
     def resolve(self, story: StorySource) -> ResolvedStory:
         if self.offline or is_pinned(story.directory):
@@ -113,6 +119,15 @@ class ProjectSource:
         live = [s for s in stories if isinstance(s, StorySource) and not is_pinned(s.directory)]
         if live and not self.offline:
             self.mlflow.prefetch(live)
+
+    @property
+    def snapshots(self) -> SnapshotSource:
+        """The pinned snapshots' reader (imported on first use: a build whose pages are all cached reads none)."""
+        if self._snapshots is None:
+            from storybook.resolve.snapshot import SnapshotSource
+
+            self._snapshots = SnapshotSource()
+        return self._snapshots
 
     @property
     def mlflow(self) -> MlflowSource:

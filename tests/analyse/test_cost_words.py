@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from storybook.analyse.cost_story import CostStory, analyse_cost_story
 from storybook.analyse.cost_words import cost_wording
-from storybook.analyse.costs import natural_frequencies, stated_threshold_text, sweep, threshold_text
-from storybook.analyse.plain import Vocabulary, full_stop, join_sentences
+from storybook.analyse.costs import natural_frequencies, sweep, threshold_text
+from storybook.analyse.plain import Vocabulary, full_stop, join_sentences, stated_threshold_text
 from storybook.sources.schema import CostOfError
 
 SCORES = np.array([0.9, 0.8, 0.8, 0.6, 0.4, 0.4, 0.2, 0.1])

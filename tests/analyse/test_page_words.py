@@ -100,7 +100,8 @@ def test_each_claim_says_what_it_was_checked_against() -> None:
 def test_sign_offs_on_the_title_page_and_the_summary() -> None:
     from types import SimpleNamespace
 
-    from storybook.analyse.page_words import index_status, signed_off, summary_source
+    from storybook.analyse.page_words import signed_off, summary_source
+    from storybook.analyse.plain import index_status
 
     ana = SimpleNamespace(name="Ana", role="clinical lead", date="2026-12-03T10:00:00Z", status="current")
     sam = SimpleNamespace(name="Sam", role="privacy", date="2026-11-01T09:00:00Z", status="stale")

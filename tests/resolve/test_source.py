@@ -132,4 +132,4 @@ def test_no_command_picks_mlflow_or_the_snapshot_by_hand() -> None:
     # And the test sees what it looks for: resolve/source.py itself imports them.
     source = ast.parse((package / "resolve" / "source.py").read_text(encoding="utf-8"))
     imported = {alias.name for node in ast.walk(source) if isinstance(node, ast.ImportFrom) for alias in node.names}
-    assert {"SnapshotSource", "has_snapshot", "load_snapshot", "MlflowSource"} <= imported
+    assert {"SnapshotSource", "load_snapshot", "MlflowSource"} <= imported
