@@ -12,6 +12,7 @@ process that builds. A worker keeps its engines for the whole build: the Jinja e
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -104,6 +105,9 @@ def _start_worker(svg_cache: Path | None, pdf: bool) -> None:
     _worker.clear()
     if pdf:
         import weasyprint  # noqa: F401  (half a second, once per worker rather than on its first PDF)
+    # The libraries just imported live as long as the worker: frozen out of the garbage collector's reach, its
+    # collections walk only what the stories and PDFs make (about 5% of a PDF's time).
+    gc.freeze()
 
 
 def _ready() -> None:
