@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from storybook.errors import PublishError
+from storybook.files import FileTooLarge, read_at_most
 
 __all__ = ["LocalFetcherError", "render_pdf"]
 
@@ -54,6 +56,37 @@ def _font_config() -> Any:
     return font_config
 
 
+# The link every storybook page has to its stylesheet (templates/_base.html), and the stylesheet's place in the site.
+STYLESHEET_LINK = '<link rel="stylesheet" href="assets/style.css">'
+STYLESHEET = "assets/style.css"
+MAX_STYLESHEET_BYTES = 1_000_000
+_sheets: dict[tuple[str, str], Any] = {}
+
+
+def _parsed_once(html: str, base: Path) -> tuple[str, list[Any]]:
+    """``html`` without its link to storybook's stylesheet, and that stylesheet parsed once per process (about 7%
+    of a PDF's time), when the page links it exactly once; else ``html`` as it is, and no stylesheet.
+
+    The PDF is the same byte for byte: WeasyPrint applies a stylesheet it is given after the browser's own and
+    before the page's inline styles, as it applies the one the page links when that is the page's only one."""
+    if html.count(STYLESHEET_LINK) != 1 or html.count("<link") != 1 or "<style" in html:
+        return html, []
+    try:
+        text = read_at_most(base / STYLESHEET, MAX_STYLESHEET_BYTES)
+    except (OSError, FileTooLarge):
+        return html, []
+    base_url = base.resolve().as_uri() + "/"
+    key = (base_url, hashlib.sha256(text).hexdigest())
+    sheet = _sheets.get(key)
+    if sheet is None:
+        from weasyprint import CSS
+
+        _sheets.clear()  # one site at a time
+        sheet = _sheets[key] = CSS(string=text.decode("utf-8"), base_url=base_url + STYLESHEET,
+                                   url_fetcher=_fetcher(base), font_config=_font_config())
+    return html.replace(STYLESHEET_LINK, "", 1), [sheet]
+
+
 def render_pdf(html: str, base: Path, *, title: str) -> bytes:
     """Render ``html`` whose relative links point into ``base`` (the staged site)."""
     import logging
@@ -63,8 +96,9 @@ def render_pdf(html: str, base: Path, *, title: str) -> bytes:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
-        document = HTML(string=html, base_url=base.resolve().as_uri() + "/", url_fetcher=_fetcher(base))
-        pdf: bytes = document.write_pdf(font_config=_font_config())
+        page, sheets = _parsed_once(html, base)
+        document = HTML(string=page, base_url=base.resolve().as_uri() + "/", url_fetcher=_fetcher(base))
+        pdf: bytes = document.write_pdf(font_config=_font_config(), stylesheets=sheets)
     except Exception as exc:
         raise PublishError(f"could not render the PDF of {title!r}: {type(exc).__name__}") from None
     return pdf

@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pypdf import PdfReader
 
 from storybook.publish.pdf import render_pdf
@@ -107,3 +109,53 @@ def test_pdfs_printed_in_one_process_share_one_font_configuration_and_come_out_t
                url_fetcher=pdf._fetcher(tmp_path)).write_pdf()
     assert first == second == own
     assert "82 are flagged" in " ".join((PdfReader(io.BytesIO(second)).pages[0].extract_text() or "").split())
+
+
+def test_storybook_s_stylesheet_is_parsed_once_per_process_and_the_pdfs_do_not_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages' stylesheet, given to WeasyPrint parsed once instead of linked from each page, prints the same
+    PDF byte for byte: a one-page summary (its named @page and print rules) and a long table."""
+    import weasyprint
+    from weasyprint import HTML
+
+    from storybook.publish import pdf
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "style.css").write_text(stylesheet())
+    rows = "".join(f'<tr><th scope="row">{n}</th><td class="num">0.{n:03d}</td></tr>' for n in range(60))
+    pages = [('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>'
+              f'{pdf.STYLESHEET_LINK}</head><body>{body}</body></html>') for body in (
+        '<main class="summary" id="main"><h1>Screening</h1><p class="lead">Of every 1,000 people, 82 are '
+        'flagged.</p></main>',
+        f'<main id="main"><h1>History</h1><table class="timeline"><tbody>{rows}</tbody></table></main>')]
+    parsed: list[object] = []
+    original = weasyprint.CSS.__init__
+
+    def counting(self: weasyprint.CSS, *args: Any, **kwargs: Any) -> None:
+        parsed.append(kwargs.get("url") or str(kwargs.get("string", ""))[:20])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.CSS, "__init__", counting)
+    pdf._sheets.clear()
+    printed = [render_pdf(page, tmp_path, title="t") for page in pages * 2]
+    assert len(parsed) == 1  # one stylesheet for four PDFs
+    monkeypatch.setattr(weasyprint.CSS, "__init__", original)
+    for page, made in zip(pages * 2, printed, strict=True):
+        own = HTML(string=page, base_url=tmp_path.resolve().as_uri() + "/",
+                   url_fetcher=pdf._fetcher(tmp_path)).write_pdf()
+        assert made == own
+    assert len(PdfReader(io.BytesIO(printed[0])).pages) == 1
+
+
+def test_a_page_with_styles_of_its_own_is_printed_with_its_links_as_they_are(tmp_path: Path) -> None:
+    from storybook.publish import pdf
+
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "style.css").write_text(stylesheet())
+    for head in (f"{pdf.STYLESHEET_LINK}<style>h1 {{ color: red }}</style>",
+                 f'{pdf.STYLESHEET_LINK}<link rel="stylesheet" href="assets/more.css">', ""):
+        html = f"<!doctype html><html><head>{head}</head><body><h1>A</h1></body></html>"
+        assert pdf._parsed_once(html, tmp_path) == (html, [])
+    page = f"<!doctype html><html><head>{pdf.STYLESHEET_LINK}</head><body><h1>A</h1></body></html>"
+    (tmp_path / "assets" / "style.css").unlink()  # nothing to share: the page keeps its link
+    assert pdf._parsed_once(page, tmp_path) == (page, [])
