@@ -75,9 +75,11 @@ def build(root: Path, *, out: Path | None = None, pdf: bool | None = None, only:
         fresh.start()
     stories, project = load_sources(plan, previous.take, shown, fresh)
     with Workers(jobs, svg_cache=plan.svg_cache, pdf=plan.make_pdf) as workers:
-        if jobs > 1 and sum(isinstance(story.source, StorySource) for story in stories) >= PARALLEL_FROM:
-            workers.warm_up()  # enough stories may need rendering: start the workers while MLflow is read
-        resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown, fresh)
+        parallel = jobs > 1 and sum(isinstance(story.source, StorySource) for story in stories) >= PARALLEL_FROM
+        if parallel:  # enough stories may need rendering: the workers start while MLflow is read, and each
+            workers.warm_up()  # story goes to them as soon as it is resolved
+        resolve_stories(stories, open_source(project, offline=offline), plan, previous.take, shown, fresh,
+                        workers if parallel else None)
         report.fresh = [story.slug for story in stories if story.fresh]
 
         use_svg_cache(plan.svg_cache)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -69,7 +70,8 @@ class BuildProgress(Protocol):
     """What a long build reports as it goes. ``task`` is "resolved", "rendered" or "pdfs"; ``advance`` may be
     called from another thread."""
 
-    def start(self, task: str, total: int) -> None: ...
+    def start(self, task: str, total: int) -> None:
+        """Begin ``task`` out of ``total``; begun again, only its total changes."""
 
     def advance(self, task: str) -> None: ...
 
@@ -123,6 +125,7 @@ class StoryRun:
     words: tuple[str, str, str] | None = None  # title, audience, model: what the index shows
     error: StorybookError | None = None
     task: RenderTask | None = None  # set when it is analysed and rendered by this build
+    pending: Future[RenderResult] | None = None  # its task, handed to a worker as soon as it was resolved
     kept: list[str] | None = None  # files carried over from the previous site, unchanged
     fresh: bool = False  # a live story taken back from the last build: nothing it was read from changed
     fresh_key: str | None = None  # its freshness key, taken before it was parsed
@@ -181,10 +184,14 @@ def load_sources(plan: BuildPlan, keep_previous: KeepPrevious, shown: BuildProgr
 
 
 def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: BuildPlan, keep_previous: KeepPrevious,
-                    shown: BuildProgress, fresh: Freshness | None = None) -> None:
+                    shown: BuildProgress, fresh: Freshness | None = None,
+                    workers: Workers | None = None) -> None:
     """Stage 2, resolve: each story left gets the task of analysing and rendering it, or its error. A live
     story is resolved here (MLflow is opened only if one needs it) and may then be found in a cache; a pinned
-    story is read from its snapshot where it renders."""
+    story is read from its snapshot where it renders. With ``workers``, each task is handed to them as soon as
+    it is made, so they render the first stories while the others are read."""
+    if workers is not None:
+        shown.start("rendered", sum(isinstance(story.source, StorySource) for story in stories))
     # A live story read from a local sqlite store whose inputs have not changed is taken back from the last
     # build without opening MLflow (storybook.resolve.freshness, probed in load_sources); only the others are read.
     sources.prefetch([story.source for story in stories if story.source is not None and story.unchanged is None])
@@ -200,6 +207,9 @@ def resolve_stories(stories: list[StoryRun], sources: ProjectSource, plan: Build
             story.task = _task(plan, source, None)
         elif not _take_unchanged(story, source, plan, keep_previous):
             _resolve_live(story, source, sources, plan, keep_previous, fresh)
+        if workers is not None and story.task is not None:
+            with suppress(BrokenProcessPool):  # else rendered in a process of its own (render_stories)
+                story.pending = workers.render(story.task, lambda: shown.advance("rendered"))
         shown.advance("resolved")
 
 
@@ -249,11 +259,15 @@ def render_stories(stories: list[StoryRun], env: Environment, pool: Workers, job
     else here; results are read in story order. A story whose worker died is rendered again in a process of
     its own (here, if none can start). Each new page goes into the render cache."""
     tasks = [story for story in stories if story.task is not None]
-    workers = pool if jobs > 1 and len(tasks) >= PARALLEL_FROM else None
-    shown.start("rendered", len(tasks))
+    streamed = any(story.pending is not None for story in tasks)
+    workers = pool if jobs > 1 and (streamed or len(tasks) >= PARALLEL_FROM) else None
+    shown.start("rendered", len(tasks))  # after streaming: the exact total, keeping what is done
     results: list[Future[RenderResult] | RenderResult | None] = []
     for story in tasks:
         assert story.task is not None
+        if story.pending is not None:
+            results.append(story.pending)
+            continue
         if workers is None:
             results.append(render_one(story.task, env))
             shown.advance("rendered")

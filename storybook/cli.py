@@ -168,10 +168,11 @@ class _Bars:
         self.tasks: dict[str, TaskID] = {}
 
     def start(self, task: str, total: int) -> None:
+        """Show the bar ``task`` out of ``total``; started again, its total changes and what is done stays."""
         if task not in self.tasks:
             self.tasks[task] = self.progress.add_task(_BAR_LABELS.get(task, task), total=total)
         else:
-            self.progress.update(self.tasks[task], total=total, completed=0)
+            self.progress.update(self.tasks[task], total=total)
 
     def advance(self, task: str) -> None:
         if task in self.tasks:

@@ -9,6 +9,7 @@ import json
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -194,6 +195,41 @@ def test_parallel_build_writes_what_a_serial_build_writes_and_locates_worker_err
     assert result.exit_code == 1
     assert "failed story-02" in result.output and "story-02/metrics.md:" in result.output
     assert f"{PARALLEL_FROM - 1} built, 1 failed" in result.output
+
+
+def test_each_story_goes_to_the_workers_as_soon_as_it_is_resolved(many: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers render the first stories while the others are still read (not after all of them are), and
+    the progress shown counts every story rendered once."""
+    from storybook.workers import Workers
+
+    events: list[str] = []
+    original = Workers.render
+
+    def recording(self: Workers, task: Any, done: Any = None) -> Any:
+        events.append(f"render {task.story.slug}")
+        return original(self, task, done)
+
+    class Shown:
+        def __init__(self) -> None:
+            self.totals: dict[str, int] = {}
+            self.done: dict[str, int] = {}
+
+        def start(self, task: str, total: int) -> None:
+            self.totals[task] = total
+
+        def advance(self, task: str) -> None:
+            self.done[task] = self.done.get(task, 0) + 1
+            if task == "resolved":
+                events.append("resolved")
+
+    monkeypatch.setattr(Workers, "render", recording)
+    shown = Shown()
+    report = build(many, out=tmp_path / "site", pdf=False, now=MONDAY, jobs=2, cache=False, progress=shown)
+    assert report.workers == 2 and len(report.built) == PARALLEL_FROM
+    assert events.index("render story-01") < len(events) - 1 - events[::-1].index("resolved")
+    assert events.count("resolved") == PARALLEL_FROM
+    assert shown.totals["rendered"] == shown.done["rendered"] == PARALLEL_FROM
 
 
 def test_pdfs_are_reused_while_the_page_is_unchanged(many: Path, monkeypatch: pytest.MonkeyPatch) -> None:
