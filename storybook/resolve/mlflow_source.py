@@ -281,8 +281,12 @@ class MlflowSource:
             with self.reading(story, location):
                 evaluation = self.evaluation_table(run_id, config.evaluation.artifact, location)
             evaluation_provenance = Provenance(self.shown_uri, run_id, "artifact", config.evaluation.artifact)
-        # Checked once for the story's task, here, and handed to the drivers, the history and every analysis.
-        scored = task_set(story, evaluation, run.params, run_id) if evaluation is not None else None
+        # Checked once for the story's task: here when the drivers or the history need it now, handed to them and
+        # to every analysis; else where the story is analysed (story_task_set, in a worker), so that this process
+        # goes on reading the other stories. Its errors are the same, located at the story, either way.
+        checked_now = config.history is not None or (config.drivers is not None and config.drivers.source == "model")
+        scored = (task_set(story, evaluation, run.params, run_id)
+                  if evaluation is not None and checked_now else None)
         aggregate = aggregate_info = None
         if config.evaluation is not None and config.evaluation.aggregate is not None:
             location = story.yaml.location(("evaluation", "aggregate"))
