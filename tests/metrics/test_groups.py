@@ -162,24 +162,24 @@ def _assert_close_to(ours: np.ndarray, expected: np.ndarray, rel: float, near_on
 def test_the_hypergeometric_tail_is_scipys_on_thousands_of_tables() -> None:
     """Fisher's exact test's tail P(X >= x) from numpy and math alone, against scipy.stats.hypergeom.sf (Boost's
     hypergeometric) on 12,000 random tables up to 100,000 cases, tiny and near-1 p-values included."""
-    from storybook.metrics.groups import _hypergeometric_tail
+    from storybook.metrics.hypergeometric import at_least
 
     rng = np.random.default_rng(21)
     for most, exact_groups in ((40, False), (2_000, False), (100_000, False), (100_000, True)):
         x, m, k, n = _tables(rng, 3_000, most, exact_groups)
         expected = stats.hypergeom.sf(x - 1, m, k, n)
         assert (expected < 1e-100).sum() > 100 and (expected > 0.999).sum() > 100  # both tails, far out
-        _assert_close_to(_hypergeometric_tail(x, m, k, n), expected, rel=1e-9)
+        _assert_close_to(at_least(x, m, k, n), expected, rel=1e-9)
 
 
 def test_the_hypergeometric_tail_up_to_ten_million_cases_is_exact_where_scipy_drifts() -> None:
     """Up to 10**7 cases, scipy's own tail drifts by about 2e-9 (Boost's log-gamma at 1.5e8): ours is checked
     against scipy to 1e-8 on 3,000 exact groups, and against sums of 40-digit terms (mpmath's loggamma,
     mp.dps = 40, every count's probability added up) to 1e-12, where scipy is off by 1e-9."""
-    from storybook.metrics.groups import _hypergeometric_tail
+    from storybook.metrics.hypergeometric import at_least
 
     x, m, k, n = _tables(np.random.default_rng(22), 3_000, 10**7, exact_groups=True)
-    _assert_close_to(_hypergeometric_tail(x, m, k, n), stats.hypergeom.sf(x - 1, m, k, n), rel=1e-8,
+    _assert_close_to(at_least(x, m, k, n), stats.hypergeom.sf(x - 1, m, k, n), rel=1e-8,
                       near_one=1e-8)
     cases = {  # (x, M, K, N): P(X >= x) to 17 digits
         (65, 6_915_417, 1_151, 353_100): 0.21894663324442174,  # summed downward: 1 - P(X <= 64)
@@ -188,7 +188,7 @@ def test_the_hypergeometric_tail_up_to_ten_million_cases_is_exact_where_scipy_dr
         (499_990, 10**7, 9_999_900, 500_000): 0.98852798979223045,  # at most 10 of the rarer kind, 5 expected
     }
     x, m, k, n = (np.array(column, dtype=np.float64) for column in zip(*cases, strict=True))
-    assert _hypergeometric_tail(x, m, k, n) == pytest.approx(list(cases.values()), rel=1e-12, abs=0.0)
+    assert at_least(x, m, k, n) == pytest.approx(list(cases.values()), rel=1e-12, abs=0.0)
     assert stats.hypergeom.sf(x[0] - 1, m[0], k[0], n[0]) != pytest.approx(cases[65, 6_915_417, 1_151, 353_100],
                                                                           rel=1e-9)
 
@@ -196,7 +196,7 @@ def test_the_hypergeometric_tail_up_to_ten_million_cases_is_exact_where_scipy_dr
 def test_the_hypergeometric_tail_at_the_ends_of_what_can_happen() -> None:
     """At or below the fewest possible count: certain; above the most possible: never; at the most possible: that
     one count's chance; nothing drawn, everything drawn, none or all of the kind; no groups at all."""
-    from storybook.metrics.groups import _hypergeometric_tail
+    from storybook.metrics.hypergeometric import at_least
 
     cases = [  # x, M, K, N, P(X >= x)
         (-3, 10, 4, 5, 1.0), (0, 10, 4, 5, 1.0), (5, 10, 4, 5, 0.0), (4, 10, 4, 5, 6 / 252),  # C(6,1) / C(10,5)
@@ -208,11 +208,11 @@ def test_the_hypergeometric_tail_at_the_ends_of_what_can_happen() -> None:
         (1, 1, 1, 1, 1.0), (1, 10**7, 1, 1, 1e-7),
     ]
     x, m, k, n, expected = (np.array(column, dtype=np.float64) for column in zip(*cases, strict=True))
-    ours = _hypergeometric_tail(x, m, k, n)
+    ours = at_least(x, m, k, n)
     # scipy agrees but at the last (1e-7 exactly: the one case of the kind drawn, 1 among 10**7), off by 9e-10.
     assert ours[:-1] == pytest.approx(stats.hypergeom.sf(x - 1, m, k, n)[:-1], rel=1e-12, abs=1e-300)
     assert ours == pytest.approx(expected, rel=1e-12, abs=0.0)
-    assert _hypergeometric_tail(np.array([]), np.array([]), np.array([]), np.array([])).shape == (0,)
+    assert at_least(np.array([]), np.array([]), np.array([]), np.array([])).shape == (0,)
 
 
 def test_the_scan_s_fisher_test_imports_no_scipy() -> None:
