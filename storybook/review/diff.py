@@ -275,24 +275,23 @@ def _estimate_changes(old: StoryAnalysis, new: StoryAnalysis) -> list[NumberChan
     def figures(analysis: StoryAnalysis) -> dict[str, tuple[float | None, Estimate | None]]:
         report = analysis.estimate.report if analysis.estimate is not None else None
         multiclass = analysis.estimate.multiclass if analysis.estimate is not None else None
-        if report is None and multiclass is not None:  # a multiclass story: the share of right calls
-            right: dict[str, tuple[float | None, Estimate | None]] = {}
-            for m in multiclass.windows:
-                if m.right is not None and m.right_interval is not None:
-                    right[f"window {m.window}: estimated share of right calls"] = (
-                        m.right, Estimate(m.right, m.right_interval[0], m.right_interval[1], m.cases))
-                if m.realised_right is not None:
-                    right[f"window {m.window}: share of right calls the outcomes show"] = (m.realised_right, None)
-            return right
-        if report is None:
-            return {}
         found: dict[str, tuple[float | None, Estimate | None]] = {}
-        for w in report.windows:
-            if w.figure is not None and w.interval is not None:
-                found[f"window {w.window}: estimated {report.metric}"] = (
-                    w.figure, Estimate(w.figure, w.interval[0], w.interval[1], w.cases))
-            if w.realised_figure is not None:
-                found[f"window {w.window}: {report.metric} the labels show"] = (w.realised_figure, None)
+
+        def window(name: str, estimated: str, figure: float | None, interval: tuple[float, float] | None,
+                   cases: int, shown: str, realised: float | None) -> None:
+            if figure is not None and interval is not None:
+                found[f"window {name}: {estimated}"] = (figure, Estimate(figure, interval[0], interval[1], cases))
+            if realised is not None:
+                found[f"window {name}: {shown}"] = (realised, None)
+
+        if report is None and multiclass is not None:  # a multiclass story: the share of right calls
+            for m in multiclass.windows:
+                window(m.window, "estimated share of right calls", m.right, m.right_interval, m.cases,
+                       "share of right calls the outcomes show", m.realised_right)
+        elif report is not None:
+            for w in report.windows:
+                window(w.window, f"estimated {report.metric}", w.figure, w.interval, w.cases,
+                       f"{report.metric} the labels show", w.realised_figure)
         return found
 
     before, after = figures(old), figures(new)
