@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -57,8 +58,10 @@ class ArtifactFiles:
         self.noted: list[Path] | None = None
 
     def prefetch(self, needed: list[tuple[str, str]]) -> None:
-        """Fetch each (run id, path) once, a few at a time; failures are kept for :meth:`path` to raise."""
-        missing = [key for key in dict.fromkeys(needed) if not self._cache_path(*key).is_file()]
+        """Fetch each (run id, path) once, a few at a time; failures are kept for :meth:`path` to raise. A run
+        whose artifacts are a folder here has nothing to fetch: its files are read in place when asked for."""
+        missing = [key for key in dict.fromkeys(needed)
+                   if not self._in_place(key[0]) and not self._cache_path(*key).is_file()]
         if len(missing) > 1:
             with ThreadPoolExecutor(DOWNLOAD_THREADS, thread_name_prefix="storybook-artifacts") as pool:
                 list(pool.map(lambda key: self._prefetch_one(*key), missing))
@@ -101,22 +104,35 @@ class ArtifactFiles:
         key = hashlib.sha256(json.dumps([self.shown_uri, run_id, artifact]).encode()).hexdigest()[:24]
         return self.cache_dir / "artifacts" / key / PurePosixPath(artifact).name
 
-    def _local_file(self, run_id: str, pure: PurePosixPath, location: Location | None) -> Path | None:
+    def _in_place(self, run_id: str) -> bool:
+        """Whether the run's artifacts are a folder on this machine (False when that cannot be told now: the
+        download path then finds and remembers what is wrong)."""
+        try:
+            return self._local_root(run_id, None) is not None
+        except Exception:
+            return False
+
+    def _local_root(self, run_id: str, location: Location | None) -> Path | None:
         run = self._run(run_id)
         if run is None:
             return None
         from mlflow.store.artifact.local_artifact_repo import LocalArtifactRepository
 
         repository = self._repository(run_id, run.info.artifact_uri, location)
-        if not isinstance(repository, LocalArtifactRepository):
+        return Path(repository.artifact_dir) if isinstance(repository, LocalArtifactRepository) else None
+
+    def _local_file(self, run_id: str, pure: PurePosixPath, location: Location | None) -> Path | None:
+        root = self._local_root(run_id, location)
+        if root is None:
             return None
-        root = Path(repository.artifact_dir)
         path = root / pure
-        if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(root.resolve()):
+        kind = _kind_below(root, pure)
+        if kind == "link" and (path.exists() or path.is_symlink()) \
+                and not path.resolve().is_relative_to(root.resolve()):
             raise SourceError(f"artifact {str(pure)!r} of run {run_id} is a link to a file outside the run's "
                               "artifact folder; storybook does not follow it", location=location,
                               hint="log the file itself as the artifact, not a symlink to it")
-        return path if path.is_file() else None
+        return path if kind == "file" or (kind == "link" and path.is_file()) else None
 
     def _download(self, run_id: str, pure: PurePosixPath, cached: Path, location: Location | None) -> None:
         run = self._run(run_id)
@@ -176,6 +192,22 @@ def _file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _kind_below(root: Path, pure: PurePosixPath) -> str:
+    """What ``root / pure`` is, looking only at the parts below ``root`` (``pure`` has no '..'): "file" (a regular
+    file, reached through no link, so inside ``root`` wherever ``root`` itself leads), "link" (some part is a
+    symbolic link: where it leads must be checked), or "other" (missing, or not a regular file)."""
+    path, mode = root, 0
+    for part in pure.parts:
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return "other"
+        if stat.S_ISLNK(mode):
+            return "link"
+    return "file" if stat.S_ISREG(mode) else "other"
 
 
 def _located(error: Exception, location: Location | None) -> Exception:

@@ -5,6 +5,7 @@ file the run does not have, and a run that does not exist; a failed prefetch is 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -95,3 +96,45 @@ def test_a_failed_prefetch_is_told_at_each_storys_own_line(store: tuple[Artifact
         assert error.value.location == where
         assert error.value.message == f"run {run_id} has no artifact 'missing.csv'"
     assert files.path(run_id, "notes.txt", WHERE).read_text() == "notes\n"
+
+
+def test_links_inside_the_run_are_followed_and_a_linked_store_folder_is_read(
+        logged: tuple[str, str, MlflowClient], tmp_path: Path) -> None:
+    """Only what lies below the run's folder is looked at part by part: a link there that stays inside is
+    followed; the store's own folder may be reached through a link (as /tmp is on some systems)."""
+    uri, first_run, client = logged
+    run_id = client.create_run(client.get_run(first_run).info.experiment_id).info.run_id
+    client.log_text(run_id, "label,score\n1,0.7\n", "evaluation/scored.csv")
+    root = Path(client.get_run(run_id).info.artifact_uri.removeprefix("file://"))
+    (root / "latest").symlink_to(root / "evaluation", target_is_directory=True)
+    (root / "evaluation" / "same.csv").symlink_to(root / "evaluation" / "scored.csv")
+    (root / "folder.csv").mkdir()
+    files = ArtifactFiles(uri, tmp_path / ".cache", client.get_run)
+    assert files.path(run_id, "latest/scored.csv", WHERE).read_text() == "label,score\n1,0.7\n"
+    assert files.path(run_id, "evaluation/same.csv", WHERE).read_text() == "label,score\n1,0.7\n"
+    with pytest.raises(ReferenceNotFound, match="is a folder, not a file"):
+        files.path(run_id, "folder.csv", WHERE)
+
+    linked = tmp_path / "linked-store"
+    linked.symlink_to(root.parent, target_is_directory=True)  # the run's folder, reached through a link
+
+    linked_run = SimpleNamespace(info=SimpleNamespace(artifact_uri=(linked / root.name).as_uri()))
+    through_link = ArtifactFiles(uri, tmp_path / ".cache2", lambda wanted: linked_run)
+    assert through_link.path(run_id, "evaluation/scored.csv", WHERE) == linked / root.name / "evaluation" / "scored.csv"
+
+
+def test_a_prefetch_of_runs_read_in_place_looks_at_no_file(store: tuple[ArtifactFiles, str, MlflowClient],
+                                                           monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    files, run_id, _ = store
+    looked: list[str] = []
+    original = ArtifactFiles._local_file
+
+    def counting(self: ArtifactFiles, *args: Any) -> Path | None:
+        looked.append(str(args[1]))
+        return original(self, *args)
+
+    monkeypatch.setattr(ArtifactFiles, "_local_file", counting)
+    files.prefetch([(run_id, "evaluation/scored.csv"), (run_id, "notes.txt")])
+    assert looked == [] and not (tmp_path / ".cache").exists()
+    assert files.path(run_id, "notes.txt", WHERE).read_text() == "notes\n"
+    assert looked == ["notes.txt"]
