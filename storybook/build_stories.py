@@ -26,11 +26,10 @@ from storybook.render.cache import (
     PageCache,
     PdfCache,
     build_fingerprint,
-    resolved_fingerprint,
     story_key,
 )
 from storybook.render.rendered import RenderedStory
-from storybook.resolve.freshness import Freshness, FreshStory
+from storybook.resolve.freshness import Freshness, FreshStory, TableTexts, resolved_fingerprint
 from storybook.resolve.source import ProjectSource, cache_dir, is_pinned
 from storybook.sources.loader import BrokenStory, Project, StorySource, find_stories, load_story
 from storybook.workers import PARALLEL_FROM, RenderResult, RenderTask, Workers, render_one
@@ -244,11 +243,12 @@ def _resolve_live(story: StoryRun, source: StorySource, sources: ProjectSource, 
                                                      location=Location(source.story_file))
         return
     if plan.cache:
-        fingerprint = resolved_fingerprint(resolved)
+        texts = TableTexts()  # each table written as CSV once, for the fingerprint and the kept story
+        fingerprint = resolved_fingerprint(resolved, texts)
         story.key = story_key(plan.fingerprint, plan.root, source.directory, fingerprint)
         if fresh is not None:
             fresh.keep(source, story.fresh_key, resolved, fingerprint, reads,
-                       downloads=cache_dir(plan.root) / "artifacts")
+                       downloads=cache_dir(plan.root) / "artifacts", texts=texts)
     if not (keep_previous(story) or _take_cached(story, plan.pages)):
         story.task = _task(plan, source, resolved)
 

@@ -6,8 +6,9 @@ A rendered story is stored under ``<project>/.storybook/cache/pages/`` by a cont
   templates and the project's templates (names and bytes), storybook.yaml, and whether PDFs are linked;
 - the story's slug and every file in its folder (story.yaml, the Markdown sections, signoffs.yaml,
   snapshot.json and its CSV tables), names and bytes;
-- for a story resolved live from MLflow, a fingerprint of its :class:`ResolvedStory` (every value and the
-  content of every table), since the same files can resolve to other numbers tomorrow.
+- for a story resolved live from MLflow, a fingerprint of what it resolved to (every value and the content of
+  every table: :func:`storybook.resolve.freshness.resolved_fingerprint`), since the same files can resolve to
+  other numbers tomorrow.
 
 A PDF is cached by what it is printed from: the build fingerprint, WeasyPrint's version, its file name, the
 HTML it prints and the story's charts (the stylesheet is a template, so in the fingerprint). An unchanged
@@ -40,7 +41,6 @@ from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
     from storybook.render.rendered import RenderedStory
-    from storybook.resolve.resolved import ResolvedStory
 
 __all__ = [
     "CACHE_FORMAT",
@@ -55,7 +55,6 @@ __all__ = [
     "decode_value",
     "encode_value",
     "pdf_key",
-    "resolved_fingerprint",
     "story_key",
 ]
 
@@ -174,22 +173,6 @@ def pdf_key(fingerprint: str, name: str, html: str, charts: dict[str, str]) -> s
         digest.update(b"%d:" % len(data))
         digest.update(data)
     return digest.hexdigest()
-
-
-def resolved_fingerprint(resolved: ResolvedStory) -> str:
-    """A stable hash of everything a story resolved to: every value, and each table's CSV and dtypes."""
-    import pandas as pd
-
-    from storybook.resolve.snapshot import encode_resolved
-
-    def frame(where: str, table: pd.DataFrame) -> dict[str, Any]:
-        text = table.to_csv(index=False, lineterminator="\n")
-        return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                "dtypes": {str(c): str(t) for c, t in table.dtypes.items()}}
-
-    data = encode_resolved(resolved, frame)
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- generic (de)serialisation of dataclasses -----------------------------------------------------------------

@@ -31,10 +31,12 @@ Resolving reads no clock: a resolved story holds timestamps (when a figure was l
 registered), never an age, so a kept story cannot grow stale by time alone.
 
 The entry holds the resolved story (its tables as CSV text, their types and column order) and the fingerprint
-of the resolved values the page cache keys on, so a build with nothing changed asks the page cache without
-parsing the story or decoding the entry (as for a pinned story), and a build after a Markdown edit renders the
-page from the kept story. Entries are written atomically; one that cannot be read or decoded is ignored and
-written again.
+of the resolved values the page cache keys on (:func:`resolved_fingerprint`), so a build with nothing changed
+asks the page cache without parsing the story or decoding the entry (as for a pinned story), and a build after a
+Markdown edit renders the page from the kept story. A decoded entry is used only when its fingerprint is the
+kept one, so a story that does not read back as exactly what was resolved (a text column of "007" comes back as
+the number 7) is resolved again instead. Entries are written atomically; one that cannot be read or decoded is
+ignored and written again.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import json
 import os
 import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,7 +67,7 @@ if TYPE_CHECKING:
     from storybook.sources.schema import ProjectConfig
 
 __all__ = ["FRESHNESS_FORMAT", "MAX_TABLE_CHARACTERS", "RESOLVED_DIR", "SETTLE_SECONDS", "WORDS_ONLY", "FreshStory",
-           "Freshness", "store_state"]
+           "Freshness", "TableTexts", "resolved_fingerprint", "store_state"]
 
 FRESHNESS_FORMAT = 1
 RESOLVED_DIR = f"{CACHE_DIR}/resolved"
@@ -147,11 +149,13 @@ class FreshStory:
     data: Any
 
     def resolved(self) -> ResolvedStory | None:
-        """The resolved story as it was kept; None when the entry does not decode (it is then resolved again)."""
+        """The resolved story as it was kept; None when the entry does not decode, or not to what was resolved
+        (its fingerprint is not the kept one): the story is then resolved again."""
         try:
-            return _decode(self.data)
+            resolved = _decode(self.data)
         except (ValueError, TypeError, KeyError, RecursionError):
             return None
+        return resolved if resolved_fingerprint(resolved) == self.fingerprint else None
 
 
 class Freshness:
@@ -282,11 +286,12 @@ class Freshness:
         return write_atomically(path, zlib.compress(text.encode("utf-8"), 1))
 
     def keep(self, story: StorySource, key: str | None, resolved: ResolvedStory, fingerprint: str,
-             reads: Iterable[Path], downloads: Path) -> bool:
+             reads: Iterable[Path], downloads: Path, texts: Callable[[pd.DataFrame], str] | None = None) -> bool:
         """Keep ``story`` (its :meth:`story_key` before it was parsed: ``key``) as ``resolved``,
         whose page-cache fingerprint is ``fingerprint``, with what it was read from: ``reads``, the files and
         model folders resolving it read. Not kept (False) when the probe could not vouch for it next time (see the
-        module docstring); ``downloads`` is where artifacts from other stores are downloaded to."""
+        module docstring); ``downloads`` is where artifacts from other stores are downloaded to. ``texts`` gives
+        each table's CSV text (the :class:`TableTexts` that made the fingerprint, so each is written once)."""
         if self._before is None or self.database is None or store_state(self.database) != self._before:
             return False
         directory = story.directory
@@ -301,9 +306,9 @@ class Freshness:
         if any(_newest_change(item) > self._started_ns - SETTLE_SECONDS * 1e9 for _, item in seen):
             return False
         try:
-            data = _encode(resolved)
-            if data is None or _encode(_decode(data)) != data:
-                return False  # it would not read back as exactly what was resolved
+            data = _encode(resolved, texts or TableTexts())
+            if data is None:
+                return False  # tables too large to keep
             document = {"format": FRESHNESS_FORMAT, "key": key, "figures": self.figures_key(story),
                         "store": self._before, "reads": seen,
                         "fingerprint": fingerprint, "resolved": data}
@@ -318,14 +323,46 @@ class Freshness:
 # -- the resolved story as JSON, its tables as CSV text ------------------------------------------------------
 
 
-def _encode(resolved: ResolvedStory) -> Any:
+class TableTexts:
+    """Each table's CSV text, written once however many encodings of one resolved story ask for it (its
+    fingerprint and its freshness entry both do)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[int, tuple[pd.DataFrame, str]] = {}  # the table is held, so its id is not reused
+
+    def __call__(self, table: pd.DataFrame) -> str:
+        known = self._texts.get(id(table))
+        if known is not None and known[0] is table:
+            return known[1]
+        text = table.to_csv(index=False, lineterminator="\n")
+        self._texts[id(table)] = (table, text)
+        return text
+
+
+def resolved_fingerprint(resolved: ResolvedStory, texts: Callable[[pd.DataFrame], str] | None = None) -> str:
+    """A stable hash of everything a story resolved to: every value, and each table's CSV and dtypes. The page
+    cache keys a live story's page on it; a kept story is used again only when it decodes to the same one."""
+    from storybook.resolve.snapshot import encode_resolved
+
+    text_of = texts or TableTexts()
+
+    def frame(where: str, table: pd.DataFrame) -> dict[str, Any]:
+        return {"sha256": hashlib.sha256(text_of(table).encode("utf-8")).hexdigest(),
+                "dtypes": {str(c): str(t) for c, t in table.dtypes.items()}}
+
+    data = encode_resolved(resolved, frame)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _encode(resolved: ResolvedStory, texts: Callable[[pd.DataFrame], str]) -> Any:
     """Plain JSON data for ``resolved``; None when its tables hold more than :data:`MAX_TABLE_CHARACTERS`."""
     from storybook.resolve.snapshot import encode_resolved
 
     budget = [MAX_TABLE_CHARACTERS]
 
     def frame(where: str, table: pd.DataFrame) -> dict[str, Any]:
-        text = table.to_csv(index=False, lineterminator="\n")
+        text = texts(table)
         budget[0] -= len(text)
         if budget[0] < 0:
             raise _TooLarge

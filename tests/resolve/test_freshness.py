@@ -17,7 +17,14 @@ import pytest
 
 from storybook.build import BuildReport, build
 from storybook.resolve import freshness
-from storybook.resolve.freshness import RESOLVED_DIR, WORDS_ONLY, Freshness, sqlite_file, store_state
+from storybook.resolve.freshness import (
+    RESOLVED_DIR,
+    WORDS_ONLY,
+    Freshness,
+    resolved_fingerprint,
+    sqlite_file,
+    store_state,
+)
 from storybook.resolve.resolved import Figure, Provenance, ResolvedRun, ResolvedStory
 from storybook.sources.loader import StorySource, load_story
 from storybook.sources.schema import ProjectConfig, StoryConfig
@@ -249,6 +256,32 @@ def test_an_entry_whose_story_does_not_decode_is_resolved_again(project: Path) -
     assert report.fresh == [] and "Edited." in page and _share(page) == "50%"
 
 
+
+def test_an_entry_that_decodes_to_other_figures_than_were_resolved_is_resolved_again(project: Path) -> None:
+    """A kept story is used only when it decodes to the fingerprint it was kept with: an entry whose figures or
+    table differ from what MLflow gave (here: edited by hand; in life, a table that does not read back the same)
+    is read from MLflow again, never told."""
+    import json
+
+    _build(project)
+    entry = project / RESOLVED_DIR / f"{STORY}.json.z"
+    kept = json.loads(zlib.decompress(entry.read_bytes()))
+    section = project / "stories" / STORY / "caveats-and-recommendations.md"
+    for change in ("metric", "table"):
+        document = json.loads(json.dumps(kept))
+        if change == "metric":
+            document["resolved"]["run"]["metrics"]["share_right"]["value"] = 0.9
+        else:
+            table = document["resolved"]["evaluation"]
+            table["csv"] = table["csv"].replace("\n1,", "\n0,", 1)  # one case's label changed
+            assert table["csv"] != kept["resolved"]["evaluation"]["csv"]
+        entry.write_bytes(zlib.compress(json.dumps(document).encode()))
+        section.write_text(section.read_text() + f"\nEdited ({change}).\n")  # the story must be decoded
+        report, page = _build(project)
+        assert report.fresh == [] and f"Edited ({change})." in page and _share(page) == "50%", change
+        assert json.loads(zlib.decompress(entry.read_bytes()))["resolved"] == kept["resolved"], change
+
+
 # -- the probe on its own ---------------------------------------------------------------------------------------
 
 
@@ -335,20 +368,28 @@ def test_kept_only_when_the_store_did_not_change_while_it_was_read(tmp_path: Pat
     with sqlite3.connect(database) as connection:
         connection.execute("INSERT INTO runs VALUES ('a')")
     connection.close()
-    assert not fresh.keep(story, key, _resolved(), "fingerprint", [], tmp_path / "downloads")
+    fingerprint = resolved_fingerprint(_resolved())
+    assert not fresh.keep(story, key, _resolved(), fingerprint, [], tmp_path / "downloads")
     again = Freshness(tmp_path, config)
     again.start()
-    assert again.keep(story, key, _resolved(), "fingerprint", [], tmp_path / "downloads")
+    assert again.keep(story, key, _resolved(), fingerprint, [], tmp_path / "downloads")
     hit = again.probe(STORY, key)
-    assert hit is not None and hit.fingerprint == "fingerprint"
+    assert hit is not None and hit.fingerprint == fingerprint
     assert again.probe(STORY, again.figures_key(story), by="figures") is not None
     resolved = hit.resolved()
     assert resolved is not None and resolved.evaluation is not None
     pd.testing.assert_frame_equal(resolved.evaluation, _resolved().evaluation)
     assert resolved.run == _resolved().run
+    # a table that does not read back as it was (the text "007" comes back as the number 7): kept, so its page
+    # is found in the page cache, but never decoded into a story to tell
+    odd = _resolved()
+    odd.evaluation["site"] = ["007", "010"]
+    assert again.keep(story, key, odd, resolved_fingerprint(odd), [], tmp_path / "downloads")
+    hit = again.probe(STORY, key)
+    assert hit is not None and hit.fingerprint == resolved_fingerprint(odd) and hit.resolved() is None
     # story.yaml saved after it was parsed: not kept under its new bytes
     story.story_file.write_text(story.story_file.read_text() + "\n")
-    assert not again.keep(story, key, _resolved(), "fingerprint", [], tmp_path / "downloads")
+    assert not again.keep(story, key, _resolved(), fingerprint, [], tmp_path / "downloads")
     assert again.probe(STORY, fresh.story_key(story.directory)) is None
 
 
