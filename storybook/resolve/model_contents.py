@@ -88,7 +88,10 @@ def _read(source: MlflowSource, name: str | None, alias: str | None, version: in
                                 hint="check the run id in the MLflow UI")
     metrics = {str(k): float(v) for k, v in run.data.metrics.items()}
     client = source.client
-    histories = tuple(key for key in sorted(metrics) if len(client.get_metric_history(run_id, key)) > 1)
+    # Steps, not entries: MLflow 3's mlflow.models.evaluate logs each figure twice at step 0 (for the run and for
+    # its logged model), which is one reading, not a series over time.
+    histories = tuple(key for key in sorted(metrics)
+                      if len({m.step for m in client.get_metric_history(run_id, key)}) > 1)
     tags = dict(run.data.tags)
     tables: list[FoundTable] = []
     unread: list[str] = []

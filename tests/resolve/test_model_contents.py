@@ -85,3 +85,19 @@ def test_a_run_that_does_not_exist_is_refused(store: tuple[MlflowSource, str]) -
     source, _ = store
     with pytest.raises(ReferenceNotFound, match=f"run {'0' * 32} does not exist"):
         read_model_contents(source, run_id="0" * 32)
+
+
+def test_a_figure_logged_twice_at_one_step_is_no_series(tmp_path: Path) -> None:
+    """MLflow 3's mlflow.models.evaluate logs each figure twice at step 0 (for the run and its logged model): one
+    reading, which storybook new must not draft as a series "over time"; a figure logged at two steps is one."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    use_experiment(uri, "twice")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("accuracy_score", 0.88, step=0)
+        mlflow.log_metric("accuracy_score", 0.88, step=0)
+        mlflow.log_metric("loss", 0.5, step=0)
+        mlflow.log_metric("loss", 0.4, step=1)
+    client = MlflowClient(uri, uri)
+    assert len(client.get_metric_history(run.info.run_id, "accuracy_score")) == 2  # two entries, one step
+    found = read_model_contents(MlflowSource(uri, tmp_path / "cache"), run_id=run.info.run_id)
+    assert found.histories == ("loss",)
