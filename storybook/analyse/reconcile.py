@@ -41,10 +41,13 @@ from storybook.metrics.kinds import kind_info, kinds_where
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
-__all__ = ["RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on", "measured_on_default",
-           "recompute"]
+__all__ = ["AUTOLOG_WEIGHTED", "RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on",
+           "measured_on_default", "recompute"]
 
 TOLERANCE = 0.005
+# mlflow.sklearn.autolog logs these averaged over the classes, each weighted by its count (unless autolog was given
+# pos_label): not the recall, precision or F1 of a story's positive value (its weighted recall is its accuracy).
+AUTOLOG_WEIGHTED = ("training_f1_score", "training_precision_score", "training_recall_score")
 RECOMPUTABLE = kinds_where(lambda k: k.computable)  # from the table of kinds
 _TRAINING_FIRST = ("training", "train")
 _CV_TOKENS = ("cv", "crossval", "xval")

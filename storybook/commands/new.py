@@ -6,10 +6,13 @@ The draft takes from MLflow only what it can tell from names and data, and marks
 the classes mean, the ethical considerations and caveats ...): such a story neither builds nor passes
 ``storybook check`` until each mark is replaced. What it drafts:
 
-- **metrics**: the logged metrics whose names it recognises (``test_recall``, autolog's ``training_f1_score``,
+- **metrics**: the logged metrics whose names it recognises (``test_recall``, autolog's ``training_roc_auc``,
   ``mlflow.models.evaluate``'s ``recall_score``, ``roc_auc``, ``mean_absolute_error``, ``r2_score`` ...), with a
   plain label and the kind that fits the story's task; where each was measured follows MLflow's naming
-  (:func:`storybook.analyse.reconcile.measured_on_default`);
+  (:func:`storybook.analyse.reconcile.measured_on_default`). Autolog's ``training_recall_score``,
+  ``training_precision_score`` and ``training_f1_score`` average the classes weighted by their counts: they are
+  named in a comment, not drafted as the positive class's figures
+  (:data:`storybook.analyse.reconcile.AUTOLOG_WEIGHTED`);
 - **evaluation**: the scored set among the run's table artifacts (the roles ``storybook.log_scored_set``
   recorded, else found by column names: label + score, label + one chance per class or a predicted class,
   actual + prediction) and the task it looks like (binary, multiclass, regression);
@@ -26,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storybook.analyse.reconcile import measured_on_default
+from storybook.analyse.reconcile import AUTOLOG_WEIGHTED, measured_on_default
 from storybook.commands.files import schema_files, schema_line, write_new_files
 from storybook.errors import ConfigError
 from storybook.metrics.kinds import Task, kind_allowed, kind_info
@@ -330,7 +333,10 @@ def _describe(contents: ModelContents) -> str:
 
 def _metric_lines(contents: ModelContents, task: Task) -> list[str]:
     lines = ["metrics:"]
+    weighted = [key for key in AUTOLOG_WEIGHTED if key in contents.metrics]
     for key in sorted(contents.metrics):
+        if key in weighted:
+            continue
         kind = metric_kind(key, task)
         if kind is None or not kind_allowed(kind, task):
             continue
@@ -344,6 +350,9 @@ def _metric_lines(contents: ModelContents, task: Task) -> list[str]:
         lines += [f"  # {PLACEHOLDER} storybook recognised none of the run's metrics: name one it logged",
                   f"  - key: {_q(_todo('a metric key the run logged'))}",
                   f"    label: {_q(_todo('what the figure is, in words the reader uses'))}"]
+    if weighted:
+        lines.append(f"  # Not drafted: {', '.join(weighted)} (mlflow.sklearn.autolog) average the classes, each "
+                     "weighted by its count, so they are not the figures of one class")
     return lines
 
 

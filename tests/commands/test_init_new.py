@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from mlflow.tracking import MlflowClient
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 from typer.testing import CliRunner
 
@@ -258,8 +259,15 @@ def test_new_drafts_an_autolog_run_with_its_training_figures_told_as_training(tm
     assert draft["model"] == {"run_id": run_id}
     metrics = {m["key"]: m for m in draft["metrics"]}
     assert metrics["test_recall"]["kind"] == "recall" and "training" not in metrics["test_recall"]["label"]
-    assert metrics["training_recall_score"]["kind"] == "recall"
-    assert metrics["training_recall_score"]["label"].endswith("(on the training data)")
+    assert metrics["training_accuracy_score"]["kind"] == "accuracy"
+    assert metrics["training_accuracy_score"]["label"].endswith("(on the training data)")
+    # autolog's recall, precision and F1 average both classes weighted by their counts (its weighted recall is
+    # its accuracy): told as the positive class's figures they would be wrong, so they are not drafted.
+    logged = MlflowClient(stores.tracking_uri(root), stores.tracking_uri(root)).get_run(run_id).data.metrics
+    assert logged["training_recall_score"] == pytest.approx(logged["training_accuracy_score"])
+    assert not {"training_recall_score", "training_precision_score", "training_f1_score"} & set(metrics)
+    assert "# Not drafted: training_f1_score, training_precision_score, training_recall_score" in (
+        root / "stories/autolog/story.yaml").read_text()
     assert "training_log_loss" not in metrics and "training_score" not in metrics
     assert draft["evaluation"]["positive_value"] == "1" and "history" not in draft
     # No threshold param: the draft asks for the threshold instead of assuming one.
