@@ -30,6 +30,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     claim-failed      error     a checked claim no longer holds for the data (pinned, or MLflow with --online)
     figure-mismatch   error     a logged figure the evaluation set does not reproduce (another class, threshold or
                                 data set), on the metric's line in story.yaml
+    autolog-average   warning   autolog's training_recall/precision/f1_score (averaged over the classes, weighted
+                                by their counts) told as one class's recall, precision or F1 or as a macro average
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)
     weak-groups       warning   a group the scan for weak groups found (scan: in story.yaml) that the story does
                                 not acknowledge, or an acknowledged group it no longer finds
@@ -49,6 +51,7 @@ from storybook.resolve.source import ProjectSource, is_pinned, open_source, reso
 from storybook.review.checks.findings import CheckReport, Collector, Finding, config_finding
 from storybook.review.checks.online import drift
 from storybook.review.checks.outcomes import (
+    autolog_averages,
     claim_findings,
     decision_grounds,
     decision_since_signed,
@@ -158,6 +161,7 @@ def _check_story(found: Collector, project: Project, report: CheckReport, story:
         signoffs(found, story.directory, [], None)
         return
     cost_owner(found, story)
+    autolog_averages(found, story)
     roles = list(story.config.signoffs.required_roles) if story.config.signoffs else []
     signoffs(found, story.directory, roles, story)
     pinned: ResolvedStory | None = None

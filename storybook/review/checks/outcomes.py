@@ -65,6 +65,27 @@ def figure_mismatches(found: Collector, story: StorySource, analysis: StoryAnaly
                   "measured_on (training, cross_validation or other)")
 
 
+# The kinds a figure averaged over the classes, each weighted by its count, would be told wrongly as.
+_NOT_WEIGHTED = ("recall", "precision", "f1", "macro_f1", "balanced_accuracy")
+
+
+def autolog_averages(found: Collector, story: StorySource) -> None:
+    """mlflow.sklearn.autolog's training_recall_score, training_precision_score and training_f1_score average the
+    classes, each weighted by its count (unless autolog was given pos_label; its weighted recall is its accuracy):
+    told as one class's recall, precision or F1, or as a macro average, the page would be wrong. A warning on the
+    metric's line in story.yaml."""
+    from storybook.analyse.reconcile import AUTOLOG_WEIGHTED
+
+    for index, spec in enumerate(story.config.metrics):
+        if spec.key in AUTOLOG_WEIGHTED and spec.kind in _NOT_WEIGHTED:
+            found.add("warning", story.yaml.location(("metrics", index)), "autolog-average",
+                      f"metric {spec.key!r} is told as {spec.kind}, but mlflow.sklearn.autolog logs it averaged over "
+                      "the classes, each weighted by its count (unless autolog was given pos_label), so the page "
+                      "may tell the wrong figure",
+                      "log the figure of the class you mean yourself (e.g. sklearn.metrics.recall_score on the "
+                      "training data), or give this one kind: other and a label that says it is averaged")
+
+
 def claim_findings(found: Collector, story: StorySource, claims: tuple[ClaimResult, ...], against: str) -> None:
     """A claim that no longer holds fails check on its line in story.yaml."""
     for index, claim in enumerate(claims):  # in story.yaml's order

@@ -13,7 +13,7 @@ from storybook.analyse.claims import ClaimResult
 from storybook.resolve.resolved import ResolvedRun, ResolvedStory
 from storybook.resolve.snapshot import write_snapshot
 from storybook.review.checks.findings import CheckReport, Collector, Finding
-from storybook.review.checks.outcomes import claim_findings, signoffs
+from storybook.review.checks.outcomes import autolog_averages, claim_findings, signoffs
 from storybook.review.signoff import append_signoff
 from storybook.sources.loader import StorySource, load_story
 from tests.stores import story, write_project
@@ -76,3 +76,26 @@ def test_a_failed_claim_is_an_error_and_an_unchecked_one_a_warning_each_on_its_l
         ("error", "claim-failed", _line(loaded, "- id: c2")), ("warning", "claim-unchecked", _line(loaded, "- id: c3"))]
     assert report.findings[0].message.startswith("claim 'c2' no longer holds against version 2: recall 0.70 "
                                                  "against 0.85")
+
+
+def test_autolog_s_weighted_averages_told_as_one_class_s_figures_are_a_warning_on_their_line(tmp_path: Path) -> None:
+    """mlflow.sklearn.autolog logs training_recall_score averaged over the classes, weighted by their counts (it is
+    the accuracy): told as the recall of the positive class, the page says a wrong figure. Its accuracy, its
+    ROC AUC, and a weighted figure told as kind other, are left alone."""
+    metrics = [{"key": "training_recall_score", "label": "Found", "kind": "recall"},
+               {"key": "training_accuracy_score", "label": "Right", "kind": "accuracy"},
+               {"key": "training_f1_score", "label": "F1, averaged over both classes", "kind": "other"},
+               {"key": "training_roc_auc", "label": "Ranking", "kind": "roc_auc"},
+               {"key": "training_precision_score", "label": "Right when flagged", "kind": "precision"}]
+    root = write_project(tmp_path / "project", {"s": story("m", "champion", metrics, EVALUATION)})
+    loaded = load_story(root, root / "stories" / "s")
+    report = CheckReport(root)
+    autolog_averages(Collector(report), loaded)
+    lines = loaded.story_file.read_text().splitlines()
+    keys = [line.strip() for line in lines]
+    assert [(f.code, f.severity, f.line) for f in report.findings] == [
+        ("autolog-average", "warning", keys.index("- key: training_recall_score") + 1),
+        ("autolog-average", "warning", keys.index("- key: training_precision_score") + 1)]
+    assert report.findings[0].message.startswith(
+        "metric 'training_recall_score' is told as recall, but mlflow.sklearn.autolog logs it averaged over the "
+        "classes, each weighted by its count")
