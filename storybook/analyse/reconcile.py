@@ -38,11 +38,13 @@ from storybook.analyse.classification import (
 from storybook.analyse.costs import sweep, threshold_text
 from storybook.analyse.plain import stated_threshold_text
 from storybook.metrics.kinds import kind_info, kinds_where
+from storybook.metrics.multiclass import confusion_matrix
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases
+from storybook.resolve.scored_multiclass import MulticlassSet
 from storybook.sources.schema import MeasuredOn, MetricSpec
 
-__all__ = ["AUTOLOG_WEIGHTED", "RECOMPUTABLE", "TOLERANCE", "Mismatch", "likely_cause", "measured_on",
-           "measured_on_default", "recompute"]
+__all__ = ["AUTOLOG_WEIGHTED", "RECOMPUTABLE", "TOLERANCE", "Mismatch", "class_weighted", "likely_cause",
+           "measured_on", "measured_on_default", "recompute"]
 
 TOLERANCE = 0.005
 # mlflow.sklearn.autolog logs these averaged over the classes, each weighted by its count (unless autolog was given
@@ -176,6 +178,8 @@ def likely_cause(kind: str, logged: float, recomputed: float, scored: AnyScoredS
             if _agrees(value, logged):
                 return (f"another positive class: counting the other label as positive instead of "
                         f"{positive_value!r} gives {value:.4f}")
+            if (weighted := _weighted_cause(kind, logged, scored)) is not None:
+                return weighted
             cuts = _sweep(kind, labels, scores, logged)
             if cuts:
                 cut, value = min(cuts, key=lambda c: abs(c[0] - threshold))
@@ -191,5 +195,51 @@ def likely_cause(kind: str, logged: float, recomputed: float, scored: AnyScoredS
                 assert value is not None
                 return (f"another positive class: scoring against the other label instead of {positive_value!r} "
                         f"gives {value:.4f}")
+    if (weighted := _weighted_cause(kind, logged, scored)) is not None:
+        return weighted
     return ("another data set, or the figure was measured elsewhere (if so, say where with measured_on in "
             "story.yaml)")
+
+
+# A kind -> the per-class figure whose average, each class weighted by its count, a run may have logged instead.
+_WEIGHTED_OF = {"recall": "recall", "precision": "precision", "f1": "f1", "balanced_accuracy": "recall",
+                "macro_f1": "f1"}
+
+
+def _weighted_cause(kind: str, logged: float, scored: AnyScoredSet | None) -> str | None:
+    """The cause when the logged figure is the average over the classes, each weighted by its count
+    (scikit-learn's average="weighted": mlflow.models.evaluate's f1_score, precision_score and recall_score for
+    more than two classes, and mlflow.sklearn.autolog's), at the story's calls; None when it is not."""
+    if isinstance(scored, MulticlassSet):
+        matrix = confusion_matrix(scored.scores)
+    elif isinstance(scored, ScoredSet) and scored.weights is None:
+        flagged = scored.scores >= scored.threshold
+        labels = scored.labels
+        matrix = np.array([[(~labels & ~flagged).sum(), (~labels & flagged).sum()],
+                           [(labels & ~flagged).sum(), (labels & flagged).sum()]])  # row: the true class
+    else:
+        return None
+    value = class_weighted(kind, matrix)
+    if value is None or not _agrees(value, logged):
+        return None
+    return (f"an average over the classes, each weighted by its count (as mlflow.models.evaluate logs f1_score, "
+            f"precision_score and recall_score for more than two classes, and mlflow.sklearn.autolog logs them): "
+            f"that gives {value:.4f}")
+
+
+def class_weighted(kind: str, matrix: npt.NDArray[np.integer]) -> float | None:
+    """The recall, precision or F1 (by ``kind``, see _WEIGHTED_OF) of each class averaged over the classes, each
+    weighted by its count, from a confusion matrix (row: the true class; column: the class called), as
+    scikit-learn's average="weighted" (a class never called has precision 0); None for other kinds."""
+    which = _WEIGHTED_OF.get(kind)
+    counts = np.asarray(matrix, dtype=np.float64)
+    support = counts.sum(axis=1)
+    if which is None or support.sum() == 0:
+        return None
+    right, called = np.diag(counts), counts.sum(axis=0)
+    recall = np.divide(right, support, out=np.zeros_like(right), where=support > 0)
+    precision = np.divide(right, called, out=np.zeros_like(right), where=called > 0)
+    both = recall + precision
+    f1 = np.divide(2 * recall * precision, both, out=np.zeros_like(right), where=both > 0)
+    values = {"recall": recall, "precision": precision, "f1": f1}[which]
+    return float((values * support).sum() / support.sum())

@@ -7,10 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import recall_score, roc_auc_score
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from storybook.analyse.reconcile import likely_cause, measured_on_default, recompute
+from storybook.analyse.reconcile import class_weighted, likely_cause, measured_on_default, recompute
+from storybook.metrics.multiclass import MulticlassScores, confusion_matrix
 from storybook.resolve.scored import ScoredSet
+from storybook.resolve.scored_multiclass import MulticlassSet
+from storybook.sources.schema import ClassSpec
 
 # 4 positives, 4 negatives. At 0.5: flagged 0.9, 0.8, 0.6 (positives) and 0.7 (a negative): recall 3/4.
 LABELS = np.array([True, True, True, True, False, False, False, False])
@@ -78,3 +81,43 @@ def test_with_no_cause_found_it_says_the_figure_may_come_from_elsewhere() -> Non
     assert likely_cause("roc_auc", 0.6, 0.8125, SCORED, "1").startswith("another data set, or the figure was "
                                                                        "measured elsewhere")
     assert likely_cause("recall", 0.61, 0.75, None, "1").startswith("another data set")
+
+
+# Three classes, unbalanced; class 2 is never called (its precision counts as 0, as scikit-learn's).
+TRUTH = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 2])
+CALLED = np.array([0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 1])
+
+
+@pytest.mark.parametrize(("kind", "figure"), [("recall", recall_score), ("balanced_accuracy", recall_score),
+                                              ("precision", precision_score), ("f1", f1_score),
+                                              ("macro_f1", f1_score)])
+def test_the_class_weighted_average_is_scikit_learn_s(kind: str, figure: object) -> None:
+    scores = MulticlassScores(("a", "b", "c"), TRUTH, CALLED)
+    expected = figure(TRUTH, CALLED, average="weighted", zero_division=0)  # type: ignore[operator]
+    assert class_weighted(kind, confusion_matrix(scores)) == pytest.approx(expected)
+    assert class_weighted("roc_auc", confusion_matrix(scores)) is None
+
+
+def test_a_class_weighted_average_is_named_as_the_cause_with_its_figure() -> None:
+    """mlflow.models.evaluate logs f1_score and recall_score of a multiclass model averaged over the classes,
+    weighted by their counts: told as macro F1 or balanced accuracy they disagree with the set, and the cause is
+    that average, not "another data set"."""
+    classes = tuple(ClassSpec(value=v, means=f"are {v}") for v in ("a", "b", "c"))
+    scored = MulticlassSet(MulticlassScores(("a", "b", "c"), TRUTH, CALLED), classes,
+                           pd.DataFrame({"label": TRUTH, "predicted": CALLED}))
+    weighted_f1 = float(f1_score(TRUTH, CALLED, average="weighted"))
+    macro = float(f1_score(TRUTH, CALLED, average="macro"))
+    assert abs(weighted_f1 - macro) > 0.1
+    told = likely_cause("macro_f1", weighted_f1, macro, scored, "")
+    assert told.startswith("an average over the classes, each weighted by its count")
+    assert told.endswith(f"that gives {weighted_f1:.4f}")
+    accuracy = float((TRUTH == CALLED).mean())   # the weighted recall is the accuracy
+    assert likely_cause("balanced_accuracy", accuracy, 0.5, scored, "").endswith(f"that gives {accuracy:.4f}")
+    # Binary, as mlflow.sklearn.autolog logs its precision: both classes' precisions weighted by their counts.
+    labels = np.array([True, True, True, False, False])
+    scores = np.array([0.9, 0.8, 0.3, 0.6, 0.2])  # flagged at 0.5: 0.9, 0.8 (right) and 0.6 (wrong)
+    binary = ScoredSet(labels, scores, 0.5, pd.DataFrame({"label": labels, "score": scores}))
+    weighted = float(precision_score(labels, scores >= 0.5, average="weighted"))
+    assert weighted == pytest.approx((3 * 2 / 3 + 2 * 1 / 2) / 5)
+    told = likely_cause("precision", weighted, 2 / 3, binary, "1")
+    assert told.startswith("an average over the classes") and told.endswith(f"{weighted:.4f}")
