@@ -3,13 +3,18 @@ umask (a temporary file made with :mod:`tempfile` is private, 0600, and would ot
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["CACHE_DIR", "SNAPSHOT_DIR", "SNAPSHOT_FILE", "FileTooLarge", "file_mode", "folder_mode", "read_at_most",
-           "umask", "write_atomically"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["CACHE_DIR", "SNAPSHOT_DIR", "SNAPSHOT_FILE", "FileTooLarge", "csv_text", "file_mode", "folder_mode",
+           "read_at_most", "umask", "write_atomically"]
 
 # storybook's cache inside a project (downloaded artifacts; rendered pages, charts and PDFs), relative to its
 # root. Defined once, here in a leaf, for resolve (storybook.resolve.source) and render (render/cache.py).
@@ -92,3 +97,16 @@ def write_atomically(path: Path, data: bytes) -> bool:
         Path(temp).unlink(missing_ok=True)
         return False
     return True
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` as CSV text (no index, lines ending in LF) that ``pandas.read_csv`` reads back into the same rows.
+
+    Python's CSV writer quotes a field only when it holds a character of the line ending it writes, so with LF
+    a carriage return in a value or a column name (text pasted from another system) goes out bare, and the
+    reader takes it for the end of a row. A table that holds one is written with every field quoted.
+    """
+    text = frame.to_csv(index=False, lineterminator="\n")
+    if "\r" not in text:
+        return text  # the common case: the same bytes as before, so pinned tables keep their hashes
+    return frame.to_csv(index=False, lineterminator="\n", quoting=csv.QUOTE_ALL)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from storybook.errors import Location, LoggingError, user_code_location
+from storybook.files import csv_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,7 +98,7 @@ def log_scored_set(frame: pd.DataFrame, *, task: Task = "binary", label: str | N
 
     client = MlflowClient()
     target = _run_id(where, run_id, "log_scored_set")
-    client.log_text(target, frame.to_csv(index=False), artifact_path)
+    client.log_text(target, csv_text(frame), artifact_path)
     described: dict[str, object] = {"task": task, **{k: v for k, v in roles.items() if isinstance(v, str)}}
     if probabilities is not None:
         described["probabilities"] = {str(k): v for k, v in probabilities.items()}

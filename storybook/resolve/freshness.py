@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storybook.errors import StorybookError
-from storybook.files import CACHE_DIR, read_at_most, write_atomically
+from storybook.files import CACHE_DIR, csv_text, read_at_most, write_atomically
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import STORY_FILE
 from storybook.sources.yaml_loader import MAX_YAML_BYTES
@@ -334,7 +334,7 @@ class TableTexts:
         known = self._texts.get(id(table))
         if known is not None and known[0] is table:
             return known[1]
-        text = table.to_csv(index=False, lineterminator="\n")
+        text = csv_text(table)
         self._texts[id(table)] = (table, text)
         return text
 

@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
-from storybook.files import SNAPSHOT_DIR, SNAPSHOT_FILE, FileTooLarge, file_mode, read_at_most
+from storybook.files import SNAPSHOT_DIR, SNAPSHOT_FILE, FileTooLarge, csv_text, file_mode, read_at_most
 from storybook.resolve.readings import check_readings
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
@@ -137,8 +137,7 @@ def encode_resolved(resolved: ResolvedStory, write_frame: Callable[[str, pd.Data
 
 
 def _frame_csv(frame: pd.DataFrame) -> bytes:
-    text = frame.to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8")
+    return csv_text(frame).encode("utf-8")
 
 
 @dataclass(frozen=True)
