@@ -86,8 +86,16 @@ def _report(error: StorybookError) -> None:
     """One located message on stderr; with --debug the traceback first. Text from story files and MLflow is
     shown, never obeyed (see :func:`storybook.review.safe.for_terminal`)."""
     if _state["debug"]:
-        shown = error.traceback if isinstance(error, UnexpectedError) and error.traceback else traceback.format_exc()
-        err.print(for_terminal(scrub_known(shown)), markup=False)
+        # The error's own traceback: a story's failure is reported after it was caught, where format_exc()
+        # would print "NoneType: None". One that crossed from a worker process has none left to show.
+        if isinstance(error, UnexpectedError) and error.traceback:
+            shown = error.traceback
+        elif error.__traceback__ is not None:
+            shown = "".join(traceback.format_exception(error))
+        else:
+            shown = ""
+        if shown:
+            err.print(for_terminal(scrub_known(shown)), markup=False)
     err.print(f"error: {for_terminal(scrub_known(str(error)))}", markup=False)
 
 
