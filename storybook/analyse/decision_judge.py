@@ -17,9 +17,10 @@ Differences between two groups get the MOVER interval of Zou and Donner (2008) b
 intervals; for two Wilson intervals this is Newcombe's (1998) hybrid score interval, method 10, which treats
 the two figures as independent. Differences between two versions (:func:`version_gap`) use it only when the
 versions were scored on different cases; on the same cases (the same ids, or the same labels in the same
-order) a share's difference gets a seeded paired percentile bootstrap over cases, and ROC AUC DeLong's
-interval for correlated AUCs, both much narrower than the independent interval. Cost differences between
-two versions use a percentile bootstrap, paired (the same resampled cases for both) on the same cases.
+order, unless the sets are sorted by label) a share's difference gets a seeded paired percentile bootstrap over
+cases, and ROC AUC DeLong's interval for correlated AUCs, both much narrower than the independent interval.
+Cost differences between two versions use a percentile bootstrap, paired (the same resampled cases for both) on
+the same cases.
 
 Pure functions: no I/O, no clock; the bootstrap draws from ``numpy.random.default_rng(seed)``.
 """
@@ -126,7 +127,8 @@ def same_cases(first: Scored, second: Scored) -> npt.NDArray[np.intp] | None:
 
     With ids (``evaluation.id_column``) on both sides: the same ids, each once, and the same label for each
     (``second`` may list them in another order); a declared id column missing on one side means not known to be
-    the same (None). Without ids: the same number of cases with the same labels in the same order.
+    the same (None). Without ids: the same number of cases with the same labels in the same order, when that
+    order could tell cases apart (not when the set is sorted by its label, or holds one label only).
     """
     return matching_rows(first.labels, first.ids, second.labels, second.ids)
 
@@ -139,6 +141,10 @@ def matching_rows(first: npt.NDArray[np.generic], first_ids: npt.NDArray[np.str_
     if n == 0 or second.size != n:
         return None
     if first_ids is None and second_ids is None:
+        # Without ids, only an order that could tell cases apart is evidence: two sets sorted by their label (or
+        # holding one label) agree whenever they hold as many of each, whichever cases they are.
+        if _grouped(first):
+            return None
         return np.arange(n) if bool(np.array_equal(first, second)) else None
     if first_ids is None or second_ids is None or first_ids.size != n or second_ids.size != n:
         return None
@@ -150,6 +156,14 @@ def matching_rows(first: npt.NDArray[np.generic], first_ids: npt.NDArray[np.str_
     except KeyError:
         return None
     return order if bool(np.array_equal(first, second[order])) else None
+
+
+def _grouped(outcomes: npt.NDArray[np.generic]) -> bool:
+    """Whether some outcome repeats and each one sits in a single run (a set sorted by its label, or holding one
+    label only): such an order says how many cases have each outcome, not which cases they are."""
+    changes = int(np.count_nonzero(outcomes[1:] != outcomes[:-1]))
+    distinct = int(np.unique(outcomes).size)
+    return distinct < outcomes.size and changes == distinct - 1
 
 
 # --- judging -------------------------------------------------------------------------------------------

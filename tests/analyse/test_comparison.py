@@ -56,9 +56,9 @@ def test_a_paired_recall_difference_worked_by_hand() -> None:
     # 10 patients who are positive: version A flags 8, version B 7 of those same 8. A resample's gap is
     # (how many times it draws the one case only A flags) / 10: a binomial of 10 draws at 1/10, whose 2.5%
     # and 97.5% points are 0 and 3 (P(X <= 2) = 0.930, P(X <= 3) = 0.987): the gap is 0.1, from 0 to 0.3.
-    labels = [1] * 10
-    a = _scored(labels, [0.9] * 8 + [0.1] * 2)
-    b = _scored(labels, [0.9] * 7 + [0.1] * 3)
+    labels, ids = [1] * 10, [f"p{i}" for i in range(10)]   # one label only: the ids say they are the same cases
+    a = _scored(labels, [0.9] * 8 + [0.1] * 2, ids)
+    b = _scored(labels, [0.9] * 7 + [0.1] * 3, ids)
     order = same_cases(a, b)
     assert order is not None
     gap = paired_difference("recall", a, b, order)
@@ -104,14 +104,30 @@ def test_a_paired_auc_difference_is_delongs() -> None:
 
 
 def test_version_gap_pairs_only_the_same_cases() -> None:
-    a = _scored([1, 1, 1, 0], [0.9, 0.9, 0.1, 0.1])
-    other_cases = _scored([1, 0, 1, 1], [0.9, 0.1, 0.9, 0.9])
+    a = _scored([1, 0, 1, 1], [0.9, 0.9, 0.1, 0.1])
+    other_cases = _scored([1, 1, 0, 1], [0.9, 0.1, 0.9, 0.9])
     gap, paired = version_gap("recall", a, other_cases)
     assert not paired
     expected = difference(estimate_for("recall", a), estimate_for("recall", other_cases))
     assert (gap.value, gap.low, gap.high) == (expected.value, expected.low, expected.high)
-    _, paired = version_gap("recall", a, _scored([1, 1, 1, 0], [0.9, 0.1, 0.1, 0.1]))
+    _, paired = version_gap("recall", a, _scored([1, 0, 1, 1], [0.9, 0.1, 0.1, 0.1]))
     assert paired
+
+
+def test_two_sets_sorted_by_label_are_not_taken_for_the_same_cases() -> None:
+    """Two versions tested on different splits of the same size and balance, each written sorted by its label:
+    the labels agree row by row whichever cases they are, so without ids they are not paired (the page would
+    say "both versions scored the same cases" of two different test sets); with ids they are, when the ids
+    agree."""
+    first = _scored([0, 0, 0, 1, 1], [0.1, 0.2, 0.6, 0.7, 0.9])
+    second = _scored([0, 0, 0, 1, 1], [0.3, 0.1, 0.2, 0.4, 0.8])
+    assert same_cases(first, second) is None
+    assert same_cases(_scored([1, 1, 0, 0, 0], [0.5] * 5), _scored([1, 1, 0, 0, 0], [0.5] * 5)) is None
+    assert same_cases(_scored([1] * 4, [0.5] * 4), _scored([1] * 4, [0.2] * 4)) is None   # one label only
+    ids = ["a", "b", "c", "d", "e"]
+    order = same_cases(_scored([0, 0, 0, 1, 1], [0.1] * 5, ids), _scored([0, 0, 0, 1, 1], [0.2] * 5, ids))
+    assert order is not None and list(order) == [0, 1, 2, 3, 4]
+    assert version_gap("recall", first, second)[1] is False
 
 
 def test_a_comparison_with_a_gap_is_judged_on_the_gap() -> None:

@@ -115,6 +115,7 @@ evaluation:
   positive_means: are positive
   negative_means: are negative
   unit: cases
+  id_column: case
 slices:
   - {{column: site, label: Site}}
 min_slice_size: 10
@@ -139,7 +140,8 @@ def _frame(found: int, false_alarms: int) -> pd.DataFrame:
     labels = [1] * 40 + [0] * 60
     scores = [0.9 if i < found else 0.1 for i in range(40)] + [0.8 if i < false_alarms else 0.2 for i in range(60)]
     sites = ["A"] * 20 + ["B"] * 20 + ["A", "B"] * 30
-    return pd.DataFrame({"label": labels, "score": scores, "site": sites})
+    # Sorted by label, so only the ids say both versions scored the same 100 cases.
+    return pd.DataFrame({"case": [f"c{i}" for i in range(100)], "label": labels, "score": scores, "site": sites})
 
 
 def _run(run_id: str, recall: float) -> ResolvedRun:

@@ -4,6 +4,8 @@ the way the reader adds them, and the cost difference between two versions by bo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -96,8 +98,9 @@ def _scored(labels: list[bool], scores: list[float], name: str = "v") -> Scored:
 def test_cost_difference_with_a_constant_gap_has_no_spread() -> None:
     # 50 negatives: the first version flags all of them (1 hour each), the second none. Every resample of
     # the same cases differs by exactly 1 hour per case, 1,000 per 1,000.
-    first = _scored([False] * 50, [0.9] * 50)
-    second = _scored([False] * 50, [0.1] * 50)
+    ids = np.array([f"c{i}" for i in range(50)], dtype=np.str_)   # one label only: the ids say the same cases
+    first = replace(_scored([False] * 50, [0.9] * 50), ids=ids)
+    second = replace(_scored([False] * 50, [0.1] * 50), ids=ids)
     estimate, paired = cost_difference(CostModel(cost_fp=1, cost_fn=10), first, second, rounds=200, seed=3, per=1000)
     assert paired
     assert (estimate.value, estimate.low, estimate.high) == (1000.0, 1000.0, 1000.0)
