@@ -147,8 +147,8 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
     if grounds and any(outcome not in _OUTCOMES for outcome in grounds.values()):
         raise ValueError(f"a ground's outcome is one of {', '.join(_OUTCOMES)}")
     require_pinned(story_dir)
-    read_signoffs(story_dir)  # refuse to append to a file that is already broken
-    path = story_dir / SIGNOFF_FILE
+    read_signoffs(story_dir)  # refuse to append to a file that is already broken (or a link)
+    path = _signoff_path(story_dir)
     digest = content_hash(story_dir)
     date = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     entry = (f"- name: {_quoted(name.strip())}\n  role: {_quoted(role.strip())}\n  note: {_quoted(note.strip())}\n"
@@ -159,7 +159,8 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
         entry += f"  recommendation: {_quoted(recommendation)}\n"
     if grounds:
         entry += "  grounds: {" + ", ".join(f"{_quoted(k)}: {_quoted(v)}" for k, v in grounds.items()) + "}\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
+    # O_NOFOLLOW: a link put there after the check above is refused too, never written through
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # less the umask
     try:
         prefix = b""
         size = os.fstat(fd).st_size
@@ -179,9 +180,20 @@ def append_signoff(story_dir: Path, *, name: str, role: str, note: str = "", now
                          decision, reason.strip(), recommendation, dict(grounds or {}))
 
 
+def _signoff_path(story_dir: Path) -> Path:
+    """The story's signoffs.yaml, refused when it is a link: one added in a pull request could point anywhere,
+    and ``storybook sign`` would append to that file (or create it) outside the project."""
+    path = story_dir / SIGNOFF_FILE
+    if path.is_symlink():
+        raise SourceError(f"{SIGNOFF_FILE} is a link; storybook reads sign-offs from, and appends them to, a "
+                          "file in the story's folder only", location=Location(path),
+                          hint="replace the link with the file itself")
+    return path
+
+
 def read_signoffs(story_dir: Path) -> list[Signoff]:
     """The sign-offs in ``signoffs.yaml`` (none when there is no file); malformed entries are located errors."""
-    path = story_dir / SIGNOFF_FILE
+    path = _signoff_path(story_dir)
     if not path.is_file():
         return []
     loaded = load_yaml(path)
