@@ -43,17 +43,16 @@ def test_a_table_with_carriage_returns_reads_back_row_for_row() -> None:
     assert csv_text(plain) == plain.to_csv(index=False, lineterminator="\n")  # the usual bytes, unchanged
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def scored_project(root: Path, scored: pd.DataFrame) -> Path:
+    """A project at ``root`` with one story, ``cr``, about a version whose run logged ``scored`` (with
+    ``storybook.log_scored_set``, sliced by ``site``) and its recall at 0.5."""
     import mlflow
     from mlflow.tracking import MlflowClient
 
     import storybook
 
-    root = tmp_path_factory.mktemp("carriage-returns")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     use_experiment(uri, "cr")
-    scored = _scored()
     found = scored.loc[scored["label"] == 1, "score"] >= 0.5
     with mlflow.start_run() as run:
         storybook.log_scored_set(scored, task="binary", label="label", score="score", slices=["site"])
@@ -62,12 +61,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     client.create_registered_model("cr-model")
     version = client.create_model_version("cr-model", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
     client.set_registered_model_alias("cr-model", "champion", version.version)
-    write_project(root, {"cr": story(
+    return write_project(root, {"cr": story(
         "cr-model", "champion", [{"key": "test_recall", "label": "Cases found", "kind": "recall"}],
         {"artifact": "evaluation/scored.csv", "label_column": "label", "score_column": "score", "positive_value": "1",
          "threshold": 0.5, "positive_means": "need a call", "negative_means": "need no call"},
         slices=[{"column": "site", "label": "Clinic"}])})
-    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return scored_project(tmp_path_factory.mktemp("carriage-returns"), _scored())
 
 
 def test_a_group_named_with_a_carriage_return_is_pinned_and_built_from_the_snapshot(project: Path) -> None:

@@ -161,6 +161,7 @@ def write_snapshot(story: StorySource, resolved: ResolvedStory, *, source: str,
     the strings that are written.
     """
     target = snapshot_path(story.directory)
+    _refuse_links(story.directory)
     old: Any = None
     if target.is_file():
         try:
@@ -205,6 +206,21 @@ def write_snapshot(story: StorySource, resolved: ResolvedStory, *, source: str,
     changes = _changes(flatten(old.get("resolved")) if isinstance(old, dict) else {},
                        flatten(new["resolved"])) if old is not None else ()
     return SnapshotChange(path=target, created=old is None, changes=tuple(changes))
+
+
+def _refuse_links(story_dir: Path) -> None:
+    """Refuse to pin through a link: a ``snapshot/`` link (one a pull request adds) would have the tables written
+    into, and every other CSV file deleted from, a folder outside the project; a ``snapshot.json`` link outside
+    the story is refused when read, so it is refused here too."""
+    folder = story_dir / SNAPSHOT_DIR
+    if folder.is_symlink() or (folder.exists() and not folder.resolve().is_relative_to(story_dir.resolve())):
+        raise SourceError(f"{SNAPSHOT_DIR}/ is a link; storybook writes a snapshot's tables only into a folder of "
+                          "the story", location=Location(folder),
+                          hint="delete the link; `storybook pin` makes the folder")
+    target = snapshot_path(story_dir)
+    if target.is_symlink() and not target.resolve().is_relative_to(story_dir.resolve()):
+        raise SourceError(f"{SNAPSHOT_FILE} is a link to a file outside the story folder; storybook does not "
+                          "follow it", location=Location(target), hint="delete the link, then pin again")
 
 
 def _file_name(where: str) -> str:

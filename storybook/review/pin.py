@@ -50,12 +50,12 @@ def pin(root: Path, only: list[str] | None = None,
             continue
         try:
             resolved = source.resolve(story)
+            change = write_snapshot(story, resolved, source=portable, scrub=scrub)
         except (StoryError, TrackingError) as error:
             report.failed[story.slug] = error
             if on_story:
                 on_story(story.slug, None, error)
             continue
-        change = write_snapshot(story, resolved, source=portable, scrub=scrub)
         report.pinned[story.slug] = change
         if on_story:
             on_story(story.slug, change, None)
