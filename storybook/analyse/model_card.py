@@ -26,6 +26,7 @@ from storybook.analyse.plain import (
     in_sentence,
     metric_sentence,
     mismatch_sentence,
+    nothing_to_count_sentence,
     share_phrase,
     slice_wording,
 )
@@ -137,6 +138,9 @@ def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, sco
         return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, measured_on=where,
                           sentence=metric_sentence(spec.kind, figure.value, None, words, rules, measured_on=where))
     recomputed = recompute(spec.kind, overall, scored)
+    if recomputed is not None and recomputed.value is None:  # a share with nothing to count among
+        return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
+                          sentence=nothing_to_count_sentence(spec.kind, figure.value, words))
     if recomputed is None or recomputed.value is None:
         return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
                           sentence=metric_sentence(spec.kind, figure.value, None, words, rules))

@@ -71,6 +71,7 @@ __all__ = [
     "lean_phrase",
     "metric_sentence",
     "mismatch_sentence",
+    "nothing_to_count_sentence",
     "per_hundred",
     "point_share",
     "rate_sentence",
@@ -348,6 +349,18 @@ def metric_sentence(kind: str, value: float, estimate: Estimate | None, words: V
         return rate_sentence(kind, estimate, words, rules, value=value)
     assert info.words.value_sentence is not None  # the table holds one for each kind without an interval
     return _fill(info.words.value_sentence, words, value=value)
+
+
+def nothing_to_count_sentence(kind: str, logged: float, words: Vocabulary) -> str:
+    """What the page says of a logged share the evaluation set has nothing to count among (no case flagged, for
+    precision): scikit-learn writes 0 there, which is no figure of the model."""
+    info = kind_info(kind)
+    if info is not None and info.denominator != "all":
+        missing = f"There are no {denominator_words(kind, words)} in the evaluation"
+    else:  # ROC AUC: it ranks the cases of one outcome against the other's
+        missing = _fill("The evaluation does not hold both {u} who {pos} and {u} who {neg}", words)
+    return (f"{missing}, so this figure cannot be told. The run logged {logged:.4f}, but there was nothing to count "
+            "it among.")
 
 
 def mismatch_sentence(logged: float, recomputed: float, cause: str) -> str:

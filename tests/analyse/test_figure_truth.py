@@ -153,6 +153,25 @@ def test_a_figure_that_agrees_gets_the_interval_and_the_count(tmp_path: Path) ->
     assert f"(measured on {positives:,} cases who are positive)" in line.sentence
 
 
+def test_a_share_with_nothing_to_count_among_is_not_told_as_the_logged_zero(tmp_path: Path) -> None:
+    """A model that flags no case at the threshold: scikit-learn's precision_score writes 0 (zero_division), and
+    the page told "Of the cases who are flagged, 0 in 100 really are positive" of cases nobody flagged."""
+    frame = _frame()
+    truth, predicted = frame["label"].to_numpy(), frame["score"].to_numpy() >= 0.99
+    assert not predicted.any()
+    logged = float(precision_score(truth, predicted, zero_division=0))
+    assert logged == 0.0
+    loaded = _story(tmp_path, [{"key": "test_precision", "label": "Right when flagged", "kind": "precision"},
+                               {"key": "test_recall", "label": "Found", "kind": "recall"}], threshold=0.99)
+    precision, recall = analyse_model_card(loaded, _resolved(frame, {"test_precision": logged,
+                                                                     "test_recall": 0.0})).metrics
+    assert precision.estimate is None and precision.mismatch is None
+    assert precision.sentence == ("There are no cases who are flagged in the evaluation, so this figure cannot be "
+                                  "told. The run logged 0.0000, but there was nothing to count it among.")
+    assert "0 in 100" not in precision.sentence
+    assert recall.estimate is not None and recall.estimate.value == 0.0   # a share of the positives: told
+
+
 def test_cross_validation_auc_is_told_as_logged_beside_the_test_auc(tmp_path: Path) -> None:
     frame = _frame()
     auc = float(roc_auc_score(frame["label"], frame["score"]))
