@@ -161,11 +161,16 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 class _BoundedLoader(FileSystemLoader):
-    """Reads a template only after checking its size on disk."""
+    """Reads a template only after checking that it is a file inside its folder (a link in a pull request could
+    name any file, such as /proc/self/environ, whose text would then be published on the page) and its size."""
 
     def get_source(self, environment: Any, template: str) -> tuple[str, str, Callable[[], bool]]:
         for root in self.searchpath:
             path = Path(root, *template.split("/"))
+            if (path.exists() or path.is_symlink()) and not path.resolve().is_relative_to(Path(root).resolve()):
+                raise SecurityError(f"template {template!r} is a link to a file outside its folder {root}; "
+                                    "storybook reads templates only from inside it (replace the link with the "
+                                    "template itself)")
             if path.is_file() and path.stat().st_size > MAX_TEMPLATE_BYTES:
                 raise SecurityError(f"template {template!r} is {path.stat().st_size:,} bytes, more than "
                                     f"{MAX_TEMPLATE_BYTES:,}")
