@@ -559,8 +559,9 @@ def _version_comparison(criterion: Criterion, ground: VersionComparisonGround, i
     else:
         how = (f"both versions on the same {proposed.labels.size:,} {words.unit}, resampled together"
                if paired else "each version on its own set of cases, so each has its own range")
-        ranged = (f"(allowing for chance, {how}: anywhere from {told_points(gain.low, up='better', down='worse')} "
-                  f"to {told_points(gain.high, up='better', down='worse')})")
+        ranged = (f"(allowing for chance, {how}: anywhere from "
+                  f"{told_points(gain.low, up='better', down='worse', noun=True)} "
+                  f"to {told_points(gain.high, up='better', down='worse', noun=True)})")
     change = told_points(gain.value, up="better", down="worse")
     same = paired and ground.metric != "precision"   # who is flagged differs between versions
     measured = f"measured on the same {mine.n:,}" if same else f"measured on {mine.n:,}"
@@ -604,8 +605,9 @@ def _task_version_comparison(criterion: Criterion, ground: VersionComparisonGrou
     else:
         how = (f"both versions on the same {proposed.n:,} {words.unit}, resampled together"
                if paired else "each version on its own set of cases, so each has its own range")
-        ranged = (f"(allowing for chance, {how}: anywhere from {told_difference(kind, gain.low, unit)} to "
-                  f"{told_difference(kind, gain.high, unit)})")
+        ranged = (f"(allowing for chance, {how}: anywhere from "
+                  f"{told_difference(kind, gain.low, unit, noun=True)} to "
+                  f"{told_difference(kind, gain.high, unit, noun=True)})")
     measured = f"measured on the same {mine.n:,}" if paired else f"measured on {mine.n:,}"
     sentence = (f"The {as_subject(kind_phrase(kind, words))} is {told_value(kind, theirs.value, unit)} for {new}, "
                 f"measured on "

@@ -422,11 +422,12 @@ def told_range(estimate: Estimate) -> str:
     return f"(allowing for chance, anywhere from {low:d} to {high:d} in 100)"
 
 
-def told_points(value: float, *, up: str, down: str) -> str:
-    """A difference of shares in points out of 100: "12 points better", "1 point worse", "no different"."""
+def told_points(value: float, *, up: str, down: str, noun: bool = False) -> str:
+    """A difference of shares in points out of 100: "12 points better", "1 point worse", "no different" (with
+    ``noun``, "no difference": the end of a range, "anywhere from no difference to 3 points better")."""
     points = points_of(value)
     if points == 0:
-        return "no different"
+        return "no difference" if noun else "no different"
     return f"{abs(points)} point{'' if abs(points) == 1 else 's'} {up if points > 0 else down}"
 
 

@@ -146,16 +146,18 @@ def told_range_of(kind: str, estimate: Estimate, unit: str | None) -> str:
     return f"(allowing for chance, anywhere from {low} to {high})"
 
 
-def told_difference(kind: str, gain: float, unit: str | None) -> str:
-    """A difference where above 0 is better: "12 points better", "2.1 points worse", "no different"."""
+def told_difference(kind: str, gain: float, unit: str | None, *, noun: bool = False) -> str:
+    """A difference where above 0 is better: "12 points better", "2.1 points worse", "no different" (with
+    ``noun``, "no difference": after "a difference of", or the end of a range)."""
+    nothing = "no difference" if noun else "no different"
     if is_share(kind):
         points = points_of(gain)
         if points == 0:
-            return "no different"
+            return nothing
         return f"{abs(points)} point{'' if abs(points) == 1 else 's'} out of 100 {'better' if points > 0 else 'worse'}"
     text = told_value(kind, abs(gain), unit)
     if text.split(" ")[0] in ("0", "0.00"):
-        return "no different"
+        return nothing
     return f"{text} {'better' if gain > 0 else 'worse'}"
 
 

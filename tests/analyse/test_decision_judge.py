@@ -84,6 +84,8 @@ def test_points_round_halves_up_so_a_difference_reads_like_its_parts() -> None:
     assert (points_of(60 / 64), points_of(52 / 64), points_of(60 / 64 - 52 / 64)) == (94, 81, 13)
     assert told_points(-0.125, up="better", down="worse") == "13 points worse"   # halves away from zero
     assert told_points(0.004, up="better", down="worse") == "no different"
+    # The end of a range reads "anywhere from no difference to 3 points better", not "from no different".
+    assert told_points(0.004, up="better", down="worse", noun=True) == "no difference"
 
 
 def test_difference_without_an_interval_has_none() -> None:

@@ -83,11 +83,13 @@ def check_task_previous_version(current: Estimate, previous: Estimate, gap: Esti
     how = ("both versions scored the same cases, resampled together" if paired
            else "each version scored its own cases")
     clear = "there is no clear difference" if verdict == "no clear difference" else "the difference is clear"
+    difference = told_difference(kind, gain, unit, noun=True)
+    told_gap = difference if difference == "no difference" else f"a difference of {difference}"
     sentence = (f"For {this}, the {as_subject(phrase)} is {told_value(kind, current.value, unit)} "
                 f"{told_range_of(kind, current, unit)}; for {other}, {told_value(kind, previous.value, unit)} "
-                f"{told_range_of(kind, previous, unit)}: a difference of {told_difference(kind, gain, unit)}; "
-                f"allowing for chance, anywhere from {told_difference(kind, gain_low, unit)} to "
-                f"{told_difference(kind, gain_high, unit)} ({how}), so {clear}.")
+                f"{told_range_of(kind, previous, unit)}: {told_gap}; "
+                f"allowing for chance, anywhere from {told_difference(kind, gain_low, unit, noun=True)} to "
+                f"{told_difference(kind, gain_high, unit, noun=True)} ({how}), so {clear}.")
     return Evidence("model", "model.previous_version", sentence, verdict != "worse", figures, source)
 
 

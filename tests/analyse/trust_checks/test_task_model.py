@@ -60,6 +60,17 @@ def test_for_a_lower_is_better_figure_a_smaller_one_is_better(gap: Estimate, ver
     assert (evidence.figures["verdict"], evidence.passed) == (verdict, passed)
 
 
+def test_a_gap_that_rounds_to_nothing_is_told_as_no_difference() -> None:
+    """R² 0.387 against 0.390: the gap, told to two decimals, is nothing; the page said "a difference of no
+    different" (and a range end at 0 "anywhere from no different to ...")."""
+    evidence = check_task_previous_version(Estimate(0.387, 0.255, 0.493, 133), Estimate(0.390, 0.286, 0.476, 133),
+                                           Estimate(-0.003, -0.06, 0.001, 133), kind="r2", phrase="R²", unit=None,
+                                           paired=True, this="version 3", other="version 1", source="runs")
+    assert ": no difference; allowing for chance, anywhere from 0.06 worse to no difference (both versions " in (
+        evidence.sentence)
+    assert "no different" not in evidence.sentence and "a difference of no" not in evidence.sentence
+
+
 def test_a_comparison_without_a_range_cannot_be_judged() -> None:
     evidence = check_task_previous_version(Estimate(40.0, None, None, 100), Estimate(44.0, None, None, 100),
                                            Estimate(-4.0, None, None, 100), kind="mae", phrase="average miss",
