@@ -30,6 +30,8 @@ resolve from the snapshot, analyse, render), so a story that passes ``check`` bu
     claim-failed      error     a checked claim no longer holds for the data (pinned, or MLflow with --online)
     figure-mismatch   error     a logged figure the evaluation set does not reproduce (another class, threshold or
                                 data set), on the metric's line in story.yaml
+    figure-untold     error     a logged share the evaluation set has nothing to count among (precision with no
+                                case flagged): the page cannot tell it, prose referring to it would
     autolog-average   warning   autolog's training_recall/precision/f1_score (averaged over the classes, weighted
                                 by their counts) told as one class's recall, precision or F1 or as a macro average
     claim-unchecked   warning   a checked claim could not be tested (no readings in its window, no cases)

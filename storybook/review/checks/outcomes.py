@@ -55,6 +55,14 @@ def figure_mismatches(found: Collector, story: StorySource, analysis: StoryAnaly
                 "regression": "fix actual_column or prediction_column"}[story.config.task]
     for index, line in enumerate(analysis.card.metrics):  # in story.yaml's order
         mismatch = line.mismatch
+        if line.measured_on == "evaluation" and line.recomputed is not None and line.recomputed.value is None:
+            found.add("error", story.yaml.location(("metrics", index)), "figure-untold",
+                      f"metric {line.spec.key!r} ({line.spec.kind}) was logged as {line.figure.value:.4f}, but the "
+                      "evaluation set holds no case to count it among (e.g. no case flagged, for precision): the "
+                      "page says it cannot be told, while a {{ metric(...) }} of it in prose still shows the "
+                      "logged value",
+                      "leave the figure out of metrics: and the prose, or evaluate where it counts something")
+            continue
         if mismatch is None:
             continue
         found.add("error", story.yaml.location(("metrics", index)), "figure-mismatch",

@@ -13,7 +13,7 @@ from storybook.analyse.claims import ClaimResult
 from storybook.resolve.resolved import ResolvedRun, ResolvedStory
 from storybook.resolve.snapshot import write_snapshot
 from storybook.review.checks.findings import CheckReport, Collector, Finding
-from storybook.review.checks.outcomes import autolog_averages, claim_findings, signoffs
+from storybook.review.checks.outcomes import autolog_averages, claim_findings, figure_mismatches, signoffs
 from storybook.review.signoff import append_signoff
 from storybook.sources.loader import StorySource, load_story
 from tests.stores import story, write_project
@@ -99,3 +99,35 @@ def test_autolog_s_weighted_averages_told_as_one_class_s_figures_are_a_warning_o
     assert report.findings[0].message.startswith(
         "metric 'training_recall_score' is told as recall, but mlflow.sklearn.autolog logs it averaged over the "
         "classes, each weighted by its count")
+
+
+def test_a_share_with_nothing_to_count_among_fails_check_on_its_line(tmp_path: Path) -> None:
+    """No case scores 0.9 or more, so none is flagged: scikit-learn logs precision 0 and the page says it cannot be
+    told; prose that refers to it would still show 0, so check fails on the metric's line. Recall (of the
+    positives, who are there) is not reported."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.metrics import precision_score
+
+    from storybook.analyse.story import analyse_story
+    from storybook.resolve.resolved import Figure, ModelVersionRecord, Provenance, ResolvedRun
+
+    labels = np.array([1, 0, 1, 0, 0, 1, 0, 0, 1, 0] * 3)
+    scores = np.linspace(0.1, 0.8, labels.size)
+    logged = float(precision_score(labels, scores >= 0.9, zero_division=0))
+    metrics = [{"key": "test_recall", "label": "Found", "kind": "recall"},
+               {"key": "test_precision", "label": "Right when flagged", "kind": "precision"}]
+    root = write_project(tmp_path / "project", {"s": story("m", "champion", metrics, EVALUATION | {"threshold": 0.9})})
+    loaded = load_story(root, root / "stories" / "s")
+    figures = {k: Figure(k, v, Provenance("sqlite:///m.db", "r" * 32, "metric", k))
+               for k, v in {"test_recall": 0.0, "test_precision": logged}.items()}
+    run = ResolvedRun("r" * 32, "run", "exp", 0, None, figures, {}, {})
+    resolved = ResolvedStory(source="sqlite:///m.db", run=run, model=ModelVersionRecord("m", 1, "r" * 32, 0,
+                             ("champion",)), evaluation=pd.DataFrame({"label": labels, "score": scores}))
+    report = CheckReport(root)
+    figure_mismatches(Collector(report), loaded, analyse_story(loaded, resolved))
+    keys = [line.strip() for line in loaded.story_file.read_text().splitlines()]
+    assert [(f.code, f.severity, f.line) for f in report.findings] == [
+        ("figure-untold", "error", keys.index("- key: test_precision") + 1)]
+    assert report.findings[0].message.startswith("metric 'test_precision' (precision) was logged as 0.0000, but the "
+                                                 "evaluation set holds no case to count it among")
