@@ -1,0 +1,76 @@
+"""Pages built from a real MLflow store shaped the way a team's store can be and the example's is not: two versions
+tested on different splits of the same size and balance, each scored set written sorted by its label (no id
+column), and a version that flags no case at the story's threshold, whose run logged scikit-learn's precision of
+0 for it. The page must not call the two splits "the same cases", nor tell the 0 as a share of flagged cases."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import precision_score, recall_score
+from typer.testing import CliRunner
+
+from storybook.cli import app
+from storybook.review.check import check_project
+from tests import stores
+
+THRESHOLD = 0.95
+
+
+def _sorted_split(seed: int, top: float) -> pd.DataFrame:
+    """60 cases, 20 positive, sorted by label as some teams write them; scores below ``top``."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([0] * 40 + [1] * 20)
+    scores = np.clip(0.35 * labels + rng.random(60) * 0.6, 0, 1) * top
+    return pd.DataFrame({"label": labels, "score": scores.round(4)})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("audit") / "project"
+    root.mkdir()
+    uri = stores.tracking_uri(root)
+    for seed, alias, top in ((1, "champion", 1.0), (2, "challenger", 0.9)):
+        frame = _sorted_split(seed, top)
+        flagged = frame["score"].to_numpy() >= THRESHOLD
+        metrics = {"test_recall": float(recall_score(frame["label"], flagged)),
+                   "test_precision": float(precision_score(frame["label"], flagged, zero_division=0))}
+        run_id = stores.log_scored_run(uri, frame, metrics=metrics)
+        client = MlflowClient(uri, uri)
+        if seed == 1:
+            client.create_registered_model("churn")
+        version = client.create_model_version("churn", f"runs:/{run_id}/evaluation", run_id=run_id)
+        client.set_registered_model_alias("churn", alias, version.version)
+    evaluation = {"artifact": "evaluation/scored.csv", "positive_means": "leave", "negative_means": "stay",
+                  "flagged_means": "called", "unit": "customers", "threshold": THRESHOLD}
+    metrics = [{"key": "test_recall", "label": "Leavers found", "kind": "recall"},
+               {"key": "test_precision", "label": "Calls that were right", "kind": "precision"}]
+    stores.write_project(root, {"churn": stores.story(
+        "churn", "challenger", metrics, evaluation,
+        trust={"owner": "Analytics", "model": {"metric": "recall", "minimum": 0.0, "compare_with": "champion"}})})
+    result = CliRunner().invoke(app, ["build", str(root), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = html.unescape(re.sub(r"<[^>]+>", "", (root / "site" / "churn.html").read_text()))
+    return root, re.sub(r"\s+", " ", page)
+
+
+def test_two_splits_sorted_by_label_are_not_told_as_the_same_cases(built: tuple[Path, str]) -> None:
+    _, page = built
+    assert "both versions scored the same cases" not in page
+    assert "(each version scored its own cases)" in page
+
+
+def test_a_precision_with_no_case_flagged_is_not_told_as_a_share(built: tuple[Path, str]) -> None:
+    root, page = built
+    assert ("Calls that were right: There are no customers who are called in the evaluation, so this figure cannot "
+            "be told. The run logged 0.0000, but there was nothing to count it among.") in page
+    assert "Of the customers who are called, 0 in 100" not in page
+    report = check_project(root, online=True)
+    assert [(f.code, f.severity) for f in report.findings if f.code.startswith("figure-")] == [
+        ("figure-untold", "error")]
