@@ -44,6 +44,7 @@ def tracking_uri(configured: str | None, root: Path, env: Mapping[str, str] | No
         return env[name]
 
     uri = _VARIABLE.sub(expand, uri)
+    _refuse_misread_password(uri, configured, root)
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         return "sqlite:///" + str((root / uri.removeprefix("sqlite:///")).resolve())
     if "://" not in uri and not uri.startswith("databricks"):
@@ -75,18 +76,40 @@ def refuse_missing_store(uri: str, configured: str | None, root: Path) -> None:
         raise ConfigError(f"MLFLOW_TRACKING_URI names the MLflow {kind} store {path}, which {problem}",
                           hint=f"set MLFLOW_TRACKING_URI to your MLflow store, or set tracking_uri in storybook.yaml; "
                           f"{create}")
+    location = _setting_location(root)
+    relative = " (a relative path is read from the project folder)" if _is_relative(configured) else ""
+    raise ConfigError(f"tracking_uri names the MLflow {kind} store {path}, which {problem}",
+                      location=location,
+                      hint=f"correct the path in tracking_uri{relative}; {create}")
+
+
+def _setting_location(root: Path) -> Location:
+    """Where storybook.yaml sets tracking_uri (the file alone when it cannot be read again)."""
     from storybook.sources.loader import PROJECT_FILE
     from storybook.sources.yaml_loader import load_yaml
 
     project_file = root / PROJECT_FILE
     try:
-        location = load_yaml(project_file).location(("tracking_uri",))
+        return load_yaml(project_file).location(("tracking_uri",))
     except StorybookError:  # storybook.yaml changed since it was read: name the file alone
-        location = Location(project_file)
-    relative = " (a relative path is read from the project folder)" if _is_relative(configured) else ""
-    raise ConfigError(f"tracking_uri names the MLflow {kind} store {path}, which {problem}",
-                      location=location,
-                      hint=f"correct the path in tracking_uri{relative}; {create}")
+        return Location(project_file)
+
+
+def _refuse_misread_password(uri: str, configured: str | None, root: Path) -> None:
+    """Refuse a URI whose password holds an unencoded '/' (``http://u:p@ss/w@host``): storybook shows it as meant
+    (host ``host``), but MLflow's HTTP client splits it at the first '/', so it would send the requests, with part
+    of the password, to another host (``ss``), and every message would name the wrong server."""
+    if _long_userinfo(uri) is None:
+        return
+    # The other host is not named: it is a piece of the password.
+    problem = (f"the password in the tracking URI holds an unencoded '/', so MLflow would not read the URI as "
+               f"written: its requests would go, with part of the password, to another host than {display_uri(uri)}, "
+               "or fail")
+    fix = ("percent-encode the password's special characters ('@' as %40, '/' as %2F, ':' as %3A), or leave user "
+           "and password out of the URI and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD")
+    if configured is None:
+        raise ConfigError(f"MLFLOW_TRACKING_URI: {problem}", hint=fix)
+    raise ConfigError(f"tracking_uri: {problem}", location=_setting_location(root), hint=fix)
 
 
 def _local_store(uri: str) -> tuple[Path | None, str]:
