@@ -133,7 +133,8 @@ def metric_kind(key: str, task: Task) -> str | None:
     tokens = [t for t in re.split(r"[^a-z0-9]+", key.lower()) if t]
     names = _NAMES[task]
     while tokens:
-        for candidate in (tokens, tokens[:-1] if tokens[-1] == "score" else None):
+        # A trailing _score (autolog, evaluate) or _mean (an average over cross-validation folds: cv_accuracy_mean)
+        for candidate in (tokens, tokens[:-1] if tokens[-1] in ("score", "mean") else None):
             if candidate and "_".join(candidate) in names:
                 return names["_".join(candidate)]
         if tokens[0] not in _PREFIXES:

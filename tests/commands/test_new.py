@@ -46,6 +46,8 @@ def test_a_model_named_wrongly_is_refused_with_what_to_give(model: str | None, v
     ("test_accuracy", "multiclass", "multiclass_accuracy"),   # the same word, the task's own kind
     ("test_mae", "regression", "mae"),
     ("r2_score", "regression", "r2"),
+    ("cv_accuracy_mean", "multiclass", "multiclass_accuracy"),   # the folds' average, beside cv_accuracy_std
+    ("cv_accuracy_std", "multiclass", None),                     # their spread is no accuracy
     ("my_recall", "binary", None),          # an unknown prefix: not guessed
     ("test_recall", "regression", None),    # a kind of another task
 ])
