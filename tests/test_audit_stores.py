@@ -74,3 +74,27 @@ def test_a_precision_with_no_case_flagged_is_not_told_as_a_share(built: tuple[Pa
     report = check_project(root, online=True)
     assert [(f.code, f.severity) for f in report.findings if f.code.startswith("figure-")] == [
         ("figure-untold", "error")]
+
+
+@pytest.mark.parametrize(("value", "told"), [(float("nan"), "NaN (not a number)"), (float("inf"), "an infinity")])
+def test_a_metric_logged_as_no_number_fails_its_story_on_its_line(tmp_path: Path, value: float, told: str) -> None:
+    """A run whose figure came out as NaN (or an infinity, which MLflow's sqlite store keeps as the largest float):
+    the page told "The value is nan." (or 1.8e+308); the story now fails with the metric's line and a fix."""
+    root = tmp_path / "project"
+    root.mkdir()
+    uri = stores.tracking_uri(root)
+    run_id = stores.log_scored_run(uri, _sorted_split(3, 1.0), metrics={"test_recall": 0.5, "test_lift": value})
+    logged = MlflowClient(uri, uri).get_run(run_id).data.metrics["test_lift"]
+    assert logged != logged or logged > 1e308   # what the store gives back
+    metrics = [{"key": "test_recall", "label": "Found", "kind": "recall"},
+               {"key": "test_lift", "label": "Lift", "kind": "other"}]
+    evaluation = {"artifact": "evaluation/scored.csv", "positive_means": "leave", "negative_means": "stay",
+                  "threshold": 0.5}
+    story = stores.story("m", "champion", metrics, evaluation) | {"model": {"run_id": run_id}}
+    stores.write_project(root, {"s": story})
+    result = CliRunner().invoke(app, ["build", str(root), "--no-pdf"])
+    assert result.exit_code == 1
+    line = next(number for number, text in enumerate((root / "stories/s/story.yaml").read_text().splitlines(), 1)
+                if text.strip() == "- key: test_lift")
+    assert (f"stories/s/story.yaml:{line}: metric 'test_lift' is logged as {told} on run {run_id}: there is no "
+            "figure to tell") in result.output

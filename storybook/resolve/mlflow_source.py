@@ -25,7 +25,7 @@ from storybook.errors import Location, ReferenceNotFound, SourceError, Storybook
 from storybook.resolve.artifacts import ArtifactFiles
 from storybook.resolve.batch import BatchReader, Registered, StoryReads, plan_reads
 from storybook.resolve.drivers import resolve_drivers
-from storybook.resolve.readings import check_readings, on_calendar
+from storybook.resolve.readings import check_figures, check_readings, on_calendar
 from storybook.resolve.registry_history import resolve_history
 from storybook.resolve.resolved import (
     ComparedVersion,
@@ -253,6 +253,8 @@ class MlflowSource:
                     location=story.yaml.location(("metrics", index, "key")),
                     hint=_available("metrics logged", run.metrics),
                 )
+        check_figures(story, run.metrics, fix="log the figure as a number (or not at all), or leave it out of "
+                      "metrics:")
         series: dict[str, Series] = {}
         with self.reading(story, story.yaml.location(("series",))):
             for index, spec in enumerate(config.series):

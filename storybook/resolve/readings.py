@@ -2,17 +2,22 @@
 
 A series is drawn and told over time, reading by reading: a reading whose time is no calendar date, or whose
 value is NaN or infinite, cannot be placed on a chart, compared with a guardrail or counted in a claim. Such a
-series fails its story with a located error instead of a traceback deep in the analysis.
+series fails its story with a located error instead of a traceback deep in the analysis. So does a metric of
+the story's ``metrics:`` logged as NaN or an infinity (MLflow's sqlite store keeps an infinity as the largest
+float): a page would tell it as "nan", a decision ground would judge it.
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Mapping
 
 from storybook.errors import Location, StoryError
-from storybook.resolve.resolved import Series
+from storybook.resolve.resolved import Figure, Series
+from storybook.sources.loader import StorySource
 
-__all__ = ["FIRST_MS", "LAST_MS", "check_readings", "on_calendar"]
+__all__ = ["FIRST_MS", "LAST_MS", "check_figures", "check_readings", "is_number", "on_calendar"]
 
 # Milliseconds since 1970 that a calendar date can show: 1 January of year 1 to 31 December 9999.
 FIRST_MS, LAST_MS = -62_135_596_800_000, 253_402_300_799_999
@@ -37,3 +42,20 @@ def check_readings(history: Series, location: Location, *, fix: str = "log the r
                 f"series {history.key!r} has a reading (step {point.step}) logged at {point.timestamp_ms:,} ms "
                 "since 1970, which is no calendar date (it falls after the year 9999 or before the year 1)",
                 location=location, hint=fix)
+
+
+def is_number(value: float) -> bool:
+    """A finite value that is no stand-in for an infinity (MLflow's sqlite store keeps one as the largest float)."""
+    return math.isfinite(value) and abs(value) < sys.float_info.max
+
+
+def check_figures(story: StorySource, metrics: Mapping[str, Figure], *, fix: str) -> None:
+    """Raise a located StoryError for the first metric of the story's ``metrics:`` whose logged value is no
+    number (NaN or an infinity): no sentence, range or ground can be told from it."""
+    for index, spec in enumerate(story.config.metrics):
+        figure = metrics.get(spec.key)
+        if figure is None or is_number(figure.value):
+            continue
+        told = "NaN (not a number)" if math.isnan(figure.value) else "an infinity"
+        raise StoryError(f"metric {spec.key!r} is logged as {told} on run {figure.provenance.run_id}: there is no "
+                         "figure to tell", location=story.yaml.location(("metrics", index, "key")), hint=fix)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from storybook.errors import Location, ReferenceNotFound, SourceError
 from storybook.files import SNAPSHOT_DIR, SNAPSHOT_FILE, FileTooLarge, csv_text, file_mode, read_at_most
-from storybook.resolve.readings import check_readings
+from storybook.resolve.readings import check_figures, check_readings
 from storybook.resolve.resolved import ResolvedStory
 from storybook.sources.loader import StorySource
 from storybook.typed_json import NOT_MINE, Mismatch, decode, stored_fields
@@ -413,6 +413,8 @@ class SnapshotSource:
         for series in resolved.series.values():
             check_readings(series, Location(path), fix=f"run `storybook pin --story {story.slug}` to pin the series "
                            "again from MLflow; do not edit snapshots by hand")
+        check_figures(story, resolved.run.metrics, fix="log the figure as a number and pin again, or leave it out "
+                      "of metrics:")
         return resolved
 
 
