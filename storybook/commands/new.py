@@ -33,6 +33,7 @@ from storybook.analyse.reconcile import AUTOLOG_WEIGHTED, measured_on_default
 from storybook.commands.files import schema_files, schema_line, write_new_files
 from storybook.errors import ConfigError
 from storybook.metrics.kinds import Task, kind_allowed, kind_info
+from storybook.resolve.readings import is_number
 from storybook.sources.placeholders import PLACEHOLDER
 from storybook.sources.schema.common import SLUG_PATTERN
 
@@ -336,7 +337,7 @@ def _metric_lines(contents: ModelContents, task: Task) -> list[str]:
     lines = ["metrics:"]
     weighted = [key for key in AUTOLOG_WEIGHTED if key in contents.metrics]
     for key in sorted(contents.metrics):
-        if key in weighted:
+        if key in weighted or not is_number(contents.metrics[key]):  # NaN or infinite: no figure to tell
             continue
         kind = metric_kind(key, task)
         if kind is None or not kind_allowed(kind, task):

@@ -523,3 +523,16 @@ def test_new_drafts_an_evaluate_regressor_run_whose_mean_names_are_its_evaluatio
         float(np.mean(np.abs(scored["actual"] - scored["prediction"]))))
     _fill_story(root / "stories" / "progression")
     _builds_with_mlflow_figures(root, "progression", run.info.run_id)
+
+
+def test_new_leaves_out_a_metric_logged_as_no_number(tmp_path: Path) -> None:
+    """A figure logged as NaN fails the story that reports it (storybook.resolve.readings.check_figures), so the
+    draft does not offer it."""
+    root = tmp_path / "project"
+    _init(root)
+    frame = pd.DataFrame({"label": [1, 0, 1, 0, 1, 0], "score": [0.9, 0.2, 0.7, 0.4, 0.6, 0.1]})
+    run_id = stores.log_scored_run(stores.tracking_uri(root), frame,
+                                   metrics={"test_recall": 1.0, "test_roc_auc": float("nan")})
+    code, output = _new(root, "nan", "--run", run_id)
+    assert code == 0, output
+    assert [m["key"] for m in _draft(root, "nan")["metrics"]] == ["test_recall"]
