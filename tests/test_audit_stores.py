@@ -98,3 +98,30 @@ def test_a_metric_logged_as_no_number_fails_its_story_on_its_line(tmp_path: Path
                 if text.strip() == "- key: test_lift")
     assert (f"stories/s/story.yaml:{line}: metric 'test_lift' is logged as {told} on run {run_id}: there is no "
             "figure to tell") in result.output
+
+
+def test_a_regression_group_too_small_to_tell_shows_no_figure_in_its_table(tmp_path: Path) -> None:
+    """A clinic with 4 patients: the sentence said "too few cases to say" while the table beside it gave its
+    average miss with a 95% range resampled from those 4 patients."""
+    root = tmp_path / "project"
+    root.mkdir()
+    rng = np.random.default_rng(5)
+    actual = rng.normal(150, 50, 64).round(1)
+    frame = pd.DataFrame({"actual": actual, "prediction": (actual + rng.normal(0, 40, 64)).round(1),
+                          "clinic": ["North"] * 30 + ["South"] * 30 + ["Island"] * 4})
+    run_id = stores.log_scored_run(stores.tracking_uri(root), frame, metrics={"test_mae": 30.0})
+    evaluation = {"task": "regression", "artifact": "evaluation/scored.csv", "actual_column": "actual",
+                  "prediction_column": "prediction", "unit": "patients", "target_means": "the score",
+                  "amount_unit": "points"}
+    story = stores.story("m", "champion", [{"key": "test_mae", "label": "Average miss", "kind": "mae",
+                                            "higher_is_better": False, "measured_on": "other"}], evaluation,
+                         slices=[{"column": "clinic", "label": "Clinic"}]) | {"model": {"run_id": run_id}}
+    stores.write_project(root, {"r": story})
+    result = CliRunner().invoke(app, ["build", str(root), "--no-pdf"])
+    assert result.exit_code == 0, result.output
+    page = (root / "site" / "r.html").read_text()
+    row = page.split('data-group-mae="Island">', 1)[1].split("</tr>", 1)[0]
+    assert row == "too few cases to say</td><td>too few cases to say</td>"
+    assert "Island: too few cases to say (4 patients; at least 10 are needed)." in page
+    north = page.split('data-group-mae="North">', 1)[1].split("</td>", 1)[0]
+    assert north.startswith(f"{(frame['prediction'] - frame['actual']).abs()[:30].mean():.2f}")

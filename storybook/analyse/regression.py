@@ -64,6 +64,7 @@ class GroupErrors:
     mean_error: Estimate
     small: bool  # fewer rows than the story's min_slice_size
     sentence: str
+    too_few: bool = False  # fewer rows than the wording's min_count: no figure is told, in the sentence or table
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _slice(spec: SliceSpec, column: pd.Series, scores: RegressionScores, words: 
             sentence = (f"{name} ({n:,} {words.unit}): the forecasts miss by {amount_phrase(mae, unit, rules)} "
                         f"on average, and run {lean_phrase(lean, unit, rules)}.")
         groups.append(GroupErrors(value=name, n=n, mae=mae, mean_error=lean,
-                                  small=n < min_slice_size, sentence=sentence))
+                                  small=n < min_slice_size, sentence=sentence, too_few=n < rules.min_count))
     return SliceErrors(spec=spec, groups=tuple(groups), merged=grouping.merged)
 
 
