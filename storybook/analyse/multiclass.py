@@ -156,6 +156,17 @@ def natural_frequencies(counts: npt.ArrayLike, per: int = PER) -> tuple[int, ...
     return tuple(int(v) for v in whole)
 
 
+# The verb that stands for a class's "means" when the sentence does not repeat it: "students who need support ...
+# really do", "payments that are fine ... really are".
+_STANDS_FOR = {"are": "are", "is": "are", "were": "were", "was": "were", "can": "can", "could": "could",
+               "will": "will", "would": "would", "should": "should", "must": "must", "have": "do", "has": "do"}
+
+
+def _pro_verb(means: str) -> str:
+    first = means.split(" ", 1)[0].lower() if means else ""
+    return _STANDS_FOR.get(first, "do")
+
+
 def _listed(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
@@ -177,7 +188,7 @@ def _class_line(i: int, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.i
                           "is right when it says so.")
     else:
         right_sentence = (f"Of the {format_count(called)} {unit} the model says {spec.means}, "
-                          f"{share_phrase(right, rules)} really do.")
+                          f"{share_phrase(right, rules)} really {_pro_verb(spec.means)}.")
     frequencies = None
     if rows < max(rules.min_count, 1):
         frequency_sentence = (f"With {format_count(rows)} {unit} in the evaluation who {spec.means}, there are too "
@@ -187,8 +198,8 @@ def _class_line(i: int, classes: tuple[ClassSpec, ...], matrix: npt.NDArray[np.i
         others = [f"{format_count(frequencies[c]) if frequencies[c] else 'none'} {classes[c].means}"
                   for c in range(len(classes)) if c != i]
         frequency_sentence = (f"Of every {format_count(PER)} {unit} who {spec.means}, the model rightly says "
-                              f"{format_count(frequencies[i])} do; it says {_listed(others)} (from the "
-                              f"{format_count(rows)} such {unit} in the evaluation).")
+                              f"{format_count(frequencies[i])} {_pro_verb(spec.means)}; it says {_listed(others)} "
+                              f"(from the {format_count(rows)} such {unit} in the evaluation).")
     return ClassLine(value=spec.value, means=spec.means, rows=rows, called=called, found=found, right=right,
                      found_sentence=found_sentence, right_sentence=right_sentence, frequencies=frequencies,
                      frequency_sentence=frequency_sentence)

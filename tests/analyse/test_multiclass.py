@@ -166,3 +166,17 @@ def test_balanced_accuracy_is_told_as_an_average_never_as_each_class_share() -> 
     assert told == ("Averaged over the classes, the share of a class's students that the model finds is about 58 in "
                     "100 (measured on 450 students).")
     assert "each class's" not in told  # 49, 39 and 86 in 100 class by class: no class's share is 58 in 100
+
+
+def test_a_class_that_is_something_is_told_with_are_not_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A class whose meaning is "are fine" (payments that are fine): the page said "the model rightly says 963 do"
+    and "really do"; a meaning with another verb keeps "do"."""
+    monkeypatch.setitem(MEANS, "neither", "are doing fine")
+    source = _story(tmp_path)
+    rows = [("support", 0.8, 0.1, 0.1)] * 12 + [("challenge", 0.1, 0.8, 0.1)] * 12 + [("neither", 0.1, 0.1, 0.8)] * 15
+    support, _, neither = analyse_multiclass(source, _set(source, _frame(rows)), WORDS).performance.lines
+    assert neither.frequency_sentence.startswith("Of every 1,000 students who are doing fine, the model rightly says "
+                                                 "1,000 are; it says none need extra support")
+    assert neither.right_sentence.endswith(" really are.")
+    assert support.frequency_sentence.startswith("Of every 1,000 students who need extra support, the model rightly "
+                                                 "says 1,000 do;")
