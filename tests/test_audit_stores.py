@@ -123,5 +123,7 @@ def test_a_regression_group_too_small_to_tell_shows_no_figure_in_its_table(tmp_p
     row = page.split('data-group-mae="Island">', 1)[1].split("</tr>", 1)[0]
     assert row == "too few cases to say</td><td>too few cases to say</td>"
     assert "Island: too few cases to say (4 patients; at least 10 are needed)." in page
+    # The evaluation-data section, empty before for a regression story without prose of its own.
+    assert "<p>The model was tested on 64 patients whose outcome is known.</p>" in page
     north = page.split('data-group-mae="North">', 1)[1].split("</td>", 1)[0]
     assert north.startswith(f"{(frame['prediction'] - frame['actual']).abs()[:30].mean():.2f}")

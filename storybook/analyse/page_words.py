@@ -136,10 +136,12 @@ def _model(resolved: ResolvedStory) -> str:
 
 def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_at: str,
                  snapshot_hash: str | None, task_slices: Sequence[tuple[SliceSpec, int]] = (),
-                 claims: Sequence[ClaimResult] = (), audience: str = "") -> PageWording:
+                 claims: Sequence[ClaimResult] = (), audience: str = "",
+                 tested_on: tuple[int, str] | None = None) -> PageWording:
     """The card's sentences for one build (``built_at`` as the page prints it; ``snapshot_hash`` when the
     figures come from the story's pinned snapshot). ``task_slices``: the slices a multiclass or regression
-    story's own analysis tells, with each one's number of groups."""
+    story's own analysis tells, with each one's number of groups. ``tested_on``: a multiclass or regression
+    story's evaluation set, as its number of rows and what is known of each ("class", "outcome")."""
     words = card.words
     overall = card.overall
     threshold = None
@@ -153,6 +155,8 @@ def page_wording(card: ModelCard, resolved: ResolvedStory, *, owner: str, built_
                       f"learning; {format_count(overall.positives)} of them {full_stop(words.positive)}")
         if card.counted is not None:
             evaluation += " " + counted_sentence(card.counted, words.unit)
+    elif tested_on is not None:
+        evaluation = f"The model was tested on {format_count(tested_on[0])} {words.unit} whose {tested_on[1]} is known."
     training = tuple(_dataset(d, training=True) for d in card.training_data) or (
         said("The run did not record its training data."),)
     factors = tuple(said(strong(s.spec.label), f": {s.spec.why}" if s.spec.why else "",

@@ -175,6 +175,15 @@ def _cost_charts(story: StorySource, analysis: StoryAnalysis) -> list[Placed]:
     return charts
 
 
+def _tested_on(analysis: StoryAnalysis) -> tuple[int, str] | None:
+    """A multiclass or regression story's evaluation set: how many rows, and what is known of each."""
+    if analysis.multiclass is not None:
+        return analysis.multiclass.performance.n, "class"
+    if analysis.regression is not None:
+        return analysis.regression.figures.mae.n, "outcome"
+    return None
+
+
 def _task_slices(analysis: StoryAnalysis) -> list[tuple[SliceSpec, int]]:
     """The slices a regression story's own analysis tells, with each one's number of groups."""
     if analysis.regression is None:
@@ -321,7 +330,8 @@ def render_story(env: Environment, story: StorySource, resolved: ResolvedStory, 
         # The card's own sentences and the page's about its claims and sources, for the templates to lay out.
         "words": page_wording(card, resolved, owner=story.config.owner, built_at=built_at,
                               snapshot_hash=snapshot_hash, task_slices=_task_slices(analysis),
-                              claims=analysis.claims, audience=story.config.audience),
+                              claims=analysis.claims, audience=story.config.audience,
+                              tested_on=_tested_on(analysis)),
         "measured_on": MEASURED_ON,
         "claims": analysis.claims, "claim_marks": CLAIM_MARKS,
         "drivers": analysis.drivers, "history": analysis.history,
