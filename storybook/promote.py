@@ -65,14 +65,21 @@ def promote_in_project(root: Path, name: str, alias: str, version: int | None) -
     uri = tracking_uri(config.tracking_uri, project_root)
     refuse_missing_store(uri, config.tracking_uri, project_root)
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    from storybook.resolve.mlflow_source import MlflowSource
+    from storybook.resolve.source import cache_dir
+
+    # The same bound as every read: tracking_timeout seconds per answer and tracking_retries more tries (MLflow's
+    # own defaults, 120 s and 7 retries, kept a silent server waited on for a quarter of an hour), and the notice.
+    source = MlflowSource(uri, cache_dir(project_root), timeout=config.tracking_timeout,
+                          retries=config.tracking_retries)
+    client = source.client
     try:
-        if version is None:
-            key = retire(client, name, alias)
-            return f"removed {alias} from {name} at {display_uri(uri)}; recorded as tag {key}"
-        key = promote(client, name, alias, version)
+        with source._bounded():
+            if version is None:
+                key = retire(client, name, alias)
+                return f"removed {alias} from {name} at {display_uri(uri)}; recorded as tag {key}"
+            key = promote(client, name, alias, version)
     except MlflowException as exc:
         message = Secrets(uri).scrub(str(exc)).strip().splitlines()[0][:300]
         if "RESOURCE_DOES_NOT_EXIST" in str(getattr(exc, "error_code", "")):
