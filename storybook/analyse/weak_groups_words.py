@@ -123,6 +123,16 @@ def weak_groups_wording(report: WeakGroups, words: Vocabulary, rules: WordingRul
     needs = f"at least {format_count(settings.min_group_size)} {words.unit}"
     if denominators:
         needs += f" and at least {format_count(settings.min_denominator)} {' or '.join(denominators)}"
+    skipped = None
+    if result.skipped:
+        skipped = "Not scanned: " + "; ".join(f"{name} ({why})" for name, why in result.skipped) + "."
+    if result.comparisons == 0:  # nothing tried: "found no group" would claim a search that did not happen
+        summary = (f"storybook tried no group of {words.unit}: "
+                   + (f"none in the {columns} the story does not slice by holds {needs}." if result.columns else
+                      "there is no column it does not slice by to look in."))
+        method = (f"A group is tried when it holds {needs}{PAIR_RULE if result.pairs else ''}.{binned} Smaller groups"
+                  " are not compared: their figures move too much by chance alone.")
+        return WeakGroupsWording(found, summary, method, skipped)
     comparisons = _plural(result.comparisons, "comparison", "comparisons")
     method = (f"storybook tried {_plural(singles, 'group', 'groups')} in the {columns} the story does not slice by"
               f"{pairs}: {comparisons} in all, on {' and on '.join(figures)}.{binned} A group is tried when it holds "
@@ -130,7 +140,4 @@ def weak_groups_wording(report: WeakGroups, words: Vocabulary, rules: WordingRul
               "alone: a group is shown only when its difference holds across its 95% range and the method keeps the "
               f"share of chance findings among the groups found to about {chance_words(settings.false_discovery_rate)}"
               " at most (Benjamini-Hochberg).")
-    skipped = None
-    if result.skipped:
-        skipped = "Not scanned: " + "; ".join(f"{name} ({why})" for name, why in result.skipped) + "."
     return WeakGroupsWording(found, summary, method, skipped)

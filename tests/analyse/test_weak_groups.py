@@ -176,6 +176,23 @@ def test_the_section_and_the_trust_check_in_words() -> None:
     assert chance_words(0.05) == "1 in 20" and chance_words(0.1) == "1 in 10" and chance_words(0.03) == "3 in 100"
 
 
+
+def test_a_scan_that_tried_no_group_says_so_and_earns_no_trust() -> None:
+    """With every group under the minimum size nothing is compared: the page must not say it found no weak group
+    (as if it had looked), and the trust check must not pass on a search that did not happen."""
+    frame, labels, flagged = planted(n=50)
+    result = scan(frame, binary_cells(labels, flagged), 4, BINARY, settings=ScanSettings(min_group_size=60))
+    assert result.comparisons == 0 and result.groups == 0 and not result.found
+    words = Vocabulary(unit="patients", positive="need a follow-up", negative="need nothing", flagged="called back")
+    report = WeakGroups(result, ("misses", "false_alarms"), {})
+    said = weak_groups_wording(report, words)
+    assert said.summary == ("storybook tried no group of patients: none in the 2 columns the story does not slice "
+                            "by holds at least 60 patients and at least 10 who need a follow-up or who need nothing.")
+    assert "found no group" not in said.summary and "so many tries" not in said.method
+    check = check_weak_groups(report, unit="patients", source="s")
+    assert check.passed is None and "tried no group of patients" in check.sentence
+
+
 def test_thirty_columns_and_their_pairs_on_fifty_thousand_rows_stay_quick() -> None:
     """The bound on work, not a timing: 30 columns give 435 pairs, each counted with one bincount."""
     rng = np.random.default_rng(0)

@@ -20,7 +20,12 @@ def check_weak_groups(report: WeakGroups, *, unit: str, source: str) -> Evidence
                                        "found": len(result.found), "shown": len(result.shown),
                                        "not_acknowledged": len(open_groups),
                                        "false_discovery_rate": result.settings.false_discovery_rate}
-    tried = f"storybook tried {format_count(result.groups)} groups of {unit} the story does not slice by"
+    if result.comparisons == 0:  # no search happened: no evidence either way
+        return Evidence("data", "data.weak_groups",
+                        f"storybook tried no group of {unit}: none in the columns the story does not slice by is large "
+                        "enough to compare, so this scan earns no trust.", None, figures, source)
+    groups = "group" if result.groups == 1 else "groups"
+    tried = f"storybook tried {format_count(result.groups)} {groups} of {unit} the story does not slice by"
     if not result.found:
         sentence = f"{tried} and found none clearly worse off than the rest."
     elif not open_groups:
