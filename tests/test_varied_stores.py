@@ -167,7 +167,7 @@ def test_autolog_training_figures_are_told_as_training(built: Built) -> None:
     assert recall_score(scored["label"], scored["score"] >= 0.5) == pytest.approx(built.test_recall)
     # autolog logs its training data with context "train": the card names it.
     assert "The run did not record its training data" not in page
-    assert "The model learned from dataset <strong>dataset</strong>" in page
+    assert "The model learned from the dataset logged as <strong>dataset</strong>" in page
     assert page.count("<td>the training data</td>") == 2
 
 

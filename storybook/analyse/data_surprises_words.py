@@ -96,6 +96,9 @@ def leaks_sentence(leaks: Sequence[Leak], *, inputs: int, task: Task, words: Voc
 def empty_sentence(empty: Sequence[EmptyColumn], *, columns: int, rows: int, unit: str) -> str:
     """Columns that hold one value only or are mostly missing, or that none is."""
     if not empty:
+        if columns == 1:
+            return (f"The one column varies, and is missing in fewer than {in_100(MISSING_AT)} {unit} "
+                    f"({rows:,} {unit}).")
         return (f"Every one of the {count_of(columns, 'column')} varies, and none is missing in "
                 f"{in_100(MISSING_AT)} {unit} or more ({rows:,} {unit}).")
     parts = []

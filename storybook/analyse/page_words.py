@@ -112,7 +112,7 @@ def _model_details(story_owner: str, resolved: ResolvedStory) -> Said:
 def _dataset(record: DatasetRecord, *, training: bool) -> Said:
     if training:
         rows = f" ({format_count(record.rows)} rows)" if record.rows else ""
-        return said("The model learned from dataset ", strong(record.name), f"{rows}, fingerprint ",
+        return said("The model learned from the dataset logged as ", strong(record.name), f"{rows}, fingerprint ",
                     code(record.digest), ".")
     rows = f", {format_count(record.rows)} rows" if record.rows else ""
     return said("Dataset ", strong(record.name), f"{rows}, fingerprint ", code(record.digest), ".")

@@ -299,6 +299,18 @@ def denominator_words(kind: str, words: Vocabulary) -> str:
     return _fill(DENOMINATOR_WORDS[info.denominator if info is not None else "all"], words)
 
 
+def _too_few_sentence(n: int, among: str, needed: int) -> str:
+    """Why a figure is not told: how many of ``among`` ("patients who have a malignant tumour") the evaluation
+    held, in the right number (none, one, or more), and how many it takes."""
+    if n == 0:
+        held = f"none of the {among} were in the evaluation"
+    elif n == 1:
+        held = f"only one of the {among} was in the evaluation"
+    else:
+        held = f"only {n:,} {among} were in the evaluation"
+    return f"Too few cases to say: {held}, and at least {needed:,} are needed."
+
+
 def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
                   rules: WordingRules = DEFAULT_RULES, *, value: float | None = None) -> str:
     """One sentence for a kind with an interval (a share, or ROC AUC), worded by the rules, saying how many
@@ -315,8 +327,7 @@ def rate_sentence(kind: str, estimate: Estimate | None, words: Vocabulary,
     else:
         counted = f" (measured on {estimate.n:,} {among})"
     if certainty(estimate, rules) == "too few":
-        return (f"Too few cases to say: only {estimate.n:,} {among} were in the evaluation, and at least "
-                f"{rules.min_count:,} are needed.")
+        return _too_few_sentence(estimate.n, among, rules.min_count)
     amount = share_phrase(estimate, rules, value=value)
     return f"{_fill(info.words.sentence, words, amount=amount)}{counted}."
 
@@ -482,8 +493,7 @@ def regression_sentence(kind: str, value: float, estimate: Estimate | None, word
     else:
         counted = f" (measured on {estimate.n:,} {words.unit})"
     if estimate.value is None or estimate.n < rules.min_count:
-        return (f"Too few cases to say: only {estimate.n:,} {words.unit} were in the evaluation, and at least "
-                f"{rules.min_count:,} are needed.")
+        return _too_few_sentence(estimate.n, words.unit, rules.min_count)
     if kind == "mean_error":
         amount = lean_phrase(estimate, unit, rules)
     elif kind == "interval_coverage":

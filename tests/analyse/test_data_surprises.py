@@ -10,7 +10,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import balanced_accuracy_score, r2_score, roc_auc_score
 
 from storybook.analyse.data_surprises import LEAK_AT, find_surprises, group_gaps, id_like
-from storybook.analyse.data_surprises_words import in_100
+from storybook.analyse.data_surprises_words import empty_sentence, in_100
 from storybook.analyse.plain import Vocabulary
 from storybook.analyse.trust_checks.surprises import surprise_evidence
 from storybook.metrics.separation import (
@@ -233,3 +233,10 @@ def test_a_column_name_from_the_data_is_told_on_one_line() -> None:
                   if e.check == "data.leaks"]
     assert evidence.passed is False
     assert "\n" not in evidence.sentence and "'code ::error::" + "x" * 46 + "'" in evidence.sentence
+
+
+def test_the_sentence_for_columns_that_all_vary_agrees_in_number() -> None:
+    assert empty_sentence([], columns=1, rows=40, unit="patients") == (
+        "The one column varies, and is missing in fewer than 95 in 100 patients (40 patients).")
+    assert empty_sentence([], columns=3, rows=40, unit="patients") == (
+        "Every one of the 3 columns varies, and none is missing in 95 in 100 patients or more (40 patients).")

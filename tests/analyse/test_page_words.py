@@ -59,8 +59,8 @@ def test_a_registered_model_with_aliases_datasets_and_a_snapshot() -> None:
     assert Part("screen", "strong") in said.model_details
     assert said.model == "screen, version 3 (champion, gold)"
     assert said.threshold is None
-    assert [_text(s) for s in said.training_data] == ["The model learned from dataset scans (1,234 rows), "
-                                                      "fingerprint abc123."]
+    assert [_text(s) for s in said.training_data] == [
+        "The model learned from the dataset logged as scans (1,234 rows), fingerprint abc123."]
     assert [_text(s) for s in said.evaluation_data] == ["Dataset scans, 1,234 rows, fingerprint abc123."]
     assert _text(said.provenance) == (
         "Every figure on this page comes from the story's pinned snapshot (snapshot.json, sha256 f00d), read from "

@@ -139,6 +139,9 @@ def test_metric_sentences_follow_the_rules() -> None:
     assert metric_sentence("precision", 2 / 3, few, WORDS) == (
         "Too few cases to say: only 3 patients who are put at the front of the queue were in the evaluation, and "
         "at least 10 are needed.")
+    assert metric_sentence("precision", 1.0, proportion(1, 1), WORDS) == (
+        "Too few cases to say: only one of the patients who are put at the front of the queue was in the "
+        "evaluation, and at least 10 are needed.")
     assert metric_sentence("brier", 0.057, None, WORDS).startswith("The Brier score is 0.057")
     assert rate_sentence("accuracy", proportion(160, 171), WORDS).startswith(
         "The model's call is right for about 94 in 100 patients (measured on 171 patients)")
