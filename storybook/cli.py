@@ -363,8 +363,28 @@ def aggregate(
                 import mlflow
 
                 mlflow.set_tracking_uri(tracking_uri)
-            logged = log_aggregate(made.path, run_id=log_to_run, artifact_path=artifact_path)
+            with _bounded_requests():
+                logged = log_aggregate(made.path, run_id=log_to_run, artifact_path=artifact_path)
             out.print(for_terminal(f"logged it to run {logged.run_id} as {logged.artifact_path}"), markup=False)
+
+
+@contextmanager
+def _bounded_requests() -> Iterator[None]:
+    """MLflow's requests waited on as storybook's reads are: MLFLOW_HTTP_REQUEST_TIMEOUT and _MAX_RETRIES when
+    set, else 10 s and 1 retry (MLflow's own defaults, 120 s and 7 retries with backoff, kept a command silent for
+    minutes on a server that is down)."""
+    from storybook.resolve.mlflow_source import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+    bounds = {"MLFLOW_HTTP_REQUEST_TIMEOUT": str(DEFAULT_TIMEOUT),
+              "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(DEFAULT_RETRIES), "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    added = [name for name in bounds if name not in os.environ]
+    for name in added:
+        os.environ[name] = bounds[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _class_columns(given: list[str] | None) -> dict[str, str] | None:
