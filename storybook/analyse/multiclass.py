@@ -288,6 +288,13 @@ def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Voca
     balanced = multiclass.balanced_accuracy(scores)
     macro = multiclass.macro_f1(scores)
     loss = multiclass.log_loss(scores) if scores.probabilities is not None else None
+    # Balanced accuracy and macro F1 weigh each class the same: a class too small to tell (its own line says so)
+    # makes them too uncertain to tell, however narrow a resampled range looks (5 of 5 found resamples to 100%).
+    rows = matrix.sum(axis=1)
+    smallest = int(rows.argmin())
+    averaged_over_few = 0 < int(rows[smallest]) < max(rules.min_count, 1)
+    if averaged_over_few:
+        balanced = Estimate(balanced.value, None, None, balanced.n)
     headline = []
     for kind, estimate in (("multiclass_accuracy", accuracy), ("balanced_accuracy", balanced),
                            ("macro_f1", macro), ("log_loss", loss)):
@@ -296,6 +303,11 @@ def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Voca
         if estimate.value is None:
             headline.append(f"The {kind.replace('_', ' ')} cannot be told: a class has no {unit} in the "
                             "evaluation.")
+            continue
+        if averaged_over_few and kind in ("balanced_accuracy", "macro_f1"):
+            headline.append(f"The {kind.replace('_', ' ')} cannot be told with confidence: it weighs each class "
+                            f"the same, and only {format_count(int(rows[smallest]))} {unit} in the evaluation "
+                            f"{classes[smallest].means}, too few to say how many of them the model finds.")
             continue
         headline.append(metric_sentence(kind, estimate.value, estimate if estimate.low is not None else None,
                                         words, rules))

@@ -80,6 +80,15 @@ def test_a_class_with_too_few_students_is_not_told_per_thousand(tmp_path: Path) 
     assert neither.rows == 15 and neither.called == 16 and neither.right.successes == 15
     assert told.confusion == ((12, 0, 0), (0, 2, 1), (0, 0, 15))
     assert told.accuracy.value == pytest.approx(29 / 30)
+    # Balanced accuracy and macro F1 weigh the 3-student class like the others: not told with confidence, and
+    # no range (a resampled one would look narrow), though their values stay in the table.
+    assert told.balanced_accuracy.value == pytest.approx((1 + 2 / 3 + 1) / 3)
+    assert told.balanced_accuracy.low is None and told.balanced_accuracy.high is None
+    for name in ("balanced accuracy", "macro f1"):
+        sentence = (f"The {name} cannot be told with confidence: it weighs each class the same, and only 3 students "
+                    "in the evaluation need extra challenge, too few to say how many of them the model finds.")
+        assert sentence in told.headline
+    assert not any("balanced accuracy" in line and "in 100" in line for line in told.headline)
 
 
 def test_a_slice_column_the_set_lacks_is_refused_on_its_line(tmp_path: Path) -> None:
