@@ -270,8 +270,28 @@ def _describe(model: type[BaseModel], error: Any, loaded: LoadedYaml) -> tuple[L
         return loaded.location(loc), f"unknown key {dotted!r}.{_suggestion(model, loc, key)}"
     if kind == "missing":
         return loaded.location(loc[:-1]), f"missing required key {dotted!r}"
+    if kind == "string_pattern_mismatch":
+        words = _PATTERN_WORDS.get(str((error.get("ctx") or {}).get("pattern", "")))
+        if words is not None:
+            return loaded.location(loc), f"{dotted}: expected {words}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return loaded.location(loc), f"{dotted}: {message}"
+
+
+# What each pattern of the schema (sources/schema) asks for, in words: pydantic would print the pattern itself.
+_PATTERN_WORDS = {
+    r"^[A-Za-z0-9_./ -]+$": "letters, digits, spaces and the characters _ . / - only",
+    r"^[A-Za-z0-9_./ -]+\.parquet$": "a path ending in .parquet, of letters, digits, spaces and _ . / - only",
+    r"^[A-Za-z0-9_-]{1,255}$": "an MLflow alias: letters, digits, _ and - only (at most 255)",
+    r"^[0-9a-f]{8,64}$": "an MLflow run id: 8 to 64 characters of 0-9 and a-f (copy it from the MLflow UI)",
+    r"^\d{4}-\d{2}-\d{2}$": "a date written YYYY-MM-DD, such as 2026-03-31",
+    r"^[a-z0-9][a-z0-9-]{0,63}$": "an id of lower-case letters, digits and - (at most 64), starting with a letter or "
+                                  "digit",
+    r"^[^\W_][\w .'/+-]*$": "a term that starts with a letter or digit, then letters, digits, spaces and . ' / + - "
+                             "only",
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[^@?#\s]+$": "a location such as s3://bucket/path, without user name, password, "
+                                              "query (?) or fragment (#)",
+}
 
 
 def _suggestion(model: type[BaseModel], loc: KeyPath, key: str) -> str:

@@ -125,6 +125,25 @@ def test_unknown_top_level_key_without_a_close_match_says_remove_it(project: Pat
     assert error.location is not None and error.location.line == STORY_YAML.count("\n") + 1
 
 
+
+def test_a_value_that_does_not_fit_its_pattern_is_told_in_words_at_its_line(project: Path) -> None:
+    write_story(project, "screening", STORY_YAML.replace("  - key: test_recall", "  - key: test_recall?x=1"))
+    error = broken(project)
+    assert error.message == "metrics.0.key: expected letters, digits, spaces and the characters _ . / - only"
+    assert error.location is not None and error.location.line == LINE_METRIC_0
+
+
+def test_every_pattern_of_the_schema_has_its_words() -> None:
+    """A pattern added to the schema without words would print the pattern itself to the author."""
+    import re
+
+    from storybook.sources import loader, schema
+
+    folder = Path(schema.__file__).parent
+    patterns = {found for path in folder.glob("*.py") for found in re.findall(r'pattern=r"([^"]+)"', path.read_text())}
+    assert patterns and patterns <= set(loader._PATTERN_WORDS)
+
+
 def test_missing_required_key_points_at_its_parent(project: Path) -> None:
     write_story(project, "screening", STORY_YAML.replace("    label: Malignant tumours found\n", ""))
     error = broken(project)
@@ -155,7 +174,7 @@ def test_several_problems_are_listed_each_with_its_line(project: Path) -> None:
         ("  run_id: 0123456789abcdef\n  alias: champion\n", "not both"),
         ("  alias: champion\n", "registered model's name"),
         ("  name: m\n  version: 0\n", "greater than or equal to 1"),
-        ("  run_id: NOT-HEX\n", "pattern"),
+        ("  run_id: NOT-HEX\n", "an MLflow run id: 8 to 64 characters of 0-9 and a-f"),
     ],
 )
 def test_invalid_model_refs_are_located_at_model(project: Path, model: str, expected: str) -> None:
