@@ -47,10 +47,10 @@ repos:
 def project_files(title: str, tracking_uri: str | None) -> dict[str, str]:
     """The files ``init`` writes, by path relative to the project folder."""
     if tracking_uri is not None and display_uri(tracking_uri) != tracking_uri:
-        raise ConfigError("the tracking URI carries a user name or password, which storybook.yaml would keep in "
-                          "plain text (and in git)",
-                          hint="give the URI without them and set MLFLOW_TRACKING_USERNAME and "
-                          "MLFLOW_TRACKING_PASSWORD, or write ${VARIABLE} for the secret part")
+        raise ConfigError("the tracking URI carries a credential (a user name or password, or a secret in its query "
+                          "after '?'), which storybook.yaml would keep in plain text (and in git)",
+                          hint="give the URI without it and set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+                          "(or MLFLOW_TRACKING_TOKEN), or write ${VARIABLE} for the secret part")
     settings = yaml.safe_dump({"title": title}, sort_keys=False, allow_unicode=True)
     if tracking_uri is not None:
         where = yaml.safe_dump({"tracking_uri": tracking_uri}, sort_keys=False, allow_unicode=True)

@@ -33,8 +33,11 @@ def test_without_a_tracking_uri_the_key_is_a_comment_and_the_file_still_valid() 
 
 
 def test_a_tracking_uri_with_a_password_is_refused() -> None:
-    with pytest.raises(ConfigError, match="carries a user name or password"):
+    with pytest.raises(ConfigError, match=r"carries a credential \(a user name or password"):
         project_files("T", "https://ada:s3cret@mlflow.example.org")
+    with pytest.raises(ConfigError, match=r"or a secret in its query after '\?'\)") as refused:
+        project_files("T", "https://mlflow.example.org/?token=s3cret")
+    assert "s3cret" not in str(refused.value)
 
 
 def test_init_into_a_project_replaces_nothing(tmp_path: Path) -> None:
