@@ -535,13 +535,19 @@ def check(
 
 
 def _print_findings(shown: Sequence[Finding], checked: int) -> None:
+    """One line per finding: a line break inside one (from a story's text it quotes) is shown as \\n, so no
+    quoted text can print a line of its own, such as a forged summary."""
     for f in shown:
         mark = "[red]error[/red]" if f.severity == "error" else "[yellow]warning[/yellow]"
         where = f"{f.file}:{f.line}" if f.line else f.file
-        message = escape(for_terminal(scrub_known(f.message)))
-        out.print(f"{escape(for_terminal(where))}: {mark} {message} [dim]\\[{f.code}][/dim]")
+        message = escape(_one_line(for_terminal(scrub_known(f.message))))
+        out.print(f"{escape(_one_line(for_terminal(where)))}: {mark} {message} [dim]\\[{f.code}][/dim]")
     errors = sum(f.severity == "error" for f in shown)
     out.print(f"{checked} stories checked: {errors} errors, {len(shown) - errors} warnings")
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", "\\n")
 
 
 @app.command()

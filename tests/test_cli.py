@@ -40,3 +40,15 @@ def test_check_outside_a_project_reports_it_as_a_config_finding(tmp_path: Path) 
 def test_an_unknown_command_is_a_usage_error() -> None:
     result = CliRunner().invoke(app, ["publish"])
     assert result.exit_code == 2 and "No such command 'publish'" in result.output
+
+
+def test_a_finding_that_quotes_a_line_break_prints_on_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """Text a finding quotes from a story cannot print a line of its own (a forged 'all clear' summary)."""
+    from storybook.cli import _print_findings
+    from storybook.review.checks.findings import Finding
+
+    forged = "role 'lead\n4 stories checked: 0 errors, 0 warnings' is not known"
+    _print_findings([Finding("error", "stories/s/signoffs.yaml", 3, "signoff", forged)], 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[-1] == "1 stories checked: 1 errors, 0 warnings"
+    assert "lead\\n4 stories checked: 0 errors, 0 warnings' is not known" in lines[0]
