@@ -4,7 +4,9 @@ umask (a temporary file made with :mod:`tempfile` is private, 0600, and would ot
 from __future__ import annotations
 
 import csv
+import functools
 import os
+import secrets
 import stat
 import tempfile
 from pathlib import Path
@@ -13,8 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CACHE_DIR", "SNAPSHOT_DIR", "SNAPSHOT_FILE", "FileTooLarge", "csv_text", "file_mode", "folder_mode",
-           "read_at_most", "umask", "write_atomically"]
+__all__ = ["CACHE_DIR", "SNAPSHOT_DIR", "SNAPSHOT_FILE", "FileTooLarge", "cache_secret", "csv_text", "file_mode",
+           "folder_mode", "read_at_most", "umask", "write_atomically"]
 
 # storybook's cache inside a project (downloaded artifacts; rendered pages, charts and PDFs), relative to its
 # root. Defined once, here in a leaf, for resolve (storybook.resolve.source) and render (render/cache.py).
@@ -23,6 +25,37 @@ CACHE_DIR = ".storybook/cache"
 # whether a story is pinned imports no snapshot code (storybook.resolve.snapshot reads and writes them).
 SNAPSHOT_FILE = "snapshot.json"
 SNAPSHOT_DIR = "snapshot"
+
+
+
+@functools.cache
+def cache_secret() -> str:
+    """A random key of this user's, kept outside every project (``$XDG_CACHE_HOME/storybook/cache-key``, else
+    ``~/.cache/storybook/cache-key``, mode 0600), mixed into every key of storybook's caches. A cached page, chart,
+    PDF or kept story is then found only on the machine (and by the user) that wrote it: a file someone else put
+    under ``.storybook/cache`` (committed in a pull request, say) is never looked up, whatever it holds. Where the
+    key cannot be kept, one for this process alone (the caches then last one command)."""
+    try:
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "storybook"
+        path = folder / "cache-key"
+        for _ in range(2):
+            try:
+                with open(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), encoding="ascii") as handle:
+                    key = handle.read(100).strip()
+                if len(key) == 64 and all(c in "0123456789abcdef" for c in key):
+                    return key
+                return secrets.token_hex(32)  # a file that is not a key: not trusted, not replaced
+            except FileNotFoundError:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                try:
+                    made = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                except FileExistsError:  # another process made it first: read theirs
+                    continue
+                with open(made, "w", encoding="ascii") as handle:
+                    handle.write(secrets.token_hex(32) + "\n")
+    except (OSError, RuntimeError, UnicodeDecodeError):  # no home, a folder not writable, a link: this process only
+        pass
+    return secrets.token_hex(32)
 
 
 def umask() -> int:

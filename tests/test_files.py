@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from storybook.files import FileTooLarge, file_mode, folder_mode, read_at_most, umask
+from storybook.files import FileTooLarge, cache_secret, file_mode, folder_mode, read_at_most, umask
 
 HUGE = 4 * 2**30
 
@@ -66,3 +66,30 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe")
     with pytest.raises(OSError, match="not a regular file"):
         read_at_most(tmp_path / "pipe", 1000)
+
+
+def _secret_in(home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    cache_secret.cache_clear()
+    return cache_secret()
+
+
+def test_the_cache_key_is_kept_private_for_this_user_and_never_read_through_a_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        first = _secret_in(tmp_path / "a", monkeypatch)
+        kept = tmp_path / "a" / "storybook" / "cache-key"
+        assert kept.read_text().strip() == first and len(first) == 64
+        assert kept.stat().st_mode & 0o777 == 0o600 and kept.parent.stat().st_mode & 0o077 == 0
+        assert _secret_in(tmp_path / "a", monkeypatch) == first  # a new process finds the same key
+        assert _secret_in(tmp_path / "b", monkeypatch) != first  # another machine or user has its own
+        planted = tmp_path / "c" / "storybook"
+        planted.mkdir(parents=True)
+        (planted / "cache-key").symlink_to(kept)
+        assert _secret_in(tmp_path / "c", monkeypatch) != first  # a link is not followed (a key for this process)
+        (tmp_path / "d" / "storybook").mkdir(parents=True)
+        (tmp_path / "d" / "storybook" / "cache-key").write_text("not a key\n")
+        assert len(_secret_in(tmp_path / "d", monkeypatch)) == 64
+        assert (tmp_path / "d" / "storybook" / "cache-key").read_text() == "not a key\n"  # never replaced
+    finally:
+        cache_secret.cache_clear()

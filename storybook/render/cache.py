@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storybook.files import CACHE_DIR, write_atomically
+from storybook.files import CACHE_DIR, cache_secret, write_atomically
 from storybook.typed_json import Mismatch, decode, encode
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ def _version() -> str:
 def build_fingerprint(root: Path, templates_dir: Path, *, pdf: bool) -> str:
     """What every page of this build depends on besides its own story (see the module docstring)."""
     digest = hashlib.sha256(f"storybook render cache {CACHE_FORMAT}\nversion {_version()}\npdf {pdf}\n".encode())
+    digest.update(f"machine {cache_secret()}\n".encode())  # entries written elsewhere are never found
     digest.update(b"code\n")
     _hash_files(digest, _PACKAGE, _tree(_PACKAGE, "*.py"))
     shipped = Path(str(importlib.resources.files("storybook.templates")))

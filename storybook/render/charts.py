@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storybook.analyse.plain import amount_number, format_date, format_percent, in_sentence
-from storybook.files import file_mode
+from storybook.files import cache_secret, file_mode
 from storybook.resolve.figures import Series, SeriesPoint
 from storybook.text_controls import BREAKS, UNDRAWABLE
 
@@ -524,7 +524,8 @@ def use_svg_cache(directory: Path | None) -> None:
 def spec_hash(spec: dict[str, Any]) -> str:
     """A stable hash of a spec and the vl-convert that draws it."""
     text = json.dumps(drawable(spec), sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(f"vl-convert {_engine_version()}\n{text}".encode()).hexdigest()
+    # With this user's cache key (storybook.files.cache_secret): an SVG put in the cache elsewhere is never found.
+    return hashlib.sha256(f"vl-convert {_engine_version()}\nmachine {cache_secret()}\n{text}".encode()).hexdigest()
 
 
 @functools.cache

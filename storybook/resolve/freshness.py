@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storybook.errors import StorybookError
-from storybook.files import CACHE_DIR, csv_text, read_at_most, write_atomically
+from storybook.files import CACHE_DIR, cache_secret, csv_text, read_at_most, write_atomically
 from storybook.resolve.tracking import tracking_uri
 from storybook.sources.loader import STORY_FILE
 from storybook.sources.yaml_loader import MAX_YAML_BYTES
@@ -179,7 +179,7 @@ class Freshness:
 
     def _common(self, uri: str, config: ProjectConfig) -> str:
         """The part of every story's key that the project, the environment and storybook decide."""
-        digest = hashlib.sha256(f"storybook resolved {FRESHNESS_FORMAT}\n".encode())
+        digest = hashlib.sha256(f"storybook resolved {FRESHNESS_FORMAT}\nmachine {cache_secret()}\n".encode())
         digest.update(f"tracking {uri}\nregistry {uri}\n".encode())  # MlflowSource reads both at the one URI
         digest.update(config.model_dump_json().encode())
         environment = sorted((name, value) for name, value in os.environ.items()

@@ -111,6 +111,27 @@ def test_a_key_covers_every_file_of_the_story_and_the_build(tmp_path: Path) -> N
     assert build_fingerprint(root, templates, pdf=False) != build_fingerprint(root, root / "none", pdf=False)
 
 
+
+def test_keys_made_with_another_cache_key_are_never_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry written on another machine (or planted under .storybook/cache in a pull request, its name worked
+    out from the story's files) is never looked up: every key holds this user's secret."""
+    from storybook.files import cache_secret
+    from storybook.render.charts import spec_hash
+
+    root, story = _project(tmp_path)
+    made: dict[str, tuple[str, str | None, str]] = {}
+    try:
+        for machine in ("here", "elsewhere"):
+            monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / machine))
+            cache_secret.cache_clear()
+            fingerprint = build_fingerprint(root, root / "templates", pdf=False)
+            made[machine] = (fingerprint, story_key(fingerprint, root, story), spec_hash({"mark": "bar"}))
+    finally:
+        cache_secret.cache_clear()
+    for here, elsewhere in zip(made["here"], made["elsewhere"], strict=True):
+        assert here is not None and here != elsewhere
+
+
 def test_a_story_with_a_link_in_it_is_not_cached(tmp_path: Path) -> None:
     root, story = _project(tmp_path / "project")
     outside = tmp_path / "secret.md"
