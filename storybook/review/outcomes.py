@@ -233,7 +233,10 @@ def _regression(old: StoryAnalysis, new: StoryAnalysis, changes: list[NumberChan
     ea = ca.adjustment.adjustment if ca else None
     eb = cb.adjustment.adjustment if cb else None
     _compare(changes, "cost-minimising adjustment of the forecast", _share(ea), _share(eb), _apart(ea, eb))
-    _compare(changes, "cost per forecast as forecast", _share(ca.adjustment.cost_before if ca else None),
+    stated = cb or ca
+    unit = stated.spec.unit if stated is not None else None
+    _compare(changes, f"cost per forecast as forecast ({unit})" if unit else "cost per forecast as forecast",
+             _share(ca.adjustment.cost_before if ca else None),
              _share(cb.adjustment.cost_before if cb else None),
              _apart(ca.adjustment.cost_before if ca else None, cb.adjustment.cost_before if cb else None))
 

@@ -42,7 +42,7 @@ def test_a_forecast_that_moved_is_an_outcome_beyond_uncertainty() -> None:
     moved = changes["cost-minimising adjustment of the forecast"]
     assert moved.kind == "outcome" and moved.beyond_uncertainty is True
     assert moved.old is not None and moved.new is not None and float(moved.new.split()[0]) > 25
-    assert changes["cost per forecast as forecast"].beyond_uncertainty is True
+    assert changes["cost per forecast as forecast (minutes)"].beyond_uncertainty is True
     assert changes["slice ward = a: average miss"].beyond_uncertainty is True
     assert "slice ward = a: cases" not in changes  # the same 60 patients
     assert analysis_outcomes(before, _analysis(0.0)) == []  # the same set tells nothing new
