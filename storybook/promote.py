@@ -66,16 +66,12 @@ def promote_in_project(root: Path, name: str, alias: str, version: int | None) -
     refuse_missing_store(uri, config.tracking_uri, project_root)
     from mlflow.exceptions import MlflowException
 
-    from storybook.resolve.mlflow_source import MlflowSource
-    from storybook.resolve.source import cache_dir
+    from storybook.resolve.source import bounded_client
 
     # The same bound as every read: tracking_timeout seconds per answer and tracking_retries more tries (MLflow's
     # own defaults, 120 s and 7 retries, kept a silent server waited on for a quarter of an hour), and the notice.
-    source = MlflowSource(uri, cache_dir(project_root), timeout=config.tracking_timeout,
-                          retries=config.tracking_retries)
-    client = source.client
     try:
-        with source._bounded():
+        with bounded_client(project_root, uri, config.tracking_timeout, config.tracking_retries) as client:
             if version is None:
                 key = retire(client, name, alias)
                 return f"removed {alias} from {name} at {display_uri(uri)}; recorded as tag {key}"

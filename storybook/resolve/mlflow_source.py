@@ -119,7 +119,7 @@ class MlflowSource:
         plans = [plan_reads(story) for story in stories]
         if not plans or self._unanswered is not None:
             return
-        with self._bounded():
+        with self.bounded():
             self._prefetch(plans)
 
     def _prefetch(self, plans: list[StoryReads]) -> None:
@@ -164,7 +164,7 @@ class MlflowSource:
         """Everything ``story`` needs from MLflow. Every error leaving here is a StorybookError scrubbed of
         credentials (message and hint), whatever part of resolve raised it."""
         try:
-            with self._bounded():
+            with self.bounded():
                 return self._resolve(story)
         except StorybookError as error:
             raise self.scrubbed(error) from None
@@ -175,7 +175,7 @@ class MlflowSource:
             raise
 
     @contextmanager
-    def _bounded(self) -> Iterator[None]:
+    def bounded(self) -> Iterator[None]:
         """While storybook reads MLflow: MLflow waits ``timeout`` seconds per answer and tries ``retries`` more
         times (its environment variables, set for the duration and then restored), and when a server has not
         answered for a couple of seconds, ``on_wait`` says what storybook is waiting for, once."""

@@ -56,7 +56,7 @@ def read_model_contents(source: MlflowSource, *, name: str | None = None, alias:
                         version: int | None = None, run_id: str | None = None) -> ModelContents:
     """What MLflow holds for ``name@alias``, ``name`` version ``version``, or the run ``run_id``."""
     try:
-        with source._bounded(), _tracking_errors(source):
+        with source.bounded(), _tracking_errors(source):
             return _read(source, name, alias, version, run_id)
     except StorybookError as error:
         raise source.scrubbed(error) from None

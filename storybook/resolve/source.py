@@ -20,7 +20,8 @@ compares and ``check`` looks names up in); :func:`read_snapshot_file` reads a sn
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -28,12 +29,14 @@ from storybook.files import CACHE_DIR, SNAPSHOT_FILE
 from storybook.sources.loader import BrokenStory, Project, StorySource
 
 if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
     from storybook.resolve.mlflow_source import MlflowSource
     from storybook.resolve.resolved import ResolvedStory
     from storybook.resolve.snapshot import SnapshotSource
 
-__all__ = ["CACHE_DIR", "ProjectSource", "Source", "cache_dir", "is_pinned", "open_source", "pinned_hash",
-           "read_pinned", "read_snapshot_file", "resolve_pinned"]
+__all__ = ["CACHE_DIR", "ProjectSource", "Source", "bounded_client", "cache_dir", "is_pinned", "open_source",
+           "pinned_hash", "read_pinned", "read_snapshot_file", "resolve_pinned"]
 
 
 def cache_dir(root: Path) -> Path:
@@ -145,6 +148,17 @@ class ProjectSource:
                                         timeout=config.tracking_timeout, retries=config.tracking_retries)
         return self._mlflow
 
+
+
+@contextmanager
+def bounded_client(root: Path, uri: str, timeout: int | None, retries: int | None) -> Iterator[MlflowClient]:
+    """An MLflow client at ``uri`` for a command that writes to MLflow (``promote``), within the bounds every read
+    has: ``timeout`` seconds per answer, ``retries`` more tries, and the notice when a server is slow to answer."""
+    from storybook.resolve.mlflow_source import MlflowSource
+
+    source = MlflowSource(uri, cache_dir(root), timeout=timeout, retries=retries)
+    with source.bounded():
+        yield source.client
 
 def open_source(project: Project, *, offline: bool = False) -> ProjectSource:
     """The project's source of figures for every command (see the module's docstring)."""

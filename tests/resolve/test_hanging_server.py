@@ -110,7 +110,7 @@ def test_the_timeout_comes_from_storybook_yaml_then_the_environment_then_the_def
     configured = MlflowSource("http://127.0.0.1:1", tmp_path, timeout=4, retries=0)
     assert (configured.timeout, configured.retries) == (4, 0)
     # Set for MLflow only while storybook reads it, then as they were.
-    with configured._bounded():
+    with configured.bounded():
         assert (os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"], os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]) == ("4", "0")
     assert (os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"], os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]) == ("45", "3")
 
