@@ -179,8 +179,10 @@ def analyse_trust(config: StoryConfig, resolved: ResolvedStory, card: ModelCard,
         evidence.extend(found)
     if model.folds is not None and model.folds in resolved.series:
         folds = resolved.series[model.folds]
+        declared = next((spec.label for spec in config.series if spec.key == model.folds), None)
+        told = in_sentence(declared) if declared else f"figure logged as {model.folds}"  # never a bare key
         evidence.append(check_fold_stability([p.value for p in folds.points], model.fold_tolerance,
-                                             metric=model.folds, source=f"metric history {folds.key} of run "
+                                             metric=told, source=f"metric history {folds.key} of run "
                                              f"{run.run_id}"))
     if model.metric in PROPORTION_KINDS:
         for analysis in card.slices:
