@@ -212,8 +212,7 @@ def _fail_unprinted(failed: dict[str, StorybookError], staging: Path, out_dir: P
         report.failed[story.slug] = failed[story.slug]
     for index, entry in enumerate(entries):
         if entry.slug in failed:
-            entries[index] = replace(entry, status="failed", message=failed[entry.slug].message.splitlines()[0],
-                                     pdf=False)
+            entries[index] = replace(entry, status="failed", message=_index_message(failed[entry.slug]), pdf=False)
     restored = SiteWriter(out_dir, protected=[])
     files.update(keep_failed_pages(restored, out_dir, entries))
     for name, content in restored.files.items():
@@ -262,9 +261,19 @@ def _fail(report: BuildReport, entries: list[StoryEntry], slug: str, error: Stor
           story: StorySource | None = None) -> None:
     report.failed[slug] = error
     shown = BrokenStory(slug, Path(slug), error) if story is None else story
-    entries.append(_entry(shown, "failed", message=error.message.splitlines()[0]))
+    entries.append(_entry(shown, "failed", message=_index_message(error)))
     if on_story:
         on_story(slug, error)
+
+
+def _index_message(error: StorybookError) -> str:
+    """A failed story's error on the index: its first line and where to fix it, by the file's name and line (the
+    story is named on the same row; no folder of the machine that built the site is shown)."""
+    first = error.message.splitlines()[0] if error.message else ""
+    where = error.location
+    if where is None:
+        return first
+    return f"{first} ({where.path.name}, line {where.line})" if where.line else f"{first} ({where.path.name})"
 
 
 def _built_entry(slug: str, words: tuple[str, str, str], make_pdf: bool) -> StoryEntry:

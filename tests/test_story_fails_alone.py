@@ -249,3 +249,21 @@ def test_scrub_known_removes_every_known_credential_and_keeps_prose(monkeypatch:
         assert secret not in scrubbed, secret
     assert "The basic figures hold; bearer bonds are safe." in scrubbed
     assert "mlflow.example:443/api" in scrubbed and "elsewhere/x" in scrubbed
+
+
+def test_the_index_says_where_a_failed_story_is_to_be_fixed(tmp_path: Path) -> None:
+    """The index names the file and line of a failed story's error (by the file's name: no folder of the machine
+    that built the site)."""
+    from storybook.build import build
+    from tests.sources.test_loader import STORY_YAML, write_story
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "storybook.yaml").write_text("title: Test stories\n")
+    write_story(root, "screening", STORY_YAML.replace("  alias: champion", "  alais: champion"))
+    report = build(root, out=tmp_path / "site", pdf=False, jobs=1)
+    assert list(report.failed) == ["screening"]
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert re.search(r"Not built[^<]*: <span class=\"error\">unknown key &#39;model\.alais&#39;\. Did you mean "
+                     r"&#39;alias&#39;\? \(story\.yaml, line 7\)</span>", index), index
+    assert str(tmp_path) not in index
