@@ -4,14 +4,13 @@ waited on with MLflow's own defaults (120 s per answer, 7 retries), silently, fo
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from storybook.errors import StorybookError
 from storybook.promote import promote_in_project
+from tests.bounded_call import finished_within
 from tests.resolve.test_hanging_server import silent_server
 
 __all__ = ["silent_server"]  # the fixture, used by name below
@@ -24,19 +23,7 @@ def test_promote_gives_up_on_a_silent_server_within_the_projects_bound(tmp_path:
     (tmp_path / "stories").mkdir()
     (tmp_path / "storybook.yaml").write_text(f"title: T\ntracking_uri: http://127.0.0.1:{silent_server}\n"
                                              "tracking_timeout: 1\ntracking_retries: 0\n")
-    outcome: list[BaseException | str] = []
-
-    def run() -> None:
-        try:
-            outcome.append(promote_in_project(tmp_path, "churn", "champion", 2))
-        except BaseException as error:  # handed to the test's thread
-            outcome.append(error)
-
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout=30)
-    assert not worker.is_alive(), "promote still waiting after 30 s (tracking_timeout is 1 s, no retries)"
-    assert time.monotonic() - started < 30
-    assert len(outcome) == 1 and isinstance(outcome[0], StorybookError), outcome
-    assert f"MLflow at http://127.0.0.1:{silent_server} failed" in outcome[0].message
+    outcome = finished_within(30, lambda: promote_in_project(tmp_path, "churn", "champion", 2),
+                              "promote still waiting (tracking_timeout is 1 s, no retries)")
+    assert isinstance(outcome, StorybookError), outcome
+    assert f"MLflow at http://127.0.0.1:{silent_server} failed" in outcome.message

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import Result
 from typer.testing import CliRunner
 
 from storybook.cli import app
+from tests.bounded_call import finished_within
 from tests.mlflow_server import free_port
 
 runner = CliRunner()
@@ -30,20 +28,11 @@ def test_logging_to_a_server_that_is_down_fails_within_seconds(tmp_path: Path,
     labels = rng.integers(0, 2, 100)
     pd.DataFrame({"label": labels, "score": rng.random(100).round(3)}).to_csv(tmp_path / "s.csv", index=False)
     port = free_port()  # nothing listens there
-    results: list[Result] = []
-
-    def run() -> None:
-        results.append(runner.invoke(app, [
-            "aggregate", str(tmp_path / "s.csv"), "--out", str(tmp_path / "a.parquet"), "--label", "label",
-            "--score", "score", "--log-to-run", "0123456789abcdef0123456789abcdef",
-            "--tracking-uri", f"http://127.0.0.1:{port}"]))
-
-    started = time.monotonic()
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(timeout=30)
-    assert not worker.is_alive(), "still retrying after 30 s"
-    assert time.monotonic() - started < 30
-    assert results[0].exit_code == 1, results[0].output
-    assert "MLflow could not log the aggregate to run 0123456789abcdef0123456789abcdef" in results[0].output
+    result = finished_within(30, lambda: runner.invoke(app, [
+        "aggregate", str(tmp_path / "s.csv"), "--out", str(tmp_path / "a.parquet"), "--label", "label",
+        "--score", "score", "--log-to-run", "0123456789abcdef0123456789abcdef",
+        "--tracking-uri", f"http://127.0.0.1:{port}"]), "still retrying")
+    assert not isinstance(result, BaseException), result
+    assert result.exit_code == 1, result.output
+    assert "MLflow could not log the aggregate to run 0123456789abcdef0123456789abcdef" in result.output
     assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ  # the bound is lifted after the command
