@@ -27,7 +27,6 @@ SNAPSHOT_FILE = "snapshot.json"
 SNAPSHOT_DIR = "snapshot"
 
 
-
 @functools.cache
 def cache_secret() -> str:
     """A random key of this user's, kept outside every project (``$XDG_CACHE_HOME/storybook/cache-key``, else

@@ -37,6 +37,7 @@ from storybook.analyse.classification import (
 )
 from storybook.analyse.costs import sweep, threshold_text
 from storybook.analyse.plain import stated_threshold_text
+from storybook.metrics.binary import confusion_at
 from storybook.metrics.kinds import kind_info, kinds_where
 from storybook.metrics.multiclass import confusion_matrix
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases
@@ -212,11 +213,9 @@ def _weighted_cause(kind: str, logged: float, scored: AnyScoredSet | None) -> st
     more than two classes, and mlflow.sklearn.autolog's), at the story's calls; None when it is not."""
     if isinstance(scored, MulticlassSet):
         matrix = confusion_matrix(scored.scores)
-    elif isinstance(scored, ScoredSet) and scored.weights is None:
-        flagged = scored.scores >= scored.threshold
-        labels = scored.labels
-        matrix = np.array([[(~labels & ~flagged).sum(), (~labels & flagged).sum()],
-                           [(labels & ~flagged).sum(), (labels & flagged).sum()]])  # row: the true class
+    elif isinstance(scored, ScoredSet):
+        counts = confusion_at(scored.labels, scored.scores, scored.threshold, scored.weights)
+        matrix = np.array([[counts.tn, counts.fp], [counts.fn, counts.tp]])  # row: the true class
     else:
         return None
     value = class_weighted(kind, matrix)
