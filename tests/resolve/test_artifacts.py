@@ -5,7 +5,6 @@ file the run does not have, and a run that does not exist; a failed prefetch is 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -115,12 +114,15 @@ def test_links_inside_the_run_are_followed_and_a_linked_store_folder_is_read(
     with pytest.raises(ReferenceNotFound, match="is a folder, not a file"):
         files.path(run_id, "folder.csv", WHERE)
 
+    # An experiment whose artifact location is reached through a link: a real run logged there is read in place.
+    (tmp_path / "real-store").mkdir()
     linked = tmp_path / "linked-store"
-    linked.symlink_to(root.parent, target_is_directory=True)  # the run's folder, reached through a link
-
-    linked_run = SimpleNamespace(info=SimpleNamespace(artifact_uri=(linked / root.name).as_uri()))
-    through_link = ArtifactFiles(uri, tmp_path / ".cache2", lambda wanted: linked_run)
-    assert through_link.path(run_id, "evaluation/scored.csv", WHERE) == linked / root.name / "evaluation" / "scored.csv"
+    linked.symlink_to(tmp_path / "real-store", target_is_directory=True)
+    experiment = client.create_experiment("through a link", artifact_location=linked.as_uri())
+    other = client.create_run(experiment).info.run_id
+    client.log_text(other, "label,score\n0,0.2\n", "evaluation/scored.csv")
+    found = files.path(other, "evaluation/scored.csv", WHERE)
+    assert found.read_text() == "label,score\n0,0.2\n" and found.is_relative_to(linked)  # read where it is
 
 
 def test_a_prefetch_of_runs_read_in_place_looks_at_no_file(store: tuple[ArtifactFiles, str, MlflowClient],
