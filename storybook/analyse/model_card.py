@@ -17,6 +17,7 @@ from storybook.analyse.classification import (
     disaggregate,
     rate,
 )
+from storybook.analyse.multiclass import AVERAGED_OVER_CLASSES, averaged_over_too_few
 from storybook.analyse.plain import (
     DEFAULT_RULES,
     Vocabulary,
@@ -34,6 +35,7 @@ from storybook.analyse.reconcile import TOLERANCE, Mismatch, likely_cause, measu
 from storybook.errors import Location, SourceError
 from storybook.resolve.resolved import Figure, ResolvedStory, story_task_set
 from storybook.resolve.scored import AnyScoredSet, ScoredSet, ranks_cases, threshold_of
+from storybook.resolve.scored_multiclass import MulticlassSet
 from storybook.sources.loader import StorySource
 from storybook.sources.schema import MetricSpec, ProjectConfig
 
@@ -144,6 +146,11 @@ def _metric_line(spec: MetricSpec, figure: Figure, overall: SliceRow | None, sco
     if recomputed is None or recomputed.value is None:
         return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
                           sentence=metric_sentence(spec.kind, figure.value, None, words, rules))
+    too_few = (averaged_over_too_few(scored, words.unit, rules)
+               if spec.kind in AVERAGED_OVER_CLASSES and isinstance(scored, MulticlassSet) else None)
+    if too_few is not None:  # as the multiclass section says it
+        return MetricLine(spec=spec, figure=figure, definition=told, estimate=None, recomputed=recomputed,
+                          sentence=f"This figure cannot be told with confidence: {too_few}.")
     if abs(recomputed.value - figure.value) <= TOLERANCE:
         estimate = recomputed if recomputed.low is not None else None
         return MetricLine(spec=spec, figure=figure, definition=told, estimate=estimate, recomputed=recomputed,

@@ -39,6 +39,7 @@ from storybook.sources.loader import StorySource
 from storybook.sources.schema import ClassSpec, SliceSpec
 
 __all__ = [
+    "AVERAGED_OVER_CLASSES",
     "PER",
     "Band",
     "ClassLine",
@@ -48,6 +49,7 @@ __all__ = [
     "MulticlassStory",
     "analyse_multiclass",
     "analyse_performance",
+    "averaged_over_too_few",
     "groupings",
     "natural_frequencies",
 ]
@@ -276,6 +278,21 @@ def _calibration(scores: multiclass.MulticlassScores, classes: tuple[ClassSpec, 
     return tuple(bands), tuple(lines)
 
 
+
+AVERAGED_OVER_CLASSES = ("balanced_accuracy", "macro_f1")
+
+
+def averaged_over_too_few(task_set: MulticlassSet, unit: str, rules: WordingRules) -> str | None:
+    """Why a figure that weighs each class the same (:data:`AVERAGED_OVER_CLASSES`) cannot be told with
+    confidence, when a class is too small to tell (its own line says so): however narrow a resampled range looks
+    (5 of 5 found resamples to 100%), the figure is only as sure as its smallest class. None when none is."""
+    rows = multiclass.confusion_matrix(task_set.scores).sum(axis=1)
+    smallest = int(rows.argmin())
+    if not 0 < int(rows[smallest]) < max(rules.min_count, 1):
+        return None
+    return (f"it weighs each class the same, and only {format_count(int(rows[smallest]))} {unit} in the evaluation "
+            f"{task_set.classes[smallest].means}, too few to say how many of them the model finds")
+
 def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Vocabulary,
                         rules: WordingRules = DEFAULT_RULES, *,
                         sliced: list[tuple[SliceSpec, Grouping]] | None = None) -> MulticlassPerformance:
@@ -288,12 +305,8 @@ def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Voca
     balanced = multiclass.balanced_accuracy(scores)
     macro = multiclass.macro_f1(scores)
     loss = multiclass.log_loss(scores) if scores.probabilities is not None else None
-    # Balanced accuracy and macro F1 weigh each class the same: a class too small to tell (its own line says so)
-    # makes them too uncertain to tell, however narrow a resampled range looks (5 of 5 found resamples to 100%).
-    rows = matrix.sum(axis=1)
-    smallest = int(rows.argmin())
-    averaged_over_few = 0 < int(rows[smallest]) < max(rules.min_count, 1)
-    if averaged_over_few:
+    too_few = averaged_over_too_few(task_set, unit, rules)
+    if too_few is not None:  # no range either: a resampled one would look narrow
         balanced = Estimate(balanced.value, None, None, balanced.n)
     headline = []
     for kind, estimate in (("multiclass_accuracy", accuracy), ("balanced_accuracy", balanced),
@@ -304,10 +317,8 @@ def analyse_performance(story: StorySource, task_set: MulticlassSet, words: Voca
             headline.append(f"The {kind.replace('_', ' ')} cannot be told: a class has no {unit} in the "
                             "evaluation.")
             continue
-        if averaged_over_few and kind in ("balanced_accuracy", "macro_f1"):
-            headline.append(f"The {kind.replace('_', ' ')} cannot be told with confidence: it weighs each class "
-                            f"the same, and only {format_count(int(rows[smallest]))} {unit} in the evaluation "
-                            f"{classes[smallest].means}, too few to say how many of them the model finds.")
+        if too_few is not None and kind in AVERAGED_OVER_CLASSES:
+            headline.append(f"The {kind.replace('_', ' ')} cannot be told with confidence: {too_few}.")
             continue
         headline.append(metric_sentence(kind, estimate.value, estimate if estimate.low is not None else None,
                                         words, rules))

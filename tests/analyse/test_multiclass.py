@@ -27,7 +27,7 @@ COSTS = {"support": {"challenge": 10, "neither": 8}, "challenge": {"support": 2,
 
 
 def _story(tmp_path: Path, *, chances: bool = True, cost: dict[str, Any] | None = None,
-           slices: list[dict[str, str]] | None = None) -> StorySource:
+           slices: list[dict[str, str]] | None = None, metrics: list[dict[str, str]] | None = None) -> StorySource:
     evaluation = {"task": "multiclass", "artifact": "evaluation/scored.csv", "unit": "students",
                   "label_column": "label",
                   "classes": [{"value": v, "means": MEANS[v], **({"probability_column": f"p_{v}"} if chances else {})}
@@ -35,8 +35,8 @@ def _story(tmp_path: Path, *, chances: bool = True, cost: dict[str, Any] | None 
     more: dict[str, Any] = {"slices": slices or []}
     if cost is not None:
         more["cost_of_error"] = {"unit": "hours", "owner": "The head of support", "bootstrap_rounds": 200, **cost}
-    metrics = [{"key": "acc", "label": "Accuracy", "kind": "multiclass_accuracy"}]
-    root = write_project(tmp_path, {"s": story("m", "champion", metrics, evaluation, **more)})
+    listed = metrics or [{"key": "acc", "label": "Accuracy", "kind": "multiclass_accuracy"}]
+    root = write_project(tmp_path, {"s": story("m", "champion", listed, evaluation, **more)})
     return load_story(root, root / "stories" / "s")
 
 
@@ -89,6 +89,21 @@ def test_a_class_with_too_few_students_is_not_told_per_thousand(tmp_path: Path) 
                     "in the evaluation need extra challenge, too few to say how many of them the model finds.")
         assert sentence in told.headline
     assert not any("balanced accuracy" in line and "in 100" in line for line in told.headline)
+
+    # The card tells a balanced accuracy the story lists in metrics: the same way, never "about 99 in 100".
+    from storybook.analyse.model_card import analyse_model_card
+    from storybook.resolve.resolved import Figure, Provenance, ResolvedRun, ResolvedStory
+
+    listed = _story(tmp_path / "listed", metrics=[{"key": "bal", "label": "Balanced accuracy",
+                                                   "kind": "balanced_accuracy"}])
+    value = (1 + 2 / 3 + 1) / 3
+    run = ResolvedRun("r1", "r1", "e", 0, None, {"bal": Figure("bal", value, Provenance("s", "r1", "metric", "bal"))},
+                      {}, {})
+    card = analyse_model_card(listed, ResolvedStory(source="s", run=run), scored=_set(listed, _frame(rows)))
+    assert card.metrics[0].sentence == ("This figure cannot be told with confidence: it weighs each class the same, "
+                                        "and only 3 students in the evaluation need extra challenge, too few to say "
+                                        "how many of them the model finds.")
+    assert card.metrics[0].estimate is None
 
 
 def test_a_slice_column_the_set_lacks_is_refused_on_its_line(tmp_path: Path) -> None:
